@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The bin is plain JS so any launcher can start it; it then loads the TypeScript CLI, which Node 24 runs
+// natively (type stripping). npm puts the project's Node 24 (the `node` devDependency) first on PATH.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`sfbridge needs Node.js 24 or newer (this is ${process.version}). Run it through npm/npx in the project (which uses the bundled Node 24), or install Node 24.`);
+  process.exit(1);
+}
+process.removeAllListeners('warning');
+process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv.slice(2));

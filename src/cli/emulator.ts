@@ -1,0 +1,77 @@
+/**
+ * `sfbridge emulator`: runs the org emulator on a socket until Ctrl-C.
+ */
+import { createEmulator, SUPPORTED_VERSIONS } from '../emulator/app.ts';
+import { serve } from '../emulator/http/node-server.ts';
+import { parseFaultSpec } from '../emulator/faults.ts';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME } from '../emulator/org.ts';
+import { loadSchemaFile } from '../emulator/schema/custom.ts';
+import { seedOrg } from '../emulator/seed/index.ts';
+import { parseFlags, parsePort, UsageError } from './args.ts';
+
+export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
+
+  --port N               port to listen on (default 8484; 0 picks a free port)
+  --host H               address to bind (default 127.0.0.1)
+  --db PATH|:memory:     SQLite file for the org's data (default :memory:); a file survives restarts
+  --seed SPEC            demo | none | COUNTS (Account=1000,Contact=3000) | tree:PLAN.json (default demo)
+  --schema FILE          custom objects and fields (YAML or JSON)
+  --client-id ID         connected app consumer key (default ${DEFAULT_CLIENT_ID})
+  --client-secret S      connected app consumer secret (default ${DEFAULT_CLIENT_SECRET})
+  --faults SPEC          e.g. http503=0.05,latency=20,commitDelay=500,tokenTtl=3600,dailyLimit=15000
+  --api-version V        default API version (default 62.0)
+`;
+
+export async function emulatorCommand(argv: string[], signal?: AbortSignal): Promise<number> {
+  const { values } = parseFlags(argv, {
+    port: { type: 'string', default: '8484' },
+    host: { type: 'string', default: '127.0.0.1' },
+    db: { type: 'string', default: ':memory:' },
+    seed: { type: 'string', default: 'demo' },
+    schema: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    faults: { type: 'string', default: '' },
+    'api-version': { type: 'string', default: '62.0' },
+    help: { type: 'boolean', short: 'h' },
+  }, EMULATOR_USAGE);
+  if (values.help) {
+    process.stdout.write(EMULATOR_USAGE);
+    return 0;
+  }
+  const port = parsePort(values.port!);
+  const apiVersion = values['api-version']!;
+  if (!SUPPORTED_VERSIONS.includes(apiVersion)) throw new UsageError(`--api-version ${apiVersion} is not served; use one of ${SUPPORTED_VERSIONS[0]}..${SUPPORTED_VERSIONS.at(-1)}`);
+  let faults;
+  try {
+    faults = parseFaultSpec(values.faults!);
+  } catch (err) {
+    throw new UsageError(`--faults: ${(err as Error).message}`);
+  }
+  const objects = values.schema ? await loadSchemaFile(values.schema) : [];
+  const emulator = createEmulator({
+    db: values.db, faults, apiVersion, objects,
+    clientId: values['client-id'], clientSecret: values['client-secret'],
+  });
+  const seeded = await seedOrg(emulator.org, values.seed!);
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal });
+  const out = process.stdout;
+  out.write(`sfbridge emulator listening on ${server.url}\n`);
+  out.write(`  login/instance URL: ${server.url}\n`);
+  out.write(`  client id:          ${emulator.org.clientId}\n`);
+  out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
+  out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
+  out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    controller.signal.addEventListener('abort', stop, { once: true });
+  });
+  await server.close();
+  emulator.close();
+  out.write('sfbridge emulator stopped\n');
+  return 0;
+}

@@ -1,0 +1,183 @@
+/**
+ * The emulator as a fetch-style handler: `emulator.request('/services/data')` works in-process (tests),
+ * `serve(emulator.fetch)` puts it on a socket. Cross-cutting behaviour lives here: authentication,
+ * API-usage counting and `Sforce-Limit-Info`, fault injection, and turning SfErrors into Salesforce bodies.
+ */
+import { Org, type OrgOptions } from './org.ts';
+import { SfError } from './errors.ts';
+import { json, sfErrorResponse } from './http/respond.ts';
+import { Router, type Params } from './http/router.ts';
+import { SessionStore, type Session } from './oauth/sessions.ts';
+import { standardObjects } from './schema/standard.ts';
+import { registerOAuthRoutes } from './oauth/routes.ts';
+import { registerRestRoutes } from './rest/routes.ts';
+
+/** What every handler receives. */
+export interface Ctx {
+  req: Request;
+  url: URL;
+  org: Org;
+  sessions: SessionStore;
+  /** The authenticated session (null on public routes). */
+  session: Session | null;
+  /** API version from the path (`62.0`), or the org default on unversioned routes. */
+  version: string;
+  /** Origin the client used, so URLs we hand out point back at us (`http://127.0.0.1:8484`). */
+  baseUrl: string;
+  emulator: Emulator;
+}
+
+export type RouteHandler = (ctx: Ctx, params: Params) => Response | Promise<Response>;
+
+/** The API versions the emulator serves, oldest first (v31.0 … v66.0). */
+export const SUPPORTED_VERSIONS = Array.from({ length: 66 - 31 + 1 }, (_, i) => `${31 + i}.0`);
+const RELEASES = ['Spring', 'Summer', 'Winter'];
+
+/** `62.0` → `Winter '25` (v21 was Spring '11; three releases a year). */
+export function releaseLabel(version: string): string {
+  const n = Math.round(Number(version)) - 21;
+  const season = RELEASES[((n % 3) + 3) % 3];
+  const year = 11 + Math.floor(n / 3) + (season === 'Winter' ? 1 : 0);
+  return `${season} '${String(year).padStart(2, '0')}`;
+}
+
+export interface EmulatorOptions extends Omit<OrgOptions, 'objects'> {
+  /** Extra objects (custom objects, or fields added to standard ones) merged over the standard set. */
+  objects?: OrgOptions['objects'];
+  /** Public base URL when behind a proxy; otherwise taken from each request's Host. */
+  baseUrl?: string;
+}
+
+export class Emulator {
+  readonly org: Org;
+  readonly sessions: SessionStore;
+  readonly #router = new Router<Ctx>();
+  readonly #baseUrl: string | undefined;
+  /** Requests served, by outcome, for `/__emulator/stats`. */
+  readonly stats = { requests: 0, errors: 0, faults: 0 };
+
+  constructor(opts: EmulatorOptions = {}) {
+    this.org = new Org({ ...opts, objects: [...standardObjects, ...(opts.objects ?? [])] });
+    this.sessions = new SessionStore(this.org);
+    this.#baseUrl = opts.baseUrl;
+    registerOAuthRoutes(this.#router);
+    registerRestRoutes(this.#router);
+  }
+
+  /** Adds routes (used by feature modules registered after construction). */
+  get router(): Router<Ctx> {
+    return this.#router;
+  }
+
+  /** In-process request, like hono's `app.request()`: a path or URL plus RequestInit. */
+  request = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const req = input instanceof Request ? input : new Request(new URL(String(input), this.#baseUrl ?? 'http://127.0.0.1:8484'), init);
+    return this.fetch(req);
+  };
+
+  /** The fetch handler. */
+  fetch = async (req: Request): Promise<Response> => {
+    this.stats.requests++;
+    const url = new URL(req.url);
+    const baseUrl = this.#baseUrl ?? url.origin;
+    const method = methodOverride(req, url);
+    const ctx: Ctx = { req, url, org: this.org, sessions: this.sessions, session: null, version: this.org.apiVersion, baseUrl, emulator: this };
+    try {
+      const latency = this.org.faults.settings.latency;
+      if (latency > 0 && !url.pathname.startsWith('/__emulator')) await new Promise((r) => setTimeout(r, latency));
+      const versioned = /^\/services\/data\/v(\d+\.\d)(\/|$)/.exec(url.pathname);
+      if (versioned) {
+        ctx.version = versioned[1];
+        const major = Number(versioned[1]);
+        if (major < 31) throw new SfError(410, 'GONE', `The requested API version ${versioned[1]} has been retired and is no longer available.`);
+        if (!SUPPORTED_VERSIONS.includes(versioned[1])) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+      }
+      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname === '/services/oauth2/userinfo' || url.pathname.startsWith('/id/');
+      if (needsAuth) {
+        ctx.session = this.#authenticate(req, url);
+        const fault = this.#injectFault(url);
+        if (fault) return fault;
+        this.#countCall();
+      }
+      const found = this.#router.match(method, url.pathname);
+      if (!('handler' in found)) {
+        if (found.methodMismatch) throw new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are HEAD,GET,POST,PATCH,DELETE`);
+        throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+      }
+      const res = await found.handler(ctx, found.params);
+      return needsAuth && versioned ? withLimitInfo(res, this.org) : res;
+    } catch (err) {
+      this.stats.errors++;
+      if (err instanceof SfError) {
+        const res = sfErrorResponse(err);
+        return ctx.session && url.pathname.startsWith('/services/data/v') ? withLimitInfo(res, this.org) : res;
+      }
+      return json([{ message: `An unexpected error occurred: ${(err as Error).message}`, errorCode: 'UNKNOWN_EXCEPTION' }], 500);
+    }
+  };
+
+  #authenticate(req: Request, url: URL): Session {
+    const header = req.headers.get('authorization');
+    let token: string | null = null;
+    if (header) {
+      const m = /^(Bearer|OAuth)\s+(.+)$/i.exec(header.trim());
+      if (!m) throw new SfError(401, 'INVALID_AUTH_HEADER', 'INVALID_HEADER_TYPE');
+      token = m[2];
+    } else {
+      token = url.searchParams.get('oauth_token');
+    }
+    const session = token ? this.sessions.validate(token) : null;
+    if (!session) throw new SfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+    this.org.currentUserId = session.userId;
+    return session;
+  }
+
+  #injectFault(url: URL): Response | null {
+    const f = this.org.faults;
+    if (this.org.apiUsage >= f.settings.dailyLimit) {
+      this.stats.faults++;
+      return json([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], 403);
+    }
+    if (f.roll('http503')) {
+      this.stats.faults++;
+      return json([{ message: 'Server unavailable, try again later', errorCode: 'SERVER_UNAVAILABLE' }], 503, { 'retry-after': '1' });
+    }
+    if (f.roll('http429')) {
+      this.stats.faults++;
+      return json([{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], 429, { 'retry-after': '1' });
+    }
+    void url;
+    return null;
+  }
+
+  #countCall(): void {
+    this.org.countApiCall();
+  }
+
+  /** Closes the org database (pending writes are flushed). */
+  close(): void {
+    this.org.close();
+  }
+}
+
+function methodOverride(req: Request, url: URL): string {
+  const o = url.searchParams.get('_HttpMethod');
+  return req.method === 'POST' && o ? o.toUpperCase() : req.method;
+}
+
+function withLimitInfo(res: Response, org: Org): Response {
+  // Responses from the router are fresh objects, so headers are mutable.
+  try {
+    res.headers.set('sforce-limit-info', `api-usage=${org.apiUsage}/${org.faults.settings.dailyLimit}`);
+    return res;
+  } catch {
+    const headers = new Headers(res.headers);
+    headers.set('sforce-limit-info', `api-usage=${org.apiUsage}/${org.faults.settings.dailyLimit}`);
+    return new Response(res.body, { status: res.status, headers });
+  }
+}
+
+/** Creates an emulator with the standard org. */
+export function createEmulator(opts: EmulatorOptions = {}): Emulator {
+  return new Emulator(opts);
+}

@@ -1,0 +1,64 @@
+/**
+ * Fault injection for tests and demos. A spec is a comma list: `http503=0.05,lockrow=0.1,latency=20,
+ * commitDelay=500,tokenTtl=3600,dailyLimit=15000`. Probabilities are 0..1; times are milliseconds except
+ * tokenTtl (seconds). The same settings can be changed at runtime through `/__emulator/faults`.
+ */
+export interface FaultSettings {
+  http503: number;
+  http429: number;
+  lockrow: number;
+  reset: number;
+  latency: number;
+  commitDelay: number;
+  tokenTtl: number;
+  dailyLimit: number;
+}
+
+export const DEFAULT_FAULTS: FaultSettings = {
+  http503: 0,
+  http429: 0,
+  lockrow: 0,
+  reset: 0,
+  latency: 0,
+  commitDelay: 0,
+  tokenTtl: 7200,
+  dailyLimit: 100_000,
+};
+
+const PROBABILITIES = new Set(['http503', 'http429', 'lockrow', 'reset']);
+
+/** Parses a fault spec; throws an Error naming the bad entry and the accepted keys. */
+export function parseFaultSpec(spec: string, base: FaultSettings = DEFAULT_FAULTS): FaultSettings {
+  const out: FaultSettings = { ...base };
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [key, raw] = part.split('=');
+    if (!(key in DEFAULT_FAULTS)) {
+      throw new Error(`unknown fault "${key}" in "${spec}": use one of ${Object.keys(DEFAULT_FAULTS).join(', ')} (e.g. http503=0.1,latency=50)`);
+    }
+    const value = Number(raw);
+    if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+      throw new Error(`fault "${key}" needs a non-negative number, got "${raw ?? ''}" (e.g. ${key}=${PROBABILITIES.has(key) ? '0.1' : '100'})`);
+    }
+    if (PROBABILITIES.has(key) && value > 1) throw new Error(`fault "${key}" is a probability between 0 and 1, got ${value}`);
+    out[key as keyof FaultSettings] = value;
+  }
+  return out;
+}
+
+export class Faults {
+  settings: FaultSettings;
+  readonly #random: () => number;
+  constructor(settings: FaultSettings = DEFAULT_FAULTS, random: () => number = Math.random) {
+    this.settings = { ...settings };
+    this.#random = random;
+  }
+  roll(key: 'http503' | 'http429' | 'lockrow' | 'reset'): boolean {
+    const p = this.settings[key];
+    return p > 0 && this.#random() < p;
+  }
+  /** When a write stamped at `now` becomes visible to queries (commitDelay: up to N ms later). */
+  visibleAt(now: number): number {
+    const d = this.settings.commitDelay;
+    return d > 0 ? now + Math.floor(this.#random() * d) : 0;
+  }
+}

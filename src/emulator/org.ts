@@ -1,0 +1,101 @@
+/**
+ * One emulated org: its schema, data, clock, faults, API counters and the identity of the running user.
+ * Every HTTP handler works against an Org; nothing here knows about HTTP.
+ */
+import { EventEmitter } from 'node:events';
+import { Clock } from './clock.ts';
+import { Faults, type FaultSettings, DEFAULT_FAULTS } from './faults.ts';
+import { makeId } from './ids.ts';
+import { SchemaRegistry } from './schema/registry.ts';
+import type { ObjectDef } from './schema/types.ts';
+import { OrgStore } from './store/org-store.ts';
+import { formatDateTime } from './store/values.ts';
+
+export interface OrgOptions {
+  /** SQLite path or `:memory:`. */
+  db?: string;
+  objects: ObjectDef[];
+  faults?: FaultSettings;
+  apiVersion?: string;
+  clientId?: string;
+  clientSecret?: string;
+  username?: string;
+  password?: string;
+  random?: () => number;
+}
+
+export interface OrgEvents {
+  write: [{ object: string; id: string; op: 'create' | 'update' | 'delete' | 'undelete' | 'purge' }];
+}
+
+export const DEFAULT_CLIENT_ID = 'sfbridge-emulator';
+export const DEFAULT_CLIENT_SECRET = 'sfbridge-emulator-secret';
+export const DEFAULT_USERNAME = 'admin@emulator.sfbridge.dev';
+export const DEFAULT_PASSWORD = 'emulator';
+export const DEFAULT_API_VERSION = '62.0';
+
+export class Org {
+  readonly schema: SchemaRegistry;
+  readonly store: OrgStore;
+  readonly clock = new Clock();
+  readonly faults: Faults;
+  readonly events = new EventEmitter<OrgEvents>();
+  readonly apiVersion: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly username: string;
+  readonly password: string;
+  readonly orgId: string;
+  /** The admin user every request runs as (the emulator has one API user). */
+  readonly adminUserId: string;
+  currentUserId: string;
+  /** API requests counted against the rolling daily allowance. */
+  apiUsage = 0;
+
+  constructor(opts: OrgOptions) {
+    this.schema = new SchemaRegistry(opts.objects);
+    this.store = new OrgStore(opts.db ?? ':memory:', this.schema);
+    this.faults = new Faults(opts.faults ?? DEFAULT_FAULTS, opts.random);
+    this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
+    this.clientId = opts.clientId ?? DEFAULT_CLIENT_ID;
+    this.clientSecret = opts.clientSecret ?? DEFAULT_CLIENT_SECRET;
+    this.username = opts.username ?? DEFAULT_USERNAME;
+    this.password = opts.password ?? DEFAULT_PASSWORD;
+    this.orgId = this.store.getMeta('orgId') ?? makeId('00D', 1, '5g0');
+    this.store.setMeta('orgId', this.orgId);
+    this.apiUsage = Number(this.store.getMeta('apiUsage') ?? 0);
+    this.adminUserId = this.#ensureAdmin();
+    this.currentUserId = this.adminUserId;
+  }
+
+  #ensureAdmin(): string {
+    const existing = this.store.getMeta('adminUserId');
+    if (existing) return existing;
+    const user = this.schema.get('User')!;
+    const id = this.store.nextId(user);
+    const now = this.clock.now();
+    this.store.insertRow(user, {
+      Id: id, IsDeleted: 0, Username: this.username, LastName: 'Admin', FirstName: 'Emulator', Name: 'Emulator Admin',
+      Email: this.username, Alias: 'eadmin', IsActive: 1, TimeZoneSidKey: 'GMT', LocaleSidKey: 'en_US',
+      EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', UserType: 'Standard',
+      CreatedDate: now, CreatedById: id, LastModifiedDate: now, LastModifiedById: id, SystemModstamp: now,
+    });
+    this.store.setMeta('adminUserId', id);
+    return id;
+  }
+
+  /** Counts one API request; persisted lazily so a file-backed org keeps its usage across restarts. */
+  countApiCall(): void {
+    this.apiUsage++;
+    if (this.apiUsage % 100 === 0) this.store.setMeta('apiUsage', String(this.apiUsage));
+  }
+
+  nowIso(): string {
+    return formatDateTime(this.clock.now());
+  }
+
+  close(): void {
+    this.store.setMeta('apiUsage', String(this.apiUsage));
+    this.store.close();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * sObject resources: describeGlobal, basic info, describe, and record CRUD / upsert by external ID.
+ */
+import type { Ctx } from '../app.ts';
+import { describeGlobal, describeGlobalEntry, describeSObject } from '../describe.ts';
+import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
+import { SfError } from '../errors.ts';
+import { json, noContent, readJson } from '../http/respond.ts';
+import type { Router } from '../http/router.ts';
+import { isValidId, normaliseId } from '../ids.ts';
+import { recordUrl, toApiRecord } from '../records.ts';
+import type { FieldDef, ObjectDef } from '../schema/types.ts';
+import type { StoredRow } from '../store/org-store.ts';
+import { toStorage } from '../store/values.ts';
+
+const V = '/services/data/:version';
+
+/** Metadata changes only when the emulator starts, so its start time is the Last-Modified of describe. */
+const METADATA_TIME = new Date(Math.floor(Date.now() / 1000) * 1000);
+
+function notModified(ctx: Ctx): boolean {
+  const since = ctx.req.headers.get('if-modified-since');
+  if (!since) return false;
+  const t = Date.parse(since);
+  return Number.isFinite(t) && t >= METADATA_TIME.getTime();
+}
+
+function objectFromPath(ctx: Ctx, name: string): ObjectDef {
+  return requireObject(ctx.org, name);
+}
+
+async function readRecordBody(ctx: Ctx): Promise<ApiRecord> {
+  const body = await readJson(ctx.req);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new SfError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of sObject from a non-object JSON value');
+  }
+  return body as ApiRecord;
+}
+
+function selectFields(ctx: Ctx, def: ObjectDef): FieldDef[] | undefined {
+  const list = ctx.url.searchParams.get('fields');
+  if (!list) return undefined;
+  return list.split(',').map((n) => n.trim()).filter(Boolean).map((n) => {
+    const f = ctx.org.schema.field(def.name, n);
+    if (!f || f.hidden) throw new SfError(400, 'INVALID_FIELD', `No such column '${n}' on sobject of type ${def.name}`);
+    return f;
+  });
+}
+
+function externalIdField(ctx: Ctx, def: ObjectDef, name: string): FieldDef {
+  const f = ctx.org.schema.field(def.name, name);
+  if (!f || f.hidden || !(f.externalId || f.idLookup)) {
+    throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${name}`);
+  }
+  return f;
+}
+
+function findByExternalId(ctx: Ctx, def: ObjectDef, f: FieldDef, value: string): StoredRow[] {
+  return ctx.org.store.findBy(def, f, toStorage(f, value));
+}
+
+function multipleChoices(ctx: Ctx, def: ObjectDef, rows: StoredRow[] | string[]): Response {
+  const ids = rows.map((r) => (typeof r === 'string' ? r : String(r.Id)));
+  return json(ids.map((id) => recordUrl(ctx.org, def, id, ctx.version)), 300);
+}
+
+export function registerSObjectRoutes(router: Router<Ctx>): void {
+  router.on('GET', `${V}/sobjects`, (ctx) => {
+    if (notModified(ctx)) return new Response(null, { status: 304 });
+    return json(describeGlobal(ctx.org.schema, ctx.version), 200, { 'last-modified': METADATA_TIME.toUTCString() });
+  });
+
+  router.on('GET', `${V}/sobjects/:object`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    const recent = ctx.org.store.prepare(`SELECT * FROM "${def.name}" WHERE IsDeleted = 0 ORDER BY LastModifiedDate DESC LIMIT 10`).all() as StoredRow[];
+    const nameField = def.fields.find((f) => f.nameField);
+    return json({
+      objectDescribe: describeGlobalEntry(def, ctx.version),
+      recentItems: def.queryable === false ? [] : recent.map((r) => {
+        const rec: Record<string, unknown> = { attributes: { type: def.name, url: recordUrl(ctx.org, def, String(r.Id), ctx.version) }, Id: r.Id };
+        if (nameField) rec[nameField.name] = r[nameField.name] ?? null;
+        return rec;
+      }),
+    });
+  });
+
+  router.on('GET', `${V}/sobjects/:object/describe`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    if (notModified(ctx)) return new Response(null, { status: 304 });
+    return json(describeSObject(ctx.org.schema, def, ctx.version, ctx.baseUrl), 200, { 'last-modified': METADATA_TIME.toUTCString() });
+  });
+
+  router.on('POST', `${V}/sobjects/:object`, async (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    const id = insertRecord(ctx.org, def, await readRecordBody(ctx));
+    return json({ id, success: true, errors: [] }, 201, { location: recordUrl(ctx.org, def, id, ctx.version) });
+  });
+
+  // GET/HEAD/PATCH/DELETE by Id, or (when the segment is not an Id) the external-ID forms.
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    if (!isValidId(p.id) || ctx.org.schema.objectForId(normaliseId(p.id))?.name !== def.name) {
+      throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${p.id}`);
+    }
+    const row = requireLiveRow(ctx.org, def, p.id);
+    return json(toApiRecord(ctx.org, def, row, selectFields(ctx, def)));
+  });
+
+  router.on('PATCH', `${V}/sobjects/:object/:id`, async (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    const body = await readRecordBody(ctx);
+    updateRecord(ctx.org, def, p.id, body);
+    return noContent();
+  });
+
+  router.on('DELETE', `${V}/sobjects/:object/:id`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    deleteRecord(ctx.org, def, p.id);
+    return noContent();
+  });
+
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    if (isValidId(p.field) && p.field.length >= 15 && ctx.org.schema.objectForId(normaliseId(p.field))?.name === def.name) {
+      throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    }
+    const f = externalIdField(ctx, def, p.field);
+    const rows = findByExternalId(ctx, def, f, p.value);
+    if (rows.length === 0) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    if (rows.length > 1) return multipleChoices(ctx, def, rows);
+    return json(toApiRecord(ctx.org, def, rows[0], selectFields(ctx, def)));
+  });
+
+  router.on(['PATCH', 'POST'], `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    const f = externalIdField(ctx, def, p.field);
+    const body = await readRecordBody(ctx);
+    for (const k of Object.keys(body)) {
+      if (k.toLowerCase() === f.name.toLowerCase() || (k === 'Id' && f.name !== 'Id')) {
+        throw new SfError(400, 'INVALID_FIELD', `Unable to create/update fields: ${k}. The external ID field or Id must not be in the request body when upserting by ${f.name}.`, [k]);
+      }
+    }
+    if (ctx.url.searchParams.get('updateOnly') === 'true' && findByExternalId(ctx, def, f, p.value).length === 0) {
+      throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    }
+    try {
+      const { id, created } = upsertRecord(ctx.org, def, f.name, p.value, body);
+      if (Number(ctx.version) < 46 && !created) return noContent();
+      return json(Number(ctx.version) >= 46 ? { id, success: true, errors: [], created } : { id, success: true, errors: [] }, created ? 201 : 200);
+    } catch (err) {
+      const matches = (err as { matches?: string[] }).matches;
+      if (err instanceof SfError && err.status === 300 && matches) return multipleChoices(ctx, def, matches);
+      throw err;
+    }
+  });
+
+  router.on('DELETE', `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
+    const def = objectFromPath(ctx, p.object);
+    const f = externalIdField(ctx, def, p.field);
+    const rows = findByExternalId(ctx, def, f, p.value);
+    if (rows.length === 0) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    if (rows.length > 1) return multipleChoices(ctx, def, rows);
+    deleteRecord(ctx.org, def, String(rows[0].Id));
+    return noContent();
+  });
+}

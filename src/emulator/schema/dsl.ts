@@ -1,0 +1,90 @@
+/**
+ * Terse builders for field definitions, so standard-object files read like a field list.
+ * Flags default the way Salesforce describes ordinary custom-editable fields; system fields override them.
+ */
+import type { FieldDef, PicklistValue } from './types.ts';
+
+type Extra = Partial<FieldDef>;
+
+export const text = (name: string, length = 255, extra: Extra = {}): FieldDef => ({ name, type: 'string', length, ...extra });
+export const textarea = (name: string, length = 32000, extra: Extra = {}): FieldDef => ({ name, type: 'textarea', length, filterable: false, sortable: false, groupable: false, ...extra });
+export const email = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'email', length: 80, ...extra });
+export const phone = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'phone', length: 40, ...extra });
+export const url = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'url', length: 255, ...extra });
+export const bool = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'boolean', nillable: false, defaultedOnCreate: true, defaultValue: false, groupable: true, ...extra });
+export const int = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'int', precision: 8, scale: 0, ...extra });
+export const double = (name: string, precision = 18, scale = 2, extra: Extra = {}): FieldDef => ({ name, type: 'double', precision, scale, ...extra });
+export const currency = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'currency', precision: 18, scale: 2, ...extra });
+export const percent = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'percent', precision: 3, scale: 0, ...extra });
+export const date = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'date', ...extra });
+export const datetime = (name: string, extra: Extra = {}): FieldDef => ({ name, type: 'datetime', ...extra });
+
+export function picklist(name: string, values: (string | PicklistValue)[], extra: Extra = {}): FieldDef {
+  return { name, type: 'picklist', length: 255, picklistValues: values.map(toPicklistValue), ...extra };
+}
+export function multipicklist(name: string, values: (string | PicklistValue)[], extra: Extra = {}): FieldDef {
+  return { name, type: 'multipicklist', length: 4099, picklistValues: values.map(toPicklistValue), groupable: false, sortable: false, ...extra };
+}
+function toPicklistValue(v: string | PicklistValue): PicklistValue {
+  return typeof v === 'string' ? { value: v, label: v, active: true, defaultValue: false } : { label: v.value, active: true, defaultValue: false, ...v };
+}
+
+/** A lookup: `ref('AccountId', ['Account'], 'Account', 'Contacts')`. */
+export function ref(name: string, referenceTo: string[], relationshipName: string, childRelationshipName?: string, extra: Extra = {}): FieldDef {
+  return { name, type: 'reference', length: 18, referenceTo, relationshipName, childRelationshipName, ...extra };
+}
+
+/** A compound address: the compound field (read-only, not filterable) followed by its writable components. */
+export function address(prefix: string, extra: Extra = {}): FieldDef[] {
+  const compound = `${prefix}Address`;
+  const c = { compoundFieldName: compound, ...extra };
+  return [
+    { name: compound, type: 'address', createable: false, updateable: false, filterable: false, sortable: false, groupable: false, ...extra },
+    textarea(`${prefix}Street`, 255, { filterable: true, sortable: true, groupable: true, ...c }),
+    text(`${prefix}City`, 40, c),
+    text(`${prefix}State`, 80, c),
+    text(`${prefix}PostalCode`, 20, c),
+    text(`${prefix}Country`, 80, c),
+    double(`${prefix}Latitude`, 18, 15, c),
+    double(`${prefix}Longitude`, 18, 15, c),
+    picklist(`${prefix}GeocodeAccuracy`, ['Address', 'NearAddress', 'Block', 'Street', 'ExtendedZip', 'Zip', 'Neighborhood', 'City', 'County', 'State', 'Unknown'], c),
+  ];
+}
+
+/** A compound geolocation (`Location__c` → `Location__Latitude__s`, `Location__Longitude__s`). */
+export function location(name: string, extra: Extra = {}): FieldDef[] {
+  const base = name.endsWith('__c') ? name.slice(0, -3) : name;
+  const suffix = name.endsWith('__c') ? '__s' : '';
+  const c = { compoundFieldName: name, ...extra };
+  return [
+    { name, type: 'location', createable: false, updateable: false, filterable: false, sortable: false, groupable: false, ...extra },
+    double(`${base}__Latitude${suffix}`, 18, 15, c),
+    double(`${base}__Longitude${suffix}`, 18, 15, c),
+  ];
+}
+
+const SYS = { createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true } as const;
+
+/** Fields every sObject carries. `owner` adds OwnerId (polymorphic to User/Group where `queueable`). */
+export function systemFields(opts: { owner?: boolean | string[]; name?: FieldDef | false } = {}): FieldDef[] {
+  const fields: FieldDef[] = [
+    { name: 'Id', type: 'id', length: 18, ...SYS, idLookup: true, groupable: true },
+    { ...bool('IsDeleted'), ...SYS },
+  ];
+  if (opts.name !== false && opts.name) fields.push(opts.name);
+  if (opts.owner) {
+    const targets = Array.isArray(opts.owner) ? opts.owner : ['User'];
+    fields.push(ref('OwnerId', targets, 'Owner', undefined, { nillable: false, defaultedOnCreate: true }));
+  }
+  fields.push(
+    { ...datetime('CreatedDate'), ...SYS },
+    { ...ref('CreatedById', ['User'], 'CreatedBy'), ...SYS },
+    { ...datetime('LastModifiedDate'), ...SYS },
+    { ...ref('LastModifiedById', ['User'], 'LastModifiedBy'), ...SYS },
+    { ...datetime('SystemModstamp'), ...SYS },
+  );
+  return fields;
+}
+
+/** The standard `Name` field (name field, idLookup). */
+export const nameField = (length = 255, extra: Extra = {}): FieldDef => text('Name', length, { nameField: true, idLookup: true, nillable: false, ...extra });

@@ -1,0 +1,93 @@
+/**
+ * The emulator's metadata model: what describe returns and what the store, the SOQL compiler and DML
+ * validation read. One definition per sObject; describe JSON is rendered from it (see describe.ts).
+ */
+export type FieldType =
+  | 'id' | 'string' | 'textarea' | 'picklist' | 'multipicklist' | 'combobox' | 'boolean'
+  | 'int' | 'double' | 'currency' | 'percent' | 'date' | 'datetime' | 'time'
+  | 'reference' | 'email' | 'phone' | 'url' | 'encryptedstring' | 'base64'
+  | 'address' | 'location' | 'anyType' | 'long';
+
+export interface PicklistValue {
+  value: string;
+  label?: string;
+  active?: boolean;
+  defaultValue?: boolean;
+}
+
+export interface FieldDef {
+  name: string;
+  type: FieldType;
+  label?: string;
+  /** Text length; for numbers see precision/scale. */
+  length?: number;
+  precision?: number;
+  scale?: number;
+  /** Reference targets; more than one makes the field polymorphic (What, Who, Owner). */
+  referenceTo?: string[];
+  /** Parent relationship name, e.g. `Account` for AccountId, `Parent__r` for Parent__c. */
+  relationshipName?: string;
+  /** Child relationship name on the parent side, e.g. `Contacts` for Contact.AccountId. */
+  childRelationshipName?: string;
+  cascadeDelete?: boolean;
+  nillable?: boolean;
+  createable?: boolean;
+  updateable?: boolean;
+  filterable?: boolean;
+  sortable?: boolean;
+  groupable?: boolean;
+  aggregatable?: boolean;
+  calculated?: boolean;
+  /** Formula over fields of the same record, evaluated by the emulator on read (see formula.ts). */
+  formula?: string;
+  externalId?: boolean;
+  unique?: boolean;
+  caseSensitive?: boolean;
+  idLookup?: boolean;
+  nameField?: boolean;
+  autoNumber?: boolean;
+  /** Display format for auto-number fields, e.g. `{00000000}`. */
+  displayFormat?: string;
+  defaultedOnCreate?: boolean;
+  defaultValue?: string | number | boolean | null;
+  picklistValues?: PicklistValue[];
+  restrictedPicklist?: boolean;
+  /** For components of a compound field (BillingStreet → BillingAddress). */
+  compoundFieldName?: string;
+  /** Hidden from the API user: describe omits it and SOQL rejects it with INVALID_FIELD. */
+  hidden?: boolean;
+  custom?: boolean;
+  /** For `deprecatedAndHidden`-style fields still present in describe but not queryable. */
+  deprecatedAndHidden?: boolean;
+  inlineHelpText?: string;
+  /** Stored by the system, never writable through the API (CreatedDate, SystemModstamp …). */
+  system?: boolean;
+}
+
+export interface ObjectDef {
+  name: string;
+  label: string;
+  labelPlural: string;
+  keyPrefix: string | null;
+  custom?: boolean;
+  queryable?: boolean;
+  createable?: boolean;
+  updateable?: boolean;
+  deletable?: boolean;
+  undeletable?: boolean;
+  retrieveable?: boolean;
+  replicateable?: boolean;
+  searchable?: boolean;
+  triggerable?: boolean;
+  layoutable?: boolean;
+  feedEnabled?: boolean;
+  mergeable?: boolean;
+  /** Fields in describe order. System fields (Id, CreatedDate …) are included here explicitly. */
+  fields: FieldDef[];
+  /** Record types, if any (describe recordTypeInfos always carries the Master one). */
+  recordTypes?: { name: string; developerName: string; id: string; defaultRecordTypeMapping?: boolean }[];
+}
+
+export type ObjectFlags = Required<
+  Pick<ObjectDef, 'queryable' | 'createable' | 'updateable' | 'deletable' | 'undeletable' | 'retrieveable' | 'replicateable' | 'searchable' | 'triggerable' | 'layoutable' | 'feedEnabled' | 'mergeable'>
+>;

@@ -1,0 +1,145 @@
+/**
+ * The emulated org's data: one SQLite table per sObject (columns named after fields, canonical casing),
+ * plus emulator bookkeeping tables. With a file path the org survives restarts; `:memory:` is the default.
+ *
+ * Bookkeeping columns on every sObject table:
+ * - `_visible_at`: epoch ms from which queries see the row's current version (commitDelay fault);
+ * - `_deleted_at`: epoch ms of the soft delete (recycle bin), null when live.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { makeId } from '../ids.ts';
+import type { SchemaRegistry } from '../schema/registry.ts';
+import type { FieldDef, ObjectDef } from '../schema/types.ts';
+import { columnType, isStored, type SqlValue } from './values.ts';
+
+export type StoredRow = Record<string, SqlValue>;
+
+/** Quotes an identifier for SQLite. Names come from the schema, never from requests, but quote anyway. */
+export const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+export class OrgStore {
+  readonly db: DatabaseSync;
+  readonly schema: SchemaRegistry;
+  readonly #stmtCache = new Map<string, StatementSync>();
+  readonly #seq = new Map<string, number>();
+
+  constructor(path: string, schema: SchemaRegistry) {
+    this.db = new DatabaseSync(path);
+    this.schema = schema;
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT);
+      CREATE TABLE IF NOT EXISTS _sequence (prefix TEXT PRIMARY KEY, next INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS _deleted_log (object TEXT NOT NULL, id TEXT NOT NULL, deleted_at INTEGER NOT NULL, purged INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (object, id));
+      CREATE INDEX IF NOT EXISTS _deleted_log_time ON _deleted_log (object, deleted_at);`);
+    for (const def of schema.all()) this.ensureTable(def);
+    for (const row of this.db.prepare('SELECT prefix, next FROM _sequence').all()) this.#seq.set(String(row.prefix), Number(row.next));
+  }
+
+  /** Creates the object's table, or adds columns for fields that are new since the file was created. */
+  ensureTable(def: ObjectDef): void {
+    const stored = def.fields.filter(isStored);
+    const table = q(def.name);
+    const existing = this.db.prepare(`SELECT name FROM pragma_table_info(?)`).all(def.name).map((r) => String(r.name).toLowerCase());
+    if (existing.length === 0) {
+      const cols = stored.map((f) => `${q(f.name)} ${columnType(f.type)}${f.name === 'Id' ? ' PRIMARY KEY' : ''}${isCaseInsensitiveText(f) ? ' COLLATE NOCASE' : ''}`);
+      cols.push('_visible_at INTEGER NOT NULL DEFAULT 0', '_deleted_at INTEGER');
+      this.db.exec(`CREATE TABLE ${table} (${cols.join(', ')})`);
+    } else {
+      for (const f of stored) {
+        if (!existing.includes(f.name.toLowerCase())) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${q(f.name)} ${columnType(f.type)}`);
+      }
+    }
+    // Indexes that a real org has (and that selective queries and replication rely on).
+    const indexed = stored.filter((f) => f.name === 'SystemModstamp' || f.name === 'CreatedDate' || f.name === 'LastModifiedDate' || f.name === 'Name' || f.externalId || f.unique || f.idLookup || f.type === 'reference');
+    for (const f of indexed) {
+      if (f.name === 'Id') continue;
+      this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${def.name}_${f.name}`)} ON ${table} (${q(f.name)})`);
+    }
+  }
+
+  /** A cached prepared statement; SQL text is built from schema names only. */
+  prepare(sql: string): StatementSync {
+    let stmt = this.#stmtCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#stmtCache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Allocates the next ID for an object (persisted, so IDs never repeat across restarts). */
+  nextId(def: ObjectDef): string {
+    const prefix = def.keyPrefix ?? '000';
+    const next = (this.#seq.get(prefix) ?? 1) + 0;
+    this.#seq.set(prefix, next + 1);
+    this.prepare('INSERT INTO _sequence (prefix, next) VALUES (?, ?) ON CONFLICT(prefix) DO UPDATE SET next = excluded.next').run(prefix, next + 1);
+    return makeId(prefix, next);
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one through savepoints). */
+  transaction<T>(fn: () => T): T {
+    const name = `sp${this.#depth++}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const out = fn();
+      this.db.exec(`RELEASE ${name}`);
+      return out;
+    } catch (err) {
+      this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw err;
+    } finally {
+      this.#depth--;
+    }
+  }
+  #depth = 0;
+
+  getMeta(key: string): string | undefined {
+    const row = this.prepare('SELECT value FROM _meta WHERE key = ?').get(key);
+    return row ? String(row.value) : undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.prepare('INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Reads one stored row by Id (including recycle-bin rows), or undefined. */
+  getRow(def: ObjectDef, id: string): StoredRow | undefined {
+    return this.prepare(`SELECT * FROM ${q(def.name)} WHERE Id = ?`).get(id) as StoredRow | undefined;
+  }
+
+  /** Finds live rows whose field equals a value (external-ID lookups; text compares case-insensitively). */
+  findBy(def: ObjectDef, field: FieldDef, value: SqlValue): StoredRow[] {
+    return this.prepare(`SELECT * FROM ${q(def.name)} WHERE ${q(field.name)} = ? AND IsDeleted = 0 LIMIT 2`).all(value) as StoredRow[];
+  }
+
+  insertRow(def: ObjectDef, row: StoredRow): void {
+    const cols = Object.keys(row);
+    const sql = `INSERT INTO ${q(def.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
+    this.prepare(sql).run(...cols.map((c) => row[c]));
+  }
+
+  updateRow(def: ObjectDef, id: string, changes: StoredRow): void {
+    const cols = Object.keys(changes);
+    if (cols.length === 0) return;
+    const sql = `UPDATE ${q(def.name)} SET ${cols.map((c) => `${q(c)} = ?`).join(', ')} WHERE Id = ?`;
+    this.prepare(sql).run(...cols.map((c) => changes[c]), id);
+  }
+
+  deleteRow(def: ObjectDef, id: string): void {
+    this.prepare(`DELETE FROM ${q(def.name)} WHERE Id = ?`).run(id);
+  }
+
+  count(def: ObjectDef, includeDeleted = false): number {
+    const row = this.prepare(`SELECT COUNT(*) AS n FROM ${q(def.name)}${includeDeleted ? '' : ' WHERE IsDeleted = 0'}`).get();
+    return Number(row?.n ?? 0);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** Salesforce compares text case-insensitively in filters; ID columns stay case-sensitive. */
+function isCaseInsensitiveText(f: FieldDef): boolean {
+  return columnType(f.type) === 'TEXT' && f.type !== 'id' && f.type !== 'reference' && f.type !== 'date' && f.type !== 'time' && !f.caseSensitive;
+}
