@@ -11,6 +11,10 @@ import { SessionStore, type Session } from './oauth/sessions.ts';
 import { standardObjects } from './schema/standard.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { registerRestRoutes } from './rest/routes.ts';
+import { registerAdminRoutes } from './admin.ts';
+
+/** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
+export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
 
 /** What every handler receives. */
 export interface Ctx {
@@ -60,6 +64,7 @@ export class Emulator {
     this.org = new Org({ ...opts, objects: [...standardObjects, ...(opts.objects ?? [])] });
     this.sessions = new SessionStore(this.org);
     this.#baseUrl = opts.baseUrl;
+    registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
     registerRestRoutes(this.#router);
   }
@@ -76,7 +81,17 @@ export class Emulator {
   };
 
   /** The fetch handler. */
-  fetch = async (req: Request): Promise<Response> => {
+  fetch = async (req: Request): Promise<Response> => this.#handle(req, null);
+
+  /**
+   * Runs a request as part of another one (Composite subrequests, batch): the caller's session is reused,
+   * no API call is counted and no fault is injected, as on Salesforce where the outer call counts once.
+   */
+  dispatch(req: Request, session: Session): Promise<Response> {
+    return this.#handle(req, session);
+  }
+
+  async #handle(req: Request, inner: Session | null): Promise<Response> {
     this.stats.requests++;
     const url = new URL(req.url);
     const baseUrl = this.#baseUrl ?? url.origin;
@@ -93,7 +108,9 @@ export class Emulator {
         if (!SUPPORTED_VERSIONS.includes(versioned[1])) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
       const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname === '/services/oauth2/userinfo' || url.pathname.startsWith('/id/');
-      if (needsAuth) {
+      if (needsAuth && inner) {
+        ctx.session = inner;
+      } else if (needsAuth) {
         ctx.session = this.#authenticate(req, url);
         const fault = this.#injectFault(url);
         if (fault) return fault;
@@ -107,6 +124,7 @@ export class Emulator {
       const res = await found.handler(ctx, found.params);
       return needsAuth && versioned ? withLimitInfo(res, this.org) : res;
     } catch (err) {
+      if (err === CONNECTION_RESET) throw err;
       this.stats.errors++;
       if (err instanceof SfError) {
         const res = sfErrorResponse(err);
@@ -114,7 +132,7 @@ export class Emulator {
       }
       return json([{ message: `An unexpected error occurred: ${(err as Error).message}`, errorCode: 'UNKNOWN_EXCEPTION' }], 500);
     }
-  };
+  }
 
   #authenticate(req: Request, url: URL): Session {
     const header = req.headers.get('authorization');
@@ -141,6 +159,10 @@ export class Emulator {
     if (f.roll('http503')) {
       this.stats.faults++;
       return json([{ message: 'Server unavailable, try again later', errorCode: 'SERVER_UNAVAILABLE' }], 503, { 'retry-after': '1' });
+    }
+    if (f.roll('reset')) {
+      this.stats.faults++;
+      throw CONNECTION_RESET;
     }
     if (f.roll('http429')) {
       this.stats.faults++;

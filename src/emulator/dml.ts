@@ -17,6 +17,13 @@ export interface DmlOptions {
   bulk?: boolean;
 }
 
+/** The `lockrow` fault: a write fails as if another transaction held the row lock. */
+function checkRowLock(org: Org): void {
+  if (org.faults.roll('lockrow')) {
+    throw new SfError(400, 'UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records');
+  }
+}
+
 /** Resolves an sObject by name for DML or throws the error Salesforce gives for an unknown type. */
 export function requireObject(org: Org, name: string): ObjectDef {
   const def = org.schema.get(name);
@@ -142,6 +149,7 @@ function decodeSeq(id: string): number {
 
 /** Inserts one record and returns its new Id. */
 export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: DmlOptions = {}): string {
+  checkRowLock(org);
   if (def.createable === false) throw new SfError(400, 'CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY', `entity type cannot be inserted: ${def.name}`);
   if ('Id' in record && record.Id !== null && record.Id !== undefined) {
     throw new SfError(400, 'INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, ['Id']);
@@ -175,6 +183,7 @@ export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: 
 
 /** Updates one record by Id. */
 export function updateRecord(org: Org, def: ObjectDef, id: string, record: ApiRecord, opts: DmlOptions = {}): void {
+  checkRowLock(org);
   if (def.updateable === false) throw new SfError(400, 'CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY', `entity type cannot be updated: ${def.name}`);
   const existing = requireLiveRow(org, def, id);
   const cols = toColumns(org, def, opts.bulk ? stripBulkEmpty(record) : record, 'update', new Set(['id']));
@@ -227,6 +236,7 @@ export function upsertRecord(org: Org, def: ObjectDef, fieldName: string, value:
 
 /** Soft-deletes into the recycle bin (IsDeleted = true), cascading to master-detail children. */
 export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
+  checkRowLock(org);
   if (def.deletable === false) throw new SfError(400, 'ENTITY_IS_DELETED', `entity type cannot be deleted: ${def.name}`);
   const existing = requireLiveRow(org, def, id);
   const rowId = String(existing.Id);

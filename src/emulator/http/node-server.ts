@@ -68,6 +68,11 @@ async function handleNodeRequest(handler: FetchHandler, req: http.IncomingMessag
     } as RequestInit);
     response = await handler(request, { socket: req.socket });
   } catch (err) {
+    if (typeof err === 'symbol') {
+      // The `reset` fault: drop the TCP connection without a response, as a failing load balancer does.
+      req.socket.destroy();
+      return;
+    }
     response = new Response(JSON.stringify([{ message: String(err), errorCode: 'UNKNOWN_EXCEPTION' }]), {
       status: 500,
       headers: { 'content-type': 'application/json;charset=UTF-8' },
