@@ -84,6 +84,21 @@ export class Org {
     return id;
   }
 
+  /**
+   * Bumps a named usage counter shown by `/limits` (e.g. `DailyBulkV2QueryJobs`, `DailyBulkApiBatches`,
+   * `DailyBulkV2QueryFileStorageMB`). Counters are persisted with the org.
+   */
+  bumpLimit(name: string, by = 1): number {
+    const next = this.limitUsage(name) + by;
+    this.store.setMeta(`limit:${name}`, String(next));
+    return next;
+  }
+
+  /** Current value of a usage counter (0 when never bumped). */
+  limitUsage(name: string): number {
+    return Number(this.store.getMeta(`limit:${name}`) ?? 0);
+  }
+
   /** Counts one API request; persisted lazily so a file-backed org keeps its usage across restarts. */
   countApiCall(): void {
     this.apiUsage++;
