@@ -28,7 +28,9 @@ export class SchemaRegistry {
       // A user schema may add fields to a standard object: merge, later definitions win per field.
       const byName = new Map(existing.fields.map((f) => [f.name.toLowerCase(), f]));
       for (const f of def.fields) byName.set(f.name.toLowerCase(), f);
-      def = { ...existing, ...def, fields: [...byName.values()] };
+      // Object-level properties stay the standard object's (a schema file that only adds fields carries no
+      // key prefix or labels of its own).
+      def = { ...existing, fields: [...byName.values()] };
     }
     this.#objects.set(key, def);
     this.#fields.set(key, new Map(def.fields.map((f) => [f.name.toLowerCase(), f])));
