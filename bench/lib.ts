@@ -1,0 +1,58 @@
+/** Shared benchmark plumbing: start the emulator CLI as a child process, log in, time things. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ChildEmulator {
+  url: string;
+  token: string;
+  child: ChildProcess;
+  api(path: string, init?: RequestInit): Promise<Response>;
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts `sfbridge emulator` with the given flags on a free port and logs in with client credentials. */
+export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'emulator', '--port', '0', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`emulator exited (${code}) before listening:\n${out}`)));
+  });
+  const tokenRes = await fetch(`${url}/services/oauth2/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sfbridge-emulator', client_secret: 'sfbridge-emulator-secret' }),
+  });
+  const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+  return {
+    url,
+    token,
+    child,
+    api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),
+    rss: async () => ((await (await fetch(`${url}/__emulator/stats`)).json()) as { rssBytes: number }).rssBytes,
+    stop: async () => {
+      child.kill('SIGINT');
+      await once(child, 'exit');
+    },
+  };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
