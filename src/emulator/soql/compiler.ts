@@ -100,7 +100,8 @@ const DATE_FUNCTIONS = new Set(['CALENDAR_MONTH', 'CALENDAR_QUARTER', 'CALENDAR_
 const PASSTHROUGH_FUNCTIONS = new Set(['TOLABEL', 'FORMAT', 'CONVERTCURRENCY', 'CONVERTTIMEZONE']);
 const NUMERIC: ReadonlySet<FieldType> = new Set(['int', 'double', 'currency', 'percent', 'long']);
 const TEXTUAL: ReadonlySet<FieldType> = new Set(['id', 'string', 'textarea', 'picklist', 'multipicklist', 'combobox', 'reference', 'email', 'phone', 'url', 'encryptedstring', 'base64', 'anyType', 'time']);
-/** Fields every polymorphic ("Name") relationship exposes besides those of the concrete type. */
+/** Fields of the "Name" entity: all a polymorphic relationship (What, Who, Owner) exposes without TYPEOF. */
+const NAME_ENTITY_FIELDS = new Set(['alias', 'email', 'firstname', 'isactive', 'lastname', 'lastreferenceddate', 'lastvieweddate', 'name', 'nameoralias', 'phone', 'profileid', 'recordtypeid', 'smallphotourl', 'title', 'username', 'userroleid']);
 const MAX_PARENT_DEPTH = 5;
 
 // Describe defaults, kept in step with describe.ts so SOQL refuses exactly what describe says.
@@ -243,6 +244,7 @@ function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
     const lower = last.toLowerCase();
     if (lower === 'type') return { kind: 'polyType', sql: polyTypeSql(node), chain, path: [...canon, 'Type'].join('.') };
     if (lower === 'id') return { kind: 'polyId', sql: node.fkSql, chain, path: [...canon, 'Id'].join('.') };
+    if (!NAME_ENTITY_FIELDS.has(lower)) err(sh, 'INVALID_FIELD', rawPath, noSuchColumn(last, 'Name'), clausePos);
     const having = node.targets.map((t) => ({ t, f: visibleField(org, t.def.name, last) })).filter((x) => x.f && isStored(x.f));
     if (having.length === 0) err(sh, 'INVALID_FIELD', rawPath, noSuchColumn(last, 'Name'), clausePos);
     const f = having[0].f!;

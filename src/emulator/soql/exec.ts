@@ -107,7 +107,7 @@ function shape(plan: Plan, row: Row, env: Env): ApiRecord {
 export function countPlan(org: Org, plan: Plan): number {
   let sql: string;
   if (plan.countOnly || !plan.aggregate) sql = `SELECT COUNT(*) AS n ${plan.from} WHERE ${plan.where.sql}`;
-  else sql = `SELECT COUNT(*) AS n FROM (SELECT 1 ${plan.from} WHERE ${plan.where.sql} GROUP BY ${plan.groupBy}${plan.having ? ` HAVING ${plan.having.sql}` : ''})`;
+  else sql = `SELECT COUNT(*) AS n FROM (SELECT ${plan.select} ${plan.from} WHERE ${plan.where.sql}${grouping(plan)})`;
   const params = plan.having && !plan.countOnly ? [...plan.where.params, ...plan.having.params] : plan.where.params;
   const row = org.store.prepare(sql).get(...params) as { n: number } | undefined;
   let n = Math.max(0, Number(row?.n ?? 0) - plan.offset);
@@ -129,10 +129,14 @@ export interface Page {
   lastKey: number | null;
 }
 
+function grouping(plan: Plan): string {
+  return `${plan.groupBy ? ` GROUP BY ${plan.groupBy}` : ''}${plan.having ? ` HAVING ${plan.having.sql}` : ''}`;
+}
+
 function rowsSql(plan: Plan, keyset: boolean): string {
   const head = `SELECT ${plan.select} ${plan.from} WHERE ${plan.where.sql}`;
   if (plan.aggregate) {
-    return `${head} GROUP BY ${plan.groupBy}${plan.having ? ` HAVING ${plan.having.sql}` : ''}${plan.orderBy ? ` ORDER BY ${plan.orderBy}` : ''} LIMIT ? OFFSET ?`;
+    return `${head}${grouping(plan)}${plan.orderBy ? ` ORDER BY ${plan.orderBy}` : ''} LIMIT ? OFFSET ?`;
   }
   if (keyset) return `${head} AND ${plan.alias}.rowid > ? ORDER BY _rk LIMIT ? OFFSET ?`;
   return `${head} ORDER BY ${plan.orderBy ? `${plan.orderBy}, ` : ''}_rk LIMIT ? OFFSET ?`;
