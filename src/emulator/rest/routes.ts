@@ -7,6 +7,7 @@ import { json } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import { registerSObjectRoutes } from './sobjects.ts';
 import { registerBulkRoutes } from '../bulk/routes.ts';
+import { registerQueryRoutes } from './query.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -24,4 +25,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
 
   registerSObjectRoutes(router);
   registerBulkRoutes(router);
+  registerQueryRoutes(router);
 }
