@@ -257,3 +257,19 @@ test('ingest counts one DailyBulkApiBatches per 10,000 records', async () => {
   assert.equal(org.emu.org.limitUsage('DailyBulkApiBatches') - before, 2);
   org.close();
 });
+
+test('multipart create uploads and closes in one call', async () => {
+  const org = await bulkOrg();
+  const form = new FormData();
+  form.set('job', JSON.stringify({ object: 'Account', operation: 'insert', contentType: 'CSV', lineEnding: 'LF' }));
+  form.set('content', new Blob(['Name\nMulti One\nMulti Two\n'], { type: 'text/csv' }), 'content');
+  const res = await org.api('/jobs/ingest', { method: 'POST', body: form });
+  assert.equal(res.status, 200);
+  const job = (await res.json()) as { id: string; state: string };
+  assert.equal(job.state, 'UploadComplete');
+  const { waitFinal } = await import('./bulk-helpers.ts');
+  const info = await waitFinal(org, 'ingest', job.id);
+  assert.equal(info.state, 'JobComplete');
+  assert.equal(info.numberRecordsProcessed, 2);
+  org.close();
+});

@@ -66,3 +66,30 @@ test('jobs survive a restart on a file database; a job closed before shutdown co
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a query job in progress at shutdown restarts its snapshot after reopening and completes once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sfbridge-bulkq-'));
+  const db = join(dir, 'org.db');
+  try {
+    const first = await bulkOrg({ db });
+    const job = await createJob(first, { object: 'Account', operation: 'insert' });
+    await upload(first, job.id, `Name\n${dataRows(500)}\n`);
+    await setState(first, 'ingest', job.id, 'UploadComplete');
+    await waitFinal(first, 'ingest', job.id);
+    bulkEngine(first.emu.org).settings.chunkSize = 10;
+    const res = await first.api('/jobs/query', { method: 'POST', json: { operation: 'query', query: 'SELECT Name FROM Account' } });
+    const qid = ((await res.json()) as { id: string }).id;
+    first.close();
+
+    const second = await bulkOrg({ db });
+    const done = await waitFinal(second, 'query', qid);
+    assert.equal(done.state, 'JobComplete');
+    assert.equal(done.numberRecordsProcessed, 500);
+    const page = await second.api(`/jobs/query/${qid}/results`);
+    assert.equal(page.headers.get('sforce-numberofrecords'), '500');
+    assert.equal((await page.text()).trimEnd().split('\n').length, 501);
+    second.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,6 +9,7 @@
 import type { Org } from '../org.ts';
 import { BulkStore, type JobRow } from './store.ts';
 import { applyRow, batchesFor, InvalidBatchError, nextRows, planIngest, type IngestPlan } from './ingest.ts';
+import { queryStep, type QuerySnapshot } from './query-snapshot.ts';
 
 /** Tunables; tests shrink `chunkSize` to make aborts and restarts land mid-job. */
 export interface BulkSettings {
@@ -32,14 +33,12 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   resultPageSize: 100_000,
 };
 
-/** Processes one step of a query job; supplied by the query module so ingest does not depend on SOQL. */
-export type QueryStep = (engine: BulkEngine, job: JobRow) => void;
-
 export class BulkEngine {
   readonly org: Org;
   readonly store: BulkStore;
   readonly settings: BulkSettings = { ...DEFAULT_BULK_SETTINGS };
-  queryStep: QueryStep | null = null;
+  /** Query jobs being snapshotted in this process, by job ID (lost on restart, which restarts the snapshot). */
+  readonly querySnapshots = new Map<string, QuerySnapshot>();
   #running = false;
   #lastJobId = '';
   /** Validated headers per job, so each chunk does not re-plan. Rebuilt after a restart. */
@@ -79,8 +78,7 @@ export class BulkEngine {
     this.#lastJobId = job.id;
     try {
       if (job.kind === 'ingest') this.#ingestStep(job);
-      else if (this.queryStep) this.queryStep(this, job);
-      else this.fail(job, 'Query processing is unavailable in this emulator build');
+      else queryStep(this, job);
     } catch (err) {
       if (!this.org.store.db.isOpen) return this.#stop();
       this.fail(job, `UNKNOWN_EXCEPTION : ${(err as Error).message}`);
@@ -90,13 +88,14 @@ export class BulkEngine {
 
   /** Moves a job to `Failed` with Salesforce's `errorMessage`; rows not yet attempted stay unprocessed. */
   fail(job: JobRow, message: string): void {
-    this.#plans.delete(job.id);
+    this.forget(job.id);
     this.store.update(job.id, { state: 'Failed', errorMessage: message, systemModstamp: this.org.clock.now() });
   }
 
   /** Forgets cached state of a job (on delete/abort). */
   forget(jobId: string): void {
     this.#plans.delete(jobId);
+    this.querySnapshots.delete(jobId);
   }
 
   #ingestStep(job: JobRow): void {
