@@ -93,3 +93,18 @@ test('a query job in progress at shutdown restarts its snapshot after reopening 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('jobs in a final state are deleted 7 days later, like Salesforce retention', async () => {
+  const org = await bulkOrg();
+  const { runJob } = await import('./bulk-helpers.ts');
+  const old = await runJob(org, { object: 'Account', operation: 'insert' }, 'Name\nA\n');
+  const open = await createJob(org, { object: 'Account', operation: 'insert' });
+  org.emu.org.clock.advance(7 * 24 * 3600 * 1000 + 1000);
+  // (The session expired with the clock jump, so check the store the routes read from.)
+  const engine = bulkEngine(org.emu.org);
+  assert.equal(engine.purgeExpired(), 1);
+  assert.equal(engine.store.get(old.id), undefined);
+  assert.equal(engine.store.get(open.id)?.state, 'Open');
+  assert.equal(org.emu.org.store.db.prepare('SELECT COUNT(*) AS n FROM _bulk_row WHERE job_id = ?').get(old.id)?.n, 0);
+  org.close();
+});

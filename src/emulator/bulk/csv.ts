@@ -39,6 +39,7 @@ export class UploadTooLargeError extends Error {
   }
 }
 
+/** An upload being parsed: its records and what was learnt about the raw bytes. */
 export interface UploadParse {
   /** Records (header first) as arrays of cells, parsed incrementally. */
   records: AsyncIterable<string[]>;

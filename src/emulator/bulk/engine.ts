@@ -26,6 +26,10 @@ export interface BulkSettings {
   resultPageSize: number;
 }
 
+/** Salesforce deletes jobs and their results this long after they reach a final state. */
+export const JOB_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Settings every new engine starts from. */
 export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   chunkSize: 2000,
   maxUploadBytes: 100 * 1024 * 1024,
@@ -33,6 +37,7 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   resultPageSize: 100_000,
 };
 
+/** Bulk jobs of one org: storage, settings and the background processing loop. */
 export class BulkEngine {
   readonly org: Org;
   readonly store: BulkStore;
@@ -49,6 +54,16 @@ export class BulkEngine {
   constructor(org: Org) {
     this.org = org;
     this.store = new BulkStore(org);
+  }
+
+  /** Deletes jobs (with rows and results) that reached a final state more than 7 days ago. */
+  purgeExpired(): number {
+    const ids = this.store.expired(this.org.clock.now() - JOB_RETENTION_MS);
+    for (const id of ids) {
+      this.forget(id);
+      this.store.delete(id);
+    }
+    return ids.length;
   }
 
   /** Starts the background loop if it is not running (after a close, an upload-complete, or at start). */
@@ -161,6 +176,7 @@ export function bulkEngine(org: Org): BulkEngine {
   if (!engine) {
     engine = new BulkEngine(org);
     engines.set(org, engine);
+    engine.purgeExpired();
     engine.kick();
   }
   return engine;

@@ -59,6 +59,7 @@ function createIngestJob(ctx: Ctx, engine: BulkEngine, spec: IngestSpec): JobRow
     externalIdFieldName = f.name;
   }
   const assignmentRuleId = typeof spec.assignmentRuleId === 'string' && spec.assignmentRuleId !== '' ? spec.assignmentRuleId : null;
+  engine.purgeExpired();
   const now = ctx.org.clock.now();
   const id = engine.store.newJobId();
   engine.store.insert({

@@ -45,6 +45,7 @@ async function createQueryJob(ctx: Ctx): Promise<Response> {
   const lineEnding = spec.lineEnding ?? 'LF';
   if (typeof lineEnding !== 'string' || !(lineEnding in LINE_ENDINGS)) throw invalid(`InvalidJob : Invalid line ending: ${String(lineEnding)}`);
   const prepared = compile(ctx.org, spec.query, spec.operation === 'queryAll');
+  engine.purgeExpired();
   const now = ctx.org.clock.now();
   const id = engine.store.newJobId();
   engine.store.insert({

@@ -135,6 +135,12 @@ export class BulkStore {
     return (this.org.store.prepare(sql).get(afterId) ?? this.org.store.prepare(sql).get('')) as JobRow | undefined;
   }
 
+  /** Final-state jobs whose last change is older than `before` (epoch ms), for retention. */
+  expired(before: number): string[] {
+    const sql = "SELECT id FROM _bulk_job WHERE state IN ('JobComplete', 'Failed', 'Aborted') AND system_modstamp < ?";
+    return this.org.store.prepare(sql).all(before).map((r) => String(r.id));
+  }
+
   /** Removes a job with its rows and results. */
   delete(id: string): void {
     this.org.store.transaction(() => {
