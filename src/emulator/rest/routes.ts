@@ -8,6 +8,7 @@ import type { Router } from '../http/router.ts';
 import { registerAllCompositeRoutes } from '../composite/routes.ts';
 import { registerReplicationRoutes } from './replication.ts';
 import { registerSObjectRoutes } from './sobjects.ts';
+import { registerBulkRoutes } from '../bulk/routes.ts';
 import { registerQueryRoutes } from './query.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
@@ -28,5 +29,6 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   // Before the sObject routes: `/sobjects/X/updated` would otherwise match `/sobjects/:object/:id`.
   registerReplicationRoutes(router);
   registerSObjectRoutes(router);
+  registerBulkRoutes(router);
   registerQueryRoutes(router);
 }
