@@ -213,7 +213,9 @@ export class Transport {
           { attempts: attempt, status: outcome.res?.status, cause: outcome.error },
         );
       }
-      await sleep(retryAfter ?? this.backoff(attempt), undefined, { signal: req.signal });
+      await sleep(retryAfter ?? this.backoff(attempt), undefined, { signal: req.signal }).catch((err: unknown) => {
+        throw req.signal?.aborted ? req.signal.reason : err;
+      });
     }
   }
 
