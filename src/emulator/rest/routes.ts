@@ -6,6 +6,7 @@ import { releaseLabel, SUPPORTED_VERSIONS, type Ctx } from '../app.ts';
 import { json } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import { registerSObjectRoutes } from './sobjects.ts';
+import { registerQueryRoutes } from './query.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -22,4 +23,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   });
 
   registerSObjectRoutes(router);
+  registerQueryRoutes(router);
 }
