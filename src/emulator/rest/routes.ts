@@ -5,6 +5,8 @@
 import { releaseLabel, SUPPORTED_VERSIONS, type Ctx } from '../app.ts';
 import { json } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
+import { registerAllCompositeRoutes } from '../composite/routes.ts';
+import { registerReplicationRoutes } from './replication.ts';
 import { registerSObjectRoutes } from './sobjects.ts';
 import { registerQueryRoutes } from './query.ts';
 
@@ -22,6 +24,9 @@ export function registerRestRoutes(router: Router<Ctx>): void {
     return json(out);
   });
 
+  registerAllCompositeRoutes(router);
+  // Before the sObject routes: `/sobjects/X/updated` would otherwise match `/sobjects/:object/:id`.
+  registerReplicationRoutes(router);
   registerSObjectRoutes(router);
   registerQueryRoutes(router);
 }

@@ -1,7 +1,13 @@
 /**
- * sObject resources: describeGlobal, basic info, describe, and record CRUD / upsert by external ID.
+ * sObject resources: describeGlobal, basic info, describe, record CRUD / upsert by external ID, and
+ * relationship traversal (`/sobjects/{Obj}/{id}/{RelName}`).
+ *
+ * Writes run their (synchronous) DML inside a shared section of the org write lock, after the body has been
+ * read: that keeps them out of an allOrNone Composite's open savepoint (see composite/write-lock.ts), while
+ * Composite subrequests, which run inside that section, pass straight through.
  */
 import type { Ctx } from '../app.ts';
+import { orgWriteLock } from '../composite/write-lock.ts';
 import { describeGlobal, describeGlobalEntry, describeSObject } from '../describe.ts';
 import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
 import { SfError } from '../errors.ts';
@@ -92,7 +98,8 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('POST', `${V}/sobjects/:object`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const id = insertRecord(ctx.org, def, await readRecordBody(ctx));
+    const body = await readRecordBody(ctx);
+    const id = await orgWriteLock(ctx.org).shared(() => insertRecord(ctx.org, def, body));
     return json({ id, success: true, errors: [] }, 201, { location: recordUrl(ctx.org, def, id, ctx.version) });
   });
 
@@ -109,20 +116,20 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   router.on('PATCH', `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     const body = await readRecordBody(ctx);
-    updateRecord(ctx.org, def, p.id, body);
+    await orgWriteLock(ctx.org).shared(() => updateRecord(ctx.org, def, p.id, body));
     return noContent();
   });
 
-  router.on('DELETE', `${V}/sobjects/:object/:id`, (ctx, p) => {
+  router.on('DELETE', `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    deleteRecord(ctx.org, def, p.id);
+    await orgWriteLock(ctx.org).shared(() => deleteRecord(ctx.org, def, p.id));
     return noContent();
   });
 
   router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    if (isValidId(p.field) && p.field.length >= 15 && ctx.org.schema.objectForId(normaliseId(p.field))?.name === def.name) {
-      throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    if (isValidId(p.field) && ctx.org.schema.objectForId(normaliseId(p.field))?.name === def.name) {
+      return traverseRelationship(ctx, def, p.field, p.value);
     }
     const f = externalIdField(ctx, def, p.field);
     const rows = findByExternalId(ctx, def, f, p.value);
@@ -140,11 +147,14 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
         throw new SfError(400, 'INVALID_FIELD', `Unable to create/update fields: ${k}. The external ID field or Id must not be in the request body when upserting by ${f.name}.`, [k]);
       }
     }
-    if (ctx.url.searchParams.get('updateOnly') === 'true' && findByExternalId(ctx, def, f, p.value).length === 0) {
-      throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
-    }
     try {
-      const { id, created } = upsertRecord(ctx.org, def, f.name, p.value, body);
+      const { id, created } = await orgWriteLock(ctx.org).shared(() => {
+        // Checked inside the lock so no allOrNone Composite can create the match between check and write.
+        if (ctx.url.searchParams.get('updateOnly') === 'true' && findByExternalId(ctx, def, f, p.value).length === 0) {
+          throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+        }
+        return upsertRecord(ctx.org, def, f.name, p.value, body);
+      });
       if (Number(ctx.version) < 46 && !created) return noContent();
       return json(Number(ctx.version) >= 46 ? { id, success: true, errors: [], created } : { id, success: true, errors: [] }, created ? 201 : 200);
     } catch (err) {
@@ -154,13 +164,43 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
     }
   });
 
-  router.on('DELETE', `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
+  router.on('DELETE', `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     const f = externalIdField(ctx, def, p.field);
-    const rows = findByExternalId(ctx, def, f, p.value);
-    if (rows.length === 0) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
-    if (rows.length > 1) return multipleChoices(ctx, def, rows);
-    deleteRecord(ctx.org, def, String(rows[0].Id));
-    return noContent();
+    return orgWriteLock(ctx.org).shared(() => {
+      const rows = findByExternalId(ctx, def, f, p.value);
+      if (rows.length === 0) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+      if (rows.length > 1) return multipleChoices(ctx, def, rows);
+      deleteRecord(ctx.org, def, String(rows[0].Id));
+      return noContent();
+    });
   });
+}
+
+/**
+ * `GET /sobjects/{Obj}/{id}/{RelName}`: a parent relationship (`Account` on Contact, `Owner`) answers with the
+ * parent record, 404 when the lookup is empty; a child relationship (`Contacts` on Account) answers with the
+ * query-result shape, an empty result when there are no children. `?fields=` applies to the returned records.
+ */
+function traverseRelationship(ctx: Ctx, def: ObjectDef, id: string, relName: string): Response {
+  const row = requireLiveRow(ctx.org, def, id);
+  const parentField = ctx.org.schema.relationship(def.name, relName);
+  if (parentField) {
+    const target = row[parentField.name];
+    if (target === null || target === undefined) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    // Polymorphic lookups (Owner, What) resolve their type from the key prefix of the stored Id.
+    const parentDef = ctx.org.schema.objectForId(String(target));
+    const parent = parentDef ? ctx.org.store.getRow(parentDef, String(target)) : undefined;
+    if (!parentDef || !parent || parent.IsDeleted === 1) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    return json(toApiRecord(ctx.org, parentDef, parent, selectFields(ctx, parentDef)));
+  }
+  const child = ctx.org.schema.childRelationship(def.name, relName);
+  if (!child) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+  const childDef = objectFromPath(ctx, child.childSObject);
+  const fields = selectFields(ctx, childDef);
+  // Same visibility as a query: recycled rows and writes still committing (commitDelay) are not listed.
+  const rows = ctx.org.store
+    .prepare(`SELECT * FROM "${childDef.name}" WHERE "${child.field}" = ? AND IsDeleted = 0 AND _visible_at <= ? ORDER BY CreatedDate, Id`)
+    .all(String(row.Id), ctx.org.clock.now()) as StoredRow[];
+  return json({ totalSize: rows.length, done: true, records: rows.map((r) => toApiRecord(ctx.org, childDef, r, fields)) });
 }
