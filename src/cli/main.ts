@@ -4,12 +4,14 @@
  */
 import { UsageError } from './args.ts';
 import { emulatorCommand } from './emulator.ts';
+import { queryCommand } from './query.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         start the emulator with demo data (what \`npm start\` runs)
+  query        run a SOQL query and stream the records (jsonl, csv, table)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -19,6 +21,7 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
+  query: (argv) => queryCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,237 @@
+/**
+ * `sfbridge query "SOQL"`: streams query results as JSON lines, CSV or a table. Records are written as
+ * pages arrive (with the client's one-page prefetch), so memory stays flat for any result size.
+ */
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { stringify } from 'csv-stringify/sync';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
+import { SalesforceError, SfClientError } from '../client/errors.ts';
+import { SalesforceClient, type FetchLike } from '../client/index.ts';
+import { FileTokenStore } from '../client/token-store.ts';
+import { parseFlags, UsageError } from './args.ts';
+
+const USAGE = `Usage: sfbridge query "SOQL" [--all] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
+
+  --all              include deleted and archived rows (queryAll)
+  --format F         jsonl (default when not a terminal), csv, or table (default on a terminal)
+  --output FILE      write to FILE instead of stdout
+  --batch-size N     page size hint, 200..2000
+
+${CONNECTION_USAGE}
+`;
+
+/** Rows buffered to size table columns before the table starts streaming. */
+const TABLE_SAMPLE_ROWS = 50;
+/** Widest table column; longer values are cut with an ellipsis. */
+const TABLE_MAX_WIDTH = 40;
+
+/** Injection points for tests. */
+export interface QueryCommandIO {
+  stdout?: Writable & { isTTY?: boolean };
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+  fetch?: FetchLike;
+}
+
+/** Runs the command; returns the exit code (0 ok, 1 Salesforce/transport error, 2 usage error). */
+export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  let out: Writable = stdout;
+  try {
+    const { values, positionals } = parseFlags(argv, {
+      ...CONNECTION_FLAG_OPTIONS,
+      all: { type: 'boolean' },
+      format: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      'batch-size': { type: 'string' },
+      'api-version': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    }, USAGE);
+    if (values.help) {
+      stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`expected exactly one SOQL query in quotes\n\n${USAGE}`);
+    const soql = positionals[0];
+    const format = (values.format as string | undefined) ?? (values.output || !stdout.isTTY ? 'jsonl' : 'table');
+    if (!['jsonl', 'csv', 'table'].includes(format)) throw new UsageError(`--format must be jsonl, csv or table, got "${format}"`);
+    let batchSize: number | undefined;
+    if (values['batch-size'] !== undefined) {
+      batchSize = Number(values['batch-size']);
+      if (!Number.isInteger(batchSize) || batchSize < 200 || batchSize > 2000) throw new UsageError(`--batch-size must be an integer from 200 to 2000, got "${values['batch-size']}"`);
+    }
+    const apiVersion = values['api-version'] as string | undefined;
+    if (apiVersion !== undefined && !/^\d+\.\d$/.test(apiVersion)) throw new UsageError(`--api-version must look like 62.0, got "${apiVersion}"`);
+    let credentials;
+    try {
+      credentials = await resolveCredentials(values, env);
+    } catch (err) {
+      if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
+      throw err;
+    }
+    const client = new SalesforceClient({ credentials, apiVersion, fetch: io.fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
+    const result = values.all ? client.queryAll(soql, { batchSize }) : client.query(soql, { batchSize });
+    if (values.output) out = createWriteStream(values.output as string);
+    const columns = selectColumns(soql);
+    const write = writer(out);
+    if (format === 'jsonl') {
+      for await (const rec of result) await write(`${JSON.stringify(stripAttributes(rec))}\n`);
+    } else if (format === 'csv') {
+      let header: string[] | undefined = columns;
+      if (header) await write(stringify([header]));
+      for await (const rec of result) {
+        if (!header) {
+          header = flatKeys(rec);
+          await write(stringify([header]));
+        }
+        await write(stringify([header.map((c) => cell(lookup(rec, c)))]));
+      }
+    } else {
+      await writeTable(result, columns, write);
+    }
+    if (out !== stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return 0;
+  } catch (err) {
+    if (out !== stdout) out.destroy();
+    if (err instanceof UsageError) {
+      stderr.write(`sfbridge query: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof SalesforceError) {
+      stderr.write(`sfbridge query: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
+      return 1;
+    }
+    stderr.write(`sfbridge query: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** A write function that waits for drain, so a slow pipe slows the query instead of buffering it. */
+function writer(out: Writable): (chunk: string) => Promise<void> {
+  return (chunk) =>
+    out.write(chunk)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const onError = (e: Error) => reject(e);
+          out.once('error', onError);
+          out.once('drain', () => {
+            out.off('error', onError);
+            resolve();
+          });
+        });
+}
+
+async function writeTable(rows: AsyncIterable<Record<string, unknown>>, columns: string[] | undefined, write: (s: string) => Promise<void>): Promise<void> {
+  const sample: Record<string, unknown>[] = [];
+  const it = rows[Symbol.asyncIterator]();
+  let next = await it.next();
+  while (!next.done && sample.length < TABLE_SAMPLE_ROWS) {
+    sample.push(next.value);
+    next = await it.next();
+  }
+  const header = columns ?? (sample[0] ? flatKeys(sample[0]) : []);
+  const widths = header.map((h) => Math.min(TABLE_MAX_WIDTH, Math.max(h.length, ...sample.map((r) => cell(lookup(r, h)).length))));
+  const line = (cells: string[]) => `${cells.map((c, i) => fit(c, widths[i])).join(' | ')}\n`;
+  await write(line(header));
+  await write(`${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
+  for (const r of sample) await write(line(header.map((h) => cell(lookup(r, h)))));
+  let total = sample.length;
+  while (!next.done) {
+    await write(line(header.map((h) => cell(lookup(next.value as Record<string, unknown>, h)))));
+    total++;
+    next = await it.next();
+  }
+  await write(`(${total} row${total === 1 ? '' : 's'})\n`);
+}
+
+function fit(s: string, w: number): string {
+  const flat = s.replace(/\s+/g, ' ');
+  return flat.length > w ? `${flat.slice(0, w - 1)}…` : flat.padEnd(w);
+}
+
+/** Column names from the SELECT list (dotted for parents, relationship name for subqueries); undefined if unparsable. */
+export function selectColumns(soql: string): string[] | undefined {
+  const m = /^\s*SELECT\s+/i.exec(soql);
+  if (!m) return undefined;
+  const items: string[] = [];
+  let depth = 0;
+  let start = m[0].length;
+  let i = start;
+  for (; i < soql.length; i++) {
+    const ch = soql[i];
+    if (ch === "'") {
+      for (i++; i < soql.length && soql[i] !== "'"; i++) if (soql[i] === '\\') i++;
+    } else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && ch === ',') {
+      items.push(soql.slice(start, i).trim());
+      start = i + 1;
+    } else if (depth === 0 && fromAt(soql, i)) {
+      items.push(soql.slice(start, i).trim());
+      break;
+    }
+  }
+  if (i >= soql.length) return undefined;
+  const out: string[] = [];
+  let expr = 0;
+  for (const item of items) {
+    if (/^TYPEOF\b/i.test(item)) return undefined;
+    const sub = /^\(\s*SELECT\b[\s\S]*?\bFROM\s+([A-Za-z0-9_]+)/i.exec(item);
+    if (sub) out.push(sub[1]);
+    else if (/^COUNT\(\s*\)$/i.test(item)) return undefined;
+    else if (item.includes('(')) {
+      const alias = /\)\s+([A-Za-z][A-Za-z0-9_]*)$/.exec(item);
+      if (alias) out.push(alias[1]);
+      else if (/^(toLabel|FORMAT|convertCurrency)\(/i.test(item)) out.push(item.replace(/^[^(]+\(\s*|\s*\)$/g, ''));
+      else out.push(`expr${expr++}`);
+    } else out.push(item);
+  }
+  return out;
+}
+
+function fromAt(soql: string, i: number): boolean {
+  const re = /\s+FROM\s/iy;
+  re.lastIndex = i;
+  return re.test(soql);
+}
+
+/** Case-insensitive dotted lookup through nested parent objects. */
+function lookup(rec: Record<string, unknown>, path: string): unknown {
+  let cur: unknown = rec;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return null;
+    const obj = cur as Record<string, unknown>;
+    const key = part in obj ? part : Object.keys(obj).find((k) => k.toLowerCase() === part.toLowerCase());
+    cur = key === undefined ? null : obj[key];
+  }
+  return cur;
+}
+
+function flatKeys(rec: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === 'attributes') continue;
+    if (v && typeof v === 'object' && !Array.isArray(v) && !('records' in v)) out.push(...flatKeys(v as Record<string, unknown>, `${prefix}${k}.`));
+    else out.push(`${prefix}${k}`);
+  }
+  return out;
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(stripAttributes(v));
+  return String(v);
+}
+
+function stripAttributes(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripAttributes);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'attributes') out[k] = stripAttributes(x);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,220 @@
+/**
+ * API budget governor. Salesforce counts every REST call against a rolling 24 h allocation shared by the
+ * whole org; one runaway sync can starve every other integration. The governor reads `Sforce-Limit-Info`
+ * from each response (or `/limits` when it has no reading yet) and, before each call:
+ * - refuses when this run has used its share (default 25 % of what remained when the run started);
+ * - refuses or pauses when the org is at its ceiling (default 80 % of the allocation);
+ * - caps concurrent long-running requests (query pages, composite) with a semaphore.
+ * A refusal is always a {@link LimitError} with the numbers, never a silent success.
+ */
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ERROR_CODES, LimitError, type LimitNumbers } from './errors.ts';
+
+/** Default share of the remaining daily allocation one run may use. */
+export const DEFAULT_RUN_SHARE = 0.25;
+/** Default ceiling: never push the org past this fraction of its daily allocation. */
+export const DEFAULT_ORG_CEILING = 0.8;
+/** Default cap on concurrent long-running requests (Developer Edition orgs allow 5 org-wide). */
+export const DEFAULT_MAX_CONCURRENT_LONG = 4;
+/** In pause mode: how often the governor re-reads /limits, and for how long it waits in total. */
+export const DEFAULT_PAUSE_POLL_MS = 60_000;
+export const DEFAULT_MAX_PAUSE_MS = 30 * 60_000;
+
+/** An API usage reading. */
+export interface UsageReading {
+  used: number;
+  max: number;
+}
+
+export interface GovernorOptions {
+  /** Fraction (0..1] of the calls remaining at the start that this run may make. */
+  runShare?: number;
+  /** Fraction (0..1] of the daily allocation the org may reach. */
+  orgCeiling?: number;
+  /** Concurrent long-running requests allowed. */
+  maxConcurrentLong?: number;
+  /** At the org ceiling: `throw` at once (default) or `pause` and poll until usage drops. */
+  onCeiling?: 'throw' | 'pause';
+  pausePollMs?: number;
+  maxPauseMs?: number;
+}
+
+/** Events: a new reading, a refusal (also thrown), a pause and its end. */
+export interface GovernorEvents {
+  reading: [UsageReading];
+  refused: [LimitError];
+  paused: [LimitNumbers];
+  resumed: [LimitNumbers];
+}
+
+/** Parses `api-usage=used/max` from a Sforce-Limit-Info header value. */
+export function parseLimitInfo(value: string | null | undefined): UsageReading | undefined {
+  const m = value ? /api-usage=(\d+)\/(\d+)/i.exec(value) : null;
+  return m ? { used: Number(m[1]), max: Number(m[2]) } : undefined;
+}
+
+/** Counting semaphore with abortable waits. */
+export class Semaphore {
+  readonly size: number;
+  #inUse = 0;
+  readonly #waiters: Array<() => void> = [];
+  constructor(size: number) {
+    this.size = size;
+  }
+  get inUse(): number {
+    return this.#inUse;
+  }
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.#inUse < this.size) {
+      this.#inUse++;
+      return this.#releaser();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(wake);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      this.#waiters.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return this.#releaser();
+  }
+  #releaser(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.#waiters.shift();
+      // Hand the slot straight to the next waiter so the count never dips and lets a newcomer jump the queue.
+      if (next) next();
+      else this.#inUse--;
+    };
+  }
+}
+
+/** Governs one run's API usage against one org. Share an instance between clients of the same run. */
+export class ApiGovernor extends EventEmitter<GovernorEvents> {
+  readonly runShare: number;
+  readonly orgCeiling: number;
+  readonly long: Semaphore;
+  readonly #onCeiling: 'throw' | 'pause';
+  readonly #pollMs: number;
+  readonly #maxPauseMs: number;
+  #reading: UsageReading | undefined;
+  #start: UsageReading | undefined;
+  #runUsed = 0;
+  #inflight = 0;
+  #initial: Promise<void> | undefined;
+  /** Reads `/limits`; wired by the client so the governor can get a reading before the first call. */
+  readLimits: ((signal?: AbortSignal) => Promise<UsageReading | undefined>) | undefined;
+
+  constructor(opts: GovernorOptions = {}) {
+    super();
+    this.runShare = checkFraction(opts.runShare ?? DEFAULT_RUN_SHARE, 'runShare');
+    this.orgCeiling = checkFraction(opts.orgCeiling ?? DEFAULT_ORG_CEILING, 'orgCeiling');
+    this.long = new Semaphore(opts.maxConcurrentLong ?? DEFAULT_MAX_CONCURRENT_LONG);
+    this.#onCeiling = opts.onCeiling ?? 'throw';
+    this.#pollMs = opts.pausePollMs ?? DEFAULT_PAUSE_POLL_MS;
+    this.#maxPauseMs = opts.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
+  }
+
+  /** Latest reading, if any. */
+  get reading(): UsageReading | undefined {
+    return this.#reading;
+  }
+
+  /** Calls this run may make (undefined until the first reading). */
+  get runBudget(): number | undefined {
+    return this.#start ? Math.floor(this.runShare * Math.max(0, this.#start.max - this.#start.used)) : undefined;
+  }
+
+  /** Calls this run has made. */
+  get runUsed(): number {
+    return this.#runUsed;
+  }
+
+  /** Records a reading from a response's Sforce-Limit-Info header (or /limits). */
+  observe(reading: UsageReading | string | null | undefined): void {
+    const r = typeof reading === 'string' || reading == null ? parseLimitInfo(reading) : reading;
+    if (!r) return;
+    this.#reading = r;
+    this.#start ??= r;
+    this.emit('reading', r);
+  }
+
+  /**
+   * Admits one API call: throws {@link LimitError} when the run budget or org ceiling forbids it (or pauses,
+   * in pause mode), and for long-running calls waits for a semaphore slot. Call the returned function when
+   * the call finished.
+   */
+  async admit(opts: { long?: boolean; signal?: AbortSignal } = {}): Promise<() => void> {
+    if (!this.#reading && this.readLimits) {
+      this.#initial ??= this.readLimits(opts.signal).then((r) => this.observe(r), (err: unknown) => {
+        this.#initial = undefined;
+        throw err;
+      });
+      await this.#initial;
+    }
+    await this.#check(opts.signal);
+    const releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+    this.#runUsed++;
+    this.#inflight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#inflight--;
+      releaseSlot?.();
+    };
+  }
+
+  /** The numbers a refusal would carry right now. */
+  numbers(): LimitNumbers {
+    const r = this.#reading ?? { used: 0, max: 0 };
+    return { used: r.used, max: r.max, runBudget: this.runBudget ?? 0, runUsed: this.#runUsed, ceiling: Math.floor(this.orgCeiling * r.max) };
+  }
+
+  async #check(signal?: AbortSignal): Promise<void> {
+    if (!this.#reading) return;
+    const budget = this.runBudget ?? Infinity;
+    if (this.#runUsed + 1 > budget) {
+      const n = this.numbers();
+      throw this.#refuse(new LimitError(ERROR_CODES.runBudget, `API budget for this run is spent: ${n.runUsed} of ${n.runBudget} calls used (${pct(this.runShare)} of the ${this.#start!.max - this.#start!.used} calls the org had left when the run started; org at ${n.used}/${n.max}). Raise the run share, or continue in a later run`, n));
+    }
+    const pausedAt = Date.now();
+    let paused = false;
+    for (;;) {
+      const n = this.numbers();
+      // Calls in flight have not shown up in a reading yet; count them so parallel calls cannot overshoot.
+      if (n.used + this.#inflight + 1 <= n.ceiling) break;
+      const err = new LimitError(ERROR_CODES.orgCeiling, `org API usage is at its ceiling: ${n.used}/${n.max} calls used in the last 24 h, ceiling ${pct(this.orgCeiling)} = ${n.ceiling}. Wait for the rolling window to free calls, or raise the ceiling (other integrations share this allocation)`, n);
+      if (this.#onCeiling === 'throw' || !this.readLimits || Date.now() - pausedAt >= this.#maxPauseMs) throw this.#refuse(err);
+      if (!paused) this.emit('paused', n);
+      paused = true;
+      await sleep(this.#pollMs, undefined, { signal });
+      this.observe(await this.readLimits(signal));
+    }
+    if (paused) this.emit('resumed', this.numbers());
+  }
+
+  #refuse(err: LimitError): LimitError {
+    this.emit('refused', err);
+    return err;
+  }
+}
+
+function checkFraction(v: number, name: string): number {
+  if (!(v > 0 && v <= 1)) throw new RangeError(`${name} must be a fraction in (0, 1], got ${v}`);
+  return v;
+}
+
+function pct(f: number): string {
+  return `${Math.round(f * 100)}%`;
+}

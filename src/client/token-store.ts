@@ -1,0 +1,162 @@
+/**
+ * Where rotated refresh tokens are kept. When a connected app rotates refresh tokens, the old one dies the
+ * moment a new one is issued; losing the new one (as jsforce does) locks the integration out. The default
+ * store writes them to disk encrypted with AES-256-GCM.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ConfigError } from './errors.ts';
+
+/** What is stored per connection. */
+export interface StoredToken {
+  refreshToken: string;
+  /** SHA-256 of the refresh token the user configured; a different configured token means the user replaced it. */
+  seed: string;
+  instanceUrl?: string;
+  updatedAt: string;
+}
+
+/** Persists refresh tokens by connection key. */
+export interface TokenStore {
+  get(key: string): Promise<StoredToken | undefined>;
+  set(key: string, value: StoredToken): Promise<void>;
+}
+
+/** Keeps tokens in memory (tests, short-lived processes). */
+export class MemoryTokenStore implements TokenStore {
+  readonly tokens = new Map<string, StoredToken>();
+  async get(key: string): Promise<StoredToken | undefined> {
+    return this.tokens.get(key);
+  }
+  async set(key: string, value: StoredToken): Promise<void> {
+    this.tokens.set(key, value);
+  }
+}
+
+/** Env variable holding the 32-byte token-store key (base64 or hex). */
+export const TOKEN_KEY_ENV = 'SFBRIDGE_TOKEN_KEY';
+
+/** Default directory for sfbridge state: `$SFBRIDGE_HOME` or `~/.sfbridge`. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SFBRIDGE_HOME || join(homedir(), '.sfbridge');
+}
+
+const FILE_MODE = 0o600;
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+
+export interface FileTokenStoreOptions {
+  /** Encrypted token file; default `<state dir>/tokens.enc`. */
+  path?: string;
+  /** Explicit 32-byte key; otherwise `SFBRIDGE_TOKEN_KEY`, otherwise a generated key file. */
+  key?: Uint8Array;
+  /** Key file created (0600) when no key is given; default `<state dir>/token.key`. */
+  keyPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** File-backed, AES-256-GCM encrypted token store. Writes are atomic (temp file + rename) and 0600. */
+export class FileTokenStore implements TokenStore {
+  readonly path: string;
+  readonly keyPath: string;
+  readonly #env: NodeJS.ProcessEnv;
+  #key: Uint8Array | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: FileTokenStoreOptions = {}) {
+    this.#env = opts.env ?? process.env;
+    const dir = defaultStateDir(this.#env);
+    this.path = opts.path ?? join(dir, 'tokens.enc');
+    this.keyPath = opts.keyPath ?? join(dir, 'token.key');
+    this.#key = opts.key;
+    if (this.#key && this.#key.length !== KEY_BYTES) throw new ConfigError(`token store key must be ${KEY_BYTES} bytes, got ${this.#key.length}`);
+  }
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    return (await this.#readAll())[key];
+  }
+
+  set(key: string, value: StoredToken): Promise<void> {
+    // Serialise read-modify-write cycles so two rotations in flight cannot drop one another.
+    const next = this.#queue.then(async () => {
+      const all = await this.#readAll();
+      all[key] = value;
+      await this.#writeAll(all);
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #readAll(): Promise<Record<string, StoredToken>> {
+    let raw: string;
+    try {
+      raw = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw err;
+    }
+    const file = JSON.parse(raw) as { v: number; iv: string; tag: string; data: string };
+    const key = await this.#getKey();
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.iv, 'base64'));
+      decipher.setAuthTag(Buffer.from(file.tag, 'base64'));
+      const plain = Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]);
+      return JSON.parse(plain.toString('utf8')) as Record<string, StoredToken>;
+    } catch (err) {
+      throw new ConfigError(`cannot decrypt ${this.path}: the key changed (${TOKEN_KEY_ENV} or ${this.keyPath}); restore the old key or delete the file and log in again (${(err as Error).message})`);
+    }
+  }
+
+  async #writeAll(all: Record<string, StoredToken>): Promise<void> {
+    const key = await this.#getKey();
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const data = Buffer.concat([cipher.update(JSON.stringify(all), 'utf8'), cipher.final()]);
+    const body = JSON.stringify({ v: 1, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') });
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, body, { mode: FILE_MODE });
+    await rename(tmp, this.path);
+  }
+
+  async #getKey(): Promise<Uint8Array> {
+    if (this.#key) return this.#key;
+    const fromEnv = this.#env[TOKEN_KEY_ENV];
+    if (fromEnv) {
+      this.#key = decodeKey(fromEnv, TOKEN_KEY_ENV);
+      return this.#key;
+    }
+    try {
+      this.#key = decodeKey((await readFile(this.keyPath, 'utf8')).trim(), this.keyPath);
+      return this.#key;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const key = randomBytes(KEY_BYTES);
+    await mkdir(dirname(this.keyPath), { recursive: true, mode: 0o700 });
+    // 'wx' fails if another process created the key meanwhile; then use theirs.
+    try {
+      await writeFile(this.keyPath, key.toString('base64'), { mode: FILE_MODE, flag: 'wx' });
+      await chmod(this.keyPath, FILE_MODE);
+      this.#key = key;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      this.#key = decodeKey((await readFile(this.keyPath, 'utf8')).trim(), this.keyPath);
+    }
+    return this.#key;
+  }
+}
+
+function decodeKey(text: string, source: string): Uint8Array {
+  const hex = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : undefined;
+  const key = hex ?? Buffer.from(text, 'base64');
+  if (key.length !== KEY_BYTES) throw new ConfigError(`${source} must hold a 32-byte key as base64 or hex (generate one with: openssl rand -base64 32)`);
+  return key;
+}
+
+/** SHA-256 hex of a token, used as {@link StoredToken.seed} so the token itself is not a lookup key. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
