@@ -12,6 +12,7 @@ import { standardObjects } from './schema/standard.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
+import { bulkEngine } from './bulk/engine.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -67,6 +68,8 @@ export class Emulator {
     registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
     registerRestRoutes(this.#router);
+    // Bulk jobs left InProgress by a previous run (file-backed org) continue without waiting for a request.
+    bulkEngine(this.org);
   }
 
   /** Adds routes (used by feature modules registered after construction). */

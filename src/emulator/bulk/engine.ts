@@ -7,6 +7,7 @@
  * `InProgress` when the engine starts (after a restart on a file database) continues from its progress pointer.
  */
 import type { Org } from '../org.ts';
+import { orgWriteLock } from '../composite/write-lock.ts';
 import { BulkStore, type JobRow } from './store.ts';
 import { applyRow, batchesFor, InvalidBatchError, nextRows, planIngest, type IngestPlan } from './ingest.ts';
 import { queryStep, type QuerySnapshot } from './query-snapshot.ts';
@@ -88,18 +89,29 @@ export class BulkEngine {
 
   #loop = (): void => {
     if (!this.org.store.db.isOpen) return this.#stop();
+    // A chunk writes through the org's single SQLite connection. Taking the shared write lock keeps it out of
+    // a Composite allOrNone transaction held open across awaits, whose rollback would otherwise undo rows this
+    // job already recorded as processed. The job is read inside the lock: it may be aborted while we wait.
+    void orgWriteLock(this.org)
+      .shared(() => this.#step())
+      .then((more) => (more ? setImmediate(this.#loop) : this.#stop()));
+  };
+
+  /** Runs one chunk of the next runnable job; false when no job has work left. */
+  #step(): boolean {
+    if (!this.org.store.db.isOpen) return false;
     const job = this.store.nextRunnable(this.#lastJobId);
-    if (!job) return this.#stop();
+    if (!job) return false;
     this.#lastJobId = job.id;
     try {
       if (job.kind === 'ingest') this.#ingestStep(job);
       else queryStep(this, job);
     } catch (err) {
-      if (!this.org.store.db.isOpen) return this.#stop();
+      if (!this.org.store.db.isOpen) return false;
       this.fail(job, `UNKNOWN_EXCEPTION : ${(err as Error).message}`);
     }
-    setImmediate(this.#loop);
-  };
+    return true;
+  }
 
   /** Moves a job to `Failed` with Salesforce's `errorMessage`; rows not yet attempted stay unprocessed. */
   fail(job: JobRow, message: string): void {
