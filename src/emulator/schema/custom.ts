@@ -126,7 +126,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const hint = issue.path.length === 0 ? ' (the file must start with `objects:` followed by a list of objects)' : '';
+    const hint = !Array.isArray((data as { objects?: unknown } | null)?.objects) ? ' (the file must start with `objects:` followed by a list of objects)' : '';
     throw new Error(`${source}: ${describePath(data, issue.path)}: ${issue.message}${hint}`);
   }
   const standardByName = new Map(standardObjects.map((o) => [o.name.toLowerCase(), o]));
