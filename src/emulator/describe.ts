@@ -11,6 +11,7 @@ const SOAP_TYPES: Record<FieldType, string> = {
   encryptedstring: 'xsd:string', boolean: 'xsd:boolean', int: 'xsd:int', long: 'xsd:long', double: 'xsd:double',
   currency: 'xsd:double', percent: 'xsd:double', date: 'xsd:date', datetime: 'xsd:dateTime', time: 'xsd:time',
   base64: 'xsd:base64Binary', address: 'urn:address', location: 'urn:location', anyType: 'xsd:anyType',
+  complexvalue: 'xsd:anyType',
 };
 
 const TEXT_TYPES = new Set<FieldType>(['string', 'textarea', 'picklist', 'multipicklist', 'combobox', 'email', 'phone', 'url', 'encryptedstring', 'id', 'reference']);
@@ -41,35 +42,58 @@ function objectUrls(o: ObjectDef, v: string) {
   return { rowTemplate: `${base}/{ID}`, defaultValues: `${base}/defaultValues?recordTypeId&fields`, describe: `${base}/describe`, sobject: base };
 }
 
+/** List-view scopes: owned objects offer `mine` and `team` besides `everything`. */
+function supportedScopes(o: ObjectDef) {
+  const plural = o.labelPlural.toLowerCase();
+  if (!o.fields.some((f) => f.name === 'OwnerId')) return [{ label: `All ${plural}`, name: 'everything' }];
+  return [
+    { label: `All ${plural}`, name: 'everything' },
+    { label: `My ${plural}`, name: 'mine' },
+    { label: `My team's ${plural}`, name: 'team' },
+  ];
+}
+
 /** One describeGlobal entry (also `objectDescribe` of sObject basic info). */
 export function describeGlobalEntry(o: ObjectDef, v: string) {
   const f = objectFlags(o);
   return {
-    activateable: false, associateEntityType: null, associateParentEntity: null,
+    activateable: false, associateEntityType: o.associateEntityType ?? null, associateParentEntity: o.associateParentEntity ?? null,
     createable: f.createable, custom: o.custom ?? false, customSetting: false, deepCloneable: false,
     deletable: f.deletable, deprecatedAndHidden: false, feedEnabled: f.feedEnabled, hasSubtypes: false,
     isInterface: false, isSubtype: false, keyPrefix: o.keyPrefix, label: o.label, labelPlural: o.labelPlural,
-    layoutable: f.layoutable, mergeable: f.mergeable, mruEnabled: f.layoutable, name: o.name,
+    layoutable: f.layoutable, mergeable: f.mergeable, mruEnabled: f.layoutable && !o.associateEntityType, name: o.name,
     queryable: f.queryable, replicateable: f.replicateable, retrieveable: f.retrieveable,
     searchable: f.searchable, triggerable: f.triggerable, undeletable: f.undeletable, updateable: f.updateable,
     urls: objectUrls(o, v),
   };
 }
 
+/** The describeGlobal body: every object, sorted by name as the platform lists them. */
 export function describeGlobal(schema: SchemaRegistry, v: string) {
   const sobjects = schema.all().sort((a, b) => a.name.localeCompare(b.name)).map((o) => describeGlobalEntry(o, v));
   return { encoding: 'UTF-8', maxBatchSize: 200, sobjects };
 }
 
-/** Label from an API name: `AnnualRevenue` → `Annual Revenue`, `External_Key__c` → `External Key`. */
-export function labelFor(name: string): string {
-  const base = name.replace(/__(c|s|r)$/, '').replace(/Id$/, '').replace(/_/g, ' ');
-  return base.replace(/([a-z])([A-Z])/g, '$1 $2').trim() || name;
+/**
+ * Label from an API name, the way Salesforce labels standard fields: `AnnualRevenue` → `Annual Revenue`,
+ * `AccountId` → `Account ID`, `Id` → `Account ID`, `External_Key__c` → `External Key`.
+ */
+export function labelFor(name: string, objectLabel = ''): string {
+  if (name === 'Id') return objectLabel ? `${objectLabel} ID` : 'Record ID';
+  const custom = /__(c|s|r)$/.test(name);
+  let base = name.replace(/__(c|s|r)$/, '').replace(/_/g, ' ');
+  const isId = !custom && /[a-z]Id$/.test(base);
+  if (isId) base = base.slice(0, -2);
+  base = base.replace(/([a-z])([A-Z])/g, '$1 $2').trim();
+  return (isId ? `${base} ID` : base) || name;
 }
 
-export function describeField(f: FieldDef) {
+/** One `fields[]` entry of describe, with every key of the Field object in the platform's (alphabetical) order. */
+export function describeField(f: FieldDef, o?: ObjectDef) {
   const isText = TEXT_TYPES.has(f.type);
-  const length = isText ? (f.length ?? (f.type === 'id' || f.type === 'reference' ? 18 : 255)) : 0;
+  const isId = f.type === 'id' || f.type === 'reference';
+  const length = isText ? (isId ? 18 : (f.length ?? 255)) : 0;
+  const isPicklist = f.type === 'picklist' || f.type === 'multipicklist' || f.type === 'combobox';
   const calculated = f.calculated ?? Boolean(f.formula);
   const system = f.system ?? false;
   const createable = !calculated && !f.autoNumber && !system && (f.createable ?? true);
@@ -82,35 +106,37 @@ export function describeField(f: FieldDef) {
   const referenceTo = f.referenceTo ?? [];
   return {
     aggregatable, aiPredictionField: false, autoNumber: f.autoNumber ?? false,
-    byteLength: length * 3, calculated, calculatedFormula: f.formula ?? null,
+    byteLength: isId ? length : length * 3, calculated, calculatedFormula: f.formula ?? null,
     cascadeDelete: f.cascadeDelete ?? false, caseSensitive: f.caseSensitive ?? false,
     compoundFieldName: f.compoundFieldName ?? null, controllerName: null,
     createable, custom: f.custom ?? f.name.endsWith('__c'),
-    defaultValue: f.defaultValue ?? null, defaultValueFormula: null,
+    // Picklist defaults are reported on the value (`picklistValues[].defaultValue`), not on the field.
+    defaultValue: isPicklist ? null : (f.defaultValue ?? null), defaultValueFormula: null,
     defaultedOnCreate: f.defaultedOnCreate ?? (f.type === 'boolean' || system),
     dependentPicklist: false, deprecatedAndHidden: f.deprecatedAndHidden ?? false,
     digits: f.type === 'int' ? (f.precision ?? 9) : 0,
     displayLocationInDecimal: false, encrypted: f.type === 'encryptedstring',
     externalId: f.externalId ?? false,
-    extraTypeInfo: f.type === 'textarea' ? (longText ? 'plaintextarea' : 'plaintextarea') : f.name === 'Name' && f.createable === false ? 'personname' : null,
+    extraTypeInfo: f.extraTypeInfo ?? (f.type === 'textarea' && !f.htmlFormatted ? 'plaintextarea' : f.type === 'url' && f.name === 'PhotoUrl' ? 'imageurl' : null),
     filterable, filteredLookupInfo: null, formulaTreatNullNumberAsZero: false, groupable,
-    highScaleNumber: false, htmlFormatted: false,
+    highScaleNumber: false, htmlFormatted: f.htmlFormatted ?? false,
     idLookup: f.idLookup ?? (f.externalId ?? false), inlineHelpText: f.inlineHelpText ?? null,
-    label: f.label ?? labelFor(f.name), length, mask: null, maskType: null,
+    label: f.label ?? labelFor(f.name, o?.label), length, mask: null, maskType: null,
     name: f.name, nameField: f.nameField ?? false, namePointing: referenceTo.length > 1,
     nillable: f.nillable ?? (f.type !== 'boolean'), permissionable: !(system || f.nillable === false || f.type === 'id'),
     picklistValues: (f.picklistValues ?? []).map((p) => ({ active: p.active ?? true, defaultValue: p.defaultValue ?? false, label: p.label ?? p.value, validFor: null, value: p.value })),
     polymorphicForeignKey: referenceTo.length > 1,
     precision: NUMBER_TYPES.has(f.type) ? (f.precision ?? 18) : 0,
     queryByDistance: false, referenceTargetField: null, referenceTo,
-    relationshipName: f.relationshipName ?? null, relationshipOrder: null,
-    restrictedDelete: false, restrictedPicklist: f.restrictedPicklist ?? false,
+    relationshipName: f.relationshipName ?? null, relationshipOrder: f.relationshipOrder ?? null,
+    restrictedDelete: f.restrictedDelete ?? false, restrictedPicklist: f.restrictedPicklist ?? false,
     scale: NUMBER_TYPES.has(f.type) ? (f.scale ?? 0) : 0, searchPrefilterable: false,
     soapType: SOAP_TYPES[f.type], sortable, type: f.type, unique: f.unique ?? false,
     updateable, writeRequiresMasterRead: false,
   };
 }
 
+/** The full DescribeSObjectResult of one object (`GET /sobjects/{Name}/describe`). */
 export function describeSObject(schema: SchemaRegistry, o: ObjectDef, v: string, instanceUrl: string) {
   const g = describeGlobalEntry(o, v);
   const base = `/services/data/v${v}/sobjects/${o.name}`;
@@ -121,8 +147,8 @@ export function describeSObject(schema: SchemaRegistry, o: ObjectDef, v: string,
   return {
     actionOverrides: [],
     activateable: g.activateable,
-    associateEntityType: null,
-    associateParentEntity: null,
+    associateEntityType: g.associateEntityType,
+    associateParentEntity: g.associateParentEntity,
     childRelationships: schema.childRelationships(o.name).map((c) => ({
       cascadeDelete: c.cascadeDelete, childSObject: c.childSObject, deprecatedAndHidden: false, field: c.field,
       junctionIdListNames: [], junctionReferenceTo: [], relationshipName: c.relationshipName, restrictedDelete: false,
@@ -138,7 +164,7 @@ export function describeSObject(schema: SchemaRegistry, o: ObjectDef, v: string,
     extendedBy: null,
     extendsInterfaces: null,
     feedEnabled: g.feedEnabled,
-    fields: o.fields.filter((f) => !f.hidden).map(describeField),
+    fields: o.fields.filter((f) => !f.hidden).map((f) => describeField(f, o)),
     hasSubtypes: false,
     implementedBy: null,
     implementsInterfaces: null,
@@ -162,7 +188,7 @@ export function describeSObject(schema: SchemaRegistry, o: ObjectDef, v: string,
     searchLayoutable: g.searchable,
     searchable: g.searchable,
     sobjectDescribeOption: 'FULL',
-    supportedScopes: o.fields.some((f) => f.name === 'OwnerId') ? [{ label: 'All accounts', name: 'everything' }, { label: 'My accounts', name: 'mine' }] : [{ label: 'All', name: 'everything' }],
+    supportedScopes: supportedScopes(o),
     triggerable: g.triggerable,
     undeletable: g.undeletable,
     updateable: g.updateable,

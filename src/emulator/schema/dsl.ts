@@ -65,8 +65,53 @@ export function location(name: string, extra: Extra = {}): FieldDef[] {
 
 const SYS = { createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true } as const;
 
-/** Fields every sObject carries. `owner` adds OwnerId (polymorphic to User/Group where `queueable`). */
-export function systemFields(opts: { owner?: boolean | string[]; name?: FieldDef | false } = {}): FieldDef[] {
+/** Read-only for the API user: the platform computes the value (IsClosed, LastActivityDate …). */
+export const READ_ONLY = { createable: false, updateable: false } as const;
+
+/** A combobox (Task.Subject): a picklist of suggestions that accepts any text. */
+export function combobox(name: string, values: string[], extra: Extra = {}): FieldDef {
+  return { name, type: 'combobox', length: 255, picklistValues: values.map(toPicklistValue), ...extra };
+}
+
+/** A picklist whose values are `[value, label]` pairs (EmailMessage.Status `3` = Sent, ShareType `V` = Viewer). */
+export function codedPicklist(name: string, values: [string, string][], extra: Extra = {}): FieldDef {
+  return picklist(name, values.map(([value, label]) => ({ value, label })), extra);
+}
+
+/** Marks one value of a picklist as the default a new record gets (and that describe reports). */
+export function withDefault(f: FieldDef, value: string): FieldDef {
+  return {
+    ...f,
+    defaultValue: value,
+    defaultedOnCreate: true,
+    picklistValues: f.picklistValues?.map((p) => ({ ...p, defaultValue: p.value === value })),
+  };
+}
+
+/**
+ * The derived full name of person-like objects (Contact, Lead, User): read-only, `personname` in describe,
+ * computed from FirstName/LastName on write.
+ */
+export const personName = (): FieldDef => text('Name', 121, { nameField: true, createable: false, updateable: false, extraTypeInfo: 'personname' });
+
+/** An auto-number name field (Case.CaseNumber, `{00000000}`): assigned on insert, never writable. */
+export function autoNumber(name: string, displayFormat: string, extra: Extra = {}): FieldDef {
+  return text(name, 30, { autoNumber: true, displayFormat, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, idLookup: true, ...extra });
+}
+
+/**
+ * Fields every sObject carries. `owner` adds OwnerId (polymorphic `['Group', 'User']` where queues can own
+ * records). `audit: false` leaves out the Created/LastModified quartet for objects that lack it
+ * (ContentDocumentLink has only Id, IsDeleted and SystemModstamp).
+ */
+export function systemFields(opts: { owner?: boolean | string[]; name?: FieldDef | false; audit?: boolean } = {}): FieldDef[] {
+  if (opts.audit === false) {
+    return [
+      { name: 'Id', type: 'id', length: 18, ...SYS, idLookup: true, groupable: true },
+      { ...bool('IsDeleted'), ...SYS },
+      { ...datetime('SystemModstamp'), ...SYS },
+    ];
+  }
   const fields: FieldDef[] = [
     { name: 'Id', type: 'id', length: 18, ...SYS, idLookup: true, groupable: true },
     { ...bool('IsDeleted'), ...SYS },

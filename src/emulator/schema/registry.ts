@@ -71,7 +71,10 @@ export class SchemaRegistry {
     if (!this.#children) {
       const map = new Map<string, ChildRelationship[]>();
       for (const child of this.#objects.values()) {
+        // Change events and other non-queryable shadows are not children anyone can subquery or cascade to.
+        if (child.queryable === false) continue;
         for (const f of child.fields) {
+          if (f.hidden) continue;
           if (f.type !== 'reference' || !f.referenceTo) continue;
           for (const parent of f.referenceTo) {
             const key = parent.toLowerCase();

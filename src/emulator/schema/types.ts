@@ -6,7 +6,7 @@ export type FieldType =
   | 'id' | 'string' | 'textarea' | 'picklist' | 'multipicklist' | 'combobox' | 'boolean'
   | 'int' | 'double' | 'currency' | 'percent' | 'date' | 'datetime' | 'time'
   | 'reference' | 'email' | 'phone' | 'url' | 'encryptedstring' | 'base64'
-  | 'address' | 'location' | 'anyType' | 'long';
+  | 'address' | 'location' | 'anyType' | 'long' | 'complexvalue';
 
 export interface PicklistValue {
   value: string;
@@ -19,6 +19,17 @@ export interface FieldDef {
   name: string;
   type: FieldType;
   label?: string;
+  /**
+   * Describe's `extraTypeInfo` when it cannot be inferred: `personname` (Contact.Name), `richtextarea`
+   * (FeedItem.Body), `imageurl`. Plain text areas get `plaintextarea` automatically.
+   */
+  extraTypeInfo?: string;
+  /** Rich text (FeedItem.Body): describe says `htmlFormatted: true`. */
+  htmlFormatted?: boolean;
+  /** The parent cannot be deleted while children point at it. */
+  restrictedDelete?: boolean;
+  /** 0/1 for the two master-detail fields of a junction object. */
+  relationshipOrder?: number;
   /** Text length; for numbers see precision/scale. */
   length?: number;
   precision?: number;
@@ -70,6 +81,10 @@ export interface ObjectDef {
   labelPlural: string;
   keyPrefix: string | null;
   custom?: boolean;
+  /** `ChangeEvent`, `Feed`, `History`, `Share` for objects that shadow another one (AccountChangeEvent). */
+  associateEntityType?: string;
+  /** The object shadowed by an associate entity (`Account` for AccountChangeEvent). */
+  associateParentEntity?: string;
   queryable?: boolean;
   createable?: boolean;
   updateable?: boolean;
