@@ -517,12 +517,12 @@ export class MirrorStore implements Store {
   }
 
   #write<T>(fn: (ops: Ops) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    this.#open();
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
     return this.#track(this.driver.transaction((conn) => fn(new Ops(this, conn, signal))));
   }
 
   #read<T>(fn: (ops: Ops) => Promise<T>): Promise<T> {
-    this.#open();
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
     return this.#track(this.driver.read((conn) => fn(new Ops(this, conn, undefined))));
   }
 
@@ -703,7 +703,7 @@ export class MirrorStore implements Store {
     return this.#read((ops) => ops.search(query, options));
   }
 
-  recordRun(run: RunInput): Promise<number> {
+  async recordRun(run: RunInput): Promise<number> {
     const started = toIsoUtc(run.started, 'recordRun.started');
     const finished = run.finished == null ? null : toIsoUtc(run.finished, 'recordRun.finished');
     if (!Number.isSafeInteger(run.apiCalls) || run.apiCalls < 0) throw new TypeError('recordRun: apiCalls must be a non-negative integer');
@@ -730,7 +730,7 @@ export class MirrorStore implements Store {
     );
   }
 
-  listRuns(limit = 20): Promise<RunRecord[]> {
+  async listRuns(limit = 20): Promise<RunRecord[]> {
     const d = this.driver.dialect;
     const n = Math.max(1, Math.min(1000, Math.floor(limit)));
     this.#open();
