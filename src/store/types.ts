@@ -4,6 +4,9 @@
  *
  * Backends (`src/store/sqlite/`, `src/store/postgres/`) implement exactly these types; the engine obtains
  * one through `openStore(url)` in `src/store/index.ts` and never imports a backend folder.
+ *
+ * One writer per store is assumed (one engine process): table metadata is cached per process, and the
+ * tombstone check before an upsert is not locked against a second concurrent writer.
  */
 
 /** A JSON value as stored in checkpoint extras, run stats and raw documents. */
@@ -104,7 +107,10 @@ export interface UpsertResult {
    * same Id was in the same batch.
    */
   skippedStale: number;
-  /** Records carrying `IsDeleted: true` that were applied as deletes (see {@link DeleteMode}). */
+  /**
+   * Records carrying `IsDeleted: true` (queryAll) applied as deletes in mode `remove`. In mode `soft` such
+   * records are written flagged deleted and counted as inserted/updated.
+   */
   deleted: number;
 }
 
@@ -291,6 +297,8 @@ export interface Store extends StoreOperations {
   /**
    * Runs `fn` in one database transaction: all of its writes (rows, tombstones, documents, checkpoint)
    * commit together or not at all. A throw, an abort or a killed process leaves nothing behind.
+   * Inside `fn` use only `tx`: a call on the store itself would run outside the transaction (and on SQLite,
+   * whose single connection is held by the transaction, would wait for it forever).
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Live Ids of an object in ascending byte (ASCII) order, the order JavaScript `<` gives; paged reads. */
