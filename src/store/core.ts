@@ -1,0 +1,765 @@
+/**
+ * Backend-neutral store logic. SQLite and Postgres accept the same SQL for everything here (upsert with
+ * `ON CONFLICT … DO UPDATE … WHERE`, `RETURNING`, row-value-free `IN` lists); the differences live in
+ * each backend's `Dialect` (placeholders, column types, value codecs, DDL) and `Driver` (connections,
+ * transactions).
+ *
+ * Ordering guarantees implemented here:
+ * - a row only changes when the incoming guard stamp (SystemModstamp, else LastModifiedDate, else
+ *   CreatedDate) is >= the stored one — enforced in SQL, so a concurrent writer cannot slip past it;
+ * - a tombstone blocks every version not newer than the deletion, so replaying an old page after a delete
+ *   does not resurrect the record; a strictly newer version (an undelete) clears the tombstone.
+ */
+import { Params, quote, type Conn, type Driver, type Row } from './driver.ts';
+import {
+  StoreClosedError,
+  StoreValueError,
+  type Checkpoint,
+  type CheckpointCursor,
+  type DeletedRecord,
+  type DeleteMode,
+  type DeleteResult,
+  type EnsureTableResult,
+  type FieldSpec,
+  type FieldTypeChange,
+  type JsonObject,
+  type ListOptions,
+  type OpOptions,
+  type RunInput,
+  type RunRecord,
+  type SearchDocument,
+  type SearchHit,
+  type SearchOptions,
+  type SfRecord,
+  type Store,
+  type StoreOperations,
+  type StoreTransaction,
+  type TableSpec,
+  type TransactionOptions,
+  type UpsertResult,
+} from './types.ts';
+import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind } from './values.ts';
+
+/** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
+export const DELETED_COL = '_sfbridge_deleted';
+export const SYNCED_COL = '_sfbridge_synced_at';
+export const FIELDS_TABLE = '_sfbridge_fields';
+export const TOMBSTONES_TABLE = '_sfbridge_tombstones';
+export const STATE_TABLE = '_sfbridge_state';
+export const RUNS_TABLE = '_sfbridge_runs';
+
+/** Fields that can order versions of a record, best first. */
+const GUARD_FIELDS = ['SystemModstamp', 'LastModifiedDate', 'CreatedDate'];
+
+/** Ids per page of `listIds`. */
+const LIST_PAGE = 1000;
+
+interface ColumnMeta {
+  spec: FieldSpec;
+  kind: StorageKind;
+  removed: boolean;
+}
+
+interface TableMeta {
+  /** Canonical object name (as first created). */
+  object: string;
+  /** Keyed by lower-case field name: Salesforce names are case-insensitive. */
+  columns: Map<string, ColumnMeta>;
+  guard: string;
+  isDeleted: string | undefined;
+}
+
+interface Prepared {
+  id: string;
+  stampMs: number;
+  stamp: string;
+  values: Map<string, Canonical>;
+  signature: string;
+  isDeleted: boolean;
+}
+
+function guardOf(columns: Iterable<{ name: string; kind: StorageKind }>): string | undefined {
+  const byName = new Map<string, string>();
+  for (const c of columns) if (c.kind === 'datetime') byName.set(c.name.toLowerCase(), c.name);
+  for (const g of GUARD_FIELDS) {
+    const hit = byName.get(g.toLowerCase());
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkAbort(...signals: (AbortSignal | undefined)[]): void {
+  for (const s of signals) s?.throwIfAborted();
+}
+
+/** Operations bound to one connection inside one transaction. */
+class Ops implements StoreOperations {
+  readonly #store: MirrorStore;
+  readonly #conn: Conn;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(store: MirrorStore, conn: Conn, signal: AbortSignal | undefined) {
+    this.#store = store;
+    this.#conn = conn;
+    this.#signal = signal;
+  }
+
+  get #d() {
+    return this.#store.driver.dialect;
+  }
+
+  async #table(object: string): Promise<TableMeta> {
+    const meta = await this.#store.loadMeta(this.#conn, object);
+    if (!meta) throw new Error(`No mirror table for ${JSON.stringify(object)}: call ensureTable first`);
+    return meta;
+  }
+
+  async upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult> {
+    const meta = await this.#table(object);
+    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+    // Newest version per Id wins inside the batch (Postgres refuses to touch a row twice in one statement).
+    const byId = new Map<string, Prepared>();
+    for (const record of records) {
+      const p = this.#prepare(meta, record);
+      const prev = byId.get(p.id);
+      if (prev && prev.stampMs > p.stampMs) {
+        result.skippedStale++;
+        continue;
+      }
+      if (prev) result.skippedStale++;
+      byId.set(p.id, p);
+    }
+    const all = [...byId.values()];
+    const width = Math.max(...all.map((p) => p.values.size), 1) + 2;
+    const size = Math.max(1, Math.min(1000, Math.floor(this.#d.maxParams / width) - 1));
+    for (const part of chunk(all, size)) {
+      checkAbort(this.#signal, options?.signal);
+      await this.#upsertChunk(meta, part, result);
+    }
+    return result;
+  }
+
+  #prepare(meta: TableMeta, record: SfRecord): Prepared {
+    if (!isPlainObject(record)) throw new TypeError(`${meta.object}: record must be an object`);
+    const idKey = Object.keys(record).find((k) => k.toLowerCase() === 'id');
+    const id = idKey === undefined ? undefined : record[idKey];
+    if (typeof id !== 'string' || id === '') throw new StoreValueError(meta.object, 'Id', undefined, 'record has no Id');
+    const values = new Map<string, Canonical>();
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'attributes') continue;
+      const col = meta.columns.get(key.toLowerCase());
+      if (!col) {
+        // Parent relationship objects (`Owner: {Name}`) and child subquery results are not columns.
+        if (isPlainObject(value) || value === null) continue;
+        throw new StoreValueError(meta.object, key, id, 'no such column; call ensureTable with the current describe first');
+      }
+      values.set(col.spec.name, toCanonical(col.kind, value, { object: meta.object, field: col.spec, recordId: id }));
+    }
+    const stamp = values.get(meta.guard);
+    if (typeof stamp !== 'string') {
+      throw new StoreValueError(meta.object, meta.guard, id, `required to order versions, but missing or null`);
+    }
+    const isDeleted = meta.isDeleted !== undefined && values.get(meta.isDeleted) === true;
+    const signature = [...values.keys()].sort().join(',');
+    return { id, stamp, stampMs: Date.parse(stamp), values, signature, isDeleted };
+  }
+
+  /** Stored guard stamps of the given Ids (only those with a row). */
+  async #stamps(meta: TableMeta, ids: readonly string[]): Promise<Map<string, number | null>> {
+    const d = this.#d;
+    const p = new Params(d);
+    const rows = await this.#conn.all(
+      `SELECT ${quote('Id')} AS id, ${quote(meta.guard)} AS stamp FROM ${d.table(meta.object)} WHERE ${quote('Id')} IN ${p.list(ids)}`,
+      p.values,
+    );
+    const out = new Map<string, number | null>();
+    for (const r of rows) {
+      const s = d.fromColumn('datetime', r.stamp);
+      out.set(String(r.id), s === null ? null : Date.parse(String(s)));
+    }
+    return out;
+  }
+
+  async #tombstones(object: string, ids: readonly string[]): Promise<Map<string, number>> {
+    const d = this.#d;
+    const p = new Params(d);
+    const rows = await this.#conn.all(
+      `SELECT id, deleted_at FROM ${d.table(TOMBSTONES_TABLE)} WHERE object = ${p.add(object)} AND id IN ${p.list(ids)}`,
+      p.values,
+    );
+    return new Map(rows.map((r) => [String(r.id), Date.parse(String(d.fromColumn('datetime', r.deleted_at)))]));
+  }
+
+  async #upsertChunk(meta: TableMeta, part: Prepared[], result: UpsertResult): Promise<void> {
+    const d = this.#d;
+    const ids = part.map((p) => p.id);
+    const existing = await this.#stamps(meta, ids);
+    const tombs = await this.#tombstones(meta.object, ids);
+    const writes: Prepared[] = [];
+    const deletes: { id: string; at: string }[] = [];
+    for (const p of part) {
+      const tomb = tombs.get(p.id);
+      // Not newer than the deletion: this is the deleted version or an older one.
+      if (tomb !== undefined && p.stampMs <= tomb) {
+        result.skippedStale++;
+        continue;
+      }
+      if (p.isDeleted && this.#store.deleteMode === 'remove') deletes.push({ id: p.id, at: p.stamp });
+      else writes.push(p);
+    }
+    const now = new Date().toISOString();
+    const groups = Map.groupBy(writes, (p) => p.signature);
+    const revived: string[] = [];
+    const softDeleted: { id: string; at: string }[] = [];
+    for (const group of groups.values()) {
+      const columns = [...group[0].values.keys()];
+      const kinds = columns.map((c) => meta.columns.get(c.toLowerCase())!.kind);
+      const p = new Params(d);
+      const rows = group.map(
+        (rec) =>
+          `(${columns.map((c, i) => p.add(d.toParam(kinds[i], rec.values.get(c) ?? null))).join(', ')}, ${p.add(d.toParam('boolean', rec.isDeleted))}, ${p.add(d.toParam('datetime', now))})`,
+      );
+      const insertCols = [...columns, DELETED_COL, SYNCED_COL].map(quote).join(', ');
+      const sets = [...columns.filter((c) => c !== 'Id'), DELETED_COL, SYNCED_COL].map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ');
+      const g = quote(meta.guard);
+      const sql =
+        `INSERT INTO ${d.table(meta.object)} AS t (${insertCols}) VALUES ${rows.join(', ')} ` +
+        `ON CONFLICT (${quote('Id')}) DO UPDATE SET ${sets} WHERE t.${g} IS NULL OR excluded.${g} >= t.${g} ` +
+        `RETURNING ${quote('Id')} AS id`;
+      const written = new Set((await this.#conn.all(sql, p.values)).map((r) => String(r.id)));
+      for (const rec of group) {
+        if (!written.has(rec.id)) {
+          result.skippedStale++;
+          continue;
+        }
+        if (existing.has(rec.id)) result.updated++;
+        else result.inserted++;
+        if (rec.isDeleted) softDeleted.push({ id: rec.id, at: rec.stamp });
+        else if (tombs.has(rec.id)) revived.push(rec.id);
+      }
+    }
+    if (revived.length > 0) {
+      const p = new Params(d);
+      await this.#conn.run(`DELETE FROM ${d.table(TOMBSTONES_TABLE)} WHERE object = ${p.add(meta.object)} AND id IN ${p.list(revived)}`, p.values);
+    }
+    if (softDeleted.length > 0) await this.#writeTombstones(meta.object, softDeleted);
+    if (deletes.length > 0) {
+      const r = await this.#applyDeletes(meta, deletes);
+      result.deleted += r.deleted + r.missing;
+      result.skippedStale += r.skippedStale;
+    }
+  }
+
+  async #writeTombstones(object: string, items: readonly { id: string; at: string }[]): Promise<void> {
+    const d = this.#d;
+    const p = new Params(d);
+    const values = items.map((it) => `(${p.add(object)}, ${p.add(it.id)}, ${p.add(d.toParam('datetime', it.at))})`).join(', ');
+    // Keep the latest deletion time when an Id was deleted, undeleted and deleted again.
+    await this.#conn.run(
+      `INSERT INTO ${d.table(TOMBSTONES_TABLE)} AS tb (object, id, deleted_at) VALUES ${values} ` +
+        `ON CONFLICT (object, id) DO UPDATE SET deleted_at = excluded.deleted_at WHERE excluded.deleted_at > tb.deleted_at`,
+      p.values,
+    );
+  }
+
+  async markDeleted(object: string, ids: readonly (string | DeletedRecord)[], deletedAt?: string, options?: OpOptions): Promise<DeleteResult> {
+    const meta = await this.#table(object);
+    const fallback = deletedAt === undefined ? undefined : toIsoUtc(deletedAt, 'deletedAt');
+    const items = ids.map((entry) => {
+      if (typeof entry === 'string') {
+        if (fallback === undefined) throw new TypeError('markDeleted: deletedAt is required for bare Ids');
+        return { id: entry, at: fallback };
+      }
+      return { id: entry.id, at: toIsoUtc(entry.deletedDate, `deletedDate of ${entry.id}`) };
+    });
+    for (const it of items) if (typeof it.id !== 'string' || it.id === '') throw new TypeError('markDeleted: empty Id');
+    const total: DeleteResult = { deleted: 0, missing: 0, skippedStale: 0 };
+    for (const part of chunk(items, 1000)) {
+      checkAbort(this.#signal, options?.signal);
+      const r = await this.#applyDeletes(meta, part);
+      total.deleted += r.deleted;
+      total.missing += r.missing;
+      total.skippedStale += r.skippedStale;
+    }
+    return total;
+  }
+
+  async #applyDeletes(meta: TableMeta, input: readonly { id: string; at: string }[]): Promise<DeleteResult> {
+    const d = this.#d;
+    const latest = new Map<string, string>();
+    for (const it of input) {
+      const prev = latest.get(it.id);
+      if (prev === undefined || Date.parse(it.at) > Date.parse(prev)) latest.set(it.id, it.at);
+    }
+    const items = [...latest].map(([id, at]) => ({ id, at }));
+    const result: DeleteResult = { deleted: 0, missing: 0, skippedStale: 0 };
+    const existing = await this.#stamps(meta, items.map((i) => i.id));
+    const applied: { id: string; at: string }[] = [];
+    const rowsToDelete: string[] = [];
+    for (const it of items) {
+      const stamp = existing.get(it.id);
+      // The row changed after this deletion: it was undeleted since, so the delete is history.
+      if (stamp !== undefined && stamp !== null && stamp > Date.parse(it.at)) {
+        result.skippedStale++;
+        continue;
+      }
+      applied.push(it);
+      if (existing.has(it.id)) {
+        rowsToDelete.push(it.id);
+        result.deleted++;
+      } else result.missing++;
+    }
+    if (rowsToDelete.length > 0) {
+      const p = new Params(d);
+      if (this.#store.deleteMode === 'remove') {
+        await this.#conn.run(`DELETE FROM ${d.table(meta.object)} WHERE ${quote('Id')} IN ${p.list(rowsToDelete)}`, p.values);
+      } else {
+        const sets = [`${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', true))}`, `${quote(SYNCED_COL)} = ${p.add(d.toParam('datetime', new Date().toISOString()))}`];
+        if (meta.isDeleted) sets.push(`${quote(meta.isDeleted)} = ${p.add(d.toParam('boolean', true))}`);
+        await this.#conn.run(`UPDATE ${d.table(meta.object)} SET ${sets.join(', ')} WHERE ${quote('Id')} IN ${p.list(rowsToDelete)}`, p.values);
+      }
+    }
+    if (applied.length > 0) await this.#writeTombstones(meta.object, applied);
+    return result;
+  }
+
+  async setCheckpoint(key: string, cursor: CheckpointCursor | null, extra?: JsonObject | null): Promise<void> {
+    if (typeof key !== 'string' || key === '') throw new TypeError('setCheckpoint: key must be a non-empty string');
+    if (cursor !== null) {
+      if (!isPlainObject(cursor) || typeof cursor.id !== 'string' || typeof cursor.systemModstamp !== 'string') {
+        throw new TypeError('setCheckpoint: cursor must be { systemModstamp, id } or null');
+      }
+      if (normalizeDateTime(cursor.systemModstamp) === undefined) {
+        throw new TypeError(`setCheckpoint: invalid systemModstamp ${JSON.stringify(cursor.systemModstamp)}`);
+      }
+    }
+    if (extra !== undefined && extra !== null && !isPlainObject(extra)) throw new TypeError('setCheckpoint: extra must be a JSON object');
+    const d = this.#d;
+    const p = new Params(d);
+    const values = [
+      p.add(key),
+      p.add(cursor?.systemModstamp ?? null),
+      p.add(cursor?.id ?? null),
+      p.add(extra == null ? null : d.toParam('json', JSON.stringify(extra))),
+      p.add(d.toParam('datetime', new Date().toISOString())),
+    ];
+    await this.#conn.run(
+      `INSERT INTO ${d.table(STATE_TABLE)} (key, system_modstamp, record_id, extra, updated_at) VALUES (${values.join(', ')}) ` +
+        `ON CONFLICT (key) DO UPDATE SET system_modstamp = excluded.system_modstamp, record_id = excluded.record_id, extra = excluded.extra, updated_at = excluded.updated_at`,
+      p.values,
+    );
+  }
+
+  async getCheckpoint(key: string): Promise<Checkpoint | undefined> {
+    const d = this.#d;
+    const p = new Params(d);
+    const [row] = await this.#conn.all(`SELECT system_modstamp, record_id, extra, updated_at FROM ${d.table(STATE_TABLE)} WHERE key = ${p.add(key)}`, p.values);
+    if (!row) return undefined;
+    const extra = d.fromColumn('json', row.extra);
+    return {
+      cursor: row.system_modstamp == null ? null : { systemModstamp: String(row.system_modstamp), id: String(row.record_id) },
+      extra: extra === null ? null : (JSON.parse(String(extra)) as JsonObject | null),
+      updatedAt: String(d.fromColumn('datetime', row.updated_at)),
+    };
+  }
+
+  async getTombstone(object: string, id: string): Promise<string | undefined> {
+    const meta = await this.#table(object);
+    const d = this.#d;
+    const p = new Params(d);
+    const [row] = await this.#conn.all(`SELECT deleted_at FROM ${d.table(TOMBSTONES_TABLE)} WHERE object = ${p.add(meta.object)} AND id = ${p.add(id)}`, p.values);
+    return row ? String(d.fromColumn('datetime', row.deleted_at)) : undefined;
+  }
+
+  async getRecord(object: string, id: string): Promise<SfRecord | undefined> {
+    const meta = await this.#table(object);
+    const d = this.#d;
+    const p = new Params(d);
+    const [row] = await this.#conn.all(`SELECT * FROM ${d.table(meta.object)} WHERE ${quote('Id')} = ${p.add(id)}`, p.values);
+    if (!row) return undefined;
+    const out: SfRecord = {};
+    for (const col of meta.columns.values()) out[col.spec.name] = fromCanonical(col.kind, d.fromColumn(col.kind, row[col.spec.name]));
+    return out;
+  }
+
+  async count(object: string, options?: ListOptions): Promise<number> {
+    const meta = await this.#table(object);
+    const d = this.#d;
+    const p = new Params(d);
+    const where = options?.includeDeleted ? '' : ` WHERE ${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', false))}`;
+    const [row] = await this.#conn.all(`SELECT COUNT(*) AS n FROM ${d.table(meta.object)}${where}`, p.values);
+    return Number(row.n);
+  }
+
+  /** One page of Ids after `after`, in byte order. */
+  async idPage(object: string, after: string | null, includeDeleted: boolean): Promise<string[]> {
+    const meta = await this.#table(object);
+    const d = this.#d;
+    const p = new Params(d);
+    const conds: string[] = [];
+    if (after !== null) conds.push(`${quote('Id')} > ${p.add(after)}`);
+    if (!includeDeleted) conds.push(`${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', false))}`);
+    const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
+    const rows = await this.#conn.all(`SELECT ${quote('Id')} AS id FROM ${d.table(meta.object)}${where} ORDER BY ${quote('Id')} LIMIT ${LIST_PAGE}`, p.values);
+    return rows.map((r) => String(r.id));
+  }
+
+  upsertDocuments(docs: readonly SearchDocument[]): Promise<number> {
+    return this.#d.search(this.#conn, this.#signal).upsertDocuments(docs);
+  }
+
+  deleteDocuments(ids: readonly string[]): Promise<number> {
+    return this.#d.search(this.#conn, this.#signal).deleteDocuments(ids);
+  }
+
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]> {
+    return this.#d.search(this.#conn, this.#signal).search(query, options);
+  }
+}
+
+/** Wraps `Ops` so a transaction handle refuses use after its transaction ended (it would run outside it). */
+function transactionHandle(ops: Ops, isActive: () => boolean): StoreTransaction {
+  const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      if (!isActive()) return Promise.reject(new StoreClosedError('Transaction handle used after the transaction ended'));
+      return fn(...args);
+    };
+  return {
+    upsert: guard((o: string, r: readonly SfRecord[], opt?: OpOptions) => ops.upsert(o, r, opt)),
+    markDeleted: guard((o: string, ids: readonly (string | DeletedRecord)[], at?: string, opt?: OpOptions) => ops.markDeleted(o, ids, at, opt)),
+    setCheckpoint: guard((k: string, c: CheckpointCursor | null, e?: JsonObject | null) => ops.setCheckpoint(k, c, e)),
+    getCheckpoint: guard((k: string) => ops.getCheckpoint(k)),
+    getTombstone: guard((o: string, id: string) => ops.getTombstone(o, id)),
+    getRecord: guard((o: string, id: string) => ops.getRecord(o, id)),
+    count: guard((o: string, opt?: ListOptions) => ops.count(o, opt)),
+    upsertDocuments: guard((docs: readonly SearchDocument[]) => ops.upsertDocuments(docs)),
+    deleteDocuments: guard((ids: readonly string[]) => ops.deleteDocuments(ids)),
+    search: guard((q: string, opt?: SearchOptions) => ops.search(q, opt)),
+  };
+}
+
+function metaFromRows(rows: readonly Row[], fromBool: (v: unknown) => boolean): TableMeta | undefined {
+  if (rows.length === 0) return undefined;
+  const columns = new Map<string, ColumnMeta>();
+  for (const r of rows) {
+    const spec: FieldSpec = { name: String(r.field), type: String(r.type) };
+    if (r.length != null) spec.length = Number(r.length);
+    if (r.precision != null) spec.precision = Number(r.precision);
+    if (r.scale != null) spec.scale = Number(r.scale);
+    columns.set(spec.name.toLowerCase(), { spec, kind: storageKind(spec.type), removed: fromBool(r.removed) });
+  }
+  const guard = guardOf([...columns.values()].map((c) => ({ name: c.spec.name, kind: c.kind })));
+  if (!guard) throw new Error(`Mirror table ${String(rows[0].object)} has no SystemModstamp/LastModifiedDate/CreatedDate column`);
+  const isDeleted = columns.get('isdeleted');
+  return {
+    object: String(rows[0].object),
+    columns,
+    guard,
+    isDeleted: isDeleted?.kind === 'boolean' ? isDeleted.spec.name : undefined,
+  };
+}
+
+/** The `Store` implementation shared by both backends. */
+export class MirrorStore implements Store {
+  readonly driver: Driver;
+  readonly kind: 'sqlite' | 'postgres';
+  readonly deleteMode: DeleteMode;
+  readonly #meta = new Map<string, TableMeta>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(driver: Driver, deleteMode: DeleteMode) {
+    this.driver = driver;
+    this.kind = driver.dialect.name;
+    this.deleteMode = deleteMode;
+  }
+
+  /** Creates the bookkeeping tables if needed and returns a ready store. */
+  static async open(driver: Driver, deleteMode: DeleteMode = 'remove'): Promise<MirrorStore> {
+    if (deleteMode !== 'remove' && deleteMode !== 'soft') throw new TypeError(`deleteMode must be 'remove' or 'soft'`);
+    try {
+      await driver.transaction(async (conn) => {
+        for (const sql of driver.dialect.bootstrap()) await conn.run(sql);
+      });
+    } catch (err) {
+      await driver.destroy();
+      throw err;
+    }
+    return new MirrorStore(driver, deleteMode);
+  }
+
+  /** Table metadata, cached per object (case-insensitive). */
+  async loadMeta(conn: Conn, object: string): Promise<TableMeta | undefined> {
+    const key = object.toLowerCase();
+    const cached = this.#meta.get(key);
+    if (cached) return cached;
+    const d = this.driver.dialect;
+    const p = new Params(d);
+    const rows = await conn.all(`SELECT * FROM ${d.table(FIELDS_TABLE)} WHERE object_key = ${p.add(key)} ORDER BY position`, p.values);
+    const meta = metaFromRows(rows, (v) => d.fromColumn('boolean', v) === true);
+    if (meta) this.#meta.set(key, meta);
+    return meta;
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise);
+    const done = () => this.#inflight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError('Store is closed');
+  }
+
+  #write<T>(fn: (ops: Ops) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
+    return this.#track(this.driver.transaction((conn) => fn(new Ops(this, conn, signal))));
+  }
+
+  #read<T>(fn: (ops: Ops) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
+    return this.#track(this.driver.read((conn) => fn(new Ops(this, conn, undefined))));
+  }
+
+  async ensureTable(spec: TableSpec, options?: OpOptions): Promise<EnsureTableResult> {
+    const d = this.driver.dialect;
+    assertIdentifier('object', spec?.object, d.maxIdentifierLength);
+    if (!Array.isArray(spec.fields)) throw new TypeError('ensureTable: fields must be an array');
+    const seen = new Set<string>();
+    for (const f of spec.fields) {
+      assertIdentifier('field', f?.name, d.maxIdentifierLength);
+      if (typeof f.type !== 'string' || f.type === '') throw new TypeError(`ensureTable: field ${f.name} has no type`);
+      if (seen.has(f.name.toLowerCase())) throw new TypeError(`ensureTable: field ${f.name} listed twice`);
+      seen.add(f.name.toLowerCase());
+    }
+    if (!seen.has('id')) throw new TypeError(`ensureTable: ${spec.object} has no Id field`);
+    const key = spec.object.toLowerCase();
+    this.#open();
+    const run = this.driver.transaction(async (conn) => {
+      options?.signal?.throwIfAborted();
+      this.#meta.delete(key);
+      const existing = await this.loadMeta(conn, spec.object);
+      // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
+      this.#meta.delete(key);
+      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec);
+    });
+    try {
+      return await this.#track(run);
+    } finally {
+      this.#meta.delete(key);
+    }
+  }
+
+  async #insertFieldMeta(conn: Conn, object: string, fields: readonly FieldSpec[], firstPosition: number): Promise<void> {
+    const d = this.driver.dialect;
+    for (const part of chunk(fields, 500)) {
+      const p = new Params(d);
+      const rows = part.map((f, i) =>
+        p.list([object.toLowerCase(), f.name.toLowerCase(), object, f.name, f.type, f.length ?? null, f.precision ?? null, f.scale ?? null, d.toParam('boolean', false), firstPosition + i]),
+      );
+      firstPosition += part.length;
+      await conn.run(
+        `INSERT INTO ${d.table(FIELDS_TABLE)} (object_key, field_key, object, field, type, length, precision, scale, removed, position) VALUES ${rows.join(', ')}`,
+        p.values,
+      );
+    }
+  }
+
+  async #createTable(conn: Conn, spec: TableSpec): Promise<EnsureTableResult> {
+    const d = this.driver.dialect;
+    const guard = guardOf(spec.fields.map((f) => ({ name: f.name, kind: storageKind(f.type) })));
+    if (!guard) throw new TypeError(`ensureTable: ${spec.object} needs a SystemModstamp, LastModifiedDate or CreatedDate datetime field to order versions`);
+    const cols = spec.fields.map((f) =>
+      f.name.toLowerCase() === 'id' ? `${quote(f.name)} ${d.idColumn} PRIMARY KEY` : `${quote(f.name)} ${d.columnType(storageKind(f.type), f)}`,
+    );
+    cols.push(`${quote(DELETED_COL)} ${d.booleanType} NOT NULL DEFAULT ${d.toParam('boolean', false) === false ? 'false' : '0'}`);
+    cols.push(`${quote(SYNCED_COL)} ${d.timestampType}`);
+    await conn.run(`CREATE TABLE ${d.table(spec.object)} (${cols.join(', ')})`);
+    // Serves incremental reads and the engine's "latest stamp" queries.
+    await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(d.indexName(spec.object))} ON ${d.table(spec.object)} (${quote(guard)}, ${quote('Id')})`);
+    await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
+    return { created: true, added: [], removed: [], typeChanges: [] };
+  }
+
+  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {
+    const d = this.driver.dialect;
+    const result: EnsureTableResult = { created: false, added: [], removed: [], typeChanges: [] };
+    const incoming = new Map(spec.fields.map((f) => [f.name.toLowerCase(), f]));
+    const newFields: FieldSpec[] = [];
+    const setRemoved = async (col: ColumnMeta, removed: boolean) => {
+      const p = new Params(d);
+      await conn.run(
+        `UPDATE ${d.table(FIELDS_TABLE)} SET removed = ${p.add(d.toParam('boolean', removed))} WHERE object_key = ${p.add(meta.object.toLowerCase())} AND field_key = ${p.add(col.spec.name.toLowerCase())}`,
+        p.values,
+      );
+    };
+    for (const f of spec.fields) {
+      const col = meta.columns.get(f.name.toLowerCase());
+      if (!col) {
+        await conn.run(`ALTER TABLE ${d.table(meta.object)} ADD COLUMN ${quote(f.name)} ${d.columnType(storageKind(f.type), f)}`);
+        newFields.push(f);
+        result.added.push(f.name);
+        continue;
+      }
+      if (col.removed) await setRemoved(col, false);
+      const kind = storageKind(f.type);
+      if (f.type !== col.spec.type) {
+        const sameStorage = kind === col.kind && d.columnType(kind, f) === d.columnType(col.kind, col.spec);
+        result.typeChanges.push({ field: col.spec.name, from: col.spec.type, to: f.type, applied: sameStorage });
+        if (sameStorage) {
+          const p = new Params(d);
+          await conn.run(
+            `UPDATE ${d.table(FIELDS_TABLE)} SET type = ${p.add(f.type)}, length = ${p.add(f.length ?? null)}, precision = ${p.add(f.precision ?? null)}, scale = ${p.add(f.scale ?? null)} WHERE object_key = ${p.add(meta.object.toLowerCase())} AND field_key = ${p.add(col.spec.name.toLowerCase())}`,
+            p.values,
+          );
+        }
+      }
+    }
+    for (const col of meta.columns.values()) {
+      if (incoming.has(col.spec.name.toLowerCase())) continue;
+      result.removed.push(col.spec.name);
+      if (!col.removed) await setRemoved(col, true);
+    }
+    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, meta.columns.size);
+    return result;
+  }
+
+  async describeTable(object: string): Promise<FieldSpec[] | undefined> {
+    this.#open();
+    const meta = await this.#track(this.driver.read((conn) => this.loadMeta(conn, object)));
+    return meta ? [...meta.columns.values()].map((c) => ({ ...c.spec })) : undefined;
+  }
+
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    return this.#write(async (ops) => {
+      let active = true;
+      try {
+        const value = await fn(transactionHandle(ops, () => active));
+        // An abort that arrived while the callback ran still cancels the commit.
+        signal?.throwIfAborted();
+        return value;
+      } finally {
+        active = false;
+      }
+    }, signal);
+  }
+
+  upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult> {
+    return this.#write((ops) => ops.upsert(object, records, options), options?.signal);
+  }
+
+  markDeleted(object: string, ids: readonly (string | DeletedRecord)[], deletedAt?: string, options?: OpOptions): Promise<DeleteResult> {
+    return this.#write((ops) => ops.markDeleted(object, ids, deletedAt, options), options?.signal);
+  }
+
+  setCheckpoint(key: string, cursor: CheckpointCursor | null, extra?: JsonObject | null): Promise<void> {
+    return this.#write((ops) => ops.setCheckpoint(key, cursor, extra));
+  }
+
+  getCheckpoint(key: string): Promise<Checkpoint | undefined> {
+    return this.#read((ops) => ops.getCheckpoint(key));
+  }
+
+  getTombstone(object: string, id: string): Promise<string | undefined> {
+    return this.#read((ops) => ops.getTombstone(object, id));
+  }
+
+  getRecord(object: string, id: string): Promise<SfRecord | undefined> {
+    return this.#read((ops) => ops.getRecord(object, id));
+  }
+
+  count(object: string, options?: ListOptions): Promise<number> {
+    return this.#read((ops) => ops.count(object, options));
+  }
+
+  async *listIds(object: string, options?: ListOptions): AsyncIterable<string> {
+    // Keyset paging: each page is a short read, so a long comparison never holds a connection or lock.
+    let after: string | null = null;
+    for (;;) {
+      options?.signal?.throwIfAborted();
+      const page: string[] = await this.#read((ops) => ops.idPage(object, after, options?.includeDeleted === true));
+      yield* page;
+      if (page.length < LIST_PAGE) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  upsertDocuments(docs: readonly SearchDocument[]): Promise<number> {
+    return this.#write((ops) => ops.upsertDocuments(docs));
+  }
+
+  deleteDocuments(ids: readonly string[]): Promise<number> {
+    return this.#write((ops) => ops.deleteDocuments(ids));
+  }
+
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]> {
+    return this.#read((ops) => ops.search(query, options));
+  }
+
+  async recordRun(run: RunInput): Promise<number> {
+    const started = toIsoUtc(run.started, 'recordRun.started');
+    const finished = run.finished == null ? null : toIsoUtc(run.finished, 'recordRun.finished');
+    if (!Number.isSafeInteger(run.apiCalls) || run.apiCalls < 0) throw new TypeError('recordRun: apiCalls must be a non-negative integer');
+    if (typeof run.status !== 'string' || run.status === '') throw new TypeError('recordRun: status is required');
+    const d = this.driver.dialect;
+    this.#open();
+    return this.#track(
+      this.driver.transaction(async (conn) => {
+        const p = new Params(d);
+        const values = p.list([
+          d.toParam('datetime', started),
+          finished === null ? null : d.toParam('datetime', finished),
+          run.status,
+          run.apiCalls,
+          d.toParam('json', JSON.stringify(run.objects ?? {})),
+          run.error ?? null,
+        ]);
+        const [row] = await conn.all(
+          `INSERT INTO ${d.table(RUNS_TABLE)} (started, finished, status, api_calls, objects, error) VALUES ${values} RETURNING id`,
+          p.values,
+        );
+        return Number(row.id);
+      }),
+    );
+  }
+
+  async listRuns(limit = 20): Promise<RunRecord[]> {
+    const d = this.driver.dialect;
+    const n = Math.max(1, Math.min(1000, Math.floor(limit)));
+    this.#open();
+    return this.#track(
+      this.driver.read(async (conn) => {
+        const rows = await conn.all(`SELECT * FROM ${d.table(RUNS_TABLE)} ORDER BY id DESC LIMIT ${n}`);
+        return rows.map((r) => ({
+          id: Number(r.id),
+          started: String(d.fromColumn('datetime', r.started)),
+          finished: r.finished == null ? null : String(d.fromColumn('datetime', r.finished)),
+          objects: JSON.parse(String(d.fromColumn('json', r.objects))) as RunRecord['objects'],
+          apiCalls: Number(r.api_calls),
+          status: String(r.status),
+          error: r.error == null ? null : String(r.error),
+        }));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Operations started before close() finish; their results are delivered normally.
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.driver.close();
+  }
+
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await this.driver.destroy();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The internal contract between the backend-neutral store logic (`core.ts`) and a backend folder.
+ * Not part of the public interface: the engine only sees `types.ts` and `index.ts`.
+ */
+import type { FieldSpec, SearchIndex } from './types.ts';
+import type { Canonical, StorageKind } from './values.ts';
+
+/** A result row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** A connection (or transaction) that runs parameterised SQL. */
+export interface Conn {
+  all(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  run(sql: string, params?: readonly unknown[]): Promise<void>;
+}
+
+/** Backend SQL differences. Everything else in the SQL the core writes is common to SQLite and Postgres. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Bound parameters per statement (SQLite 32766, Postgres 65535). */
+  readonly maxParams: number;
+  /** Longest identifier the backend keeps intact. */
+  readonly maxIdentifierLength: number;
+  /** Placeholder for the n-th (1-based) parameter. */
+  placeholder(n: number): string;
+  /** A quoted (and, for Postgres, schema-qualified) table or index name. */
+  table(name: string): string;
+  /** Name of the SystemModstamp index of a mirror table (unqualified). */
+  indexName(object: string): string;
+  /** Column type for a field. */
+  columnType(kind: StorageKind, field: FieldSpec): string;
+  /** Column type of `Id`, with the collation that gives byte order. */
+  readonly idColumn: string;
+  /** Column type for instants in bookkeeping tables. */
+  readonly timestampType: string;
+  /** Column type for booleans in bookkeeping columns. */
+  readonly booleanType: string;
+  /** Column type for JSON in bookkeeping tables. */
+  readonly jsonType: string;
+  /** Auto-increment primary key column definition for runs. */
+  readonly serialPrimaryKey: string;
+  /** Canonical value → driver parameter. */
+  toParam(kind: StorageKind, value: Canonical): unknown;
+  /** Driver column value → canonical value. */
+  fromColumn(kind: StorageKind, value: unknown): Canonical;
+  /** Statements that create the bookkeeping tables (idempotent). */
+  bootstrap(): string[];
+  /** Full-text search bound to a connection. */
+  search(conn: Conn, signal?: AbortSignal): SearchIndex;
+}
+
+/** A backend connection pool (or single connection) with transactions. */
+export interface Driver {
+  readonly dialect: Dialect;
+  /** Runs `fn` between BEGIN and COMMIT on a connection nobody else uses meanwhile; ROLLBACK on throw. */
+  transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T>;
+  /** Runs `fn` on a connection outside any transaction of other callers. */
+  read<T>(fn: (conn: Conn) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** Closes at once; open transactions are rolled back by the database. */
+  destroy(): Promise<void>;
+}
+
+/** Builds a parameter list and placeholders in step. */
+export class Params {
+  readonly values: unknown[] = [];
+  readonly #dialect: Dialect;
+  constructor(dialect: Dialect) {
+    this.#dialect = dialect;
+  }
+  /** Adds a value and returns its placeholder. */
+  add(value: unknown): string {
+    this.values.push(value);
+    return this.#dialect.placeholder(this.values.length);
+  }
+  /** Adds values and returns `(p1, p2, …)`. */
+  list(values: readonly unknown[]): string {
+    return `(${values.map((v) => this.add(v)).join(', ')})`;
+  }
+}
+
+/** Quotes an identifier already validated as `[A-Za-z0-9_]` (doubling quotes keeps it safe regardless). */
+export const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;

@@ -1,0 +1,110 @@
+/**
+ * Postgres SQL differences. Storage choices: text, boolean, integer (int), bigint (long), numeric for
+ * double/currency/percent (unconstrained, so describe precision drift never makes a write overflow and
+ * decimals are stored exactly as sent), date, timestamptz, time, jsonb for address/location/anyType and
+ * unknown types. `Id` is `text COLLATE "C"` so its index order is byte order (the order `listIds` promises)
+ * whatever the database's default collation is. All objects live in one schema.
+ */
+import { createHash } from 'node:crypto';
+import { quote, type Conn, type Dialect } from '../driver.ts';
+import { FIELDS_TABLE, RUNS_TABLE, STATE_TABLE, TOMBSTONES_TABLE } from '../core.ts';
+import type { FieldSpec, SearchIndex } from '../types.ts';
+import { normalizeDateTime, type Canonical, type StorageKind } from '../values.ts';
+import { PostgresSearchIndex, searchDdl } from './search.ts';
+
+const COLUMN: Record<StorageKind, string> = {
+  text: 'text',
+  boolean: 'boolean',
+  integer: 'integer',
+  bigint: 'bigint',
+  decimal: 'numeric',
+  date: 'date',
+  datetime: 'timestamptz',
+  time: 'time',
+  json: 'jsonb',
+};
+
+const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** The Postgres dialect for one schema. */
+export class PostgresDialect implements Dialect {
+  readonly name = 'postgres' as const;
+  readonly maxParams = 65535;
+  readonly maxIdentifierLength = 63;
+  readonly idColumn = 'text COLLATE "C" NOT NULL';
+  readonly timestampType = 'timestamptz';
+  readonly booleanType = 'boolean';
+  readonly jsonType = 'jsonb';
+  readonly serialPrimaryKey = 'bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+  readonly schema: string;
+
+  constructor(schema: string) {
+    if (!SCHEMA_RE.test(schema)) throw new TypeError(`Invalid Postgres schema name ${JSON.stringify(schema)}`);
+    this.schema = schema;
+  }
+
+  placeholder(n: number): string {
+    return `$${n}`;
+  }
+
+  table(name: string): string {
+    return `${quote(this.schema)}.${quote(name)}`;
+  }
+
+  indexName(object: string): string {
+    // Postgres truncates names at 63 bytes; a hash keeps long object names from colliding.
+    return `_sfb_ms_${createHash('sha256').update(object).digest('hex').slice(0, 24)}`;
+  }
+
+  columnType(kind: StorageKind, _field: FieldSpec): string {
+    return COLUMN[kind];
+  }
+
+  toParam(_kind: StorageKind, value: Canonical): unknown {
+    // Canonical forms are valid Postgres input for their column types (ISO datetimes, decimal strings,
+    // JSON text), and sending text keeps numeric values exact.
+    return value;
+  }
+
+  fromColumn(kind: StorageKind, value: unknown): Canonical {
+    if (value === null || value === undefined) return null;
+    switch (kind) {
+      case 'boolean':
+        return value === true || value === 't' || value === 'true';
+      case 'integer':
+      case 'bigint':
+        return Number(value);
+      case 'datetime': {
+        // Session TimeZone is UTC, so timestamptz arrives as `2024-03-05 17:38:40.123+00`.
+        const iso = normalizeDateTime(String(value));
+        if (iso === undefined) throw new Error(`Unexpected timestamptz output ${String(value)}`);
+        return iso;
+      }
+      case 'time': {
+        const [hms, frac = ''] = String(value).split('.');
+        return `${hms}.${frac.padEnd(3, '0').slice(0, 3)}`;
+      }
+      default:
+        return String(value);
+    }
+  }
+
+  bootstrap(): string[] {
+    // Serialise concurrent first opens of the same schema (CREATE … IF NOT EXISTS races on catalogs).
+    const lockKey = createHash('sha256').update(`sfbridge:${this.schema}`).digest().readInt32BE(0);
+    const ts = this.timestampType;
+    return [
+      `SELECT pg_advisory_xact_lock(${lockKey})`,
+      `CREATE SCHEMA IF NOT EXISTS ${quote(this.schema)}`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(FIELDS_TABLE)} (object_key text NOT NULL, field_key text NOT NULL, object text NOT NULL, field text NOT NULL, type text NOT NULL, length integer, precision integer, scale integer, removed boolean NOT NULL DEFAULT false, position integer NOT NULL, PRIMARY KEY (object_key, field_key))`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(TOMBSTONES_TABLE)} (object text NOT NULL, id text COLLATE "C" NOT NULL, deleted_at ${ts} NOT NULL, PRIMARY KEY (object, id))`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(STATE_TABLE)} (key text PRIMARY KEY, system_modstamp text, record_id text, extra ${this.jsonType}, updated_at ${ts} NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(RUNS_TABLE)} (id ${this.serialPrimaryKey}, started ${ts} NOT NULL, finished ${ts}, status text NOT NULL, api_calls integer NOT NULL, objects ${this.jsonType} NOT NULL, error text)`,
+      ...searchDdl(this),
+    ];
+  }
+
+  search(conn: Conn, signal?: AbortSignal): SearchIndex {
+    return new PostgresSearchIndex(conn, this, signal);
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The storage interface the sync engine uses: mirror tables (one per sObject), tombstones, checkpoints,
+ * run history and search documents, all in one database so a single transaction can move them together.
+ *
+ * Backends (`src/store/sqlite/`, `src/store/postgres/`) implement exactly these types; the engine obtains
+ * one through `openStore(url)` in `src/store/index.ts` and never imports a backend folder.
+ *
+ * One writer per store is assumed (one engine process): table metadata is cached per process, and the
+ * tombstone check before an upsert is not locked against a second concurrent writer.
+ */
+
+/** A JSON value as stored in checkpoint extras, run stats and raw documents. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object (checkpoint extras). */
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Describe field types (`fields[].type` of sObject Describe). Unknown future types are accepted as plain
+ * strings and stored as JSON, which holds any value losslessly.
+ */
+export type FieldType =
+  | 'id'
+  | 'string'
+  | 'textarea'
+  | 'picklist'
+  | 'multipicklist'
+  | 'combobox'
+  | 'boolean'
+  | 'int'
+  | 'long'
+  | 'double'
+  | 'currency'
+  | 'percent'
+  | 'date'
+  | 'datetime'
+  | 'time'
+  | 'reference'
+  | 'email'
+  | 'phone'
+  | 'url'
+  | 'encryptedstring'
+  | 'base64'
+  | 'address'
+  | 'location'
+  | 'anyType'
+  | 'complexvalue'
+  | (string & {});
+
+/** One describe field, reduced to what storage needs. */
+export interface FieldSpec {
+  /** API name (`Name`, `External_Key__c`); `[A-Za-z][A-Za-z0-9_]*`. */
+  name: string;
+  type: FieldType;
+  length?: number;
+  precision?: number;
+  scale?: number;
+}
+
+/** The shape of one mirror table, built from describe. Must contain an `Id` field. */
+export interface TableSpec {
+  /** sObject API name; also the table name. */
+  object: string;
+  fields: readonly FieldSpec[];
+}
+
+/** A describe type change that `ensureTable` saw for an existing column. */
+export interface FieldTypeChange {
+  field: string;
+  /** Type the column was created for (what values are converted to on write). */
+  from: string;
+  /** Type describe reports now. */
+  to: string;
+  /**
+   * True when both types share the same storage (e.g. `string` → `picklist`), so only the recorded type
+   * changed. False when storage differs: the column keeps its old type and values keep being converted to
+   * it; an operator decides whether to rebuild the table.
+   */
+  applied: boolean;
+}
+
+/** What `ensureTable` did. */
+export interface EnsureTableResult {
+  /** True when the table did not exist before. */
+  created: boolean;
+  /** Fields that got a new column (`ALTER TABLE … ADD COLUMN`). Empty when `created`. */
+  added: string[];
+  /** Fields that have a column but are no longer in describe. Their columns and data are kept. */
+  removed: string[];
+  typeChanges: FieldTypeChange[];
+}
+
+/**
+ * A record as Salesforce REST JSON returns it: datetimes like `2024-03-05T17:38:40.000+0000`, compound
+ * fields as objects, `attributes` (dropped) and nested relationship objects (dropped). Bulk CSV strings are
+ * accepted too (`"true"`, `"12.5"`, `""` meaning null).
+ */
+export type SfRecord = Record<string, unknown>;
+
+/** Outcome of an upsert batch. Every input record lands in exactly one counter. */
+export interface UpsertResult {
+  inserted: number;
+  /** Rows rewritten, including idempotent rewrites with an equal `SystemModstamp`. */
+  updated: number;
+  /**
+   * Records not written because the stored row (or a tombstone) is newer, or because a newer record for the
+   * same Id was in the same batch.
+   */
+  skippedStale: number;
+  /**
+   * Records carrying `IsDeleted: true` (queryAll) applied as deletes in mode `remove`. In mode `soft` such
+   * records are written flagged deleted and counted as inserted/updated.
+   */
+  deleted: number;
+}
+
+/** A deleted record as the Get Deleted resource reports it. */
+export interface DeletedRecord {
+  id: string;
+  deletedDate: string;
+}
+
+/** Outcome of `markDeleted`. */
+export interface DeleteResult {
+  /** Rows removed (mode `remove`) or flagged (mode `soft`). */
+  deleted: number;
+  /** Ids with no row; a tombstone is still recorded so a late replay cannot resurrect them. */
+  missing: number;
+  /** Ids whose stored row is newer than the deletion (undeleted and changed since): left alone. */
+  skippedStale: number;
+}
+
+/**
+ * How deletes are applied.
+ * - `remove` (default): the row is deleted; a tombstone `(object, id, deleted_at)` is kept.
+ * - `soft`: the row stays with `_sfbridge_deleted = true` (and `IsDeleted = true` when the column exists);
+ *   a tombstone is kept as well.
+ * In both modes the tombstone blocks replays of versions older than the deletion.
+ */
+export type DeleteMode = 'remove' | 'soft';
+
+/** The position the engine has reached in an object's change stream (ordered by SystemModstamp, Id). */
+export interface CheckpointCursor {
+  systemModstamp: string;
+  id: string;
+}
+
+/** A stored checkpoint. */
+export interface Checkpoint {
+  /** Null means "start from the beginning" (e.g. set by a full resync that has not committed rows yet). */
+  cursor: CheckpointCursor | null;
+  /** Engine-defined extras: formula refresh time, bulk job id + locator for resume, … */
+  extra: JsonObject | null;
+  /** When the checkpoint was written (ISO 8601 UTC). */
+  updatedAt: string;
+}
+
+/** Per-object counters of one run. */
+export interface RunObjectStats {
+  read: number;
+  written: number;
+  deleted: number;
+}
+
+/** One sync run, as recorded by the engine. */
+export interface RunInput {
+  /** ISO 8601 datetime (any offset) or Date. */
+  started: string | Date;
+  finished: string | Date | null;
+  objects: Record<string, RunObjectStats>;
+  apiCalls: number;
+  status: 'succeeded' | 'failed' | 'aborted' | 'running' | (string & {});
+  error?: string | null;
+}
+
+/** A recorded run; datetimes normalised to ISO 8601 UTC with millis. */
+export interface RunRecord {
+  id: number;
+  started: string;
+  finished: string | null;
+  objects: Record<string, RunObjectStats>;
+  apiCalls: number;
+  status: string;
+  error: string | null;
+}
+
+/** A search document derived from a record (or any other source). */
+export interface SearchDocument {
+  id: string;
+  /** e.g. the sObject name; used by the `type` filter. */
+  type: string;
+  title: string;
+  url: string | null;
+  created: string | null;
+  updated: string | null;
+  owner: string | null;
+  tags: string[];
+  /** Slash paths such as `Standard Objects/Account`. */
+  categories: string[];
+  content: string;
+  raw: JsonValue;
+}
+
+/** Options for {@link SearchIndex.search}. */
+export interface SearchOptions {
+  /** Only documents of this type. */
+  type?: string;
+  /** Maximum hits, default 20, capped at 1000. */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/** One ranked hit. */
+export interface SearchHit {
+  id: string;
+  type: string;
+  title: string;
+  url: string | null;
+  categories: string[];
+  /** Higher is better. Comparable within one result list, not across backends. */
+  score: number;
+  /** A fragment of the matched text with matches wrapped in `<mark>…</mark>`; text is not HTML-escaped. */
+  snippet: string;
+}
+
+/**
+ * Full-text search over documents. Query text is user input: it is split into words and every word is
+ * quoted, so search syntax characters (`"`, `*`, `AND(`, `-`) never raise errors; all words must match.
+ */
+export interface SearchIndex {
+  /** Inserts or replaces documents by id. Returns how many were written. */
+  upsertDocuments(docs: readonly SearchDocument[]): Promise<number>;
+  /** Removes documents by id. Returns how many existed. */
+  deleteDocuments(ids: readonly string[]): Promise<number>;
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]>;
+}
+
+/** Options accepted by operations that may do a lot of I/O. */
+export interface OpOptions {
+  /** Checked between statements; an abort rolls back the surrounding transaction. */
+  signal?: AbortSignal;
+}
+
+/** Options for `listIds` and `count`. */
+export interface ListOptions extends OpOptions {
+  /** Include soft-deleted rows (mode `soft`). Default false: only live rows, as Salesforce counts them. */
+  includeDeleted?: boolean;
+}
+
+/** The operations available both on the store and inside a transaction. */
+export interface StoreOperations extends SearchIndex {
+  /**
+   * Inserts or updates records by Id, only when the incoming `SystemModstamp` is newer than or equal to the
+   * stored one (or a tombstone's deletion time for previously deleted Ids); an older record never overwrites
+   * a newer one. A field absent from a record is left as stored; a field present with `null` is cleared.
+   * Fields unknown to the table raise an error (call `ensureTable` first) so nothing is dropped silently.
+   */
+  upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult>;
+  /**
+   * Applies deletions. Bare Ids take `deletedAt`; `DeletedRecord`s carry their own date. A row whose
+   * `SystemModstamp` is newer than the deletion is left alone (it was undeleted and changed since).
+   */
+  markDeleted(
+    object: string,
+    ids: readonly (string | DeletedRecord)[],
+    deletedAt?: string,
+    options?: OpOptions,
+  ): Promise<DeleteResult>;
+  /** Writes the checkpoint of `key` (usually the object name). */
+  setCheckpoint(key: string, cursor: CheckpointCursor | null, extra?: JsonObject | null): Promise<void>;
+  /** The checkpoint of `key`, or undefined when none was ever written. */
+  getCheckpoint(key: string): Promise<Checkpoint | undefined>;
+  /** The tombstone deletion time (ISO UTC) of an Id, or undefined. */
+  getTombstone(object: string, id: string): Promise<string | undefined>;
+  /** One stored record in REST JSON form (datetimes `…+0000`, compound fields as objects), or undefined. */
+  getRecord(object: string, id: string): Promise<SfRecord | undefined>;
+  /** Number of rows (live only unless `includeDeleted`). */
+  count(object: string, options?: ListOptions): Promise<number>;
+}
+
+/** Handle passed to the `transaction` callback; unusable once the callback settles. */
+export interface StoreTransaction extends StoreOperations {}
+
+/** Options for {@link Store.transaction}. */
+export interface TransactionOptions {
+  signal?: AbortSignal;
+}
+
+/** A mirror + state store. Obtain one with `openStore(url)`. */
+export interface Store extends StoreOperations {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly deleteMode: DeleteMode;
+  /** Creates the object's table or adds columns for new fields. Never drops or retypes a column. */
+  ensureTable(spec: TableSpec, options?: OpOptions): Promise<EnsureTableResult>;
+  /** The field specs recorded for an object (including fields describe no longer reports), or undefined. */
+  describeTable(object: string): Promise<FieldSpec[] | undefined>;
+  /**
+   * Runs `fn` in one database transaction: all of its writes (rows, tombstones, documents, checkpoint)
+   * commit together or not at all. A throw, an abort or a killed process leaves nothing behind.
+   * Inside `fn` use only `tx`: a call on the store itself would run outside the transaction (and on SQLite,
+   * whose single connection is held by the transaction, would wait for it forever).
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Live Ids of an object in ascending byte (ASCII) order, the order JavaScript `<` gives; paged reads. */
+  listIds(object: string, options?: ListOptions): AsyncIterable<string>;
+  /** Records one run; returns its id. */
+  recordRun(run: RunInput): Promise<number>;
+  /** The most recent runs, newest first. */
+  listRuns(limit?: number): Promise<RunRecord[]>;
+  /** Waits for in-flight operations, then closes. Further calls fail. */
+  close(): Promise<void>;
+  /** Closes at once; an open transaction is rolled back by the database. */
+  destroy(): Promise<void>;
+}
+
+/** Options for `openStore`. */
+export interface OpenStoreOptions {
+  /** Default `remove`. */
+  deleteMode?: DeleteMode;
+  /** Postgres schema for all tables (default `public`, or the URL's `?schema=` parameter). */
+  schema?: string;
+  /** Postgres pool size (default 4). */
+  maxConnections?: number;
+}
+
+/** Raised for values that cannot be stored as their field's type, and for unknown fields. */
+export class StoreValueError extends Error {
+  readonly object: string;
+  readonly field: string;
+  readonly recordId: string | undefined;
+  constructor(object: string, field: string, recordId: string | undefined, message: string) {
+    super(`${object}.${field}${recordId ? ` (${recordId})` : ''}: ${message}`);
+    this.name = 'StoreValueError';
+    this.object = object;
+    this.field = field;
+    this.recordId = recordId;
+  }
+}
+
+/** Raised when the store is used after `close()`/`destroy()`, or a transaction handle after it ended. */
+export class StoreClosedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreClosedError';
+  }
+}
