@@ -128,23 +128,20 @@ function derive(org: Org, def: ObjectDef, row: StoredRow, existing?: StoredRow):
   }
   if (!existing) {
     for (const f of def.fields) {
-      if (f.autoNumber && isStored(f)) row[f.name] = formatAutoNumber(f, org.store.nextId({ ...def, keyPrefix: `#${def.name}.${f.name}` }));
+      if (f.autoNumber && isStored(f)) row[f.name] = formatAutoNumber(f, org.store.nextSequence(autoNumberKey(def, f)));
     }
   }
 }
 
-function formatAutoNumber(f: FieldDef, id: string): string {
-  // Reuse the persisted sequence; the number is the sequence position decoded from the id body.
-  const n = decodeSeq(id);
-  const fmt = f.displayFormat ?? '{00000000}';
-  return fmt.replace(/\{(0+)\}/, (_, zeros: string) => String(n).padStart(zeros.length, '0'));
+/** The persisted sequence behind an auto-number field, shared by DML and the seed writer. */
+export function autoNumberKey(def: ObjectDef, f: FieldDef): string {
+  return `#${def.name}.${f.name}`;
 }
 
-function decodeSeq(id: string): number {
-  const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  let n = 0;
-  for (const c of id.slice(6, 15)) n = n * 62 + BASE62.indexOf(c);
-  return n;
+/** Renders an auto number with the field's display format, e.g. `{00000000}` or `INV-{0000}`. */
+export function formatAutoNumber(f: FieldDef, n: number): string {
+  const fmt = f.displayFormat ?? '{00000000}';
+  return fmt.replace(/\{(0+)\}/, (_, zeros: string) => String(n).padStart(zeros.length, '0'));
 }
 
 /** Inserts one record and returns its new Id. */

@@ -6,6 +6,7 @@ import type { Org } from './org.ts';
 import type { FieldDef, ObjectDef } from './schema/types.ts';
 import type { StoredRow } from './store/org-store.ts';
 import { fromStorage, isStored } from './store/values.ts';
+import { evaluateFormula } from './schema/formula.ts';
 
 export function recordUrl(org: Org, def: ObjectDef, id: string, version = org.apiVersion): string {
   return `/services/data/v${version}/sobjects/${def.name}/${id}`;
@@ -16,6 +17,12 @@ export function fieldValue(def: ObjectDef, f: FieldDef, row: StoredRow): unknown
   if (f.type === 'address') return compoundAddress(def, f, row);
   if (f.type === 'location') return compoundLocation(def, f, row);
   if (isStored(f)) return fromStorage(f, row[f.name]);
+  if (f.formula) {
+    return evaluateFormula(f.formula, (name) => {
+      const c = def.fields.find((x) => x.name.toLowerCase() === name.toLowerCase());
+      return c ? row[c.name] : null;
+    });
+  }
   return null;
 }
 

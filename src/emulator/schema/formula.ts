@@ -80,16 +80,46 @@ export function formulaFields(f: Formula): string[] {
 
 const cache = new Map<string, Formula>();
 
-/**
- * Evaluates a formula against a record; `get` returns a field's value by (any-case) name. Non-numeric or
- * blank operands give `null`, as a blank number does in a Salesforce formula.
- */
-export function evaluateFormula(text: string, get: (field: string) => unknown): number | null {
+function parsedFormula(text: string): Formula {
   let parsed = cache.get(text);
   if (!parsed) {
     parsed = parseFormula(text);
     cache.set(text, parsed);
   }
+  return parsed;
+}
+
+/**
+ * Compiles a formula to a SQL expression so queries can select, filter and sort on it like a column.
+ * SQL's NULL arithmetic gives the platform's blank semantics (a blank operand or a division by zero is
+ * blank); division is done in floating point, as formulas never truncate. `column` maps a field name to its
+ * SQL column, or null when the field has no column (the formula is then blank). Numeric literals come from
+ * the schema, never from a request, and are validated digits, so they are written inline.
+ */
+export function formulaSql(text: string, column: (field: string) => string | null): string {
+  const sql = (f: Formula): string => {
+    switch (f.kind) {
+      case 'num':
+        return Number.isInteger(f.value) ? `${f.value}.0` : String(f.value);
+      case 'field':
+        return column(f.name) ?? 'NULL';
+      case 'neg':
+        return `(-${sql(f.arg)})`;
+      case 'bin':
+        return f.op === '/'
+          ? `(CAST(${sql(f.left)} AS REAL) / NULLIF(${sql(f.right)}, 0))`
+          : `(${sql(f.left)} ${f.op} ${sql(f.right)})`;
+    }
+  };
+  return sql(parsedFormula(text));
+}
+
+/**
+ * Evaluates a formula against a record; `get` returns a field's value by (any-case) name. Non-numeric or
+ * blank operands give `null`, as a blank number does in a Salesforce formula.
+ */
+export function evaluateFormula(text: string, get: (field: string) => unknown): number | null {
+  const parsed = parsedFormula(text);
   const ev = (f: Formula): number | null => {
     switch (f.kind) {
       case 'num':

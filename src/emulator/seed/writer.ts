@@ -3,6 +3,7 @@
  * platform fills on create (system fields, owner, defaults, derived names, auto numbers). DML validation is
  * skipped because generated values are valid by construction and a million rows must load in seconds.
  */
+import { autoNumberKey, formatAutoNumber } from '../dml.ts';
 import { makeId } from '../ids.ts';
 import type { Org } from '../org.ts';
 import type { FieldDef, ObjectDef } from '../schema/types.ts';
@@ -90,13 +91,9 @@ export class RowWriter {
     return this.#count;
   }
 
-  /** Auto numbers share the persisted `#Object.Field` sequence that DML inserts use. */
+  /** Auto numbers share the persisted sequence that DML inserts use, so REST inserts continue the series. */
   #autoNumber(f: FieldDef): string {
-    const prefix = `#${this.def.name}.${f.name}`;
-    this.#org.store.nextId({ ...this.def, keyPrefix: prefix });
-    const row = this.#org.store.prepare('SELECT next FROM _sequence WHERE prefix = ?').get(prefix);
-    const n = Number(row?.next ?? 2) - 1;
-    return (f.displayFormat ?? '{00000000}').replace(/\{(0+)\}/, (_, zeros: string) => String(n).padStart(zeros.length, '0'));
+    return formatAutoNumber(f, this.#org.store.nextSequence(autoNumberKey(this.def, f)));
   }
 }
 

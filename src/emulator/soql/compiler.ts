@@ -21,6 +21,7 @@ import { isValidId, normaliseId } from '../ids.ts';
 import type { FieldDef, FieldType, ObjectDef } from '../schema/types.ts';
 import { q } from '../store/org-store.ts';
 import { isStored, parseDateTime, type SqlValue } from '../store/values.ts';
+import { formulaSql } from '../schema/formula.ts';
 import { dateLiteralRange, dateNLiteralRange, isoDate, type DateRange } from './dates.ts';
 import {
   keywordPos,
@@ -255,7 +256,14 @@ function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
   }
   const f = visibleField(org, def.name, last);
   if (!f) err(sh, 'INVALID_FIELD', rawPath, noSuchColumn(last, def.name), clausePos);
-  return { kind: 'field', sql: `${alias}.${q(f.name)}`, field: f, owner: def, alias, chain, name: f.name, path: [...canon, f.name].join('.') };
+  // A formula field is its expression over the same row's columns, so every clause can use it.
+  const sql = f.formula
+    ? formulaSql(f.formula, (name) => {
+        const c = org.schema.field(def.name, name);
+        return c && isStored(c) ? `${alias}.${q(c.name)}` : null;
+      })
+    : `${alias}.${q(f.name)}`;
+  return { kind: 'field', sql, field: f, owner: def, alias, chain, name: f.name, path: [...canon, f.name].join('.') };
 }
 
 function polyTypeSql(node: JoinNode): string {
@@ -308,7 +316,7 @@ function fieldNode(scope: Scope, f: FieldDef, owner: ObjectDef, alias: string, s
     const lon = comps.find((c) => /Longitude/.test(c.name));
     return { k: 'loc', key, lat: lat ? scope.col(`${alias}.${q(lat.name)}`) : null, lon: lon ? scope.col(`${alias}.${q(lon.name)}`) : null };
   }
-  if (!isStored(f)) return { k: 'const', key, value: null };
+  if (!isStored(f) && !f.formula) return { k: 'const', key, value: null };
   return { k: 'val', key, col: scope.col(sql), type: f.type };
 }
 
@@ -622,7 +630,7 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
     if (r.kind === 'polyType') return comparison(sh, r.sql, { type: 'string', name: 'Type' }, c as never, c.field);
     if (r.kind === 'polyId') return comparison(sh, r.sql, { type: 'reference', name: 'Id' }, c as never, c.field);
     if (!aggregate && !filterable(r.field)) err(sh, 'INVALID_FIELD', c.field, `field '${r.field.name}' can not be filtered in a query call`, clausePos);
-    if (!isStored(r.field)) return { sql: '0', params: [] };
+    if (!isStored(r.field) && !r.field.formula) return { sql: '0', params: [] };
     return comparison(sh, r.sql, { type: r.field.type, name: r.field.name }, c as never, c.field);
   };
 }

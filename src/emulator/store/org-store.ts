@@ -67,13 +67,18 @@ export class OrgStore {
     return stmt;
   }
 
+  /** Takes the next number of a named, persisted sequence (1, 2, 3 …): ID bodies, auto-number fields. */
+  nextSequence(key: string): number {
+    const next = this.#seq.get(key) ?? 1;
+    this.#seq.set(key, next + 1);
+    this.prepare('INSERT INTO _sequence (prefix, next) VALUES (?, ?) ON CONFLICT(prefix) DO UPDATE SET next = excluded.next').run(key, next + 1);
+    return next;
+  }
+
   /** Allocates the next ID for an object (persisted, so IDs never repeat across restarts). */
   nextId(def: ObjectDef): string {
     const prefix = def.keyPrefix ?? '000';
-    const next = (this.#seq.get(prefix) ?? 1) + 0;
-    this.#seq.set(prefix, next + 1);
-    this.prepare('INSERT INTO _sequence (prefix, next) VALUES (?, ?) ON CONFLICT(prefix) DO UPDATE SET next = excluded.next').run(prefix, next + 1);
-    return makeId(prefix, next);
+    return makeId(prefix, this.nextSequence(prefix));
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one through savepoints). */
