@@ -97,7 +97,7 @@ export class SalesforceClient extends Connection {
 
   /** Bulk API 2.0: streaming `query` with resume, `ingest` with per-record results (see {@link Bulk2}). */
   get bulk(): Bulk2 {
-    this.#bulk ??= new Bulk2(this);
+    this.#bulk ??= new Bulk2(this, (sobject, signal) => this.describe(sobject, signal));
     return this.#bulk;
   }
 
