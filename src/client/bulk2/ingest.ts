@@ -129,7 +129,10 @@ export async function* bulkIngest(
   const maxRows = positive(opts.maxRowsPerJob ?? DEFAULT_MAX_ROWS_PER_JOB, 'maxRowsPerJob');
   const maxBytes = positive(opts.maxBytesPerJob ?? DEFAULT_MAX_BYTES_PER_JOB, 'maxBytesPerJob');
   const concurrency = positive(opts.concurrency ?? DEFAULT_INGEST_CONCURRENCY, 'concurrency');
-  const signal = opts.signal;
+  // Our own controller stops polling when the consumer leaves early (break/throw) without aborting the jobs
+  // in Salesforce: they were reported via onEvent and finish on their own. Only the caller's signal aborts them.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const jobIds: string[] = [];
   const columns = new ColumnChecker(describe, object, operation, signal);
   await columns.load();
@@ -137,7 +140,7 @@ export async function* bulkIngest(
   if (operation === 'upsert' && opts.externalIdField) await columns.check(opts.externalIdField, -1, jobIds);
   const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'sfbridge-bulk-'));
   const inflight: Promise<JobOutcome>[] = [];
-  const ctx: JobContext = { conn, object, operation, opts, jobIds, columns };
+  const ctx: JobContext = { conn, object, operation, opts, jobIds, columns, signal };
   let seq = 0;
   let spool: Spool | null = null;
   let index = 0;
@@ -172,7 +175,8 @@ export async function* bulkIngest(
     while (inflight.length > 0) yield* results(await inflight.shift()!);
   } catch (err) {
     // Whatever failed, the caller must learn which jobs exist so they can be inspected, aborted or resumed.
-    if (err instanceof BulkError || jobIds.length === 0) throw err;
+    // (A caller's own abort stays an AbortError: it asked for it, and got the job ids from onEvent.)
+    if (err instanceof BulkError || jobIds.length === 0 || opts.signal?.aborted) throw err;
     throw new BulkError(BULK_ERROR_CODES.jobFailed, `bulk ${operation} of ${object} failed (jobs created: ${jobIds.join(', ')}): ${(err as Error).message}`, { jobIds: [...jobIds], cause: err });
   } finally {
     if (spool) {
@@ -180,6 +184,7 @@ export async function* bulkIngest(
       spool.out.on('error', () => undefined);
       spool.out.destroy();
     }
+    stop.abort();
     await Promise.allSettled(inflight);
     await rm(dir, { recursive: true, force: true });
   }
@@ -192,6 +197,8 @@ interface JobContext {
   opts: BulkIngestOptions;
   jobIds: string[];
   columns: ColumnChecker;
+  /** The caller's signal combined with the generator's own stop signal. */
+  signal: AbortSignal;
 }
 
 function positive(n: number, name: string): number {
@@ -253,8 +260,7 @@ function rowHash(cells: readonly string[]): number {
 
 /** Creates, uploads, closes and waits for one job, then reads its result files into the join arrays. */
 async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
-  const { conn, opts, operation } = ctx;
-  const signal = opts.signal;
+  const { conn, opts, operation, signal } = ctx;
   const created = await conn.request<BulkJobInfo>('jobs/ingest', {
     method: 'POST',
     json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
@@ -280,10 +286,10 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
     });
     opts.onEvent?.({ type: 'job-uploaded', jobId, rows: spool.rows, bytes });
     await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'UploadComplete' }, signal });
-    const info = await waitForJob(conn, 'ingest', jobId, opts);
+    const info = await waitForJob(conn, 'ingest', jobId, { ...opts, signal });
     return await readResults(ctx, spool, jobId, info, hashes);
   } catch (err) {
-    if (signal?.aborted) {
+    if (opts.signal?.aborted) {
       // Our caller gave up: stop the job server-side too (best effort; it may already be final).
       await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'Aborted' } }).catch(() => undefined);
     }
@@ -368,7 +374,7 @@ async function readResults(ctx: JobContext, spool: Spool, jobId: string, info: B
   // A job that finished every row has no unprocessed file worth a call.
   if (info.state !== 'JobComplete' || processed < spool.rows) files.push(['unprocessedrecords', UNPROCESSED, 0, 'unprocessed']);
   for (const [file, kind, lead, counter] of files) {
-    const res = await streamGet(ctx.conn, `jobs/ingest/${jobId}/${file}`, { signal: ctx.opts.signal });
+    const res = await streamGet(ctx.conn, `jobs/ingest/${jobId}/${file}`, { signal: ctx.signal });
     const source = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
     const parser = parse({ bom: true, delimiter, relax_column_count: true });
     source.on('error', (err) => parser.destroy(err));
