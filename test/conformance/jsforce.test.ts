@@ -148,7 +148,7 @@ describe('jsforce against the emulator', () => {
     assert.equal(rest.records.length, total - 2000);
     const ids = new Set([...first.records, ...rest.records].map((r) => r.Id));
     assert.equal(ids.size, total);
-    assert.equal(first.records[0].attributes?.type, 'Account');
+    assert.equal((first.records[0] as { attributes?: { type: string } }).attributes?.type, 'Account');
   });
 
   test('autoFetch with maxFetch raised reads every row across pages; the record stream too', async () => {
