@@ -1,7 +1,8 @@
 /** `/limits` and `/limits/recordCount` (§3): shape, API usage in step with Sforce-Limit-Info, Bulk counters. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BULK_LIMITS, STATIC_LIMITS } from '../../src/emulator/rest/limits.ts';
+import { BULK_LIMITS, DATA_STORAGE_MB, STATIC_LIMITS } from '../../src/emulator/rest/limits.ts';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { testOrg } from '../helpers/emulator.ts';
 import { bulkOrg, runJob, waitFinal } from './bulk-helpers.ts';
 
@@ -63,6 +64,17 @@ describe('/limits', () => {
     const after = (await (await org.api('/limits')).json()) as Limits;
     assert.equal(after.DailyBulkApiBatches.Remaining, 15_000 - 1);
     assert.equal(after.DailyBulkV2QueryJobs.Remaining, 10_000 - 1);
+    org.close();
+  });
+
+  test('DataStorageMB follows the record count at about 2 KB per record', async () => {
+    const org = await testOrg();
+    await seedOrg(org.emu.org, 'Account=3000');
+    const stats = (await (await org.emu.request('/__emulator/stats')).json()) as { records: Record<string, number> };
+    const records = Object.entries(stats.records).filter(([name]) => !name.endsWith('ChangeEvent')).reduce((n, [, c]) => n + c, 0);
+    assert.ok(records >= 3000);
+    const body = (await (await org.api('/limits')).json()) as Limits;
+    assert.deepEqual(body.DataStorageMB, { Max: DATA_STORAGE_MB, Remaining: DATA_STORAGE_MB - Math.ceil((records * 2) / 1024) });
     org.close();
   });
 

@@ -85,10 +85,21 @@ function recordObjects(org: Org): ObjectDef[] {
   return org.schema.all().filter((d) => d.fields.some((f) => f.name === 'IsDeleted'));
 }
 
-/** The org's live record count (not deleted). */
+/**
+ * Salesforce recomputes storage usage periodically, not per call; counting every table on each `/limits` call
+ * would cost a full scan on a million-row org, so the figure is cached this long (org clock).
+ */
+export const STORAGE_REFRESH_MS = 60_000;
+const storageCache = new WeakMap<Org, { at: number; records: number }>();
+
+/** The org's live record count (not deleted), at most {@link STORAGE_REFRESH_MS} old. */
 function totalRecords(org: Org): number {
+  const now = org.clock.now();
+  const cached = storageCache.get(org);
+  if (cached && now - cached.at >= 0 && now - cached.at < STORAGE_REFRESH_MS) return cached.records;
   let n = 0;
   for (const def of recordObjects(org)) n += org.store.count(def);
+  storageCache.set(org, { at: now, records: n });
   return n;
 }
 
