@@ -60,7 +60,7 @@ export interface DocumentBuilderOptions {
 }
 
 /** The category path of an object: `Standard Objects/Account` or `Custom Objects/Invoice__c`. */
-export function categoryOf(object: string, describe?: { custom?: unknown }): string {
+export function categoryOf(object: string, describe?: Readonly<Record<string, unknown>>): string {
   const custom = typeof describe?.custom === 'boolean' ? describe.custom : /__(c|mdt|x|e|b)$/.test(object);
   return `${custom ? 'Custom Objects' : 'Standard Objects'}/${object}`;
 }
