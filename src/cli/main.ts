@@ -5,6 +5,7 @@
 import { UsageError } from './args.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
+import { searchCommand } from './search.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
@@ -12,6 +13,7 @@ Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         start the emulator with demo data (what \`npm start\` runs)
   query        run a SOQL query and stream the records (jsonl, csv, table)
+  search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -22,6 +24,7 @@ const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
   query: (argv) => queryCommand(argv),
+  search: (argv) => searchCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {
