@@ -34,7 +34,10 @@ export interface SearchCommandIO {
 
 /** A `--db` value as a store URL: bare paths are SQLite files. */
 export function searchStoreUrl(db: string): string {
-  return /^(sqlite:|postgres(ql)?:\/\/)/.test(db) ? db : `sqlite:${db}`;
+  if (/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) return db;
+  // `mysql://…` is a URL we do not support, not a file name.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(db)) throw new UsageError(`--db: unsupported store URL "${db.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}": expected sqlite:PATH, a file path, or postgres://user@host:5432/db`);
+  return `sqlite:${db}`;
 }
 
 /** Runs the command; returns the exit code (0 ok, even with no hits; 1 store error; 2 usage error). */
@@ -66,8 +69,8 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     if (type !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new UsageError(`--type must be an object API name such as Case or Invoice__c, got "${type}"`);
 
     const db = (values.db as string | undefined) ?? DEFAULT_SEARCH_DB;
-    const url = searchStoreUrl(db);
     let target;
+    const url = searchStoreUrl(db);
     try {
       target = parseStoreUrl(url);
     } catch (err) {
