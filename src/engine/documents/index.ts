@@ -28,9 +28,11 @@ export const MAX_RELATED_TEXT_CHARS = 4_000;
 /**
  * Salesforce error codes meaning "this org has no such object/field or this user may not read it"
  * (Chatter or Email-to-Case off, no Files access). The related kind is skipped from then on, with a
- * warning, instead of failing every batch.
+ * warning, instead of failing every batch. MALFORMED_QUERY is included because org-specific
+ * implementation restrictions on feed and file objects come back that way; the related queries are
+ * fixed text tested against the emulator, so it does not hide a bad user query.
  */
-export const UNAVAILABLE_ERROR_CODES: readonly string[] = ['INVALID_TYPE', 'INVALID_FIELD', 'INSUFFICIENT_ACCESS', 'INSUFFICIENT_ACCESS_OR_READONLY', 'API_DISABLED_FOR_ORG', 'INVALID_QUERY_FILTER_OPERATOR'];
+export const UNAVAILABLE_ERROR_CODES: readonly string[] = ['INVALID_TYPE', 'INVALID_FIELD', 'INSUFFICIENT_ACCESS', 'INSUFFICIENT_ACCESS_OR_READONLY', 'API_DISABLED_FOR_ORG', 'INVALID_QUERY_FILTER_OPERATOR', 'MALFORMED_QUERY'];
 
 /** Fields tried for a title when the describe's name field is empty or missing (Task and Event use Subject). */
 const TITLE_FALLBACKS = ['Name', 'Subject', 'Title', 'DeveloperName'];

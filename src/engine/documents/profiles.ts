@@ -107,6 +107,7 @@ export function genericProfile(describe: DescribeSObjectResult): Profile {
   const picklists = describe.fields.filter((f) => f.type === 'picklist' && !f.deprecatedAndHidden).map((f) => f.name);
   const hasIsClosed = describe.fields.some((f) => f.name === 'IsClosed');
   const relations = namedRelations(describe);
+  const addresses = describe.fields.filter((f) => f.type === 'address').map((f) => f.name);
   return {
     relations,
     content: (r) => [
@@ -114,7 +115,7 @@ export function genericProfile(describe: DescribeSObjectResult): Profile {
         const raw = v(r, f.name);
         return f.htmlFormatted === true ? htmlToText(raw) : raw;
       }),
-      ...describe.fields.filter((f) => f.type === 'address').map((f) => addressText(r, f.name)),
+      ...addresses.map((f) => addressText(r, f)),
       ...relations.map((rel) => v(r, `${rel}.Name`)),
     ],
     tags: (r) => [...picklists.map((p) => v(r, p)), ...(hasIsClosed ? openClosed(r) : [])],
