@@ -274,6 +274,19 @@ describe('document builder: Case activity and files', () => {
     }
   });
 
+  it('any other error fails the batch (the engine retries it) and the builder keeps the kind', async () => {
+    const b = createDocumentBuilder(sf, { instanceUrl: BASE });
+    const cases = await fetchRecords(b, 'Case', '', 20);
+    intercept = (url) => (/FROM CaseComment /.test(url.searchParams.get('q') ?? '') ? Response.json([{ errorCode: 'QUERY_TIMEOUT', message: 'Your query request was running for too long.' }], { status: 400 }) : undefined);
+    try {
+      await assert.rejects(b.build('Case', cases), { errorCode: 'QUERY_TIMEOUT' });
+    } finally {
+      intercept = undefined;
+    }
+    const docs = await b.build('Case', cases);
+    assert.ok(docs.some((d) => (d.raw as Rec).CaseComments));
+  });
+
   it('an aborted signal stops the build', async () => {
     const b = createDocumentBuilder(sf, { instanceUrl: BASE });
     const cases = await fetchRecords(b, 'Case', '', 10);

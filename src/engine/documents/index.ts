@@ -157,22 +157,32 @@ class RecordDocumentBuilder implements DocumentBuilder {
     return out;
   }
 
+  /**
+   * Fetches the related kinds concurrently (the client's governor caps in-flight calls); chunks of one kind
+   * run in sequence. A fatal failure of one kind aborts the others.
+   */
   async #related(object: string, describe: DescribeSObjectResult, ids: string[], signal?: AbortSignal): Promise<Related[]> {
-    const out: Related[] = [];
-    for (const { kind, relationship } of this.#kinds(object, describe)) {
-      try {
-        out.push({ kind, relationship, rows: await fetchRelated(this.#client, kind, ids, signal) });
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        if (err instanceof SalesforceError && UNAVAILABLE_ERROR_CODES.includes(err.errorCode)) {
-          this.#unavailable.add(kind.object);
-          this.#opts.logger?.warn({ object, related: kind.object, errorCode: err.errorCode }, `search documents: ${kind.object} is not available in this org (${err.errorCode}); ${object} documents are built without it`);
-          continue;
+    const kinds = this.#kinds(object, describe);
+    if (kinds.length === 0) return [];
+    const stop = new AbortController();
+    const sig = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const results = await Promise.all(
+      kinds.map(async ({ kind, relationship }): Promise<Related | undefined> => {
+        try {
+          return { kind, relationship, rows: await fetchRelated(this.#client, kind, ids, sig) };
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          if (err instanceof SalesforceError && UNAVAILABLE_ERROR_CODES.includes(err.errorCode)) {
+            this.#unavailable.add(kind.object);
+            this.#opts.logger?.warn({ object, related: kind.object, errorCode: err.errorCode }, `search documents: ${kind.object} is not available in this org (${err.errorCode}); ${object} documents are built without it`);
+            return undefined;
+          }
+          stop.abort(err);
+          throw err;
         }
-        throw err;
-      }
-    }
-    return out;
+      }),
+    );
+    return results.filter((r): r is Related => r !== undefined);
   }
 
   #document(object: string, rec: AnyRecord, ctx: { profile: Profile; instanceUrl: string; related: Related[]; nameField: string; category: string }): SearchDocument {
