@@ -11,12 +11,20 @@ export type AnyRecord = Readonly<Record<string, unknown>>;
 /** Salesforce Ids, 15 or 18 characters; anything else never reaches a SOQL literal. */
 export const ID_PATTERN = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
+/** Lower-cased key → actual key, built once per record object on its first miss. */
+const lowerKeys = new WeakMap<object, Map<string, string>>();
+
 function own(rec: AnyRecord, key: string): unknown {
   if (Object.hasOwn(rec, key)) return rec[key];
   // Field names are case-insensitive in SOQL; a caller may have selected `owner.name`.
-  const lower = key.toLowerCase();
-  for (const k of Object.keys(rec)) if (k.toLowerCase() === lower) return rec[k];
-  return undefined;
+  let keys = lowerKeys.get(rec);
+  if (!keys) {
+    keys = new Map();
+    for (const k of Object.keys(rec)) keys.set(k.toLowerCase(), k);
+    lowerKeys.set(rec, keys);
+  }
+  const k = keys.get(key.toLowerCase());
+  return k === undefined ? undefined : rec[k];
 }
 
 /**
