@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
+import type { SearchDocument } from '../../src/store/types.ts';
 import { searchCommand, searchStoreUrl } from '../../src/cli/search.ts';
 import { SalesforceClient } from '../../src/client/index.ts';
 import { createEmulator } from '../../src/emulator/app.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { createDocumentBuilder, indexRecords } from '../../src/engine/documents/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { backends } from '../store/backends.ts';
 
 const BASE = 'https://acme.my.salesforce.com';
 type Rec = Record<string, unknown>;
@@ -25,6 +27,8 @@ let db: string;
 /** An account in the store with at least one case. */
 let account: { Id: string; Name: string };
 let caseCount = 0;
+/** A few of the built documents, for the Postgres run. */
+let sample: SearchDocument[] = [];
 
 function capture(tty = false) {
   const s = new PassThrough() as PassThrough & { isTTY?: boolean };
@@ -55,6 +59,7 @@ before(async () => {
       const fields = d.fields.filter((f) => !['address', 'location', 'base64'].includes(f.type)).map((f) => f.name);
       const records = await sf.query<Rec>(`SELECT ${[...fields, ...builder.queryFields(object, d)].join(', ')} FROM ${object}`).toArray();
       await indexRecords(builder, store, object, records);
+      if (object === 'Case') sample = await builder.build(object, records.slice(0, 5));
     }
     [account] = (await sf.query<{ Id: string; Name: string }>('SELECT Id, Name FROM Account WHERE Id IN (SELECT AccountId FROM Case) ORDER BY Id LIMIT 1').toArray());
     caseCount = await sf.count(`SELECT Id FROM Case WHERE AccountId = '${account.Id}'`);
@@ -120,6 +125,20 @@ describe('sfbridge search', () => {
     const bad = await run(['acme', '--db', 'mysql://x/y']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unsupported store URL "mysql:\/\/x\/y"/);
+  });
+
+  it('searches a Postgres store given as --db postgres://…?schema=', async () => {
+    const place = await backends.find((b) => b.name === 'postgres')!.place();
+    try {
+      const store = await place.open();
+      await store.upsertDocuments(sample);
+      await store.close();
+      const r = await run([String(sample[0].raw && (sample[0].raw as Rec).CaseNumber), '--db', place.url, '--format', 'jsonl']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout.split('\n')[0]).id, sample[0].id);
+    } finally {
+      await place.cleanup();
+    }
   });
 
   it('--db accepts store URLs and bare paths', () => {
