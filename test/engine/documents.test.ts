@@ -24,6 +24,7 @@ import {
   indexRecords,
   JsonlDocumentSink,
   MAX_QUERY_PARAM_BYTES,
+  MAX_RELATED_TEXT_CHARS,
   MAX_URI_BYTES,
   removeDocuments,
   type DocumentBuilder,
@@ -272,6 +273,20 @@ describe('document builder: Case activity and files', () => {
     } finally {
       intercept = undefined;
     }
+  });
+
+  it('a long email body is cut in content and raw; the Case record itself is not', async () => {
+    const b = createDocumentBuilder(sf, { instanceUrl: BASE });
+    const [c] = await sf.query<Rec>('SELECT Id FROM Case ORDER BY Id DESC LIMIT 1').toArray();
+    const body = `Unique-marker-zebra ${'lorem ipsum '.repeat(2000)}`;
+    await sf.create('EmailMessage', { ParentId: c.Id, Subject: 'Long thread', TextBody: body, Incoming: true, Status: '0' });
+    const [rec] = await fetchRecords(b, 'Case', `WHERE Id = '${c.Id}'`);
+    const [doc] = await b.build('Case', [{ ...rec, Description: 'd'.repeat(30_000) }]);
+    assert.ok(doc.content.includes('Unique-marker-zebra'));
+    const email = ((doc.raw as Rec).EmailMessages as { records: Rec[] }).records.find((e) => e.Subject === 'Long thread')!;
+    assert.equal((email.TextBody as string).length, MAX_RELATED_TEXT_CHARS);
+    assert.ok(doc.content.length < 30_000 + 2 * MAX_RELATED_TEXT_CHARS + 5_000);
+    assert.equal(((doc.raw as Rec).Description as string).length, 30_000);
   });
 
   it('any other error fails the batch (the engine retries it) and the builder keeps the kind', async () => {

@@ -23,7 +23,7 @@ export { CASE_COMMENTS, CASE_EMAILS, CASE_FEED, FEED_COMMENTS, FILE_LINKS, type 
 
 /** Longest content of one document, in characters; the rest is cut (search engines index a prefix anyway). */
 export const MAX_CONTENT_CHARS = 100_000;
-/** Longest text taken from one related record (a comment, a post, an email body). */
+/** Longest text taken from one related record (a comment, a post, an email body), in content and in `raw`. */
 export const MAX_RELATED_TEXT_CHARS = 4_000;
 /**
  * Salesforce error codes meaning "this org has no such object/field or this user may not read it"
@@ -201,9 +201,9 @@ class RecordDocumentBuilder implements DocumentBuilder {
       lines.push(...rows.flatMap((row) => relatedLines(r.kind, row, comments)));
       if (!(r.relationship in raw)) {
         const records = rows.map((row) => {
-          const out = stripAttributes(row) as Record<string, JsonValue>;
+          const out = clipStrings(stripAttributes(row) as Record<string, JsonValue>);
           if (r.kind === CASE_FEED) {
-            const mine = comments.filter((c) => c.FeedItemId === row.Id).map((c) => stripAttributes(c));
+            const mine = comments.filter((c) => c.FeedItemId === row.Id).map((c) => clipStrings(stripAttributes(c) as Record<string, JsonValue>));
             out.FeedComments = mine.length ? { totalSize: mine.length, done: true, records: mine } : null;
           }
           return out;
@@ -226,6 +226,15 @@ class RecordDocumentBuilder implements DocumentBuilder {
       raw,
     };
   }
+}
+
+/**
+ * Long text of a related record (a 128 KB email body) cut to MAX_RELATED_TEXT_CHARS, so one busy Case
+ * cannot make a multi-megabyte document; the full text stays in Salesforce (and in its own mirror table).
+ */
+function clipStrings(rec: Record<string, JsonValue>): Record<string, JsonValue> {
+  for (const [k, v] of Object.entries(rec)) if (typeof v === 'string' && v.length > MAX_RELATED_TEXT_CHARS) rec[k] = clip(v, MAX_RELATED_TEXT_CHARS);
+  return rec;
 }
 
 /** Content lines contributed by one related record. */
