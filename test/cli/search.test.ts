@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import type { SearchDocument } from '../../src/store/types.ts';
-import { searchCommand, searchStoreUrl } from '../../src/cli/search.ts';
+import { formatHits, searchCommand, searchStoreUrl } from '../../src/cli/search.ts';
 import { SalesforceClient } from '../../src/client/index.ts';
 import { createEmulator } from '../../src/emulator/app.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
@@ -139,6 +139,12 @@ describe('sfbridge search', () => {
     } finally {
       await place.cleanup();
     }
+  });
+
+  it('formatHits: brackets off a terminal, bold on one; one line per field', () => {
+    const hit = { id: '500000000000001AAA', type: 'Case', title: '00001: Broken\nturbine', url: 'https://x/lightning/r/Case/500000000000001AAA/view', categories: ['Standard Objects/Case'], score: 1, snippet: 'the <mark>turbine</mark>\nis broken' };
+    assert.equal(formatHits([hit], 'turbine'), `1. 00001: Broken turbine  [Case]  Standard Objects/Case\n   the [turbine] is broken\n   https://x/lightning/r/Case/500000000000001AAA/view\n(1 hit)\n`);
+    assert.match(formatHits([hit], 'turbine', { tty: true }), /the \x1b\[1mturbine\x1b\[22m is broken/);
   });
 
   it('--db accepts store URLs and bare paths', () => {
