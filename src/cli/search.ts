@@ -20,7 +20,8 @@ const USAGE = `Usage: sfbridge search "TEXT" [--db sqlite:./data/sfbridge.db | P
 Searches the documents built by \`sfbridge sync\` (title, content, tags and category path); every word
 must match, best matches first.
 
-  --db URL|PATH      store to search (default ${DEFAULT_SEARCH_DB}); a bare path means a SQLite file
+  --db URL|PATH      store to search (default $SFBRIDGE_STORE, the store \`sfbridge sync\` uses, else
+                     ${DEFAULT_SEARCH_DB}); a bare path means a SQLite file
   --type OBJECT      only documents of this object, e.g. Case or Invoice__c
   --limit N          at most N hits, 1..${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT})
   --format F         table (default): title, type, category, snippet, URL per hit; jsonl: one hit per line
@@ -30,6 +31,7 @@ must match, best matches first.
 export interface SearchCommandIO {
   stdout?: Writable & { isTTY?: boolean };
   stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A `--db` value as a store URL: bare paths are SQLite files. */
@@ -44,6 +46,7 @@ export function searchStoreUrl(db: string): string {
 export async function searchCommand(argv: string[], io: SearchCommandIO = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
   try {
     const { values, positionals } = parseFlags(argv, {
       db: { type: 'string' },
@@ -68,7 +71,8 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     const type = values.type as string | undefined;
     if (type !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new UsageError(`--type must be an object API name such as Case or Invoice__c, got "${type}"`);
 
-    const db = (values.db as string | undefined) ?? DEFAULT_SEARCH_DB;
+    // SFBRIDGE_STORE is what `sfbridge sync` writes to when it has no --to, so both find the same store.
+    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? DEFAULT_SEARCH_DB;
     let target;
     const url = searchStoreUrl(db);
     try {

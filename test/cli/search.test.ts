@@ -38,10 +38,10 @@ function capture(tty = false) {
   return { stream: s, text: () => text };
 }
 
-async function run(argv: string[], tty = false) {
+async function run(argv: string[], tty = false, env: NodeJS.ProcessEnv = {}) {
   const out = capture(tty);
   const err = capture();
-  const code = await searchCommand(argv, { stdout: out.stream, stderr: err.stream });
+  const code = await searchCommand(argv, { stdout: out.stream, stderr: err.stream, env });
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
@@ -92,6 +92,12 @@ describe('sfbridge search', () => {
     assert.equal(two.stdout.trim().split('\n').length, 2);
   });
 
+  it('without --db, SFBRIDGE_STORE (the store sync uses) is searched', async () => {
+    const r = await run([account.Name, '--format', 'jsonl', '--limit', '1'], false, { SFBRIDGE_STORE: `sqlite:${db}` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).id, account.Id);
+  });
+
   it('no hits is not an error', async () => {
     const r = await run(['zzzxqvnotaword', '--db', db, '--type', 'Case']);
     assert.equal(r.code, 0);
@@ -109,7 +115,7 @@ describe('sfbridge search', () => {
 
   it('through the bin: default db ./data/sfbridge.db missing → exit 1 with the fix', async () => {
     const bin = join(import.meta.dirname, '../../bin/sfbridge.js');
-    const err = await promisify(execFile)(process.execPath, [bin, 'search', 'acme'], { cwd: dir }).then(
+    const err = await promisify(execFile)(process.execPath, [bin, 'search', 'acme'], { cwd: dir, env: { ...process.env, SFBRIDGE_STORE: '' } }).then(
       () => assert.fail('expected a failure'),
       (e: { code: number; stderr: string }) => e,
     );
