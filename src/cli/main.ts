@@ -6,6 +6,7 @@ import { UsageError } from './args.ts';
 import { bulkCommand } from './bulk.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
+import { searchCommand } from './search.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
@@ -14,6 +15,7 @@ Commands:
   demo         start the emulator with demo data (what \`npm start\` runs)
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
+  search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -25,6 +27,7 @@ const commands: Record<string, Command> = {
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
   query: (argv) => queryCommand(argv),
   bulk: (argv) => bulkCommand(argv),
+  search: (argv) => searchCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {
