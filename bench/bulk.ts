@@ -9,7 +9,11 @@
  *
  * Every variant runs in its own child process so each peak RSS (`process.resourceUsage().maxRSS`) is its own.
  *
- *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest]
+ * With `--v8 "--max-semi-space-size=8"` every variant runs a second time with those Node/V8 flags (a smaller
+ * young generation: streaming code allocates many short-lived objects, and V8's default lets new space grow
+ * to tens of MB, which is most of the RSS above the ~100 MB baseline of Node + the TypeScript sources).
+ *
+ *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--v8 FLAGS]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     token: { type: 'string' },
     file: { type: 'string' },
     out: { type: 'string' },
+    v8: { type: 'string' },
   },
 });
 
@@ -87,8 +92,8 @@ async function runChild(variant: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-async function child(variant: string, args: string[]): Promise<ChildReport> {
-  const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', fileURLToPath(import.meta.url), '--child', variant, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function child(variant: string, args: string[], flags: string[]): Promise<ChildReport> {
+  const p = spawn(process.execPath, [...flags, '--disable-warning=ExperimentalWarning', fileURLToPath(import.meta.url), '--child', variant, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(p, 'exit')) as [number];
@@ -110,12 +115,16 @@ async function runParent(): Promise<void> {
     await res.arrayBuffer();
     return Number(/api-usage=(\d+)/.exec(res.headers.get('sforce-limit-info') ?? '')?.[1] ?? NaN);
   };
+  const flagSets: string[][] = [[], ...(values.v8 ? [values.v8.split(/\s+/).filter(Boolean)] : [])];
   const measure = async (label: string, variant: string, args: string[]) => {
-    const before = await usage();
-    const r = await child(variant, ['--url', emu.url, '--token', emu.token, ...args]);
-    const calls = (await usage()) - before - 1;
-    const recs = r.records >= 0 ? `${r.records.toLocaleString()} records` : '';
-    console.log(`${label.padEnd(44)} ${(r.ms / 1000).toFixed(1).padStart(6)} s   ${String(calls).padStart(5)} API calls   peak RSS ${mb(r.maxRssBytes).padStart(7)}   ${recs} ${r.detail ?? ''}`);
+    for (const flags of flagSets) {
+      const before = await usage();
+      const r = await child(variant, ['--url', emu.url, '--token', emu.token, ...args], flags);
+      const calls = (await usage()) - before - 1;
+      const recs = r.records >= 0 ? `${r.records.toLocaleString()} records` : '';
+      const name = flags.length ? `${label} [${flags.join(' ')}]` : label;
+      console.log(`${name.padEnd(48)} ${(r.ms / 1000).toFixed(1).padStart(6)} s   ${String(calls).padStart(5)} API calls   peak RSS ${mb(r.maxRssBytes).padStart(7)}   ${recs} ${r.detail ?? ''}`);
+    }
   };
   try {
     if (values.only !== 'ingest') {

@@ -169,9 +169,14 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
           header = Object.keys(rec);
           buf += csvLine(header);
         }
-        buf += csvLine(header.map((c) => rec[c] ?? ''));
+        for (let i = 0; i < header.length; i++) {
+          const v = rec[header[i]] ?? '';
+          buf += (i > 0 ? ',' : '') + (NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+        }
+        buf += '\n';
       }
-      if (++n % BULK_WRITE_BATCH === 0) {
+      n++;
+      if (buf.length >= BULK_WRITE_BYTES) {
         await write(buf);
         buf = '';
         task.update(n);
@@ -188,8 +193,9 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
   }
 }
 
-/** Records per write in `--bulk` exports. */
-const BULK_WRITE_BATCH = 500;
+/** Characters buffered per write in `--bulk` exports. */
+const BULK_WRITE_BYTES = 16 * 1024;
+const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One RFC 4180 line; quotes only the values that need it (as csv-stringify does by default). */
 export function csvLine(values: string[]): string {
@@ -197,7 +203,7 @@ export function csvLine(values: string[]): string {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (i > 0) line += ',';
-    line += /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+    line += NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
   }
   return `${line}\n`;
 }
