@@ -9,11 +9,11 @@
  *
  * Every variant runs in its own child process so each peak RSS (`process.resourceUsage().maxRSS`) is its own.
  *
- * With `--v8 "--max-semi-space-size=8"` every variant runs a second time with those Node/V8 flags (a smaller
+ * With `--v8=--max-semi-space-size=8` every variant runs a second time with those Node/V8 flags (a smaller
  * young generation: streaming code allocates many short-lived objects, and V8's default lets new space grow
  * to tens of MB, which is most of the RSS above the ~100 MB baseline of Node + the TypeScript sources).
  *
- *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--v8 FLAGS]
+ *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--v8=FLAGS]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';

@@ -161,7 +161,7 @@ class JobFiles {
   readonly jobId: string;
   readonly #dir: string;
   readonly #columns: string[];
-  readonly #files = new Map<string, { stream: WriteStream; buf: string; rows: number }>();
+  readonly #files = new Map<string, { stream: WriteStream; lines: string[] }>();
   counts = { success: 0, failed: 0, unprocessed: 0 };
 
   constructor(dir: string, jobId: string, columns: string[]) {
@@ -175,21 +175,21 @@ class JobFiles {
     this.counts[kind]++;
     let out = this.#files.get(kind);
     if (!out) {
-      out = { stream: createWriteStream(join(this.#dir, `${this.jobId}-${kind}-records.csv`)), buf: '', rows: 0 };
+      out = { stream: createWriteStream(join(this.#dir, `${this.jobId}-${kind}-records.csv`)), lines: [] };
       this.#files.set(kind, out);
       const lead = kind === 'success' ? ['sf__Id', 'sf__Created'] : kind === 'failed' ? ['sf__Id', 'sf__Error'] : [];
-      out.buf = csvLine([...lead, ...this.#columns]);
+      out.lines.push(csvLine([...lead, ...this.#columns]));
     }
     const values = this.#columns.map((c) => String(r.input[c] ?? ''));
     const lead = kind === 'success' ? [r.id ?? '', String(r.created)] : kind === 'failed' ? [r.id ?? '', r.error ?? ''] : [];
-    out.buf += csvLine([...lead, ...values]);
-    // Batched writes: one per WRITE_BATCH rows keeps garbage (and the process's RSS) low on big loads.
-    if (++out.rows % WRITE_BATCH === 0) await this.#flush(out);
+    out.lines.push(csvLine([...lead, ...values]));
+    // Batched writes (lines joined once per batch) keep garbage and the process's RSS low on big loads.
+    if (out.lines.length >= WRITE_BATCH) await this.#flush(out);
   }
 
-  async #flush(out: { stream: WriteStream; buf: string }): Promise<void> {
-    const chunk = out.buf;
-    out.buf = '';
+  async #flush(out: { stream: WriteStream; lines: string[] }): Promise<void> {
+    const chunk = out.lines.join('');
+    out.lines = [];
     if (chunk && !out.stream.write(chunk)) await new Promise<void>((resolve) => out.stream.once('drain', () => resolve()));
   }
 

@@ -39,8 +39,8 @@ export const DEFAULT_MAX_BYTES_PER_JOB = 100_000_000;
 export const DEFAULT_MAX_ROWS_PER_JOB = 100_000;
 /** Jobs uploaded/processing at once. Salesforce runs jobs in parallel; more mainly adds row-lock contention. */
 export const DEFAULT_INGEST_CONCURRENCY = 3;
-/** Bytes of CSV generated per chunk of an upload body. */
-const UPLOAD_CHUNK_BYTES = 256 * 1024;
+/** Characters of CSV generated per chunk of an upload body. */
+const UPLOAD_CHUNK_CHARS = 64 * 1024;
 
 export type BulkOperation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
 export const BULK_OPERATIONS: readonly BulkOperation[] = Object.freeze(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
@@ -279,7 +279,9 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
       body: () => {
         hashes = new Float64Array(spool.rows);
         bytes = 0;
-        return Readable.toWeb(Readable.from(csvChunks(ctx.columns, spool, hashes, (n) => (bytes += n)))) as unknown as ReadableStream<Uint8Array>;
+        // Small buffers on both sides of the bridge: the body is produced at the pace the socket drains.
+        const source = Readable.from(csvChunks(ctx.columns, spool, hashes, (n) => (bytes += n)), { highWaterMark: 1 });
+        return Readable.toWeb(source, { strategy: { highWaterMark: 1 } }) as unknown as ReadableStream<Uint8Array>;
       },
       signal,
       long: true,
@@ -300,27 +302,30 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
 /** The job's CSV, generated from its spool file in ~256 KB chunks; fills `hashes[position]` with each row's hash. */
 async function* csvChunks(columns: ColumnChecker, spool: Spool, hashes: Float64Array, count: (n: number) => void): AsyncGenerator<Uint8Array> {
   const index = new Map(spool.columns.map((c, i) => [c, i]));
-  let buf = spool.columns.map(csvCell).join(',') + '\n';
-  const lines = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
+  // Lines are collected and joined once per chunk: `+=` on one string would keep thousands of rope nodes alive
+  // until the chunk is sent, which V8 answers by growing the young generation (and the process's RSS).
+  let lines: string[] = [spool.columns.map(csvCell).join(',') + '\n'];
+  let chars = lines[0].length;
+  const input = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
   let pos = 0;
-  for await (const line of lines) {
+  const flush = () => {
+    const chunk = Buffer.from(lines.join(''));
+    lines = [];
+    chars = 0;
+    count(chunk.length);
+    return chunk;
+  };
+  for await (const line of input) {
     const cells = columns.cellsSync(JSON.parse(line) as Record<string, unknown>);
     const row = new Array<string>(spool.columns.length).fill('');
     for (const [col, v] of cells) row[index.get(col)!] = v;
     hashes[pos++] = rowHash(row);
-    buf += row.map(csvCell).join(',') + '\n';
-    if (buf.length >= UPLOAD_CHUNK_BYTES) {
-      const chunk = Buffer.from(buf);
-      count(chunk.length);
-      yield chunk;
-      buf = '';
-    }
+    const text = row.map(csvCell).join(',') + '\n';
+    lines.push(text);
+    chars += text.length;
+    if (chars >= UPLOAD_CHUNK_CHARS) yield flush();
   }
-  if (buf) {
-    const chunk = Buffer.from(buf);
-    count(chunk.length);
-    yield chunk;
-  }
+  if (lines.length > 0) yield flush();
 }
 
 /** Downloads the job's result files (streamed) and records each row's outcome by its position. */
