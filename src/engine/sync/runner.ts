@@ -1,0 +1,406 @@
+/**
+ * One sync run over a set of objects: for each object, refresh the schema when due (describe →
+ * `ensureTable`), load it (initial load by Bulk or REST from a COUNT() plan, then incremental reads behind a
+ * lag window — see cursor.ts for why no row can be missed), apply hard deletes found by Id reconciliation,
+ * refresh formula fields, and record the run. Every page or batch commits its rows, search documents,
+ * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
+ */
+import type { DescribeSObjectResult } from '../../client/describe.ts';
+import { LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import type { SalesforceClient } from '../../client/index.ts';
+import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
+import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter } from '../config.ts';
+import { SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
+import { bulkOf } from './bulk.ts';
+import { changeQuery, cursorOf, maxCursor, windowStart } from './cursor.ts';
+import { findDeletedIds } from './deletes.ts';
+import { formulaQuery, isDue } from './formula.ts';
+import { planInitialLoad } from './plan.ts';
+import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
+
+/** Records per transaction for Bulk loads and formula refreshes (REST commits per page). */
+export const DEFAULT_BATCH_SIZE = 2000;
+
+/**
+ * Builds search documents (implemented in src/engine/documents; the runner only needs this shape).
+ * `queryFields` adds relationship paths (`Owner.Name`) to the SELECT; `build` receives records carrying them
+ * nested (REST) or as dotted keys (Bulk CSV).
+ */
+export interface DocumentBuilder {
+  queryFields(object: string, describe: DescribeSObjectResult): string[];
+  build(object: string, records: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<SearchDocument[]>;
+}
+
+/** Forces periodic tasks to run now regardless of their schedule (tests, `--reconcile`). */
+export interface ForceOptions {
+  schema?: boolean;
+  reconcile?: boolean;
+  formulas?: boolean;
+}
+
+export interface SyncRunOptions {
+  client: SalesforceClient;
+  store: Store;
+  /** Object API names, in the order they are synced. */
+  objects: readonly string[];
+  fieldFilters?: Readonly<Record<string, FieldFilter | undefined>>;
+  lagMs?: number;
+  bulkThreshold?: number;
+  formulaRefreshMs?: number;
+  reconcileMs?: number;
+  schemaRefreshMs?: number;
+  /** Bulk/formula batch size (records per transaction). */
+  batchSize?: number;
+  documents?: DocumentBuilder;
+  events?: SyncEvents;
+  /** Ctrl-C: the batch being written is committed, then the run stops with status `aborted`. */
+  signal?: AbortSignal;
+  force?: ForceOptions;
+  /** Store URL for the run event (redacted by the caller). */
+  storeLabel?: string;
+  now?: () => number;
+}
+
+interface ObjectState extends JsonObject {
+  fields: string[];
+  formulaFields: string[];
+  docFields: string[];
+  hasIsDeleted: boolean;
+  describedAt: string;
+  selectionKey: string;
+  loaded: boolean;
+}
+
+type Counters = { read: number; written: number; deleted: number };
+
+/** Thrown inside an object's sync when the run must stop (abort between batches). */
+class StopRun extends Error {}
+
+/** Runs one sync cycle; never throws for Salesforce/budget errors — they are in the summary's status. */
+export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
+  const now = opts.now ?? Date.now;
+  const events = opts.events ?? new SyncEvents();
+  const started = now();
+  const apiStart = opts.client.governor?.runUsed ?? 0;
+  const summaries: ObjectSummary[] = [];
+  let status: RunSummary['status'] = 'succeeded';
+  let runError: string | undefined;
+  const gov = opts.client.governor;
+  const onPaused = (numbers: LimitNumbers) => events.emit('budget:paused', { numbers });
+  const onResumed = (numbers: LimitNumbers) => events.emit('budget:resumed', { numbers });
+  gov?.on('paused', onPaused);
+  gov?.on('resumed', onResumed);
+  events.emit('run:started', { objects: [...opts.objects], store: opts.storeLabel ?? opts.store.kind });
+  try {
+    for (const object of opts.objects) {
+      if (opts.signal?.aborted) {
+        status = 'aborted';
+        break;
+      }
+      const t0 = now();
+      let stopAll = false;
+      const counters: Counters = { read: 0, written: 0, deleted: 0 };
+      const summary: ObjectSummary = { object, mode: 'incremental', read: 0, written: 0, deleted: 0, mirrored: 0, seconds: 0, status: 'ok' };
+      try {
+        summary.mode = await syncObject(opts, object, counters, events, now);
+      } catch (err) {
+        if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
+          summary.status = 'aborted';
+          status = 'aborted';
+        } else if (err instanceof LimitError) {
+          stopAll = true;
+          summary.status = 'failed';
+          summary.error = err.message;
+          status = 'failed';
+          runError = err.message;
+          events.emit('budget:refused', { code: err.code, message: err.message, numbers: err.numbers });
+        } else if (err instanceof UnsyncableObjectError || (err instanceof SalesforceError && err.status === 404)) {
+          summary.status = 'skipped';
+          summary.mode = 'skipped';
+          summary.error = err.message;
+          events.emit('warning', { object, code: err instanceof UnsyncableObjectError ? err.code : 'OBJECT_NOT_FOUND', message: err instanceof UnsyncableObjectError ? err.message : `${object}: not found in the org (${err.message}); skipped` });
+        } else {
+          summary.status = 'failed';
+          summary.error = (err as Error).message;
+          status = 'failed';
+          runError ??= `${object}: ${(err as Error).message}`;
+          events.emit('warning', { object, code: 'OBJECT_FAILED', message: `${object}: ${(err as Error).message}` });
+        }
+      }
+      Object.assign(summary, counters);
+      summary.seconds = (now() - t0) / 1000;
+      if (summary.status !== 'skipped') summary.mirrored = await opts.store.count(object).catch(() => 0);
+      summaries.push(summary);
+      events.emit('object:finished', summary);
+      // A refused budget stops the whole run: every further call would be refused too.
+      if (summary.status === 'aborted' || stopAll) break;
+    }
+  } finally {
+    gov?.off('paused', onPaused);
+    gov?.off('resumed', onResumed);
+  }
+  const finished = now();
+  const apiCalls = (opts.client.governor?.runUsed ?? 0) - apiStart;
+  const result: RunSummary = {
+    runId: undefined,
+    status,
+    started: new Date(started).toISOString(),
+    finished: new Date(finished).toISOString(),
+    seconds: (finished - started) / 1000,
+    apiCalls,
+    objects: summaries,
+    error: runError,
+  };
+  result.runId = await opts.store.recordRun({
+    started: result.started,
+    finished: result.finished,
+    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted }])),
+    apiCalls,
+    status,
+    error: runError ?? null,
+  });
+  events.emit('run:finished', result);
+  return result;
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as Error)?.name === 'AbortError' || (err as { code?: string })?.code === 'ABORT_ERR';
+}
+
+async function syncObject(opts: SyncRunOptions, object: string, counters: Counters, events: SyncEvents, now: () => number): Promise<LoadMode> {
+  const { client, store } = opts;
+  const signal = opts.signal;
+  const cp = await store.getCheckpoint(object);
+  let cursor: CheckpointCursor | null = cp?.cursor ?? null;
+  const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
+  const filter = opts.fieldFilters?.[object];
+  const selectionKey = JSON.stringify({ filter: filter ?? null, documents: Boolean(opts.documents) });
+
+  // Schema: describe only when due, so an idle cycle costs one query per object, not a describe as well.
+  let state: ObjectState;
+  const stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  if (stale) {
+    const describe = await client.describe(object, signal);
+    const schema = objectSchema(describe, filter);
+    const ensured = await store.ensureTable(schema.table, { signal });
+    events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
+    if (ensured.removed.length) {
+      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
+    }
+    for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
+      events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
+    }
+    const columns = new Set(schema.fields.map((f) => f.toLowerCase()));
+    const docFields = opts.documents ? opts.documents.queryFields(object, describe).filter((f) => !columns.has(f.toLowerCase())) : [];
+    state = {
+      ...(prev ?? {}),
+      fields: schema.fields,
+      formulaFields: schema.formulaFields,
+      docFields,
+      hasIsDeleted: schema.hasIsDeleted,
+      describedAt: new Date(now()).toISOString(),
+      selectionKey,
+      loaded: prev?.loaded ?? false,
+    } as ObjectState;
+    // Persist the schema decision even before any row arrives (no rows change, so no checkpoint movement).
+    await store.setCheckpoint(object, cursor, state);
+  } else {
+    state = prev as ObjectState;
+  }
+  const columns = new Set(state.fields);
+  const select = [...state.fields, ...state.docFields];
+  const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
+
+  /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
+  const commit = async (records: readonly Record<string, unknown>[], mode: LoadMode, nextCursor: CheckpointCursor | null, extra: ObjectState): Promise<void> => {
+    const live: Record<string, unknown>[] = [];
+    const deletedIds: string[] = [];
+    for (const r of records) {
+      if (state.hasIsDeleted && (r.IsDeleted === true || r.IsDeleted === 'true')) deletedIds.push(String(r.Id));
+      else live.push(r);
+    }
+    // Documents are built before the transaction: building may call the API (feeds, files), and a
+    // transaction must not stay open across network calls.
+    const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    const rows = records.map((r) => toRow(r, columns));
+    const res = await store.transaction(async (tx: StoreTransaction) => {
+      const up = rows.length ? await tx.upsert(object, rows) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      if (opts.documents) {
+        if (deletedIds.length) await tx.deleteDocuments(deletedIds);
+        if (docs.length) await tx.upsertDocuments(docs);
+      }
+      await tx.setCheckpoint(object, nextCursor, extra);
+      return up;
+    });
+    counters.read += records.length;
+    counters.written += res.inserted + res.updated;
+    counters.deleted += res.deleted;
+    if (deletedIds.length) events.emit('object:deletes', { object, source: 'queryAll', count: deletedIds.length });
+    events.emit('object:batch', { object, mode, read: counters.read, written: counters.written, deleted: counters.deleted, cursor: nextCursor?.systemModstamp });
+  };
+
+  let mode: LoadMode = 'incremental';
+  if (!state.loaded) {
+    const bulkInProgress = state.bulk && typeof state.bulk === 'object' ? (state.bulk as { jobId?: string; locator?: string | null; max?: CheckpointCursor | null }) : undefined;
+    // A REST load that was interrupted continues from its cursor; a Bulk load from its job and locator.
+    const plan = bulkInProgress
+      ? { mode: 'bulk' as const, count: undefined as number | undefined, reason: 'resuming' }
+      : cursor
+        ? { mode: 'rest' as const, count: undefined as number | undefined, reason: 'resuming' }
+        : await planInitialLoad(client, object, opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, signal);
+    mode = plan.mode;
+    events.emit('object:started', { object, mode, total: plan.count });
+    // Reconciliation and formula refresh restart their clocks from the initial load: it read everything.
+    const loadStarted = new Date(now()).toISOString();
+    if (plan.mode === 'bulk') {
+      cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal);
+    } else {
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal);
+    }
+    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
+    delete (state as JsonObject).bulk;
+    await store.setCheckpoint(object, cursor, state);
+  } else {
+    const since = windowStart(cursor, lagMs);
+    events.emit('object:started', { object, mode: 'incremental', since });
+    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal);
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  // Hard deletes and purges: periodic Id reconciliation.
+  if (opts.force?.reconcile || isDue(state.reconciledAt, opts.reconcileMs ?? DEFAULT_RECONCILE_MS, now())) {
+    const at = new Date(now()).toISOString();
+    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal });
+    const deletes = [...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))];
+    state = { ...state, reconciledAt: at };
+    const res = await store.transaction(async (tx) => {
+      const r = deletes.length ? await tx.markDeleted(object, deletes) : { deleted: 0, missing: 0, skippedStale: 0 };
+      if (opts.documents && deletes.length) await tx.deleteDocuments(deletes.map((d) => d.id));
+      await tx.setCheckpoint(object, cursor, state);
+      return r;
+    });
+    counters.deleted += res.deleted;
+    if (deletes.length) events.emit('object:deletes', { object, source: 'reconcile', count: res.deleted });
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  // Formula fields: refreshed on their own schedule (they change without moving SystemModstamp).
+  if (state.formulaFields.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
+    const at = new Date(now()).toISOString();
+    const soql = formulaQuery(object, state.formulaFields, windowStart(cursor, lagMs));
+    let n = 0;
+    if (soql) {
+      let batch: Record<string, unknown>[] = [];
+      const flush = async (final: boolean) => {
+        const rows = batch.map((r) => toRow(r, columns));
+        batch = [];
+        if (final) state = { ...state, formulaRefreshedAt: at };
+        await store.transaction(async (tx) => {
+          if (rows.length) await tx.upsert(object, rows);
+          if (final) await tx.setCheckpoint(object, cursor, state);
+        });
+        n += rows.length;
+      };
+      for await (const r of client.query(soql, { signal })) {
+        batch.push(r);
+        if (batch.length >= (opts.batchSize ?? DEFAULT_BATCH_SIZE)) await flush(false);
+      }
+      await flush(true);
+    } else {
+      state = { ...state, formulaRefreshedAt: at };
+      await store.setCheckpoint(object, cursor, state);
+    }
+    events.emit('object:formulas', { object, fields: state.formulaFields, records: n });
+  }
+  return mode;
+}
+
+/** Ordered REST read from `since` (or the beginning), one transaction per page. Returns the final cursor. */
+async function restLoad(
+  client: SalesforceClient,
+  object: string,
+  select: readonly string[],
+  cursor: CheckpointCursor | null,
+  since: string | undefined,
+  state: ObjectState,
+  commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
+  mode: LoadMode,
+  includeDeleted: boolean,
+  signal: AbortSignal | undefined,
+): Promise<CheckpointCursor | null> {
+  const soql = changeQuery(object, select, since);
+  // queryAll in incremental mode: soft-deleted rows come back with IsDeleted = true and become tombstones.
+  const result = includeDeleted && state.hasIsDeleted ? client.queryAll(soql, { signal }) : client.query(soql, { signal });
+  for await (const page of result.pages()) {
+    let next = cursor;
+    for (const r of page.records as Record<string, unknown>[]) next = maxCursor(next, cursorOf(r));
+    if (page.records.length || next !== cursor) await commit(page.records as Record<string, unknown>[], mode, next, state);
+    cursor = next;
+    // Ctrl-C: this page is committed; stop before asking for the next one.
+    if (signal?.aborted) throw new StopRun('aborted');
+  }
+  return cursor;
+}
+
+/**
+ * Bulk API 2.0 export of everything. The cursor stays unset until the export is complete (its rows are not
+ * ordered); progress is kept as the job id and the locator of the page holding the first uncommitted row,
+ * so a killed run resumes the same job and re-reads at most one page (idempotently).
+ */
+async function bulkLoad(
+  opts: SyncRunOptions,
+  object: string,
+  select: readonly string[],
+  state: ObjectState,
+  resume: { jobId?: string; locator?: string | null; max?: CheckpointCursor | null } | undefined,
+  commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<CheckpointCursor | null> {
+  const bulk = bulkOf(opts.client)!;
+  const soql = `SELECT ${select.join(', ')} FROM ${object}`;
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  let max: CheckpointCursor | null = resume?.max ?? null;
+  const attempt = async (from: typeof resume): Promise<CheckpointCursor | null> => {
+    const result = bulk.query(soql, { signal, resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null } : undefined });
+    const jobId = await result.jobId;
+    let pageLocator: string | null = from?.jobId ? (from.locator ?? null) : null;
+    let seenLocator: string | null = null;
+    let first = true;
+    let batch: Record<string, unknown>[] = [];
+    const flush = async (resumeAt: string | null) => {
+      if (!batch.length) return;
+      const records = batch;
+      batch = [];
+      for (const r of records) max = maxCursor(max, cursorOf(r));
+      await commit(records, 'bulk', null, { ...state, bulk: { jobId, locator: resumeAt, max } as JsonObject });
+      if (signal?.aborted) throw new StopRun('aborted');
+    };
+    for await (const rec of result) {
+      if (first) {
+        // The first page is the one we asked for (the job's start, or the resumed locator).
+        first = false;
+        seenLocator = result.locator;
+      } else if (result.locator !== seenLocator) {
+        // A new page started with this record: everything buffered belongs to earlier pages.
+        const thisPage = seenLocator;
+        await flush(thisPage);
+        pageLocator = thisPage;
+        seenLocator = result.locator;
+      }
+      batch.push(rec);
+      if (batch.length >= batchSize) await flush(pageLocator);
+    }
+    await flush(pageLocator);
+    return max;
+  };
+  if (resume?.jobId) {
+    try {
+      return await attempt(resume);
+    } catch (err) {
+      if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) throw err;
+      // The job expired or was deleted: export again (rows already stored are rewritten idempotently).
+      opts.events?.emit('warning', { object, code: 'BULK_RESUME_FAILED', message: `${object}: could not resume Bulk job ${resume.jobId} (${(err as Error).message}); starting a new export` });
+    }
+  }
+  return attempt(undefined);
+}
