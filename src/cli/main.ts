@@ -5,13 +5,16 @@
 import { UsageError } from './args.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
+import { syncCommand } from './sync.ts';
+import { demoCommand } from './demo.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
-  demo         start the emulator with demo data (what \`npm start\` runs)
+  demo         sync a demo org into ./data/sfbridge.db and search it (what \`npm start\` runs)
   query        run a SOQL query and stream the records (jsonl, csv, table)
+  sync         mirror objects into SQLite/Postgres, once or continuously
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -20,7 +23,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
   emulator: emulatorCommand,
-  demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
+  demo: (argv) => demoCommand(argv),
+  sync: (argv) => syncCommand(argv),
   query: (argv) => queryCommand(argv),
 };
 

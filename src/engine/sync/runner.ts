@@ -31,6 +31,15 @@ export interface DocumentBuilder {
   build(object: string, records: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<SearchDocument[]>;
 }
 
+/**
+ * A secondary document destination (e.g. a JSONL file for another indexer). Written after each batch
+ * commits, so it receives every document at least once (a replay after a crash may repeat some).
+ */
+export interface DocumentSink {
+  write(docs: readonly SearchDocument[], signal?: AbortSignal): Promise<void>;
+  delete(ids: readonly string[], signal?: AbortSignal): Promise<void>;
+}
+
 /** Forces periodic tasks to run now regardless of their schedule (tests, `--reconcile`). */
 export interface ForceOptions {
   schema?: boolean;
@@ -52,6 +61,8 @@ export interface SyncRunOptions {
   /** Bulk/formula batch size (records per transaction). */
   batchSize?: number;
   documents?: DocumentBuilder;
+  /** Extra document destinations besides the store's search index (only used with `documents`). */
+  documentSinks?: readonly DocumentSink[];
   events?: SyncEvents;
   /** Ctrl-C: the batch being written is committed, then the run stops with status `aborted`. */
   signal?: AbortSignal;
@@ -232,6 +243,10 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       await tx.setCheckpoint(object, nextCursor, extra);
       return up;
     });
+    for (const sink of opts.documentSinks ?? []) {
+      if (deletedIds.length) await sink.delete(deletedIds);
+      if (docs.length) await sink.write(docs);
+    }
     counters.read += records.length;
     counters.written += res.inserted + res.updated;
     counters.deleted += res.deleted;
@@ -280,6 +295,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       return r;
     });
     counters.deleted += res.deleted;
+    if (opts.documents && deletes.length) for (const sink of opts.documentSinks ?? []) await sink.delete(deletes.map((d) => d.id));
     if (deletes.length) events.emit('object:deletes', { object, source: 'reconcile', count: res.deleted });
   }
   if (signal?.aborted) throw new StopRun('aborted');
