@@ -43,3 +43,42 @@ export async function orgRows(emu: Emulator, object: string, fields: string[]): 
   }
   return out;
 }
+
+/** Normalises a value for org-vs-mirror comparison (numbers, datetimes in either offset form). */
+function norm(v: unknown): unknown {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(v)) {
+    const t = Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+    if (Number.isFinite(t)) return new Date(t).toISOString();
+  }
+  if (typeof v === 'number') return Number(v.toPrecision(12));
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v;
+}
+
+/**
+ * Differences between the org and the mirror for an object: every live org row must be in the mirror with
+ * every mirrored field equal, and the mirror must hold nothing else. Returns human-readable lines.
+ */
+export async function mirrorDiff(emu: Emulator, store: Store, object: string, limit = 10): Promise<string[]> {
+  const specs = await store.describeTable(object);
+  if (!specs) return [`${object}: no mirror table`];
+  const fields = specs.map((s) => s.name);
+  const org = await orgRows(emu, object, fields);
+  const diffs: string[] = [];
+  const mirrorIds = new Set<string>();
+  for await (const id of store.listIds(object)) mirrorIds.add(id);
+  for (const [id, row] of org) {
+    if (!mirrorIds.has(id)) {
+      diffs.push(`${object} ${id}: missing from the mirror`);
+      continue;
+    }
+    const m = (await store.getRecord(object, id))!;
+    for (const f of fields) {
+      if (norm(row[f]) !== norm(m[f])) diffs.push(`${object} ${id}.${f}: org ${JSON.stringify(row[f])} mirror ${JSON.stringify(m[f])}`);
+    }
+    if (diffs.length >= limit) return diffs;
+  }
+  for (const id of mirrorIds) if (!org.has(id)) diffs.push(`${object} ${id}: in the mirror but not (live) in the org`);
+  return diffs.slice(0, limit);
+}

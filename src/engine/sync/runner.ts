@@ -60,6 +60,8 @@ export interface SyncRunOptions {
   schemaRefreshMs?: number;
   /** Bulk/formula batch size (records per transaction). */
   batchSize?: number;
+  /** REST query page size hint (200..2000; Salesforce's default when unset). One page = one transaction. */
+  pageSize?: number;
   documents?: DocumentBuilder;
   /** Extra document destinations besides the store's search index (only used with `documents`). */
   documentSinks?: readonly DocumentSink[];
@@ -270,7 +272,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     if (plan.mode === 'bulk') {
       cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal);
     } else {
-      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal);
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, opts.pageSize);
     }
     state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
     delete (state as JsonObject).bulk;
@@ -278,7 +280,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   } else {
     const since = windowStart(cursor, lagMs);
     events.emit('object:started', { object, mode: 'incremental', since });
-    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal);
+    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, opts.pageSize);
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
@@ -343,10 +345,11 @@ async function restLoad(
   mode: LoadMode,
   includeDeleted: boolean,
   signal: AbortSignal | undefined,
+  batchSize: number | undefined,
 ): Promise<CheckpointCursor | null> {
   const soql = changeQuery(object, select, since);
   // queryAll in incremental mode: soft-deleted rows come back with IsDeleted = true and become tombstones.
-  const result = includeDeleted && state.hasIsDeleted ? client.queryAll(soql, { signal }) : client.query(soql, { signal });
+  const result = includeDeleted && state.hasIsDeleted ? client.queryAll(soql, { signal, batchSize }) : client.query(soql, { signal, batchSize });
   for await (const page of result.pages()) {
     let next = cursor;
     for (const r of page.records as Record<string, unknown>[]) next = maxCursor(next, cursorOf(r));
