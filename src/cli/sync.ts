@@ -169,7 +169,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   const progress = createProgress(stderr);
   let detachLog: (() => void) | undefined;
   if (!progress.enabled) {
-    detachLog = logSyncEvents(events, pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true })));
+    detachLog = logSyncEvents(events, pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stderr));
   } else {
     const tasks = new Map<string, ProgressTask>();
     events.on('object:started', (e) => tasks.set(e.object, progress.task(`${e.object} (${e.mode})`, e.total)));
