@@ -3,6 +3,7 @@
  * exit 2 with a message naming the fix, failures exit 1.
  */
 import { UsageError } from './args.ts';
+import { bulkCommand } from './bulk.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
 import { syncCommand } from './sync.ts';
@@ -13,7 +14,8 @@ const USAGE = `Usage: sfbridge <command> [options]
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         sync a demo org into ./data/sfbridge.db and search it (what \`npm start\` runs)
-  query        run a SOQL query and stream the records (jsonl, csv, table)
+  query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
+  bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
   sync         mirror objects into SQLite/Postgres, once or continuously
 
 Run \`sfbridge <command> --help\` for a command's options.
@@ -26,6 +28,7 @@ const commands: Record<string, Command> = {
   demo: (argv) => demoCommand(argv),
   sync: (argv) => syncCommand(argv),
   query: (argv) => queryCommand(argv),
+  bulk: (argv) => bulkCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {

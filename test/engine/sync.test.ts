@@ -100,6 +100,33 @@ for (const backend of backends) {
       emu.close();
     });
 
+    it('an interrupted Bulk export resumes its job where the last commit ended', { skip: !HAS_BULK && 'client.bulk is not in this build' }, async () => {
+      const emu = await emulator('Contact=230');
+      const controller = new AbortController();
+      const events = new SyncEvents();
+      events.on('object:batch', () => controller.abort());
+      const first = await sync(emu, store, ['Contact'], { events, signal: controller.signal, bulkThreshold: 100, batchSize: 100 });
+      assert.equal(first.status, 'aborted');
+      assert.equal(await store.count('Contact'), 100);
+      const cp = await store.getCheckpoint('Contact');
+      assert.equal(cp?.cursor, null, 'no cursor until the export completes');
+      const progress = cp?.extra?.bulk as { jobId: string; skip: number };
+      assert.equal(progress.skip, 100);
+      const ev2 = new SyncEvents();
+      const modes: string[] = [];
+      let read = 0;
+      ev2.on('object:started', (e) => modes.push(e.mode));
+      ev2.on('object:batch', (e) => (read = e.read));
+      ev2.on('warning', (e) => modes.push(e.code));
+      const second = await sync(emu, store, ['Contact'], { events: ev2, bulkThreshold: 100, batchSize: 100 });
+      assert.equal(second.status, 'succeeded', second.error);
+      assert.deepEqual(modes, ['bulk'], 'resumed the same job, no new export');
+      assert.equal(read, 130, 'only the records after the last commit were read');
+      assert.ok((await store.getCheckpoint('Contact'))?.cursor);
+      assert.deepEqual(await mirrorDiff(emu, store, 'Contact'), []);
+      emu.close();
+    });
+
     it('hard deletes and purges are found by Id reconciliation', async () => {
       const emu = await emulator();
       const ids = await createAccounts(emu, 5, 'Hard');

@@ -8,14 +8,18 @@ import type { SalesforceClient } from '../../client/index.ts';
 export interface SyncBulkQueryOptions {
   queryAll?: boolean;
   signal?: AbortSignal;
-  resume?: { jobId: string; locator?: string | null };
+  resume?: { jobId: string; locator?: string | null; skip?: number };
+  maxRecords?: number;
   pollIntervalMs?: number;
 }
 
 /** A streaming Bulk query result (CSV strings; '' = null). */
 export interface SyncBulkQueryResult extends AsyncIterable<Record<string, string>> {
   readonly jobId: Promise<string>;
+  /** Locator of the page holding the next record not yet consumed. */
   locator: string | null;
+  /** Records of the `locator` page already consumed. */
+  pageOffset?: number;
   recordsRead: number;
 }
 

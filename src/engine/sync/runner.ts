@@ -18,6 +18,9 @@ import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 
+/** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
+export const BULK_PAGE_RECORDS = 50_000;
+
 /** Records per transaction for Bulk loads and formula refreshes (REST commits per page). */
 export const DEFAULT_BATCH_SIZE = 2000;
 
@@ -258,7 +261,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
 
   let mode: LoadMode = 'incremental';
   if (!state.loaded) {
-    const bulkInProgress = state.bulk && typeof state.bulk === 'object' ? (state.bulk as { jobId?: string; locator?: string | null; max?: CheckpointCursor | null }) : undefined;
+    const bulkInProgress = state.bulk && typeof state.bulk === 'object' ? (state.bulk as unknown as BulkProgress) : undefined;
     // A REST load that was interrupted continues from its cursor; a Bulk load from its job and locator.
     const plan = bulkInProgress
       ? { mode: 'bulk' as const, count: undefined as number | undefined, reason: 'resuming' }
@@ -363,15 +366,16 @@ async function restLoad(
 
 /**
  * Bulk API 2.0 export of everything. The cursor stays unset until the export is complete (its rows are not
- * ordered); progress is kept as the job id and the locator of the page holding the first uncommitted row,
- * so a killed run resumes the same job and re-reads at most one page (idempotently).
+ * ordered); progress is kept as the job id plus the position of the first uncommitted record (`locator` of
+ * its page and `skip` records into it), committed with each batch, so a killed run resumes the same job
+ * exactly where the last commit ended. Pages have a fixed size across a resume, which keeps `skip` exact.
  */
 async function bulkLoad(
   opts: SyncRunOptions,
   object: string,
   select: readonly string[],
   state: ObjectState,
-  resume: { jobId?: string; locator?: string | null; max?: CheckpointCursor | null } | undefined,
+  resume: BulkProgress | undefined,
   commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
   signal: AbortSignal | undefined,
 ): Promise<CheckpointCursor | null> {
@@ -379,37 +383,28 @@ async function bulkLoad(
   const soql = `SELECT ${select.join(', ')} FROM ${object}`;
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   let max: CheckpointCursor | null = resume?.max ?? null;
-  const attempt = async (from: typeof resume): Promise<CheckpointCursor | null> => {
-    const result = bulk.query(soql, { signal, resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null } : undefined });
-    const jobId = await result.jobId;
-    let pageLocator: string | null = from?.jobId ? (from.locator ?? null) : null;
-    let seenLocator: string | null = null;
-    let first = true;
+  const attempt = async (from: BulkProgress | undefined): Promise<CheckpointCursor | null> => {
+    const result = bulk.query(soql, {
+      signal,
+      maxRecords: BULK_PAGE_RECORDS,
+      resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null, skip: from.skip ?? 0 } : undefined,
+    });
+    // jobId resolves once iteration has created (or resumed) the job, so it is read at the first commit.
     let batch: Record<string, unknown>[] = [];
-    const flush = async (resumeAt: string | null) => {
+    const flush = async () => {
       if (!batch.length) return;
       const records = batch;
       batch = [];
       for (const r of records) max = maxCursor(max, cursorOf(r));
-      await commit(records, 'bulk', null, { ...state, bulk: { jobId, locator: resumeAt, max } as JsonObject });
+      const progress: BulkProgress = { jobId: await result.jobId, locator: result.locator, skip: result.pageOffset ?? 0, max };
+      await commit(records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
       if (signal?.aborted) throw new StopRun('aborted');
     };
     for await (const rec of result) {
-      if (first) {
-        // The first page is the one we asked for (the job's start, or the resumed locator).
-        first = false;
-        seenLocator = result.locator;
-      } else if (result.locator !== seenLocator) {
-        // A new page started with this record: everything buffered belongs to earlier pages.
-        const thisPage = seenLocator;
-        await flush(thisPage);
-        pageLocator = thisPage;
-        seenLocator = result.locator;
-      }
       batch.push(rec);
-      if (batch.length >= batchSize) await flush(pageLocator);
+      if (batch.length >= batchSize) await flush();
     }
-    await flush(pageLocator);
+    await flush();
     return max;
   };
   if (resume?.jobId) {
@@ -417,9 +412,18 @@ async function bulkLoad(
       return await attempt(resume);
     } catch (err) {
       if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) throw err;
-      // The job expired or was deleted: export again (rows already stored are rewritten idempotently).
+      // The job expired (7 days) or was deleted: export again (rows already stored are rewritten idempotently).
       opts.events?.emit('warning', { object, code: 'BULK_RESUME_FAILED', message: `${object}: could not resume Bulk job ${resume.jobId} (${(err as Error).message}); starting a new export` });
+      max = null;
     }
   }
   return attempt(undefined);
+}
+
+/** Where an interrupted Bulk export continues. */
+interface BulkProgress {
+  jobId: string;
+  locator: string | null;
+  skip: number;
+  max: CheckpointCursor | null;
 }
