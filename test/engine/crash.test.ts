@@ -22,7 +22,7 @@ import { clientFor, mirrorDiff } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OBJECTS = ['Account', 'Contact', 'Opportunity'];
-const KILLS = 4;
+const KILLS = 3;
 
 interface ChildResult {
   code: number | null;
@@ -30,12 +30,22 @@ interface ChildResult {
   output: string;
 }
 
-function runChild(args: string[], killAfterMs?: number): Promise<ChildResult> {
+/**
+ * Runs `sfbridge sync`; with `kill`, SIGKILLs it `kill.delayMs` after its `kill.afterBatches`-th committed
+ * batch (read from its JSON log on stderr), i.e. at a random point inside the load, not before it starts.
+ */
+function runChild(args: string[], kill?: { afterBatches: number; delayMs: number }): Promise<ChildResult> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'sync', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let batches = 0;
+  let timer: NodeJS.Timeout | undefined;
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  child.stderr.on('data', (d: Buffer) => {
+    const text = d.toString();
+    output += text;
+    batches += text.split('"event":"object:batch"').length - 1;
+    if (kill && !timer && batches >= kill.afterBatches) timer = setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
+  });
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -72,16 +82,16 @@ describe('sync survives kills at random points', () => {
   for (const place of places) {
     it(`${place.name}: mirror equals the org after kills and a final clean run`, { timeout: 180_000 }, async () => {
       const org = await servedOrg({ faults: { ...(await import('../../src/emulator/faults.ts')).DEFAULT_FAULTS, commitDelay: 200 } });
-      await seedOrg(org.emu.org, 'Account=1500,Contact=2500,Opportunity=800');
+      await seedOrg(org.emu.org, 'Account=400,Contact=1200,Opportunity=200');
       const { url, cleanup } = place.make();
       const w = clientFor(org.emu, { governor: false });
-      const args = ['--instance-url', org.url, '--client-id', org.emu.org.clientId, '--client-secret', org.emu.org.clientSecret, '--objects', OBJECTS.join(','), '--to', url, '--once', '--lag', '2s', '--bulk-threshold', '2000'];
+      const args = ['--instance-url', org.url, '--client-id', org.emu.org.clientId, '--client-secret', org.emu.org.clientSecret, '--objects', OBJECTS.join(','), '--to', url, '--once', '--lag', '2s', '--bulk-threshold', '1000'];
       const log: string[] = [];
       try {
         let killed = 0;
         for (let i = 0; i < KILLS; i++) {
           // Change the org between (and during) runs: updates, inserts, soft deletes, purges.
-          const accounts = (await w.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 40 OFFSET ${i * 40}`).toArray()).map((r) => r.Id);
+          const accounts = (await w.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 30 OFFSET ${i * 30}`).toArray()).map((r) => r.Id);
           const during = (async () => {
             for (const [j, id] of accounts.entries()) {
               if (j % 10 === 0) await w.delete('Account', id).catch(() => undefined);
@@ -96,10 +106,10 @@ describe('sync survives kills at random points', () => {
               await sleep(5);
             }
           })();
-          const killAt = 300 + Math.floor(Math.random() * 1800);
-          const res = await runChild(args, killAt);
+          const kill = { afterBatches: 1 + Math.floor(Math.random() * 4), delayMs: Math.floor(Math.random() * 40) };
+          const res = await runChild(args, kill);
           await during;
-          log.push(`run ${i}: kill at ${killAt} ms → ${res.signal ?? `exit ${res.code}`}`);
+          log.push(`run ${i}: kill ${kill.delayMs} ms after batch ${kill.afterBatches} → ${res.signal ?? `exit ${res.code}`}`);
           if (res.signal === 'SIGKILL') killed++;
           else assert.equal(res.code, 0, `a run that was not killed must succeed:\n${res.output}`);
         }

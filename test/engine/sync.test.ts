@@ -317,7 +317,7 @@ for (const backend of backends) {
     });
 
     it('Ctrl-C (abort) commits the current page and stops with status aborted', async () => {
-      const emu = await emulator('Contact=900');
+      const emu = await emulator('Contact=450');
       const controller = new AbortController();
       const events = new SyncEvents();
       events.on('object:batch', () => controller.abort());
