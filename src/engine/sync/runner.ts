@@ -389,22 +389,27 @@ async function bulkLoad(
       maxRecords: BULK_PAGE_RECORDS,
       resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null, skip: from.skip ?? 0 } : undefined,
     });
-    // jobId resolves once iteration has created (or resumed) the job, so it is read at the first commit.
-    let batch: Record<string, unknown>[] = [];
-    const flush = async () => {
-      if (!batch.length) return;
-      const records = batch;
-      batch = [];
-      for (const r of records) max = maxCursor(max, cursorOf(r));
-      const progress: BulkProgress = { jobId: await result.jobId, locator: result.locator, skip: result.pageOffset ?? 0, max };
-      await commit(records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
-      if (signal?.aborted) throw new StopRun('aborted');
-    };
-    for await (const rec of result) {
-      batch.push(rec);
-      if (batch.length >= batchSize) await flush();
+    // Batches carry the export position right after their last record, captured when the reader finished
+    // them: the reader runs one batch ahead of the writer (so the org produces the next page while we
+    // write), and the position must describe what was committed, not what was read.
+    async function* batches(): AsyncGenerator<{ records: Record<string, unknown>[]; locator: string | null; skip: number }> {
+      let records: Record<string, unknown>[] = [];
+      for await (const rec of result) {
+        records.push(rec);
+        if (records.length >= batchSize) {
+          yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
+          records = [];
+        }
+      }
+      if (records.length) yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
     }
-    await flush();
+    for await (const b of readAhead(batches())) {
+      for (const r of b.records) max = maxCursor(max, cursorOf(r));
+      // jobId resolves once iteration has created (or resumed) the job, so it is read here, not before.
+      const progress: BulkProgress = { jobId: await result.jobId, locator: b.locator, skip: b.skip, max };
+      await commit(b.records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
+      if (signal?.aborted) throw new StopRun('aborted');
+    }
     return max;
   };
   if (resume?.jobId) {
@@ -426,4 +431,30 @@ interface BulkProgress {
   locator: string | null;
   skip: number;
   max: CheckpointCursor | null;
+}
+
+/** Iterates `source` one item ahead: the next item is being produced while the consumer handles this one. */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let pending = it.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await pending;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      pending = it.next();
+      // Rethrown when awaited; this only stops it counting as unhandled while the consumer works.
+      pending.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!finished) {
+      // The consumer stopped early: let the in-flight read settle, then close the source.
+      await pending.catch(() => undefined);
+      await it.return?.();
+    }
+  }
 }
