@@ -290,8 +290,15 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   // Hard deletes and purges: periodic Id reconciliation.
   if (opts.force?.reconcile || isDue(state.reconciledAt, opts.reconcileMs ?? DEFAULT_RECONCILE_MS, now())) {
     const at = new Date(now()).toISOString();
+    // Get Deleted first (one call): exact deletion times for everything still in the delete log since the
+    // last reconciliation, including deletes purged before an incremental read could see them.
+    const logged = await deletedSince(client, object, state.reconciledAt, lagMs, now(), signal, events);
     const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal });
-    const deletes = [...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))];
+    const byId = new Map<string, { id: string; deletedDate: string }>();
+    for (const d of [...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))]) byId.set(d.id, d);
+    // A logged deletion time is more precise than "now" for a purge found by the Id comparison.
+    for (const d of logged) byId.set(d.id, d);
+    const deletes = [...byId.values()];
     state = { ...state, reconciledAt: at };
     const res = await store.transaction(async (tx) => {
       const r = deletes.length ? await tx.markDeleted(object, deletes) : { deleted: 0, missing: 0, skippedStale: 0 };
@@ -334,6 +341,29 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     events.emit('object:formulas', { object, fields: state.formulaFields, records: n });
   }
   return mode;
+}
+
+/** Days back Get Deleted may start (Salesforce keeps the delete log for 15 days; one day of margin). */
+export const GET_DELETED_WINDOW_DAYS = 14;
+
+/**
+ * Deletions logged since the last reconciliation (Get Deleted). Objects that are not replicable, or a
+ * window the org refuses, give an empty list: the Id comparison still finds every delete.
+ */
+async function deletedSince(client: SalesforceClient, object: string, lastIso: unknown, lagMs: number, nowMs: number, signal: AbortSignal | undefined, events: SyncEvents): Promise<Array<{ id: string; deletedDate: string }>> {
+  const floor = nowMs - GET_DELETED_WINDOW_DAYS * 86_400_000;
+  const last = typeof lastIso === 'string' ? Date.parse(lastIso) : NaN;
+  const start = Math.max(floor, Number.isFinite(last) ? last - lagMs - 60_000 : floor);
+  // Whole minutes, end after start (the API ignores seconds and refuses an empty window).
+  const end = Math.max(nowMs, start + 120_000);
+  try {
+    const res = await client.getDeleted(object, new Date(start), new Date(end), { signal });
+    if (res.deletedRecords.length) events.emit('object:deletes', { object, source: 'getDeleted', count: res.deletedRecords.length });
+    return res.deletedRecords;
+  } catch (err) {
+    if (err instanceof SalesforceError) return [];
+    throw err;
+  }
 }
 
 /** Ordered REST read from `since` (or the beginning), one transaction per page. Returns the final cursor. */
