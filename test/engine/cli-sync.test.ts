@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/args.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { openStore } from '../../src/store/index.ts';
-import { BASE, emulator } from './helpers.ts';
+import { BASE, clientFor, emulator } from './helpers.ts';
 
 function sink(): Writable & { text: string } {
   const w = new Writable({
@@ -60,6 +60,35 @@ describe('sfbridge sync command', () => {
     await assert.rejects(syncCommand(['--config', cfg], { stdout: sink(), stderr: sink(), env: {} }), (err: unknown) => err instanceof UsageError && /did you mean "standard_objects_to_sync"/.test(err.message));
     writeFileSync(cfg, 'connection:\n  client_secret: ${NOPE_NOT_SET}\n');
     await assert.rejects(syncCommand(['--config', cfg], { stdout: sink(), stderr: sink(), env: {} }), (err: unknown) => err instanceof UsageError && /NOPE_NOT_SET is not set/.test(err.message));
+    emu.close();
+  });
+
+  it('--interval keeps syncing changes until stopped; a stop between cycles exits with the last run's status', async () => {
+    const emu = await emulator('Account=4');
+    const stdout = sink();
+    const controller = new AbortController();
+    const w = clientFor(emu, { governor: false });
+    let runs = 0;
+    const origWrite = stdout.write.bind(stdout);
+    let createdId = '';
+    stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = String(chunk);
+      const ok = (origWrite as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
+      if (/^run \d+ /m.test(text)) {
+        runs++;
+        if (runs === 1) void w.create('Account', { Name: 'Between cycles' }).then((r) => (createdId = r.id));
+        if (runs === 3) controller.abort();
+      }
+      return ok;
+    }) as typeof stdout.write;
+    const code = await syncCommand(['--instance-url', BASE, '--client-id', emu.org.clientId, '--client-secret', emu.org.clientSecret, '--objects', 'Account', '--to', 'sqlite::memory:', '--interval', '50ms', '--lag', '1s'], {
+      stdout, stderr: sink(), env: {}, fetch: (i, init) => emu.fetch(new Request(i, init)), signal: controller.signal,
+    });
+    assert.equal(code, 0, 'stopped between cycles: the last run succeeded');
+    assert.equal(runs, 3);
+    assert.match(stdout.text, /^Account\s+rest\s+4\s+4/m);
+    assert.match(stdout.text, /^Account\s+incremental\s+[1-9]\d*\s+[1-9]/m, 'a later cycle picked up the new record');
+    assert.ok(createdId);
     emu.close();
   });
 
