@@ -6,6 +6,7 @@ import { UsageError } from './args.ts';
 import { bulkCommand } from './bulk.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
+import { searchCommand } from './search.ts';
 import { syncCommand } from './sync.ts';
 import { demoCommand } from './demo.ts';
 
@@ -17,6 +18,7 @@ Commands:
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
   sync         mirror objects into SQLite/Postgres, once or continuously
+  search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -29,6 +31,7 @@ const commands: Record<string, Command> = {
   sync: (argv) => syncCommand(argv),
   query: (argv) => queryCommand(argv),
   bulk: (argv) => bulkCommand(argv),
+  search: (argv) => searchCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {

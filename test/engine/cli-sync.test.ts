@@ -63,7 +63,7 @@ describe('sfbridge sync command', () => {
     emu.close();
   });
 
-  it('--interval keeps syncing changes until stopped; a stop between cycles exits with the last run's status', async () => {
+  it('--interval keeps syncing changes until stopped; a stop between cycles exits with the last run status', async () => {
     const emu = await emulator('Account=4');
     const stdout = sink();
     const controller = new AbortController();
