@@ -212,11 +212,15 @@ for (const backend of backends) {
 
     it('a field added to the org becomes a column; a removed one is reported', async () => {
       const emu = await emulator();
-      const [id] = await createAccounts(emu, 2, 'Schema');
+      const [id, old] = await createAccounts(emu, 2, 'Schema');
+      emu.org.clock.advance(3000); // the rows above fall behind the incremental window
+      await createAccounts(emu, 1, 'Newer');
       await sync(emu, store, ['Account']);
       const def = emu.org.schema.get('Account')!;
       emu.org.schema.add({ ...def, fields: [...def.fields, { name: 'Tier__c', type: 'string', length: 20, label: 'Tier' }] });
       emu.org.store.ensureTable(emu.org.schema.get('Account')!);
+      // A value that arrives without moving SystemModstamp (a default applied when the field was created).
+      emu.org.store.db.prepare("UPDATE Account SET Tier__c = 'Silver' WHERE Id = ?").run(old);
       await clientFor(emu, { governor: false }).update('Account', id, { Tier__c: 'Gold' });
       const events = new SyncEvents();
       const schema: string[][] = [];
@@ -224,13 +228,14 @@ for (const backend of backends) {
       await sync(emu, store, ['Account'], { events });
       assert.deepEqual(schema, [['Tier__c']]);
       assert.equal((await store.getRecord('Account', id))!.Tier__c, 'Gold');
+      assert.equal((await store.getRecord('Account', old))!.Tier__c, 'Silver', 'existing rows are backfilled');
       assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
       // Removing a field from the selection: the column stays, a warning names it.
       const warnings: string[] = [];
       const ev2 = new SyncEvents();
       ev2.on('warning', (e) => warnings.push(e.code));
       await sync(emu, store, ['Account'], { events: ev2, fieldFilters: { Account: { exclude: ['Tier__c'] } } });
-      assert.deepEqual(warnings, ['FIELDS_REMOVED']);
+      assert.ok(warnings.includes('FIELDS_REMOVED'), warnings.join());
       emu.close();
     });
 

@@ -206,8 +206,18 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
       events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
     }
-    const columns = new Set(schema.fields.map((f) => f.toLowerCase()));
-    const docFields = opts.documents ? opts.documents.queryFields(object, describe).filter((f) => !columns.has(f.toLowerCase())) : [];
+    const lower = new Set(schema.fields.map((f) => f.toLowerCase()));
+    const docFields = opts.documents ? opts.documents.queryFields(object, describe).filter((f) => !lower.has(f.toLowerCase())) : [];
+    // A different field selection or documents switched on: rows already stored lack the new values, so
+    // the object is loaded again (idempotently). New org fields only need their own column backfilled.
+    const reselected = Boolean(prev?.fields) && prev!.selectionKey !== selectionKey;
+    if (reselected) {
+      cursor = null;
+      events.emit('warning', { object, code: 'RELOAD', message: `${object}: field selection or documents changed since the last run; reloading the object` });
+    }
+    const known = new Set((prev?.fields ?? []).map((f) => f.toLowerCase()));
+    const added = prev?.loaded && !reselected ? schema.fields.filter((f) => !known.has(f.toLowerCase())) : [];
+    const pending = Array.isArray(prev?.backfill) ? (prev!.backfill as string[]) : [];
     state = {
       ...(prev ?? {}),
       fields: schema.fields,
@@ -216,8 +226,10 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       hasIsDeleted: schema.hasIsDeleted,
       describedAt: new Date(now()).toISOString(),
       selectionKey,
-      loaded: prev?.loaded ?? false,
+      loaded: reselected ? false : (prev?.loaded ?? false),
+      backfill: [...new Set([...pending, ...added])],
     } as ObjectState;
+    if (reselected) delete (state as JsonObject).bulk;
     // Persist the schema decision even before any row arrives (no rows change, so no checkpoint movement).
     await store.setCheckpoint(object, cursor, state);
   } else {
@@ -312,32 +324,46 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
-  // Formula fields: refreshed on their own schedule (they change without moving SystemModstamp).
-  if (state.formulaFields.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
-    const at = new Date(now()).toISOString();
-    const soql = formulaQuery(object, state.formulaFields, windowStart(cursor, lagMs));
+  /**
+   * Re-reads `fields` (plus Id, SystemModstamp) of every row older than the incremental window and writes
+   * them as partial rows; `done` is merged into the checkpoint with the last batch.
+   */
+  const refresh = async (fields: readonly string[], done: Partial<ObjectState>): Promise<number> => {
+    const soql = formulaQuery(object, fields, windowStart(cursor, lagMs));
     let n = 0;
+    let batch: Record<string, unknown>[] = [];
+    const flush = async (final: boolean) => {
+      const rows = batch.map((r) => toRow(r, columns));
+      batch = [];
+      if (final) state = { ...state, ...done } as ObjectState;
+      await store.transaction(async (tx) => {
+        if (rows.length) await tx.upsert(object, rows);
+        if (final) await tx.setCheckpoint(object, cursor, state);
+      });
+      n += rows.length;
+    };
     if (soql) {
-      let batch: Record<string, unknown>[] = [];
-      const flush = async (final: boolean) => {
-        const rows = batch.map((r) => toRow(r, columns));
-        batch = [];
-        if (final) state = { ...state, formulaRefreshedAt: at };
-        await store.transaction(async (tx) => {
-          if (rows.length) await tx.upsert(object, rows);
-          if (final) await tx.setCheckpoint(object, cursor, state);
-        });
-        n += rows.length;
-      };
       for await (const r of client.query(soql, { signal })) {
         batch.push(r);
         if (batch.length >= (opts.batchSize ?? DEFAULT_BATCH_SIZE)) await flush(false);
       }
-      await flush(true);
-    } else {
-      state = { ...state, formulaRefreshedAt: at };
-      await store.setCheckpoint(object, cursor, state);
     }
+    await flush(true);
+    return n;
+  };
+
+  // Fields added to the org since the load: existing rows get their values (adding a field, even with a
+  // default, does not move SystemModstamp, so the incremental read would never fill them).
+  const backfill = Array.isArray(state.backfill) ? (state.backfill as string[]).filter((f) => columns.has(f)) : [];
+  if (backfill.length) {
+    const n = await refresh(backfill, { backfill: [] });
+    events.emit('object:formulas', { object, fields: backfill, records: n });
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  // Formula fields: refreshed on their own schedule (they change without moving SystemModstamp).
+  if (state.formulaFields.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
+    const n = await refresh(state.formulaFields, { formulaRefreshedAt: new Date(now()).toISOString() });
     events.emit('object:formulas', { object, fields: state.formulaFields, records: n });
   }
   return mode;
