@@ -106,7 +106,7 @@ describe('sync survives kills at random points', () => {
               await sleep(5);
             }
           })();
-          const kill = { afterBatches: 1 + Math.floor(Math.random() * 4), delayMs: Math.floor(Math.random() * 40) };
+          const kill = { afterBatches: 1 + Math.floor(Math.random() * 2), delayMs: Math.floor(Math.random() * 40) };
           const res = await runChild(args, kill);
           await during;
           log.push(`run ${i}: kill ${kill.delayMs} ms after batch ${kill.afterBatches} → ${res.signal ?? `exit ${res.code}`}`);
