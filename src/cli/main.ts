@@ -7,14 +7,17 @@ import { bulkCommand } from './bulk.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
 import { searchCommand } from './search.ts';
+import { syncCommand } from './sync.ts';
+import { demoCommand } from './demo.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
-  demo         start the emulator with demo data (what \`npm start\` runs)
+  demo         sync a demo org into ./data/sfbridge.db and search it (what \`npm start\` runs)
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
+  sync         mirror objects into SQLite/Postgres, once or continuously
   search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
@@ -24,7 +27,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
   emulator: emulatorCommand,
-  demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
+  demo: (argv) => demoCommand(argv),
+  sync: (argv) => syncCommand(argv),
   query: (argv) => queryCommand(argv),
   bulk: (argv) => bulkCommand(argv),
   search: (argv) => searchCommand(argv),

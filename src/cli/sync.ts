@@ -1,0 +1,234 @@
+/**
+ * `sfbridge sync`: mirrors Salesforce objects into SQLite or Postgres (and search documents), once or every
+ * interval. Flags cover the common case; `--config sfbridge.yaml` covers everything. Progress bars on a TTY,
+ * structured JSON logs (stderr) otherwise; a per-object summary table on stdout after each run.
+ *
+ * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error, 130 Ctrl-C.
+ */
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_SETTINGS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
+import { SfClientError } from '../client/errors.ts';
+import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client/index.ts';
+import { loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
+import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
+import { resolveObjects } from '../engine/sync/objects.ts';
+import { runSync, type DocumentBuilder, type DocumentSink } from '../engine/sync/runner.ts';
+import { openStore } from '../store/index.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { createProgress, type ProgressTask } from './progress.ts';
+
+const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
+
+  --config FILE              YAML config (keys: standard_objects_to_sync, custom_objects_to_sync, objects,
+                             interval, lag, bulk_threshold, formula_refresh, reconcile, documents, store, …)
+  --to URL                   store: sqlite:./data/sfbridge.db | sqlite::memory: | postgres://…[?schema=s]
+  --objects A,B              objects to sync (default Account,Opportunity,Contact,Lead,Campaign,Case)
+  --all-standard             the default standard objects
+  --custom-objects '*'|A__c  custom objects too ('*' = every queryable custom object)
+  --once                     run one cycle and exit (default when --interval is not given)
+  --interval 30s             run continuously, pausing this long between cycles
+  --lag 5m                   lag window behind the cursor (covers late-committing writes)
+  --bulk-threshold N         rows at which an initial load uses Bulk API 2.0 (default 2000)
+  --documents                build search documents (sfbridge search)
+  --reconcile                run the hard-delete Id reconciliation now
+  --api-version 62.0
+
+${CONNECTION_USAGE}
+`;
+
+/** Injection points for tests. */
+export interface SyncCommandIO {
+  stdout?: Writable & { isTTY?: boolean; columns?: number };
+  stderr?: Writable & { isTTY?: boolean; columns?: number };
+  env?: NodeJS.ProcessEnv;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+}
+
+/** Maps config `connection:` keys onto the connection flags, so `resolveCredentials` sees one set. */
+function connectionFlags(config: SyncConfig, flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...flags };
+  const fromFile: Record<string, string | undefined> = {
+    instanceUrl: config.connection.instance_url, loginUrl: config.connection.login_url, clientId: config.connection.client_id,
+    clientSecret: config.connection.client_secret, username: config.connection.username, password: config.connection.password,
+    jwtKey: config.connection.jwt_key, authUrl: config.connection.auth_url, accessToken: config.connection.access_token,
+  };
+  for (const [key, { flag }] of Object.entries(CONNECTION_SETTINGS)) {
+    // File values sit below flags (and below SF_* env, which resolveCredentials reads when a flag is absent).
+    const v = fromFile[key];
+    if (v !== undefined && (out[flag] === undefined || out[flag] === '')) out[flag] = v;
+  }
+  return out;
+}
+
+/** Loads the search document builder when the documents module is present. */
+async function loadDocuments(client: SalesforceClient, jsonl: string | undefined): Promise<{ builder: DocumentBuilder; sinks: DocumentSink[]; close(): Promise<void> }> {
+  // A computed specifier: the documents module is developed separately and may be absent from a build.
+  const spec = '../engine/documents/index.ts';
+  let mod: { createDocumentBuilder(c: SalesforceClient, o?: object): DocumentBuilder; JsonlDocumentSink?: new (path: string) => DocumentSink & { close(): Promise<void> } };
+  try {
+    mod = await import(spec);
+  } catch (err) {
+    throw new UsageError(`search documents are not available in this build (${(err as Error).message}); run without --documents / documents.enabled`);
+  }
+  const sink = jsonl && mod.JsonlDocumentSink ? new mod.JsonlDocumentSink(jsonl) : undefined;
+  return { builder: mod.createDocumentBuilder(client), sinks: sink ? [sink] : [], close: async () => sink?.close() };
+}
+
+/** Formats a run's per-object table. */
+export function formatSummary(run: RunSummary): string {
+  const header = ['object', 'mode', 'read', 'written', 'deleted', 'mirrored', 'seconds', 'status'];
+  const rows = run.objects.map((o) => [o.object, o.mode, fmt(o.read), fmt(o.written), fmt(o.deleted), fmt(o.mirrored), o.seconds.toFixed(1), o.status + (o.error && o.status !== 'ok' ? `: ${o.error.slice(0, 80)}` : '')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${run.apiCalls} API call${run.apiCalls === 1 ? '' : 's'}${run.error ? ` — ${run.error}` : ''}`);
+  return out.join('\n') + '\n';
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Redacts a password in a store URL for display. */
+function redactStore(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/** Runs the command; returns the exit code. */
+export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  const { values } = parseFlags(argv, {
+    ...CONNECTION_FLAG_OPTIONS,
+    config: { type: 'string', short: 'c' },
+    to: { type: 'string' },
+    objects: { type: 'string' },
+    'all-standard': { type: 'boolean' },
+    'custom-objects': { type: 'string' },
+    once: { type: 'boolean' },
+    interval: { type: 'string' },
+    lag: { type: 'string' },
+    'bulk-threshold': { type: 'string' },
+    documents: { type: 'boolean' },
+    reconcile: { type: 'boolean' },
+    'api-version': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  if (values.once && values.interval) throw new UsageError('--once and --interval contradict each other: give one');
+  if (values.objects && values['all-standard']) throw new UsageError('--objects and --all-standard contradict each other: give one');
+  let config: SyncConfig;
+  try {
+    const custom = values['custom-objects'] as string | undefined;
+    config = await loadSyncConfig({
+      file: values.config as string | undefined,
+      env,
+      flags: {
+        store: values.to as string | undefined,
+        objects: values.objects ? (values.objects as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        allStandard: values['all-standard'] as boolean | undefined,
+        customObjects: custom === undefined ? undefined : custom.trim() === '*' ? '*' : custom.split(',').map((s) => s.trim()).filter(Boolean),
+        interval: values.interval as string | undefined,
+        lag: values.lag as string | undefined,
+        bulkThreshold: values['bulk-threshold'] as string | undefined,
+        documents: values.documents as boolean | undefined,
+      },
+    });
+  } catch (err) {
+    if (err instanceof SyncConfigError) throw new UsageError(`config: ${err.message}`);
+    throw err;
+  }
+  // Continuous mode is opt-in (--interval): a cron job with a config file keeps running one cycle; the
+  // file's `interval` sets the pause once continuous mode is on.
+  const continuous = !values.once && (values.interval !== undefined || Boolean(env.SFBRIDGE_INTERVAL));
+  let credentials;
+  try {
+    credentials = await resolveCredentials(connectionFlags(config, values), env);
+  } catch (err) {
+    if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
+    throw err;
+  }
+  const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    stderr.write('\nsfbridge sync: stopping after the current batch (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  if (!io.signal) process.on('SIGINT', onSigint);
+  io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  const signal = controller.signal;
+
+  const store = await openStore(config.store, { deleteMode: config.deleteMode });
+  const events = new SyncEvents();
+  const progress = createProgress(stderr);
+  let detachLog: (() => void) | undefined;
+  if (!progress.enabled) {
+    detachLog = logSyncEvents(events, pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stderr));
+  } else {
+    const tasks = new Map<string, ProgressTask>();
+    events.on('object:started', (e) => tasks.set(e.object, progress.task(`${e.object} (${e.mode})`, e.total)));
+    events.on('object:batch', (e) => tasks.get(e.object)?.update(e.read));
+    events.on('object:finished', (e) => tasks.get(e.object)?.finish(e.status === 'ok' ? `${fmt(e.written)} written, ${fmt(e.deleted)} deleted` : e.status));
+    events.on('budget:paused', (e) => stderr.write(`API budget: paused at ${e.numbers.used}/${e.numbers.max} (ceiling ${e.numbers.ceiling}); waiting for the rolling window\n`));
+    events.on('budget:refused', (e) => stderr.write(`API budget: ${e.message}\n`));
+    events.on('warning', (e) => stderr.write(`warning: ${e.message}\n`));
+  }
+
+  const describeCache = new MemoryDescribeCache();
+  let auth: SalesforceClient['auth'] | undefined;
+  let exit = 0;
+  let docs: Awaited<ReturnType<typeof loadDocuments>> | undefined;
+  try {
+    for (let cycle = 0; ; cycle++) {
+      // A client per cycle: each run gets its own API budget (the governor's run share), while the session
+      // and describe cache carry over.
+      const client = new SalesforceClient({
+        credentials, authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
+        governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
+      });
+      auth = client.auth;
+      if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents.jsonl);
+      let run: RunSummary;
+      try {
+        const objects = await resolveObjects(client, config, signal);
+        run = await runSync({
+          client, store, objects, events, signal,
+          fieldFilters: Object.fromEntries(Object.entries(config.objects).map(([k, v]) => [k, v.fields])),
+          lagMs: config.lagMs, bulkThreshold: config.bulkThreshold, formulaRefreshMs: config.formulaRefreshMs,
+          reconcileMs: config.reconcileMs, schemaRefreshMs: config.schemaRefreshMs,
+          documents: docs?.builder, documentSinks: docs?.sinks,
+          force: { reconcile: Boolean(values.reconcile) && cycle === 0 },
+          storeLabel: redactStore(config.store),
+        });
+      } catch (err) {
+        if (signal.aborted) {
+          exit = 130;
+          break;
+        }
+        throw err;
+      }
+      progress.close();
+      stdout.write(formatSummary(run));
+      exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
+      if (!continuous || signal.aborted) break;
+      try {
+        await sleep(config.intervalMs, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    detachLog?.();
+    progress.close();
+    await docs?.close();
+    await store.close();
+  }
+  return exit;
+}

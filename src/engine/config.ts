@@ -1,0 +1,340 @@
+/**
+ * Sync configuration in layers: built-in defaults → YAML file → environment → command-line flags, validated
+ * once with zod before anything runs. Secrets come from `${ENV}` references in the file; an unknown key is
+ * rejected with its path and the closest valid name, because a misspelt `standard_object_to_sync` that is
+ * silently ignored would sync the wrong objects for months.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Objects synced when the config names none (the set other Salesforce connectors default to). */
+export const DEFAULT_STANDARD_OBJECTS: readonly string[] = Object.freeze(['Account', 'Opportunity', 'Contact', 'Lead', 'Campaign', 'Case']);
+/** At or above this many rows an object's initial load uses Bulk API 2.0; below it, REST query. */
+export const DEFAULT_BULK_THRESHOLD = 2000;
+/** Default lag window: how far behind the cursor each incremental read starts (late commits). */
+export const DEFAULT_LAG_MS = 5 * 60_000;
+/** Default pause between cycles in continuous mode. */
+export const DEFAULT_INTERVAL_MS = 5 * 60_000;
+/** Default period of the formula-field refresh. */
+export const DEFAULT_FORMULA_REFRESH_MS = 60 * 60_000;
+/** Default period of the hard-delete Id reconciliation. */
+export const DEFAULT_RECONCILE_MS = 6 * 60 * 60_000;
+/** Default period after which describe is re-read to notice schema changes. */
+export const DEFAULT_SCHEMA_REFRESH_MS = 15 * 60_000;
+/** Default store when neither the file nor a flag names one. */
+export const DEFAULT_STORE_URL = 'sqlite:./data/sfbridge.db';
+
+/** A bad configuration; `path` is the dotted key path it concerns (empty for the whole file). */
+export class SyncConfigError extends Error {
+  readonly code = 'SYNC_CONFIG_ERROR';
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(path ? `${path}: ${message}` : message);
+    this.name = 'SyncConfigError';
+    this.path = path;
+  }
+}
+
+/** Parses `30s`, `5m`, `500ms`, `2h`, `1d` or a bare number of seconds into milliseconds; undefined if malformed. */
+export function parseDurationMs(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's']!;
+}
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDurationMs(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 5m, 2h or a number of seconds, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const apiName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an API name such as Account or Invoice__c');
+
+const fieldFilter = z.union([
+  z.strictObject({ include: z.array(apiName).min(1) }),
+  z.strictObject({ exclude: z.array(apiName).min(1) }),
+]);
+
+const objectSettings = z.strictObject({
+  fields: fieldFilter.optional(),
+});
+
+const connection = z.strictObject({
+  instance_url: z.string().optional(),
+  login_url: z.string().optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  jwt_key: z.string().optional(),
+  auth_url: z.string().optional(),
+  access_token: z.string().optional(),
+  api_version: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').optional(),
+});
+
+const budget = z.strictObject({
+  /** Fraction of the calls remaining at the start that one run may use. */
+  run_share: z.number().gt(0).max(1).optional(),
+  /** Fraction of the daily allocation the org may reach. */
+  org_ceiling: z.number().gt(0).max(1).optional(),
+  on_ceiling: z.enum(['throw', 'pause']).optional(),
+});
+
+/** The file/flag schema (snake_case keys, as users know them from other connectors). */
+export const syncConfigSchema = z.strictObject({
+  connection: connection.default({}),
+  store: z.string().optional(),
+  /** Alias of `store`, matching the `--to` flag. */
+  to: z.string().optional(),
+  standard_objects_to_sync: z.array(apiName).default([...DEFAULT_STANDARD_OBJECTS]),
+  sync_custom_objects: z.boolean().default(false),
+  /** `['*']` (or `'*'`) = every queryable custom object. */
+  custom_objects_to_sync: z.union([z.literal('*'), z.array(apiName.or(z.literal('*')))]).default([]),
+  objects: z.record(apiName, objectSettings).default({}),
+  interval: duration.default(DEFAULT_INTERVAL_MS),
+  lag: duration.default(DEFAULT_LAG_MS),
+  bulk_threshold: z.number().int().min(0).default(DEFAULT_BULK_THRESHOLD),
+  formula_refresh: duration.default(DEFAULT_FORMULA_REFRESH_MS),
+  reconcile: duration.default(DEFAULT_RECONCILE_MS),
+  schema_refresh: duration.default(DEFAULT_SCHEMA_REFRESH_MS),
+  delete_mode: z.enum(['remove', 'soft']).default('remove'),
+  documents: z.strictObject({ enabled: z.boolean().default(false), jsonl: z.string().optional() }).default({ enabled: false }),
+  budget: budget.default({}),
+  // Publish pipelines are validated by the publisher (src/engine/publish); the sync config only carries them.
+  publish: z.array(z.unknown()).optional(),
+});
+
+type Parsed = z.output<typeof syncConfigSchema>;
+
+/** Per-object field selection. */
+export type FieldFilter = { include: string[] } | { exclude: string[] };
+
+/** The validated configuration the engine runs with (camelCase, durations in ms). */
+export interface SyncConfig {
+  connection: Parsed['connection'];
+  /** Store URL (`sqlite:…`, `postgres://…`). */
+  store: string;
+  standardObjects: string[];
+  syncCustomObjects: boolean;
+  /** Custom object names, or `'*'` for every queryable custom object. */
+  customObjects: string[] | '*';
+  objects: Record<string, { fields?: FieldFilter }>;
+  intervalMs: number;
+  lagMs: number;
+  bulkThreshold: number;
+  formulaRefreshMs: number;
+  reconcileMs: number;
+  schemaRefreshMs: number;
+  deleteMode: 'remove' | 'soft';
+  documents: { enabled: boolean; jsonl?: string };
+  budget: Parsed['budget'];
+  publish?: unknown[];
+}
+
+/** Values from flags (already split), the top layer. Undefined = not given. */
+export interface SyncFlagValues {
+  store?: string;
+  objects?: string[];
+  allStandard?: boolean;
+  customObjects?: string[] | '*';
+  interval?: string;
+  lag?: string;
+  bulkThreshold?: string;
+  documents?: boolean;
+}
+
+/** Environment variables read as the third layer. */
+export const SYNC_ENV = Object.freeze({
+  store: 'SFBRIDGE_STORE',
+  objects: 'SFBRIDGE_OBJECTS',
+  customObjects: 'SFBRIDGE_CUSTOM_OBJECTS',
+  interval: 'SFBRIDGE_INTERVAL',
+  lag: 'SFBRIDGE_LAG',
+  bulkThreshold: 'SFBRIDGE_BULK_THRESHOLD',
+});
+
+/** Levenshtein distance (small strings: config keys). */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The candidate closest to `name`, if it is close enough to be a plausible typo. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: [string, number] | undefined;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (!best || d < best[1]) best = [c, d];
+  }
+  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : undefined;
+}
+
+/** Replaces `${NAME}` in every string of a parsed YAML tree; a missing variable is an error naming it. */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new SyncConfigError(path.join('.'), `environment variable ${name} is not set (referenced as \${${name}}); export it or write the value into the file`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k])]));
+  }
+  return value;
+}
+
+/** Walks the zod schema to the object schema at `path`, returning its keys (for typo suggestions). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let s: unknown = syncConfigSchema;
+  const unwrap = (x: unknown): unknown => {
+    for (;;) {
+      const def = (x as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown; options?: unknown[] } } })._zod?.def;
+      if (!def) return x;
+      if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') x = def.innerType;
+      else if (def.type === 'pipe') x = def.in;
+      else return x;
+    }
+  };
+  for (const seg of path) {
+    s = unwrap(s);
+    const def = (s as { _zod: { def: { type: string; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown; options?: unknown[] } } })._zod.def;
+    if (def.type === 'object') s = def.shape?.[String(seg)];
+    else if (def.type === 'record') s = def.valueType;
+    else if (def.type === 'array') s = def.element;
+    else return [];
+    if (!s) return [];
+  }
+  s = unwrap(s);
+  const def = (s as { _zod: { def: { type: string; shape?: Record<string, unknown>; options?: unknown[] } } })._zod.def;
+  if (def.type === 'object') return Object.keys(def.shape ?? {});
+  if (def.type === 'union') return [...new Set((def.options ?? []).flatMap((o) => Object.keys((o as { _zod: { def: { shape?: object } } })._zod.def.shape ?? {})))];
+  return [];
+}
+
+function formatIssues(error: z.ZodError): SyncConfigError {
+  const issue = error.issues[0];
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys;
+    const valid = keysAt(issue.path);
+    const parts = keys.map((k) => {
+      const guess = closestName(k, valid);
+      return `unknown key "${k}"${guess ? ` — did you mean "${guess}"?` : ''}`;
+    });
+    const at = path ? `${path}.${keys[0]}` : keys[0];
+    return new SyncConfigError(at, `${parts.join('; ')} (valid keys here: ${valid.join(', ')})`);
+  }
+  if (issue.code === 'invalid_union') {
+    // A union of strict objects (field filters): report the unknown key inside rather than "invalid input".
+    const nested = (issue as { errors?: z.core.$ZodIssue[][] }).errors?.flat().find((i) => i.code === 'unrecognized_keys');
+    if (nested && nested.code === 'unrecognized_keys') {
+      const valid = keysAt(issue.path);
+      const k = nested.keys[0];
+      const guess = closestName(k, valid);
+      return new SyncConfigError(path ? `${path}.${k}` : k, `unknown key "${k}"${guess ? ` — did you mean "${guess}"?` : ''} (valid keys here: ${valid.join(', ')}; use either include or exclude)`);
+    }
+  }
+  return new SyncConfigError(path, issue.message);
+}
+
+/** Validates a raw (snake_case) config object; throws {@link SyncConfigError}. */
+export function validateConfig(raw: unknown): SyncConfig {
+  const result = syncConfigSchema.safeParse(raw ?? {});
+  if (!result.success) throw formatIssues(result.error);
+  const p = result.data;
+  const custom = p.custom_objects_to_sync === '*' || p.custom_objects_to_sync.includes('*') ? '*' : p.custom_objects_to_sync;
+  return {
+    connection: p.connection,
+    store: p.to ?? p.store ?? DEFAULT_STORE_URL,
+    standardObjects: p.standard_objects_to_sync,
+    // Naming custom objects implies syncing them.
+    syncCustomObjects: p.sync_custom_objects || (custom !== '*' && custom.length > 0),
+    customObjects: custom,
+    objects: p.objects,
+    intervalMs: p.interval,
+    lagMs: p.lag,
+    bulkThreshold: p.bulk_threshold,
+    formulaRefreshMs: p.formula_refresh,
+    reconcileMs: p.reconcile,
+    schemaRefreshMs: p.schema_refresh,
+    deleteMode: p.delete_mode,
+    documents: p.documents,
+    budget: p.budget,
+    publish: p.publish,
+  };
+}
+
+/** Reads and parses a YAML (or JSON) config file, interpolating `${ENV}`; not yet validated. */
+export async function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new SyncConfigError('', `cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new SyncConfigError('', `${path} must contain a mapping of settings (key: value), got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  return interpolateEnv(doc, env) as Record<string, unknown>;
+}
+
+const splitList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+/**
+ * Builds the configuration from its layers (defaults ← file ← env ← flags) and validates it once.
+ * Flags and env override only the keys they name.
+ */
+export async function loadSyncConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: SyncFlagValues } = {}): Promise<SyncConfig> {
+  const env = opts.env ?? process.env;
+  const raw: Record<string, unknown> = opts.file ? await readConfigFile(opts.file, env) : {};
+  const over = (key: string, value: unknown) => {
+    if (value !== undefined) raw[key] = value;
+  };
+  // Environment layer.
+  over('store', env[SYNC_ENV.store] || undefined);
+  if (env[SYNC_ENV.store]) delete raw.to;
+  if (env[SYNC_ENV.objects]) over('standard_objects_to_sync', splitList(env[SYNC_ENV.objects]!));
+  if (env[SYNC_ENV.customObjects]) over('custom_objects_to_sync', env[SYNC_ENV.customObjects] === '*' ? '*' : splitList(env[SYNC_ENV.customObjects]!));
+  over('interval', env[SYNC_ENV.interval] || undefined);
+  over('lag', env[SYNC_ENV.lag] || undefined);
+  if (env[SYNC_ENV.bulkThreshold]) over('bulk_threshold', Number(env[SYNC_ENV.bulkThreshold]));
+  // Flag layer.
+  const f = opts.flags ?? {};
+  if (f.store !== undefined) {
+    raw.store = f.store;
+    delete raw.to;
+  }
+  if (f.allStandard) raw.standard_objects_to_sync = [...DEFAULT_STANDARD_OBJECTS];
+  if (f.objects) raw.standard_objects_to_sync = f.objects;
+  if (f.customObjects !== undefined) raw.custom_objects_to_sync = f.customObjects;
+  over('interval', f.interval);
+  over('lag', f.lag);
+  if (f.bulkThreshold !== undefined) {
+    const n = Number(f.bulkThreshold);
+    if (!Number.isInteger(n) || n < 0) throw new SyncConfigError('bulk_threshold', `--bulk-threshold must be a whole number ≥ 0, got "${f.bulkThreshold}"`);
+    raw.bulk_threshold = n;
+  }
+  if (f.documents !== undefined) raw.documents = { ...((raw.documents as object) ?? {}), enabled: f.documents };
+  return validateConfig(raw);
+}

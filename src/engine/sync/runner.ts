@@ -1,0 +1,516 @@
+/**
+ * One sync run over a set of objects: for each object, refresh the schema when due (describe →
+ * `ensureTable`), load it (initial load by Bulk or REST from a COUNT() plan, then incremental reads behind a
+ * lag window — see cursor.ts for why no row can be missed), apply hard deletes found by Id reconciliation,
+ * refresh formula fields, and record the run. Every page or batch commits its rows, search documents,
+ * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
+ */
+import type { DescribeSObjectResult } from '../../client/describe.ts';
+import { LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import type { SalesforceClient } from '../../client/index.ts';
+import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
+import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter } from '../config.ts';
+import { SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
+import { bulkOf } from './bulk.ts';
+import { changeQuery, cursorOf, maxCursor, windowStart } from './cursor.ts';
+import { findDeletedIds } from './deletes.ts';
+import { formulaQuery, isDue } from './formula.ts';
+import { planInitialLoad } from './plan.ts';
+import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
+
+/** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
+export const BULK_PAGE_RECORDS = 50_000;
+
+/** Records per transaction for Bulk loads and formula refreshes (REST commits per page). */
+export const DEFAULT_BATCH_SIZE = 2000;
+
+/**
+ * Builds search documents (implemented in src/engine/documents; the runner only needs this shape).
+ * `queryFields` adds relationship paths (`Owner.Name`) to the SELECT; `build` receives records carrying them
+ * nested (REST) or as dotted keys (Bulk CSV).
+ */
+export interface DocumentBuilder {
+  queryFields(object: string, describe: DescribeSObjectResult): string[];
+  build(object: string, records: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<SearchDocument[]>;
+}
+
+/**
+ * A secondary document destination (e.g. a JSONL file for another indexer). Written after each batch
+ * commits, so it receives every document at least once (a replay after a crash may repeat some).
+ */
+export interface DocumentSink {
+  write(docs: readonly SearchDocument[], signal?: AbortSignal): Promise<void>;
+  delete(ids: readonly string[], signal?: AbortSignal): Promise<void>;
+}
+
+/** Forces periodic tasks to run now regardless of their schedule (tests, `--reconcile`). */
+export interface ForceOptions {
+  schema?: boolean;
+  reconcile?: boolean;
+  formulas?: boolean;
+}
+
+export interface SyncRunOptions {
+  client: SalesforceClient;
+  store: Store;
+  /** Object API names, in the order they are synced. */
+  objects: readonly string[];
+  fieldFilters?: Readonly<Record<string, FieldFilter | undefined>>;
+  lagMs?: number;
+  bulkThreshold?: number;
+  formulaRefreshMs?: number;
+  reconcileMs?: number;
+  schemaRefreshMs?: number;
+  /** Bulk/formula batch size (records per transaction). */
+  batchSize?: number;
+  /** REST query page size hint (200..2000; Salesforce's default when unset). One page = one transaction. */
+  pageSize?: number;
+  documents?: DocumentBuilder;
+  /** Extra document destinations besides the store's search index (only used with `documents`). */
+  documentSinks?: readonly DocumentSink[];
+  events?: SyncEvents;
+  /** Ctrl-C: the batch being written is committed, then the run stops with status `aborted`. */
+  signal?: AbortSignal;
+  force?: ForceOptions;
+  /** Store URL for the run event (redacted by the caller). */
+  storeLabel?: string;
+  now?: () => number;
+}
+
+interface ObjectState extends JsonObject {
+  fields: string[];
+  formulaFields: string[];
+  docFields: string[];
+  hasIsDeleted: boolean;
+  describedAt: string;
+  selectionKey: string;
+  loaded: boolean;
+}
+
+type Counters = { read: number; written: number; deleted: number };
+
+/** Thrown inside an object's sync when the run must stop (abort between batches). */
+class StopRun extends Error {}
+
+/** Runs one sync cycle; never throws for Salesforce/budget errors — they are in the summary's status. */
+export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
+  const now = opts.now ?? Date.now;
+  const events = opts.events ?? new SyncEvents();
+  const started = now();
+  const apiStart = opts.client.governor?.runUsed ?? 0;
+  const summaries: ObjectSummary[] = [];
+  let status: RunSummary['status'] = 'succeeded';
+  let runError: string | undefined;
+  const gov = opts.client.governor;
+  const onPaused = (numbers: LimitNumbers) => events.emit('budget:paused', { numbers });
+  const onResumed = (numbers: LimitNumbers) => events.emit('budget:resumed', { numbers });
+  gov?.on('paused', onPaused);
+  gov?.on('resumed', onResumed);
+  events.emit('run:started', { objects: [...opts.objects], store: opts.storeLabel ?? opts.store.kind });
+  try {
+    for (const object of opts.objects) {
+      if (opts.signal?.aborted) {
+        status = 'aborted';
+        break;
+      }
+      const t0 = now();
+      let stopAll = false;
+      const counters: Counters = { read: 0, written: 0, deleted: 0 };
+      const summary: ObjectSummary = { object, mode: 'incremental', read: 0, written: 0, deleted: 0, mirrored: 0, seconds: 0, status: 'ok' };
+      try {
+        summary.mode = await syncObject(opts, object, counters, events, now);
+      } catch (err) {
+        if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
+          summary.status = 'aborted';
+          status = 'aborted';
+        } else if (err instanceof LimitError) {
+          stopAll = true;
+          summary.status = 'failed';
+          summary.error = err.message;
+          status = 'failed';
+          runError = err.message;
+          events.emit('budget:refused', { code: err.code, message: err.message, numbers: err.numbers });
+        } else if (err instanceof UnsyncableObjectError || (err instanceof SalesforceError && err.status === 404)) {
+          summary.status = 'skipped';
+          summary.mode = 'skipped';
+          summary.error = err.message;
+          events.emit('warning', { object, code: err instanceof UnsyncableObjectError ? err.code : 'OBJECT_NOT_FOUND', message: err instanceof UnsyncableObjectError ? err.message : `${object}: not found in the org (${err.message}); skipped` });
+        } else {
+          summary.status = 'failed';
+          summary.error = (err as Error).message;
+          status = 'failed';
+          runError ??= `${object}: ${(err as Error).message}`;
+          events.emit('warning', { object, code: 'OBJECT_FAILED', message: `${object}: ${(err as Error).message}` });
+        }
+      }
+      Object.assign(summary, counters);
+      summary.seconds = (now() - t0) / 1000;
+      if (summary.status !== 'skipped') summary.mirrored = await opts.store.count(object).catch(() => 0);
+      summaries.push(summary);
+      events.emit('object:finished', summary);
+      // A refused budget stops the whole run: every further call would be refused too.
+      if (summary.status === 'aborted' || stopAll) break;
+    }
+  } finally {
+    gov?.off('paused', onPaused);
+    gov?.off('resumed', onResumed);
+  }
+  const finished = now();
+  const apiCalls = (opts.client.governor?.runUsed ?? 0) - apiStart;
+  const result: RunSummary = {
+    runId: undefined,
+    status,
+    started: new Date(started).toISOString(),
+    finished: new Date(finished).toISOString(),
+    seconds: (finished - started) / 1000,
+    apiCalls,
+    objects: summaries,
+    error: runError,
+  };
+  result.runId = await opts.store.recordRun({
+    started: result.started,
+    finished: result.finished,
+    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted }])),
+    apiCalls,
+    status,
+    error: runError ?? null,
+  });
+  events.emit('run:finished', result);
+  return result;
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as Error)?.name === 'AbortError' || (err as { code?: string })?.code === 'ABORT_ERR';
+}
+
+async function syncObject(opts: SyncRunOptions, object: string, counters: Counters, events: SyncEvents, now: () => number): Promise<LoadMode> {
+  const { client, store } = opts;
+  const signal = opts.signal;
+  const cp = await store.getCheckpoint(object);
+  let cursor: CheckpointCursor | null = cp?.cursor ?? null;
+  const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
+  const filter = opts.fieldFilters?.[object];
+  const selectionKey = JSON.stringify({ filter: filter ?? null, documents: Boolean(opts.documents) });
+
+  // Schema: describe only when due, so an idle cycle costs one query per object, not a describe as well.
+  let state: ObjectState;
+  const stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  if (stale) {
+    const describe = await client.describe(object, signal);
+    const schema = objectSchema(describe, filter);
+    const ensured = await store.ensureTable(schema.table, { signal });
+    events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
+    if (ensured.removed.length) {
+      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
+    }
+    for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
+      events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
+    }
+    const lower = new Set(schema.fields.map((f) => f.toLowerCase()));
+    const docFields = opts.documents ? opts.documents.queryFields(object, describe).filter((f) => !lower.has(f.toLowerCase())) : [];
+    // A different field selection or documents switched on: rows already stored lack the new values, so
+    // the object is loaded again (idempotently). New org fields only need their own column backfilled.
+    const reselected = Boolean(prev?.fields) && prev!.selectionKey !== selectionKey;
+    if (reselected) {
+      cursor = null;
+      events.emit('warning', { object, code: 'RELOAD', message: `${object}: field selection or documents changed since the last run; reloading the object` });
+    }
+    const known = new Set((prev?.fields ?? []).map((f) => f.toLowerCase()));
+    const added = prev?.loaded && !reselected ? schema.fields.filter((f) => !known.has(f.toLowerCase())) : [];
+    const pending = Array.isArray(prev?.backfill) ? (prev!.backfill as string[]) : [];
+    state = {
+      ...(prev ?? {}),
+      fields: schema.fields,
+      formulaFields: schema.formulaFields,
+      docFields,
+      hasIsDeleted: schema.hasIsDeleted,
+      describedAt: new Date(now()).toISOString(),
+      selectionKey,
+      loaded: reselected ? false : (prev?.loaded ?? false),
+      backfill: [...new Set([...pending, ...added])],
+    } as ObjectState;
+    if (reselected) delete (state as JsonObject).bulk;
+    // Persist the schema decision even before any row arrives (no rows change, so no checkpoint movement).
+    await store.setCheckpoint(object, cursor, state);
+  } else {
+    state = prev as ObjectState;
+  }
+  const columns = new Set(state.fields);
+  const select = [...state.fields, ...state.docFields];
+  const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
+
+  /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
+  const commit = async (records: readonly Record<string, unknown>[], mode: LoadMode, nextCursor: CheckpointCursor | null, extra: ObjectState): Promise<void> => {
+    const live: Record<string, unknown>[] = [];
+    const deletedIds: string[] = [];
+    for (const r of records) {
+      if (state.hasIsDeleted && (r.IsDeleted === true || r.IsDeleted === 'true')) deletedIds.push(String(r.Id));
+      else live.push(r);
+    }
+    // Documents are built before the transaction: building may call the API (feeds, files), and a
+    // transaction must not stay open across network calls.
+    const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    const rows = records.map((r) => toRow(r, columns));
+    const res = await store.transaction(async (tx: StoreTransaction) => {
+      const up = rows.length ? await tx.upsert(object, rows) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      if (opts.documents) {
+        if (deletedIds.length) await tx.deleteDocuments(deletedIds);
+        if (docs.length) await tx.upsertDocuments(docs);
+      }
+      await tx.setCheckpoint(object, nextCursor, extra);
+      return up;
+    });
+    for (const sink of opts.documentSinks ?? []) {
+      if (deletedIds.length) await sink.delete(deletedIds);
+      if (docs.length) await sink.write(docs);
+    }
+    counters.read += records.length;
+    counters.written += res.inserted + res.updated;
+    counters.deleted += res.deleted;
+    if (deletedIds.length) events.emit('object:deletes', { object, source: 'queryAll', count: deletedIds.length });
+    events.emit('object:batch', { object, mode, read: counters.read, written: counters.written, deleted: counters.deleted, cursor: nextCursor?.systemModstamp });
+  };
+
+  let mode: LoadMode = 'incremental';
+  if (!state.loaded) {
+    const bulkInProgress = state.bulk && typeof state.bulk === 'object' ? (state.bulk as unknown as BulkProgress) : undefined;
+    // A REST load that was interrupted continues from its cursor; a Bulk load from its job and locator.
+    const plan = bulkInProgress
+      ? { mode: 'bulk' as const, count: undefined as number | undefined, reason: 'resuming' }
+      : cursor
+        ? { mode: 'rest' as const, count: undefined as number | undefined, reason: 'resuming' }
+        : await planInitialLoad(client, object, opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, signal);
+    mode = plan.mode;
+    events.emit('object:started', { object, mode, total: plan.count });
+    // Reconciliation and formula refresh restart their clocks from the initial load: it read everything.
+    const loadStarted = new Date(now()).toISOString();
+    if (plan.mode === 'bulk') {
+      cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal);
+    } else {
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, opts.pageSize);
+    }
+    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
+    delete (state as JsonObject).bulk;
+    await store.setCheckpoint(object, cursor, state);
+  } else {
+    const since = windowStart(cursor, lagMs);
+    events.emit('object:started', { object, mode: 'incremental', since });
+    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, opts.pageSize);
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  // Hard deletes and purges: periodic Id reconciliation.
+  if (opts.force?.reconcile || isDue(state.reconciledAt, opts.reconcileMs ?? DEFAULT_RECONCILE_MS, now())) {
+    const at = new Date(now()).toISOString();
+    // Get Deleted first (one call): exact deletion times for everything still in the delete log since the
+    // last reconciliation, including deletes purged before an incremental read could see them.
+    const logged = await deletedSince(client, object, state.reconciledAt, lagMs, now(), signal, events);
+    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal });
+    const byId = new Map<string, { id: string; deletedDate: string }>();
+    for (const d of [...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))]) byId.set(d.id, d);
+    // A logged deletion time is more precise than "now" for a purge found by the Id comparison.
+    for (const d of logged) byId.set(d.id, d);
+    const deletes = [...byId.values()];
+    state = { ...state, reconciledAt: at };
+    const res = await store.transaction(async (tx) => {
+      const r = deletes.length ? await tx.markDeleted(object, deletes) : { deleted: 0, missing: 0, skippedStale: 0 };
+      if (opts.documents && deletes.length) await tx.deleteDocuments(deletes.map((d) => d.id));
+      await tx.setCheckpoint(object, cursor, state);
+      return r;
+    });
+    counters.deleted += res.deleted;
+    if (opts.documents && deletes.length) for (const sink of opts.documentSinks ?? []) await sink.delete(deletes.map((d) => d.id));
+    if (deletes.length) events.emit('object:deletes', { object, source: 'reconcile', count: res.deleted });
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  /**
+   * Re-reads `fields` (plus Id, SystemModstamp) of every row older than the incremental window and writes
+   * them as partial rows; `done` is merged into the checkpoint with the last batch.
+   */
+  const refresh = async (fields: readonly string[], done: Partial<ObjectState>): Promise<number> => {
+    const soql = formulaQuery(object, fields, windowStart(cursor, lagMs));
+    let n = 0;
+    let batch: Record<string, unknown>[] = [];
+    const flush = async (final: boolean) => {
+      const rows = batch.map((r) => toRow(r, columns));
+      batch = [];
+      if (final) state = { ...state, ...done } as ObjectState;
+      await store.transaction(async (tx) => {
+        if (rows.length) await tx.upsert(object, rows);
+        if (final) await tx.setCheckpoint(object, cursor, state);
+      });
+      n += rows.length;
+    };
+    if (soql) {
+      for await (const r of client.query(soql, { signal })) {
+        batch.push(r);
+        if (batch.length >= (opts.batchSize ?? DEFAULT_BATCH_SIZE)) await flush(false);
+      }
+    }
+    await flush(true);
+    return n;
+  };
+
+  // Fields added to the org since the load: existing rows get their values (adding a field, even with a
+  // default, does not move SystemModstamp, so the incremental read would never fill them).
+  const backfill = Array.isArray(state.backfill) ? (state.backfill as string[]).filter((f) => columns.has(f)) : [];
+  if (backfill.length) {
+    const n = await refresh(backfill, { backfill: [] });
+    events.emit('object:formulas', { object, fields: backfill, records: n });
+  }
+  if (signal?.aborted) throw new StopRun('aborted');
+
+  // Formula fields: refreshed on their own schedule (they change without moving SystemModstamp).
+  if (state.formulaFields.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
+    const n = await refresh(state.formulaFields, { formulaRefreshedAt: new Date(now()).toISOString() });
+    events.emit('object:formulas', { object, fields: state.formulaFields, records: n });
+  }
+  return mode;
+}
+
+/** Days back Get Deleted may start (Salesforce keeps the delete log for 15 days; one day of margin). */
+export const GET_DELETED_WINDOW_DAYS = 14;
+
+/**
+ * Deletions logged since the last reconciliation (Get Deleted). Objects that are not replicable, or a
+ * window the org refuses, give an empty list: the Id comparison still finds every delete.
+ */
+async function deletedSince(client: SalesforceClient, object: string, lastIso: unknown, lagMs: number, nowMs: number, signal: AbortSignal | undefined, events: SyncEvents): Promise<Array<{ id: string; deletedDate: string }>> {
+  const floor = nowMs - GET_DELETED_WINDOW_DAYS * 86_400_000;
+  const last = typeof lastIso === 'string' ? Date.parse(lastIso) : NaN;
+  const start = Math.max(floor, Number.isFinite(last) ? last - lagMs - 60_000 : floor);
+  // Whole minutes, end after start (the API ignores seconds and refuses an empty window).
+  const end = Math.max(nowMs, start + 120_000);
+  try {
+    const res = await client.getDeleted(object, new Date(start), new Date(end), { signal });
+    if (res.deletedRecords.length) events.emit('object:deletes', { object, source: 'getDeleted', count: res.deletedRecords.length });
+    return res.deletedRecords;
+  } catch (err) {
+    if (err instanceof SalesforceError) return [];
+    throw err;
+  }
+}
+
+/** Ordered REST read from `since` (or the beginning), one transaction per page. Returns the final cursor. */
+async function restLoad(
+  client: SalesforceClient,
+  object: string,
+  select: readonly string[],
+  cursor: CheckpointCursor | null,
+  since: string | undefined,
+  state: ObjectState,
+  commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
+  mode: LoadMode,
+  includeDeleted: boolean,
+  signal: AbortSignal | undefined,
+  batchSize: number | undefined,
+): Promise<CheckpointCursor | null> {
+  const soql = changeQuery(object, select, since);
+  // queryAll in incremental mode: soft-deleted rows come back with IsDeleted = true and become tombstones.
+  const result = includeDeleted && state.hasIsDeleted ? client.queryAll(soql, { signal, batchSize }) : client.query(soql, { signal, batchSize });
+  for await (const page of result.pages()) {
+    let next = cursor;
+    for (const r of page.records as Record<string, unknown>[]) next = maxCursor(next, cursorOf(r));
+    if (page.records.length || next !== cursor) await commit(page.records as Record<string, unknown>[], mode, next, state);
+    cursor = next;
+    // Ctrl-C: this page is committed; stop before asking for the next one.
+    if (signal?.aborted) throw new StopRun('aborted');
+  }
+  return cursor;
+}
+
+/**
+ * Bulk API 2.0 export of everything. The cursor stays unset until the export is complete (its rows are not
+ * ordered); progress is kept as the job id plus the position of the first uncommitted record (`locator` of
+ * its page and `skip` records into it), committed with each batch, so a killed run resumes the same job
+ * exactly where the last commit ended. Pages have a fixed size across a resume, which keeps `skip` exact.
+ */
+async function bulkLoad(
+  opts: SyncRunOptions,
+  object: string,
+  select: readonly string[],
+  state: ObjectState,
+  resume: BulkProgress | undefined,
+  commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<CheckpointCursor | null> {
+  const bulk = bulkOf(opts.client)!;
+  const soql = `SELECT ${select.join(', ')} FROM ${object}`;
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  let max: CheckpointCursor | null = resume?.max ?? null;
+  const attempt = async (from: BulkProgress | undefined): Promise<CheckpointCursor | null> => {
+    const result = bulk.query(soql, {
+      signal,
+      maxRecords: BULK_PAGE_RECORDS,
+      resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null, skip: from.skip ?? 0 } : undefined,
+    });
+    // Batches carry the export position right after their last record, captured when the reader finished
+    // them: the reader runs one batch ahead of the writer (so the org produces the next page while we
+    // write), and the position must describe what was committed, not what was read.
+    async function* batches(): AsyncGenerator<{ records: Record<string, unknown>[]; locator: string | null; skip: number }> {
+      let records: Record<string, unknown>[] = [];
+      for await (const rec of result) {
+        records.push(rec);
+        if (records.length >= batchSize) {
+          yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
+          records = [];
+        }
+      }
+      if (records.length) yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
+    }
+    for await (const b of readAhead(batches())) {
+      for (const r of b.records) max = maxCursor(max, cursorOf(r));
+      // jobId resolves once iteration has created (or resumed) the job, so it is read here, not before.
+      const progress: BulkProgress = { jobId: await result.jobId, locator: b.locator, skip: b.skip, max };
+      await commit(b.records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
+      if (signal?.aborted) throw new StopRun('aborted');
+    }
+    return max;
+  };
+  if (resume?.jobId) {
+    try {
+      return await attempt(resume);
+    } catch (err) {
+      if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) throw err;
+      // The job expired (7 days) or was deleted: export again (rows already stored are rewritten idempotently).
+      opts.events?.emit('warning', { object, code: 'BULK_RESUME_FAILED', message: `${object}: could not resume Bulk job ${resume.jobId} (${(err as Error).message}); starting a new export` });
+      max = null;
+    }
+  }
+  return attempt(undefined);
+}
+
+/** Where an interrupted Bulk export continues. */
+interface BulkProgress {
+  jobId: string;
+  locator: string | null;
+  skip: number;
+  max: CheckpointCursor | null;
+}
+
+/** Iterates `source` one item ahead: the next item is being produced while the consumer handles this one. */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let pending = it.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await pending;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      pending = it.next();
+      // Rethrown when awaited; this only stops it counting as unhandled while the consumer works.
+      pending.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!finished) {
+      // The consumer stopped early: let the in-flight read settle, then close the source.
+      await pending.catch(() => undefined);
+      await it.return?.();
+    }
+  }
+}
