@@ -3,7 +3,9 @@
  * exit 2 with a message naming the fix, failures exit 1.
  */
 import { UsageError } from './args.ts';
+import { dlqCommand } from './dlq.ts';
 import { emulatorCommand } from './emulator.ts';
+import { publishCommand } from './publish.ts';
 import { queryCommand } from './query.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
@@ -12,6 +14,8 @@ Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         start the emulator with demo data (what \`npm start\` runs)
   query        run a SOQL query and stream the records (jsonl, csv, table)
+  publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
+  dlq          list, show, replay or discard records that failed permanently
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -22,6 +26,8 @@ const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
   query: (argv) => queryCommand(argv),
+  publish: (argv) => publishCommand(argv),
+  dlq: (argv) => dlqCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {

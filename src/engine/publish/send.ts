@@ -1,0 +1,172 @@
+/**
+ * The two send paths. Both return one {@link SendOutcome} per input record, in input order:
+ * - sObject Collections: 200 records per call, chunks in flight bounded by `parallelism`; a chunk whose call
+ *   failed without a Salesforce answer (timeout, reset) reports every record as `unknown`, because the
+ *   write may or may not have happened;
+ * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row.
+ */
+import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
+import { PublishError, TRANSIENT_ERROR_CODES, type PublishErrorInfo, type PublishOperation } from './types.ts';
+
+/** What happened to one record on one send. */
+export type SendOutcome =
+  | { kind: 'ok'; id: string | null; created: boolean }
+  | { kind: 'error'; errors: PublishErrorInfo[]; transient: boolean }
+  /** The call failed without an answer: the write may have happened. */
+  | { kind: 'unknown'; error: PublishErrorInfo };
+
+/** The Bulk API 2.0 ingest surface the publisher needs (a subset of the bulk client contract). */
+export interface BulkIngestApi {
+  ingest(
+    object: string,
+    operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
+    records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
+    opts?: { externalIdField?: string; signal?: AbortSignal; concurrency?: number },
+  ): AsyncIterable<BulkIngestRecordResult>;
+}
+
+/** One bulk row result (as the bulk client contract defines it). */
+export interface BulkIngestRecordResult {
+  index: number;
+  success: boolean;
+  id: string | null;
+  created: boolean;
+  error: string | null;
+  unprocessed?: boolean;
+}
+
+/** The bulk API of a client, when the client has one (the Bulk API 2.0 client lands separately). */
+export function bulkApiOf(client: SalesforceClient): BulkIngestApi | undefined {
+  const bulk = (client as unknown as { bulk?: BulkIngestApi }).bulk;
+  return bulk && typeof bulk.ingest === 'function' ? bulk : undefined;
+}
+
+export const isTransientCode = (code: string): boolean => TRANSIENT_ERROR_CODES.has(code);
+
+function fromCollection(r: CollectionResult | undefined, op: PublishOperation): SendOutcome {
+  if (!r) return { kind: 'unknown', error: { code: 'NO_RESULT', message: 'Salesforce returned no result for this record', fields: [] } };
+  // Create results carry no `created` flag: a successful insert always created; update/delete never do.
+  if (r.success) return { kind: 'ok', id: r.id ?? null, created: op === 'insert' ? true : op === 'upsert' ? (r.created ?? false) : false };
+  const errors = (r.errors ?? []).map((e) => ({ code: String(e.statusCode), message: String(e.message ?? ''), fields: e.fields ?? [] }));
+  if (errors.length === 0) errors.push({ code: 'UNKNOWN_ERROR', message: 'record failed without an error', fields: [] });
+  return { kind: 'error', errors, transient: errors.every((e) => isTransientCode(e.code)) };
+}
+
+/** Maps a failed call to the outcome of each of its records. */
+export function outcomeOfCallError(err: unknown): SendOutcome {
+  if (err instanceof SalesforceError) {
+    // Salesforce answered: nothing was written. A 5xx/429 answer is worth retrying.
+    const errors = err.errors.length ? err.errors.map((e) => ({ code: e.errorCode, message: e.message, fields: e.fields ?? [] })) : [{ code: err.errorCode, message: err.message, fields: err.fields }];
+    const transient = err.status === 429 || err.status >= 500 || errors.every((e) => isTransientCode(e.code));
+    return { kind: 'error', errors, transient };
+  }
+  if (err instanceof SfClientError) {
+    if (['AUTH_FAILED', 'SESSION_EXPIRED', 'CONFIG_ERROR', 'ORG_LIMIT_EXCEEDED', 'ORG_CEILING_REACHED', 'RUN_BUDGET_EXCEEDED'].includes(err.code)) throw err;
+    return { kind: 'unknown', error: { code: err.code, message: err.message, fields: [] } };
+  }
+  if ((err as Error)?.name === 'AbortError') throw err;
+  return { kind: 'unknown', error: { code: 'NETWORK_ERROR', message: (err as Error)?.message ?? String(err), fields: [] } };
+}
+
+/** Sends records through sObject Collections; outcomes in input order. */
+export async function sendCollections(
+  client: SalesforceClient,
+  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  records: readonly Record<string, unknown>[],
+  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const chunks: number[] = [];
+  for (let i = 0; i < records.length; i += COLLECTION_CHUNK) chunks.push(i);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      opts.signal?.throwIfAborted();
+      const start = chunks[next++];
+      const items = records.slice(start, start + COLLECTION_CHUNK);
+      let outcomes: SendOutcome[];
+      try {
+        const results = await sendChunk(client, target, items, opts.signal);
+        outcomes = items.map((_, i) => fromCollection(results[i], target.operation));
+      } catch (err) {
+        const o = outcomeOfCallError(err);
+        outcomes = items.map(() => o);
+      }
+      outcomes.forEach((o, i) => (out[start + i] = o));
+      await opts.onChunk?.(start, outcomes);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.parallelism), chunks.length) }, worker));
+  return out;
+}
+
+function sendChunk(client: SalesforceClient, target: { object: string; operation: PublishOperation; externalIdField?: string }, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
+  const typed = items.map((r) => ({ attributes: { type: target.object }, ...withoutId(r, target.operation) }));
+  switch (target.operation) {
+    case 'insert':
+      return client.collections.create(typed, { parallelism: 1, signal });
+    case 'update':
+      return client.collections.update(typed, { parallelism: 1, signal });
+    case 'upsert':
+      if (!target.externalIdField) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
+      return client.collections.upsert(target.object, target.externalIdField, typed, { parallelism: 1, signal });
+    case 'delete':
+      return client.collections.delete(items.map((r) => idOf(r) ?? ''), { parallelism: 1, signal });
+  }
+}
+
+/** An insert must not carry an Id (Salesforce rejects it); other operations keep it. */
+function withoutId(r: Record<string, unknown>, op: PublishOperation): Record<string, unknown> {
+  if (op !== 'insert') return r;
+  const { Id: _a, id: _b, ...rest } = r as Record<string, unknown> & { Id?: unknown; id?: unknown };
+  return rest;
+}
+
+/** The `Id` of a record, any case. */
+export function idOf(r: Record<string, unknown>): string | undefined {
+  const v = r.Id ?? r.id ?? r.ID;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Parses a Bulk API 2.0 `sf__Error` (`CODE:message:field1,field2 --`). */
+export function parseBulkError(text: string | null): PublishErrorInfo {
+  const s = (text ?? '').replace(/\s*--\s*$/, '');
+  const m = /^([A-Z_]+):(.*)$/s.exec(s);
+  if (!m) return { code: 'UNKNOWN_ERROR', message: s, fields: [] };
+  const rest = m[2];
+  const lastColon = rest.lastIndexOf(':');
+  if (lastColon >= 0 && /^[A-Za-z0-9_.,\s]*$/.test(rest.slice(lastColon + 1))) {
+    return { code: m[1], message: rest.slice(0, lastColon), fields: rest.slice(lastColon + 1).split(',').map((f) => f.trim()).filter(Boolean) };
+  }
+  return { code: m[1], message: rest, fields: [] };
+}
+
+/** Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input order. */
+export async function sendBulk(
+  bulk: BulkIngestApi,
+  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  records: readonly Record<string, unknown>[],
+  opts: { signal?: AbortSignal; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const rows = target.operation === 'delete' ? records.map((r) => ({ Id: idOf(r) ?? '' })) : records.map((r) => withoutId(r, target.operation));
+  try {
+    for await (const r of bulk.ingest(target.object, target.operation, rows, { externalIdField: target.externalIdField, signal: opts.signal })) {
+      let o: SendOutcome;
+      if (r.success) o = { kind: 'ok', id: r.id, created: r.created };
+      else if (r.unprocessed) o = { kind: 'error', errors: [{ code: 'UNPROCESSED', message: r.error ?? 'row not processed by the bulk job', fields: [] }], transient: true };
+      else {
+        const e = parseBulkError(r.error);
+        o = { kind: 'error', errors: [e], transient: isTransientCode(e.code) };
+      }
+      out[r.index] = o;
+      await opts.onResult?.(r.index, o);
+    }
+  } catch (err) {
+    const o = outcomeOfCallError(err);
+    for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = o.kind === 'error' ? { kind: 'unknown', error: o.errors[0] } : o;
+    return out;
+  }
+  for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = { kind: 'unknown', error: { code: 'NO_RESULT', message: 'the bulk job reported no result for this row', fields: [] } };
+  return out;
+}
