@@ -202,6 +202,23 @@ describe('publisher over sObject Collections', () => {
   });
 });
 
+describe('platform events', () => {
+  it('publishes X__e events through collections; refuses other operations; events are not queryable', async () => {
+    const { schemaFromData } = await import('../../src/emulator/schema/custom.ts');
+    const emu = publishEmulator({ objects: schemaFromData({ objects: [{ name: 'Order_Shipped__e', fields: [{ name: 'Order_Number__c', type: 'string', length: 20 }] }] }) });
+    const counter = { calls: 0, paths: [] as string[] };
+    const client = clientFor(emu, counter);
+    const state = await (await openStore('sqlite::memory:')).publishState();
+    const { summary, results } = await run(client, state, { target: { object: 'Order_Shipped__e', operation: 'insert' }, records: Array.from({ length: 250 }, (_, i) => ({ record: { Order_Number__c: `O-${i}` } })) });
+    assert.equal(summary.succeeded, 250);
+    assert.deepEqual(counter.paths.filter((p) => p.endsWith('/composite/sobjects')).length, 2);
+    assert.ok(results.every((r) => r.id?.startsWith('e0')));
+    await assert.rejects(run(client, state, { target: { object: 'Order_Shipped__e', operation: 'upsert', externalIdField: 'X' }, records: [] }), /platform event: only insert/);
+    await assert.rejects(client.query('SELECT Id FROM Order_Shipped__e').toArray(), /INVALID_TYPE|not supported/);
+    emu.close();
+  });
+});
+
 describe('publisher planner and Bulk API 2.0 path', () => {
   it(`sends ${COLLECTIONS_MAX_RECORDS} or more records through bulk ingest, with the same result shape`, async () => {
     const { client, state, emu, counter } = await setup();
