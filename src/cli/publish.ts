@@ -109,7 +109,7 @@ class ResultWriter {
     if (this.#csv) {
       line = this.#header ? '' : stringify([['row', 'key', 'success', 'id', 'created', 'error_code', 'error_message', 'error_fields', 'attempts', 'dead_letter_id']]);
       this.#header = true;
-      line += stringify([[r.index + 1, r.key, r.success, r.id ?? '', r.created, e?.code ?? '', e?.message ?? '', (e?.fields ?? []).join(','), r.attempts, r.deadLetterId ?? '']]);
+      line += stringify([[r.index + 1, r.key, String(r.success), r.id ?? '', String(r.created), e?.code ?? '', e?.message ?? '', (e?.fields ?? []).join(','), r.attempts, r.deadLetterId ?? '']]);
     } else {
       line = `${JSON.stringify({ row: r.index + 1, key: r.key, success: r.success, id: r.id, created: r.created, ...(e ? { error: e } : {}), attempts: r.attempts, ...(r.alreadyPublished ? { alreadyPublished: true } : {}), ...(r.reconciled ? { reconciled: true } : {}), ...(r.deadLetterId ? { deadLetterId: r.deadLetterId } : {}) })}\n`;
     }
