@@ -3,6 +3,7 @@
  * exit 2 with a message naming the fix, failures exit 1.
  */
 import { UsageError } from './args.ts';
+import { bulkCommand } from './bulk.ts';
 import { dlqCommand } from './dlq.ts';
 import { emulatorCommand } from './emulator.ts';
 import { publishCommand } from './publish.ts';
@@ -13,7 +14,8 @@ const USAGE = `Usage: sfbridge <command> [options]
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         start the emulator with demo data (what \`npm start\` runs)
-  query        run a SOQL query and stream the records (jsonl, csv, table)
+  query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
+  bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
 
@@ -26,6 +28,7 @@ const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
   query: (argv) => queryCommand(argv),
+  bulk: (argv) => bulkCommand(argv),
   publish: (argv) => publishCommand(argv),
   dlq: (argv) => dlqCommand(argv),
 };
