@@ -274,10 +274,25 @@ describe('publisher planner and Bulk API 2.0 path', () => {
     assert.equal(parseBulkError('garbage').code, 'UNKNOWN_ERROR');
   });
 
-  it('refuses the bulk path when the client has no bulk support and the caller insists', async () => {
-    const { client, state, emu } = await setup();
-    if ((client as unknown as { bulk?: unknown }).bulk) return emu.close();
-    await assert.rejects(run(client, state, { target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' }, records: contacts(1), path: 'bulk' }), /BULK|bulk/);
+  it('runs the real Bulk API 2.0 ingest (client.bulk) against the emulator for a large upsert and insert', async () => {
+    const { client, state, emu, counter } = await setup();
+    const n = COLLECTIONS_MAX_RECORDS + 100;
+    const records = contacts(n);
+    (records[5].record as Record<string, unknown>).Email = 'nope';
+    const up = await run(client, state, { target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' }, records, bulkOptions: { pollIntervalMs: 20 } });
+    assert.deepEqual(up.summary.paths, ['bulk']);
+    assert.equal(up.summary.succeeded, n - 1);
+    assert.equal(up.summary.created, n - 1);
+    assert.equal(up.results[5].errors[0].code, 'INVALID_EMAIL_ADDRESS');
+    assert.deepEqual(up.results[5].errors[0].fields, ['Email']);
+    assert.ok(up.results[0].id?.startsWith('003'));
+    assert.ok(counter.paths.some((p) => p.includes('/jobs/ingest')));
+    assert.equal(counter.paths.filter((p) => p.includes('/composite/sobjects')).length, 0);
+    // Same shape as collections: index/key/input/success/id/created/errors/attempts.
+    assert.deepEqual(Object.keys(up.results[1]).sort(), ['attempts', 'created', 'errors', 'id', 'index', 'input', 'key', 'success']);
+    const ins = await run(client, state, { pipeline: 'ins', target: { object: 'Contact', operation: 'insert', matchFields: ['Idem_Key__c'] }, records: contacts(n, 'I'), bulkOptions: { pollIntervalMs: 20 } });
+    assert.equal(ins.summary.succeeded, n);
+    assert.equal((await soql(client, "SELECT Id FROM Contact WHERE Idem_Key__c LIKE 'K-I%'")).length, n);
     emu.close();
   });
 });

@@ -21,7 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
-import { bulkApiOf, idOf, sendBulk, sendCollections, type BulkIngestApi, type SendOutcome } from './send.ts';
+import { bulkApiOf, idOf, sendBulk, sendCollections, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
@@ -58,6 +58,8 @@ export interface PublishOptions {
   path?: 'auto' | PublishPath;
   /** Bulk API 2.0 ingest (default: `client.bulk` when the client has it). */
   bulk?: BulkIngestApi;
+  /** Bulk job tuning (poll interval, concurrency, rows per job). */
+  bulkOptions?: BulkTuning;
   /** Collections calls in flight. */
   parallelism?: number;
   /** Resend rounds for transient failures. */
@@ -296,6 +298,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     };
     const outcomes = await sendBulk(bulk, target, pending.map((r) => r.rec.payload), {
       signal,
+      tuning: opts.bulkOptions,
       onResult: async (index, o) => {
         reported.add(index);
         buf.push({ row: pending[index], o });

@@ -21,8 +21,15 @@ export interface BulkIngestApi {
     object: string,
     operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
     records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-    opts?: { externalIdField?: string; signal?: AbortSignal; concurrency?: number },
+    opts?: { externalIdField?: string; signal?: AbortSignal } & BulkTuning,
   ): AsyncIterable<BulkIngestRecordResult>;
+}
+
+/** Bulk job tuning passed through to `bulk.ingest`. */
+export interface BulkTuning {
+  concurrency?: number;
+  pollIntervalMs?: number;
+  maxRowsPerJob?: number;
 }
 
 /** One bulk row result (as the bulk client contract defines it). */
@@ -146,12 +153,12 @@ export async function sendBulk(
   bulk: BulkIngestApi,
   target: { object: string; operation: PublishOperation; externalIdField?: string },
   records: readonly Record<string, unknown>[],
-  opts: { signal?: AbortSignal; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
+  opts: { signal?: AbortSignal; tuning?: BulkTuning; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
   const out: SendOutcome[] = new Array(records.length);
   const rows = target.operation === 'delete' ? records.map((r) => ({ Id: idOf(r) ?? '' })) : records.map((r) => withoutId(r, target.operation));
   try {
-    for await (const r of bulk.ingest(target.object, target.operation, rows, { externalIdField: target.externalIdField, signal: opts.signal })) {
+    for await (const r of bulk.ingest(target.object, target.operation, rows, { ...opts.tuning, externalIdField: target.externalIdField, signal: opts.signal })) {
       let o: SendOutcome;
       if (r.success) o = { kind: 'ok', id: r.id, created: r.created };
       else if (r.unprocessed) o = { kind: 'error', errors: [{ code: 'UNPROCESSED', message: r.error ?? 'row not processed by the bulk job', fields: [] }], transient: true };
