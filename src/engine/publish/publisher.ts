@@ -204,12 +204,17 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     }
   };
 
+  const bulkJobsKey = `${pipeline}#bulk-jobs`;
+
   // 3. Rounds: reconcile unknown outcomes, send pending rows, retry transient failures.
   for (let round = 0; round <= maxRetries + 1; round++) {
     signal?.throwIfAborted();
     const last = round === maxRetries + 1;
     const sent = rows.filter((r) => r.rec.state === 'sent');
-    if (sent.length) await reconcile(sent);
+    if (sent.length) {
+      await settleBulkJobs();
+      await reconcile(sent);
+    }
     const pending = rows.filter((r) => r.rec.state === 'pending');
     if (pending.length === 0) break;
     if (last) {
@@ -291,6 +296,8 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     await opts.beforeSend?.(pending.map((r) => r.rec.key));
     let buf: { row: Row; o: SendOutcome }[] = [];
     const reported = new Set<number>();
+    const jobs: string[] = [];
+    let tracking = Promise.resolve();
     const flush = async (): Promise<void> => {
       const b = buf;
       buf = [];
@@ -299,6 +306,13 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     const outcomes = await sendBulk(bulk, target, pending.map((r) => r.rec.payload), {
       signal,
       tuning: opts.bulkOptions,
+      // Remember job ids: after a crash, a closed job keeps running server-side and must finish (or be
+      // aborted) before its rows are looked up, or a reconcile could miss rows it is about to write.
+      onJobCreated: (jobId) => {
+        jobs.push(jobId);
+        const list = [...jobs];
+        tracking = tracking.then(() => state.setCursor(bulkJobsKey, { cursor: list, key: null }));
+      },
       onResult: async (index, o) => {
         reported.add(index);
         buf.push({ row: pending[index], o });
@@ -306,9 +320,35 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       },
     });
     await flush();
+    await tracking;
     // Rows the job never reported (it failed midway) carry an unknown outcome: reconciled next round.
     const missing = pending.map((row, i) => ({ row, o: outcomes[i], i })).filter((x) => !reported.has(x.i));
     if (missing.length) await apply(missing.map((x) => x.row), missing.map((x) => x.o));
+    else await state.setCursor(bulkJobsKey, null);
+  }
+
+  /** Waits for (or aborts, if never closed) bulk jobs an earlier run of this pipeline left behind. */
+  async function settleBulkJobs(): Promise<void> {
+    const tracked = await state.getCursor(bulkJobsKey);
+    const ids = Array.isArray(tracked?.cursor) ? (tracked.cursor as string[]) : [];
+    if (ids.length === 0) return;
+    const bulk = opts.bulk ?? bulkApiOf(client);
+    if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort) {
+      opts.onWarning?.(`cannot check bulk jobs ${ids.join(', ')} left by an earlier run (no bulk client); reconciling anyway`);
+    } else {
+      for (const id of ids) {
+        try {
+          const info = await bulk.jobInfo('ingest', id, signal);
+          // An Open job was never closed: nothing in it ran. Abort it so it never will.
+          if (info.state === 'Open') await bulk.abort('ingest', id, signal);
+          else if (info.state === 'UploadComplete' || info.state === 'InProgress') await bulk.waitForJob('ingest', id, { signal });
+        } catch (err) {
+          if ((err as Error)?.name === 'AbortError') throw err;
+          opts.onWarning?.(`bulk job ${id}: ${(err as Error).message}`);
+        }
+      }
+    }
+    await state.setCursor(bulkJobsKey, null);
   }
 
   async function reconcile(sent: Row[]): Promise<void> {

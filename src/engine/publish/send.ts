@@ -21,8 +21,12 @@ export interface BulkIngestApi {
     object: string,
     operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
     records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-    opts?: { externalIdField?: string; signal?: AbortSignal } & BulkTuning,
+    opts?: { externalIdField?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
   ): AsyncIterable<BulkIngestRecordResult>;
+  /** Job state (to settle jobs a crashed run left behind). */
+  jobInfo?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<{ state: string }>;
+  waitForJob?(kind: 'ingest', jobId: string, opts?: { signal?: AbortSignal }): Promise<{ state: string }>;
+  abort?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** Bulk job tuning passed through to `bulk.ingest`. */
@@ -153,12 +157,19 @@ export async function sendBulk(
   bulk: BulkIngestApi,
   target: { object: string; operation: PublishOperation; externalIdField?: string },
   records: readonly Record<string, unknown>[],
-  opts: { signal?: AbortSignal; tuning?: BulkTuning; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
+  opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
   const out: SendOutcome[] = new Array(records.length);
   const rows = target.operation === 'delete' ? records.map((r) => ({ Id: idOf(r) ?? '' })) : records.map((r) => withoutId(r, target.operation));
   try {
-    for await (const r of bulk.ingest(target.object, target.operation, rows, { ...opts.tuning, externalIdField: target.externalIdField, signal: opts.signal })) {
+    for await (const r of bulk.ingest(target.object, target.operation, rows, {
+      ...opts.tuning,
+      externalIdField: target.externalIdField,
+      signal: opts.signal,
+      onEvent: (e) => {
+        if (e.type === 'job-created' && e.jobId) opts.onJobCreated?.(e.jobId);
+      },
+    })) {
       let o: SendOutcome;
       if (r.success) o = { kind: 'ok', id: r.id, created: r.created };
       else if (r.unprocessed) o = { kind: 'error', errors: [{ code: 'UNPROCESSED', message: r.error ?? 'row not processed by the bulk job', fields: [] }], transient: true };
