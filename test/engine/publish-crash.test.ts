@@ -36,20 +36,22 @@ function prng(seed: number): () => number {
   };
 }
 
-/** The running child, so the emulator can kill it when a chosen write request arrives. */
-let current: { child: import('node:child_process').ChildProcess; writes: number; killAt: number | null } | null = null;
+/** The running child of one scenario, so its emulator can kill it when the chosen write request arrives. */
+interface Current {
+  run: { child: import('node:child_process').ChildProcess; writes: number; killAt: number | null } | null;
+}
 
 /** Writes: collections calls and Bulk API 2.0 job steps (create, upload, close, results). */
 const isWrite = (req: Request): boolean => (req.method !== 'GET' && /\/composite\/sobjects|\/jobs\/ingest/.test(new URL(req.url).pathname)) || /\/(successful|failed)Results|unprocessedrecords/.test(req.url);
 
-function runCli(args: string[], killAt: number | null): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runCli(current: Current, args: string[], killAt: number | null): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'publish', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SF_INSTANCE_URL: '', SF_CLIENT_ID: '', SF_CLIENT_SECRET: '' } });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    current = { child, writes: 0, killAt };
+    current.run = { child, writes: 0, killAt };
     child.on('exit', (code, signal) => {
-      current = null;
+      current.run = null;
       resolve({ code, signal, stderr });
     });
   });
@@ -71,15 +73,16 @@ const scenarios = [
   { name: 'SQLite state, Bulk API 2.0 path', n: 2200, writes: 5, store: 'sqlite' as const, seed: 13 },
 ];
 
-describe('publisher crash safety (plain insert, killed at random points)', () => {
+describe('publisher crash safety (plain insert, killed at random points)', { concurrency: true }, () => {
   for (const sc of scenarios) {
     it(`${sc.name}: exactly the intended records after random kills and reruns`, async (t) => {
       // Latency widens the window between "marked sent" and "answer recorded", where a kill hurts most.
       // The emulator kills the child when the chosen write request arrives, then still executes it: the
       // write lands in Salesforce but its answer is lost, the exact window an outbox must survive.
+      const current: Current = { run: null };
       const emu = createEmulator({ objects: schemaFromData(PUBLISH_SCHEMA), faults: { ...DEFAULT_FAULTS, latency: 5 } });
       const server = await serve(async (req: Request) => {
-        if (current && isWrite(req) && ++current.writes === current.killAt) current.child.kill('SIGKILL');
+        if (current.run && isWrite(req) && ++current.run.writes === current.run.killAt) current.run.child.kill('SIGKILL');
         return emu.fetch(req);
       }, { port: 0, host: '127.0.0.1' });
       const org = { emu, url: server.url, close: async () => { await server.close(); emu.close(); } };
@@ -99,7 +102,7 @@ describe('publisher crash safety (plain insert, killed at random points)', () =>
         const kills: number[] = [];
         for (let k = 0; k < KILLS; k++) {
           const at = 1 + Math.floor(random() * sc.writes);
-          const r = await runCli(args, at);
+          const r = await runCli(current, args, at);
           if (r.signal === 'SIGKILL') kills.push(at);
           else assert.equal(r.code, 0, `run ${k} failed: ${r.stderr}`);
         }
