@@ -135,6 +135,19 @@ describe('publisher over sObject Collections', () => {
     emu.close();
   });
 
+  it('resends calls refused with 503 (never executed) and ends with one record per input', async () => {
+    const { client, state, emu } = await setup({ http503: 0.4 });
+    const up = await run(client, state, { target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' }, records: contacts(800), maxRetries: 15 });
+    const ins = await run(client, state, { pipeline: 'ins', target: { object: 'Contact', operation: 'insert', matchFields: ['Idem_Key__c'] }, records: contacts(800, 'I'), maxRetries: 15 });
+    emu.org.faults.settings.http503 = 0;
+    assert.equal(up.summary.succeeded, 800, JSON.stringify(up.results.find((r) => !r.success)?.errors));
+    assert.equal(ins.summary.succeeded, 800, JSON.stringify(ins.results.find((r) => !r.success)?.errors));
+    assert.ok(up.summary.retried + ins.summary.retried > 0);
+    assert.equal((await soql(client, "SELECT Id FROM Contact WHERE External_Id__c LIKE 'E%'")).length, 800);
+    assert.equal((await soql(client, "SELECT Id FROM Contact WHERE Idem_Key__c LIKE 'K-I%'")).length, 800);
+    emu.close();
+  });
+
   it('moves rows still failing after the retry budget to the dead-letter table', async () => {
     const { client, state, emu } = await setup({ lockrow: 1 });
     const { summary, results } = await run(client, state, { target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' }, records: contacts(3), maxRetries: 2 });
