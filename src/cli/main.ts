@@ -8,6 +8,7 @@ import { dlqCommand } from './dlq.ts';
 import { emulatorCommand } from './emulator.ts';
 import { publishCommand } from './publish.ts';
 import { queryCommand } from './query.ts';
+import { searchCommand } from './search.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
+  search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -31,6 +33,7 @@ const commands: Record<string, Command> = {
   bulk: (argv) => bulkCommand(argv),
   publish: (argv) => publishCommand(argv),
   dlq: (argv) => dlqCommand(argv),
+  search: (argv) => searchCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {
