@@ -80,23 +80,23 @@ export class SqlPublishState implements PublishState {
     return this.#driver.dialect;
   }
 
-  async enqueue(pipeline: string, rows: readonly { key: string; payload: JsonObject }[], options?: OpOptions): Promise<number> {
-    if (rows.length === 0) return 0;
+  async enqueue(pipeline: string, rows: readonly { key: string; payload: JsonObject }[], options?: OpOptions): Promise<{ key: string; position: number }[]> {
+    if (rows.length === 0) return [];
     const d = this.#d;
     return this.#driver.transaction(async (conn) => {
       const [max] = await conn.all(`SELECT COALESCE(MAX(position), 0) AS m FROM ${d.table(OUTBOX_TABLE)} WHERE pipeline = ${d.placeholder(1)}`, [pipeline]);
       let position = Number(max.m);
-      let added = 0;
+      const added: { key: string; position: number }[] = [];
       const ts = now();
       for (const part of chunk(rows, WRITE_CHUNK)) {
         options?.signal?.throwIfAborted();
         const p = new Params(d);
         const values = part.map((r) => p.list([pipeline, String(r.key), ++position, 'pending', JSON.stringify(r.payload), 0, ts])).join(', ');
         const inserted = await conn.all(
-          `INSERT INTO ${d.table(OUTBOX_TABLE)} (pipeline, key, position, state, payload, attempts, updated_at) VALUES ${values} ON CONFLICT (pipeline, key) DO NOTHING RETURNING key`,
+          `INSERT INTO ${d.table(OUTBOX_TABLE)} (pipeline, key, position, state, payload, attempts, updated_at) VALUES ${values} ON CONFLICT (pipeline, key) DO NOTHING RETURNING key, position`,
           p.values,
         );
-        added += inserted.length;
+        for (const r of inserted) added.push({ key: String(r.key), position: Number(r.position) });
       }
       return added;
     });

@@ -412,8 +412,11 @@ export interface SourceWriteBack {
  * to application tables in the same database (changes by cursor, outbox tables, Id write-back).
  */
 export interface PublishState {
-  /** Adds rows in `pending` state; keys already present in the pipeline are left untouched. Returns how many were added. */
-  enqueue(pipeline: string, rows: readonly { key: string; payload: JsonObject }[], options?: OpOptions): Promise<number>;
+  /**
+   * Adds rows in `pending` state; keys already present in the pipeline are left untouched. Returns the rows
+   * added (key and position), so a caller knows which keys need no read-back.
+   */
+  enqueue(pipeline: string, rows: readonly { key: string; payload: JsonObject }[], options?: OpOptions): Promise<{ key: string; position: number }[]>;
   /** Rows of a pipeline in the given states, in enqueue order (paged with `afterPosition`). */
   outbox(pipeline: string, options?: { states?: readonly OutboxState[]; keys?: readonly string[]; afterPosition?: number; limit?: number } & OpOptions): Promise<OutboxRecord[]>;
   /** Records outcomes (one transaction). */

@@ -19,9 +19,9 @@ for (const backend of backends) {
       places.push(place);
       let store = await place.open();
       let state = await store.publishState();
-      assert.equal(await state.enqueue('p', [{ key: 'a', payload: { LastName: 'A' } }, { key: 'b', payload: { LastName: 'B', n: 1.5 } }]), 2);
-      assert.equal(await state.enqueue('p', [{ key: 'b', payload: { LastName: 'changed' } }, { key: 'c', payload: {} }]), 1);
-      assert.equal(await state.enqueue('other', [{ key: 'a', payload: {} }]), 1);
+      assert.equal(await state.enqueue('p', [{ key: 'a', payload: { LastName: 'A' } }, { key: 'b', payload: { LastName: 'B', n: 1.5 } }]).then((a) => a.length), 2);
+      assert.deepEqual(await state.enqueue('p', [{ key: 'b', payload: { LastName: 'changed' } }, { key: 'c', payload: {} }]), [{ key: 'c', position: 4 }]);
+      assert.equal((await state.enqueue('other', [{ key: 'a', payload: {} }])).length, 1);
       await state.markSent('p', ['a', 'b']);
       await state.updateOutbox('p', [
         { key: 'a', state: 'succeeded', sfId: '003A', created: true, error: null, attempted: true },

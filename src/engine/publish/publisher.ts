@@ -107,10 +107,19 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   const useDlq = opts.deadLetters ?? true;
   const summary: PublishSummary = { total: 0, succeeded: 0, failed: 0, created: 0, alreadyPublished: 0, reconciled: 0, retried: 0, deadLettered: 0, paths: [] };
 
-  // 1. Enqueue (idempotent per key) and remember this run's keys in input order.
+  // 1. Enqueue (idempotent per key) and remember this run's keys in input order. Rows new to the outbox are
+  // known without reading them back; only keys that existed (earlier runs) are loaded with their state.
   const keys: string[] = [];
+  const fresh = new Map<string, OutboxRecord>();
   const seen = new Set<string>();
   let batch: { key: string; payload: JsonObject }[] = [];
+  const flushBatch = async (): Promise<void> => {
+    const added = await state.enqueue(pipeline, batch, { signal });
+    const payloads = new Map(batch.map((b) => [b.key, b.payload]));
+    const ts = new Date().toISOString();
+    for (const a of added) fresh.set(a.key, { pipeline, key: a.key, position: a.position, state: 'pending', payload: payloads.get(a.key)!, sfId: null, created: null, attempts: 0, error: null, updatedAt: ts });
+    batch = [];
+  };
   for await (const input of opts.records) {
     const index = keys.length;
     const key = input.key ?? defaultKey(index, input.record);
@@ -118,29 +127,29 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     seen.add(key);
     keys.push(key);
     batch.push({ key, payload: input.record as JsonObject });
-    if (batch.length >= OUTBOX_PAGE) {
-      await state.enqueue(pipeline, batch, { signal });
-      batch = [];
-    }
+    if (batch.length >= OUTBOX_PAGE) await flushBatch();
   }
-  if (batch.length) await state.enqueue(pipeline, batch, { signal });
+  if (batch.length) await flushBatch();
+  seen.clear();
   summary.total = keys.length;
 
-  // 2. Load the run's rows (with their state from earlier runs).
-  const rows: Row[] = [];
+  // 2. The run's rows, with their state from earlier runs where they existed.
+  const rows: Row[] = new Array(keys.length);
   const byKey = new Map<string, Row>();
-  for (let i = 0; i < keys.length; i += RECONCILE_BATCH * 2) {
-    const part = keys.slice(i, i + RECONCILE_BATCH * 2);
-    const found = await state.outbox(pipeline, { keys: part, signal });
-    const m = new Map(found.map((r) => [r.key, r]));
-    part.forEach((k, j) => {
-      const rec = m.get(k);
-      if (!rec) throw new Error(`outbox row ${k} vanished while publishing (is another publisher clearing pipeline ${pipeline}?)`);
-      const row: Row = { index: i + j, rec, alreadyPublished: rec.state === 'succeeded' || rec.state === 'failed', reconciled: false, lastError: rec.error };
-      rows.push(row);
-      byKey.set(k, row);
-    });
+  const existing = keys.filter((k) => !fresh.has(k));
+  const stored = new Map<string, OutboxRecord>();
+  for (let i = 0; i < existing.length; i += RECONCILE_BATCH * 2) {
+    for (const r of await state.outbox(pipeline, { keys: existing.slice(i, i + RECONCILE_BATCH * 2), signal })) stored.set(r.key, r);
   }
+  keys.forEach((k, index) => {
+    const rec = fresh.get(k) ?? stored.get(k);
+    if (!rec) throw new Error(`outbox row ${k} vanished while publishing (is another publisher clearing pipeline ${pipeline}?)`);
+    const row: Row = { index, rec, alreadyPublished: rec.state === 'succeeded' || rec.state === 'failed', reconciled: false, lastError: rec.error };
+    rows[index] = row;
+    byKey.set(k, row);
+  });
+  fresh.clear();
+  stored.clear();
   let done = rows.filter((r) => r.alreadyPublished).length;
   opts.onProgress?.(done, rows.length);
 
