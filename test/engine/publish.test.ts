@@ -215,6 +215,29 @@ describe('publisher over sObject Collections', () => {
   });
 });
 
+describe('parent/child sets through sObject Tree', () => {
+  it('inserts accounts with their contacts; a bad child fails its own tree only, the rolled-back rest is resent', async () => {
+    const { client, state, emu, counter } = await setup();
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      record: { Name: `Tree ${i}`, External_Id__c: `T-${i}`, Contacts: [{ LastName: `C${i}a`, ...(i === 7 ? { Email: 'bad' } : {}) }, { LastName: `C${i}b` }] },
+    }));
+    const { summary, results } = await run(client, state, { target: { object: 'Account', operation: 'insert', matchFields: ['External_Id__c'] }, records });
+    assert.deepEqual(summary.paths, ['tree']);
+    assert.equal(summary.failed, 1);
+    assert.equal(results[7].errors[0].code, 'INVALID_EMAIL_ADDRESS');
+    assert.equal(summary.succeeded, 59);
+    assert.ok(results[0].id?.startsWith('001'));
+    const [acct] = await soql(client, `SELECT Id, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account WHERE Id = '${results[0].id}'`);
+    assert.deepEqual((acct.Contacts as { records: { LastName: string }[] }).records.map((c) => c.LastName), ['C0a', 'C0b']);
+    assert.equal((await soql(client, "SELECT Id FROM Account WHERE External_Id__c LIKE 'T-%'")).length, 59);
+    assert.equal((await soql(client, "SELECT Id FROM Contact WHERE Account.External_Id__c LIKE 'T-%'")).length, 118);
+    // 180 records fit one call (≤200); it fails as a whole, and the next round resends the 59 good trees.
+    assert.ok(counter.paths.filter((p) => p.includes('/composite/tree/Account')).length >= 2);
+    await assert.rejects(run(client, state, { pipeline: 'u', target: { object: 'Account', operation: 'upsert', externalIdField: 'External_Id__c' }, records: [records[0]] }), /can only be inserted/);
+    emu.close();
+  });
+});
+
 describe('platform events', () => {
   it('publishes X__e events through collections; refuses other operations; events are not queryable', async () => {
     const { schemaFromData } = await import('../../src/emulator/schema/custom.ts');

@@ -21,7 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
-import { bulkApiOf, idOf, sendBulk, sendCollections, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
@@ -236,9 +236,10 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       opts.onProgress?.(done, rows.length, `retrying ${pending.length} in ${wait} ms`);
       await delay(wait, undefined, { signal });
     }
-    const path = choosePath(pending.length);
+    const path = choosePath(pending);
     if (!summary.paths.includes(path)) summary.paths.push(path);
     if (path === 'bulk') await sendViaBulk(pending);
+    else if (path === 'tree') await sendViaTree(pending);
     else await sendViaCollections(pending);
   }
 
@@ -268,7 +269,13 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   }
   return summary;
 
-  function choosePath(n: number): PublishPath {
+  function choosePath(pending: Row[]): PublishPath {
+    const n = pending.length;
+    if (pending.some((r) => hasChildren(r.rec.payload))) {
+      // Parent/child sets go through sObject Tree, which only inserts.
+      if (target.operation !== 'insert') throw new PublishError('PUBLISH_INPUT', `records with child records (e.g. Contacts: [...]) can only be inserted (sObject Tree); use operation insert or publish parents and children separately with upsert`);
+      return 'tree';
+    }
     const bulk = opts.bulk ?? bulkApiOf(client);
     if (opts.path === 'bulk') {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
@@ -294,6 +301,21 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
         parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
         signal,
         onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
+      });
+    }
+  }
+
+  async function sendViaTree(pending: Row[]): Promise<void> {
+    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
+      signal?.throwIfAborted();
+      const part = pending.slice(i, i + OUTBOX_PAGE);
+      const partKeys = part.map((r) => r.rec.key);
+      await state.markSent(pipeline, partKeys, { signal });
+      for (const r of part) r.rec = { ...r.rec, state: 'sent' };
+      await opts.beforeSend?.(partKeys);
+      await sendTree(client, target, part.map((r) => r.rec.payload), {
+        signal,
+        onChunk: (indexes, outcomes) => apply(indexes.map((j) => part[j]), outcomes),
       });
     }
   }

@@ -188,3 +188,108 @@ export async function sendBulk(
   for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = { kind: 'unknown', error: { code: 'NO_RESULT', message: 'the bulk job reported no result for this row', fields: [] } };
   return out;
 }
+
+/** Child records of a parent: `{Contacts: [{…}]}` or `{Contacts: {records: [{…}]}}`. */
+function childLists(r: Record<string, unknown>): Array<[string, Record<string, unknown>[]]> {
+  const out: Array<[string, Record<string, unknown>[]]> = [];
+  for (const [k, v] of Object.entries(r)) {
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => x && typeof x === 'object' && !Array.isArray(x))) out.push([k, v as Record<string, unknown>[]]);
+    else if (v && typeof v === 'object' && Array.isArray((v as { records?: unknown }).records)) out.push([k, (v as { records: Record<string, unknown>[] }).records]);
+  }
+  return out;
+}
+
+/** True when a record carries child records (a parent/child set for sObject Tree). */
+export const hasChildren = (r: Record<string, unknown>): boolean => childLists(r).length > 0;
+
+/** Records in one tree (parent plus all descendants). */
+function treeSize(r: Record<string, unknown>): number {
+  return 1 + childLists(r).reduce((n, [, list]) => n + list.reduce((m, c) => m + treeSize(c), 0), 0);
+}
+
+/**
+ * Inserts parent/child sets through sObject Tree (`composite/tree`): up to 200 records per call, all or
+ * nothing per call. A record whose own tree has an error fails permanently; the other records of that call
+ * were rolled back with it and are reported as transient (`TREE_ROLLED_BACK`) so the next round resends them.
+ * The Id reported for a record is its top-level parent's.
+ */
+export async function sendTree(
+  client: SalesforceClient,
+  target: { object: string },
+  records: readonly Record<string, unknown>[],
+  opts: { signal?: AbortSignal; onChunk?: (indexes: number[], outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const childType = new Map<string, string>();
+  const typeOf = async (parent: string, rel: string): Promise<string> => {
+    const key = `${parent}.${rel}`.toLowerCase();
+    if (!childType.has(key)) {
+      const d = await client.describe(parent, opts.signal);
+      for (const c of d.childRelationships) if (c.relationshipName) childType.set(`${parent}.${c.relationshipName}`.toLowerCase(), c.childSObject);
+      if (!childType.has(key)) throw new PublishError('PUBLISH_INPUT', `${parent} has no child relationship named ${rel} (use the relationship name, e.g. Contacts on Account)`);
+    }
+    return childType.get(key)!;
+  };
+  // referenceId → top-level record index
+  const build = async (object: string, r: Record<string, unknown>, index: number, refs: Map<string, number>, seq: { n: number }, top?: Map<string, number>): Promise<Record<string, unknown>> => {
+    const referenceId = `ref${index}_${seq.n++}`;
+    refs.set(referenceId, index);
+    top?.set(referenceId, index);
+    const node: Record<string, unknown> = { attributes: { type: object, referenceId } };
+    const kids = new Map(childLists(r));
+    for (const [k, v] of Object.entries(r)) if (!kids.has(k) && k !== 'attributes' && k !== 'Id' && k !== 'id') node[k] = v;
+    for (const [rel, list] of kids) {
+      const type = await typeOf(object, rel);
+      node[rel] = { records: await Promise.all(list.map((c) => build(type, c, index, refs, seq))) };
+    }
+    return node;
+  };
+  let start = 0;
+  while (start < records.length) {
+    opts.signal?.throwIfAborted();
+    const indexes: number[] = [];
+    let size = 0;
+    for (let i = start; i < records.length; i++) {
+      const s = treeSize(records[i]);
+      if (indexes.length > 0 && size + s > COLLECTION_CHUNK) break;
+      indexes.push(i);
+      size += s;
+    }
+    start = indexes[indexes.length - 1] + 1;
+    const refs = new Map<string, number>();
+    const seq = { n: 0 };
+    const top = new Map<string, number>();
+    const body: Record<string, unknown>[] = [];
+    for (const i of indexes) body.push(await build(target.object, records[i], i, refs, seq, top));
+    let outcomes: SendOutcome[];
+    try {
+      const res = await client.tree(target.object, body, { signal: opts.signal });
+      if (!res.hasErrors) {
+        const ids = new Map<number, string>();
+        for (const r of res.results) {
+          const i = top.get(r.referenceId);
+          if (i !== undefined && r.id) ids.set(i, r.id);
+        }
+        outcomes = indexes.map((i) => ({ kind: 'ok', id: ids.get(i) ?? null, created: true }));
+      } else {
+        const errs = new Map<number, PublishErrorInfo[]>();
+        for (const r of res.results) {
+          const i = refs.get(r.referenceId);
+          if (i === undefined || !r.errors?.length) continue;
+          errs.set(i, [...(errs.get(i) ?? []), ...r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields ?? [] }))]);
+        }
+        outcomes = indexes.map((i): SendOutcome => {
+          const e = errs.get(i);
+          if (e) return { kind: 'error', errors: e, transient: e.every((x) => isTransientCode(x.code)) };
+          return { kind: 'error', errors: [{ code: 'TREE_ROLLED_BACK', message: 'rolled back because another record in the same tree call failed; resent', fields: [] }], transient: true };
+        });
+      }
+    } catch (err) {
+      const o = outcomeOfCallError(err);
+      outcomes = indexes.map(() => o);
+    }
+    outcomes.forEach((o, j) => (out[indexes[j]] = o));
+    await opts.onChunk?.(indexes, outcomes);
+  }
+  return out;
+}

@@ -33,6 +33,7 @@ export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'HTTP_504',
   'UNPROCESSED',
   'RETRY_BUDGET_EXHAUSTED',
+  'TREE_ROLLED_BACK',
 ]);
 
 /** Marker code for a record whose send outcome is unknown and cannot be reconciled (no key to look it up by). */
@@ -43,7 +44,7 @@ export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export const PUBLISH_OPERATIONS: readonly PublishOperation[] = ['insert', 'update', 'upsert', 'delete'];
 
 /** Which API path ran. */
-export type PublishPath = 'collections' | 'bulk';
+export type PublishPath = 'collections' | 'bulk' | 'tree';
 
 /** Where records go. */
 export interface PublishTarget {
