@@ -120,26 +120,74 @@ export class SqlPublishState implements PublishState {
   }
 
   async markSent(pipeline: string, keys: readonly string[], options?: OpOptions): Promise<void> {
-    await this.updateOutbox(pipeline, keys.map((key) => ({ key, state: 'sent' as const })), options);
+    if (keys.length === 0) return;
+    const d = this.#d;
+    const ts = now();
+    await this.#driver.transaction(async (conn) => {
+      for (const part of chunk(keys, WRITE_CHUNK)) {
+        options?.signal?.throwIfAborted();
+        const p = new Params(d);
+        await conn.run(`UPDATE ${d.table(OUTBOX_TABLE)} SET state = 'sent', updated_at = ${p.add(ts)} WHERE pipeline = ${p.add(pipeline)} AND key IN ${p.list(part)}`, p.values);
+      }
+    });
   }
 
+  /**
+   * One statement per batch: `UPDATE … FROM (VALUES …)`, which SQLite (3.33+) and Postgres both accept. Every
+   * VALUES cell is text (Postgres types unknown parameters as text) and cast where the column is an integer;
+   * a flag column per optional field keeps "not given" apart from "set to null".
+   */
   async updateOutbox(pipeline: string, updates: readonly OutboxUpdate[], options?: OpOptions): Promise<void> {
     if (updates.length === 0) return;
     const d = this.#d;
     const ts = now();
+    // A key may appear once per statement (Postgres would apply only one of two matching VALUES rows).
+    const batches: OutboxUpdate[][] = [];
+    let cur: OutboxUpdate[] = [];
+    let keys = new Set<string>();
+    for (const u of updates) {
+      if (keys.has(u.key) || cur.length >= WRITE_CHUNK) {
+        batches.push(cur);
+        cur = [];
+        keys = new Set();
+      }
+      cur.push(u);
+      keys.add(u.key);
+    }
+    if (cur.length) batches.push(cur);
+    const flag = (b: boolean) => (b ? '1' : '0');
     await this.#driver.transaction(async (conn) => {
-      for (const u of updates) {
+      for (const batch of batches) {
         options?.signal?.throwIfAborted();
         const p = new Params(d);
-        const sets = [`state = ${p.add(u.state)}`, `updated_at = ${p.add(ts)}`];
-        if (u.sfId !== undefined) sets.push(`sf_id = ${p.add(u.sfId)}`);
-        if (u.created !== undefined) sets.push(`created = ${p.add(u.created === null ? null : u.created ? 1 : 0)}`);
-        if (u.error !== undefined) {
-          sets.push(`error_code = ${p.add(u.error?.code ?? null)}`, `error_message = ${p.add(u.error?.message ?? null)}`, `error_fields = ${p.add(u.error ? JSON.stringify(u.error.fields) : null)}`);
-        }
-        if (u.attempted) sets.push('attempts = attempts + 1');
-        if (u.payload !== undefined) sets.push(`payload = ${p.add(JSON.stringify(u.payload))}`);
-        await conn.run(`UPDATE ${d.table(OUTBOX_TABLE)} SET ${sets.join(', ')} WHERE pipeline = ${p.add(pipeline)} AND key = ${p.add(u.key)}`, p.values);
+        // SQLite placeholders are positional: add parameters in the order they appear in the text.
+        const tsP = p.add(ts);
+        const values = batch
+          .map((u) =>
+            p.list([
+              u.key,
+              u.state,
+              flag(u.sfId !== undefined), u.sfId ?? null,
+              flag(u.created !== undefined), u.created == null ? null : u.created ? '1' : '0',
+              flag(u.error !== undefined), u.error?.code ?? null, u.error?.message ?? null, u.error ? JSON.stringify(u.error.fields) : null,
+              u.attempted ? '1' : '0',
+              flag(u.payload !== undefined), u.payload === undefined ? null : JSON.stringify(u.payload),
+            ]),
+          )
+          .join(', ');
+        const pipeP = p.add(pipeline);
+        await conn.run(
+          `UPDATE ${d.table(OUTBOX_TABLE)} AS t SET state = v.column2, updated_at = ${tsP},
+             sf_id = CASE WHEN v.column3 = '1' THEN v.column4 ELSE t.sf_id END,
+             created = CASE WHEN v.column5 = '1' THEN CAST(v.column6 AS integer) ELSE t.created END,
+             error_code = CASE WHEN v.column7 = '1' THEN v.column8 ELSE t.error_code END,
+             error_message = CASE WHEN v.column7 = '1' THEN v.column9 ELSE t.error_message END,
+             error_fields = CASE WHEN v.column7 = '1' THEN v.column10 ELSE t.error_fields END,
+             attempts = t.attempts + CAST(v.column11 AS integer),
+             payload = CASE WHEN v.column12 = '1' THEN v.column13 ELSE t.payload END
+           FROM (VALUES ${values}) AS v WHERE t.pipeline = ${pipeP} AND t.key = v.column1`,
+          p.values,
+        );
       }
     });
   }
