@@ -25,7 +25,7 @@ import { PUBLISH_SCHEMA } from './publish-helpers.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 /** Kills per scenario before the run that is left to finish. */
-const KILLS = 2;
+const KILLS = 3;
 
 /** A small deterministic PRNG so a failing run can be reproduced from its seed. */
 function prng(seed: number): () => number {
