@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
 import { SalesforceError, SfClientError } from '../client/errors.ts';
 import { BULK_OPERATIONS, BulkError, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import { parseDuration, parseFlags, UsageError } from './args.ts';
 import { createProgress } from './progress.ts';
+import { csvLine } from './query.ts';
+
+/** Result rows per write of a result file. */
+const WRITE_BATCH = 500;
 
 const USAGE = `Usage:
   sfbridge bulk insert|update|upsert|delete|hardDelete --object X --file FILE.csv [--external-id F]
@@ -158,7 +161,7 @@ class JobFiles {
   readonly jobId: string;
   readonly #dir: string;
   readonly #columns: string[];
-  readonly #files = new Map<string, WriteStream>();
+  readonly #files = new Map<string, { stream: WriteStream; lines: string[] }>();
   counts = { success: 0, failed: 0, unprocessed: 0 };
 
   constructor(dir: string, jobId: string, columns: string[]) {
@@ -172,20 +175,29 @@ class JobFiles {
     this.counts[kind]++;
     let out = this.#files.get(kind);
     if (!out) {
-      out = createWriteStream(join(this.#dir, `${this.jobId}-${kind}-records.csv`));
+      out = { stream: createWriteStream(join(this.#dir, `${this.jobId}-${kind}-records.csv`)), lines: [] };
       this.#files.set(kind, out);
       const lead = kind === 'success' ? ['sf__Id', 'sf__Created'] : kind === 'failed' ? ['sf__Id', 'sf__Error'] : [];
-      out.write(stringify([[...lead, ...this.#columns]]));
+      out.lines.push(csvLine([...lead, ...this.#columns]));
     }
     const values = this.#columns.map((c) => String(r.input[c] ?? ''));
     const lead = kind === 'success' ? [r.id ?? '', String(r.created)] : kind === 'failed' ? [r.id ?? '', r.error ?? ''] : [];
-    if (!out.write(stringify([[...lead, ...values]]))) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    out.lines.push(csvLine([...lead, ...values]));
+    // Batched writes (lines joined once per batch) keep garbage and the process's RSS low on big loads.
+    if (out.lines.length >= WRITE_BATCH) await this.#flush(out);
+  }
+
+  async #flush(out: { stream: WriteStream; lines: string[] }): Promise<void> {
+    const chunk = out.lines.join('');
+    out.lines = [];
+    if (chunk && !out.stream.write(chunk)) await new Promise<void>((resolve) => out.stream.once('drain', () => resolve()));
   }
 
   async close(): Promise<string[]> {
     const names: string[] = [];
     for (const [kind, out] of this.#files) {
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      await this.#flush(out);
+      await new Promise<void>((resolve, reject) => out.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
       names.push(join(this.#dir, `${this.jobId}-${kind}-records.csv`));
     }
     return names;

@@ -13,6 +13,7 @@ import { bulkCommand } from '../../src/cli/bulk.ts';
 import { queryCommand } from '../../src/cli/query.ts';
 import { createEmulator, type Emulator } from '../../src/emulator/app.ts';
 import { EXTRA_OBJECTS } from '../emulator/bulk-helpers.ts';
+import { scriptedServer } from '../client/helpers/scripted-server.ts';
 
 const BASE = 'http://127.0.0.1:8484';
 let emu: Emulator;
@@ -84,6 +85,18 @@ describe('sfbridge bulk', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     const rows = await csv(join(out, `${jobId}-success-records.csv`));
     assert.deepEqual(rows.map((x) => x.Name), ['A', 'B']);
+  });
+
+  it('resume --wait that runs out exits 1 and says how to re-attach', async () => {
+    const id = '750000000000009AAA';
+    const srv = await scriptedServer({ [`GET /services/data/v62.0/jobs/ingest/${id}`]: [{ json: { id, state: 'InProgress', operation: 'insert', object: 'Account', numberRecordsProcessed: 5 } }] });
+    const out = capture();
+    const err = capture();
+    const code = await bulkCommand(['resume', id, '--wait', '50ms'], { stdout: out.stream, stderr: err.stream, env: { SF_INSTANCE_URL: srv.url, SF_ACCESS_TOKEN: 't', SFBRIDGE_HOME: dir } });
+    await srv.close();
+    assert.equal(code, 1);
+    assert.match(err.text(), /BULK_WAIT_EXCEEDED/);
+    assert.match(err.text(), new RegExp(`sfbridge bulk resume ${id}`));
   });
 
   it('usage errors exit 2 and name the fix', async () => {

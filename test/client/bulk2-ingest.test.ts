@@ -188,6 +188,29 @@ describe('bulk.ingest', () => {
     org.close();
   });
 
+  it('the caller aborting its signal aborts the job in Salesforce; leaving the loop early does not', async () => {
+    const { org, sf } = await setup();
+    bulkEngine(org.emu.org).settings.chunkSize = 20;
+    const input = Array.from({ length: 3000 }, (_, i) => ({ Name: `Sig ${i}` }));
+    const controller = new AbortController();
+    let jobId = '';
+    await assert.rejects(collect(sf.bulk.ingest('Account', 'insert', input, { ...FAST, signal: controller.signal, onEvent: (e) => {
+      if (e.type === 'job-created') jobId = e.jobId;
+      if (e.type === 'job-polled') controller.abort();
+    } })), (err: unknown) => (err as Error).name === 'AbortError');
+    const info = (await (await org.api(`/jobs/ingest/${jobId}`)).json()) as { state: string };
+    assert.equal(info.state, 'Aborted');
+    // A consumer that breaks out after the first result: the generator returns, the job is left to finish.
+    let second = '';
+    for await (const r of sf.bulk.ingest('Account', 'insert', input.slice(0, 300), { ...FAST, maxRowsPerJob: 100, onEvent: (e) => { if (e.type === 'job-created') second ||= e.jobId; } })) {
+      assert.equal(r.index, 0);
+      break;
+    }
+    await bulkEngine(org.emu.org).idle();
+    assert.equal(((await (await org.api(`/jobs/ingest/${second}`)).json()) as { state: string }).state, 'JobComplete');
+    org.close();
+  });
+
   it('upsert without externalIdField and bad options are refused up front', async () => {
     const { org, sf } = await setup();
     await assert.rejects(collect(sf.bulk.ingest('Contact', 'upsert', [{ LastName: 'x' }])), (err: unknown) => err instanceof BulkError && err.code === 'BULK_INVALID_INPUT');

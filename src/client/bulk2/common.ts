@@ -103,7 +103,7 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
     }
     opts.onEvent?.({ type: 'job-polled', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed, nextPollMs: interval });
     if (opts.wait !== undefined && now() - started + interval > opts.wait) {
-      throw new BulkError(BULK_ERROR_CODES.waitExceeded, `bulk ${kind} job ${jobId} is still ${info.state} after waiting ${Math.round((now() - started) / 1000)} s (wait limit ${Math.round(opts.wait / 1000)} s); it keeps running in Salesforce: check it with \`sfbridge bulk status ${jobId}\` or re-attach with \`sfbridge bulk resume ${jobId}\``, { jobIds: [jobId], state: info.state });
+      throw new BulkError(BULK_ERROR_CODES.waitExceeded, `bulk ${kind} job ${jobId} is still ${info.state} after waiting ${Math.round((now() - started) / 1000)} s (wait limit ${Math.round(opts.wait / 1000)} s); it keeps running in Salesforce: ${kind === 'ingest' ? `check it with \`sfbridge bulk status ${jobId}\` or re-attach with \`sfbridge bulk resume ${jobId}\`` : `continue with bulk.query(soql, { resume: { jobId: '${jobId}' } })`}`, { jobIds: [jobId], state: info.state });
     }
     await sleep(interval, undefined, { signal: opts.signal });
     interval = Math.min(cap, Math.ceil(interval * BULK_POLL_BACKOFF));

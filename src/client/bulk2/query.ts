@@ -119,7 +119,11 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
       try {
         // One record is held back so the last record of the page can move `locator` on before it is yielded.
         for await (const rec of parser as AsyncIterable<Record<string, string>>) {
-          if (pending !== undefined) yield* this.#hand(pending, n, skip);
+          if (pending !== undefined && n > skip) {
+            this.pageOffset = n;
+            this.recordsRead++;
+            yield pending;
+          }
           n++;
           pending = rec;
         }
@@ -148,14 +152,6 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
         return;
       }
     }
-  }
-
-  /** Yields record number `n` (1-based) of the current page unless it was consumed before a resume. */
-  *#hand(rec: Record<string, string>, n: number, skip: number): Generator<Record<string, string>> {
-    if (n <= skip) return;
-    this.pageOffset = n;
-    this.recordsRead++;
-    yield rec;
   }
 
   #advance(next: string | null): void {
