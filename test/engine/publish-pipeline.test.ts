@@ -77,7 +77,7 @@ for (const backend of backends) {
       await createOrders(place, [[1, 'one', '2026-01-01T00:00:00.000Z'], [2, 'two', '2026-01-02T00:00:00.000Z'], [3, 'bad@', '2026-01-03T00:00:00.000Z']]);
       const [p] = parsePublishPipelines([{
         name: 'orders',
-        source: { table: 'orders', key: 'id', cursor: 'updated_at', writeBack: { id: 'sf_id', error: 'sf_error' } },
+        source: { table: 'orders', key: 'id', cursor: 'updated_at', writeBack: { id: 'sf_id', error: 'sf_error' }, pageSize: 2 },
         transform: { select: ['id', 'name'], rename: { id: 'External_Id__c', name: 'LastName' }, expressions: { Email: '{{name}}@example.com' } },
         target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' },
       }]);
@@ -114,7 +114,7 @@ for (const backend of backends) {
       await createOrders(place, [[10, 'ten', null], [11, 'eleven', null]]);
       const [p] = parsePublishPipelines([{
         name: 'queue',
-        source: { outbox: 'orders', key: 'id', processed: 'processed_at', writeBack: { id: 'sf_id' } },
+        source: { outbox: 'orders', key: 'id', processed: 'processed_at', writeBack: { id: 'sf_id' }, pageSize: 1 },
         transform: { select: ['name', 'id'], rename: { name: 'LastName' }, expressions: { Idem_Key__c: 'order-{{id}}' }, drop: ['id'] },
         target: { object: 'Contact', operation: 'insert', matchFields: ['Idem_Key__c'] },
       }]);

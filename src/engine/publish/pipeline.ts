@@ -16,7 +16,7 @@ import { compileTransform } from './transform.ts';
 import { PublishError, type PublishRecordResult, type PublishSummary } from './types.ts';
 
 /** Default rows per source page. */
-export const SOURCE_PAGE_SIZE = 5000;
+export const SOURCE_PAGE_SIZE = 10_000;
 
 export interface PipelineRunOptions {
   client: SalesforceClient;
@@ -124,60 +124,99 @@ function tableTransform(p: PublishPipelineConfig, src: TableSourceConfig | Outbo
   };
 }
 
+/** Adds one page's totals to a run's. */
+function addSummary(into: PipelineRunSummary, s: PublishSummary): void {
+  for (const k of ['total', 'succeeded', 'failed', 'created', 'alreadyPublished', 'reconciled', 'retried', 'deadLettered'] as const) into[k] += s[k];
+  for (const path of s.paths) if (!into.paths.includes(path)) into.paths.push(path);
+}
+
+/**
+ * Publishes a table source page by page: each page is published, written back and (for cursor sources)
+ * checkpointed before the next is read, so memory stays bounded and a crash loses at most one page's
+ * bookkeeping (which the outbox then recovers).
+ */
+async function publishPages(
+  p: PublishPipelineConfig,
+  common: Common,
+  opts: PipelineRunOptions,
+  readPage: (after: { cursor: JsonValue; key: JsonValue } | null) => Promise<Record<string, unknown>[]>,
+  pageSize: number,
+  start: { cursor: JsonValue; key: JsonValue } | null,
+  keyOf: (row: Record<string, unknown>) => string,
+  positionOf: (row: Record<string, unknown>) => { cursor: JsonValue; key: JsonValue },
+  writeBack: (rows: Record<string, unknown>[], results: PublishRecordResult[]) => Promise<number>,
+  afterPage?: (last: Record<string, unknown>) => Promise<void>,
+): Promise<PipelineRunSummary> {
+  const total: PipelineRunSummary = { pipeline: p.name, writtenBack: 0, total: 0, succeeded: 0, failed: 0, created: 0, alreadyPublished: 0, reconciled: 0, retried: 0, deadLettered: 0, paths: [] };
+  const transform = tableTransform(p, p.source as TableSourceConfig | OutboxSourceConfig);
+  let after = start;
+  for (;;) {
+    const rows = await readPage(after);
+    if (rows.length === 0) break;
+    const results: PublishRecordResult[] = [];
+    const offset = total.total;
+    const s = await publish({
+      ...common,
+      records: rows.map((row) => ({ key: keyOf(row), record: transform(row) })),
+      onResult: async (r) => {
+        results.push(r);
+        await opts.onResult?.({ ...r, index: r.index + offset });
+      },
+    });
+    addSummary(total, s);
+    const written = await writeBack(rows, results);
+    total.writtenBack += written;
+    // An outbox table page is re-read from its first unprocessed row: stop if nothing got marked.
+    if (!afterPage && written === 0) break;
+    const last = rows[rows.length - 1];
+    await afterPage?.(last);
+    if (rows.length < pageSize) break;
+    after = positionOf(last);
+  }
+  return total;
+}
+
 async function runTable(p: PublishPipelineConfig, src: TableSourceConfig, source: PublishState, state: PublishState, common: Common, opts: PipelineRunOptions): Promise<PipelineRunSummary> {
   const pageSize = src.pageSize ?? SOURCE_PAGE_SIZE;
-  const transform = tableTransform(p, src);
-  let after = (await state.getCursor(p.name)) ?? null;
-  const rows: Record<string, unknown>[] = [];
-  for (;;) {
-    const page = await source.readSource(src.table, { keyColumn: src.key, cursorColumn: src.cursor, after, limit: pageSize, signal: opts.signal });
-    rows.push(...page);
-    if (page.length < pageSize) break;
-    const lastRow = page[page.length - 1];
-    after = { cursor: lastRow[src.cursor] as JsonValue, key: lastRow[src.key] as JsonValue };
-  }
-  const keyOf = (row: Record<string, unknown>) => `${String(row[src.key])}@${String(row[src.cursor])}`;
-  const updates: SourceWriteBack[] = [];
   const now = new Date().toISOString();
-  const summary = await publish({
-    ...common,
-    records: rows.map((row) => ({ key: keyOf(row), record: transform(row) })),
-    onResult: async (r) => {
-      const values = writeBackValues(src.writeBack, r, now);
-      if (Object.keys(values).length) updates.push({ key: rows[r.index][src.key] as JsonValue, values });
-      await opts.onResult?.(r);
+  const positionOf = (row: Record<string, unknown>) => ({ cursor: row[src.cursor] as JsonValue, key: row[src.key] as JsonValue });
+  return publishPages(
+    p,
+    common,
+    opts,
+    (after) => source.readSource(src.table, { keyColumn: src.key, cursorColumn: src.cursor, after, limit: pageSize, signal: opts.signal }),
+    pageSize,
+    (await state.getCursor(p.name)) ?? null,
+    (row) => `${String(row[src.key])}@${String(row[src.cursor])}`,
+    positionOf,
+    (rows, results) => {
+      const updates: SourceWriteBack[] = [];
+      for (const r of results) {
+        const values = writeBackValues(src.writeBack, r, now);
+        if (Object.keys(values).length) updates.push({ key: rows[r.index][src.key] as JsonValue, values });
+      }
+      return source.writeBack(src.table, src.key, updates, { signal: opts.signal });
     },
-  });
-  const writtenBack = await source.writeBack(src.table, src.key, updates, { signal: opts.signal });
-  if (rows.length) {
-    const lastRow = rows[rows.length - 1];
-    await state.setCursor(p.name, { cursor: lastRow[src.cursor] as JsonValue, key: lastRow[src.key] as JsonValue });
-  }
-  return { ...summary, pipeline: p.name, writtenBack };
+    // The cursor moves only after write-back: a crash before it re-reads the page, which the outbox recognises.
+    (last) => state.setCursor(p.name, positionOf(last)),
+  );
 }
 
 async function runOutboxTable(p: PublishPipelineConfig, src: OutboxSourceConfig, source: PublishState, common: Common, opts: PipelineRunOptions): Promise<PipelineRunSummary> {
   const pageSize = src.pageSize ?? SOURCE_PAGE_SIZE;
-  const transform = tableTransform(p, src);
-  const rows: Record<string, unknown>[] = [];
-  let after: { cursor: JsonValue; key: JsonValue } | null = null;
-  for (;;) {
-    const page = await source.readSource(src.outbox, { keyColumn: src.key, unprocessedColumn: src.processed, after, limit: pageSize, signal: opts.signal });
-    rows.push(...page);
-    if (page.length < pageSize) break;
-    after = { cursor: null, key: page[page.length - 1][src.key] as JsonValue };
-  }
-  const updates: SourceWriteBack[] = [];
   const now = new Date().toISOString();
-  const summary = await publish({
-    ...common,
-    records: rows.map((row) => ({ key: String(row[src.key]), record: transform(row) })),
-    onResult: async (r) => {
-      // Failed rows are marked processed too: they live on in the dead-letter table, not in the app's queue.
-      updates.push({ key: rows[r.index][src.key] as JsonValue, values: { ...writeBackValues(src.writeBack, r, now), [src.processed]: now } });
-      await opts.onResult?.(r);
-    },
-  });
-  const writtenBack = await source.writeBack(src.outbox, src.key, updates, { signal: opts.signal });
-  return { ...summary, pipeline: p.name, writtenBack };
+  return publishPages(
+    p,
+    common,
+    opts,
+    // Handled rows get their processed marker, so every page starts from the first unprocessed row.
+    () => source.readSource(src.outbox, { keyColumn: src.key, unprocessedColumn: src.processed, limit: pageSize, signal: opts.signal }),
+    pageSize,
+    null,
+    (row) => String(row[src.key]),
+    (row) => ({ cursor: null, key: row[src.key] as JsonValue }),
+    // Failed rows are marked processed too: they live on in the dead-letter table, not in the app's queue.
+    (rows, results) =>
+      source.writeBack(src.outbox, src.key, results.map((r) => ({ key: rows[r.index][src.key] as JsonValue, values: { ...writeBackValues(src.writeBack, r, now), [src.processed]: now } })), { signal: opts.signal }),
+  );
 }
