@@ -1,6 +1,7 @@
 /** Shared benchmark plumbing: start the emulator CLI as a child process, log in, time things. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,12 +37,33 @@ export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
     token,
     child,
     api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),
-    rss: async () => ((await (await fetch(`${url}/__emulator/stats`)).json()) as { rssBytes: number }).rssBytes,
+    // Read from /proc rather than /__emulator/stats: stats counts every table, which would add work to what we measure.
+    rss: async () => procRss(child.pid!),
     stop: async () => {
       child.kill('SIGINT');
       await once(child, 'exit');
     },
   };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN where /proc is unavailable. */
+export function procRss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak resident set size of a process in bytes (VmHWM), or NaN. */
+export function procPeakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 export function median(xs: number[]): number {
