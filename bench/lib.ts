@@ -18,6 +18,9 @@ export interface ChildEmulator {
 /** Starts `sfbridge emulator` with the given flags on a free port and logs in with client credentials. */
 export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'emulator', '--port', '0', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // A crashed benchmark must not leave a seeded emulator (gigabytes of RSS) running.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -40,6 +43,7 @@ export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
     // Read from /proc rather than /__emulator/stats: stats counts every table, which would add work to what we measure.
     rss: async () => procRss(child.pid!),
     stop: async () => {
+      process.off('exit', killChild);
       child.kill('SIGINT');
       await once(child, 'exit');
     },
