@@ -3,7 +3,9 @@
  * 1. stream every Account to a JSONL file — wall time and peak RSS, each variant in its own process;
  * 2. upsert 20k Accounts by external ID through sObject Collections — API calls used and time.
  *
- *   npx node bench/client-vs-jsforce.ts [--accounts 200000] [--upserts 20000] [--rounds 1]
+ *   npx node bench/client-vs-jsforce.ts [--accounts 200000] [--upserts 20000] [--rounds 1] [--no-compile-cache]
+ *
+ * Workers start through bench/workers/run.mjs with Node's module compile cache on, as bin/sfbridge.js does.
  *
  * Goal (issue 3): sfbridge ≤ 0.6× jsforce's time and ≤ 0.3× its peak RSS on the query.
  */
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mb, median, ROOT, startEmulator } from './lib.ts';
 
-const { values } = parseArgs({ options: { accounts: { type: 'string', default: '200000' }, upserts: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { accounts: { type: 'string', default: '200000' }, upserts: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '1' }, 'no-compile-cache': { type: 'boolean', default: false } } });
 const N = Number(values.accounts);
 const UPSERTS = Number(values.upserts);
 const ROUNDS = Number(values.rounds);
@@ -43,7 +45,11 @@ async function apiUsage(): Promise<number> {
 async function worker(lib: 'sfbridge' | 'jsforce', mode: string, extra: Record<string, unknown> = {}): Promise<Figures & { apiCalls: number; wallMs: number }> {
   const before = await apiUsage();
   const started = performance.now();
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join('bench/workers', `${lib}.ts`), JSON.stringify({ url: emu.url, token: emu.token, soql: SOQL, ...extra }), mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/workers/run.mjs', `./${lib}.ts`, JSON.stringify({ url: emu.url, token: emu.token, soql: SOQL, ...extra }), mode], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_NO_COMPILE_CACHE: values['no-compile-cache'] ? '1' : '0' },
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

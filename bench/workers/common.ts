@@ -16,9 +16,12 @@ export interface WorkerArgs {
   newFrom: number;
 }
 
+/** Worker arguments: `… ARGS_JSON MODE` at the end of the command line (directly or through run.mjs). */
 export function args(): WorkerArgs {
-  return JSON.parse(process.argv[2]) as WorkerArgs;
+  return JSON.parse(process.argv[process.argv.length - 2]) as WorkerArgs;
 }
+
+export const mode = (): string => process.argv[process.argv.length - 1];
 
 export function report(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);

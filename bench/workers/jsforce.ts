@@ -8,9 +8,10 @@
  * - `idle`: create the connection and run a one-row query (baseline RSS).
  */
 import jsforce from 'jsforce';
-import { args, jsonl, report, upsertRecords } from './common.ts';
+import { args, jsonl, mode as modeArg, report, upsertRecords } from './common.ts';
 
-const mode = process.argv[3];
+const mode = modeArg();
+
 const a = args();
 const conn = new jsforce.Connection({ instanceUrl: a.url, accessToken: a.token, version: '62.0' });
 

@@ -5,9 +5,10 @@
  * - `idle`: create the client and run a one-row query (baseline RSS).
  */
 import { SalesforceClient } from '../../src/client/index.ts';
-import { args, jsonl, report, upsertRecords } from './common.ts';
+import { args, jsonl, mode as modeArg, report, upsertRecords } from './common.ts';
 
-const mode = process.argv[3];
+const mode = modeArg();
+
 const a = args();
 const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: a.url, accessToken: a.token } });
 
