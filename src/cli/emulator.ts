@@ -5,6 +5,8 @@ import { createEmulator, SUPPORTED_VERSIONS } from '../emulator/app.ts';
 import { serve } from '../emulator/http/node-server.ts';
 import { parseFaultSpec } from '../emulator/faults.ts';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME } from '../emulator/org.ts';
+import { readFile } from 'node:fs/promises';
+import { loadJwtVerificationKey } from '../emulator/oauth/config.ts';
 import { loadSchemaFile } from '../emulator/schema/custom.ts';
 import { seedOrg } from '../emulator/seed/index.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
@@ -18,7 +20,12 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
   --schema FILE          custom objects and fields (YAML or JSON)
   --client-id ID         connected app consumer key (default ${DEFAULT_CLIENT_ID})
   --client-secret S      connected app consumer secret (default ${DEFAULT_CLIENT_SECRET})
-  --faults SPEC          e.g. http503=0.05,latency=20,commitDelay=500,tokenTtl=3600,dailyLimit=15000
+  --faults SPEC          http503=P,http429=P,lockrow=P,reset=P,latency=MS,tokenTtl=SECONDS,dailyLimit=N,
+                         commitDelay=MS (P a probability 0..1), e.g. http503=0.05,latency=20
+  --jwt-cert PATH        PEM certificate (or RSA public key) that verifies JWT bearer assertions
+  --redirect-uri URL     callback URL for the authorization-code flow (repeatable; default: any
+                         http://localhost / 127.0.0.1 URL)
+  --rotate-refresh-tokens  each refresh returns a new refresh token and invalidates the old one
   --api-version V        default API version (default 62.0)
 `;
 
@@ -33,6 +40,9 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'client-secret': { type: 'string' },
     faults: { type: 'string', default: '' },
     'api-version': { type: 'string', default: '62.0' },
+    'jwt-cert': { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'rotate-refresh-tokens': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   }, EMULATOR_USAGE);
   if (values.help) {
@@ -48,10 +58,28 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   } catch (err) {
     throw new UsageError(`--faults: ${(err as Error).message}`);
   }
+  let jwtCert: string | undefined;
+  if (values['jwt-cert']) {
+    try {
+      jwtCert = await readFile(values['jwt-cert'], 'utf8');
+    } catch (err) {
+      throw new UsageError(`--jwt-cert: cannot read ${values['jwt-cert']} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass the PEM certificate file`);
+    }
+    try {
+      loadJwtVerificationKey(jwtCert);
+    } catch (err) {
+      throw new UsageError(`--jwt-cert ${values['jwt-cert']}: ${(err as Error).message}`);
+    }
+  }
+  const redirectUris = values['redirect-uri'] ?? [];
+  for (const uri of redirectUris) {
+    if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL; use e.g. http://localhost:1717/OauthRedirect`);
+  }
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
   const emulator = createEmulator({
     db: values.db, faults, apiVersion, objects,
     clientId: values['client-id'], clientSecret: values['client-secret'],
+    jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
   });
   const seeded = await seedOrg(emulator.org, values.seed!);
   const controller = new AbortController();
@@ -63,6 +91,8 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   out.write(`  client id:          ${emulator.org.clientId}\n`);
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
+  out.write(`  oauth flows:        client_credentials, password, authorization_code (${redirectUris.length ? redirectUris.join(' ') : 'any http://localhost callback'}), refresh_token${values['rotate-refresh-tokens'] ? ' (rotating)' : ''}, JWT bearer (${jwtCert ? values['jwt-cert'] : 'off: no --jwt-cert'})\n`);
+  out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -3,15 +3,19 @@
  * exit 2 with a message naming the fix, failures exit 1.
  */
 import { UsageError } from './args.ts';
+import { bulkCommand } from './bulk.ts';
 import { emulatorCommand } from './emulator.ts';
 import { queryCommand } from './query.ts';
+import { searchCommand } from './search.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
 Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
   demo         start the emulator with demo data (what \`npm start\` runs)
-  query        run a SOQL query and stream the records (jsonl, csv, table)
+  query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
+  bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
+  search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -22,6 +26,8 @@ const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: (argv) => emulatorCommand(['--seed', 'demo', ...argv]),
   query: (argv) => queryCommand(argv),
+  bulk: (argv) => bulkCommand(argv),
+  search: (argv) => searchCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -9,11 +9,17 @@ import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '.
 import { SalesforceError, SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { BulkError } from '../client/bulk2.ts';
+import { parseDuration, parseFlags, UsageError } from './args.ts';
+import { createProgress } from './progress.ts';
 
-const USAGE = `Usage: sfbridge query "SOQL" [--all] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
+const USAGE = `Usage: sfbridge query "SOQL" [--all] [--bulk] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
 
   --all              include deleted and archived rows (queryAll)
+  --bulk             run as a Bulk API 2.0 query job (large exports: few API calls, constant memory);
+                     values come back as CSV strings with dotted parent columns; formats csv or jsonl
+  --wait D           with --bulk: stop waiting for the job after D (30s, 10m); default no limit
+  --max-records N    with --bulk: records per results page
   --format F         jsonl (default when not a terminal), csv, or table (default on a terminal)
   --output FILE      write to FILE instead of stdout
   --batch-size N     page size hint, 200..2000
@@ -47,6 +53,9 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'batch-size': { type: 'string' },
+      bulk: { type: 'boolean' },
+      wait: { type: 'string' },
+      'max-records': { type: 'string' },
       'api-version': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
@@ -73,6 +82,21 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       throw err;
     }
     const client = new SalesforceClient({ credentials, apiVersion, fetch: io.fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
+    if (values.bulk) {
+      if (format === 'table') throw new UsageError('--bulk writes csv or jsonl (use --format csv or --format jsonl)');
+      if (batchSize !== undefined) throw new UsageError('--batch-size applies to REST queries; with --bulk use --max-records');
+      const wait = values.wait !== undefined ? parseDuration(values.wait as string, '--wait') : undefined;
+      let maxRecords: number | undefined;
+      if (values['max-records'] !== undefined) {
+        maxRecords = Number(values['max-records']);
+        if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new UsageError(`--max-records must be a positive integer, got "${values['max-records']}"`);
+      }
+      if (values.output) out = createWriteStream(values.output as string);
+      await bulkExport(client, soql, { queryAll: Boolean(values.all), wait, maxRecords, format: format as 'csv' | 'jsonl' }, writer(out), stderr);
+      if (out !== stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      return 0;
+    }
+    if (values.wait !== undefined || values['max-records'] !== undefined) throw new UsageError('--wait and --max-records need --bulk');
     const result = values.all ? client.queryAll(soql, { batchSize }) : client.query(soql, { batchSize });
     if (values.output) out = createWriteStream(values.output as string);
     const columns = selectColumns(soql);
@@ -100,12 +124,59 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       stderr.write(`sfbridge query: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof BulkError) {
+      stderr.write(`sfbridge query: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
     if (err instanceof SalesforceError) {
       stderr.write(`sfbridge query: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
       return 1;
     }
     stderr.write(`sfbridge query: ${(err as Error).message}\n`);
     return 1;
+  }
+}
+
+/**
+ * `--bulk`: one Bulk 2.0 query job, records written as the CSV pages stream in. The job id goes to stderr
+ * first so an interrupted export can be inspected; progress shows on a terminal.
+ */
+async function bulkExport(client: SalesforceClient, soql: string, opts: { queryAll: boolean; wait?: number; maxRecords?: number; format: 'csv' | 'jsonl' }, write: (s: string) => Promise<void>, stderr: Writable & { isTTY?: boolean }): Promise<void> {
+  const progress = createProgress(stderr);
+  const task = progress.task('bulk query');
+  try {
+    const result = client.bulk.query(soql, {
+      queryAll: opts.queryAll,
+      wait: opts.wait,
+      maxRecords: opts.maxRecords,
+      onEvent: (e) => {
+        if (e.type === 'job-created') {
+          if (!progress.enabled) stderr.write(`bulk query job ${e.jobId}\n`);
+          task.update(0, `job ${e.jobId}`);
+        } else if (e.type === 'job-polled') task.update(0, `job ${e.jobId} ${e.state}`);
+        else if (e.type === 'job-finished') task.setTotal(e.numberRecordsProcessed);
+      },
+    });
+    let header: string[] | undefined;
+    let n = 0;
+    for await (const rec of result) {
+      if (opts.format === 'jsonl') await write(`${JSON.stringify(rec)}\n`);
+      else {
+        if (!header) {
+          header = Object.keys(rec);
+          await write(stringify([header]));
+        }
+        await write(stringify([header.map((c) => rec[c] ?? '')]));
+      }
+      if (++n % 1000 === 0) task.update(n);
+    }
+    if (opts.format === 'csv' && !header) {
+      const columns = selectColumns(soql);
+      if (columns) await write(stringify([columns]));
+    }
+    task.finish(`${n} records`);
+  } finally {
+    progress.close();
   }
 }
 

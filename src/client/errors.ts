@@ -29,6 +29,12 @@ export const ERROR_CODES = {
   sessionExpired: 'SESSION_EXPIRED',
   /** Missing or contradictory connection settings. */
   config: 'CONFIG_ERROR',
+  /** Bulk API 2.0 failures (see `BULK_ERROR_CODES` in bulk2/common.ts for what each means). */
+  bulkJobFailed: 'BULK_JOB_FAILED',
+  bulkJobAborted: 'BULK_JOB_ABORTED',
+  bulkWaitExceeded: 'BULK_WAIT_EXCEEDED',
+  bulkPageCount: 'BULK_PAGE_COUNT_MISMATCH',
+  bulkInvalidInput: 'BULK_INVALID_INPUT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

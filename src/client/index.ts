@@ -11,6 +11,7 @@ import { batch, collection, composite, tree, type BatchSubrequest, type Collecti
 import { describe, describeGlobal, MemoryDescribeCache, type DescribeCache, type DescribeGlobalResult, type DescribeSObjectResult } from './describe.ts';
 import { count, QueryResult, type QueryOptions, type SObjectRecord } from './query.ts';
 import * as rest from './rest.ts';
+import { Bulk2 } from './bulk2.ts';
 
 export interface SalesforceClientOptions extends ClientOptions {
   /** Describe cache; default in-memory. Use {@link FileDescribeCache} to keep describes across runs. */
@@ -20,6 +21,7 @@ export interface SalesforceClientOptions extends ClientOptions {
 /** A Salesforce org client: auth, retries, governor, REST, describe, query and composite. */
 export class SalesforceClient extends Connection {
   readonly describeCache: DescribeCache;
+  #bulk: Bulk2 | undefined;
 
   constructor(opts: SalesforceClientOptions) {
     super(opts);
@@ -93,6 +95,12 @@ export class SalesforceClient extends Connection {
     return tree(this, sobject, records, opts);
   }
 
+  /** Bulk API 2.0: streaming `query` with resume, `ingest` with per-record results (see {@link Bulk2}). */
+  get bulk(): Bulk2 {
+    this.#bulk ??= new Bulk2(this, (sobject, signal) => this.describe(sobject, signal));
+    return this.#bulk;
+  }
+
   /** Collections create/update/upsert/delete over any number of records, 200 per call, results in input order. */
   get collections() {
     return {
@@ -116,3 +124,4 @@ export { QueryResult, toCountQuery, MIN_BATCH_SIZE, MAX_BATCH_SIZE, type QueryOp
 export { COLLECTION_CHUNK, MAX_SUBREQUESTS, NOT_ATTEMPTED, type BatchSubrequest, type CollectionResult, type CompositeSubrequest, type CompositeSubresponse, type TreeResult } from './composite.ts';
 export type { SaveResult, UpsertResult, LimitValue } from './rest.ts';
 export { redactUrl, redactHeaders, redactObject, type Logger } from './log.ts';
+export * from './bulk2.ts';

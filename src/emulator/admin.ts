@@ -1,13 +1,89 @@
 /**
  * The emulator's own control surface under `/__emulator/` (no Salesforce equivalent): reset data, change
- * faults, move the clock, read stats. Unauthenticated on purpose: it is for tests and demos on localhost.
+ * faults, move the clock, read stats, expire sessions. Unauthenticated on purpose: it is for tests and demos
+ * on localhost.
  */
 import type { Ctx } from './app.ts';
+import { bulkEngine } from './bulk/engine.ts';
+import { orgWriteLock } from './composite/write-lock.ts';
 import { parseFaultSpec } from './faults.ts';
 import { json, readJson } from './http/respond.ts';
 import type { Router } from './http/router.ts';
+import type { Org } from './org.ts';
+import { seedOrg } from './seed/index.ts';
+import { q } from './store/org-store.ts';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** The sequence number inside an emulator-made ID (the 9 base-62 digits after prefix and pod). */
+function idSequence(id: string): number {
+  let n = 0;
+  for (const c of id.slice(6, 15)) n = n * 62 + BASE62.indexOf(c);
+  return n;
+}
+
+/** The `--seed` spec the org was seeded with (recorded as `spec: summary`), or `none`. */
+export function recordedSeedSpec(org: Org): string {
+  const seeded = org.store.getMeta('seeded');
+  if (!seeded) return 'none';
+  const i = seeded.indexOf(': ');
+  return i > 0 ? seeded.slice(0, i) : seeded;
+}
+
+export interface ResetOptions {
+  /** Seed spec to load after the wipe; default: the one the org was seeded with at start. */
+  seed?: string;
+  /** Also forget every access and refresh token (default false: logged-in clients keep working). */
+  sessions?: boolean;
+}
+
+/**
+ * Wipes the org back to its starting state and re-seeds it: every record, the recycle bin, Bulk jobs, ID and
+ * auto-number sequences (so a deterministic seed gets the same IDs again), API usage and `/limits` counters.
+ * Kept: the org ID, the admin user, faults, the clock and (unless asked) sessions.
+ */
+export async function resetOrg(ctx: Pick<Ctx, 'org' | 'sessions'>, opts: ResetOptions = {}): Promise<string> {
+  const org = ctx.org;
+  const spec = opts.seed ?? recordedSeedSpec(org);
+  return orgWriteLock(org).exclusive(async () => {
+    const engine = bulkEngine(org);
+    for (const row of org.store.prepare('SELECT id FROM _bulk_job').all()) {
+      engine.forget(String(row.id));
+      engine.store.delete(String(row.id));
+    }
+    const userDef = org.schema.get('User')!;
+    const admin = org.store.getRow(userDef, org.adminUserId);
+    org.store.transaction(() => {
+      for (const def of org.schema.all()) org.store.prepare(`DELETE FROM ${q(def.name)}`).run();
+      org.store.prepare('DELETE FROM _deleted_log').run();
+      org.store.prepare("DELETE FROM _meta WHERE key = 'seeded' OR key = 'apiUsage' OR key LIKE 'limit:%'").run();
+      if (admin) org.store.insertRow(userDef, admin);
+      org.store.resetSequences(admin ? { [userDef.keyPrefix ?? '005']: idSequence(org.adminUserId) + 1 } : {});
+    });
+    org.apiUsage = 0;
+    if (opts.sessions) ctx.sessions.clear();
+    return seedOrg(org, spec);
+  });
+}
 
 export function registerAdminRoutes(router: Router<Ctx>): void {
+  // Body (optional JSON): {"seed": "demo"|"none"|COUNTS|"tree:PLAN.json", "sessions": true}.
+  router.on('POST', '/__emulator/reset', async (ctx) => {
+    const text = (await ctx.req.text()).trim();
+    let opts: ResetOptions = {};
+    try {
+      if (text) opts = JSON.parse(text) as ResetOptions;
+    } catch {
+      return json({ error: 'reset body must be JSON like {"seed":"demo","sessions":true} (or empty)' }, 400);
+    }
+    try {
+      const seeded = await resetOrg(ctx, opts);
+      return json({ reset: true, seed: opts.seed ?? recordedSeedSpec(ctx.org), seeded, sessionsCleared: opts.sessions === true });
+    } catch (err) {
+      return json({ error: (err as Error).message }, 400);
+    }
+  });
+
   router.on('GET', '/__emulator/faults', (ctx) => json(ctx.org.faults.settings));
 
   // Body: a spec string ("http503=0.1,latency=20") or a JSON object of settings; unspecified keys keep their value.
@@ -40,7 +116,8 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
 
   router.on('GET', '/__emulator/stats', (ctx) => {
     const counts: Record<string, number> = {};
-    for (const def of ctx.org.schema.all()) counts[def.name] = ctx.org.store.count(def);
+    // Tables without IsDeleted (change-event shadows) have no recycle bin: count every row.
+    for (const def of ctx.org.schema.all()) counts[def.name] = ctx.org.store.count(def, !def.fields.some((f) => f.name === 'IsDeleted'));
     return json({ ...ctx.emulator.stats, apiUsage: ctx.org.apiUsage, records: counts, rssBytes: process.memoryUsage().rss });
   });
 

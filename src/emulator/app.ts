@@ -10,6 +10,8 @@ import { Router, type Params } from './http/router.ts';
 import { SessionStore, type Session } from './oauth/sessions.ts';
 import { standardObjects } from './schema/standard.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
+import { resolveOAuthSettings, type OAuthOptions, type OAuthSettings } from './oauth/config.ts';
+import { cutMidResponse } from './faults.ts';
 import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
@@ -46,7 +48,7 @@ export function releaseLabel(version: string): string {
   return `${season} '${String(year).padStart(2, '0')}`;
 }
 
-export interface EmulatorOptions extends Omit<OrgOptions, 'objects'> {
+export interface EmulatorOptions extends Omit<OrgOptions, 'objects'>, OAuthOptions {
   /** Extra objects (custom objects, or fields added to standard ones) merged over the standard set. */
   objects?: OrgOptions['objects'];
   /** Public base URL when behind a proxy; otherwise taken from each request's Host. */
@@ -56,6 +58,8 @@ export interface EmulatorOptions extends Omit<OrgOptions, 'objects'> {
 export class Emulator {
   readonly org: Org;
   readonly sessions: SessionStore;
+  /** Callback URLs, JWT certificate and refresh-token rotation of the emulated connected app. */
+  readonly oauth: OAuthSettings;
   readonly #router = new Router<Ctx>();
   readonly #baseUrl: string | undefined;
   /** Requests served, by outcome, for `/__emulator/stats`. */
@@ -64,6 +68,7 @@ export class Emulator {
   constructor(opts: EmulatorOptions = {}) {
     this.org = new Org({ ...opts, objects: [...standardObjects, ...(opts.objects ?? [])] });
     this.sessions = new SessionStore(this.org);
+    this.oauth = resolveOAuthSettings(opts);
     this.#baseUrl = opts.baseUrl;
     registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
@@ -110,13 +115,15 @@ export class Emulator {
         if (major < 31) throw new SfError(410, 'GONE', `The requested API version ${versioned[1]} has been retired and is no longer available.`);
         if (!SUPPORTED_VERSIONS.includes(versioned[1])) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname === '/services/oauth2/userinfo' || url.pathname.startsWith('/id/');
+      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname === '/services/oauth2/userinfo' || (url.pathname.startsWith('/id/') && url.pathname !== '/id/keys');
+      let cut = false;
       if (needsAuth && inner) {
         ctx.session = inner;
       } else if (needsAuth) {
         ctx.session = this.#authenticate(req, url);
         const fault = this.#injectFault(url);
-        if (fault) return fault;
+        if (fault === CONNECTION_RESET) cut = true;
+        else if (fault) return fault;
         this.#countCall();
       }
       const found = this.#router.match(method, url.pathname);
@@ -125,7 +132,8 @@ export class Emulator {
         throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
       const res = await found.handler(ctx, found.params);
-      return needsAuth && versioned ? withLimitInfo(res, this.org) : res;
+      const out = needsAuth && versioned ? withLimitInfo(res, this.org) : res;
+      return cut ? cutMidResponse(out, CONNECTION_RESET) : out;
     } catch (err) {
       if (err === CONNECTION_RESET) throw err;
       this.stats.errors++;
@@ -153,7 +161,8 @@ export class Emulator {
     return session;
   }
 
-  #injectFault(url: URL): Response | null {
+  /** A fault response, CONNECTION_RESET when the response is to be cut mid-body, or null. */
+  #injectFault(url: URL): Response | typeof CONNECTION_RESET | null {
     const f = this.org.faults;
     if (this.org.apiUsage >= f.settings.dailyLimit) {
       this.stats.faults++;
@@ -165,7 +174,7 @@ export class Emulator {
     }
     if (f.roll('reset')) {
       this.stats.faults++;
-      throw CONNECTION_RESET;
+      return CONNECTION_RESET;
     }
     if (f.roll('http429')) {
       this.stats.faults++;

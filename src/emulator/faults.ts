@@ -62,3 +62,38 @@ export class Faults {
     return d > 0 ? now + Math.floor(this.#random() * d) : 0;
   }
 }
+
+/** How long the cut response waits after its partial body before failing, so the bytes reach the client first. */
+const CUT_FLUSH_MS = 20;
+
+/**
+ * The `reset` fault: the response starts normally (status, headers, the first half of its first chunk) and
+ * then the connection drops, as when a load balancer or the network fails mid-transfer. The request has been
+ * fully processed, so a write did happen: clients must not assume a failed call changed nothing.
+ * A response with no body is dropped before anything is sent (`reset` is thrown).
+ */
+export function cutMidResponse(res: Response, reset: symbol): Response {
+  if (!res.body) throw reset;
+  const reader = res.body.getReader();
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sent) {
+        sent = true;
+        const { value } = await reader.read();
+        const part = value ? value.subarray(0, Math.floor(value.length / 2)) : new Uint8Array();
+        if (part.length > 0) {
+          controller.enqueue(part);
+          return;
+        }
+      }
+      void reader.cancel().catch(() => {});
+      await new Promise((r) => setTimeout(r, CUT_FLUSH_MS));
+      controller.error(Object.assign(new Error('connection reset by the emulator (reset fault)'), { code: 'ECONNRESET' }));
+    },
+    cancel() {
+      void reader.cancel().catch(() => {});
+    },
+  });
+  return new Response(body, { status: res.status, headers: res.headers });
+}

@@ -1,71 +1,18 @@
 /**
- * OAuth 2.0 endpoints: token (client_credentials, password, refresh_token), revoke, introspect, userinfo and
- * the identity URL. Token responses and errors follow the reference exactly: `issued_at` a string of epoch
- * millis, no `expires_in`, errors as `{error, error_description}` with HTTP 400.
+ * OAuth 2.0 endpoints (§1): token (client_credentials, password, refresh_token, authorization_code, JWT
+ * bearer), authorize (web-server and user-agent flows), revoke, introspect, userinfo, the identity URL and
+ * OpenID discovery / JWKS. Token responses and errors follow the reference exactly: `issued_at` a string of
+ * epoch millis, no `expires_in`, errors as `{error, error_description}` with HTTP 400.
  */
-import { createHmac } from 'node:crypto';
 import type { Ctx } from '../app.ts';
 import { json, readForm } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
-import type { Session } from './sessions.ts';
+import { authorizationCodeGrant, authorizeGet, authorizePost } from './authorize.ts';
+import { checkClient, clientAuth, findUser, identityUrl, OAuthError, oauthErrorResponse, tokenResponse, userRow } from './common.ts';
+import { JWT_BEARER_GRANT, jwtBearerGrant } from './jwt.ts';
+import { discovery, hasOpenIdScope, idToken, jwks } from './oidc.ts';
 
-export class OAuthError extends Error {
-  readonly error: string;
-  readonly status: number;
-  constructor(error: string, description: string, status = 400) {
-    super(description);
-    this.error = error;
-    this.status = status;
-  }
-}
-
-export function oauthErrorResponse(err: OAuthError): Response {
-  return json({ error: err.error, error_description: err.message }, err.status);
-}
-
-/** Client id/secret from the form body or an HTTP Basic header (both are accepted by Salesforce). */
-export function clientAuth(req: Request, form: URLSearchParams): { clientId: string | null; clientSecret: string | null } {
-  const header = req.headers.get('authorization');
-  if (header && /^Basic\s+/i.test(header)) {
-    const decoded = Buffer.from(header.replace(/^Basic\s+/i, ''), 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    if (i > 0) return { clientId: decodeURIComponent(decoded.slice(0, i)), clientSecret: decodeURIComponent(decoded.slice(i + 1)) };
-  }
-  return { clientId: form.get('client_id'), clientSecret: form.get('client_secret') };
-}
-
-export function checkClient(ctx: Ctx, clientId: string | null, clientSecret: string | null, requireSecret = true): void {
-  if (!clientId || clientId !== ctx.org.clientId) throw new OAuthError('invalid_client_id', 'client identifier invalid');
-  if (requireSecret && clientSecret !== ctx.org.clientSecret) throw new OAuthError('invalid_client', 'invalid client credentials');
-}
-
-export function identityUrl(ctx: Ctx, userId: string): string {
-  return `${ctx.baseUrl}/id/${ctx.org.orgId}/${userId}`;
-}
-
-/** The token response body for a session. */
-export function tokenResponse(ctx: Ctx, s: Session, includeRefresh: boolean): Record<string, string> {
-  const id = identityUrl(ctx, s.userId);
-  const issuedAt = String(s.issuedAt);
-  const signature = createHmac('sha256', ctx.org.clientSecret).update(id + issuedAt).digest('base64');
-  const body: Record<string, string> = {
-    access_token: s.accessToken,
-    signature,
-    scope: s.scope,
-    instance_url: ctx.baseUrl,
-    id,
-    token_type: 'Bearer',
-    issued_at: issuedAt,
-  };
-  if (includeRefresh && s.refreshToken) body.refresh_token = s.refreshToken;
-  return body;
-}
-
-/** Finds an active user by username (case-insensitive, as Salesforce usernames are). */
-export function findUser(ctx: Ctx, username: string): { id: string; active: boolean; username: string } | null {
-  const row = ctx.org.store.prepare('SELECT Id, IsActive, Username FROM "User" WHERE Username = ? COLLATE NOCASE AND IsDeleted = 0').get(username);
-  return row ? { id: String(row.Id), active: row.IsActive === 1, username: String(row.Username) } : null;
-}
+export { OAuthError, oauthErrorResponse, clientAuth, checkClient, identityUrl, tokenResponse, findUser } from './common.ts';
 
 /** Extra grant handlers (authorization_code, JWT bearer) register here so the token endpoint stays one place. */
 export type GrantHandler = (ctx: Ctx, form: URLSearchParams) => Promise<Response> | Response;
@@ -92,17 +39,31 @@ grantHandlers.set('password', (ctx, form) => {
   return json(tokenResponse(ctx, s, false));
 });
 
-grantHandlers.set('refresh_token', (ctx, form) => {
+grantHandlers.set('refresh_token', async (ctx, form) => {
   const { clientId, clientSecret } = clientAuth(ctx.req, form);
-  checkClient(ctx, clientId, clientSecret, clientSecret !== null);
+  // The secret is optional on refresh (apps may turn "require secret for refresh token flow" off); a wrong one fails.
+  checkClient(ctx, clientId, clientSecret, false, true);
   const token = form.get('refresh_token') ?? '';
   const info = ctx.sessions.refreshTokenInfo(token);
   if (!info || info.clientId !== clientId) throw new OAuthError('invalid_grant', 'expired access/refresh token');
-  const s = ctx.sessions.issue(info.userId, info.clientId, info.scope, token);
-  return json(tokenResponse(ctx, s, false));
+  const rotate = ctx.emulator.oauth.rotateRefreshTokens;
+  const s = ctx.sessions.issue(info.userId, info.clientId, info.scope, rotate ? true : token);
+  // With rotation the response carries a new refresh token and the one just used stops working.
+  if (rotate) ctx.sessions.retire(token);
+  const body = tokenResponse(ctx, s, rotate);
+  if (hasOpenIdScope(info.scope)) body.id_token = await idToken(ctx, s, null);
+  return json(body);
 });
 
+grantHandlers.set('authorization_code', authorizationCodeGrant);
+grantHandlers.set(JWT_BEARER_GRANT, jwtBearerGrant);
+
 export function registerOAuthRoutes(router: Router<Ctx>): void {
+  router.on('GET', '/services/oauth2/authorize', authorizeGet);
+  router.on('POST', '/services/oauth2/authorize', authorizePost);
+  router.on('GET', '/.well-known/openid-configuration', (ctx) => json(discovery(ctx)));
+  router.on('GET', '/id/keys', async (ctx) => json(await jwks(ctx)));
+
   router.on('POST', '/services/oauth2/token', async (ctx) => {
     try {
       const form = await readForm(ctx.req);
@@ -173,10 +134,6 @@ export function registerOAuthRoutes(router: Router<Ctx>): void {
       utcOffset: 0, last_modified_date: new Date(Number(u.LastModifiedDate)).toISOString().replace('Z', '+0000'), is_app_installed: true,
     });
   });
-}
-
-function userRow(ctx: Ctx, id: string): Record<string, unknown> | undefined {
-  return ctx.org.store.prepare('SELECT * FROM "User" WHERE Id = ?').get(id) as Record<string, unknown> | undefined;
 }
 
 function photos(ctx: Ctx, userId: string) {

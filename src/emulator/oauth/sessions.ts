@@ -65,6 +65,16 @@ export class SessionStore {
     return Number(res.changes) > 0;
   }
 
+  /** Invalidates one refresh token only (rotation): access tokens already issued from it stay valid. */
+  retire(refreshToken: string): void {
+    this.#org.store.prepare("UPDATE _oauth_token SET revoked = 1 WHERE token = ? AND kind = 'refresh'").run(refreshToken);
+  }
+
+  /** Forgets every token (admin reset with `sessions: true`). */
+  clear(): void {
+    this.#org.store.prepare('DELETE FROM _oauth_token').run();
+  }
+
   /** Expires every access token now (admin API; used to test refresh paths). */
   expireAll(): void {
     this.#org.store.prepare("UPDATE _oauth_token SET expires_at = ? WHERE kind = 'access'").run(this.#org.clock.now());

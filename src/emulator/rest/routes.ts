@@ -10,6 +10,7 @@ import { registerReplicationRoutes } from './replication.ts';
 import { registerSObjectRoutes } from './sobjects.ts';
 import { registerBulkRoutes } from '../bulk/routes.ts';
 import { registerQueryRoutes } from './query.ts';
+import { registerLimitsRoutes } from './limits.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -31,4 +32,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   registerSObjectRoutes(router);
   registerBulkRoutes(router);
   registerQueryRoutes(router);
+  registerLimitsRoutes(router);
 }

@@ -75,6 +75,16 @@ export class OrgStore {
     return next;
   }
 
+  /** Restarts every sequence (admin reset); `next` sets chosen ones, e.g. past rows that are kept. */
+  resetSequences(next: Record<string, number> = {}): void {
+    this.db.exec('DELETE FROM _sequence');
+    this.#seq.clear();
+    for (const [key, n] of Object.entries(next)) {
+      this.#seq.set(key, n);
+      this.prepare('INSERT INTO _sequence (prefix, next) VALUES (?, ?)').run(key, n);
+    }
+  }
+
   /** Allocates the next ID for an object (persisted, so IDs never repeat across restarts). */
   nextId(def: ObjectDef): string {
     const prefix = def.keyPrefix ?? '000';

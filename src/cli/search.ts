@@ -1,0 +1,130 @@
+/**
+ * `sfbridge search "acme"`: ranked full-text search over the documents `sfbridge sync` built, offline (it
+ * reads the local store only, never the org).
+ */
+import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { openStore, parseStoreUrl } from '../store/index.ts';
+import type { SearchHit } from '../store/types.ts';
+import { parseFlags, UsageError } from './args.ts';
+
+/** Store searched when `--db` is not given (where `sfbridge sync` writes by default). */
+export const DEFAULT_SEARCH_DB = './data/sfbridge.db';
+/** Hits shown when `--limit` is not given. */
+export const DEFAULT_SEARCH_LIMIT = 20;
+/** Largest `--limit` (the store's cap). */
+export const MAX_SEARCH_LIMIT = 1000;
+
+const USAGE = `Usage: sfbridge search "TEXT" [--db sqlite:./data/sfbridge.db | PATH | postgres://…] [--type Case] [--limit N] [--format table|jsonl]
+
+Searches the documents built by \`sfbridge sync\` (title, content, tags and category path); every word
+must match, best matches first.
+
+  --db URL|PATH      store to search (default $SFBRIDGE_STORE, the store \`sfbridge sync\` uses, else
+                     ${DEFAULT_SEARCH_DB}); a bare path means a SQLite file
+  --type OBJECT      only documents of this object, e.g. Case or Invoice__c
+  --limit N          at most N hits, 1..${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT})
+  --format F         table (default): title, type, category, snippet, URL per hit; jsonl: one hit per line
+`;
+
+/** Injection points for tests. */
+export interface SearchCommandIO {
+  stdout?: Writable & { isTTY?: boolean };
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A `--db` value as a store URL: bare paths are SQLite files. */
+export function searchStoreUrl(db: string): string {
+  if (/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) return db;
+  // `mysql://…` is a URL we do not support, not a file name.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(db)) throw new UsageError(`--db: unsupported store URL "${db.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}": expected sqlite:PATH, a file path, or postgres://user@host:5432/db`);
+  return `sqlite:${db}`;
+}
+
+/** Runs the command; returns the exit code (0 ok, even with no hits; 1 store error; 2 usage error). */
+export async function searchCommand(argv: string[], io: SearchCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  try {
+    const { values, positionals } = parseFlags(argv, {
+      db: { type: 'string' },
+      type: { type: 'string' },
+      limit: { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    }, USAGE);
+    if (values.help) {
+      stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length === 0 || !positionals.join(' ').trim()) throw new UsageError(`expected the text to search for, e.g. sfbridge search "acme"\n\n${USAGE}`);
+    const text = positionals.join(' ');
+    const format = (values.format as string | undefined) ?? 'table';
+    if (format !== 'table' && format !== 'jsonl') throw new UsageError(`--format must be table or jsonl, got "${format}"`);
+    let limit = DEFAULT_SEARCH_LIMIT;
+    if (values.limit !== undefined) {
+      limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${MAX_SEARCH_LIMIT}, got "${values.limit}"`);
+    }
+    const type = values.type as string | undefined;
+    if (type !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new UsageError(`--type must be an object API name such as Case or Invoice__c, got "${type}"`);
+
+    // SFBRIDGE_STORE is what `sfbridge sync` writes to when it has no --to, so both find the same store.
+    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? DEFAULT_SEARCH_DB;
+    let target;
+    const url = searchStoreUrl(db);
+    try {
+      target = parseStoreUrl(url);
+    } catch (err) {
+      throw new UsageError(`--db: ${(err as Error).message}`);
+    }
+    // Opening SQLite creates a missing file; an empty new database would only hide the real problem.
+    if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
+      stderr.write(`sfbridge search: no database at ${target.path}. Run \`sfbridge sync\` first to mirror the org and build the search index, or point --db at an existing store.\n`);
+      return 1;
+    }
+    const store = await openStore(url);
+    let hits: SearchHit[];
+    try {
+      hits = await store.search(text, { type, limit });
+    } finally {
+      await store.close();
+    }
+    if (format === 'jsonl') {
+      for (const h of hits) stdout.write(`${JSON.stringify(h)}\n`);
+    } else {
+      stdout.write(formatHits(hits, text, { tty: !!stdout.isTTY, type }));
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`sfbridge search: ${err.message}\n`);
+      return 2;
+    }
+    stderr.write(`sfbridge search: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Hits as numbered blocks: title, type and category path; the snippet; the URL. */
+export function formatHits(hits: readonly SearchHit[], text: string, opts: { tty?: boolean; type?: string } = {}): string {
+  if (hits.length === 0) return `No matches for ${JSON.stringify(text)}${opts.type ? ` in ${opts.type}` : ''}.\n`;
+  const bold = (s: string) => (opts.tty ? `\x1b[1m${s}\x1b[22m` : s);
+  const lines: string[] = [];
+  const width = String(hits.length).length;
+  hits.forEach((h, i) => {
+    const pad = ' '.repeat(width + 2);
+    lines.push(`${String(i + 1).padStart(width)}. ${bold(oneLine(h.title))}  [${h.type}]  ${h.categories.join(', ')}`);
+    const snippet = oneLine(h.snippet).replace(/<mark>(.*?)<\/mark>/g, (_, m: string) => (opts.tty ? bold(m) : `[${m}]`));
+    if (snippet) lines.push(`${pad}${snippet}`);
+    if (h.url) lines.push(`${pad}${h.url}`);
+  });
+  lines.push(`(${hits.length} hit${hits.length === 1 ? '' : 's'})`);
+  return `${lines.join('\n')}\n`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}

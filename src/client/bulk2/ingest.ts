@@ -1,0 +1,528 @@
+/**
+ * Bulk API 2.0 ingest (reference §5.1–5.3) over an AsyncIterable of records, yielding one result per input
+ * record, in input order.
+ *
+ * Pipeline: records are flattened to CSV cells and spooled to a temp file per job until the job reaches its
+ * row cap or would exceed the CSV byte cap (one upload per job, as Salesforce advises). A sealed job is
+ * created, uploaded (streamed from its spool file), closed and polled; up to `concurrency` jobs run at once.
+ * When the window is full, the oldest job is awaited and its results are yielded before more input is read,
+ * so input reading has backpressure and memory stays bounded whatever the input size.
+ *
+ * Joining results back to inputs: result CSVs echo the uploaded columns but not the row position, and their
+ * order is not guaranteed. So while a job's CSV is generated we keep, per job, a map from a hash of the row's
+ * cells to its position(s) in the job (duplicates queue up). Why this and not the rows themselves: a hash entry
+ * is ~60 bytes whatever the row width, so a 100,000-row job costs a few MB instead of the job's full CSV
+ * (up to 100 MB); the rows themselves stay on disk in the spool file, which is read back once, sequentially,
+ * to hand each result its `input`. The spool holds the records as JSON (so `input` has Dates as ISO strings).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { parse } from 'csv-parse';
+import type { Connection } from '../connection.ts';
+import type { DescribeField, DescribeSObjectResult } from '../describe.ts';
+import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo } from './common.ts';
+
+/** Raw CSV bytes per job upload: Salesforce accepts 100 MB (150 MB base64); a margin covers our estimate. */
+export const DEFAULT_MAX_BYTES_PER_JOB = 100_000_000;
+/**
+ * Rows per job. Salesforce has no per-job row limit (only 150,000,000 rows per 24 h), so this cap exists for
+ * the client: it bounds the per-job join map and the rows a failed job leaves unprocessed.
+ */
+export const DEFAULT_MAX_ROWS_PER_JOB = 100_000;
+/** Jobs uploaded/processing at once. Salesforce runs jobs in parallel; more mainly adds row-lock contention. */
+export const DEFAULT_INGEST_CONCURRENCY = 3;
+/** Bytes of CSV generated per chunk of an upload body. */
+const UPLOAD_CHUNK_BYTES = 256 * 1024;
+
+export type BulkOperation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
+export const BULK_OPERATIONS: readonly BulkOperation[] = Object.freeze(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
+
+export interface BulkIngestOptions {
+  /** Required for upsert: the external-ID field (or `Id`). */
+  externalIdField?: string;
+  signal?: AbortSignal;
+  /** Longest wait (ms) for each job to finish; default no limit. On expiry a BulkError lists the job ids. */
+  wait?: number;
+  maxRowsPerJob?: number;
+  maxBytesPerJob?: number;
+  concurrency?: number;
+  /** First poll interval (ms); backs off up to BULK_POLL_MAX_MS. */
+  pollIntervalMs?: number;
+  /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
+  columns?: string[];
+  onEvent?: (e: BulkEvent) => void;
+  /** Where job spool files go; default the OS temp dir. */
+  tmpDir?: string;
+}
+
+/** The outcome of one input record. */
+export interface BulkRecordResult {
+  /** Position in the input (0-based). */
+  index: number;
+  /** The input record (as spooled: JSON round-tripped, so Dates are ISO strings). */
+  input: Record<string, unknown>;
+  success: boolean;
+  id: string | null;
+  created: boolean;
+  /** `sf__Error` text (`CODE:message:fields --`), or why the row was not processed. */
+  error: string | null;
+  jobId: string;
+  /** The row was never attempted (job aborted or failed). */
+  unprocessed?: boolean;
+}
+
+/** How describe is reached (the client passes its cached describe). */
+export type DescribeFn = (sobject: string, signal?: AbortSignal) => Promise<DescribeSObjectResult>;
+
+/** Status codes of a job's rows in the join arrays. */
+const PENDING = 0;
+const OK = 1;
+const FAILED = 2;
+const UNPROCESSED = 3;
+
+interface Spool {
+  seq: number;
+  path: string;
+  out: WriteStream;
+  start: number;
+  rows: number;
+  valueBytes: number;
+  headerBytes: number;
+  /** Canonical column names in header order. */
+  columns: string[];
+  columnSet: Set<string>;
+}
+
+interface JobOutcome {
+  spool: Spool;
+  jobId: string;
+  info: BulkJobInfo;
+  status: Uint8Array;
+  ids: (string | null)[];
+  errors: Map<number, string>;
+  created: Uint8Array;
+}
+
+/**
+ * Runs `records` through Bulk 2.0 ingest jobs and yields one {@link BulkRecordResult} per record, in input
+ * order. Throws {@link BulkError} (`BULK_INVALID_INPUT`) on an unknown column before any job containing it is
+ * created; jobs that end `Failed`/`Aborted` do not throw: their unattempted rows come back `unprocessed`.
+ */
+export async function* bulkIngest(
+  conn: Connection,
+  describe: DescribeFn,
+  object: string,
+  operation: BulkOperation,
+  records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
+  opts: BulkIngestOptions = {},
+): AsyncGenerator<BulkRecordResult> {
+  if (!BULK_OPERATIONS.includes(operation)) throw new BulkError(BULK_ERROR_CODES.invalidInput, `unknown bulk operation "${operation}"; use one of ${BULK_OPERATIONS.join(', ')}`);
+  if (operation === 'upsert' && !opts.externalIdField) throw new BulkError(BULK_ERROR_CODES.invalidInput, `upsert needs externalIdField (an external-ID field of ${object}, or Id)`);
+  const maxRows = positive(opts.maxRowsPerJob ?? DEFAULT_MAX_ROWS_PER_JOB, 'maxRowsPerJob');
+  const maxBytes = positive(opts.maxBytesPerJob ?? DEFAULT_MAX_BYTES_PER_JOB, 'maxBytesPerJob');
+  const concurrency = positive(opts.concurrency ?? DEFAULT_INGEST_CONCURRENCY, 'concurrency');
+  const signal = opts.signal;
+  const jobIds: string[] = [];
+  const columns = new ColumnChecker(describe, object, operation, signal);
+  await columns.load();
+  const fixed = opts.columns ? await Promise.all(opts.columns.map((c) => columns.check(c, -1, jobIds))) : null;
+  if (operation === 'upsert' && opts.externalIdField) await columns.check(opts.externalIdField, -1, jobIds);
+  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'sfbridge-bulk-'));
+  const inflight: Promise<JobOutcome>[] = [];
+  const ctx: JobContext = { conn, object, operation, opts, jobIds, columns };
+  let seq = 0;
+  let spool: Spool | null = null;
+  let index = 0;
+  try {
+    for await (const record of records as AsyncIterable<Record<string, unknown>>) {
+      signal?.throwIfAborted();
+      const cells = await columns.cellsOf(record, index, jobIds);
+      if (fixed) for (const [col] of cells) if (!fixed.includes(col)) throw new BulkError(BULK_ERROR_CODES.invalidInput, `record ${index} has field ${col}, which is not in the given columns (${fixed.join(', ')})`, { jobIds });
+      let rowBytes = 0;
+      for (const [, v] of cells) rowBytes += cellBytes(v);
+      if (spool && spool.rows > 0 && (spool.rows >= maxRows || estimate(spool, cells, rowBytes) > maxBytes)) {
+        // Oldest job first: awaiting it here is what gives input reading its backpressure.
+        while (inflight.length >= concurrency) yield* results(await inflight.shift()!);
+        inflight.push(startJob(ctx, await seal(spool)));
+        inflight[inflight.length - 1].catch(() => undefined);
+        spool = null;
+      }
+      spool ??= newSpool(dir, seq++, index, fixed);
+      for (const [col] of cells) addColumn(spool, col);
+      spool.rows++;
+      spool.valueBytes += rowBytes;
+      if (!spool.out.write(JSON.stringify(record) + '\n')) await once(spool.out, 'drain');
+      index++;
+    }
+    if (spool && spool.rows > 0) {
+      inflight.push(startJob(ctx, await seal(spool)));
+      inflight[inflight.length - 1].catch(() => undefined);
+    } else if (spool) {
+      await seal(spool);
+    }
+    spool = null;
+    while (inflight.length > 0) yield* results(await inflight.shift()!);
+  } catch (err) {
+    // Whatever failed, the caller must learn which jobs exist so they can be inspected, aborted or resumed.
+    if (err instanceof BulkError || jobIds.length === 0) throw err;
+    throw new BulkError(BULK_ERROR_CODES.jobFailed, `bulk ${operation} of ${object} failed (jobs created: ${jobIds.join(', ')}): ${(err as Error).message}`, { jobIds: [...jobIds], cause: err });
+  } finally {
+    if (spool) {
+      // Pending writes of an abandoned spool error out once destroyed; nothing reads it any more.
+      spool.out.on('error', () => undefined);
+      spool.out.destroy();
+    }
+    await Promise.allSettled(inflight);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface JobContext {
+  conn: Connection;
+  object: string;
+  operation: BulkOperation;
+  opts: BulkIngestOptions;
+  jobIds: string[];
+  columns: ColumnChecker;
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new BulkError(BULK_ERROR_CODES.invalidInput, `${name} must be a positive integer, got ${n}`);
+  return n;
+}
+
+function newSpool(dir: string, seq: number, start: number, fixed: string[] | null): Spool {
+  const path = join(dir, `job-${seq}.jsonl`);
+  const spool: Spool = { seq, path, out: createWriteStream(path), start, rows: 0, valueBytes: 0, headerBytes: 0, columns: [], columnSet: new Set() };
+  for (const c of fixed ?? []) addColumn(spool, c);
+  return spool;
+}
+
+function addColumn(spool: Spool, col: string): void {
+  if (spool.columnSet.has(col)) return;
+  spool.columnSet.add(col);
+  spool.columns.push(col);
+  spool.headerBytes += Buffer.byteLength(col) + 1;
+}
+
+/** CSV size of the job if `cells` were added: header + values + one delimiter/newline per cell slot. */
+function estimate(spool: Spool, cells: [string, string][], rowBytes: number): number {
+  let header = spool.headerBytes;
+  let cols = spool.columns.length;
+  for (const [col] of cells) {
+    if (!spool.columnSet.has(col)) {
+      header += Buffer.byteLength(col) + 1;
+      cols++;
+    }
+  }
+  return header + spool.valueBytes + rowBytes + (spool.rows + 1) * cols;
+}
+
+async function seal(spool: Spool): Promise<Spool> {
+  spool.out.end();
+  await once(spool.out, 'close');
+  return spool;
+}
+
+function cellBytes(v: string): number {
+  const quoted = /[",\r\n]/.test(v);
+  return Buffer.byteLength(v) + (quoted ? 2 + (v.match(/"/g)?.length ?? 0) : 0);
+}
+
+function csvCell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+function rowKey(cells: readonly string[]): string {
+  return createHash('sha1').update(JSON.stringify(cells)).digest('base64');
+}
+
+/** Creates, uploads, closes and waits for one job, then reads its result files into the join arrays. */
+async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
+  const { conn, opts, operation } = ctx;
+  const signal = opts.signal;
+  const created = await conn.request<BulkJobInfo>('jobs/ingest', {
+    method: 'POST',
+    json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
+    signal,
+  });
+  const jobId = created.id;
+  ctx.jobIds.push(jobId);
+  opts.onEvent?.({ type: 'job-created', kind: 'ingest', jobId, object: created.object, operation });
+  let keys = new Map<string, number | number[]>();
+  let bytes = 0;
+  try {
+    await conn.request(`jobs/ingest/${jobId}/batches`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/csv' },
+      // A factory: a retried PUT regenerates the body (and the join map) from the spool file.
+      body: () => {
+        keys = new Map();
+        bytes = 0;
+        return Readable.toWeb(Readable.from(csvChunks(ctx.columns, spool, keys, (n) => (bytes += n)))) as unknown as ReadableStream<Uint8Array>;
+      },
+      signal,
+      long: true,
+    });
+    opts.onEvent?.({ type: 'job-uploaded', jobId, rows: spool.rows, bytes });
+    await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'UploadComplete' }, signal });
+    const info = await waitForJob(conn, 'ingest', jobId, opts);
+    return await readResults(ctx, spool, jobId, info, keys);
+  } catch (err) {
+    if (signal?.aborted) {
+      // Our caller gave up: stop the job server-side too (best effort; it may already be final).
+      await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'Aborted' } }).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** The job's CSV, generated from its spool file in ~256 KB chunks; fills `keys` (row hash → positions). */
+async function* csvChunks(columns: ColumnChecker, spool: Spool, keys: Map<string, number | number[]>, count: (n: number) => void): AsyncGenerator<Uint8Array> {
+  const index = new Map(spool.columns.map((c, i) => [c, i]));
+  let buf = spool.columns.map(csvCell).join(',') + '\n';
+  const lines = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
+  let pos = 0;
+  for await (const line of lines) {
+    const cells = columns.cellsSync(JSON.parse(line) as Record<string, unknown>);
+    const row = new Array<string>(spool.columns.length).fill('');
+    for (const [col, v] of cells) row[index.get(col)!] = v;
+    const key = rowKey(row);
+    const prev = keys.get(key);
+    if (prev === undefined) keys.set(key, pos);
+    else if (typeof prev === 'number') keys.set(key, [prev, pos]);
+    else prev.push(pos);
+    pos++;
+    buf += row.map(csvCell).join(',') + '\n';
+    if (buf.length >= UPLOAD_CHUNK_BYTES) {
+      const chunk = Buffer.from(buf);
+      count(chunk.length);
+      yield chunk;
+      buf = '';
+    }
+  }
+  if (buf) {
+    const chunk = Buffer.from(buf);
+    count(chunk.length);
+    yield chunk;
+  }
+}
+
+/** Downloads the job's result files (streamed) and records each row's outcome by its position. */
+async function readResults(ctx: JobContext, spool: Spool, jobId: string, info: BulkJobInfo, keys: Map<string, number | number[]>): Promise<JobOutcome> {
+  const status = new Uint8Array(spool.rows);
+  const ids: (string | null)[] = new Array(spool.rows).fill(null);
+  const errors = new Map<number, string>();
+  const unmatched: { kind: number; id: string | null; extra: string }[] = [];
+  const delimiter = DELIMITER_CHARS[String(info.columnDelimiter ?? 'COMMA')] ?? ',';
+  const created = new Uint8Array(spool.rows);
+  /** Result file column → position in our header (-1: a column we did not send). */
+  let mapping: number[] = [];
+  const place = (kind: number, cells: string[], lead: number) => {
+    const row = new Array<string>(spool.columns.length).fill('');
+    for (let i = lead; i < mapping.length; i++) if (mapping[i] >= 0) row[mapping[i]] = cells[i] ?? '';
+    const id = lead > 0 ? cells[0] || null : null;
+    const extra = lead > 1 ? (cells[1] ?? '') : '';
+    const key = rowKey(row);
+    const hit = keys.get(key);
+    let pos: number | undefined;
+    if (typeof hit === 'number') {
+      pos = hit;
+      keys.delete(key);
+    } else if (hit) {
+      pos = hit.shift();
+      if (hit.length === 0) keys.delete(key);
+    }
+    if (pos === undefined) unmatched.push({ kind, id, extra });
+    else set(pos, kind, id, extra);
+  };
+  const set = (pos: number, kind: number, id: string | null, extra: string) => {
+    status[pos] = kind;
+    ids[pos] = id;
+    if (kind === FAILED) errors.set(pos, extra);
+    else if (kind === OK && extra === 'true') created[pos] = 1;
+  };
+  const processed = Number(info.numberRecordsProcessed ?? 0);
+  const failed = Number(info.numberRecordsFailed ?? 0);
+  const counts = { successful: 0, failed: 0, unprocessed: 0 };
+  const files: [string, number, number, keyof typeof counts][] = [];
+  if (processed - failed > 0) files.push(['successfulResults', OK, 2, 'successful']);
+  if (failed > 0) files.push(['failedResults', FAILED, 2, 'failed']);
+  // A job that finished every row has no unprocessed file worth a call.
+  if (info.state !== 'JobComplete' || processed < spool.rows) files.push(['unprocessedrecords', UNPROCESSED, 0, 'unprocessed']);
+  for (const [file, kind, lead, counter] of files) {
+    const res = await streamGet(ctx.conn, `jobs/ingest/${jobId}/${file}`, { signal: ctx.opts.signal });
+    const source = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
+    const parser = parse({ bom: true, delimiter, relax_column_count: true });
+    source.on('error', (err) => parser.destroy(err));
+    source.pipe(parser);
+    let header: string[] | null = null;
+    for await (const cells of parser as AsyncIterable<string[]>) {
+      if (header === null) {
+        header = cells;
+        const index = new Map(spool.columns.map((c, i) => [c.toLowerCase(), i]));
+        mapping = cells.map((h, i) => (i < lead ? -1 : (index.get(ctx.columns.canonical(h).toLowerCase()) ?? -1)));
+        continue;
+      }
+      place(kind, cells, lead);
+      counts[counter]++;
+    }
+  }
+  // Rows whose echo did not hash back (a server re-serialising values): take the free positions in order.
+  if (unmatched.length > 0) {
+    let u = 0;
+    for (let pos = 0; pos < spool.rows && u < unmatched.length; pos++) {
+      if (status[pos] === PENDING) {
+        const m = unmatched[u++];
+        set(pos, m.kind, m.id, m.extra);
+      }
+    }
+  }
+  ctx.opts.onEvent?.({ type: 'results', jobId, ...counts });
+  keys.clear();
+  return { spool, jobId, info, status, ids, errors, created };
+}
+
+/** Reads the job's spool back and yields each row's result. */
+async function* results(outcome: JobOutcome): AsyncGenerator<BulkRecordResult> {
+  const { spool, jobId, info, status, ids, errors, created } = outcome;
+  const why = `not processed: job ${jobId} ended ${info.state}${info.errorMessage ? ` (${info.errorMessage})` : ''}`;
+  const lines = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
+  let pos = 0;
+  try {
+    for await (const line of lines) {
+      const input = JSON.parse(line) as Record<string, unknown>;
+      const s = status[pos];
+      const base = { index: spool.start + pos, input, jobId };
+      if (s === OK) yield { ...base, success: true, id: ids[pos], created: created[pos] === 1, error: null };
+      else if (s === FAILED) yield { ...base, success: false, id: ids[pos], created: false, error: errors.get(pos) ?? '' };
+      else yield { ...base, success: false, id: null, created: false, error: why, unprocessed: true };
+      pos++;
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/**
+ * Maps record keys to the object's fields via describe: canonical casing, relationship columns
+ * (`Account.External_Id__c`, `Contact:Who.Email`), and an early error naming unknown fields.
+ */
+class ColumnChecker {
+  readonly #describe: DescribeFn;
+  readonly #object: string;
+  readonly #operation: BulkOperation;
+  readonly #signal: AbortSignal | undefined;
+  #fields = new Map<string, DescribeField>();
+  #relationships = new Map<string, DescribeField>();
+  /** Lower-case column → canonical column (validated). */
+  readonly #known = new Map<string, string>();
+
+  constructor(describe: DescribeFn, object: string, operation: BulkOperation, signal?: AbortSignal) {
+    this.#describe = describe;
+    this.#object = object;
+    this.#operation = operation;
+    this.#signal = signal;
+  }
+
+  async load(): Promise<void> {
+    const d = await this.#describe(this.#object, this.#signal);
+    for (const f of d.fields) {
+      this.#fields.set(f.name.toLowerCase(), f);
+      if (f.relationshipName) this.#relationships.set(f.relationshipName.toLowerCase(), f);
+    }
+  }
+
+  canonical(col: string): string {
+    return this.#known.get(col.toLowerCase()) ?? col;
+  }
+
+  /** Validates one column; returns its canonical name or throws naming it. */
+  async check(col: string, index: number, jobIds: string[]): Promise<string> {
+    const lower = col.toLowerCase();
+    const hit = this.#known.get(lower);
+    if (hit) return hit;
+    const canon = await this.#resolve(col);
+    if (canon === null) {
+      const where = index >= 0 ? ` (first seen in record ${index})` : '';
+      const jobs = jobIds.length ? `; jobs already created: ${jobIds.join(', ')}` : '';
+      throw new BulkError(BULK_ERROR_CODES.invalidInput, `${this.#object} has no field ${col}${where}: check the spelling against \`describe ${this.#object}\`, or use Relationship.ExternalIdField for a parent reference${jobs}`, { jobIds: [...jobIds] });
+    }
+    this.#known.set(lower, canon);
+    return canon;
+  }
+
+  async #resolve(col: string): Promise<string | null> {
+    const f = this.#fields.get(col.toLowerCase());
+    if (f && !f.deprecatedAndHidden) return f.name;
+    const dot = col.indexOf('.');
+    if (dot <= 0) return null;
+    let rel = col.slice(0, dot);
+    let type: string | undefined;
+    const colon = rel.indexOf(':');
+    if (colon > 0) {
+      type = rel.slice(0, colon);
+      rel = rel.slice(colon + 1);
+    }
+    const lookup = this.#relationships.get(rel.toLowerCase());
+    if (!lookup) return null;
+    const targets = lookup.referenceTo ?? [];
+    const target = type ? targets.find((t) => t.toLowerCase() === type.toLowerCase()) : targets[0];
+    if (!target) return null;
+    const parent = await this.#describe(target, this.#signal);
+    const pf = parent.fields.find((p) => p.name.toLowerCase() === col.slice(dot + 1).toLowerCase());
+    if (!pf || !(pf.externalId || pf.idLookup)) return null;
+    return `${type ? `${target}:` : ''}${lookup.relationshipName}.${pf.name}`;
+  }
+
+  /** Flattens a record to [canonical column, CSV value] pairs, validating columns not seen before. */
+  async cellsOf(record: Record<string, unknown>, index: number, jobIds: string[]): Promise<[string, string][]> {
+    const raw = this.#flatten(record);
+    for (const cell of raw) cell[0] = this.#known.get(cell[0].toLowerCase()) ?? (await this.check(cell[0], index, jobIds));
+    return raw;
+  }
+
+  /** Same as {@link cellsOf} for records already validated (reading a spool back). */
+  cellsSync(record: Record<string, unknown>): [string, string][] {
+    const raw = this.#flatten(record);
+    for (const cell of raw) cell[0] = this.#known.get(cell[0].toLowerCase()) ?? cell[0];
+    return raw;
+  }
+
+  #flatten(record: Record<string, unknown>): [string, string][] {
+    const out: [string, string][] = [];
+    flatten(record, '', out);
+    // delete/hardDelete take the Id column only (other columns make Salesforce fail the job).
+    if (this.#operation === 'delete' || this.#operation === 'hardDelete') return out.filter(([c]) => c.toLowerCase() === 'id');
+    return out;
+  }
+}
+
+/** Record → CSV cells: null → `#N/A` (sets null), Date → ISO, arrays → `;`-joined, `{Account:{Ext__c:'X'}}` → `Account.Ext__c`. */
+function flatten(record: Record<string, unknown>, prefix: string, out: [string, string][]): void {
+  for (const [k, v] of Object.entries(record)) {
+    if (k === 'attributes' || v === undefined) continue;
+    const col = prefix + k;
+    if (v === null) out.push([col, '#N/A']);
+    else if (v instanceof Date) out.push([col, v.toISOString()]);
+    else if (Array.isArray(v)) out.push([col, v.join(';')]);
+    else if (typeof v === 'object') flatten(v as Record<string, unknown>, `${col}.`, out);
+    else out.push([col, String(v)]);
+  }
+}
+
+/** Job info of an ingest job. */
+export function ingestJobInfo(conn: Connection, jobId: string, signal?: AbortSignal): Promise<BulkJobInfo> {
+  return conn.request<BulkJobInfo>(`jobs/ingest/${jobId}`, { signal });
+}
+
+/** Streams one raw result file of an ingest job (`successfulResults`, `failedResults`, `unprocessedrecords`). */
+export function ingestResultFile(conn: Connection, jobId: string, file: 'successfulResults' | 'failedResults' | 'unprocessedrecords', signal?: AbortSignal): Promise<Response> {
+  return streamGet(conn, `jobs/ingest/${jobId}/${file}`, { signal });
+}

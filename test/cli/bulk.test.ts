@@ -1,0 +1,121 @@
+/**
+ * `sfbridge bulk …` and `sfbridge query --bulk` against the in-process emulator: result CSVs named like sf's,
+ * exit codes, upper-case headers and tricky cells in the input file, resume and status of a job.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { before, describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { bulkCommand } from '../../src/cli/bulk.ts';
+import { queryCommand } from '../../src/cli/query.ts';
+import { createEmulator, type Emulator } from '../../src/emulator/app.ts';
+import { EXTRA_OBJECTS } from '../emulator/bulk-helpers.ts';
+
+const BASE = 'http://127.0.0.1:8484';
+let emu: Emulator;
+let env: NodeJS.ProcessEnv;
+let dir: string;
+
+function capture() {
+  const s = new PassThrough() as PassThrough & { isTTY?: boolean };
+  let text = '';
+  s.on('data', (c: Buffer) => (text += c.toString()));
+  return { stream: s, text: () => text };
+}
+
+async function run(cmd: typeof bulkCommand, argv: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await cmd(argv, { stdout: out.stream, stderr: err.stream, env, fetch: (i, init) => emu.fetch(new Request(i, init)) });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+const csv = async (path: string) => parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+
+before(async () => {
+  emu = createEmulator({ objects: EXTRA_OBJECTS });
+  dir = await mkdtemp(join(tmpdir(), 'sfb-bulk-cli-'));
+  env = { SF_INSTANCE_URL: BASE, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir };
+});
+
+describe('sfbridge bulk', () => {
+  it('insert from a CSV with upper-case headers and tricky cells: job id printed, success file written, exit 0', async () => {
+    const file = join(dir, 'accounts.csv');
+    await writeFile(file, 'NAME,DESCRIPTION,EXTERNAL_ID__C\n"Globex, Ltd","multi\nline ""quoted""",G-1\nInitech,#N/A,I-1\n');
+    const out = join(dir, 'r1');
+    const r = await run(bulkCommand, ['insert', '--object', 'Account', '--file', file, '--results-dir', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const jobId = /job (750\w+) created/.exec(r.stdout)?.[1];
+    assert.ok(jobId, r.stdout);
+    assert.deepEqual(await readdir(out), [`${jobId}-success-records.csv`]);
+    const rows = await csv(join(out, `${jobId}-success-records.csv`));
+    assert.deepEqual(rows.map((x) => [x.NAME, x.DESCRIPTION, x.sf__Created]), [['Globex, Ltd', 'multi\nline "quoted"', 'true'], ['Initech', '#N/A', 'true']]);
+    assert.match(rows[0].sf__Id, /^001/);
+  });
+
+  it('upsert with failures: failed file carries sf__Error, exit 1', async () => {
+    const file = join(dir, 'contacts.csv');
+    await writeFile(file, 'LastName,Legacy_Key__c,Account.External_Id__c\nOkafor,L-1,G-1\n,L-2,\nWaddams,L-3,NOPE\n');
+    const out = join(dir, 'r2');
+    const r = await run(bulkCommand, ['upsert', '-s', 'Contact', '--external-id', 'Legacy_Key__c', '-f', file, '--results-dir', out]);
+    assert.equal(r.code, 1, r.stderr);
+    const jobId = /job (750\w+) created/.exec(r.stdout)![1];
+    const ok = await csv(join(out, `${jobId}-success-records.csv`));
+    const failed = await csv(join(out, `${jobId}-failed-records.csv`));
+    assert.deepEqual(ok.map((x) => x.Legacy_Key__c), ['L-1']);
+    assert.deepEqual(failed.map((x) => x.Legacy_Key__c), ['L-2', 'L-3']);
+    assert.ok(failed.every((x) => x.sf__Error.length > 0));
+    assert.match(r.stdout, /1 succeeded, 2 failed, 0 unprocessed/);
+  });
+
+  it('status and resume of a finished job; resume writes the result files', async () => {
+    const file = join(dir, 'more.csv');
+    await writeFile(file, 'Name\nA\nB\n');
+    const first = await run(bulkCommand, ['insert', '--object', 'Account', '--file', file, '--results-dir', join(dir, 'r3')]);
+    const jobId = /job (750\w+) created/.exec(first.stdout)![1];
+    const status = await run(bulkCommand, ['status', jobId]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).state, 'JobComplete');
+    const out = join(dir, 'r4');
+    const resumed = await run(bulkCommand, ['resume', jobId, '--wait', '1m', '--results-dir', out]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const rows = await csv(join(out, `${jobId}-success-records.csv`));
+    assert.deepEqual(rows.map((x) => x.Name), ['A', 'B']);
+  });
+
+  it('usage errors exit 2 and name the fix', async () => {
+    assert.equal((await run(bulkCommand, ['upsert', '--object', 'Contact', '--file', 'x.csv'])).code, 2);
+    assert.match((await run(bulkCommand, ['frobnicate'])).stderr, /unknown subcommand/);
+    assert.match((await run(bulkCommand, ['resume', 'nope'])).stderr, /job id/);
+  });
+
+  it('an unknown column fails before any job, exit 1', async () => {
+    const file = join(dir, 'bad.csv');
+    await writeFile(file, 'Name,Bogus__c\nA,1\n');
+    const r = await run(bulkCommand, ['insert', '--object', 'Account', '--file', file, '--results-dir', join(dir, 'r5')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /BULK_INVALID_INPUT: Account has no field Bogus__c/);
+    assert.doesNotMatch(r.stdout, /created/);
+  });
+});
+
+describe('sfbridge query --bulk', () => {
+  it('writes csv and jsonl to a file', async () => {
+    const out = join(dir, 'export.csv');
+    const r = await run(queryCommand, ['--bulk', 'SELECT Id, Name, Description FROM Account ORDER BY Name', '--format', 'csv', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await csv(out);
+    assert.ok(rows.length >= 4);
+    assert.equal(rows.find((x) => x.Name === 'Globex, Ltd')?.Description, 'multi\nline "quoted"');
+    const jl = join(dir, 'export.jsonl');
+    const r2 = await run(queryCommand, ['--bulk', 'SELECT Id, Name FROM Account ORDER BY Name', '--format', 'jsonl', '--output', jl]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const lines = (await readFile(jl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    assert.deepEqual(lines.map((l) => l.Name), rows.map((x) => x.Name));
+    assert.match(r2.stderr, /bulk query job 750/);
+    assert.equal((await run(queryCommand, ['--bulk', 'SELECT Id FROM Account', '--format', 'table'])).code, 2);
+  });
+});
