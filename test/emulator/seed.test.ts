@@ -9,7 +9,7 @@ import type { Org } from '../../src/emulator/org.ts';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
 import { parseCounts, seedOrg } from '../../src/emulator/seed/index.ts';
 
-const TREE = fileURLToPath(new URL('../../../shared/data/sf-tree/', import.meta.url));
+const TREE = fileURLToPath(new URL('../fixtures/sf-tree/', import.meta.url));
 
 const rows = (org: Org, sql: string, ...args: (string | number)[]) => org.store.db.prepare(sql).all(...args) as Record<string, unknown>[];
 const count = (org: Org, table: string) => Number(rows(org, `SELECT COUNT(*) AS n FROM "${table}"`)[0].n);
