@@ -60,10 +60,11 @@ describe('bulk job polling', () => {
     assert.deepEqual(planNextPoll({ ...base, elapsed: 4000, processed: 20_000, previous: { elapsed: 0, processed: 0 }, expected: 100_000 }), { ms: 17_600, estimated: true });
     // The rate of the latest interval wins over the average.
     assert.deepEqual(planNextPoll({ ...base, elapsed: 6000, processed: 40_000, previous: { elapsed: 4000, processed: 20_000 }, expected: 100_000 }), { ms: 6600, estimated: true });
-    // No progress since the last poll, or no size: back off.
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 6000, processed: 0, previous: { elapsed: 0, processed: 0 }, expected: 100_000 }), { ms: 250, estimated: false });
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 6000, processed: 10, previous: { elapsed: 4000, processed: 10 }, expected: 100_000 }), { ms: 250, estimated: false });
+    // No progress since the last poll, or no size: back off (by half the time waited so far, at least the interval).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 6000, processed: 0, previous: { elapsed: 0, processed: 0 }, expected: 100_000 }), { ms: 3000, estimated: false });
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 6000, processed: 10, previous: { elapsed: 4000, processed: 10 }, expected: 100_000 }), { ms: 3000, estimated: false });
     assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0 }), { ms: 250, estimated: false });
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 600_000, processed: 0 }), { ms: 10_000, estimated: false });
     // Clamped both ways.
     assert.equal(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 10_000_000 }).ms, BULK_POLL_ESTIMATE_MAX_MS);
     assert.equal(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 3 }).ms, BULK_POLL_MIN_MS);

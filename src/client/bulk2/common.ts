@@ -22,11 +22,12 @@ export const BULK_POLL_MIN_MS = 250;
  */
 export const BULK_POLL_ESTIMATE_MAX_MS = 30_000;
 /**
- * Rows per second assumed for a fresh ingest job before any progress is seen. Deliberately on the fast side of
- * what Salesforce does for simple objects (a few thousand rows/s), so the first poll lands at or before the
- * job's end: early, it reads the real rate and plans the next poll from it; late, it would only add latency.
+ * Rows per second assumed for a fresh ingest job before any progress is seen. Deliberately on the fast side
+ * (Salesforce does a few thousand rows/s for simple objects; the emulator 5,000–20,000), so the first poll
+ * lands at or before the job's end: early, it reads the real rate and the next poll is planned from it (two
+ * polls); late, the wait would add latency for nothing. A job that ends before the first poll costs one.
  */
-export const BULK_INGEST_ASSUMED_ROWS_PER_SEC = 10_000;
+export const BULK_INGEST_ASSUMED_ROWS_PER_SEC = 20_000;
 /** A planned poll sleeps this much past the estimated finish, so it lands just after the job ends, not just before. */
 export const BULK_POLL_ESTIMATE_MARGIN = 1.1;
 
@@ -135,11 +136,14 @@ export interface PollState {
  * stalled, or progress reported in steps), the back-off interval.
  */
 export function planNextPoll(s: PollState): { ms: number; estimated: boolean } {
-  if (s.expected === undefined || s.expected <= 0) return { ms: s.backoff, estimated: false };
+  // Back-off grows with the time already waited too (×(BACKOFF−1)), so a job found still queued after a long
+  // estimated wait is not then polled every 250 ms; for plain back-off this is the interval itself.
+  const backoff = { ms: Math.min(Math.max(BULK_POLL_MAX_MS, s.backoff), Math.max(s.backoff, Math.round(s.elapsed * (BULK_POLL_BACKOFF - 1)))), estimated: false };
+  if (s.expected === undefined || s.expected <= 0) return backoff;
   let rowsPerMs: number;
   if (!s.previous) rowsPerMs = BULK_INGEST_ASSUMED_ROWS_PER_SEC / 1000;
   else if (s.processed > s.previous.processed && s.elapsed > s.previous.elapsed) rowsPerMs = (s.processed - s.previous.processed) / (s.elapsed - s.previous.elapsed);
-  else return { ms: s.backoff, estimated: false };
+  else return backoff;
   const ms = (Math.max(0, s.expected - s.processed) / rowsPerMs) * BULK_POLL_ESTIMATE_MARGIN;
   return { ms: Math.round(Math.min(BULK_POLL_ESTIMATE_MAX_MS, Math.max(s.floor, ms))), estimated: true };
 }
