@@ -20,7 +20,7 @@ function rng(seed: number) {
   };
 }
 
-const NASTY = ['{', '}', '[', ']', '"', '\\', '\\\\', '\\"', ',', ':', 'é', '€', '😀', '\u0000', '\n', '\t', '\u2028', 'a', ' ', '}]', '"}', '\\u0041'];
+const NASTY = ['{', '}', '[', ']', '},{', '}]', '} , {', '"', '\\', '\\\\', '\\"', ',', ':', 'é', '€', '😀', '\u0000', '\n', '\t', '\u2028', 'a', ' ', '}]', '"}', '\\u0041'];
 
 function randomString(r: () => number): string {
   let s = '';
@@ -105,6 +105,11 @@ describe('QueryPageScanner', () => {
     assert.deepEqual(s.take(), [{ Id: '1' }]);
     s.write('"}');
     assert.deepEqual(s.take(), [{ Id: '2' }]);
+    s.write(' , {"Id":"3"');
+    assert.deepEqual(s.take(), []);
+    s.write('}]}');
+    assert.deepEqual(s.take(), [{ Id: '3' }]);
+    s.end();
   });
 
   it('rejects malformed and truncated bodies', () => {
