@@ -120,27 +120,29 @@ for (let round = 0; round < ROUNDS; round++) {
     const size = (await stat(file)).size;
     await rm(file);
     results.set(v.name, [...(results.get(v.name) ?? []), f]);
-    console.log(`  round ${round + 1} ${v.name}: ${(f.ms / 1000).toFixed(2)} s, peak RSS ${mb(f.maxRssBytes)}, ${f.apiCalls} API calls, ${mb(size)} written`);
+    console.log(`  round ${round + 1} ${v.name}: ${(f.ms / 1000).toFixed(2)} s (process ${(f.wallMs / 1000).toFixed(2)} s), peak RSS ${mb(f.maxRssBytes)}, ${f.apiCalls} API calls, ${mb(size)} written`);
   }
 }
 const same = new Set(hashes.values()).size === 1;
-const med = (name: string, k: 'ms' | 'maxRssBytes') => median(results.get(name)!.map((f) => f[k]));
+const med = (name: string, k: 'ms' | 'maxRssBytes' | 'wallMs') => median(results.get(name)!.map((f) => f[k]));
 const sf = variants[0].name;
 console.log(`\nQuery ${N.toLocaleString()} Accounts (${SOQL.split(',').length} fields) → JSONL; files byte-identical across variants: ${same ? 'yes' : 'NO'}; median of ${ROUNDS} round(s)\n`);
-console.log(row(['variant', 'time (s)', 'records/s', 'peak RSS', 'API calls', 'sfbridge time ratio', 'sfbridge RSS ratio']));
-console.log(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']));
+console.log(row(['variant', 'time (s)', 'records/s', 'process wall (s)', 'peak RSS', 'API calls', 'sfbridge time ratio', 'sfbridge RSS ratio']));
+console.log(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
 for (const v of variants) {
   const ms = med(v.name, 'ms');
   const rss = med(v.name, 'maxRssBytes');
   const mine = v.lib !== 'jsforce';
-  console.log(row([v.name, (ms / 1000).toFixed(2), Math.round(N / (ms / 1000)).toLocaleString('en-US'), mb(rss), results.get(v.name)![0].apiCalls, mine ? '—' : `${(med(sf, 'ms') / ms).toFixed(2)}×`, mine ? '—' : `${(med(sf, 'maxRssBytes') / rss).toFixed(2)}×`]));
+  console.log(row([v.name, (ms / 1000).toFixed(2), Math.round(N / (ms / 1000)).toLocaleString('en-US'), (med(v.name, 'wallMs') / 1000).toFixed(2), mb(rss), results.get(v.name)![0].apiCalls, mine ? '—' : `${(med(sf, 'ms') / ms).toFixed(2)}×`, mine ? '—' : `${(med(sf, 'maxRssBytes') / rss).toFixed(2)}×`]));
 }
-console.log(row(['baseline: load library + one-row query', '', '', `sfbridge ${mb(idle.sfbridge.maxRssBytes)} / CLI ${mb(idleCli.maxRssBytes)} / jsforce ${mb(idle.jsforce.maxRssBytes)}`, '', '', '']));
+console.log(row(['baseline: load library + one-row query', '', '', '', `sfbridge ${mb(idle.sfbridge.maxRssBytes)} / CLI ${mb(idleCli.maxRssBytes)} / jsforce ${mb(idle.jsforce.maxRssBytes)}`, '', '', '']));
 for (const mine of variants.filter((v) => v.lib !== 'jsforce')) {
   for (const v of variants.filter((x) => x.lib === 'jsforce')) {
-    const t = med(mine.name, 'ms') / med(v.name, 'ms');
+    // The CLI's time is its whole process (start-up included), so compare it with jsforce's whole process.
+    const k = mine.lib === 'cli' ? 'wallMs' : 'ms';
+    const t = med(mine.name, k) / med(v.name, k);
     const r = med(mine.name, 'maxRssBytes') / med(v.name, 'maxRssBytes');
-    console.log(`goal ${mine.name} vs ${v.name}: time ${t.toFixed(2)}× (≤ 0.6×: ${t <= 0.6 ? 'met' : 'MISSED'}), peak RSS ${r.toFixed(2)}× (≤ 0.3×: ${r <= 0.3 ? 'met' : 'MISSED'})`);
+    console.log(`goal ${mine.name} vs ${v.name}: ${k === 'wallMs' ? 'process wall time' : 'time'} ${t.toFixed(2)}× (≤ 0.6×: ${t <= 0.6 ? 'met' : 'MISSED'}), peak RSS ${r.toFixed(2)}× (≤ 0.3×: ${r <= 0.3 ? 'met' : 'MISSED'})`);
   }
 }
 
