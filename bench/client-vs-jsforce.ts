@@ -42,17 +42,17 @@ async function apiUsage(): Promise<number> {
 }
 
 /**
- * Runs the CLI, `bin/sfbridge.js query SOQL --output FILE`, as a user would (its shebang and flags included),
- * under GNU time for its peak RSS. Its time is the whole process, start-up included.
+ * Runs the CLI, `bin/sfbridge.js query SOQL --output FILE`, as a user would (through its shebang), under GNU
+ * time for its peak RSS, optionally with NODE_OPTIONS. Its time is the whole process, start-up included.
  */
-async function cli(file: string, soql = SOQL): Promise<Figures & { apiCalls: number; wallMs: number }> {
+async function cli(file: string, soql = SOQL, nodeOptions = ''): Promise<Figures & { apiCalls: number; wallMs: number }> {
   const before = await apiUsage();
   const started = performance.now();
   const child = spawn('/usr/bin/time', ['-f', 'maxrss-kb=%M', 'bin/sfbridge.js', 'query', soql, '--output', file], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'pipe'],
-    // The bin's `#!/usr/bin/env -S node …` must find Node 24: put the project's node first, as npm/npx do.
-    env: { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, SF_INSTANCE_URL: emu.url, SF_ACCESS_TOKEN: emu.token },
+    // The bin's `#!/usr/bin/env node` must find Node 24: put the project's node first, as npm/npx do.
+    env: { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, SF_INSTANCE_URL: emu.url, SF_ACCESS_TOKEN: emu.token, NODE_OPTIONS: nodeOptions },
   });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -67,7 +67,7 @@ async function cli(file: string, soql = SOQL): Promise<Figures & { apiCalls: num
 
 /** Runs one worker process and returns its figures plus the API calls the emulator counted meanwhile. */
 async function worker(lib: 'sfbridge' | 'jsforce' | 'cli', mode: string, extra: Record<string, unknown> = {}): Promise<Figures & { apiCalls: number; wallMs: number }> {
-  if (lib === 'cli') return cli(extra.out as string);
+  if (lib === 'cli') return cli(extra.out as string, SOQL, mode === 'cli-semi8' ? '--max-semi-space-size=8' : '');
   const before = await apiUsage();
   const started = performance.now();
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/workers/run.mjs', `./${lib}.ts`, JSON.stringify({ url: emu.url, token: emu.token, soql: SOQL, ...extra }), mode], {
@@ -105,6 +105,7 @@ const idleCli = await cli(join(dir, 'warm.jsonl'), 'SELECT Id FROM Account LIMIT
 const variants = [
   { name: 'sfbridge `for await (… of client.query())`', lib: 'sfbridge' as const, mode: 'query' },
   { name: 'sfbridge CLI `sfbridge query … --output FILE`', lib: 'cli' as const, mode: 'cli' },
+  { name: 'sfbridge CLI, `NODE_OPTIONS=--max-semi-space-size=8`', lib: 'cli' as const, mode: 'cli-semi8' },
   { name: "jsforce `.on('record')` stream", lib: 'jsforce' as const, mode: 'query-stream' },
   { name: 'jsforce `await query` (all records)', lib: 'jsforce' as const, mode: 'query-await' },
 ];
