@@ -16,6 +16,11 @@ import { redactUrl } from './log.ts';
 /** Smallest and largest `batchSize` Salesforce accepts (Sforce-Query-Options). */
 export const MIN_BATCH_SIZE = 200;
 export const MAX_BATCH_SIZE = 2000;
+/**
+ * How many times one page is read again after its connection dropped mid-body. Records already handed out
+ * are skipped on the re-read, so the consumer sees each record once.
+ */
+export const MAX_PAGE_REREADS = 3;
 
 /** One page of a query result (§2.8). */
 export interface QueryPage<T> {
@@ -106,17 +111,16 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     const controller = new AbortController();
     const signal = this.#opts.signal ? AbortSignal.any([this.#opts.signal, controller.signal]) : controller.signal;
     const base = this.#opts.tooling ? 'tooling/' : '';
-    let path = `${base}${this.#opts.includeDeleted ? 'queryAll' : 'query'}`;
+    const firstPath = `${base}${this.#opts.includeDeleted ? 'queryAll' : 'query'}`;
+    let path = firstPath;
     let pending: Promise<Response> | undefined = this.#open(path, { q: this.soql }, signal);
     try {
       while (pending) {
-        const res = await pending;
+        let res = await pending;
         pending = undefined;
-        const scanner = new QueryPageScanner<T>();
-        const decoder = new TextDecoder();
         let next: string | undefined;
         let decided = false;
-        const decide = () => {
+        const decide = (scanner: QueryPageScanner<T>) => {
           decided = true;
           const f = scanner.fields;
           if (typeof f.totalSize === 'number') this.#totalSize = f.totalSize;
@@ -127,26 +131,64 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
             pending.catch(() => undefined);
           }
         };
-        const body = res.body;
-        if (body) {
-          const reader = body.getReader();
-          try {
-            for (;;) {
-              let chunk: ReadableStreamReadResult<Uint8Array>;
-              try {
-                chunk = await reader.read();
-              } catch (err) {
-                if (signal.aborted) throw this.#opts.signal?.aborted ? this.#opts.signal.reason : err;
-                throw new TransportError(ERROR_CODES.network, `GET ${redactUrl(path)} failed while reading the query page: ${errorText(err)}; run the query again`, { attempts: 1, cause: err });
+        // Records of this page already handed out, so a page re-read after a dropped connection resumes
+        // where the consumer is instead of failing the whole query or repeating records.
+        let handed = 0;
+        let rereads = 0;
+        let scanner: QueryPageScanner<T>;
+        let decoder: TextDecoder;
+        let skip = 0;
+        for (;;) {
+          scanner = new QueryPageScanner<T>();
+          decoder = new TextDecoder();
+          skip = handed;
+          let dropped: unknown;
+          const body = res.body;
+          if (body) {
+            const reader = body.getReader();
+            try {
+              for (;;) {
+                let chunk: ReadableStreamReadResult<Uint8Array>;
+                try {
+                  chunk = await reader.read();
+                } catch (err) {
+                  if (signal.aborted) throw this.#opts.signal?.aborted ? this.#opts.signal.reason : err;
+                  dropped = err;
+                  break;
+                }
+                if (chunk.done) break;
+                this.#write(scanner, decoder.decode(chunk.value, { stream: true }));
+                if (!decided && scanner.recordsStarted) decide(scanner);
+                let records = scanner.take();
+                if (skip > 0) {
+                  const n = Math.min(skip, records.length);
+                  records = records.slice(n);
+                  skip -= n;
+                }
+                if (records.length) {
+                  handed += records.length;
+                  yield { records };
+                }
               }
-              if (chunk.done) break;
-              this.#write(scanner, decoder.decode(chunk.value, { stream: true }));
-              if (!decided && scanner.recordsStarted) decide();
-              const records = scanner.take();
-              if (records.length) yield { records };
+            } finally {
+              reader.releaseLock();
             }
-          } finally {
-            reader.releaseLock();
+          }
+          if (dropped === undefined) break;
+          // A locator page (`nextRecordsUrl`) returns the same rows when read again. The first page is a new
+          // query when re-run, which is only the same result if nothing of it has been used yet.
+          const rereadable = path !== firstPath || !decided;
+          if (!rereadable || rereads >= MAX_PAGE_REREADS) {
+            throw new TransportError(ERROR_CODES.network, `GET ${redactUrl(path)} failed while reading the query page${rereads ? ` (after ${rereads} re-read${rereads > 1 ? 's' : ''})` : ''}: ${errorText(dropped)}; run the query again`, { attempts: rereads + 1, cause: dropped });
+          }
+          rereads++;
+          try {
+            res = await this.#open(path, path === firstPath ? { q: this.soql } : undefined, signal);
+          } catch (err) {
+            // The reference says a locator "should be used once": an org may refuse the re-read
+            // (INVALID_QUERY_LOCATOR). Report the drop that started it, with the refusal as context.
+            if (signal.aborted) throw err;
+            throw new TransportError(ERROR_CODES.network, `GET ${redactUrl(path)} failed while reading the query page: ${errorText(dropped)}; reading the page again failed too (${(err as Error).message}); run the query again`, { attempts: rereads + 1, cause: dropped });
           }
         }
         this.#write(scanner, decoder.decode());
@@ -156,9 +198,10 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
           throw new TransportError(ERROR_CODES.badResponse, `GET ${redactUrl(path)}: ${(err as Error).message}`, { attempts: 1, status: res.status, cause: err });
         }
         // Members after `records` (not Salesforce's order, but valid JSON) are only known now.
-        if (!decided) decide();
+        if (!decided) decide(scanner);
         const f = scanner.fields;
-        yield { records: scanner.take(), page: { totalSize: f.totalSize as number, done: f.done as boolean, ...(next ? { nextRecordsUrl: next } : {}) } };
+        const tail = scanner.take();
+        yield { records: skip > 0 ? tail.slice(Math.min(skip, tail.length)) : tail, page: { totalSize: f.totalSize as number, done: f.done as boolean, ...(next ? { nextRecordsUrl: next } : {}) } };
         if (next) path = next;
       }
     } finally {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SalesforceClient, TransportError } from '../../src/client/index.ts';
+import { MAX_PAGE_REREADS, SalesforceClient, TransportError } from '../../src/client/index.ts';
 
 const BASE = 'http://127.0.0.1:8484';
 
@@ -30,15 +30,21 @@ function chunked(text: string, size: number, fail: number | undefined, signal: A
 }
 
 /** A fake org whose pages are `bodies[i]` (page i+1 at /query/L-i). */
-function org(bodies: string[], opts: { chunk?: number; fail?: { page: number; at: number }; timeoutMs?: number } = {}) {
+function org(bodies: string[], opts: { chunk?: number; fail?: { page: number; at: number; times?: number }; timeoutMs?: number; refuseReread?: boolean } = {}) {
+  let failures = 0;
   const requested: string[] = [];
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const req = new Request(input, init);
     const url = new URL(req.url);
     if (url.pathname === '/services/oauth2/token') return Response.json({ access_token: 'AT', instance_url: BASE, issued_at: '1', token_type: 'Bearer' });
+    if (opts.refuseReread && requested.includes(url.pathname) && url.pathname.includes('/query/')) {
+      return Response.json([{ message: 'invalid query locator', errorCode: 'INVALID_QUERY_LOCATOR' }], { status: 400 });
+    }
     requested.push(url.pathname);
     const i = url.pathname.includes('/query/') ? Number(url.pathname.split('-').pop()) : 0;
-    const fail = opts.fail?.page === i ? opts.fail.at : undefined;
+    const failNow = opts.fail?.page === i && (opts.fail.times === undefined || failures < opts.fail.times);
+    if (failNow) failures++;
+    const fail = failNow ? opts.fail!.at : undefined;
     return new Response(chunked(bodies[i], opts.chunk ?? 7, fail, req.signal), { headers: { 'content-type': 'application/json' } });
   };
   const client = new SalesforceClient({ credentials: { kind: 'clientCredentials', instanceUrl: BASE, clientId: 'c', clientSecret: 's' }, fetch, governor: false, timeoutMs: opts.timeoutMs, retry: { maxAttempts: 1 } });
@@ -108,8 +114,59 @@ describe('streamed query pages', () => {
     await assert.rejects(client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'BAD_RESPONSE');
   });
 
-  it('a connection dropped mid-page fails with NETWORK_ERROR naming the cause', async () => {
-    const { client } = org(pages([['a', 'b'], ['c']]), { fail: { page: 1, at: 20 } });
-    await assert.rejects(client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'NETWORK_ERROR' && /ECONNRESET/.test(err.message));
+  it('a locator page dropped mid-body is read again and resumes after the records already handed out', async () => {
+    const names = [['a', 'b'], ['c', 'd', 'e', 'f'], ['g']];
+    const body = pages(names)[1];
+    // Cut page 2 after its second record: the consumer has c and d when the connection drops.
+    const cut = body.indexOf('"Name":"e"');
+    const { client, requested } = org(pages(names), { chunk: 5, fail: { page: 1, at: cut, times: 2 } });
+    assert.deepEqual(await client.query<{ Name: string }>('SELECT Name FROM Account').toArray().then((rs) => rs.map((r) => r.Name)), names.flat());
+    assert.deepEqual(requested.filter((p) => p === next(1)).length, 3, 'page 2 read three times (two drops)');
+  });
+
+  it('a page that keeps dropping fails with NETWORK_ERROR naming the cause and the re-reads', async () => {
+    const { client, requested } = org(pages([['a', 'b'], ['c']]), { fail: { page: 1, at: 20 } });
+    await assert.rejects(client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'NETWORK_ERROR' && /ECONNRESET/.test(err.message) && /after 3 re-reads/.test(err.message));
+    assert.equal(requested.filter((p) => p === next(1)).length, 1 + MAX_PAGE_REREADS);
+  });
+
+  it('an org that refuses the re-read: the drop is reported with the refusal', async () => {
+    const { client } = org(pages([['a', 'b'], ['c', 'd']]), { fail: { page: 1, at: 20, times: 1 }, refuseReread: true });
+    await assert.rejects(client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'NETWORK_ERROR' && /ECONNRESET/.test(err.message) && /invalid query locator/.test(err.message));
+  });
+
+  it('the first page is re-run only when none of it was used; otherwise the drop is reported', async () => {
+    const early = org(pages([['a', 'b'], ['c']]), { fail: { page: 0, at: 10, times: 1 } });
+    assert.deepEqual((await early.client.query<{ Name: string }>('SELECT Name FROM Account').toArray()).map((r) => r.Name), ['a', 'b', 'c']);
+    const body = pages([['a', 'b'], ['c']])[0];
+    const late = org(pages([['a', 'b'], ['c']]), { fail: { page: 0, at: body.indexOf('"Name":"b"'), times: 1 } });
+    await assert.rejects(late.client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'NETWORK_ERROR');
+  });
+});
+
+describe('streamed query pages against the emulator', () => {
+  it('a dropped locator page is read again from the emulator: every record exactly once', async () => {
+    const { createEmulator } = await import('../../src/emulator/app.ts');
+    const { seedOrg } = await import('../../src/emulator/seed/index.ts');
+    const emu = createEmulator();
+    await seedOrg(emu.org, 'Account=450');
+    let cut = true;
+    const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const req = new Request(input, init);
+      const res = await emu.fetch(req);
+      // Drop the first read of the second page after 100 bytes.
+      if (cut && /\/query\/.+-200$/.test(new URL(req.url).pathname)) {
+        cut = false;
+        const text = await res.text();
+        return new Response(chunked(text, 50, 100, req.signal), { status: res.status, headers: res.headers });
+      }
+      return res;
+    };
+    const client = new SalesforceClient({ credentials: { kind: 'clientCredentials', instanceUrl: 'http://emulator.local', clientId: emu.org.clientId, clientSecret: emu.org.clientSecret }, fetch, governor: false, retry: { maxAttempts: 1 } });
+    const ids = (await client.query<{ Id: string }>('SELECT Id FROM Account', { batchSize: 200 }).toArray()).map((r) => r.Id);
+    assert.equal(cut, false, 'the second page was cut');
+    assert.equal(ids.length, 450);
+    assert.equal(new Set(ids).size, 450);
+    emu.close();
   });
 });
