@@ -36,7 +36,15 @@ const dir = values.db ? undefined : mkdtempSync(join(tmpdir(), 'sfbridge-bench-s
 const dbPath = values.db ?? join(dir!, 'mirror.db');
 
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+/** memoryUsage() at the RSS peak: says whether the peak is JS heap, buffers or native (SQLite) memory. */
+let atPeak: NodeJS.MemoryUsage | undefined;
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss > peakRss) {
+    peakRss = m.rss;
+    atPeak = m;
+  }
+}, 50);
 sampler.unref();
 
 console.log(`seeding emulator (child process): ${seed}`);
@@ -68,6 +76,7 @@ try {
   const written = run.objects.reduce((a, o) => a + o.written, 0);
   if (run.status !== 'succeeded') throw new Error(`sync ${run.status}: ${run.error}`);
   console.log(`initial sync: ${written.toLocaleString('en-US')} records in ${syncSeconds.toFixed(1)} s (${Math.round(written / syncSeconds).toLocaleString('en-US')} records/s), peak RSS ${mb(syncPeak)}, ${run.apiCalls} API calls`);
+  if (atPeak) console.log(`  at the RSS peak: heap used ${mb(atPeak.heapUsed)} of ${mb(atPeak.heapTotal)}, external ${mb(atPeak.external)} (array buffers ${mb(atPeak.arrayBuffers)})`);
   for (const o of run.objects) console.log(`  ${o.object.padEnd(12)} ${o.mode.padEnd(5)} ${o.written.toLocaleString('en-US').padStart(10)} rows  ${o.seconds.toFixed(1)} s`);
 
   // Raw read (after the sync, so the sync's peak RSS is measured in a fresh process): the same queries the
