@@ -1,23 +1,22 @@
 /**
  * The `sfbridge` command line. Each command lives in its own file and returns an exit code; usage errors
  * exit 2 with a message naming the fix, failures exit 1.
+ *
+ * Commands are imported on demand: loading every command (the emulator, both store drivers, the engine)
+ * up front made `sfbridge search --help` take seconds.
  */
 import { UsageError } from './args.ts';
-import { bulkCommand } from './bulk.ts';
-import { emulatorCommand } from './emulator.ts';
-import { queryCommand } from './query.ts';
-import { searchCommand } from './search.ts';
-import { syncCommand } from './sync.ts';
-import { demoCommand } from './demo.ts';
 
 const USAGE = `Usage: sfbridge <command> [options]
 
 Commands:
-  emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite)
+  emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite, Bulk API 2.0)
   demo         sync a demo org into ./data/sfbridge.db and search it (what \`npm start\` runs)
+  sync         mirror objects into SQLite/Postgres, once or continuously
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
-  sync         mirror objects into SQLite/Postgres, once or continuously
+  publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
+  dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
 
 Run \`sfbridge <command> --help\` for a command's options.
@@ -25,13 +24,15 @@ Run \`sfbridge <command> --help\` for a command's options.
 
 type Command = (argv: string[]) => Promise<number>;
 
-const commands: Record<string, Command> = {
-  emulator: emulatorCommand,
-  demo: (argv) => demoCommand(argv),
-  sync: (argv) => syncCommand(argv),
-  query: (argv) => queryCommand(argv),
-  bulk: (argv) => bulkCommand(argv),
-  search: (argv) => searchCommand(argv),
+const commands: Record<string, () => Promise<Command>> = {
+  emulator: async () => (await import('./emulator.ts')).emulatorCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+  sync: async () => (await import('./sync.ts')).syncCommand,
+  query: async () => (await import('./query.ts')).queryCommand,
+  bulk: async () => (await import('./bulk.ts')).bulkCommand,
+  publish: async () => (await import('./publish.ts')).publishCommand,
+  dlq: async () => (await import('./dlq.ts')).dlqCommand,
+  search: async () => (await import('./search.ts')).searchCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    process.exitCode = await command(rest);
+    process.exitCode = await (await command())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`sfbridge ${name}: ${err.message}\n`);

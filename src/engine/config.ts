@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
 
 /** Objects synced when the config names none (the set other Salesforce connectors default to). */
 export const DEFAULT_STANDARD_OBJECTS: readonly string[] = Object.freeze(['Account', 'Opportunity', 'Contact', 'Lead', 'Campaign', 'Case']);
@@ -105,7 +106,8 @@ export const syncConfigSchema = z.strictObject({
   delete_mode: z.enum(['remove', 'soft']).default('remove'),
   documents: z.strictObject({ enabled: z.boolean().default(false), jsonl: z.string().optional() }).default({ enabled: false }),
   budget: budget.default({}),
-  // Publish pipelines are validated by the publisher (src/engine/publish); the sync config only carries them.
+  // Publish pipelines have their own schema (src/engine/publish/config.ts); validateConfig applies it, so one
+  // config file is checked whole before anything runs.
   publish: z.array(z.unknown()).optional(),
 });
 
@@ -133,7 +135,8 @@ export interface SyncConfig {
   deleteMode: 'remove' | 'soft';
   documents: { enabled: boolean; jsonl?: string };
   budget: Parsed['budget'];
-  publish?: unknown[];
+  /** Publisher pipelines (validated). */
+  publish: PublishPipelineConfig[];
 }
 
 /** Values from flags (already split), the top layer. Undefined = not given. */
@@ -258,6 +261,12 @@ export function validateConfig(raw: unknown): SyncConfig {
   const result = syncConfigSchema.safeParse(raw ?? {});
   if (!result.success) throw formatIssues(result.error);
   const p = result.data;
+  let publish: PublishPipelineConfig[];
+  try {
+    publish = parsePublishPipelines(p.publish, 'publish');
+  } catch (err) {
+    throw new SyncConfigError('', (err as Error).message);
+  }
   const custom = p.custom_objects_to_sync === '*' || p.custom_objects_to_sync.includes('*') ? '*' : p.custom_objects_to_sync;
   return {
     connection: p.connection,
@@ -276,7 +285,7 @@ export function validateConfig(raw: unknown): SyncConfig {
     deleteMode: p.delete_mode,
     documents: p.documents,
     budget: p.budget,
-    publish: p.publish,
+    publish,
   };
 }
 

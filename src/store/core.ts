@@ -31,6 +31,7 @@ import {
   type SearchHit,
   type SearchOptions,
   type SfRecord,
+  type PublishState,
   type Store,
   type StoreOperations,
   type StoreTransaction,
@@ -39,6 +40,7 @@ import {
   type UpsertOptions,
   type UpsertResult,
 } from './types.ts';
+import { SqlPublishState } from './publish-state.ts';
 import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind } from './values.ts';
 
 /** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
@@ -829,6 +831,18 @@ export class MirrorStore implements Store {
         }));
       }),
     );
+  }
+
+  #publishState: Promise<PublishState> | undefined;
+
+  /** Publisher state (see `publish-state.ts`); its tables are created on the first call. */
+  publishState(): Promise<PublishState> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
+    this.#publishState ??= SqlPublishState.open(this.driver).catch((err: unknown) => {
+      this.#publishState = undefined;
+      throw err;
+    });
+    return this.#publishState;
   }
 
   async close(): Promise<void> {

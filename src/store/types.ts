@@ -318,10 +318,139 @@ export interface Store extends StoreOperations {
   recordRun(run: RunInput): Promise<number>;
   /** The most recent runs, newest first. */
   listRuns(limit?: number): Promise<RunRecord[]>;
+  /** Publisher state (outbox, dead letters, cursors, application tables); creates its tables on first use. */
+  publishState(): Promise<PublishState>;
   /** Waits for in-flight operations, then closes. Further calls fail. */
   close(): Promise<void>;
   /** Closes at once; an open transaction is rolled back by the database. */
   destroy(): Promise<void>;
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * Publisher state (outbox, dead letters, cursors) and application source tables. Implemented in
+ * `publish-state.ts`; its tables are created on the first `store.publishState()` call.
+ * ---------------------------------------------------------------------------------------------------- */
+
+/**
+ * Per-record outbox state. `sent` means "handed to Salesforce, outcome not recorded yet": after a crash
+ * such rows are reconciled (looked up in Salesforce by a key) before anything is re-sent.
+ */
+export type OutboxState = 'pending' | 'sent' | 'succeeded' | 'failed';
+
+/** One per-record error as Salesforce reports it. */
+export interface PublishErrorInfo {
+  code: string;
+  message: string;
+  fields: string[];
+}
+
+/** One outbox row. */
+export interface OutboxRecord {
+  pipeline: string;
+  /** Stable record key within the pipeline (source row key, file line, …). */
+  key: string;
+  /** Enqueue order within the pipeline. */
+  position: number;
+  state: OutboxState;
+  payload: JsonObject;
+  sfId: string | null;
+  created: boolean | null;
+  attempts: number;
+  error: PublishErrorInfo | null;
+  updatedAt: string;
+}
+
+/** An outcome to record for one outbox row. */
+export interface OutboxUpdate {
+  key: string;
+  state: OutboxState;
+  sfId?: string | null;
+  created?: boolean | null;
+  error?: PublishErrorInfo | null;
+  /** Adds one to `attempts` (set when the row was actually sent). */
+  attempted?: boolean;
+  /** Replaces the stored payload (dead-letter replay with an edited payload). */
+  payload?: JsonObject;
+}
+
+/** Dead-letter status: `open` waits for an operator; `replayed` was resent successfully; `discarded` by hand. */
+export type DeadLetterStatus = 'open' | 'replayed' | 'discarded';
+
+/** A record that failed permanently, with what is needed to resend it. */
+export interface DeadLetter {
+  id: number;
+  pipeline: string;
+  key: string;
+  object: string;
+  operation: string;
+  externalIdField: string | null;
+  payload: JsonObject;
+  error: PublishErrorInfo;
+  attempts: number;
+  status: DeadLetterStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** Salesforce Id once a replay succeeded. */
+  sfId: string | null;
+}
+
+/** A new dead letter. */
+export type DeadLetterInput = Omit<DeadLetter, 'id' | 'status' | 'createdAt' | 'updatedAt' | 'sfId'>;
+
+/** Options for reading an application table. Identifiers must be `[A-Za-z_][A-Za-z0-9_]*`. */
+export interface SourceReadOptions extends OpOptions {
+  /** Primary key column: rows are ordered by it (after the cursor column) and written back by it. */
+  keyColumn: string;
+  /** Updated-at style column: only rows after `after` are read, in (cursor, key) order. */
+  cursorColumn?: string;
+  /** Position already published: `{cursor, key}` of the last row handled. */
+  after?: { cursor: JsonValue; key: JsonValue } | null;
+  /** Only rows where this column IS NULL (an outbox table's processed marker). */
+  unprocessedColumn?: string;
+  /** Page size (default 1000). */
+  limit?: number;
+}
+
+/** A write-back to one application row. */
+export interface SourceWriteBack {
+  key: JsonValue;
+  /** Column → value (e.g. `{sf_id: '003…', processed_at: '2026-…'}`). */
+  values: Record<string, JsonValue>;
+}
+
+/**
+ * Storage for the publisher: the outbox with per-record state, dead letters, source cursors, plus access
+ * to application tables in the same database (changes by cursor, outbox tables, Id write-back).
+ */
+export interface PublishState {
+  /**
+   * Adds rows in `pending` state; keys already present in the pipeline are left untouched. Returns the rows
+   * added (key and position), so a caller knows which keys need no read-back.
+   */
+  enqueue(pipeline: string, rows: readonly { key: string; payload: JsonObject }[], options?: OpOptions): Promise<{ key: string; position: number }[]>;
+  /** Rows of a pipeline in the given states, in enqueue order (paged with `afterPosition`). */
+  outbox(pipeline: string, options?: { states?: readonly OutboxState[]; keys?: readonly string[]; afterPosition?: number; limit?: number } & OpOptions): Promise<OutboxRecord[]>;
+  /** Records outcomes (one transaction). */
+  updateOutbox(pipeline: string, updates: readonly OutboxUpdate[], options?: OpOptions): Promise<void>;
+  /** Moves `pending` rows to `sent`: called (and committed) before the request leaves. */
+  markSent(pipeline: string, keys: readonly string[], options?: OpOptions): Promise<void>;
+  /** Row counts by state. */
+  outboxCounts(pipeline: string): Promise<Record<OutboxState, number>>;
+  /** Removes a pipeline's outbox rows (optionally only those in the given states). */
+  clearOutbox(pipeline: string, states?: readonly OutboxState[]): Promise<number>;
+  /** Adds dead letters; returns their ids. An open letter for the same pipeline+key is replaced. */
+  addDeadLetters(letters: readonly DeadLetterInput[], options?: OpOptions): Promise<number[]>;
+  listDeadLetters(options?: { pipeline?: string; status?: DeadLetterStatus | 'all'; limit?: number }): Promise<DeadLetter[]>;
+  getDeadLetter(id: number): Promise<DeadLetter | undefined>;
+  /** Changes a letter's status and, optionally, its payload, error or Salesforce Id. */
+  updateDeadLetter(id: number, changes: { status?: DeadLetterStatus; payload?: JsonObject; error?: PublishErrorInfo; sfId?: string | null; attempts?: number }): Promise<void>;
+  /** The source position a pipeline has published up to. */
+  getCursor(pipeline: string): Promise<{ cursor: JsonValue; key: JsonValue } | undefined>;
+  setCursor(pipeline: string, position: { cursor: JsonValue; key: JsonValue } | null): Promise<void>;
+  /** Reads one page of an application table in (cursor, key) or key order. */
+  readSource(table: string, options: SourceReadOptions): Promise<Record<string, unknown>[]>;
+  /** Updates application rows by key (one transaction); returns rows changed. */
+  writeBack(table: string, keyColumn: string, updates: readonly SourceWriteBack[], options?: OpOptions): Promise<number>;
 }
 
 /** Options for `openStore`. */

@@ -76,12 +76,21 @@ describe('sync config', () => {
     assert.equal(withFlags.intervalMs, 600_000, 'untouched keys keep the file value');
   });
 
-  it('accepts a publish section without validating it (the publisher does)', () => {
-    assert.deepEqual(validateConfig({ publish: [{ anything: true }] }).publish, [{ anything: true }]);
-  });
-
   it('suggests only plausible names', () => {
     assert.equal(closestName('intervl', ['interval', 'lag']), 'interval');
     assert.equal(closestName('qqqqqqqq', ['interval', 'lag']), undefined);
+  });
+
+  it('validates publish pipelines with the rest of the file, naming the bad place', () => {
+    const ok = validateConfig({
+      publish: [{ name: 'orders', source: { file: 'orders.jsonl' }, target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' } }],
+    });
+    assert.equal(ok.publish.length, 1);
+    assert.equal(ok.publish[0].name, 'orders');
+    assert.deepEqual(validateConfig({}).publish, []);
+    assert.throws(
+      () => validateConfig({ publish: [{ name: 'orders', source: { file: 'orders.jsonl' }, target: { object: 'Contact', operation: 'upsert' } }] }),
+      (err: unknown) => err instanceof SyncConfigError && /publish\[0\]\.target/.test(err.message) && /external ID field/i.test(err.message),
+    );
   });
 });

@@ -27,7 +27,7 @@ const FIELD_TYPES = ['string', 'textarea', 'picklist', 'multipicklist', 'combobo
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent', 'long']);
 /** Types Salesforce allows as external IDs. */
 const EXTERNAL_ID_TYPES = new Set(['string', 'email', 'int', 'double', 'long']);
-const API_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__c)?$/;
+const API_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[ce])?$/;
 
 const picklistValueSchema = z.union([
   z.string().min(1),
@@ -151,6 +151,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
       // Extending a standard object: keep its own properties, add the fields (the registry merges them).
       return { ...std, fields };
     }
+    if (o.name.endsWith('__e')) return platformEvent(o, fields, usedPrefixes);
     if (!o.name.endsWith('__c')) throw new Error(`${where}: custom object names end in __c (write ${o.name}__c), or use a standard object name such as Account`);
     if (o.keyPrefix && usedPrefixes.has(o.keyPrefix)) throw new Error(`${where} › keyPrefix: ${o.keyPrefix} is already used; pick another (custom objects usually use a00–a0Z) or leave it out`);
     const keyPrefix = o.keyPrefix ?? nextPrefix();
@@ -166,6 +167,31 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
       fields: [...systemFields({ owner: true, name }), ...fields],
     } satisfies ObjectDef;
   });
+}
+
+/**
+ * A platform event (`Order_Shipped__e`): publish-only (create), not queryable, updatable or deletable, with
+ * the standard event fields. Minimal support: events are stored like records but nothing delivers them.
+ */
+function platformEvent(o: ObjectSpec, fields: FieldDef[], usedPrefixes: Set<string | null | undefined>): ObjectDef {
+  let n = 0;
+  let keyPrefix = o.keyPrefix;
+  while (!keyPrefix || usedPrefixes.has(keyPrefix)) keyPrefix = `e${String(n++).padStart(2, '0')}`;
+  usedPrefixes.add(keyPrefix);
+  const label = o.label ?? o.name.slice(0, -3).replace(/_/g, ' ');
+  const ro = { createable: false, updateable: false };
+  return {
+    name: o.name, label, labelPlural: o.labelPlural ?? label, custom: true, keyPrefix,
+    queryable: false, createable: true, updateable: false, deletable: false, replicateable: false, retrieveable: false, searchable: false,
+    fields: [
+      ...systemFields({ audit: false }),
+      { name: 'CreatedDate', type: 'datetime', ...ro },
+      { name: 'CreatedById', type: 'reference', referenceTo: ['User'], relationshipName: 'CreatedBy', ...ro },
+      { name: 'ReplayId', type: 'string', length: 255, ...ro },
+      { name: 'EventUuid', type: 'string', length: 36, ...ro },
+      ...fields,
+    ],
+  } satisfies ObjectDef;
 }
 
 function buildFields(o: ObjectSpec, oi: number, source: string, known: Set<string>, std: ObjectDef | undefined): FieldDef[] {

@@ -1,0 +1,118 @@
+/**
+ * Publisher benchmark: N Contact upserts by external ID (default 100,000) against a served emulator, side by
+ * side with jsforce doing the same through Bulk API 2.0 and through sObject Collections.
+ *
+ *   npx node --disable-warning=ExperimentalWarning bench/publish.ts [--n 100000] [--only sfbridge-auto,jsforce-bulk2]
+ *
+ * Each contender runs in its own child process (so peak RSS is the client's own) against a fresh emulator
+ * served by this process, which counts every API request by kind. "Minimum" is the fewest calls the chosen
+ * path can take: collections ⌈N/200⌉; bulk per job create + upload + close + one status poll + successful
+ * results (+ failed results when a row failed).
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { createEmulator } from '../src/emulator/app.ts';
+import { serve } from '../src/emulator/http/node-server.ts';
+import { schemaFromData } from '../src/emulator/schema/custom.ts';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, only: { type: 'string' }, child: { type: 'string' }, url: { type: 'string' } } });
+const N = Number(values.n);
+const SCHEMA = { objects: [{ name: 'Contact', fields: [{ name: 'External_Id__c', type: 'string', length: 50, externalId: true, unique: true }] }] };
+const CLIENT_ID = 'sfbridge-emulator';
+const CLIENT_SECRET = 'sfbridge-emulator-secret';
+const CONTENDERS = ['sfbridge-auto', 'sfbridge-collections', 'jsforce-bulk2', 'jsforce-collections'] as const;
+type Contender = (typeof CONTENDERS)[number];
+
+function records(n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({ External_Id__c: `BENCH-${i}`, LastName: `Last ${i}`, FirstName: `First ${i}`, Email: `p${i}@example.com`, Title: i % 3 === 0 ? 'Buyer' : 'Engineer' }));
+}
+
+async function child(mode: Contender, url: string): Promise<void> {
+  const recs = records(N);
+  const t0 = performance.now();
+  let ok = 0;
+  let failed = 0;
+  if (mode.startsWith('sfbridge')) {
+    const { SalesforceClient } = await import('../src/client/index.ts');
+    const { publish } = await import('../src/engine/publish/index.ts');
+    const { openStore } = await import('../src/store/index.ts');
+    const client = new SalesforceClient({ credentials: { kind: 'clientCredentials', instanceUrl: url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    const store = await openStore('sqlite::memory:');
+    const s = await publish({
+      client,
+      state: await store.publishState(),
+      pipeline: 'bench',
+      target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' },
+      records: recs.map((record) => ({ key: String(record.External_Id__c), record })),
+      path: mode === 'sfbridge-auto' ? 'auto' : 'collections',
+    });
+    ok = s.succeeded;
+    failed = s.failed;
+    await store.close();
+  } else {
+    const jsforce = (await import('jsforce')).default;
+    const tok = (await (await fetch(`${url}/services/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }) })).json()) as { access_token: string };
+    const conn = new jsforce.Connection({ instanceUrl: url, accessToken: tok.access_token, version: '62.0' });
+    if (mode === 'jsforce-bulk2') {
+      const res = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'upsert', externalIdFieldName: 'External_Id__c', input: recs as never, pollInterval: 1000, pollTimeout: 600_000 });
+      ok = res.successfulResults.length;
+      failed = res.failedResults.length + res.unprocessedRecords.length;
+    } else {
+      const res = (await conn.sobject('Contact').upsert(recs as never, 'External_Id__c', { allowRecursive: true, allOrNone: false } as never)) as unknown as { success: boolean }[];
+      ok = res.filter((r) => r.success).length;
+      failed = res.length - ok;
+    }
+  }
+  const ms = performance.now() - t0;
+  process.stdout.write(`${JSON.stringify({ ms, ok, failed, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+function kindOf(method: string, path: string): string {
+  if (path.includes('/oauth2/')) return 'oauth';
+  if (/\/composite\/sobjects/.test(path)) return 'collections';
+  if (/\/jobs\/ingest\/[^/]+\/batches$/.test(path)) return 'bulk upload';
+  if (/\/jobs\/ingest\/[^/]+\/(successfulResults|failedResults|unprocessedrecords)$/.test(path)) return 'bulk results';
+  if (/\/jobs\/ingest$/.test(path) && method === 'POST') return 'bulk create';
+  if (/\/jobs\/ingest\/[^/]+$/.test(path)) return method === 'PATCH' ? 'bulk close' : method === 'GET' ? 'bulk poll' : 'bulk other';
+  if (/\/sobjects\/[^/]+\/describe/.test(path)) return 'describe';
+  if (/\/limits/.test(path)) return 'limits';
+  if (/\/query/.test(path)) return 'query';
+  return `other ${method} ${path}`;
+}
+
+async function parent(): Promise<void> {
+  const selected = values.only ? (values.only.split(',') as Contender[]) : [...CONTENDERS];
+  const rows: string[] = [];
+  console.log(`publish bench: ${N.toLocaleString('en-US')} Contact upserts by External_Id__c; node ${process.version}; ${new Date().toISOString()}`);
+  for (const mode of selected) {
+    const emu = createEmulator({ objects: schemaFromData(SCHEMA), seed: 'none' } as never);
+    const calls = new Map<string, number>();
+    const server = await serve(async (req: Request) => {
+      const u = new URL(req.url);
+      const k = kindOf(req.method, u.pathname);
+      calls.set(k, (calls.get(k) ?? 0) + 1);
+      return emu.fetch(req);
+    }, { port: 0, host: '127.0.0.1' });
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, '--child', mode, '--url', server.url, '--n', String(N)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      c.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${mode} exited ${code}`))));
+    });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; ok: number; failed: number; maxRssMB: number };
+    const api = [...calls].filter(([k]) => k !== 'oauth');
+    const total = api.reduce((a, [, v]) => a + v, 0);
+    const bulkJobs = calls.get('bulk create') ?? 0;
+    const minimum = bulkJobs > 0 ? bulkJobs * 5 + (r.failed > 0 ? bulkJobs : 0) : Math.ceil(N / 200);
+    const stored = (await emu.request('/__emulator/stats').then((x) => x.json()).catch(() => ({}))) as Record<string, unknown>;
+    void stored;
+    const line = `${mode.padEnd(21)} ${String(r.ok).padStart(7)} ok ${String(r.failed).padStart(5)} failed  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round(r.ok / (r.ms / 1000)).toLocaleString('en-US').padStart(7)} rec/s  RSS ${r.maxRssMB.toFixed(0).padStart(4)} MB  calls ${String(total).padStart(4)} (min ${minimum}, ${(total / minimum).toFixed(3)}x)  ${api.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+    console.log(line);
+    rows.push(line);
+    await server.close();
+    emu.close();
+  }
+}
+
+if (values.child) await child(values.child as Contender, values.url!);
+else await parent();

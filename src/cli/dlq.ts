@@ -1,0 +1,153 @@
+/**
+ * `sfbridge dlq`: inspect and resend records that failed permanently.
+ *   list               open letters (or --status replayed|discarded|all)
+ *   show ID            one letter with its payload and error
+ *   replay ID|--all    resend (optionally with --payload FILE.json holding the fixed record)
+ *   discard ID         close a letter without resending
+ */
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
+import type { FetchLike } from '../client/index.ts';
+import { DEFAULT_PUBLISH_STATE, replayDeadLetters } from '../engine/publish/index.ts';
+import type { DeadLetter, DeadLetterStatus, JsonObject } from '../store/index.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { clientFromFlags, openStateStore } from './publish.ts';
+
+const USAGE = `Usage:
+  sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
+  sfbridge dlq show ID
+  sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME]
+  sfbridge dlq discard ID
+
+  --state URL          publisher state store (default ${DEFAULT_PUBLISH_STATE})
+  --payload FILE.json  the corrected record to send instead of the stored payload (replay of one ID)
+
+${CONNECTION_USAGE}
+`;
+
+export interface DlqCommandIO {
+  stdout?: Writable;
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+  fetch?: FetchLike;
+  publishOptions?: { retryBaseDelayMs?: number };
+}
+
+function parseId(v: string | undefined): number {
+  const n = Number(v);
+  if (!v || !Number.isInteger(n) || n <= 0) throw new UsageError(`expected a dead-letter ID (a positive number, see "sfbridge dlq list"), got "${v ?? ''}"`);
+  return n;
+}
+
+function row(l: DeadLetter): string {
+  return `${String(l.id).padStart(5)}  ${l.status.padEnd(9)}  ${l.pipeline}  ${l.object} ${l.operation}  key=${l.key}  ${l.error.code}: ${l.error.message}${l.error.fields.length ? ` [${l.error.fields.join(',')}]` : ''}\n`;
+}
+
+/** Runs the command; returns the exit code (1 when a replay still fails). */
+export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  try {
+    const { values, positionals } = parseFlags(argv, {
+      ...CONNECTION_FLAG_OPTIONS,
+      state: { type: 'string' },
+      pipeline: { type: 'string' },
+      status: { type: 'string' },
+      payload: { type: 'string' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    }, USAGE);
+    const [sub, idArg, ...extra] = positionals;
+    if (values.help || !sub) {
+      (values.help ? stdout : stderr).write(USAGE);
+      return values.help ? 0 : 2;
+    }
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"\n\n${USAGE}`);
+    const store = await openStateStore((values.state as string | undefined) ?? DEFAULT_PUBLISH_STATE);
+    try {
+      const state = await store.publishState();
+      switch (sub) {
+        case 'list': {
+          const status = (values.status as string | undefined) ?? 'open';
+          if (!['open', 'replayed', 'discarded', 'all'].includes(status)) throw new UsageError(`--status must be open, replayed, discarded or all, got "${status}"`);
+          const letters = await state.listDeadLetters({ pipeline: values.pipeline as string | undefined, status: status as DeadLetterStatus | 'all', limit: 100_000 });
+          if (values.json) for (const l of letters) stdout.write(`${JSON.stringify(l)}\n`);
+          else {
+            for (const l of letters) stdout.write(row(l));
+            stdout.write(`(${letters.length} dead letter${letters.length === 1 ? '' : 's'}${status === 'all' ? '' : `, ${status}`})\n`);
+          }
+          return 0;
+        }
+        case 'show': {
+          const l = await state.getDeadLetter(parseId(idArg));
+          if (!l) throw new UsageError(`no dead letter ${idArg}; see "sfbridge dlq list --status all"`);
+          stdout.write(`${JSON.stringify(l, null, 2)}\n`);
+          return 0;
+        }
+        case 'discard': {
+          const id = parseId(idArg);
+          if (!(await state.getDeadLetter(id))) throw new UsageError(`no dead letter ${idArg}`);
+          await state.updateDeadLetter(id, { status: 'discarded' });
+          stdout.write(`dead letter ${id} discarded\n`);
+          return 0;
+        }
+        case 'replay': {
+          let letters: DeadLetter[];
+          const payloads = new Map<number, JsonObject>();
+          if (values.all) {
+            if (idArg) throw new UsageError('pass either an ID or --all, not both');
+            if (values.payload) throw new UsageError('--payload replaces one letter\'s record: use it with an ID, not --all');
+            letters = await state.listDeadLetters({ pipeline: values.pipeline as string | undefined, status: 'open', limit: 100_000 });
+          } else {
+            const id = parseId(idArg);
+            const l = await state.getDeadLetter(id);
+            if (!l) throw new UsageError(`no dead letter ${idArg}; see "sfbridge dlq list"`);
+            if (l.status !== 'open') throw new UsageError(`dead letter ${id} is ${l.status}, not open; nothing to replay`);
+            letters = [l];
+            if (values.payload) {
+              let p: unknown;
+              try {
+                p = JSON.parse(await readFile(values.payload as string, 'utf8'));
+              } catch (err) {
+                throw new UsageError(`--payload ${values.payload}: ${(err as Error).message}; it must hold one JSON object (start from "sfbridge dlq show ${id}")`);
+              }
+              if (!p || typeof p !== 'object' || Array.isArray(p)) throw new UsageError(`--payload ${values.payload} must hold one JSON object`);
+              payloads.set(id, p as JsonObject);
+            }
+          }
+          if (letters.length === 0) {
+            stdout.write('no open dead letters\n');
+            return 0;
+          }
+          const client = await clientFromFlags(values, env, io.fetch);
+          const outcomes = await replayDeadLetters({ client, state, letters, payloads, publishOptions: io.publishOptions });
+          let failed = 0;
+          for (const o of outcomes) {
+            if (o.result.success) stdout.write(`${o.letter.id}: replayed → ${o.result.id}\n`);
+            else {
+              failed++;
+              const e = o.result.errors[0];
+              stdout.write(`${o.letter.id}: failed again: ${e?.code}: ${e?.message}\n`);
+            }
+          }
+          stdout.write(`${outcomes.length - failed} replayed, ${failed} still failing\n`);
+          return failed ? 1 : 0;
+        }
+        default:
+          throw new UsageError(`unknown dlq command "${sub}": use list, show, replay or discard\n\n${USAGE}`);
+      }
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`sfbridge dlq: ${err.message}\n`);
+      return 2;
+    }
+    stderr.write(`sfbridge dlq: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

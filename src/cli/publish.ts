@@ -1,0 +1,310 @@
+/**
+ * `sfbridge publish`: pushes records from a file (or stdin) into Salesforce, or runs the `publish:`
+ * pipelines of a config file. Prints a summary, writes one result line per input record, exits 1 when any
+ * record failed.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { stringify } from 'csv-stringify/sync';
+import { parse as parseYaml } from 'yaml';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
+import { SalesforceError, SfClientError } from '../client/errors.ts';
+import { SalesforceClient, type FetchLike } from '../client/index.ts';
+import { FileTokenStore } from '../client/token-store.ts';
+import {
+  compileTransform,
+  DEFAULT_PUBLISH_STATE,
+  formatOf,
+  normalizeOperation,
+  parsePublishPipelines,
+  publish,
+  PublishError,
+  readRecords,
+  runPipeline,
+  transformSchema,
+  validateTarget,
+  validateTransform,
+  type PublishInput,
+  type PublishRecordResult,
+  type PublishSummary,
+  type PublishTarget,
+} from '../engine/publish/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { createProgress } from './progress.ts';
+
+const USAGE = `Usage:
+  sfbridge publish --object Contact --operation insert|update|upsert|delete --from FILE.csv|FILE.jsonl|-
+                   [--external-id External_Id__c] [--match-field Idem_Key__c] [--map mapping.yaml]
+                   [--results FILE.jsonl|FILE.csv] [--state sqlite:./data/publish.db] [--path auto|collections|bulk]
+  sfbridge publish --config sfbridge.yaml [--pipeline NAME]
+
+  --object NAME         target sObject (platform events: Order_Event__e, insert only)
+  --operation OP        insert (or create), update, upsert (default; needs --external-id), delete (needs Id)
+  --external-id FIELD   external ID field for upsert
+  --match-field FIELD   for insert: field(s) that find an already created record after a crash or timeout
+                        (repeatable); without it an unknown outcome goes to the dead-letter table
+  --from FILE|-         input: .csv (header row; Account.External_Id__c columns are parent lookups) or .jsonl
+  --format csv|jsonl    input format when it cannot be told from the file name (stdin)
+  --key FIELD           input field whose value identifies a record across runs (default: position + content)
+  --map FILE            transforms (YAML: select, rename, drop, constants, expressions, lookups)
+  --results FILE        per-record results (.jsonl or .csv; default: <input>.results.jsonl)
+  --state URL           outbox + dead letters (default in memory; ${DEFAULT_PUBLISH_STATE} is a good choice,
+                        needed for crash-safe plain inserts)
+  --pipeline NAME       outbox namespace (default derived from object, operation and input);
+                        with --config: run only this pipeline
+  --path P              auto (default: < 2,000 records collections, else Bulk API 2.0), collections, bulk
+  --parallel N          collections calls in flight (default 4)
+  --max-retries N       resend rounds for transient errors (default 4)
+  --config FILE         run the publish: pipelines of this config file
+
+Exit status: 0 all records succeeded, 1 any record failed (or an error), 2 usage error.
+
+${CONNECTION_USAGE}
+`;
+
+/** Injection points for tests. */
+export interface PublishCommandIO {
+  stdout?: Writable & { isTTY?: boolean };
+  stderr?: Writable & { isTTY?: boolean; columns?: number };
+  stdin?: Readable;
+  env?: NodeJS.ProcessEnv;
+  fetch?: FetchLike;
+  /** Extra publish options (tests). */
+  publishOptions?: { retryBaseDelayMs?: number; bulk?: import('../engine/publish/index.ts').BulkIngestApi };
+}
+
+/** Opens a SQLite/Postgres store, creating the SQLite file's folder. */
+export async function openStateStore(url: string): Promise<Store> {
+  if (url.startsWith('sqlite:') && url !== 'sqlite::memory:') await mkdir(dirname(resolve(url.slice('sqlite:'.length))), { recursive: true });
+  return openStore(url);
+}
+
+/** Creates a client from connection flags/env (usage errors for bad settings). */
+export async function clientFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv, fetch?: FetchLike): Promise<SalesforceClient> {
+  let credentials;
+  try {
+    credentials = await resolveCredentials(values, env);
+  } catch (err) {
+    if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
+    throw err;
+  }
+  return new SalesforceClient({ credentials, fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
+}
+
+/** Writes results as JSON lines or CSV. */
+class ResultWriter {
+  readonly #out: Writable;
+  readonly #csv: boolean;
+  #header = false;
+  constructor(path: string) {
+    this.#out = createWriteStream(path);
+    this.#csv = /\.csv$/i.test(path);
+  }
+  async write(r: PublishRecordResult): Promise<void> {
+    const e = r.errors[0];
+    let line: string;
+    if (this.#csv) {
+      line = this.#header ? '' : stringify([['row', 'key', 'success', 'id', 'created', 'error_code', 'error_message', 'error_fields', 'attempts', 'dead_letter_id']]);
+      this.#header = true;
+      line += stringify([[r.index + 1, r.key, String(r.success), r.id ?? '', String(r.created), e?.code ?? '', e?.message ?? '', (e?.fields ?? []).join(','), r.attempts, r.deadLetterId ?? '']]);
+    } else {
+      line = `${JSON.stringify({ row: r.index + 1, key: r.key, success: r.success, id: r.id, created: r.created, ...(e ? { error: e } : {}), attempts: r.attempts, ...(r.alreadyPublished ? { alreadyPublished: true } : {}), ...(r.reconciled ? { reconciled: true } : {}), ...(r.deadLetterId ? { deadLetterId: r.deadLetterId } : {}) })}\n`;
+    }
+    if (!this.#out.write(line)) await new Promise((res) => this.#out.once('drain', res));
+  }
+  close(): Promise<void> {
+    return new Promise((res, rej) => this.#out.end((err?: Error | null) => (err ? rej(err) : res())));
+  }
+}
+
+function summaryLine(what: string, s: PublishSummary): string {
+  const parts = [`${s.succeeded} succeeded (${s.created} created)`, `${s.failed} failed`];
+  if (s.deadLettered) parts.push(`${s.deadLettered} dead-lettered`);
+  if (s.retried) parts.push(`${s.retried} resent after transient errors`);
+  if (s.alreadyPublished) parts.push(`${s.alreadyPublished} already published earlier`);
+  if (s.reconciled) parts.push(`${s.reconciled} found in Salesforce after an unknown outcome`);
+  return `${what}: ${s.total} record${s.total === 1 ? '' : 's'} via ${s.paths.join('+') || 'nothing sent'}: ${parts.join(', ')}\n`;
+}
+
+/** Runs the command; returns the exit code. */
+export async function publishCommand(argv: string[], io: PublishCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  try {
+    const { values: parsedValues } = parseFlags(argv, {
+      ...CONNECTION_FLAG_OPTIONS,
+      object: { type: 'string' },
+      operation: { type: 'string' },
+      'external-id': { type: 'string' },
+      'match-field': { type: 'string', multiple: true },
+      from: { type: 'string' },
+      format: { type: 'string' },
+      key: { type: 'string' },
+      map: { type: 'string' },
+      results: { type: 'string' },
+      state: { type: 'string' },
+      pipeline: { type: 'string' },
+      path: { type: 'string' },
+      parallel: { type: 'string' },
+      'max-retries': { type: 'string' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    }, USAGE);
+    const values = parsedValues as Record<string, string | string[] | boolean | undefined>;
+    if (values.help) {
+      stdout.write(USAGE);
+      return 0;
+    }
+    const path = (values.path as string | undefined) ?? 'auto';
+    if (!['auto', 'collections', 'bulk'].includes(path)) throw new UsageError(`--path must be auto, collections or bulk, got "${path}"`);
+    const intFlag = (name: string, min: number, max: number): number | undefined => {
+      const v = values[name] as string | undefined;
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+      return n;
+    };
+    const parallelism = intFlag('parallel', 1, 10);
+    const maxRetries = intFlag('max-retries', 0, 20);
+    const progress = createProgress(stderr);
+
+    if (values.config) {
+      for (const f of ['object', 'operation', 'from', 'map', 'external-id']) if (values[f] !== undefined) throw new UsageError(`--${f} cannot be combined with --config: the pipeline defines it`);
+      const configPath = resolve(values.config as string);
+      let doc: unknown;
+      try {
+        doc = parseYaml(await readFile(configPath, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`cannot read config ${values.config}: ${(err as Error).message}`);
+      }
+      let pipelines;
+      try {
+        pipelines = parsePublishPipelines((doc as { publish?: unknown } | null)?.publish, 'publish');
+      } catch (err) {
+        throw new UsageError(`${values.config}: ${(err as Error).message}`);
+      }
+      if (values.pipeline) pipelines = pipelines.filter((p) => p.name === values.pipeline);
+      if (pipelines.length === 0) throw new UsageError(values.pipeline ? `no publish pipeline named "${values.pipeline}" in ${values.config}` : `${values.config} has no publish: pipelines`);
+      const client = await clientFromFlags(values, env, io.fetch);
+      let failed = 0;
+      for (const p of pipelines) {
+        const task = progress.task(p.name);
+        const resultsPath = values.results ? (values.results as string).replace(/(\.[a-z]+)?$/i, (ext) => `.${p.name}${ext || '.jsonl'}`) : undefined;
+        const writer = resultsPath ? new ResultWriter(resultsPath) : undefined;
+        const s = await runPipeline(p, {
+          client,
+          baseDir: dirname(configPath),
+          stateUrl: values.state as string | undefined,
+          onResult: (r) => writer?.write(r),
+          onProgress: (done, total, status) => {
+            task.setTotal(total);
+            task.update(done, status);
+          },
+          onWarning: (m) => stderr.write(`warning: ${m}\n`),
+          publishOptions: { ...io.publishOptions, ...(maxRetries !== undefined ? { maxRetries } : {}), ...(parallelism !== undefined ? { parallelism } : {}) },
+        });
+        task.finish();
+        await writer?.close();
+        failed += s.failed;
+        stdout.write(summaryLine(`${p.name} → ${p.target.object} ${p.target.operation}`, s) + (s.writtenBack ? `  ${s.writtenBack} source rows updated\n` : '') + (resultsPath ? `  results: ${resultsPath}\n` : ''));
+      }
+      progress.close();
+      return failed > 0 ? 1 : 0;
+    }
+
+    if (!values.object) throw new UsageError(`--object is required (e.g. --object Contact)\n\n${USAGE}`);
+    if (!values.from) throw new UsageError(`--from is required: a .csv or .jsonl file, or - for stdin`);
+    const target: PublishTarget = {
+      object: values.object as string,
+      operation: normalizeOperation((values.operation as string | undefined) ?? 'upsert'),
+      externalIdField: values['external-id'] as string | undefined,
+      matchFields: values['match-field'] as string[] | undefined,
+    };
+    try {
+      validateTarget(target);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const from = values.from as string;
+    const format = (values.format as 'csv' | 'jsonl' | undefined) ?? (from === '-' ? 'jsonl' : formatOf(from));
+    if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`cannot tell the input format of "${from}": name it .csv or .jsonl, or pass --format csv|jsonl`);
+    let transform = compileTransform(undefined);
+    if (values.map) {
+      let spec;
+      try {
+        const parsed = transformSchema.safeParse(parseYaml(await readFile(values.map as string, 'utf8')));
+        if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
+        spec = parsed.data;
+        validateTransform(spec, values.map as string);
+      } catch (err) {
+        throw new UsageError(`--map ${values.map}: ${(err as Error).message} (keys: select, rename, drop, constants, expressions, lookups)`);
+      }
+      transform = compileTransform(spec);
+    }
+    const stateUrl = (values.state as string | undefined) ?? 'sqlite::memory:';
+    if (!values.state && target.operation === 'insert' && !target.object.endsWith('__e')) {
+      stderr.write(`note: plain insert without --state keeps its outbox in memory; pass --state ${DEFAULT_PUBLISH_STATE} (and --match-field) so a crash cannot duplicate records on rerun\n`);
+    }
+    const resultsPath = (values.results as string | undefined) ?? (from === '-' ? 'publish-results.jsonl' : `${from.replace(/\.[^./]+$/, '')}.results.jsonl`);
+    const pipeline = (values.pipeline as string | undefined) ?? `cli:${target.object}:${target.operation}:${from === '-' ? 'stdin' : basename(from)}`;
+    const client = await clientFromFlags(values, env, io.fetch);
+    const store = await openStateStore(stateUrl);
+    const writer = new ResultWriter(resultsPath);
+    const task = progress.task(`${target.object} ${target.operation}`);
+    let summary: PublishSummary;
+    try {
+      const keyField = values.key as string | undefined;
+      const source = from === '-' ? (io.stdin ?? process.stdin) : from;
+      const records = (async function* (): AsyncGenerator<PublishInput> {
+        for await (const row of readRecords(source, format)) {
+          const k = keyField ? row[keyField] : undefined;
+          yield { key: k == null ? undefined : String(k), record: transform(row) };
+        }
+      })();
+      summary = await publish({
+        client,
+        target,
+        state: await store.publishState(),
+        pipeline,
+        records,
+        path: path as 'auto',
+        parallelism,
+        maxRetries,
+        ...io.publishOptions,
+        onResult: (r) => writer.write(r),
+        onProgress: (done, total, status) => {
+          task.setTotal(total);
+          task.update(done, status);
+        },
+        onWarning: (m) => stderr.write(`warning: ${m}\n`),
+      });
+      task.finish();
+    } finally {
+      progress.close();
+      await writer.close();
+      await store.close();
+    }
+    stdout.write(summaryLine(`${target.object} ${target.operation}`, summary) + `  results: ${resultsPath}\n`);
+    if (summary.deadLettered && values.state) stdout.write(`  inspect failures: sfbridge dlq list --state ${values.state}\n`);
+    return summary.failed > 0 ? 1 : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`sfbridge publish: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof PublishError && err.code === 'PUBLISH_CONFIG') {
+      stderr.write(`sfbridge publish: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof SalesforceError) {
+      stderr.write(`sfbridge publish: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
+      return 1;
+    }
+    stderr.write(`sfbridge publish: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * The publisher: pushes records into Salesforce with an exactly-once effect and one result per record.
+ *
+ * Every record goes through the outbox in a {@link PublishState} (SQLite or Postgres; `sqlite::memory:` when
+ * the caller keeps no state):
+ *
+ *     pending ──markSent (committed before the request leaves)──▶ sent ──answer──▶ succeeded | failed
+ *        ▲                                                          │
+ *        └──── transient error (UNABLE_TO_LOCK_ROW, 503, …) ◀───────┤
+ *                                                                    └─ no answer (timeout, crash): stays `sent`
+ *
+ * Before anything is sent, rows left in `sent` (by a crash, or a timeout in this run) are reconciled:
+ * upsert/update/delete are idempotent and simply go back to `pending`; a plain insert is looked up in
+ * Salesforce by its key (`matchFields`, e.g. an idempotency external-id field) and either adopts the found
+ * Id or goes back to `pending`. An insert with no key to look up by is never resent blindly: it fails with
+ * {@link UNKNOWN_OUTCOME} and lands in the dead-letter table for an operator. Platform events cannot be
+ * queried, so they are resent (at-least-once, which is what Salesforce itself offers subscribers).
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { SalesforceClient } from '../../client/index.ts';
+import { cond, from, or, and, type Condition } from '../../soql/index.ts';
+import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
+import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import {
+  COLLECTIONS_MAX_RECORDS,
+  DEFAULT_PUBLISH_PARALLELISM,
+  isPlatformEvent,
+  MAX_TRANSIENT_RETRIES,
+  OUTBOX_PAGE,
+  PublishError,
+  RECONCILE_BATCH,
+  RETRY_BASE_DELAY_MS,
+  RETRY_MAX_DELAY_MS,
+  UNKNOWN_OUTCOME,
+  type PublishErrorInfo,
+  type PublishPath,
+  type PublishRecordResult,
+  type PublishSummary,
+  type PublishTarget,
+} from './types.ts';
+
+/** One input record; `key` identifies it across runs (default: position + content hash). */
+export interface PublishInput {
+  key?: string;
+  record: Record<string, unknown>;
+}
+
+export interface PublishOptions {
+  client: SalesforceClient;
+  target: PublishTarget;
+  /** Outbox and dead letters. */
+  state: PublishState;
+  /** Outbox namespace: rows of one pipeline never collide with another's. */
+  pipeline: string;
+  records: AsyncIterable<PublishInput> | Iterable<PublishInput>;
+  /** `auto` (default) picks by count: < {@link COLLECTIONS_MAX_RECORDS} collections, else bulk. */
+  path?: 'auto' | PublishPath;
+  /** Bulk API 2.0 ingest (default: `client.bulk` when the client has it). */
+  bulk?: BulkIngestApi;
+  /** Bulk job tuning (poll interval, concurrency, rows per job). */
+  bulkOptions?: BulkTuning;
+  /** Collections calls in flight. */
+  parallelism?: number;
+  /** Resend rounds for transient failures. */
+  maxRetries?: number;
+  retryBaseDelayMs?: number;
+  /** Write permanent failures to the dead-letter table (default true). */
+  deadLetters?: boolean;
+  onProgress?: (done: number, total: number, status?: string) => void;
+  /** Called once per input record, in input order, after the run. */
+  onResult?: (result: PublishRecordResult) => Promise<void> | void;
+  onWarning?: (message: string) => void;
+  signal?: AbortSignal;
+  /** Test hook: called after rows are marked sent and before they are sent. */
+  beforeSend?: (keys: readonly string[]) => Promise<void> | void;
+}
+
+/** Default outbox key: position plus a hash of the payload, so a rerun of the same input finds its rows. */
+export function defaultKey(index: number, record: Record<string, unknown>): string {
+  return `${index}:${createHash('sha1').update(JSON.stringify(record)).digest('hex').slice(0, 16)}`;
+}
+
+interface Row {
+  index: number;
+  rec: OutboxRecord;
+  /** Result flags for reporting. */
+  alreadyPublished: boolean;
+  reconciled: boolean;
+  deadLetterId?: number;
+  lastError: PublishErrorInfo | null;
+}
+
+/** Validates a target before any record is read. */
+export function validateTarget(target: PublishTarget): void {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(target.object)) throw new PublishError('PUBLISH_CONFIG', `object "${target.object}" is not an sObject API name (e.g. Contact, Invoice__c, Order_Event__e)`);
+  if (target.operation === 'upsert' && !target.externalIdField) throw new PublishError('PUBLISH_CONFIG', `upsert into ${target.object} needs an external ID field: pass --external-id Field__c (or target.externalIdField)`);
+  if (isPlatformEvent(target.object) && target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event: only insert (publish) is possible, got ${target.operation}`);
+}
+
+/** Runs one publish; see the module comment. Returns totals; per-record results go to `onResult`. */
+export async function publish(opts: PublishOptions): Promise<PublishSummary> {
+  const { client, target, state, pipeline, signal } = opts;
+  validateTarget(target);
+  const maxRetries = opts.maxRetries ?? MAX_TRANSIENT_RETRIES;
+  const baseDelay = opts.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
+  const useDlq = opts.deadLetters ?? true;
+  const summary: PublishSummary = { total: 0, succeeded: 0, failed: 0, created: 0, alreadyPublished: 0, reconciled: 0, retried: 0, deadLettered: 0, paths: [] };
+
+  // 1. Enqueue (idempotent per key) and remember this run's keys in input order. Rows new to the outbox are
+  // known without reading them back; only keys that existed (earlier runs) are loaded with their state.
+  const keys: string[] = [];
+  const fresh = new Map<string, OutboxRecord>();
+  const seen = new Set<string>();
+  let batch: { key: string; payload: JsonObject }[] = [];
+  const flushBatch = async (): Promise<void> => {
+    const added = await state.enqueue(pipeline, batch, { signal });
+    const payloads = new Map(batch.map((b) => [b.key, b.payload]));
+    const ts = new Date().toISOString();
+    for (const a of added) fresh.set(a.key, { pipeline, key: a.key, position: a.position, state: 'pending', payload: payloads.get(a.key)!, sfId: null, created: null, attempts: 0, error: null, updatedAt: ts });
+    batch = [];
+  };
+  for await (const input of opts.records) {
+    const index = keys.length;
+    const key = input.key ?? defaultKey(index, input.record);
+    if (seen.has(key)) throw new PublishError('PUBLISH_INPUT', `record ${index + 1} has the key "${key}" of an earlier record: keys must be unique within one run`);
+    seen.add(key);
+    keys.push(key);
+    batch.push({ key, payload: input.record as JsonObject });
+    if (batch.length >= OUTBOX_PAGE) await flushBatch();
+  }
+  if (batch.length) await flushBatch();
+  seen.clear();
+  summary.total = keys.length;
+
+  // 2. The run's rows, with their state from earlier runs where they existed.
+  const rows: Row[] = new Array(keys.length);
+  const byKey = new Map<string, Row>();
+  const existing = keys.filter((k) => !fresh.has(k));
+  const stored = new Map<string, OutboxRecord>();
+  for (let i = 0; i < existing.length; i += RECONCILE_BATCH * 2) {
+    for (const r of await state.outbox(pipeline, { keys: existing.slice(i, i + RECONCILE_BATCH * 2), signal })) stored.set(r.key, r);
+  }
+  keys.forEach((k, index) => {
+    const rec = fresh.get(k) ?? stored.get(k);
+    if (!rec) throw new Error(`outbox row ${k} vanished while publishing (is another publisher clearing pipeline ${pipeline}?)`);
+    const row: Row = { index, rec, alreadyPublished: rec.state === 'succeeded' || rec.state === 'failed', reconciled: false, lastError: rec.error };
+    rows[index] = row;
+    byKey.set(k, row);
+  });
+  fresh.clear();
+  stored.clear();
+  let done = rows.filter((r) => r.alreadyPublished).length;
+  opts.onProgress?.(done, rows.length);
+
+  const persist = async (updates: OutboxUpdate[]): Promise<void> => {
+    if (updates.length === 0) return;
+    await state.updateOutbox(pipeline, updates, { signal });
+    for (const u of updates) {
+      const row = byKey.get(u.key)!;
+      row.rec = { ...row.rec, state: u.state, sfId: u.sfId !== undefined ? u.sfId : row.rec.sfId, created: u.created !== undefined ? u.created : row.rec.created, error: u.error !== undefined ? u.error : row.rec.error, attempts: row.rec.attempts + (u.attempted ? 1 : 0) };
+      if (u.error) row.lastError = u.error;
+      if (u.state === 'succeeded' || u.state === 'failed') done++;
+    }
+    opts.onProgress?.(done, rows.length);
+  };
+
+  const fail = async (failed: Row[], error: (r: Row) => PublishErrorInfo): Promise<void> => {
+    await persist(failed.map((r) => ({ key: r.rec.key, state: 'failed', error: error(r) })));
+    if (useDlq && failed.length) {
+      const ids = await state.addDeadLetters(
+        failed.map((r) => ({
+          pipeline,
+          key: r.rec.key,
+          object: target.object,
+          operation: target.operation,
+          externalIdField: target.operation === 'insert' ? (target.matchFields?.join(',') || null) : target.externalIdField ?? null,
+          payload: r.rec.payload,
+          error: error(r),
+          attempts: r.rec.attempts,
+        })),
+        { signal },
+      );
+      failed.forEach((r, i) => (r.deadLetterId = ids[i]));
+      summary.deadLettered += failed.length;
+    }
+  };
+
+  const apply = async (part: Row[], outcomes: SendOutcome[]): Promise<void> => {
+    const updates: OutboxUpdate[] = [];
+    const permanent: Row[] = [];
+    part.forEach((row, i) => {
+      const o = outcomes[i];
+      const key = row.rec.key;
+      if (o.kind === 'ok') updates.push({ key, state: 'succeeded', sfId: o.id ?? idOf(row.rec.payload) ?? null, created: o.created, error: null, attempted: true });
+      else if (o.kind === 'unknown') updates.push({ key, state: 'sent', error: o.error, attempted: true });
+      else if (target.operation === 'delete' && row.rec.attempts > 0 && o.errors.some((e) => e.code === 'ENTITY_IS_DELETED')) {
+        // An earlier attempt whose answer was lost did delete it.
+        updates.push({ key, state: 'succeeded', sfId: idOf(row.rec.payload) ?? null, created: false, error: null, attempted: true });
+      } else if (o.transient) updates.push({ key, state: 'pending', error: o.errors[0], attempted: true });
+      else {
+        updates.push({ key, state: 'sent', error: o.errors[0], attempted: true });
+        permanent.push(row);
+      }
+    });
+    await persist(updates);
+    if (permanent.length) {
+      const errs = new Map(part.map((r, i) => [r, outcomes[i]]));
+      await fail(permanent, (r) => {
+        const o = errs.get(r)!;
+        return o.kind === 'error' ? { ...o.errors[0], message: o.errors.map((e) => e.message).join('; ') } : { code: 'UNKNOWN_ERROR', message: '', fields: [] };
+      });
+    }
+  };
+
+  const bulkJobsKey = `${pipeline}#bulk-jobs`;
+
+  // 3. Rounds: reconcile unknown outcomes, send pending rows, retry transient failures.
+  for (let round = 0; round <= maxRetries + 1; round++) {
+    signal?.throwIfAborted();
+    const last = round === maxRetries + 1;
+    const sent = rows.filter((r) => r.rec.state === 'sent');
+    if (sent.length) {
+      await settleBulkJobs();
+      await reconcile(sent);
+    }
+    const pending = rows.filter((r) => r.rec.state === 'pending');
+    if (pending.length === 0) break;
+    if (last) {
+      await fail(pending, (r) => r.lastError ?? { code: 'RETRIES_EXHAUSTED', message: 'transient failures persisted', fields: [] });
+      break;
+    }
+    if (pending.some((r) => r.rec.attempts > 0)) {
+      summary.retried += pending.filter((r) => r.rec.attempts > 0).length;
+      const wait = Math.min(RETRY_MAX_DELAY_MS, baseDelay * 2 ** Math.max(0, round - 1));
+      opts.onProgress?.(done, rows.length, `retrying ${pending.length} in ${wait} ms`);
+      await delay(wait, undefined, { signal });
+    }
+    const path = choosePath(pending);
+    if (!summary.paths.includes(path)) summary.paths.push(path);
+    if (path === 'bulk') await sendViaBulk(pending);
+    else if (path === 'tree') await sendViaTree(pending);
+    else await sendViaCollections(pending);
+  }
+
+  // 4. Results in input order.
+  for (const row of rows) {
+    const r = row.rec;
+    const success = r.state === 'succeeded';
+    if (success) {
+      summary.succeeded++;
+      if (r.created) summary.created++;
+    } else summary.failed++;
+    if (row.alreadyPublished) summary.alreadyPublished++;
+    if (row.reconciled) summary.reconciled++;
+    await opts.onResult?.({
+      index: row.index,
+      key: r.key,
+      input: r.payload,
+      success,
+      id: r.sfId,
+      created: Boolean(r.created),
+      errors: success ? [] : [r.error ?? row.lastError ?? { code: r.state === 'sent' ? UNKNOWN_OUTCOME : 'NOT_SENT', message: `left in state ${r.state}`, fields: [] }],
+      attempts: r.attempts,
+      ...(row.alreadyPublished ? { alreadyPublished: true } : {}),
+      ...(row.reconciled ? { reconciled: true } : {}),
+      ...(row.deadLetterId !== undefined ? { deadLetterId: row.deadLetterId } : {}),
+    });
+  }
+  return summary;
+
+  function choosePath(pending: Row[]): PublishPath {
+    const n = pending.length;
+    if (pending.some((r) => hasChildren(r.rec.payload))) {
+      // Parent/child sets go through sObject Tree, which only inserts.
+      if (target.operation !== 'insert') throw new PublishError('PUBLISH_INPUT', `records with child records (e.g. Contacts: [...]) can only be inserted (sObject Tree); use operation insert or publish parents and children separately with upsert`);
+      return 'tree';
+    }
+    const bulk = opts.bulk ?? bulkApiOf(client);
+    if (opts.path === 'bulk') {
+      if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
+      return isPlatformEvent(target.object) ? 'collections' : 'bulk';
+    }
+    if (opts.path === 'collections' || n < COLLECTIONS_MAX_RECORDS || isPlatformEvent(target.object)) return 'collections';
+    if (!bulk) {
+      opts.onWarning?.(`${n} records would go through Bulk API 2.0, but the client has no bulk support; using sObject Collections`);
+      return 'collections';
+    }
+    return 'bulk';
+  }
+
+  async function sendViaCollections(pending: Row[]): Promise<void> {
+    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
+      signal?.throwIfAborted();
+      const part = pending.slice(i, i + OUTBOX_PAGE);
+      const partKeys = part.map((r) => r.rec.key);
+      await state.markSent(pipeline, partKeys, { signal });
+      for (const r of part) r.rec = { ...r.rec, state: 'sent' };
+      await opts.beforeSend?.(partKeys);
+      await sendCollections(client, target, part.map((r) => r.rec.payload), {
+        parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
+        signal,
+        onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
+      });
+    }
+  }
+
+  async function sendViaTree(pending: Row[]): Promise<void> {
+    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
+      signal?.throwIfAborted();
+      const part = pending.slice(i, i + OUTBOX_PAGE);
+      const partKeys = part.map((r) => r.rec.key);
+      await state.markSent(pipeline, partKeys, { signal });
+      for (const r of part) r.rec = { ...r.rec, state: 'sent' };
+      await opts.beforeSend?.(partKeys);
+      await sendTree(client, target, part.map((r) => r.rec.payload), {
+        signal,
+        onChunk: (indexes, outcomes) => apply(indexes.map((j) => part[j]), outcomes),
+      });
+    }
+  }
+
+  async function sendViaBulk(pending: Row[]): Promise<void> {
+    const bulk = (opts.bulk ?? bulkApiOf(client))!;
+    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) await state.markSent(pipeline, pending.slice(i, i + OUTBOX_PAGE).map((r) => r.rec.key), { signal });
+    for (const r of pending) r.rec = { ...r.rec, state: 'sent' };
+    await opts.beforeSend?.(pending.map((r) => r.rec.key));
+    let buf: { row: Row; o: SendOutcome }[] = [];
+    const reported = new Set<number>();
+    const jobs: string[] = [];
+    let tracking = Promise.resolve();
+    const flush = async (): Promise<void> => {
+      const b = buf;
+      buf = [];
+      await apply(b.map((x) => x.row), b.map((x) => x.o));
+    };
+    const outcomes = await sendBulk(bulk, target, pending.map((r) => r.rec.payload), {
+      signal,
+      tuning: opts.bulkOptions,
+      // Remember job ids: after a crash, a closed job keeps running server-side and must finish (or be
+      // aborted) before its rows are looked up, or a reconcile could miss rows it is about to write.
+      onJobCreated: (jobId) => {
+        jobs.push(jobId);
+        const list = [...jobs];
+        tracking = tracking.then(() => state.setCursor(bulkJobsKey, { cursor: list, key: null }));
+      },
+      onResult: async (index, o) => {
+        reported.add(index);
+        buf.push({ row: pending[index], o });
+        if (buf.length >= OUTBOX_PAGE) await flush();
+      },
+    });
+    await flush();
+    await tracking;
+    // Rows the job never reported (it failed midway) carry an unknown outcome: reconciled next round.
+    const missing = pending.map((row, i) => ({ row, o: outcomes[i], i })).filter((x) => !reported.has(x.i));
+    if (missing.length) await apply(missing.map((x) => x.row), missing.map((x) => x.o));
+    else await state.setCursor(bulkJobsKey, null);
+  }
+
+  /** Waits for (or aborts, if never closed) bulk jobs an earlier run of this pipeline left behind. */
+  async function settleBulkJobs(): Promise<void> {
+    const tracked = await state.getCursor(bulkJobsKey);
+    const ids = Array.isArray(tracked?.cursor) ? (tracked.cursor as string[]) : [];
+    if (ids.length === 0) return;
+    const bulk = opts.bulk ?? bulkApiOf(client);
+    if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort) {
+      opts.onWarning?.(`cannot check bulk jobs ${ids.join(', ')} left by an earlier run (no bulk client); reconciling anyway`);
+    } else {
+      for (const id of ids) {
+        try {
+          const info = await bulk.jobInfo('ingest', id, signal);
+          // An Open job was never closed: nothing in it ran. Abort it so it never will.
+          if (info.state === 'Open') await bulk.abort('ingest', id, signal);
+          else if (info.state === 'UploadComplete' || info.state === 'InProgress') await bulk.waitForJob('ingest', id, { signal });
+        } catch (err) {
+          if ((err as Error)?.name === 'AbortError') throw err;
+          opts.onWarning?.(`bulk job ${id}: ${(err as Error).message}`);
+        }
+      }
+    }
+    await state.setCursor(bulkJobsKey, null);
+  }
+
+  async function reconcile(sent: Row[]): Promise<void> {
+    if (target.operation !== 'insert' || isPlatformEvent(target.object)) {
+      // Idempotent operations can simply be sent again; events are at-least-once by nature.
+      await persist(sent.map((r) => ({ key: r.rec.key, state: 'pending' })));
+      return;
+    }
+    const fields = target.matchFields ?? [];
+    const noKey = fields.length === 0 ? sent : sent.filter((r) => fields.some((f) => r.rec.payload[f] == null || r.rec.payload[f] === ''));
+    if (noKey.length) {
+      await fail(noKey, (r) => ({
+        code: UNKNOWN_OUTCOME,
+        message: `the insert was sent but its answer was lost${r.lastError ? ` (${r.lastError.code}: ${r.lastError.message})` : ''}, and there is no key to look the record up by; check Salesforce, then replay or discard this dead letter (set target.matchFields / --match-field to reconcile automatically)`,
+        fields,
+      }));
+    }
+    const lookup = sent.filter((r) => !noKey.includes(r));
+    for (let i = 0; i < lookup.length; i += RECONCILE_BATCH) {
+      const part = lookup.slice(i, i + RECONCILE_BATCH);
+      const found = await findExisting(part.map((r) => r.rec.payload));
+      const updates: OutboxUpdate[] = [];
+      for (const r of part) {
+        const id = found.get(matchKey(fields, r.rec.payload));
+        if (id) {
+          r.reconciled = true;
+          updates.push({ key: r.rec.key, state: 'succeeded', sfId: id, created: true, error: null });
+        } else updates.push({ key: r.rec.key, state: 'pending' });
+      }
+      await persist(updates);
+    }
+  }
+
+  async function findExisting(payloads: JsonObject[]): Promise<Map<string, string>> {
+    const fields = target.matchFields!;
+    let where: Condition;
+    if (fields.length === 1) where = cond(fields[0], 'IN', [...new Set(payloads.map((p) => String(p[fields[0]])))]);
+    else where = or(...payloads.map((p) => and(...fields.map((f) => cond(f, '=', p[f] as string | number | boolean)))));
+    const q = from(target.object).select('Id', ...fields).where(where);
+    const out = new Map<string, string>();
+    for await (const rec of client.query(q.toString(), { signal })) out.set(matchKey(fields, rec as Record<string, unknown>), String(rec.Id));
+    return out;
+  }
+}
+
+function matchKey(fields: readonly string[], rec: Record<string, unknown>): string {
+  return JSON.stringify(fields.map((f) => (rec[f] == null ? null : String(rec[f]).toLowerCase())));
+}

@@ -1,0 +1,295 @@
+/**
+ * The two send paths. Both return one {@link SendOutcome} per input record, in input order:
+ * - sObject Collections: 200 records per call, chunks in flight bounded by `parallelism`; a chunk whose call
+ *   failed without a Salesforce answer (timeout, reset) reports every record as `unknown`, because the
+ *   write may or may not have happened;
+ * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row.
+ */
+import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
+import { PublishError, TRANSIENT_ERROR_CODES, type PublishErrorInfo, type PublishOperation } from './types.ts';
+
+/** What happened to one record on one send. */
+export type SendOutcome =
+  | { kind: 'ok'; id: string | null; created: boolean }
+  | { kind: 'error'; errors: PublishErrorInfo[]; transient: boolean }
+  /** The call failed without an answer: the write may have happened. */
+  | { kind: 'unknown'; error: PublishErrorInfo };
+
+/** The Bulk API 2.0 ingest surface the publisher needs (a subset of the bulk client contract). */
+export interface BulkIngestApi {
+  ingest(
+    object: string,
+    operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
+    records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
+    opts?: { externalIdField?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
+  ): AsyncIterable<BulkIngestRecordResult>;
+  /** Job state (to settle jobs a crashed run left behind). */
+  jobInfo?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<{ state: string }>;
+  waitForJob?(kind: 'ingest', jobId: string, opts?: { signal?: AbortSignal }): Promise<{ state: string }>;
+  abort?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<unknown>;
+}
+
+/** Bulk job tuning passed through to `bulk.ingest`. */
+export interface BulkTuning {
+  concurrency?: number;
+  pollIntervalMs?: number;
+  maxRowsPerJob?: number;
+}
+
+/** One bulk row result (as the bulk client contract defines it). */
+export interface BulkIngestRecordResult {
+  index: number;
+  success: boolean;
+  id: string | null;
+  created: boolean;
+  error: string | null;
+  unprocessed?: boolean;
+}
+
+/** The bulk API of a client, when the client has one (the Bulk API 2.0 client lands separately). */
+export function bulkApiOf(client: SalesforceClient): BulkIngestApi | undefined {
+  const bulk = (client as unknown as { bulk?: BulkIngestApi }).bulk;
+  return bulk && typeof bulk.ingest === 'function' ? bulk : undefined;
+}
+
+export const isTransientCode = (code: string): boolean => TRANSIENT_ERROR_CODES.has(code);
+
+function fromCollection(r: CollectionResult | undefined, op: PublishOperation): SendOutcome {
+  if (!r) return { kind: 'unknown', error: { code: 'NO_RESULT', message: 'Salesforce returned no result for this record', fields: [] } };
+  // Create results carry no `created` flag: a successful insert always created; update/delete never do.
+  if (r.success) return { kind: 'ok', id: r.id ?? null, created: op === 'insert' ? true : op === 'upsert' ? (r.created ?? false) : false };
+  const errors = (r.errors ?? []).map((e) => ({ code: String(e.statusCode), message: String(e.message ?? ''), fields: e.fields ?? [] }));
+  if (errors.length === 0) errors.push({ code: 'UNKNOWN_ERROR', message: 'record failed without an error', fields: [] });
+  return { kind: 'error', errors, transient: errors.every((e) => isTransientCode(e.code)) };
+}
+
+/** Maps a failed call to the outcome of each of its records. */
+export function outcomeOfCallError(err: unknown): SendOutcome {
+  if (err instanceof SalesforceError) {
+    // Salesforce answered: nothing was written. A 5xx/429 answer is worth retrying.
+    const errors = err.errors.length ? err.errors.map((e) => ({ code: e.errorCode, message: e.message, fields: e.fields ?? [] })) : [{ code: err.errorCode, message: err.message, fields: err.fields }];
+    const transient = err.status === 429 || err.status >= 500 || errors.every((e) => isTransientCode(e.code));
+    return { kind: 'error', errors, transient };
+  }
+  if (err instanceof SfClientError) {
+    if (['AUTH_FAILED', 'SESSION_EXPIRED', 'CONFIG_ERROR', 'ORG_LIMIT_EXCEEDED', 'ORG_CEILING_REACHED', 'RUN_BUDGET_EXCEEDED'].includes(err.code)) throw err;
+    return { kind: 'unknown', error: { code: err.code, message: err.message, fields: [] } };
+  }
+  if ((err as Error)?.name === 'AbortError') throw err;
+  return { kind: 'unknown', error: { code: 'NETWORK_ERROR', message: (err as Error)?.message ?? String(err), fields: [] } };
+}
+
+/** Sends records through sObject Collections; outcomes in input order. */
+export async function sendCollections(
+  client: SalesforceClient,
+  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  records: readonly Record<string, unknown>[],
+  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const chunks: number[] = [];
+  for (let i = 0; i < records.length; i += COLLECTION_CHUNK) chunks.push(i);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      opts.signal?.throwIfAborted();
+      const start = chunks[next++];
+      const items = records.slice(start, start + COLLECTION_CHUNK);
+      let outcomes: SendOutcome[];
+      try {
+        const results = await sendChunk(client, target, items, opts.signal);
+        outcomes = items.map((_, i) => fromCollection(results[i], target.operation));
+      } catch (err) {
+        const o = outcomeOfCallError(err);
+        outcomes = items.map(() => o);
+      }
+      outcomes.forEach((o, i) => (out[start + i] = o));
+      await opts.onChunk?.(start, outcomes);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.parallelism), chunks.length) }, worker));
+  return out;
+}
+
+function sendChunk(client: SalesforceClient, target: { object: string; operation: PublishOperation; externalIdField?: string }, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
+  const typed = items.map((r) => ({ attributes: { type: target.object }, ...withoutId(r, target.operation) }));
+  switch (target.operation) {
+    case 'insert':
+      return client.collections.create(typed, { parallelism: 1, signal });
+    case 'update':
+      return client.collections.update(typed, { parallelism: 1, signal });
+    case 'upsert':
+      if (!target.externalIdField) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
+      return client.collections.upsert(target.object, target.externalIdField, typed, { parallelism: 1, signal });
+    case 'delete':
+      return client.collections.delete(items.map((r) => idOf(r) ?? ''), { parallelism: 1, signal });
+  }
+}
+
+/** An insert must not carry an Id (Salesforce rejects it); other operations keep it. */
+function withoutId(r: Record<string, unknown>, op: PublishOperation): Record<string, unknown> {
+  if (op !== 'insert') return r;
+  const { Id: _a, id: _b, ...rest } = r as Record<string, unknown> & { Id?: unknown; id?: unknown };
+  return rest;
+}
+
+/** The `Id` of a record, any case. */
+export function idOf(r: Record<string, unknown>): string | undefined {
+  const v = r.Id ?? r.id ?? r.ID;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Parses a Bulk API 2.0 `sf__Error` (`CODE:message:field1,field2 --`). */
+export function parseBulkError(text: string | null): PublishErrorInfo {
+  const s = (text ?? '').replace(/\s*--\s*$/, '');
+  const m = /^([A-Z_]+):(.*)$/s.exec(s);
+  if (!m) return { code: 'UNKNOWN_ERROR', message: s, fields: [] };
+  const rest = m[2];
+  const lastColon = rest.lastIndexOf(':');
+  if (lastColon >= 0 && /^[A-Za-z0-9_.,\s]*$/.test(rest.slice(lastColon + 1))) {
+    return { code: m[1], message: rest.slice(0, lastColon), fields: rest.slice(lastColon + 1).split(',').map((f) => f.trim()).filter(Boolean) };
+  }
+  return { code: m[1], message: rest, fields: [] };
+}
+
+/** Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input order. */
+export async function sendBulk(
+  bulk: BulkIngestApi,
+  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  records: readonly Record<string, unknown>[],
+  opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const rows = target.operation === 'delete' ? records.map((r) => ({ Id: idOf(r) ?? '' })) : records.map((r) => withoutId(r, target.operation));
+  try {
+    for await (const r of bulk.ingest(target.object, target.operation, rows, {
+      ...opts.tuning,
+      externalIdField: target.externalIdField,
+      signal: opts.signal,
+      onEvent: (e) => {
+        if (e.type === 'job-created' && e.jobId) opts.onJobCreated?.(e.jobId);
+      },
+    })) {
+      let o: SendOutcome;
+      if (r.success) o = { kind: 'ok', id: r.id, created: r.created };
+      else if (r.unprocessed) o = { kind: 'error', errors: [{ code: 'UNPROCESSED', message: r.error ?? 'row not processed by the bulk job', fields: [] }], transient: true };
+      else {
+        const e = parseBulkError(r.error);
+        o = { kind: 'error', errors: [e], transient: isTransientCode(e.code) };
+      }
+      out[r.index] = o;
+      await opts.onResult?.(r.index, o);
+    }
+  } catch (err) {
+    const o = outcomeOfCallError(err);
+    for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = o.kind === 'error' ? { kind: 'unknown', error: o.errors[0] } : o;
+    return out;
+  }
+  for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = { kind: 'unknown', error: { code: 'NO_RESULT', message: 'the bulk job reported no result for this row', fields: [] } };
+  return out;
+}
+
+/** Child records of a parent: `{Contacts: [{…}]}` or `{Contacts: {records: [{…}]}}`. */
+function childLists(r: Record<string, unknown>): Array<[string, Record<string, unknown>[]]> {
+  const out: Array<[string, Record<string, unknown>[]]> = [];
+  for (const [k, v] of Object.entries(r)) {
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => x && typeof x === 'object' && !Array.isArray(x))) out.push([k, v as Record<string, unknown>[]]);
+    else if (v && typeof v === 'object' && Array.isArray((v as { records?: unknown }).records)) out.push([k, (v as { records: Record<string, unknown>[] }).records]);
+  }
+  return out;
+}
+
+/** True when a record carries child records (a parent/child set for sObject Tree). */
+export const hasChildren = (r: Record<string, unknown>): boolean => childLists(r).length > 0;
+
+/** Records in one tree (parent plus all descendants). */
+function treeSize(r: Record<string, unknown>): number {
+  return 1 + childLists(r).reduce((n, [, list]) => n + list.reduce((m, c) => m + treeSize(c), 0), 0);
+}
+
+/**
+ * Inserts parent/child sets through sObject Tree (`composite/tree`): up to 200 records per call, all or
+ * nothing per call. A record whose own tree has an error fails permanently; the other records of that call
+ * were rolled back with it and are reported as transient (`TREE_ROLLED_BACK`) so the next round resends them.
+ * The Id reported for a record is its top-level parent's.
+ */
+export async function sendTree(
+  client: SalesforceClient,
+  target: { object: string },
+  records: readonly Record<string, unknown>[],
+  opts: { signal?: AbortSignal; onChunk?: (indexes: number[], outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const out: SendOutcome[] = new Array(records.length);
+  const childType = new Map<string, string>();
+  const typeOf = async (parent: string, rel: string): Promise<string> => {
+    const key = `${parent}.${rel}`.toLowerCase();
+    if (!childType.has(key)) {
+      const d = await client.describe(parent, opts.signal);
+      for (const c of d.childRelationships) if (c.relationshipName) childType.set(`${parent}.${c.relationshipName}`.toLowerCase(), c.childSObject);
+      if (!childType.has(key)) throw new PublishError('PUBLISH_INPUT', `${parent} has no child relationship named ${rel} (use the relationship name, e.g. Contacts on Account)`);
+    }
+    return childType.get(key)!;
+  };
+  // referenceId → top-level record index
+  const build = async (object: string, r: Record<string, unknown>, index: number, refs: Map<string, number>, seq: { n: number }, top?: Map<string, number>): Promise<Record<string, unknown>> => {
+    const referenceId = `ref${index}_${seq.n++}`;
+    refs.set(referenceId, index);
+    top?.set(referenceId, index);
+    const node: Record<string, unknown> = { attributes: { type: object, referenceId } };
+    const kids = new Map(childLists(r));
+    for (const [k, v] of Object.entries(r)) if (!kids.has(k) && k !== 'attributes' && k !== 'Id' && k !== 'id') node[k] = v;
+    for (const [rel, list] of kids) {
+      const type = await typeOf(object, rel);
+      node[rel] = { records: await Promise.all(list.map((c) => build(type, c, index, refs, seq))) };
+    }
+    return node;
+  };
+  let start = 0;
+  while (start < records.length) {
+    opts.signal?.throwIfAborted();
+    const indexes: number[] = [];
+    let size = 0;
+    for (let i = start; i < records.length; i++) {
+      const s = treeSize(records[i]);
+      if (indexes.length > 0 && size + s > COLLECTION_CHUNK) break;
+      indexes.push(i);
+      size += s;
+    }
+    start = indexes[indexes.length - 1] + 1;
+    const refs = new Map<string, number>();
+    const seq = { n: 0 };
+    const top = new Map<string, number>();
+    const body: Record<string, unknown>[] = [];
+    for (const i of indexes) body.push(await build(target.object, records[i], i, refs, seq, top));
+    let outcomes: SendOutcome[];
+    try {
+      const res = await client.tree(target.object, body, { signal: opts.signal });
+      if (!res.hasErrors) {
+        const ids = new Map<number, string>();
+        for (const r of res.results) {
+          const i = top.get(r.referenceId);
+          if (i !== undefined && r.id) ids.set(i, r.id);
+        }
+        outcomes = indexes.map((i) => ({ kind: 'ok', id: ids.get(i) ?? null, created: true }));
+      } else {
+        const errs = new Map<number, PublishErrorInfo[]>();
+        for (const r of res.results) {
+          const i = refs.get(r.referenceId);
+          if (i === undefined || !r.errors?.length) continue;
+          errs.set(i, [...(errs.get(i) ?? []), ...r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields ?? [] }))]);
+        }
+        outcomes = indexes.map((i): SendOutcome => {
+          const e = errs.get(i);
+          if (e) return { kind: 'error', errors: e, transient: e.every((x) => isTransientCode(x.code)) };
+          return { kind: 'error', errors: [{ code: 'TREE_ROLLED_BACK', message: 'rolled back because another record in the same tree call failed; resent', fields: [] }], transient: true };
+        });
+      }
+    } catch (err) {
+      const o = outcomeOfCallError(err);
+      outcomes = indexes.map(() => o);
+    }
+    outcomes.forEach((o, j) => (out[indexes[j]] = o));
+    await opts.onChunk?.(indexes, outcomes);
+  }
+  return out;
+}
