@@ -1,7 +1,7 @@
 /**
  * Sync throughput benchmark: emulator (child process, real socket) → SQLite file.
  *
- *   npx node bench/sync.ts [--seed Account=250000,Contact=500000,Opportunity=250000] [--bulk-threshold 2000] [--db PATH]
+ *   npx node bench/sync.ts [--seed Account=250000,Contact=500000,Opportunity=250000] [--bulk-threshold 2000] [--batch-size N] [--db PATH]
  *
  * Measures, for the same objects and fields:
  * - a raw read (the reads the sync makes — Bulk for big objects, REST otherwise — with records discarded);
@@ -27,11 +27,13 @@ const { values } = parseArgs({
     seed: { type: 'string', default: 'Account=250000,Contact=500000,Opportunity=250000' },
     'bulk-threshold': { type: 'string', default: '2000' },
     db: { type: 'string' },
+    'batch-size': { type: 'string' },
   },
 });
 const seed = values.seed!;
 const objects = seed.split(',').map((p) => p.split('=')[0].trim());
 const threshold = Number(values['bulk-threshold']);
+const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;
 const dir = values.db ? undefined : mkdtempSync(join(tmpdir(), 'sfbridge-bench-sync-'));
 const dbPath = values.db ?? join(dir!, 'mirror.db');
 
@@ -70,7 +72,7 @@ try {
   peakRss = process.memoryUsage().rss;
   const events = new SyncEvents();
   const tSync = performance.now();
-  const run = await runSync({ client: newClient(), store, objects, events, bulkThreshold: threshold, lagMs: 0 });
+  const run = await runSync({ client: newClient(), store, objects, events, bulkThreshold: threshold, lagMs: 0, batchSize });
   const syncSeconds = (performance.now() - tSync) / 1000;
   const syncPeak = peakRss;
   const written = run.objects.reduce((a, o) => a + o.written, 0);

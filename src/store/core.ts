@@ -41,7 +41,7 @@ import {
   type UpsertResult,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
-import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind } from './values.ts';
+import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind, type ValueContext } from './values.ts';
 
 /** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
 export const DELETED_COL = '_sfbridge_deleted';
@@ -167,6 +167,8 @@ class Ops implements StoreOperations {
     let signature = '';
     let stamp: Canonical | undefined;
     let isDeleted = false;
+    // One context per record, pointed at each field in turn: it is only read when a value is rejected.
+    const ctx: ValueContext = { object: meta.object, field: meta.columns.get('id')!.spec, recordId: id };
     for (const key in record) {
       if (key === 'attributes' || !Object.hasOwn(record, key)) continue;
       const value = record[key];
@@ -181,7 +183,8 @@ class Ops implements StoreOperations {
         throw new StoreValueError(meta.object, key, id, 'no such column; call ensureTable with the current describe first');
       }
       const name = col.spec.name;
-      const v = toCanonical(col.kind, value, { object: meta.object, field: col.spec, recordId: id });
+      ctx.field = col.spec;
+      const v = toCanonical(col.kind, value, ctx);
       const at = columns.indexOf(name);
       // The same field under two spellings (`name` and `Name`): the later one wins, as a Map would do.
       if (at >= 0) values[at] = v;

@@ -250,7 +250,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Documents are built before the transaction: building may call the API (feeds, files), and a
     // transaction must not stay open across network calls.
     const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
-    const rows = records.map((r) => toRow(r, columns));
+    // Without document fields the records hold exactly the table's columns (plus REST `attributes`, which
+    // the store ignores), so the per-record copy is skipped.
+    const rows = state.docFields.length ? records.map((r) => toRow(r, columns)) : records;
     const res = await store.transaction(async (tx: StoreTransaction) => {
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
