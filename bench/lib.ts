@@ -1,6 +1,7 @@
 /** Shared benchmark plumbing: start the emulator CLI as a child process, log in, time things. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -17,6 +18,9 @@ export interface ChildEmulator {
 /** Starts `sfbridge emulator` with the given flags on a free port and logs in with client credentials. */
 export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'emulator', '--port', '0', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // A crashed benchmark must not leave a seeded emulator (gigabytes of RSS) running.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -36,12 +40,34 @@ export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
     token,
     child,
     api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),
-    rss: async () => ((await (await fetch(`${url}/__emulator/stats`)).json()) as { rssBytes: number }).rssBytes,
+    // Read from /proc rather than /__emulator/stats: stats counts every table, which would add work to what we measure.
+    rss: async () => procRss(child.pid!),
     stop: async () => {
+      process.off('exit', killChild);
       child.kill('SIGINT');
       await once(child, 'exit');
     },
   };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN where /proc is unavailable. */
+export function procRss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak resident set size of a process in bytes (VmHWM), or NaN. */
+export function procPeakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 export function median(xs: number[]): number {

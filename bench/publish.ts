@@ -7,7 +7,9 @@
  * Each contender runs in its own child process (so peak RSS is the client's own) against a fresh emulator
  * served by this process, which counts every API request by kind. "Minimum" is the fewest calls the chosen
  * path can take: collections ⌈N/200⌉; bulk per job create + upload + close + one status poll + successful
- * results (+ failed results when a row failed).
+ * results (+ failed results when a row failed) — one poll is a floor nobody can promise, since a job's end is
+ * only known by asking. The OAuth token request is not counted (not an API call); the API governor's one
+ * `/limits` read and the bulk client's one describe per object per run are counted, as overhead.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -87,11 +89,25 @@ async function parent(): Promise<void> {
   for (const mode of selected) {
     const emu = createEmulator({ objects: schemaFromData(SCHEMA), seed: 'none' } as never);
     const calls = new Map<string, number>();
+    // Bulk job timeline: when the job was closed, each status poll (state, rows processed), and when the job
+    // really finished (its SystemModstamp on the final reading), so the wait's latency can be read off.
+    const timeline: string[] = [];
+    let closedAt = 0;
     const server = await serve(async (req: Request) => {
       const u = new URL(req.url);
       const k = kindOf(req.method, u.pathname);
       calls.set(k, (calls.get(k) ?? 0) + 1);
-      return emu.fetch(req);
+      const res = await emu.fetch(req);
+      if (k === 'bulk close') {
+        closedAt = Date.now();
+        timeline.push('close');
+      } else if (k === 'bulk poll' && closedAt) {
+        const info = (await res.clone().json()) as { state: string; numberRecordsProcessed: number; systemModstamp?: string };
+        const at = ((Date.now() - closedAt) / 1000).toFixed(1);
+        const end = info.state === 'JobComplete' && info.systemModstamp ? ` (finished at +${((Date.parse(info.systemModstamp) - closedAt) / 1000).toFixed(1)} s)` : '';
+        timeline.push(`poll +${at} s ${info.state} ${info.numberRecordsProcessed}${end}`);
+      }
+      return res;
     }, { port: 0, host: '127.0.0.1' });
     const out = await new Promise<string>((resolve, reject) => {
       const c = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, '--child', mode, '--url', server.url, '--n', String(N)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -108,6 +124,7 @@ async function parent(): Promise<void> {
     void stored;
     const line = `${mode.padEnd(21)} ${String(r.ok).padStart(7)} ok ${String(r.failed).padStart(5)} failed  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round(r.ok / (r.ms / 1000)).toLocaleString('en-US').padStart(7)} rec/s  RSS ${r.maxRssMB.toFixed(0).padStart(4)} MB  calls ${String(total).padStart(4)} (min ${minimum}, ${(total / minimum).toFixed(3)}x)  ${api.map(([k, v]) => `${k}=${v}`).join(' ')}`;
     console.log(line);
+    if (timeline.length) console.log(`  bulk job: ${timeline.join(', ')}`);
     rows.push(line);
     await server.close();
     emu.close();

@@ -6,6 +6,10 @@ if (major < 24) {
   console.error(`sfbridge needs Node.js 24 or newer (this is ${process.version}). Run it through npm/npx in the project (which uses the bundled Node 24), or install Node 24.`);
   process.exit(1);
 }
+// Cache compiled (and type-stripped) modules on disk: later starts skip the TypeScript stripper, which
+// saves ~30 MB of RSS and most of the startup time.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 process.removeAllListeners('warning');
 process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });
 const { main } = await import('../src/cli/main.ts');

@@ -2,16 +2,23 @@
  * `sfbridge bulk`: Bulk API 2.0 loads from a CSV file, with the habits of `sf data upsert bulk`: job ids
  * printed, `<jobId>-success-records.csv` / `-failed-records.csv` / `-unprocessed-records.csv` written, exit
  * code 1 when any record failed; `resume` re-attaches to a job (e.g. after `--wait` ran out), `status` shows it.
+ *
+ * Resume after a crash: a load writes a run manifest (`bulk-run-….json` in the results dir: input file,
+ * operation, and per job the input rows it holds) before it prints each job id. `resume` given a job id of an
+ * unfinished run in the results dir (or `--manifest FILE`) finishes the whole run: jobs never closed are
+ * aborted (Salesforce processes nothing of an Open job) and their rows sent again, closed jobs are waited for
+ * and their results downloaded, rows no job held are sent — so every input row ends in exactly one result file
+ * and is processed exactly once.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
 import { SalesforceError, SfClientError } from '../client/errors.ts';
-import { BULK_OPERATIONS, BulkError, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
+import { BULK_OPERATIONS, BulkError, FINAL_JOB_STATES, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import { parseDuration, parseFlags, UsageError } from './args.ts';
 import { createProgress } from './progress.ts';
@@ -24,6 +31,7 @@ const USAGE = `Usage:
   sfbridge bulk insert|update|upsert|delete|hardDelete --object X --file FILE.csv [--external-id F]
                 [--wait 10m] [--results-dir DIR] [--concurrency N] [--max-rows-per-job N]
   sfbridge bulk resume JOB_ID [--wait 10m] [--results-dir DIR]
+  sfbridge bulk resume --manifest DIR/bulk-run-….json [--wait 10m]
   sfbridge bulk status JOB_ID
 
   --object, -s X      sObject API name (--sobject also accepted, as in sf)
@@ -33,6 +41,11 @@ const USAGE = `Usage:
   --wait D            stop waiting for a job after D (30s, 10m, 2h); default: until it finishes
   --results-dir DIR   where result CSVs go (default: current directory)
   --concurrency N     jobs running at once (default 3); --max-rows-per-job N splits big files
+  --manifest FILE     resume a whole run (written as bulk-run-….json in the results dir by every load);
+                      resume JOB_ID does the same when the results dir holds the run of that job
+
+A load interrupted (killed, crashed) is finished by resume: jobs left Open are aborted and their rows sent
+again, the others are waited for; every input row ends up in exactly one result file.
 
 Exit codes: 0 all records succeeded, 1 some failed / unprocessed / error, 2 usage error.
 
@@ -57,6 +70,7 @@ const FLAGS = {
   concurrency: { type: 'string' },
   'max-rows-per-job': { type: 'string' },
   'api-version': { type: 'string' },
+  manifest: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -88,6 +102,11 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
       }
       return new SalesforceClient({ credentials, apiVersion, fetch: io.fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
     };
+    if (sub === 'resume' && values.manifest !== undefined) {
+      if (rest.length) throw new UsageError(`resume takes either a job id or --manifest, not both\n\n${USAGE}`);
+      const manifest = await readManifest(values.manifest);
+      return await resumeRun(await connect(), manifest, values.manifest, wait, say, stderr);
+    }
     if (sub === 'status' || sub === 'resume') {
       if (rest.length !== 1 || !/^750[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(rest[0])) throw new UsageError(`${sub} takes one Bulk job id (750…)\n\n${USAGE}`);
       const client = await connect();
@@ -95,6 +114,11 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
         const info = await jobInfoAnyKind(client, rest[0]);
         say(JSON.stringify(info, null, 2));
         return 0;
+      }
+      const run = await findManifest(resultsDir, rest[0]);
+      if (run) {
+        say(`job ${rest[0]} belongs to the unfinished run ${run.path}: resuming the whole run`);
+        return await resumeRun(client, run.manifest, run.path, wait, say, stderr);
       }
       return await resume(client, rest[0], wait, resultsDir, say, stderr);
     }
@@ -156,6 +180,102 @@ interface LoadOptions {
   resultsDir: string;
 }
 
+/** Rows of the input file as sorted, disjoint [from, to) ranges of 0-based data-row positions. */
+type Ranges = [number, number][];
+
+/** What `resume` needs to finish a load: written before each job id is printed. */
+export interface RunManifest {
+  version: 1;
+  file: string;
+  object: string;
+  operation: BulkOperation;
+  externalIdField?: string;
+  concurrency?: number;
+  maxRowsPerJob?: number;
+  resultsDir: string;
+  /** Per job, the input rows it holds; `written`: its result files are complete on disk. */
+  jobs: { jobId: string; ranges: Ranges; written?: boolean }[];
+  /** Every row has a result file: nothing left to resume. */
+  done: boolean;
+}
+
+/** File name prefix of run manifests in a results dir. */
+const MANIFEST_PREFIX = 'bulk-run-';
+
+/** Writes the manifest synchronously and atomically (a kill right after leaves the old or the new one, whole). */
+function saveManifest(path: string, m: RunManifest): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(m, null, 1));
+  renameSync(`${path}.tmp`, path);
+}
+
+async function readManifest(path: string): Promise<RunManifest> {
+  let m: RunManifest;
+  try {
+    m = JSON.parse(await readFile(path, 'utf8')) as RunManifest;
+  } catch (err) {
+    throw new UsageError(`cannot read run manifest ${path}: ${(err as Error).message}`);
+  }
+  if (m?.version !== 1 || !Array.isArray(m.jobs) || typeof m.file !== 'string') throw new UsageError(`${path} is not a bulk run manifest (written by sfbridge bulk insert|update|upsert|delete|hardDelete)`);
+  return m;
+}
+
+/** The unfinished run manifest in `dir` that lists `jobId`, if any. */
+async function findManifest(dir: string, jobId: string): Promise<{ path: string; manifest: RunManifest } | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(MANIFEST_PREFIX) && n.endsWith('.json')).sort().reverse()) {
+    const path = join(dir, name);
+    const m = await readManifest(path).catch(() => undefined);
+    if (m && !m.done && m.jobs.some((j) => j.jobId === jobId)) return { path, manifest: m };
+  }
+  return undefined;
+}
+
+/** The original positions of `rows` selected rows starting at selected row `start` (select: undefined = all). */
+export function mapRows(select: Ranges | undefined, start: number, rows: number): Ranges {
+  if (!select) return [[start, start + rows]];
+  const out: Ranges = [];
+  let skip = start;
+  let need = rows;
+  for (const [from, to] of select) {
+    if (need === 0) break;
+    const len = to - from;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    const a = from + skip;
+    const take = Math.min(need, to - a);
+    out.push([a, a + take]);
+    need -= take;
+    skip = 0;
+  }
+  return out;
+}
+
+/** Sorted, merged union of ranges. */
+function union(ranges: Ranges): Ranges {
+  const sorted = ranges.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const out: Ranges = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** [0, ∞) minus `ranges`. */
+function complement(ranges: Ranges): Ranges {
+  const out: Ranges = [];
+  let at = 0;
+  for (const [a, b] of union(ranges)) {
+    if (a > at) out.push([at, a]);
+    at = Math.max(at, b);
+  }
+  out.push([at, Number.MAX_SAFE_INTEGER]);
+  return out;
+}
+
 /** Result files of one job, opened on first use. */
 class JobFiles {
   readonly jobId: string;
@@ -204,10 +324,23 @@ class JobFiles {
   }
 }
 
-async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) => void, stderr: Writable & { isTTY?: boolean }): Promise<number> {
+/**
+ * Loads the file (or, on resume, the rows of `select`), recording each job in the run manifest before its id is
+ * printed. Returns the counts; the caller turns them into an exit code.
+ */
+async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) => void, stderr: Writable & { isTTY?: boolean }, run?: { path: string; manifest: RunManifest; select: Ranges }): Promise<number> {
   await mkdir(o.resultsDir, { recursive: true });
+  let manifestPath = run?.path;
+  const manifest: RunManifest = run?.manifest ?? { version: 1, file: resolve(o.file), object: o.object, operation: o.operation, externalIdField: o.externalIdField, concurrency: o.concurrency, maxRowsPerJob: o.maxRowsPerJob, resultsDir: resolve(o.resultsDir), jobs: [], done: false };
+  if (!manifestPath) {
+    manifestPath = join(o.resultsDir, `${MANIFEST_PREFIX}${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${process.pid}.json`);
+    saveManifest(manifestPath, manifest);
+    say(`run manifest ${manifestPath} (if this run is interrupted: sfbridge bulk resume --manifest ${manifestPath})`);
+  }
+  const select = run?.select;
   let columns: string[] = [];
-  const parser = createReadStream(o.file).pipe(parse({ columns: (header: string[]) => (columns = header.map((h) => h.trim())), bom: true, skip_empty_lines: true }));
+  const csvRows = createReadStream(o.file).pipe(parse({ columns: (header: string[]) => (columns = header.map((h) => h.trim())), bom: true, skip_empty_lines: true })) as AsyncIterable<Record<string, string>>;
+  const parser = select ? selectRows(csvRows, select) : csvRows;
   const progress = createProgress(stderr);
   const task = progress.task(`bulk ${o.operation} ${o.object}`);
   let files: JobFiles | undefined;
@@ -217,18 +350,25 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     if (!files) return;
     const written = await files.close();
     const c = files.counts;
+    const job = manifest.jobs.find((j) => j.jobId === files!.jobId);
+    if (job) {
+      job.written = true;
+      saveManifest(manifestPath, manifest);
+    }
     say(`job ${files.jobId}: ${c.success} succeeded, ${c.failed} failed, ${c.unprocessed} unprocessed`);
     for (const f of written) say(`  ${f}`);
   };
   try {
-    const results = client.bulk.ingest(o.object, o.operation, parser as AsyncIterable<Record<string, string>>, {
+    const results = client.bulk.ingest(o.object, o.operation, parser, {
       externalIdField: o.externalIdField,
       wait: o.wait,
       concurrency: o.concurrency,
       maxRowsPerJob: o.maxRowsPerJob,
       onEvent: (e) => {
         if (e.type === 'job-created') {
-          // Printed at once so the job can be found (resume/status) even if this process dies.
+          // Recorded, then printed, at once: the job can be found (resume/status) even if this process dies.
+          manifest.jobs.push({ jobId: e.jobId, ranges: mapRows(select, e.start ?? 0, e.rows ?? 0) });
+          saveManifest(manifestPath, manifest);
           say(`job ${e.jobId} created (${o.operation} ${o.object})`);
         } else if (e.type === 'job-polled') task.update(done, `job ${e.jobId} ${e.state}, ${e.numberRecordsProcessed} processed`);
       },
@@ -244,6 +384,8 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     }
     await finishJob();
     files = undefined;
+    manifest.done = true;
+    saveManifest(manifestPath, manifest);
     task.finish(`${done} records, ${bad} not loaded`);
   } finally {
     progress.close();
@@ -251,6 +393,99 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
   }
   say(`${done} records: ${done - bad} succeeded, ${bad} failed or unprocessed`);
   return bad > 0 ? 1 : 0;
+}
+
+/** The records of the selected data-row positions. */
+async function* selectRows(rows: AsyncIterable<Record<string, string>>, select: Ranges): AsyncGenerator<Record<string, string>> {
+  let pos = 0;
+  let r = 0;
+  for await (const row of rows) {
+    while (r < select.length && pos >= select[r][1]) r++;
+    if (r >= select.length) break;
+    if (pos >= select[r][0]) yield row;
+    pos++;
+  }
+}
+
+/**
+ * Finishes an interrupted load from its manifest: each recorded job is settled (Open → aborted, its rows
+ * sent again; closed → waited for; results downloaded unless already written), then every row no settled job
+ * holds is sent in new jobs, recorded in the same manifest (so a resume can itself be resumed).
+ */
+async function resumeRun(client: SalesforceClient, m: RunManifest, path: string, wait: number | undefined, say: (s: string) => void, stderr: Writable & { isTTY?: boolean }): Promise<number> {
+  if (m.done) {
+    say(`run ${path} already finished: every row has a result file in ${m.resultsDir}`);
+    return 0;
+  }
+  await mkdir(m.resultsDir, { recursive: true });
+  let bad = 0;
+  const settled: typeof m.jobs = [];
+  for (const job of m.jobs) {
+    let info = await client.bulk.jobInfo('ingest', job.jobId);
+    if (info.state === 'Open') {
+      // Never closed: Salesforce has processed none of it, and its upload may be incomplete. Abort, resend.
+      await client.bulk.abort('ingest', job.jobId).catch(async (err: unknown) => {
+        // Closed meanwhile (by a process we do not know of): then it runs, and is waited for below.
+        info = await client.bulk.jobInfo('ingest', job.jobId);
+        if (info.state === 'Open') throw err;
+      });
+      if (info.state === 'Open') {
+        say(`job ${job.jobId}: was never closed; aborted, its ${count(job.ranges)} rows are sent again`);
+        for (const kind of ['success', 'failed', 'unprocessed']) await rm(join(m.resultsDir, `${job.jobId}-${kind}-records.csv`), { force: true });
+        continue;
+      }
+    }
+    settled.push(job);
+    if (job.written) {
+      say(`job ${job.jobId}: result files already written`);
+      bad += Number(info.numberRecordsFailed ?? 0) + (info.state === 'JobComplete' ? 0 : Math.max(0, count(job.ranges) - Number(info.numberRecordsProcessed ?? 0)));
+      continue;
+    }
+    if (!FINAL_JOB_STATES.includes(info.state)) {
+      const progress = createProgress(stderr);
+      const task = progress.task(`bulk job ${job.jobId}`);
+      try {
+        info = await client.bulk.waitForJob('ingest', job.jobId, { wait, expectedRecords: count(job.ranges), onEvent: (e) => e.type === 'job-polled' && task.update(e.numberRecordsProcessed, e.state) });
+        task.finish(info.state);
+      } finally {
+        progress.close();
+      }
+    }
+    bad += await downloadResults(client, job.jobId, info, m.resultsDir, say, count(job.ranges));
+    job.written = true;
+    saveManifest(path, m);
+  }
+  const select = complement(settled.flatMap((j) => j.ranges));
+  // The jobs aborted above are dropped from the manifest: their rows get new jobs.
+  m.jobs = settled;
+  saveManifest(path, m);
+  const code = await load(client, { object: m.object, operation: m.operation, file: m.file, externalIdField: m.externalIdField, wait, concurrency: m.concurrency, maxRowsPerJob: m.maxRowsPerJob, resultsDir: m.resultsDir }, say, stderr, { path, manifest: m, select });
+  return code === 0 && bad === 0 ? 0 : 1;
+}
+
+function count(ranges: Ranges): number {
+  return ranges.reduce((n, [a, b]) => n + (b - a), 0);
+}
+
+/**
+ * Writes a final job's result files as Salesforce serves them, only those with rows (per the job's counts);
+ * returns the rows not loaded (failed + unprocessed).
+ */
+async function downloadResults(client: SalesforceClient, jobId: string, info: BulkJobInfo, dir: string, say: (s: string) => void, rows?: number): Promise<number> {
+  const processed = Number(info.numberRecordsProcessed ?? 0);
+  const failed = Number(info.numberRecordsFailed ?? 0);
+  say(`job ${jobId}: ${info.state}, ${processed - failed} succeeded, ${failed} failed${info.errorMessage ? ` (${info.errorMessage})` : ''}`);
+  const files: ['successfulResults' | 'failedResults' | 'unprocessedrecords', string][] = [];
+  if (processed - failed > 0) files.push(['successfulResults', 'success']);
+  if (failed > 0) files.push(['failedResults', 'failed']);
+  if (info.state !== 'JobComplete' || (rows !== undefined && processed < rows)) files.push(['unprocessedrecords', 'unprocessed']);
+  for (const [file, kind] of files) {
+    const res = await client.bulk.resultFile(jobId, file);
+    const path = join(dir, `${jobId}-${kind}-records.csv`);
+    await pipeline(res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]), createWriteStream(path));
+    say(`  ${path}`);
+  }
+  return failed + (info.state === 'JobComplete' ? 0 : rows !== undefined ? Math.max(0, rows - processed) : 1);
 }
 
 /** Waits for a job, then writes its result files as Salesforce serves them (streamed to disk). */
@@ -265,16 +500,6 @@ async function resume(client: SalesforceClient, jobId: string, wait: number | un
   } finally {
     progress.close();
   }
-  const processed = Number(info.numberRecordsProcessed ?? 0);
-  const failed = Number(info.numberRecordsFailed ?? 0);
-  say(`job ${jobId}: ${info.state}, ${processed - failed} succeeded, ${failed} failed${info.errorMessage ? ` (${info.errorMessage})` : ''}`);
-  const files: ['successfulResults' | 'failedResults' | 'unprocessedrecords', string][] = [['successfulResults', 'success'], ['failedResults', 'failed']];
-  if (info.state !== 'JobComplete') files.push(['unprocessedrecords', 'unprocessed']);
-  for (const [file, kind] of files) {
-    const res = await client.bulk.resultFile(jobId, file);
-    const path = join(dir, `${jobId}-${kind}-records.csv`);
-    await pipeline(res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]), createWriteStream(path));
-    say(`  ${path}`);
-  }
-  return info.state === 'JobComplete' && failed === 0 ? 0 : 1;
+  const bad = await downloadResults(client, jobId, info, dir, say);
+  return bad === 0 ? 0 : 1;
 }

@@ -9,22 +9,44 @@ import type { Connection } from './connection.ts';
 import { BulkQueryResult, type BulkQueryOptions } from './bulk2/query.ts';
 import { bulkIngest, ingestJobInfo, ingestResultFile, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
 import { waitForJob, type BulkJobInfo, type PollOptions } from './bulk2/common.ts';
-import { describe as describeObject, MemoryDescribeCache } from './describe.ts';
+import { describe as describeObject, MemoryDescribeCache, type DescribeSObjectResult } from './describe.ts';
 
 export { BulkQueryResult, bulkQuery, type BulkQueryOptions } from './bulk2/query.ts';
 export { bulkIngest, ingestJobInfo, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
-export { BULK_ERROR_CODES, BULK_POLL_BACKOFF, BULK_POLL_INITIAL_MS, BULK_POLL_MAX_MS, BulkError, FINAL_JOB_STATES, streamGet, waitForJob, type BulkErrorCode, type BulkEvent, type BulkJobInfo, type PollOptions } from './bulk2/common.ts';
+export { BULK_ERROR_CODES, BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_POLL_BACKOFF, BULK_POLL_ESTIMATE_MARGIN, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_INITIAL_MS, BULK_POLL_MAX_MS, BULK_POLL_MIN_MS, BulkError, FINAL_JOB_STATES, planNextPoll, streamGet, waitForJob, type BulkErrorCode, type BulkEvent, type BulkJobInfo, type PollOptions, type PollState } from './bulk2/common.ts';
+
+/**
+ * How long `client.bulk` reuses an object's describe for ingest column checks without asking again. The
+ * client's describe cache revalidates on every use (one `If-Modified-Since` call, a 304 when unchanged); a
+ * publisher sending retry rounds or many small loads would pay that call per load. A field added in the org
+ * meanwhile is only seen after this long (a column naming it is refused until then, never sent wrong).
+ */
+export const BULK_DESCRIBE_REUSE_MS = 15 * 60_000;
 
 /** The Bulk API 2.0 surface of a client (`client.bulk`). */
 export class Bulk2 {
   readonly conn: Connection;
   readonly #describe: DescribeFn;
 
-  /** `describe` defaults to an uncached-across-instances describe of `conn`; the client passes its cached one. */
-  constructor(conn: Connection, describe?: DescribeFn) {
+  /**
+   * `describe` defaults to an uncached-across-instances describe of `conn`; the client passes its cached one.
+   * Either way each object's describe is reused for {@link BULK_DESCRIBE_REUSE_MS} (`now`: time source, tests).
+   */
+  constructor(conn: Connection, describe?: DescribeFn, now: () => number = Date.now) {
     this.conn = conn;
     const cache = new MemoryDescribeCache();
-    this.#describe = describe ?? ((sobject, signal) => describeObject(conn, sobject, cache, signal));
+    const inner: DescribeFn = describe ?? ((sobject, signal) => describeObject(conn, sobject, cache, signal));
+    const reuse = new Map<string, { at: number; result: Promise<DescribeSObjectResult> }>();
+    this.#describe = (sobject, signal) => {
+      const key = sobject.toLowerCase();
+      const hit = reuse.get(key);
+      if (hit && now() - hit.at < BULK_DESCRIBE_REUSE_MS) return hit.result;
+      const result = inner(sobject, signal);
+      reuse.set(key, { at: now(), result });
+      // A failed describe is not kept: the next load asks again.
+      result.catch(() => reuse.get(key)?.result === result && reuse.delete(key));
+      return result;
+    };
   }
 
   /** Streams the records of a SOQL query run as a Bulk 2.0 job (see {@link BulkQueryResult}). */
@@ -45,7 +67,7 @@ export class Bulk2 {
     return kind === 'ingest' ? ingestJobInfo(this.conn, jobId, signal) : this.conn.request<BulkJobInfo>(`jobs/query/${jobId}`, { signal });
   }
 
-  /** Polls a job (adaptive intervals) until it is final; returns its info. */
+  /** Polls a job until it is final (planned from its progress when `expectedRecords` is given, else backed off); returns its info. */
   waitForJob(kind: 'ingest' | 'query', jobId: string, opts: PollOptions = {}): Promise<BulkJobInfo> {
     return waitForJob(this.conn, kind, jobId, opts);
   }

@@ -83,7 +83,13 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for await (const page of this.pages()) {
       const records = page.records;
-      for (let i = 0; i < records.length; i++) yield records[i];
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i];
+        // Drop the page's reference as each record is handed out, so records the consumer is done with can
+        // be collected young instead of surviving (and growing the heap) until the whole page is consumed.
+        (records as (T | undefined)[])[i] = undefined;
+        yield record;
+      }
     }
   }
 

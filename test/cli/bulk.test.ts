@@ -51,7 +51,12 @@ describe('sfbridge bulk', () => {
     assert.equal(r.code, 0, r.stderr);
     const jobId = /job (750\w+) created/.exec(r.stdout)?.[1];
     assert.ok(jobId, r.stdout);
-    assert.deepEqual(await readdir(out), [`${jobId}-success-records.csv`]);
+    assert.deepEqual((await readdir(out)).filter((n) => n.endsWith('.csv')), [`${jobId}-success-records.csv`]);
+    // The run manifest (for resume after a crash) says the run is done.
+    const manifests = (await readdir(out)).filter((n) => /^bulk-run-.*\.json$/.test(n));
+    assert.equal(manifests.length, 1);
+    const m = JSON.parse(await readFile(join(out, manifests[0]), 'utf8')) as { done: boolean; jobs: { jobId: string; ranges: number[][]; written: boolean }[] };
+    assert.deepEqual([m.done, m.jobs], [true, [{ jobId, ranges: [[0, 2]], written: true }]]);
     const rows = await csv(join(out, `${jobId}-success-records.csv`));
     assert.deepEqual(rows.map((x) => [x.NAME, x.DESCRIPTION, x.sf__Created]), [['Globex, Ltd', 'multi\nline "quoted"', 'true'], ['Initech', '#N/A', 'true']]);
     assert.match(rows[0].sf__Id, /^001/);

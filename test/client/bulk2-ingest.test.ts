@@ -163,7 +163,8 @@ describe('bulk.ingest', () => {
     const events: BulkEvent[] = [];
     const onEvent = (e: BulkEvent) => {
       events.push(e);
-      if (e.type === 'job-polled' && !aborting) {
+      // On upload, not on the first poll: the first poll is planned for the job's estimated end.
+      if (e.type === 'job-uploaded' && !aborting) {
         aborting = (async () => {
           // Let a few chunks commit so the abort lands midway.
           while ((engine.store.get(e.jobId)?.processed ?? 0) < 200) await new Promise((r) => setImmediate(r));
@@ -196,7 +197,8 @@ describe('bulk.ingest', () => {
     let jobId = '';
     await assert.rejects(collect(sf.bulk.ingest('Account', 'insert', input, { ...FAST, signal: controller.signal, onEvent: (e) => {
       if (e.type === 'job-created') jobId = e.jobId;
-      if (e.type === 'job-polled') controller.abort();
+      // Aborted between upload and close: the job must not be left Open (nor closed) in Salesforce.
+      if (e.type === 'job-uploaded') controller.abort();
     } })), (err: unknown) => (err as Error).name === 'AbortError');
     const info = (await (await org.api(`/jobs/ingest/${jobId}`)).json()) as { state: string };
     assert.equal(info.state, 'Aborted');

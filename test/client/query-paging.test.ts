@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SalesforceClient, toCountQuery, NOT_ATTEMPTED } from '../../src/client/index.ts';
 import { createEmulator } from '../../src/emulator/app.ts';
 
@@ -50,6 +52,24 @@ describe('query paging', () => {
     assert.equal(maxAhead, 1);
     assert.equal(result.totalSize, 25_000);
     assert.ok(stats.headers.every((h) => h === 'batchSize=200'));
+  });
+
+  it('lets go of each record once handed out, so consumed records can be collected before the page ends', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { client } = pagedOrg(1000, 500);
+    let first: WeakRef<object> | undefined;
+    let seen = 0;
+    for await (const rec of client.query<{ N: number }>('SELECT Id FROM Account', { batchSize: 500 })) {
+      if (rec.N === 0) first = new WeakRef(rec);
+      if (++seen === 100) {
+        // WeakRefs stay alive until the current job ends; let it end, then collect.
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+        assert.equal(first!.deref(), undefined, 'record 0 is still referenced by the query while its page is being consumed');
+      }
+    }
+    assert.equal(seen, 1000);
   });
 
   it('a consumer that stops early cancels the prefetched page', async () => {

@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { createEmulator } from '../../src/emulator/app.ts';
 import type { Org } from '../../src/emulator/org.ts';
+import { schemaFromData } from '../../src/emulator/schema/custom.ts';
 import { parseCounts, seedOrg } from '../../src/emulator/seed/index.ts';
 
-const TREE = fileURLToPath(new URL('../../../shared/data/sf-tree/', import.meta.url));
+const TREE = fileURLToPath(new URL('../fixtures/sf-tree/', import.meta.url));
 
 const rows = (org: Org, sql: string, ...args: (string | number)[]) => org.store.db.prepare(sql).all(...args) as Record<string, unknown>[];
 const count = (org: Org, table: string) => Number(rows(org, `SELECT COUNT(*) AS n FROM "${table}"`)[0].n);
@@ -78,6 +79,22 @@ test('COUNTS: any object, parents generated first, references point at generated
   assert.equal(rows(emu.org, 'SELECT COUNT(*) AS n FROM Contact WHERE AccountId IS NULL')[0].n, 0);
   assert.deepEqual(danglingReferences(emu.org), []);
   assert.equal(await seedOrg(emu.org, 'Account=5'), `kept existing data (Contact=300,Account=100,Task=50,Case=20,CaseComment=30: ${summary})`);
+  emu.close();
+});
+
+test('COUNTS fills external-ID fields with unique values (text, numeric, short text)', async () => {
+  const objects = schemaFromData({ objects: [
+    { name: 'Account', fields: [{ name: 'External_Id__c', type: 'string', length: 40, externalId: true, unique: true }, { name: 'Erp_No__c', type: 'double', externalId: true }, { name: 'Short_Key__c', type: 'string', length: 4, externalId: true }] },
+  ] });
+  const emu = createEmulator({ objects });
+  await seedOrg(emu.org, 'Account=300');
+  for (const f of ['External_Id__c', 'Erp_No__c', 'Short_Key__c']) {
+    const [r] = rows(emu.org, `SELECT COUNT(*) AS n, COUNT(DISTINCT "${f}") AS d, COUNT("${f}") AS filled FROM Account`);
+    assert.deepEqual({ n: r.n, d: r.d, filled: r.filled }, { n: 300, d: 300, filled: 300 }, f);
+  }
+  const [first] = rows(emu.org, 'SELECT External_Id__c AS e, Short_Key__c AS s FROM Account ORDER BY rowid LIMIT 1');
+  assert.equal(first.e, 'ACC-0000001');
+  assert.ok(String(first.s).length <= 4);
   emu.close();
 });
 

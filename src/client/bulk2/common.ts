@@ -7,12 +7,29 @@ import type { Connection } from '../connection.ts';
 import { DEFAULT_CALL_OPTIONS, MAX_REFRESHES_PER_REQUEST } from '../connection.ts';
 import { ERROR_CODES, SalesforceError, SfClientError, parseErrorBody } from '../errors.ts';
 
-/** First wait between two job-info polls. Small so short jobs finish fast. */
+/** First wait between two job-info polls when nothing tells how long the job will take. */
 export const BULK_POLL_INITIAL_MS = 250;
-/** Each poll waits this factor longer than the previous one… */
+/** Without a progress signal each poll waits this factor longer than the previous one… */
 export const BULK_POLL_BACKOFF = 1.5;
 /** …up to this cap (simple-salesforce caps at 2 s; we go higher because a long job needs no finer reading). */
 export const BULK_POLL_MAX_MS = 10_000;
+/** Shortest wait before a poll planned from an estimate (an estimate saying "any moment now"). */
+export const BULK_POLL_MIN_MS = 250;
+/**
+ * Longest wait before a poll planned from an estimate. Longer than {@link BULK_POLL_MAX_MS} because an
+ * estimate from measured progress is worth trusting further than blind back-off; short enough that a job that
+ * speeds up (Salesforce runs a job's internal batches in parallel) is not noticed minutes late.
+ */
+export const BULK_POLL_ESTIMATE_MAX_MS = 30_000;
+/**
+ * Rows per second assumed for a fresh ingest job before any progress is seen. Deliberately on the fast side
+ * (Salesforce does a few thousand rows/s for simple objects; the emulator 5,000–20,000), so the first poll
+ * lands at or before the job's end: early, it reads the real rate and the next poll is planned from it (two
+ * polls); late, the wait would add latency for nothing. A job that ends before the first poll costs one.
+ */
+export const BULK_INGEST_ASSUMED_ROWS_PER_SEC = 20_000;
+/** A planned poll sleeps this much past the estimated finish, so it lands just after the job ends, not just before. */
+export const BULK_POLL_ESTIMATE_MARGIN = 1.1;
 
 /** Stable codes of {@link BulkError}. */
 export const BULK_ERROR_CODES = {
@@ -44,7 +61,8 @@ export class BulkError extends SfClientError {
 
 /** Progress of bulk work, for logs, progress bars and resume bookkeeping. Job ids are always reported here. */
 export type BulkEvent =
-  | { type: 'job-created'; kind: 'query' | 'ingest'; jobId: string; object?: string; operation: string }
+  /** Ingest jobs carry the input positions they hold: records `start` … `start + rows - 1` of the input. */
+  | { type: 'job-created'; kind: 'query' | 'ingest'; jobId: string; object?: string; operation: string; start?: number; rows?: number }
   | { type: 'job-uploaded'; jobId: string; rows: number; bytes: number }
   | { type: 'job-polled'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; nextPollMs: number }
   | { type: 'job-finished'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number }
@@ -74,26 +92,84 @@ export const DELIMITER_CHARS: Record<string, string> = { BACKQUOTE: '`', CARET: 
 
 export interface PollOptions {
   signal?: AbortSignal;
-  /** First interval; grows by {@link BULK_POLL_BACKOFF} up to {@link BULK_POLL_MAX_MS} (or this, if larger). */
+  /**
+   * First interval of the back-off (default {@link BULK_POLL_INITIAL_MS}; grows by {@link BULK_POLL_BACKOFF} up
+   * to {@link BULK_POLL_MAX_MS}, or this if larger); when given, also the floor of estimated waits (tests).
+   */
   pollIntervalMs?: number;
   /** Give up waiting after this many ms (the job keeps running). Default: wait as long as it takes. */
   wait?: number;
+  /**
+   * Rows the job has to process (ingest: the uploaded row count). Lets the first poll be planned from
+   * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC} and later polls from the measured rate.
+   */
+  expectedRecords?: number;
   onEvent?: (e: BulkEvent) => void;
   /** Time source (tests). */
   now?: () => number;
+  /** Sleep (tests with a virtual clock). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** What the poller knows about a job when planning the next poll. */
+export interface PollState {
+  /** ms since waiting started, at the last poll (0 before the first). */
+  elapsed: number;
+  /** `numberRecordsProcessed` at the last poll. */
+  processed: number;
+  /** The poll before the last one (waiting started counts as one at 0 ms, 0 rows); absent before the first poll. */
+  previous?: { elapsed: number; processed: number };
+  /** Rows the job has in all, if known. */
+  expected?: number;
+  /** Back-off interval to use when there is no progress signal. */
+  backoff: number;
+  /** Floor of estimated waits. */
+  floor: number;
+}
+
+/**
+ * Plans the wait before the next poll. With the job's size known: before the first poll, the finish estimated
+ * from {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; after a poll that saw progress, the finish extrapolated from
+ * the rate since the poll before (which for the first poll includes queue time, so it under-rates the job and
+ * the next poll errs late rather than early); each estimate ×{@link BULK_POLL_ESTIMATE_MARGIN}, clamped to
+ * [floor, {@link BULK_POLL_ESTIMATE_MAX_MS}]. With no size or no progress since the last poll (queued,
+ * stalled, or progress reported in steps), the back-off interval.
+ */
+export function planNextPoll(s: PollState): { ms: number; estimated: boolean } {
+  // Back-off grows with the time already waited too (×(BACKOFF−1)), so a job found still queued after a long
+  // estimated wait is not then polled every 250 ms; for plain back-off this is the interval itself.
+  const backoff = { ms: Math.min(Math.max(BULK_POLL_MAX_MS, s.backoff), Math.max(s.backoff, Math.round(s.elapsed * (BULK_POLL_BACKOFF - 1)))), estimated: false };
+  if (s.expected === undefined || s.expected <= 0) return backoff;
+  let rowsPerMs: number;
+  if (!s.previous) rowsPerMs = BULK_INGEST_ASSUMED_ROWS_PER_SEC / 1000;
+  else if (s.processed > s.previous.processed && s.elapsed > s.previous.elapsed) rowsPerMs = (s.processed - s.previous.processed) / (s.elapsed - s.previous.elapsed);
+  else return backoff;
+  const ms = (Math.max(0, s.expected - s.processed) / rowsPerMs) * BULK_POLL_ESTIMATE_MARGIN;
+  return { ms: Math.round(Math.min(BULK_POLL_ESTIMATE_MAX_MS, Math.max(s.floor, ms))), estimated: true };
 }
 
 /**
  * Polls a job until it reaches a final state and returns its info (whatever the state: callers decide what
- * `Failed`/`Aborted` mean for them). Intervals start small and back off, so a 1-second job costs a few calls
- * and a 2-hour job costs one call per {@link BULK_POLL_MAX_MS}.
+ * `Failed`/`Aborted` mean for them). It never stops before the job is final (unless `wait` is set). With
+ * `expectedRecords` each wait runs to the finish estimated from the job's own progress ({@link planNextPoll}),
+ * so a job that ends as estimated costs one or two polls; without a progress signal intervals start small and
+ * back off, so a 1-second job costs a few calls and a 2-hour job one call per {@link BULK_POLL_MAX_MS}.
  */
 export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', jobId: string, opts: PollOptions = {}): Promise<BulkJobInfo> {
   const now = opts.now ?? Date.now;
+  const pause = opts.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const started = now();
-  let interval = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_INITIAL_MS);
-  const cap = Math.max(BULK_POLL_MAX_MS, interval);
+  const floor = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_MIN_MS);
+  let backoff = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_INITIAL_MS);
+  const cap = Math.max(BULK_POLL_MAX_MS, backoff);
+  let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor };
+  // Without a size the first poll goes at once (a query job's info is worth reading straight away).
+  let next = state.expected ? planNextPoll(state) : { ms: 0, estimated: false };
   for (;;) {
+    if (next.ms > 0) {
+      const ms = opts.wait === undefined ? next.ms : Math.max(0, Math.min(next.ms, opts.wait - (now() - started)));
+      await pause(ms, opts.signal);
+    }
     const info = await conn.request<BulkJobInfo>(`jobs/${kind}/${jobId}`, { signal: opts.signal });
     const processed = Number(info.numberRecordsProcessed ?? 0);
     const failed = Number(info.numberRecordsFailed ?? 0);
@@ -101,12 +177,14 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
       opts.onEvent?.({ type: 'job-finished', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed });
       return info;
     }
-    opts.onEvent?.({ type: 'job-polled', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed, nextPollMs: interval });
-    if (opts.wait !== undefined && now() - started + interval > opts.wait) {
-      throw new BulkError(BULK_ERROR_CODES.waitExceeded, `bulk ${kind} job ${jobId} is still ${info.state} after waiting ${Math.round((now() - started) / 1000)} s (wait limit ${Math.round(opts.wait / 1000)} s); it keeps running in Salesforce: ${kind === 'ingest' ? `check it with \`sfbridge bulk status ${jobId}\` or re-attach with \`sfbridge bulk resume ${jobId}\`` : `continue with bulk.query(soql, { resume: { jobId: '${jobId}' } })`}`, { jobIds: [jobId], state: info.state });
+    const elapsed = now() - started;
+    if (next.ms > 0 && !next.estimated) backoff = Math.min(cap, Math.ceil(backoff * BULK_POLL_BACKOFF));
+    state = { elapsed: Math.max(elapsed, state.elapsed + 1), processed, previous: { elapsed: state.elapsed, processed: state.processed }, expected: opts.expectedRecords, backoff, floor };
+    next = planNextPoll(state);
+    opts.onEvent?.({ type: 'job-polled', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed, nextPollMs: next.ms });
+    if (opts.wait !== undefined && elapsed >= opts.wait) {
+      throw new BulkError(BULK_ERROR_CODES.waitExceeded, `bulk ${kind} job ${jobId} is still ${info.state} after waiting ${Math.round(elapsed / 1000)} s (wait limit ${Math.round(opts.wait / 1000)} s); it keeps running in Salesforce: ${kind === 'ingest' ? `check it with \`sfbridge bulk status ${jobId}\` or re-attach with \`sfbridge bulk resume ${jobId}\`` : `continue with bulk.query(soql, { resume: { jobId: '${jobId}' } })`}`, { jobIds: [jobId], state: info.state });
     }
-    await sleep(interval, undefined, { signal: opts.signal });
-    interval = Math.min(cap, Math.ceil(interval * BULK_POLL_BACKOFF));
   }
 }
 

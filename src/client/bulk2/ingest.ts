@@ -54,7 +54,7 @@ export interface BulkIngestOptions {
   maxRowsPerJob?: number;
   maxBytesPerJob?: number;
   concurrency?: number;
-  /** First poll interval (ms); backs off up to BULK_POLL_MAX_MS. */
+  /** Floor of the planned waits between status polls and first back-off interval (ms); see `waitForJob`. Tests only. */
   pollIntervalMs?: number;
   /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
   columns?: string[];
@@ -268,7 +268,7 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   });
   const jobId = created.id;
   ctx.jobIds.push(jobId);
-  opts.onEvent?.({ type: 'job-created', kind: 'ingest', jobId, object: created.object, operation });
+  opts.onEvent?.({ type: 'job-created', kind: 'ingest', jobId, object: created.object, operation, start: spool.start, rows: spool.rows });
   let hashes = new Float64Array(spool.rows);
   let bytes = 0;
   try {
@@ -288,7 +288,7 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
     });
     opts.onEvent?.({ type: 'job-uploaded', jobId, rows: spool.rows, bytes });
     await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'UploadComplete' }, signal });
-    const info = await waitForJob(conn, 'ingest', jobId, { ...opts, signal });
+    const info = await waitForJob(conn, 'ingest', jobId, { ...opts, signal, expectedRecords: spool.rows });
     return await readResults(ctx, spool, jobId, info, hashes);
   } catch (err) {
     if (opts.signal?.aborted) {

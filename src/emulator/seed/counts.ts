@@ -102,6 +102,27 @@ function genericValues(def: ObjectDef): ValueGen {
   };
 }
 
+/**
+ * External-ID fields get a unique value per generated record (integrations upsert by them, so an empty or
+ * repeated one would make lookups find nothing or fail as duplicates). Values look like ERP keys:
+ * `ACC-0000042` (shortened to fit the field length), numbers for numeric fields.
+ */
+function externalIdFillers(def: ObjectDef): ((i: number, values: Values) => void)[] {
+  const tag = def.name.replace(/__c$/, '').replace(/[^A-Za-z0-9]/g, '').slice(0, 3).toUpperCase() || 'EXT';
+  return def.fields.filter((f) => f.externalId && isStored(f) && !f.system && f.createable !== false && !f.autoNumber && !f.formula).map((f) => {
+    const numeric = f.type === 'int' || f.type === 'long' || f.type === 'double' || f.type === 'currency' || f.type === 'percent';
+    const max = f.length ?? 255;
+    const text = (i: number): string => {
+      const long = `${tag}-${String(i + 1).padStart(7, '0')}`;
+      return long.length <= max ? long : (i + 1).toString(36).toUpperCase();
+    };
+    const value = numeric ? (i: number) => i + 1 : f.type === 'email' ? (i: number) => `ext${i + 1}@example.com` : text;
+    return (i: number, values: Values) => {
+      if (values[f.name] === undefined || values[f.name] === null) values[f.name] = value(i);
+    };
+  });
+}
+
 interface RefPlan {
   field: FieldDef;
   writers: RowWriter[];
@@ -122,6 +143,7 @@ export function seedCounts(org: Org, counts: Record<string, number>, seed = 42):
     const count = counts[name];
     const gen = VALUE_GENERATORS[def.name] ?? genericValues(def);
     const writer = new RowWriter(org, def);
+    const extIds = externalIdFillers(def);
     const refs: RefPlan[] = wiredReferences(def).map((field) => {
       const targets = (field.referenceTo ?? []).map((t) => writers.get(t)).filter((w): w is RowWriter => !!w && w.count > 0);
       let existing: string[] = [];
@@ -140,6 +162,7 @@ export function seedCounts(org: Org, counts: Record<string, number>, seed = 42):
     batched(org, count, (i) => {
       const at = now - Math.floor(((count - i) / Math.max(count, 1)) * 90 * DAY);
       const values = gen(i, r, now);
+      for (const fillExtId of extIds) fillExtId(i, values);
       for (const p of refs) {
         if (p.writers.length) {
           const w = p.writers.length === 1 ? p.writers[0] : r.pick(p.writers);

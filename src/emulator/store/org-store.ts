@@ -145,7 +145,9 @@ export class OrgStore {
   }
 
   count(def: ObjectDef, includeDeleted = false): number {
-    const row = this.prepare(`SELECT COUNT(*) AS n FROM ${q(def.name)}${includeDeleted ? '' : ' WHERE IsDeleted = 0'}`).get();
+    // Change events have no IsDeleted column (they are never deleted).
+    const live = !includeDeleted && def.fields.some((f) => f.name === 'IsDeleted');
+    const row = this.prepare(`SELECT COUNT(*) AS n FROM ${q(def.name)}${live ? ' WHERE IsDeleted = 0' : ''}`).get();
     return Number(row?.n ?? 0);
   }
 
