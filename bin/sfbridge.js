@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// No V8 flags on this line: `#!/usr/bin/env -S node --max-semi-space-size=8` would save ~35 MB on large
+// queries (docs/BENCHMARKS.md, "Client vs jsforce") but BusyBox env (Alpine, the node:alpine images) has no
+// -S and the CLI would not start at all. Set NODE_OPTIONS=--max-semi-space-size=8 for big exports instead.
 // The bin is plain JS so any launcher can start it; it then loads the TypeScript CLI, which Node 24 runs
 // natively (type stripping). npm puts the project's Node 24 (the `node` devDependency) first on PATH.
 const major = Number(process.versions.node.split('.')[0]);

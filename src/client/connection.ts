@@ -150,6 +150,40 @@ export class Connection {
     }
   }
 
+  /**
+   * Like {@link call} for a GET whose successful body is returned unread, to be consumed as a stream (large
+   * query pages). Error statuses are read and thrown as from {@link call}; a 401 refreshes the session once.
+   * The governor slot is held until the headers arrive; the body is read at the consumer's pace, so the
+   * per-attempt timeout covers the headers only.
+   */
+  async stream(path: string, opts: Pick<RequestOptions, 'headers' | 'query' | 'signal' | 'timeoutMs' | 'long'> = {}): Promise<Response> {
+    const release = this.governor ? await this.governor.admit({ long: opts.long, signal: opts.signal }) : undefined;
+    try {
+      let session = await this.auth.getSession(opts.signal);
+      for (let refreshes = 0; ; refreshes++) {
+        const url = this.#url(session, path, opts.query);
+        const headers: Record<string, string> = { accept: 'application/json', 'sforce-call-options': this.#callOptions, ...opts.headers, authorization: `Bearer ${session.accessToken}` };
+        const res = await this.transport.stream({ method: 'GET', url, headers, signal: opts.signal, timeoutMs: opts.timeoutMs, headersTimeoutOnly: true });
+        this.governor?.observe(res.headers.get('sforce-limit-info'));
+        if (res.status < 300) return res;
+        const text = await res.text();
+        if (res.status === 401) {
+          const errors = parseErrorBody(401, text);
+          const refreshable = errors.some((e) => e.errorCode === 'INVALID_SESSION_ID') && !/not valid for use with the REST API/i.test(text);
+          if (!refreshable) throw new SalesforceError(401, errors);
+          if (refreshes >= MAX_REFRESHES_PER_REQUEST) {
+            throw new AuthError(ERROR_CODES.sessionExpired, `Salesforce rejected a freshly issued session (401 INVALID_SESSION_ID on GET ${pathOnly(url)}): check the user's profile has "API Enabled", and the org's session settings (Lock sessions to the IP address / login IP ranges)`, { error: 'INVALID_SESSION_ID', errorDescription: errors[0]?.message, status: 401 });
+          }
+          session = await this.auth.refresh(session, opts.signal);
+          continue;
+        }
+        throw this.#apiError(res.status, text);
+      }
+    } finally {
+      release?.();
+    }
+  }
+
   #apiError(status: number, text: string): Error {
     const errors = parseErrorBody(status, text);
     const total = errors.find((e) => e.errorCode === 'REQUEST_LIMIT_EXCEEDED');

@@ -2,8 +2,16 @@
  * SOQL query with real backpressure. Records stream out of an `AsyncIterable`; the next page is requested
  * only while the consumer works through the current one, so at most two pages (current + one prefetched)
  * exist at any time, whatever the result size. No row cap: paging follows `nextRecordsUrl` until `done`.
+ * Each page's body is parsed as it streams in, record by record (json-stream.ts).
+ *
+ * Memory note for large exports: streaming allocates fast and V8 then grows its young generation to the
+ * maximum; starting Node with `--max-semi-space-size=8` (or NODE_OPTIONS) keeps the peak ~35 MB lower at no
+ * measured cost in time (docs/BENCHMARKS.md, "Client vs jsforce").
  */
 import type { Connection } from './connection.ts';
+import { ERROR_CODES, TransportError } from './errors.ts';
+import { QueryPageScanner } from './json-stream.ts';
+import { redactUrl } from './log.ts';
 
 /** Smallest and largest `batchSize` Salesforce accepts (Sforce-Query-Options). */
 export const MIN_BATCH_SIZE = 200;
@@ -56,23 +64,102 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     return this.#totalSize;
   }
 
-  /** Pages as they are consumed (the same backpressure: one page prefetched). */
+  /**
+   * Pages as they are consumed (the same backpressure: one page requested ahead). Each page's records are
+   * parsed from its body as it streams in; the page is yielded once complete.
+   */
   async *pages(): AsyncGenerator<QueryPage<T>> {
+    let records: T[] = [];
+    for await (const part of this.#parts()) {
+      for (const r of part.records) records.push(r);
+      if (part.page) {
+        yield { ...part.page, records };
+        records = [];
+      }
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for await (const part of this.#parts()) {
+      const records = part.records;
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i];
+        // Drop our reference as each record is handed out, so records the consumer is done with can be
+        // collected young instead of surviving (and growing the heap) until the batch is consumed.
+        (records as (T | undefined)[])[i] = undefined;
+        yield record;
+      }
+    }
+  }
+
+  /**
+   * The records of every page in arrival order, in batches as they are parsed from each network chunk; the
+   * last batch of a page carries the page's other members (`page`). Each body is read as a stream and parsed
+   * record by record (json-stream.ts), so no page-sized string or page-sized object graph is built. The next
+   * page is requested as soon as its URL is known (Salesforce sends `nextRecordsUrl` before `records`), and
+   * its body is then read only when the consumer reaches it: at most the current page plus one unread
+   * response exist, and the network overlaps with the consumer.
+   */
+  async *#parts(): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
     if (this.#started) throw new Error('a QueryResult can be iterated once; run the query again for a second pass');
     this.#started = true;
     const controller = new AbortController();
     const signal = this.#opts.signal ? AbortSignal.any([this.#opts.signal, controller.signal]) : controller.signal;
     const base = this.#opts.tooling ? 'tooling/' : '';
-    let pending: Promise<QueryPage<T>> | undefined = this.#fetch(`${base}${this.#opts.includeDeleted ? 'queryAll' : 'query'}`, { q: this.soql }, signal);
+    let path = `${base}${this.#opts.includeDeleted ? 'queryAll' : 'query'}`;
+    let pending: Promise<Response> | undefined = this.#open(path, { q: this.soql }, signal);
     try {
       while (pending) {
-        const page: QueryPage<T> = await pending;
-        this.#totalSize = page.totalSize;
-        // Prefetch exactly one page so the network overlaps with the consumer, but never more.
-        pending = page.done || !page.nextRecordsUrl ? undefined : this.#fetch(page.nextRecordsUrl, undefined, signal);
-        // A rejected prefetch is rethrown when awaited; this only stops it counting as unhandled meanwhile.
-        pending?.catch(() => undefined);
-        yield page;
+        const res = await pending;
+        pending = undefined;
+        const scanner = new QueryPageScanner<T>();
+        const decoder = new TextDecoder();
+        let next: string | undefined;
+        let decided = false;
+        const decide = () => {
+          decided = true;
+          const f = scanner.fields;
+          if (typeof f.totalSize === 'number') this.#totalSize = f.totalSize;
+          next = f.done === false && typeof f.nextRecordsUrl === 'string' ? f.nextRecordsUrl : undefined;
+          if (next) {
+            pending = this.#open(next, undefined, signal);
+            // A rejected prefetch is rethrown when awaited; this only stops it counting as unhandled meanwhile.
+            pending.catch(() => undefined);
+          }
+        };
+        const body = res.body;
+        if (body) {
+          const reader = body.getReader();
+          try {
+            for (;;) {
+              let chunk: ReadableStreamReadResult<Uint8Array>;
+              try {
+                chunk = await reader.read();
+              } catch (err) {
+                if (signal.aborted) throw this.#opts.signal?.aborted ? this.#opts.signal.reason : err;
+                throw new TransportError(ERROR_CODES.network, `GET ${redactUrl(path)} failed while reading the query page: ${errorText(err)}; run the query again`, { attempts: 1, cause: err });
+              }
+              if (chunk.done) break;
+              this.#write(scanner, decoder.decode(chunk.value, { stream: true }));
+              if (!decided && scanner.recordsStarted) decide();
+              const records = scanner.take();
+              if (records.length) yield { records };
+            }
+          } finally {
+            reader.releaseLock();
+          }
+        }
+        this.#write(scanner, decoder.decode());
+        try {
+          scanner.end();
+        } catch (err) {
+          throw new TransportError(ERROR_CODES.badResponse, `GET ${redactUrl(path)}: ${(err as Error).message}`, { attempts: 1, status: res.status, cause: err });
+        }
+        // Members after `records` (not Salesforce's order, but valid JSON) are only known now.
+        if (!decided) decide();
+        const f = scanner.fields;
+        yield { records: scanner.take(), page: { totalSize: f.totalSize as number, done: f.done as boolean, ...(next ? { nextRecordsUrl: next } : {}) } };
+        if (next) path = next;
       }
     } finally {
       // Consumer stopped early (break/throw): cancel the prefetch instead of letting it run.
@@ -80,16 +167,11 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    for await (const page of this.pages()) {
-      const records = page.records;
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i];
-        // Drop the page's reference as each record is handed out, so records the consumer is done with can
-        // be collected young instead of surviving (and growing the heap) until the whole page is consumed.
-        (records as (T | undefined)[])[i] = undefined;
-        yield record;
-      }
+  #write(scanner: QueryPageScanner<T>, text: string): void {
+    try {
+      scanner.write(text);
+    } catch (err) {
+      throw new TransportError(ERROR_CODES.badResponse, `query page: ${(err as Error).message}`, { attempts: 1, cause: err });
     }
   }
 
@@ -100,12 +182,19 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     return out;
   }
 
-  #fetch(path: string, query: Record<string, string> | undefined, signal: AbortSignal): Promise<QueryPage<T>> {
+  #open(path: string, query: Record<string, string> | undefined, signal: AbortSignal): Promise<Response> {
     this.pagesFetched++;
     const headers: Record<string, string> = {};
     if (this.#opts.batchSize) headers['sforce-query-options'] = `batchSize=${this.#opts.batchSize}`;
-    return this.#client.request<QueryPage<T>>(path, { query, headers, signal, long: true });
+    return this.#client.stream(path, { query, headers, signal, long: true });
   }
+}
+
+function errorText(err: unknown): string {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return (err as Error)?.message ?? String(err);
 }
 
 /** Starts a streaming query. */

@@ -115,6 +115,11 @@ export interface TransportRequest {
   timeoutMs?: number;
   /** Overrides the method-based idempotency decision (e.g. a POST query that is safe to replay). */
   idempotent?: boolean;
+  /**
+   * {@link Transport.stream} only: the timeout covers the wait for the response headers, not the body, which
+   * is read at the consumer's pace (a prefetched query page may wait unread while the consumer works).
+   */
+  headersTimeoutOnly?: boolean;
 }
 
 /** A fully read response. */
@@ -226,7 +231,14 @@ export class Transport {
   }
 
   async #attempt(req: TransportRequest, method: string, readBody: boolean): Promise<Attempt> {
-    const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
+    const ms = req.timeoutMs ?? this.#timeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timeout: AbortSignal;
+    if (req.headersTimeoutOnly && !readBody) {
+      const controller = new AbortController();
+      timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms waiting for the response headers`, 'TimeoutError')), ms);
+      timeout = controller.signal;
+    } else timeout = AbortSignal.timeout(ms);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     const body = materialize(req.body);
     const init: RequestInit & { duplex?: 'half' } = { method, headers: req.headers, body: body as BodyInit | undefined, signal };
@@ -237,6 +249,8 @@ export class Transport {
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
       return { error: { phase: 'send', error } };
+    } finally {
+      clearTimeout(timer);
     }
     // Error bodies are small: read them so UNABLE_TO_LOCK_ROW & co. can be recognised and retried.
     if (!readBody && res.status < 400) return { res };
