@@ -37,10 +37,11 @@ import {
   type StoreTransaction,
   type TableSpec,
   type TransactionOptions,
+  type UpsertOptions,
   type UpsertResult,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
-import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind } from './values.ts';
+import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind, type ValueContext } from './values.ts';
 
 /** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
 export const DELETED_COL = '_sfbridge_deleted';
@@ -69,13 +70,17 @@ interface TableMeta {
   columns: Map<string, ColumnMeta>;
   guard: string;
   isDeleted: string | undefined;
+  /** Columns by the exact key spelling seen in records, filled as records arrive (saves lower-casing). */
+  byKey: Map<string, ColumnMeta>;
 }
 
 interface Prepared {
   id: string;
   stampMs: number;
   stamp: string;
-  values: Map<string, Canonical>;
+  /** Canonical column names, in the record's field order; `values` is parallel to it. */
+  columns: string[];
+  values: Canonical[];
   signature: string;
   isDeleted: boolean;
 }
@@ -120,11 +125,12 @@ class Ops implements StoreOperations {
     return meta;
   }
 
-  async upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult> {
+  async upsert(object: string, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
     const meta = await this.#table(object);
     const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
     // Newest version per Id wins inside the batch (Postgres refuses to touch a row twice in one statement).
     const byId = new Map<string, Prepared>();
+    let width = 1;
     for (const record of records) {
       const p = this.#prepare(meta, record);
       const prev = byId.get(p.id);
@@ -134,40 +140,68 @@ class Ops implements StoreOperations {
       }
       if (prev) result.skippedStale++;
       byId.set(p.id, p);
+      if (p.columns.length > width) width = p.columns.length;
     }
     const all = [...byId.values()];
-    const width = Math.max(...all.map((p) => p.values.size), 1) + 2;
-    const size = Math.max(1, Math.min(1000, Math.floor(this.#d.maxParams / width) - 1));
-    for (const part of chunk(all, size)) {
+    const size = Math.max(1, Math.min(1000, Math.floor(this.#d.maxParams / (width + 2)) - 1));
+    // One cheap probe per call: with no tombstone for this object (every initial load, most batches), the
+    // per-Id tombstone lookup cannot find anything and is skipped.
+    const anyTombstone = await this.#anyTombstone(meta.object);
+    for (let i = 0; i < all.length; i += size) {
       checkAbort(this.#signal, options?.signal);
-      await this.#upsertChunk(meta, part, result);
+      await this.#upsertChunk(meta, all.slice(i, i + size), result, anyTombstone, options?.assumeNew === true);
     }
     return result;
   }
 
   #prepare(meta: TableMeta, record: SfRecord): Prepared {
     if (!isPlainObject(record)) throw new TypeError(`${meta.object}: record must be an object`);
-    const idKey = Object.keys(record).find((k) => k.toLowerCase() === 'id');
-    const id = idKey === undefined ? undefined : record[idKey];
+    let id = record.Id;
+    if (id === undefined) {
+      const idKey = Object.keys(record).find((k) => k.toLowerCase() === 'id');
+      id = idKey === undefined ? undefined : record[idKey];
+    }
     if (typeof id !== 'string' || id === '') throw new StoreValueError(meta.object, 'Id', undefined, 'record has no Id');
-    const values = new Map<string, Canonical>();
-    for (const [key, value] of Object.entries(record)) {
-      if (key === 'attributes') continue;
-      const col = meta.columns.get(key.toLowerCase());
+    const columns: string[] = [];
+    const values: Canonical[] = [];
+    let signature = '';
+    let stamp: Canonical | undefined;
+    let isDeleted = false;
+    // One context per record, pointed at each field in turn: it is only read when a value is rejected.
+    const ctx: ValueContext = { object: meta.object, field: meta.columns.get('id')!.spec, recordId: id };
+    for (const key in record) {
+      if (key === 'attributes' || !Object.hasOwn(record, key)) continue;
+      const value = record[key];
+      let col = meta.byKey.get(key);
+      if (col === undefined) {
+        col = meta.columns.get(key.toLowerCase());
+        if (col !== undefined) meta.byKey.set(key, col);
+      }
       if (!col) {
         // Parent relationship objects (`Owner: {Name}`) and child subquery results are not columns.
         if (isPlainObject(value) || value === null) continue;
         throw new StoreValueError(meta.object, key, id, 'no such column; call ensureTable with the current describe first');
       }
-      values.set(col.spec.name, toCanonical(col.kind, value, { object: meta.object, field: col.spec, recordId: id }));
+      const name = col.spec.name;
+      ctx.field = col.spec;
+      const v = toCanonical(col.kind, value, ctx);
+      const at = columns.indexOf(name);
+      // The same field under two spellings (`name` and `Name`): the later one wins, as a Map would do.
+      if (at >= 0) values[at] = v;
+      else {
+        columns.push(name);
+        values.push(v);
+        signature += signature === '' ? name : `,${name}`;
+      }
+      if (name === meta.guard) stamp = v;
+      else if (name === meta.isDeleted) isDeleted = v === true;
     }
-    const stamp = values.get(meta.guard);
     if (typeof stamp !== 'string') {
       throw new StoreValueError(meta.object, meta.guard, id, `required to order versions, but missing or null`);
     }
-    const isDeleted = meta.isDeleted !== undefined && values.get(meta.isDeleted) === true;
-    const signature = [...values.keys()].sort().join(',');
-    return { id, stamp, stampMs: Date.parse(stamp), values, signature, isDeleted };
+    // Records of one batch nearly always list their fields in the same order, so the signature (the
+    // grouping key for statements) is the field order itself, not a sorted copy.
+    return { id, stamp, stampMs: Date.parse(stamp), columns, values, signature, isDeleted };
   }
 
   /** Stored guard stamps of the given Ids (only those with a row). */
@@ -186,6 +220,13 @@ class Ops implements StoreOperations {
     return out;
   }
 
+  async #anyTombstone(object: string): Promise<boolean> {
+    const d = this.#d;
+    const p = new Params(d);
+    const rows = await this.#conn.all(`SELECT 1 AS one FROM ${d.table(TOMBSTONES_TABLE)} WHERE object = ${p.add(object)} LIMIT 1`, p.values);
+    return rows.length > 0;
+  }
+
   async #tombstones(object: string, ids: readonly string[]): Promise<Map<string, number>> {
     const d = this.#d;
     const p = new Params(d);
@@ -196,15 +237,15 @@ class Ops implements StoreOperations {
     return new Map(rows.map((r) => [String(r.id), Date.parse(String(d.fromColumn('datetime', r.deleted_at)))]));
   }
 
-  async #upsertChunk(meta: TableMeta, part: Prepared[], result: UpsertResult): Promise<void> {
+  async #upsertChunk(meta: TableMeta, part: Prepared[], result: UpsertResult, anyTombstone: boolean, assumeNew: boolean): Promise<void> {
     const d = this.#d;
-    const ids = part.map((p) => p.id);
-    const existing = await this.#stamps(meta, ids);
-    const tombs = await this.#tombstones(meta.object, ids);
+    const ids = anyTombstone || !assumeNew ? part.map((p) => p.id) : [];
+    const existing = assumeNew ? undefined : await this.#stamps(meta, ids);
+    const tombs = anyTombstone ? await this.#tombstones(meta.object, ids) : undefined;
     const writes: Prepared[] = [];
     const deletes: { id: string; at: string }[] = [];
     for (const p of part) {
-      const tomb = tombs.get(p.id);
+      const tomb = tombs?.get(p.id);
       // Not newer than the deletion: this is the deleted version or an older one.
       if (tomb !== undefined && p.stampMs <= tomb) {
         result.skippedStale++;
@@ -213,35 +254,43 @@ class Ops implements StoreOperations {
       if (p.isDeleted && this.#store.deleteMode === 'remove') deletes.push({ id: p.id, at: p.stamp });
       else writes.push(p);
     }
-    const now = new Date().toISOString();
+    const now = d.toParam('datetime', new Date().toISOString());
     const groups = Map.groupBy(writes, (p) => p.signature);
     const revived: string[] = [];
     const softDeleted: { id: string; at: string }[] = [];
     for (const group of groups.values()) {
-      const columns = [...group[0].values.keys()];
+      const columns = group[0].columns;
       const kinds = columns.map((c) => meta.columns.get(c.toLowerCase())!.kind);
-      const p = new Params(d);
-      const rows = group.map(
-        (rec) =>
-          `(${columns.map((c, i) => p.add(d.toParam(kinds[i], rec.values.get(c) ?? null))).join(', ')}, ${p.add(d.toParam('boolean', rec.isDeleted))}, ${p.add(d.toParam('datetime', now))})`,
-      );
-      const insertCols = [...columns, DELETED_COL, SYNCED_COL].map(quote).join(', ');
-      const sets = [...columns.filter((c) => c !== 'Id'), DELETED_COL, SYNCED_COL].map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ');
-      const g = quote(meta.guard);
-      const sql =
-        `INSERT INTO ${d.table(meta.object)} AS t (${insertCols}) VALUES ${rows.join(', ')} ` +
-        `ON CONFLICT (${quote('Id')}) DO UPDATE SET ${sets} WHERE t.${g} IS NULL OR excluded.${g} >= t.${g} ` +
-        `RETURNING ${quote('Id')} AS id`;
-      const written = new Set((await this.#conn.all(sql, p.values)).map((r) => String(r.id)));
-      for (const rec of group) {
-        if (!written.has(rec.id)) {
+      const params = (rec: Prepared): unknown[] => {
+        const row = new Array<unknown>(columns.length + 2);
+        for (let i = 0; i < columns.length; i++) row[i] = d.toParam(kinds[i], rec.values[i]);
+        row[columns.length] = d.toParam('boolean', rec.isDeleted);
+        row[columns.length + 1] = now;
+        return row;
+      };
+      let written: (rec: Prepared, index: number) => boolean;
+      if (this.#conn.runEach) {
+        // One prepared single-row statement run per record: cheaper in SQLite than a many-row VALUES list
+        // (no huge statement to parse, bind or return from), and its change count says whether the row
+        // was written or held back by the guard.
+        const changes = await this.#conn.runEach(this.#store.upsertSql(meta, columns, 1, false), group.map(params));
+        written = (_rec, i) => changes[i] > 0;
+      } else {
+        const values: unknown[] = [];
+        for (const rec of group) for (const v of params(rec)) values.push(v);
+        const ok = new Set((await this.#conn.all(this.#store.upsertSql(meta, columns, group.length, true), values)).map((r) => String(r.id)));
+        written = (rec) => ok.has(rec.id);
+      }
+      for (let i = 0; i < group.length; i++) {
+        const rec = group[i];
+        if (!written(rec, i)) {
           result.skippedStale++;
           continue;
         }
-        if (existing.has(rec.id)) result.updated++;
+        if (existing?.has(rec.id)) result.updated++;
         else result.inserted++;
         if (rec.isDeleted) softDeleted.push({ id: rec.id, at: rec.stamp });
-        else if (tombs.has(rec.id)) revived.push(rec.id);
+        else if (tombs?.has(rec.id)) revived.push(rec.id);
       }
     }
     if (revived.length > 0) {
@@ -431,7 +480,7 @@ function transactionHandle(ops: Ops, isActive: () => boolean): StoreTransaction 
       return fn(...args);
     };
   return {
-    upsert: guard((o: string, r: readonly SfRecord[], opt?: OpOptions) => ops.upsert(o, r, opt)),
+    upsert: guard((o: string, r: readonly SfRecord[], opt?: UpsertOptions) => ops.upsert(o, r, opt)),
     markDeleted: guard((o: string, ids: readonly (string | DeletedRecord)[], at?: string, opt?: OpOptions) => ops.markDeleted(o, ids, at, opt)),
     setCheckpoint: guard((k: string, c: CheckpointCursor | null, e?: JsonObject | null) => ops.setCheckpoint(k, c, e)),
     getCheckpoint: guard((k: string) => ops.getCheckpoint(k)),
@@ -462,6 +511,7 @@ function metaFromRows(rows: readonly Row[], fromBool: (v: unknown) => boolean): 
     columns,
     guard,
     isDeleted: isDeleted?.kind === 'boolean' ? isDeleted.spec.name : undefined,
+    byKey: new Map(),
   };
 }
 
@@ -472,6 +522,8 @@ export class MirrorStore implements Store {
   readonly deleteMode: DeleteMode;
   readonly #meta = new Map<string, TableMeta>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Upsert statement texts by shape; building a many-row statement is itself measurable work. */
+  readonly #upsertSql = new Map<string, string>();
   #closed = false;
 
   private constructor(driver: Driver, deleteMode: DeleteMode) {
@@ -505,6 +557,38 @@ export class MirrorStore implements Store {
     const meta = metaFromRows(rows, (v) => d.fromColumn('boolean', v) === true);
     if (meta) this.#meta.set(key, meta);
     return meta;
+  }
+
+  /**
+   * The guarded upsert statement for `rows` rows of `columns` (plus the two bookkeeping columns), with
+   * `RETURNING "Id"` when the caller learns written rows from it. Cached by shape (object, columns, rows).
+   */
+  upsertSql(meta: TableMeta, columns: readonly string[], rows: number, returning: boolean): string {
+    const key = `${meta.object}\u0000${columns.join(',')}\u0000${rows}\u0000${returning}`;
+    let sql = this.#upsertSql.get(key);
+    if (sql !== undefined) {
+      this.#upsertSql.delete(key);
+      this.#upsertSql.set(key, sql);
+      return sql;
+    }
+    const d = this.driver.dialect;
+    const width = columns.length + 2;
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const ph: string[] = [];
+      for (let c = 0; c < width; c++) ph.push(d.placeholder(r * width + c + 1));
+      tuples.push(`(${ph.join(', ')})`);
+    }
+    const insertCols = [...columns, DELETED_COL, SYNCED_COL].map(quote).join(', ');
+    const sets = [...columns.filter((c) => c !== 'Id'), DELETED_COL, SYNCED_COL].map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ');
+    const g = quote(meta.guard);
+    sql =
+      `INSERT INTO ${d.table(meta.object)} AS t (${insertCols}) VALUES ${tuples.join(', ')} ` +
+      `ON CONFLICT (${quote('Id')}) DO UPDATE SET ${sets} WHERE t.${g} IS NULL OR excluded.${g} >= t.${g}` +
+      (returning ? ` RETURNING ${quote('Id')} AS id` : '');
+    if (this.#upsertSql.size >= 64) this.#upsertSql.delete(this.#upsertSql.keys().next().value!);
+    this.#upsertSql.set(key, sql);
+    return sql;
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -653,7 +737,7 @@ export class MirrorStore implements Store {
     }, signal);
   }
 
-  upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult> {
+  upsert(object: string, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
     return this.#write((ops) => ops.upsert(object, records, options), options?.signal);
   }
 

@@ -12,6 +12,12 @@ export type Row = Record<string, unknown>;
 export interface Conn {
   all(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   run(sql: string, params?: readonly unknown[]): Promise<void>;
+  /**
+   * Runs one statement once per parameter row and returns the rows each run changed. Optional: a backend
+   * offers it when a prepared statement run per row beats one many-row statement (SQLite in-process);
+   * without it the core sends many-row statements.
+   */
+  runEach?(sql: string, rows: readonly (readonly unknown[])[]): Promise<number[]>;
 }
 
 /** Backend SQL differences. Everything else in the SQL the core writes is common to SQLite and Postgres. */

@@ -241,6 +241,17 @@ export interface OpOptions {
   signal?: AbortSignal;
 }
 
+/** Options for `upsert`. */
+export interface UpsertOptions extends OpOptions {
+  /**
+   * The rows are expected to be new (an initial load): skip the per-row lookup that tells an insert from
+   * an update. Every written row is then counted as `inserted`. Writing stays exactly as safe: rows that
+   * do exist (a resumed load) are still replaced only by a version at least as new, and tombstones still
+   * block stale versions, so a replay remains idempotent; only the inserted/updated split is lost.
+   */
+  assumeNew?: boolean;
+}
+
 /** Options for `listIds` and `count`. */
 export interface ListOptions extends OpOptions {
   /** Include soft-deleted rows (mode `soft`). Default false: only live rows, as Salesforce counts them. */
@@ -255,7 +266,7 @@ export interface StoreOperations extends SearchIndex {
    * a newer one. A field absent from a record is left as stored; a field present with `null` is cleared.
    * Fields unknown to the table raise an error (call `ensureTable` first) so nothing is dropped silently.
    */
-  upsert(object: string, records: readonly SfRecord[], options?: OpOptions): Promise<UpsertResult>;
+  upsert(object: string, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult>;
   /**
    * Applies deletions. Bare Ids take `deletedAt`; `DeletedRecord`s carry their own date. A row whose
    * `SystemModstamp` is newer than the deletion is left alone (it was undeleted and changed since).

@@ -91,8 +91,33 @@ export function parseDateTime(s: string): number | undefined {
   return ms - offset;
 }
 
+const CANONICAL_DATETIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|\+0000)$/;
+
+function twoDigits(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
+}
+
+/**
+ * The common case without Date arithmetic: a value already canonical (Bulk CSV) or canonical with REST's
+ * `+0000`. Field ranges are checked by hand (Date.parse would roll 02-30 over to March). Anything else,
+ * including years before 1000, goes through the general parser.
+ */
+function canonicalDateTime(s: string): string | undefined {
+  if ((s.length !== 24 && s.length !== 28) || !CANONICAL_DATETIME_RE.test(s)) return undefined;
+  const year = twoDigits(s, 0) * 100 + twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || twoDigits(s, 11) > 23 || twoDigits(s, 14) > 59 || twoDigits(s, 17) > 59) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day > days) return undefined;
+  return s.length === 24 ? s : `${s.slice(0, 23)}Z`;
+}
+
 /** Normalises a datetime string to canonical ISO UTC with millis, or undefined when malformed. */
 export function normalizeDateTime(s: string): string | undefined {
+  const fast = canonicalDateTime(s);
+  if (fast !== undefined) return fast;
   const ms = parseDateTime(s);
   if (ms === undefined) return undefined;
   const iso = new Date(ms).toISOString();

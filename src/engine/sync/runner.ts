@@ -250,9 +250,13 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Documents are built before the transaction: building may call the API (feeds, files), and a
     // transaction must not stay open across network calls.
     const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
-    const rows = records.map((r) => toRow(r, columns));
+    // Without document fields the records hold exactly the table's columns (plus REST `attributes`, which
+    // the store ignores), so the per-record copy is skipped.
+    const rows = state.docFields.length ? records.map((r) => toRow(r, columns)) : records;
     const res = await store.transaction(async (tx: StoreTransaction) => {
-      const up = rows.length ? await tx.upsert(object, rows) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
+      // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
+      const up = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental' }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
       if (opts.documents) {
         if (deletedIds.length) await tx.deleteDocuments(deletedIds);
         if (docs.length) await tx.upsertDocuments(docs);

@@ -45,6 +45,12 @@ export class SqliteDriver implements Driver {
       if (params.length === 0) this.#db.exec(sql);
       else this.#prepare(sql).run(...(params as SQLInputValue[]));
     },
+    runEach: async (sql, rows) => {
+      const st = this.#prepare(sql);
+      const changes = new Array<number>(rows.length);
+      for (let i = 0; i < rows.length; i++) changes[i] = Number(st.run(...(rows[i] as SQLInputValue[])).changes);
+      return changes;
+    },
   };
 
   #lock<T>(fn: () => Promise<T>): Promise<T> {
