@@ -2,6 +2,7 @@
  * Flag parsing shared by commands: node's parseArgs plus errors that name the bad flag and the fix.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SalesforceError } from '../client/errors.ts';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -33,4 +34,13 @@ export function parsePort(value: string, flag = '--port'): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number 0-65535 (0 picks a free port), got "${value}"`);
   return n;
+}
+
+/**
+ * The one-line text a command prints for a failure: Salesforce's own error code and messages when the org
+ * refused the call (what users search for), the error's message otherwise.
+ */
+export function failureText(err: unknown): string {
+  if (err instanceof SalesforceError) return `${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}`;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -20,7 +20,7 @@ import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '.
 import { SalesforceError, SfClientError } from '../client/errors.ts';
 import { BULK_OPERATIONS, BulkError, FINAL_JOB_STATES, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
-import { parseDuration, parseFlags, UsageError } from './args.ts';
+import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
 import { createProgress } from './progress.ts';
 import { csvLine } from './query.ts';
 
@@ -144,11 +144,7 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
       stderr.write(`sfbridge bulk: ${err.code}: ${err.message}${hint}\n`);
       return 1;
     }
-    if (err instanceof SalesforceError) {
-      stderr.write(`sfbridge bulk: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
-      return 1;
-    }
-    stderr.write(`sfbridge bulk: ${(err as Error).message}\n`);
+    stderr.write(`sfbridge bulk: ${failureText(err)}\n`);
     return 1;
   }
 }

@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { parse as parseYaml } from 'yaml';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SalesforceError, SfClientError } from '../client/errors.ts';
+import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import {
@@ -32,7 +32,7 @@ import {
   type PublishTarget,
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { UsageError, failureText, parseFlags } from './args.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage:
@@ -300,11 +300,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       stderr.write(`sfbridge publish: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof SalesforceError) {
-      stderr.write(`sfbridge publish: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
-      return 1;
-    }
-    stderr.write(`sfbridge publish: ${(err as Error).message}\n`);
+    stderr.write(`sfbridge publish: ${failureText(err)}\n`);
     return 1;
   }
 }

@@ -6,11 +6,11 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SalesforceError, SfClientError } from '../client/errors.ts';
+import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type FetchLike } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import { BulkError } from '../client/bulk2.ts';
-import { parseDuration, parseFlags, UsageError } from './args.ts';
+import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage: sfbridge query "SOQL" [--all] [--bulk] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
@@ -128,11 +128,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       stderr.write(`sfbridge query: ${err.code}: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof SalesforceError) {
-      stderr.write(`sfbridge query: ${err.errorCode}: ${err.errors.map((e) => e.message).join('; ')}\n`);
-      return 1;
-    }
-    stderr.write(`sfbridge query: ${(err as Error).message}\n`);
+    stderr.write(`sfbridge query: ${failureText(err)}\n`);
     return 1;
   }
 }

@@ -289,7 +289,8 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     return 'bulk';
   }
 
-  async function sendViaCollections(pending: Row[]): Promise<void> {
+  /** Sends rows an outbox page at a time; each page is marked `sent` (committed) before it leaves. */
+  async function sendInPages(pending: Row[], send: (part: Row[]) => Promise<void>): Promise<void> {
     for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
       signal?.throwIfAborted();
       const part = pending.slice(i, i + OUTBOX_PAGE);
@@ -297,27 +298,27 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       await state.markSent(pipeline, partKeys, { signal });
       for (const r of part) r.rec = { ...r.rec, state: 'sent' };
       await opts.beforeSend?.(partKeys);
-      await sendCollections(client, target, part.map((r) => r.rec.payload), {
-        parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
-        signal,
-        onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
-      });
+      await send(part);
     }
   }
 
-  async function sendViaTree(pending: Row[]): Promise<void> {
-    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
-      signal?.throwIfAborted();
-      const part = pending.slice(i, i + OUTBOX_PAGE);
-      const partKeys = part.map((r) => r.rec.key);
-      await state.markSent(pipeline, partKeys, { signal });
-      for (const r of part) r.rec = { ...r.rec, state: 'sent' };
-      await opts.beforeSend?.(partKeys);
-      await sendTree(client, target, part.map((r) => r.rec.payload), {
+  function sendViaCollections(pending: Row[]): Promise<void> {
+    return sendInPages(pending, (part) =>
+      sendCollections(client, target, part.map((r) => r.rec.payload), {
+        parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
+        signal,
+        onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
+      }).then(() => undefined),
+    );
+  }
+
+  function sendViaTree(pending: Row[]): Promise<void> {
+    return sendInPages(pending, (part) =>
+      sendTree(client, target, part.map((r) => r.rec.payload), {
         signal,
         onChunk: (indexes, outcomes) => apply(indexes.map((j) => part[j]), outcomes),
-      });
-    }
+      }).then(() => undefined),
+    );
   }
 
   async function sendViaBulk(pending: Row[]): Promise<void> {
