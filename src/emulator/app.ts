@@ -102,6 +102,34 @@ export class Emulator {
   async #handle(req: Request, inner: Session | null): Promise<Response> {
     this.stats.requests++;
     const url = new URL(req.url);
+    // Outer API calls count toward the concurrent long-running request limit while they run (composite
+    // subrequests run inside their outer call and do not count again).
+    const tracked = inner === null && API_PATH.test(url.pathname);
+    if (tracked) {
+      const refusal = this.#admitConcurrent();
+      if (refusal) return refusal;
+    }
+    const started = Date.now();
+    if (tracked) this.#inFlight.add(started);
+    try {
+      return await this.#process(req, url, inner);
+    } finally {
+      if (tracked) this.#inFlight.delete(started);
+    }
+  }
+
+  /** Start times (ms) of running outer API calls; a multiset, since two calls may start in the same ms. */
+  readonly #inFlight = new MultiSet();
+
+  #admitConcurrent(): Response | null {
+    const { concurrentLongLimit, longRequestMs } = this.org.faults.settings;
+    const longSince = Date.now() - longRequestMs;
+    if (this.#inFlight.countAtMost(longSince) < concurrentLongLimit) return null;
+    this.stats.faults++;
+    return json([{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], 403);
+  }
+
+  async #process(req: Request, url: URL, inner: Session | null): Promise<Response> {
     const baseUrl = this.#baseUrl ?? url.origin;
     const method = methodOverride(req, url);
     const ctx: Ctx = { req, url, org: this.org, sessions: this.sessions, session: null, version: this.org.apiVersion, baseUrl, emulator: this };
@@ -191,6 +219,28 @@ export class Emulator {
   /** Closes the org database (pending writes are flushed). */
   close(): void {
     this.org.close();
+  }
+}
+
+/** Paths whose calls are API requests (data, Apex REST, identity): what the concurrency limit counts. */
+const API_PATH = /^\/services\/(data\/v\d+\.\d(\/|$)|apexrest\/)/;
+
+/** A small multiset of numbers (request start times). */
+class MultiSet {
+  readonly #counts = new Map<number, number>();
+  add(n: number): void {
+    this.#counts.set(n, (this.#counts.get(n) ?? 0) + 1);
+  }
+  delete(n: number): void {
+    const c = (this.#counts.get(n) ?? 0) - 1;
+    if (c > 0) this.#counts.set(n, c);
+    else this.#counts.delete(n);
+  }
+  /** How many values are ≤ `limit`. */
+  countAtMost(limit: number): number {
+    let total = 0;
+    for (const [n, c] of this.#counts) if (n <= limit) total += c;
+    return total;
   }
 }
 

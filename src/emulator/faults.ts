@@ -12,6 +12,13 @@ export interface FaultSettings {
   commitDelay: number;
   tokenTtl: number;
   dailyLimit: number;
+  /**
+   * Concurrent long-running API requests allowed (§2.10: 25 in production orgs, 5 in Developer Edition);
+   * a request arriving while this many have run for `longRequestMs` or more gets 403 REQUEST_LIMIT_EXCEEDED.
+   */
+  concurrentLongLimit: number;
+  /** When a running request counts as long-running (Salesforce: 20 s). */
+  longRequestMs: number;
 }
 
 export const DEFAULT_FAULTS: FaultSettings = {
@@ -23,6 +30,8 @@ export const DEFAULT_FAULTS: FaultSettings = {
   commitDelay: 0,
   tokenTtl: 7200,
   dailyLimit: 100_000,
+  concurrentLongLimit: 25,
+  longRequestMs: 20_000,
 };
 
 const PROBABILITIES = new Set(['http503', 'http429', 'lockrow', 'reset']);

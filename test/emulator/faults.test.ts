@@ -12,8 +12,8 @@ import { servedOrg } from '../helpers/served.ts';
 
 describe('fault spec', () => {
   test('parses every key; unknown keys, bad numbers and probabilities over 1 are named in the error', () => {
-    const s = parseFaultSpec('http503=0.1,http429=0.2,lockrow=0.3,reset=0.4,latency=50,tokenTtl=60,dailyLimit=15000,commitDelay=500');
-    assert.deepEqual(s, { http503: 0.1, http429: 0.2, lockrow: 0.3, reset: 0.4, latency: 50, tokenTtl: 60, dailyLimit: 15000, commitDelay: 500 });
+    const s = parseFaultSpec('http503=0.1,http429=0.2,lockrow=0.3,reset=0.4,latency=50,tokenTtl=60,dailyLimit=15000,commitDelay=500,concurrentLongLimit=5,longRequestMs=1000');
+    assert.deepEqual(s, { http503: 0.1, http429: 0.2, lockrow: 0.3, reset: 0.4, latency: 50, tokenTtl: 60, dailyLimit: 15000, commitDelay: 500, concurrentLongLimit: 5, longRequestMs: 1000 });
     assert.deepEqual(parseFaultSpec(''), DEFAULT_FAULTS);
     assert.throws(() => parseFaultSpec('http500=0.1'), /unknown fault "http500".*use one of http503/);
     assert.throws(() => parseFaultSpec('latency=abc'), /fault "latency" needs a non-negative number, got "abc"/);
@@ -23,6 +23,27 @@ describe('fault spec', () => {
 });
 
 describe('faults on API calls', () => {
+  test('concurrent long-running requests: past the limit a new call gets 403 ConcurrentPerOrgLongTxn; freed slots admit again', async () => {
+    const org = await testOrg({ faults: parseFaultSpec('concurrentLongLimit=2,longRequestMs=50,latency=400') });
+    const running = [org.api('/sobjects/Account/describe'), org.api('/limits')];
+    await new Promise((r) => setTimeout(r, 150));
+    const refused = await org.api('/sobjects');
+    assert.equal(refused.status, 403);
+    assert.deepEqual(await refused.json(), [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    // The admin API is not an API call and is never refused.
+    assert.equal((await org.emu.request('/__emulator/stats')).status, 200);
+    for (const res of await Promise.all(running)) assert.equal(res.status, 200);
+    assert.equal((await org.api('/sobjects')).status, 200, 'once the long calls finished, calls are admitted again');
+    org.close();
+  });
+
+  test('calls under the long-running threshold never count toward the limit', async () => {
+    const org = await testOrg({ faults: parseFaultSpec('concurrentLongLimit=1,longRequestMs=60000,latency=100') });
+    const all = await Promise.all([org.api('/sobjects'), org.api('/sobjects'), org.api('/sobjects')]);
+    assert.deepEqual(all.map((r) => r.status), [200, 200, 200]);
+    org.close();
+  });
+
   test('http503 (from a spec): 503 SERVER_UNAVAILABLE with Retry-After; OAuth is not affected', async () => {
     const org = await testOrg({ faults: parseFaultSpec('http503=1') });
     const res = await org.api('/sobjects');
