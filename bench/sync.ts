@@ -186,7 +186,7 @@ try {
     console.log(`  ratio sync / raw read: ${rep.ratio.toFixed(2)} (order ${ord}; load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end)`);
   }
   // RSS rarely shrinks once grown, so after the first pair the two phase peaks mostly repeat the process's peak.
-  console.log(`peak RSS of the process: ${mb(Math.max(peaks.sync, peaks.raw))} (first reached in a ${peaks.sync >= peaks.raw ? 'sync' : 'raw-read'} phase)`);
+  console.log(`peak RSS of the process: ${mb(Math.max(peaks.sync, peaks.raw))} (reached in a ${peaks.sync >= peaks.raw ? 'sync' : 'raw-read'} phase)`);
   if (syncAtPeak) console.log(`  at the sync RSS peak: heap used ${mb(syncAtPeak.heapUsed)} of ${mb(syncAtPeak.heapTotal)}, external ${mb(syncAtPeak.external)} (array buffers ${mb(syncAtPeak.arrayBuffers)})`);
   const ratios = repetitions.map((x) => x.ratio);
   console.log(`ratio sync / raw read: median ${median(ratios).toFixed(2)} over ${repeat} repetition(s) [${repetitions.map((x) => `${x.ratio.toFixed(2)} ${x.order}`).join(', ')}] (goal ≤ 1.3)`);
