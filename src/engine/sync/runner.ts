@@ -296,6 +296,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
     delete (state as JsonObject).bulk;
     await store.setCheckpoint(object, cursor, state);
+    // A Bulk export is a snapshot taken when its job ran — possibly in an earlier, killed run that this one
+    // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
+    // current as of its start rather than as of the snapshot.
+    if (plan.mode === 'bulk' && !signal?.aborted) {
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, opts.pageSize);
+    }
   } else {
     const since = windowStart(cursor, lagMs);
     events.emit('object:started', { object, mode: 'incremental', since });
