@@ -16,11 +16,11 @@ import { join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SalesforceError, SfClientError } from '../client/errors.ts';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
+import { SalesforceError } from '../client/errors.ts';
 import { BULK_OPERATIONS, BulkError, FINAL_JOB_STATES, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
-import { FileTokenStore } from '../client/token-store.ts';
 import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 import { csvLine } from './query.ts';
 
@@ -90,18 +90,8 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     if (!sub) throw new UsageError(`missing subcommand\n\n${USAGE}`);
     const wait = values.wait !== undefined ? parseDuration(values.wait, '--wait') : undefined;
     const resultsDir = values['results-dir'] ?? '.';
-    const apiVersion = values['api-version'];
-    if (apiVersion !== undefined && !/^\d+\.\d$/.test(apiVersion)) throw new UsageError(`--api-version must look like 62.0, got "${apiVersion}"`);
-    const connect = async () => {
-      let credentials;
-      try {
-        credentials = await resolveCredentials(values, env);
-      } catch (err) {
-        if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
-        throw err;
-      }
-      return new SalesforceClient({ credentials, apiVersion, fetch: io.fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
-    };
+    const apiVersion = values['api-version'] as string | undefined;
+    const connect = () => clientFromFlags(values, env, { apiVersion, fetch: io.fetch });
     if (sub === 'resume' && values.manifest !== undefined) {
       if (rest.length) throw new UsageError(`resume takes either a job id or --manifest, not both\n\n${USAGE}`);
       const manifest = await readManifest(values.manifest);

@@ -12,7 +12,8 @@ import type { FetchLike } from '../client/index.ts';
 import { DEFAULT_PUBLISH_STATE, replayDeadLetters } from '../engine/publish/index.ts';
 import type { DeadLetter, DeadLetterStatus, JsonObject } from '../store/index.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { clientFromFlags, openStateStore } from './publish.ts';
+import { clientFromFlags } from './connect.ts';
+import { openStateStore } from './publish.ts';
 
 const USAGE = `Usage:
   sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
@@ -122,7 +123,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
             stdout.write('no open dead letters\n');
             return 0;
           }
-          const client = await clientFromFlags(values, env, io.fetch);
+          const client = await clientFromFlags(values, env, { fetch: io.fetch });
           const outcomes = await replayDeadLetters({ client, state, letters, payloads, publishOptions: io.publishOptions });
           let failed = 0;
           for (const o of outcomes) {

@@ -9,10 +9,8 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { parse as parseYaml } from 'yaml';
-import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SfClientError } from '../client/errors.ts';
-import { SalesforceClient, type FetchLike } from '../client/index.ts';
-import { FileTokenStore } from '../client/token-store.ts';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
+import type { FetchLike } from '../client/index.ts';
 import {
   compileTransform,
   DEFAULT_PUBLISH_STATE,
@@ -33,6 +31,7 @@ import {
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { UsageError, failureText, parseFlags } from './args.ts';
+import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage:
@@ -82,17 +81,6 @@ export async function openStateStore(url: string): Promise<Store> {
   return openStore(url);
 }
 
-/** Creates a client from connection flags/env (usage errors for bad settings). */
-export async function clientFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv, fetch?: FetchLike): Promise<SalesforceClient> {
-  let credentials;
-  try {
-    credentials = await resolveCredentials(values, env);
-  } catch (err) {
-    if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
-    throw err;
-  }
-  return new SalesforceClient({ credentials, fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
-}
 
 /** Writes results as JSON lines or CSV. */
 class ResultWriter {
@@ -189,7 +177,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       }
       if (values.pipeline) pipelines = pipelines.filter((p) => p.name === values.pipeline);
       if (pipelines.length === 0) throw new UsageError(values.pipeline ? `no publish pipeline named "${values.pipeline}" in ${values.config}` : `${values.config} has no publish: pipelines`);
-      const client = await clientFromFlags(values, env, io.fetch);
+      const client = await clientFromFlags(values, env, { fetch: io.fetch });
       let failed = 0;
       for (const p of pipelines) {
         const task = progress.task(p.name);
@@ -251,7 +239,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     }
     const resultsPath = (values.results as string | undefined) ?? (from === '-' ? 'publish-results.jsonl' : `${from.replace(/\.[^./]+$/, '')}.results.jsonl`);
     const pipeline = (values.pipeline as string | undefined) ?? `cli:${target.object}:${target.operation}:${from === '-' ? 'stdin' : basename(from)}`;
-    const client = await clientFromFlags(values, env, io.fetch);
+    const client = await clientFromFlags(values, env, { fetch: io.fetch });
     const store = await openStateStore(stateUrl);
     const writer = new ResultWriter(resultsPath);
     const task = progress.task(`${target.object} ${target.operation}`);

@@ -5,12 +5,11 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SfClientError } from '../client/errors.ts';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, type FetchLike } from '../client/index.ts';
-import { FileTokenStore } from '../client/token-store.ts';
 import { BulkError } from '../client/bulk2.ts';
 import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage: sfbridge query "SOQL" [--all] [--bulk] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
@@ -72,16 +71,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       batchSize = Number(values['batch-size']);
       if (!Number.isInteger(batchSize) || batchSize < 200 || batchSize > 2000) throw new UsageError(`--batch-size must be an integer from 200 to 2000, got "${values['batch-size']}"`);
     }
-    const apiVersion = values['api-version'] as string | undefined;
-    if (apiVersion !== undefined && !/^\d+\.\d$/.test(apiVersion)) throw new UsageError(`--api-version must look like 62.0, got "${apiVersion}"`);
-    let credentials;
-    try {
-      credentials = await resolveCredentials(values, env);
-    } catch (err) {
-      if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
-      throw err;
-    }
-    const client = new SalesforceClient({ credentials, apiVersion, fetch: io.fetch, tokenStore: credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined });
+    const client = await clientFromFlags(values, env, { apiVersion: values['api-version'] as string | undefined, fetch: io.fetch });
     if (values.bulk) {
       if (format === 'table') throw new UsageError('--bulk writes csv or jsonl (use --format csv or --format jsonl)');
       if (batchSize !== undefined) throw new UsageError('--batch-size applies to REST queries; with --bulk use --max-records');

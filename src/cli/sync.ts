@@ -8,8 +8,7 @@
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { CONNECTION_FLAG_OPTIONS, CONNECTION_SETTINGS, CONNECTION_USAGE, resolveCredentials } from '../client/config.ts';
-import { SfClientError } from '../client/errors.ts';
+import { CONNECTION_FLAG_OPTIONS, CONNECTION_SETTINGS, CONNECTION_USAGE } from '../client/config.ts';
 import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client/index.ts';
 import { loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
 import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
@@ -17,6 +16,7 @@ import { resolveObjects } from '../engine/sync/objects.ts';
 import { runSync, type DocumentBuilder, type DocumentSink } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
 import { parseFlags, UsageError } from './args.ts';
+import { clientFor, credentialsFromFlags } from './connect.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
@@ -146,13 +146,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // Continuous mode is opt-in (--interval): a cron job with a config file keeps running one cycle; the
   // file's `interval` sets the pause once continuous mode is on.
   const continuous = !values.once && (values.interval !== undefined || Boolean(env.SFBRIDGE_INTERVAL));
-  let credentials;
-  try {
-    credentials = await resolveCredentials(connectionFlags(config, values), env);
-  } catch (err) {
-    if (err instanceof SfClientError && err.code === 'CONFIG_ERROR') throw new UsageError(err.message);
-    throw err;
-  }
+  const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
   const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
   const controller = new AbortController();
   const onSigint = () => {
@@ -188,8 +182,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     for (let cycle = 0; ; cycle++) {
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
-      const client = new SalesforceClient({
-        credentials, authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
+      const client = clientFor(credentials, env, {
+        authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
         governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
       });
       auth = client.auth;
