@@ -9,7 +9,7 @@ import type { Connection } from './connection.ts';
 import { BulkQueryResult, type BulkQueryOptions } from './bulk2/query.ts';
 import { bulkIngest, ingestJobInfo, ingestResultFile, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
 import { waitForJob, type BulkJobInfo, type PollOptions } from './bulk2/common.ts';
-import { describe as describeObject, MemoryDescribeCache, type DescribeSObjectResult } from './describe.ts';
+import { describe as describeObject, MemoryDescribeCache, type DescribeCache } from './describe.ts';
 
 export { BulkQueryResult, bulkQuery, type BulkQueryOptions } from './bulk2/query.ts';
 export { bulkIngest, ingestJobInfo, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
@@ -17,7 +17,7 @@ export { BULK_ERROR_CODES, BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_POLL_BACKOFF, 
 
 /**
  * How long `client.bulk` reuses an object's describe for ingest column checks without asking again. The
- * client's describe cache revalidates on every use (one `If-Modified-Since` call, a 304 when unchanged); a
+ * describe cache revalidates on every use unless told otherwise (`freshForMs`); a
  * publisher sending retry rounds or many small loads would pay that call per load. A field added in the org
  * meanwhile is only seen after this long (a column naming it is refused until then, never sent wrong).
  */
@@ -29,24 +29,12 @@ export class Bulk2 {
   readonly #describe: DescribeFn;
 
   /**
-   * `describe` defaults to an uncached-across-instances describe of `conn`; the client passes its cached one.
-   * Either way each object's describe is reused for {@link BULK_DESCRIBE_REUSE_MS} (`now`: time source, tests).
+   * Column checks describe through `cache` (the client passes its own), reusing a describe the org confirmed
+   * less than {@link BULK_DESCRIBE_REUSE_MS} ago without asking again.
    */
-  constructor(conn: Connection, describe?: DescribeFn, now: () => number = Date.now) {
+  constructor(conn: Connection, cache: DescribeCache = new MemoryDescribeCache()) {
     this.conn = conn;
-    const cache = new MemoryDescribeCache();
-    const inner: DescribeFn = describe ?? ((sobject, signal) => describeObject(conn, sobject, cache, signal));
-    const reuse = new Map<string, { at: number; result: Promise<DescribeSObjectResult> }>();
-    this.#describe = (sobject, signal) => {
-      const key = sobject.toLowerCase();
-      const hit = reuse.get(key);
-      if (hit && now() - hit.at < BULK_DESCRIBE_REUSE_MS) return hit.result;
-      const result = inner(sobject, signal);
-      reuse.set(key, { at: now(), result });
-      // A failed describe is not kept: the next load asks again.
-      result.catch(() => reuse.get(key)?.result === result && reuse.delete(key));
-      return result;
-    };
+    this.#describe = (sobject, signal) => describeObject(conn, sobject, cache, { signal, freshForMs: BULK_DESCRIBE_REUSE_MS });
   }
 
   /** Streams the records of a SOQL query run as a Bulk 2.0 job (see {@link BulkQueryResult}). */

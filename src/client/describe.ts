@@ -11,6 +11,18 @@ import type { Connection } from './connection.ts';
 export interface DescribeCacheEntry {
   lastModified: string;
   body: unknown;
+  /** When the org last confirmed this body (epoch ms); lets callers skip revalidation for a while. */
+  checkedAt?: number;
+}
+
+/** Options of a describe call. */
+export interface DescribeOptions {
+  signal?: AbortSignal;
+  /**
+   * Use a cached body without asking the org when it was confirmed less than this many ms ago. Default 0:
+   * every call revalidates (one `If-Modified-Since` request, a 304 when unchanged).
+   */
+  freshForMs?: number;
 }
 
 /** Pluggable describe cache. */
@@ -96,25 +108,32 @@ export interface DescribeSObjectResult extends Record<string, unknown> {
   childRelationships: Array<{ childSObject: string; field: string; relationshipName: string | null } & Record<string, unknown>>;
 }
 
-async function cachedGet<T>(client: Connection, cache: DescribeCache | undefined, path: string, signal?: AbortSignal): Promise<T> {
+async function cachedGet<T>(client: Connection, cache: DescribeCache | undefined, path: string, opts: DescribeOptions = {}): Promise<T> {
+  const { signal, freshForMs = 0 } = opts;
   const session = await client.session(signal);
   const key = `${session.instanceUrl}|v${client.apiVersion}|${path}`;
   const hit = await cache?.get(key);
+  if (hit && freshForMs > 0 && hit.checkedAt !== undefined && Date.now() - hit.checkedAt < freshForMs) return hit.body as T;
   const headers: Record<string, string> = hit ? { 'if-modified-since': hit.lastModified } : {};
   const res = await client.call<T>(path, { headers, signal, accept: [304] });
-  if (res.status === 304 && hit) return hit.body as T;
+  if (res.status === 304 && hit) {
+    // Only callers that skip revalidation need the confirmation time; others save the write.
+    if (freshForMs > 0) await cache?.set(key, { ...hit, checkedAt: Date.now() });
+    return hit.body as T;
+  }
   // Without Last-Modified, the time we fetched is a safe validator: later changes are newer than it.
   const lastModified = res.headers.get('last-modified') ?? new Date().toUTCString();
-  await cache?.set(key, { lastModified, body: res.body });
+  await cache?.set(key, { lastModified, body: res.body, checkedAt: Date.now() });
   return res.body;
 }
 
 /** Lists the org's objects (cached when a cache is given). */
 export function describeGlobal(client: Connection, cache?: DescribeCache, signal?: AbortSignal): Promise<DescribeGlobalResult> {
-  return cachedGet<DescribeGlobalResult>(client, cache, 'sobjects', signal);
+  return cachedGet<DescribeGlobalResult>(client, cache, 'sobjects', { signal });
 }
 
 /** Describes one object (cached when a cache is given). */
-export function describe(client: Connection, sobject: string, cache?: DescribeCache, signal?: AbortSignal): Promise<DescribeSObjectResult> {
-  return cachedGet<DescribeSObjectResult>(client, cache, `sobjects/${encodeURIComponent(sobject)}/describe`, signal);
+export function describe(client: Connection, sobject: string, cache?: DescribeCache, signalOrOptions?: AbortSignal | DescribeOptions): Promise<DescribeSObjectResult> {
+  const opts = signalOrOptions instanceof AbortSignal ? { signal: signalOrOptions } : signalOrOptions;
+  return cachedGet<DescribeSObjectResult>(client, cache, `sobjects/${encodeURIComponent(sobject)}/describe`, opts);
 }

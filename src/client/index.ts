@@ -97,7 +97,7 @@ export class SalesforceClient extends Connection {
 
   /** Bulk API 2.0: streaming `query` with resume, `ingest` with per-record results (see {@link Bulk2}). */
   get bulk(): Bulk2 {
-    this.#bulk ??= new Bulk2(this, (sobject, signal) => this.describe(sobject, signal));
+    this.#bulk ??= new Bulk2(this, this.describeCache);
     return this.#bulk;
   }
 
@@ -119,7 +119,7 @@ export * from './config.ts';
 export * from './governor.ts';
 export * from './token-store.ts';
 export { Transport, RetryBudget, DEFAULT_RETRY, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT_MS, NON_EXECUTION_STATUSES, BEFORE_SEND_ERROR_CODES, parseRetryAfter, type FetchLike, type RetryPolicy, type BodySource, type TransportRequest, type TransportResponse } from './transport.ts';
-export { FileDescribeCache, MemoryDescribeCache, type DescribeCache, type DescribeCacheEntry, type DescribeField, type DescribeGlobalResult, type DescribeSObjectResult } from './describe.ts';
+export { FileDescribeCache, MemoryDescribeCache, type DescribeCache, type DescribeOptions, type DescribeCacheEntry, type DescribeField, type DescribeGlobalResult, type DescribeSObjectResult } from './describe.ts';
 export { QueryResult, toCountQuery, MIN_BATCH_SIZE, MAX_BATCH_SIZE, MAX_PAGE_REREADS, type QueryOptions, type QueryPage, type SObjectRecord } from './query.ts';
 export { COLLECTION_CHUNK, MAX_SUBREQUESTS, NOT_ATTEMPTED, type BatchSubrequest, type CollectionResult, type CompositeSubrequest, type CompositeSubresponse, type TreeResult } from './composite.ts';
 export type { SaveResult, UpsertResult, LimitValue } from './rest.ts';
