@@ -21,6 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
+import { publisherBulk, type PUBLISH_DESCRIBE_FRESH_MS } from './meta.ts';
 import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
@@ -56,8 +57,13 @@ export interface PublishOptions {
   records: AsyncIterable<PublishInput> | Iterable<PublishInput>;
   /** `auto` (default) picks by count: < {@link COLLECTIONS_MAX_RECORDS} collections, else bulk. */
   path?: 'auto' | PublishPath;
-  /** Bulk API 2.0 ingest (default: `client.bulk` when the client has it). */
+  /**
+   * Bulk API 2.0 ingest (default: the client's, with describes and learned job rates kept in `state` so the
+   * next run needs neither a describe call nor a second status poll).
+   */
   bulk?: BulkIngestApi;
+  /** How long a describe kept in `state` is used without asking the org (default {@link PUBLISH_DESCRIBE_FRESH_MS}). */
+  describeFreshForMs?: number;
   /** Bulk job tuning (poll interval, concurrency, rows per job). */
   bulkOptions?: BulkTuning;
   /** Collections calls in flight. */
@@ -105,6 +111,11 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   const maxRetries = opts.maxRetries ?? MAX_TRANSIENT_RETRIES;
   const baseDelay = opts.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
   const useDlq = opts.deadLetters ?? true;
+  let bulkApi: BulkIngestApi | undefined | null = null;
+  const bulkOf = (): BulkIngestApi | undefined => {
+    if (bulkApi === null) bulkApi = opts.bulk ?? publisherBulk(client, state, opts.describeFreshForMs) ?? bulkApiOf(client);
+    return bulkApi;
+  };
   const summary: PublishSummary = { total: 0, succeeded: 0, failed: 0, created: 0, alreadyPublished: 0, reconciled: 0, retried: 0, deadLettered: 0, paths: [] };
 
   // 1. Enqueue (idempotent per key) and remember this run's keys in input order. Rows new to the outbox are
@@ -276,7 +287,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       if (target.operation !== 'insert') throw new PublishError('PUBLISH_INPUT', `records with child records (e.g. Contacts: [...]) can only be inserted (sObject Tree); use operation insert or publish parents and children separately with upsert`);
       return 'tree';
     }
-    const bulk = opts.bulk ?? bulkApiOf(client);
+    const bulk = bulkOf();
     if (opts.path === 'bulk') {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
       return isPlatformEvent(target.object) ? 'collections' : 'bulk';
@@ -322,7 +333,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   }
 
   async function sendViaBulk(pending: Row[]): Promise<void> {
-    const bulk = (opts.bulk ?? bulkApiOf(client))!;
+    const bulk = bulkOf()!;
     for (let i = 0; i < pending.length; i += OUTBOX_PAGE) await state.markSent(pipeline, pending.slice(i, i + OUTBOX_PAGE).map((r) => r.rec.key), { signal });
     for (const r of pending) r.rec = { ...r.rec, state: 'sent' };
     await opts.beforeSend?.(pending.map((r) => r.rec.key));
@@ -364,7 +375,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     const tracked = await state.getCursor(bulkJobsKey);
     const ids = Array.isArray(tracked?.cursor) ? (tracked.cursor as string[]) : [];
     if (ids.length === 0) return;
-    const bulk = opts.bulk ?? bulkApiOf(client);
+    const bulk = bulkOf();
     if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort) {
       opts.onWarning?.(`cannot check bulk jobs ${ids.join(', ')} left by an earlier run (no bulk client); reconciling anyway`);
     } else {
