@@ -13,7 +13,7 @@ import { describe as describeObject, MemoryDescribeCache, type DescribeCache } f
 
 export { BulkQueryResult, bulkQuery, type BulkQueryOptions } from './bulk2/query.ts';
 export { bulkIngest, ingestJobInfo, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
-export { BULK_ERROR_CODES, BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_BACKOFF, BULK_POLL_ESTIMATE_MARGIN, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_INITIAL_MS, BULK_POLL_MAX_MS, BULK_POLL_MIN_MS, BulkError, FINAL_JOB_STATES, planNextPoll, streamGet, waitForJob, type BulkErrorCode, type BulkEvent, type BulkJobInfo, type PollOptions, type PollState } from './bulk2/common.ts';
+export { BULK_ERROR_CODES, BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_LEARNED_MAX_MS, BULK_POLL_BACKOFF, BULK_POLL_ESTIMATE_MARGIN, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_INITIAL_MS, BULK_POLL_MAX_MS, BULK_POLL_MIN_MS, BulkError, FINAL_JOB_STATES, planNextPoll, streamGet, waitForJob, type BulkErrorCode, type BulkEvent, type BulkJobInfo, type PollOptions, type PollState } from './bulk2/common.ts';
 
 /**
  * How long `client.bulk` reuses an object's describe for ingest column checks without asking again. The
@@ -28,11 +28,20 @@ export const BULK_DESCRIBE_REUSE_MS = 15 * 60_000;
  * batch), and a rate learned from them would plan the next big job's first poll far too late.
  */
 export const BULK_RATE_MIN_ROWS = 1000;
+/**
+ * Measurements kept per object and operation. The first poll is planned from the slowest of them: job times
+ * vary from run to run (org load, inserts against updates), and a poll that comes a little late costs some
+ * latency while one that comes early costs a call. Older measurements drop out, so an org that got faster is
+ * trusted again after this many jobs.
+ */
+export const BULK_RATE_HISTORY = 5;
 
 /** The measured throughput of ingest jobs of one object and operation in one org. */
 export interface BulkIngestRate {
-  /** Rows over the time from close to `JobComplete` (queue time included). */
+  /** The rate to plan with: the slowest of `recent`. */
   rowsPerSec: number;
+  /** The last measurements (rows over the time from close to `JobComplete`, queue time included), oldest first. */
+  recent?: number[];
   /** Rows of the job it was measured on. */
   rows: number;
   /** When (epoch ms). */
@@ -81,6 +90,7 @@ export class Bulk2 {
   readonly conn: Connection;
   readonly rates: BulkRateStore;
   readonly #describe: DescribeFn;
+  #learning: Promise<void> = Promise.resolve();
 
   /**
    * Column checks describe through `cache` (the client passes its own), reusing a describe the org confirmed
@@ -124,8 +134,9 @@ export class Bulk2 {
         const t = times.get(e.jobId);
         const ms = t?.closing !== undefined ? closeToEndMs(e, t.created, t.closing) : undefined;
         if (ms !== undefined && ms > 0 && e.numberRecordsProcessed >= BULK_RATE_MIN_ROWS) {
+          const measured = (e.numberRecordsProcessed / ms) * 1000;
           // A store that cannot save only costs a later run a poll: never fail the load for it.
-          writes.push(this.rates.set(key, { rowsPerSec: (e.numberRecordsProcessed / ms) * 1000, rows: e.numberRecordsProcessed, measuredAt: Date.now() }).catch(() => undefined));
+          writes.push(this.#learn(key, measured, e.numberRecordsProcessed).catch(() => undefined));
         }
       }
       opts.onEvent?.(e);
@@ -135,6 +146,16 @@ export class Bulk2 {
     } finally {
       await Promise.all(writes);
     }
+  }
+
+  /** Adds a measurement (jobs of one load finish one after another, so the read-modify-write is chained). */
+  #learn(key: string, rowsPerSec: number, rows: number): Promise<void> {
+    this.#learning = this.#learning.catch(() => undefined).then(async () => {
+      const before = await this.rates.get(key);
+      const recent = [...(before?.recent ?? (before ? [before.rowsPerSec] : [])), rowsPerSec].slice(-BULK_RATE_HISTORY);
+      await this.rates.set(key, { rowsPerSec: Math.min(...recent), recent, rows, measuredAt: Date.now() });
+    });
+    return this.#learning;
   }
 
   /** Current info of a job. */

@@ -35,6 +35,12 @@ export const BULK_POLL_ESTIMATE_MARGIN = 1.1;
  * Salesforce gives to the second, so a measured duration can be up to a second short.
  */
 export const BULK_LEARNED_RATE_SLACK_MS = 1000;
+/**
+ * Longest wait before a first poll planned from a learned rate. Longer than {@link BULK_POLL_ESTIMATE_MAX_MS}:
+ * a rate measured on this org's own jobs is worth trusting further than a guess, and capping a long job's
+ * first poll short of its known end would only buy a second poll.
+ */
+export const BULK_POLL_LEARNED_MAX_MS = 5 * 60_000;
 
 /** Stable codes of {@link BulkError}. */
 export const BULK_ERROR_CODES = {
@@ -158,7 +164,7 @@ export function planNextPoll(s: PollState): { ms: number; estimated: boolean } {
   let rowsPerMs: number;
   if (!s.previous && s.rowsPerSec !== undefined && s.rowsPerSec > 0) {
     const ms = (s.expected / (s.rowsPerSec / 1000)) * BULK_POLL_ESTIMATE_MARGIN + BULK_LEARNED_RATE_SLACK_MS;
-    return { ms: Math.round(Math.min(BULK_POLL_ESTIMATE_MAX_MS, Math.max(s.floor, ms))), estimated: true };
+    return { ms: Math.round(Math.min(BULK_POLL_LEARNED_MAX_MS, Math.max(s.floor, ms))), estimated: true };
   }
   if (!s.previous) rowsPerMs = BULK_INGEST_ASSUMED_ROWS_PER_SEC / 1000;
   else if (s.processed > s.previous.processed && s.elapsed > s.previous.elapsed) rowsPerMs = (s.processed - s.previous.processed) / (s.elapsed - s.previous.elapsed);
