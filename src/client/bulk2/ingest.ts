@@ -58,6 +58,8 @@ export interface BulkIngestOptions {
   pollIntervalMs?: number;
   /** Rows/s such jobs ran at before (learned by `client.bulk`): plans each job's first status poll; see `waitForJob`. */
   rowsPerSec?: number;
+  /** Case/Lead assignment rule to run on the rows (the job's `assignmentRuleId`, §5.1). */
+  assignmentRuleId?: string;
   /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
   columns?: string[];
   onEvent?: (e: BulkEvent) => void;
@@ -268,7 +270,7 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   const { conn, opts, operation, signal } = ctx;
   const created = await conn.request<BulkJobInfo>('jobs/ingest', {
     method: 'POST',
-    json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
+    json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), ...(opts.assignmentRuleId ? { assignmentRuleId: opts.assignmentRuleId } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
     signal,
   });
   const jobId = created.id;

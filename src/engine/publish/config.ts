@@ -22,6 +22,7 @@
  */
 import { z } from 'zod';
 import { transformSchema, validateTransform } from './transform.ts';
+import { validateTarget } from './publisher.ts';
 import { normalizeOperation, PublishError, type PublishTarget } from './types.ts';
 
 const IDENT = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier such as orders or updated_at');
@@ -73,6 +74,10 @@ const targetSchema = z
     operation: z.enum(OPERATIONS).default('upsert'),
     externalIdField: z.string().optional(),
     matchFields: z.array(z.string()).optional(),
+    updateOnly: z.boolean().optional().describe('upsert only updates (refused: no publisher path supports it)'),
+    allOrNone: z.boolean().optional().describe('roll back each Collections call when a record in it fails'),
+    assignmentRule: z.union([z.boolean(), z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'true, false or an assignment rule Id (01Q…)')]).optional(),
+    duplicateRules: z.object({ allowSave: z.boolean().optional(), includeRecordDetails: z.boolean().optional(), runAsCurrentUser: z.boolean().optional() }).strict().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -123,11 +128,26 @@ export function parsePublishPipelines(value: unknown, path = 'publish'): Publish
     if (names.has(p.name)) throw new PublishError('PUBLISH_CONFIG', `${path}[${i}].name: "${p.name}" is used twice; give each pipeline its own name`);
     names.add(p.name);
     validateTransform(p.transform, `${path}[${i}].transform`);
+    try {
+      validateTarget(targetOf(p), p.path);
+    } catch (err) {
+      throw new PublishError('PUBLISH_CONFIG', `${path}[${i}].target: ${(err as Error).message}`);
+    }
   });
   return parsed.data;
 }
 
 /** The target of a pipeline in publisher terms. */
 export function targetOf(p: PublishPipelineConfig): PublishTarget {
-  return { object: p.target.object, operation: normalizeOperation(p.target.operation), externalIdField: p.target.externalIdField, matchFields: p.target.matchFields };
+  const t = p.target;
+  return {
+    object: t.object,
+    operation: normalizeOperation(t.operation),
+    externalIdField: t.externalIdField,
+    matchFields: t.matchFields,
+    ...(t.updateOnly !== undefined ? { updateOnly: t.updateOnly } : {}),
+    ...(t.allOrNone !== undefined ? { allOrNone: t.allOrNone } : {}),
+    ...(t.assignmentRule !== undefined ? { assignmentRule: t.assignmentRule } : {}),
+    ...(t.duplicateRules !== undefined ? { duplicateRules: t.duplicateRules } : {}),
+  };
 }

@@ -34,6 +34,7 @@ import {
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
   UNKNOWN_OUTCOME,
+  collectionsOnlyReason,
   type PublishErrorInfo,
   type PublishPath,
   type PublishRecordResult,
@@ -97,17 +98,26 @@ interface Row {
   lastError: PublishErrorInfo | null;
 }
 
-/** Validates a target before any record is read. */
-export function validateTarget(target: PublishTarget): void {
+/** Validates a target (and, when given, the path asked for) before any record is read. */
+export function validateTarget(target: PublishTarget, path?: PublishOptions['path']): void {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(target.object)) throw new PublishError('PUBLISH_CONFIG', `object "${target.object}" is not an sObject API name (e.g. Contact, Invoice__c, Order_Event__e)`);
   if (target.operation === 'upsert' && !target.externalIdField) throw new PublishError('PUBLISH_CONFIG', `upsert into ${target.object} needs an external ID field: pass --external-id Field__c (or target.externalIdField)`);
   if (isPlatformEvent(target.object) && target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event: only insert (publish) is possible, got ${target.operation}`);
+  if (target.updateOnly) {
+    if (target.operation !== 'upsert') throw new PublishError('PUBLISH_CONFIG', `updateOnly applies to upsert only, got operation ${target.operation}: remove updateOnly`);
+    throw new PublishError('PUBLISH_CONFIG', `updateOnly (upsert ?updateOnly=true) exists only on the single-record REST upsert; sObject Collections and Bulk API 2.0, which the publisher sends through, have no such option. Use operation: update with each record's Id (e.g. a lookup of the Id by ${target.externalIdField ?? 'the external ID'}), or remove updateOnly to let upsert create missing records`);
+  }
+  if (target.assignmentRule !== undefined && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'assignmentRule applies to insert, update and upsert, not delete: remove it');
+  if (typeof target.assignmentRule === 'string' && !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(target.assignmentRule)) throw new PublishError('PUBLISH_CONFIG', `assignmentRule must be true, false or an assignment rule Id (01Q…, 15 or 18 characters), got "${target.assignmentRule}"`);
+  if (target.duplicateRules && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'duplicateRules applies to insert, update and upsert, not delete: remove it');
+  const only = collectionsOnlyReason(target);
+  if (only && path === 'bulk') throw new PublishError('PUBLISH_CONFIG', `path bulk cannot carry ${only}: use path auto or collections, or remove the option`);
 }
 
 /** Runs one publish; see the module comment. Returns totals; per-record results go to `onResult`. */
 export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   const { client, target, state, pipeline, signal } = opts;
-  validateTarget(target);
+  validateTarget(target, opts.path);
   const maxRetries = opts.maxRetries ?? MAX_TRANSIENT_RETRIES;
   const baseDelay = opts.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
   const useDlq = opts.deadLetters ?? true;
@@ -285,6 +295,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     if (pending.some((r) => hasChildren(r.rec.payload))) {
       // Parent/child sets go through sObject Tree, which only inserts.
       if (target.operation !== 'insert') throw new PublishError('PUBLISH_INPUT', `records with child records (e.g. Contacts: [...]) can only be inserted (sObject Tree); use operation insert or publish parents and children separately with upsert`);
+      if (target.allOrNone !== undefined || target.assignmentRule !== undefined || target.duplicateRules) throw new PublishError('PUBLISH_CONFIG', 'records with child records go through sObject Tree, which takes none of allOrNone, assignmentRule or duplicateRules (a tree call is all-or-nothing already): remove them, or publish parents and children separately');
       return 'tree';
     }
     const bulk = bulkOf();
@@ -292,7 +303,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
       return isPlatformEvent(target.object) ? 'collections' : 'bulk';
     }
-    if (opts.path === 'collections' || n < COLLECTIONS_MAX_RECORDS || isPlatformEvent(target.object)) return 'collections';
+    if (opts.path === 'collections' || n < COLLECTIONS_MAX_RECORDS || isPlatformEvent(target.object) || collectionsOnlyReason(target)) return 'collections';
     if (!bulk) {
       opts.onWarning?.(`${n} records would go through Bulk API 2.0, but the client has no bulk support; using sObject Collections`);
       return 'collections';

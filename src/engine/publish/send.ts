@@ -6,7 +6,7 @@
  * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row.
  */
 import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
-import { PublishError, TRANSIENT_ERROR_CODES, type PublishErrorInfo, type PublishOperation } from './types.ts';
+import { PublishError, TRANSIENT_ERROR_CODES, targetHeaders, type PublishErrorInfo, type PublishOperation, type PublishTarget } from './types.ts';
 
 /** What happened to one record on one send. */
 export type SendOutcome =
@@ -21,7 +21,7 @@ export interface BulkIngestApi {
     object: string,
     operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
     records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-    opts?: { externalIdField?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
+    opts?: { externalIdField?: string; assignmentRuleId?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
   ): AsyncIterable<BulkIngestRecordResult>;
   /** Job state (to settle jobs a crashed run left behind). */
   jobInfo?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<{ state: string }>;
@@ -82,7 +82,7 @@ export function outcomeOfCallError(err: unknown): SendOutcome {
 /** Sends records through sObject Collections; outcomes in input order. */
 export async function sendCollections(
   client: SalesforceClient,
-  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  target: PublishTarget,
   records: readonly Record<string, unknown>[],
   opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
@@ -111,18 +111,19 @@ export async function sendCollections(
   return out;
 }
 
-function sendChunk(client: SalesforceClient, target: { object: string; operation: PublishOperation; externalIdField?: string }, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
+function sendChunk(client: SalesforceClient, target: PublishTarget, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
   const typed = items.map((r) => ({ attributes: { type: target.object }, ...withoutId(r, target.operation) }));
+  const o = { parallelism: 1, signal, allOrNone: target.allOrNone, headers: targetHeaders(target) };
   switch (target.operation) {
     case 'insert':
-      return client.collections.create(typed, { parallelism: 1, signal });
+      return client.collections.create(typed, o);
     case 'update':
-      return client.collections.update(typed, { parallelism: 1, signal });
+      return client.collections.update(typed, o);
     case 'upsert':
       if (!target.externalIdField) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
-      return client.collections.upsert(target.object, target.externalIdField, typed, { parallelism: 1, signal });
+      return client.collections.upsert(target.object, target.externalIdField, typed, o);
     case 'delete':
-      return client.collections.delete(items.map((r) => idOf(r) ?? ''), { parallelism: 1, signal });
+      return client.collections.delete(items.map((r) => idOf(r) ?? ''), o);
   }
 }
 
@@ -155,7 +156,7 @@ export function parseBulkError(text: string | null): PublishErrorInfo {
 /** Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input order. */
 export async function sendBulk(
   bulk: BulkIngestApi,
-  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  target: PublishTarget,
   records: readonly Record<string, unknown>[],
   opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
@@ -165,6 +166,7 @@ export async function sendBulk(
     for await (const r of bulk.ingest(target.object, target.operation, rows, {
       ...opts.tuning,
       externalIdField: target.externalIdField,
+      ...(typeof target.assignmentRule === 'string' ? { assignmentRuleId: target.assignmentRule } : {}),
       signal: opts.signal,
       onEvent: (e) => {
         if (e.type === 'job-created' && e.jobId) opts.onJobCreated?.(e.jobId);
