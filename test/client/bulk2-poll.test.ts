@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection } from '../../src/client/connection.ts';
-import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
+import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 
 const BASE = 'http://127.0.0.1:8484';
@@ -117,6 +117,12 @@ describe('bulk job polling', () => {
     const info = await waitForJob(slow.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: 12_000, now: slow.now, sleep: slow.sleep });
     assert.equal(info.state, 'JobComplete');
     assert.ok(slow.now() >= slow.finish);
+  });
+
+  it('measures close → end from the job\'s own timestamps less the client-side upload time (no clock mixing)', () => {
+    // Created 17:40:12, ended 17:40:42 (server); the client spent 10 s between create and close (its clock).
+    assert.equal(closeToEndMs({ createdDate: '2024-03-05T17:40:12.000+0000', systemModstamp: '2024-03-05T17:40:42.000+0000' }, 1_000_000, 1_010_000), 20_000);
+    assert.equal(closeToEndMs({ createdDate: '2024-03-05T17:40:12.000+0000' }, 0, 0), undefined);
   });
 
   it('without a size (query jobs) it polls at once and backs off', async () => {

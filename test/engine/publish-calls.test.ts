@@ -52,6 +52,10 @@ describe('publisher: API calls across runs (Bulk path)', () => {
     const polls = count(next, 'GET /jobs/ingest/ID');
     assert.ok(polls >= 1);
     assert.equal(next.length, 4 + polls, `create, upload, close, results and the polls only: ${next.join(', ')}`);
+    // The second job's rate joins the first: the next plan uses the slower of the two.
+    const after = await new StateBulkRateStore(state).get(`${BASE}|contact|upsert`);
+    assert.equal(after?.recent?.length, 2);
+    assert.equal(after?.rowsPerSec, Math.min(...after!.recent!));
     await store.close();
     emu.close();
   });
