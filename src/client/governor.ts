@@ -209,17 +209,24 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     };
   }
 
-  /** The probe finished: without a reading from it, read `/limits` once; then let the waiting callers go. */
+  /**
+   * The probe finished. Without a reading from it, read `/limits` once: a reading ends the wait; an answer
+   * without one (no header, no `/limits` access) means usage cannot be read here, so calls go unchecked; a
+   * failed read (network) leaves the next call to probe again.
+   */
   async #afterProbe(): Promise<void> {
-    if (!this.#reading && this.readLimits) {
-      try {
-        this.observe(await this.readLimits());
-      } catch {
-        // A failed read is not fatal: the next response's header may still give the reading.
+    if (!this.#reading) {
+      if (!this.readLimits) this.#unreadable = true;
+      else {
+        try {
+          const r = await this.readLimits();
+          if (r) this.observe(r);
+          else this.#unreadable = true;
+        } catch {
+          // Transient: the next admitted call becomes the probe.
+        }
       }
     }
-    // Nothing to read usage from (no header, no /limits): govern nothing rather than block the run.
-    if (!this.#reading) this.#unreadable = true;
     this.#endProbe();
   }
 

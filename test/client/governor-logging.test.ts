@@ -97,6 +97,19 @@ describe('API budget governor', () => {
     assert.equal(bare.count(`GET ${V}/limits`), 1, 'the fallback read is tried once, not per call');
   });
 
+  it('a probe that got no answer at all does not switch the governor off: the next call probes again', async () => {
+    const srv = await scriptedServer({
+      [`GET ${V}/limits`]: [{ drop: 'before' }],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ drop: 'before' }, { json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=900/1000' } }],
+    });
+    servers.push(srv);
+    const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, retry: { ...FAST_RETRY, maxAttempts: 1 } });
+    await assert.rejects(client.retrieve('Account', '001000000000001AAA'));
+    await client.retrieve('Account', '001000000000001AAA');
+    await assert.rejects(client.retrieve('Account', '001000000000001AAA'), (err: unknown) => err instanceof LimitError && err.code === 'ORG_CEILING_REACHED');
+    assert.equal(srv.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 2);
+  });
+
   it('pauses at the ceiling and resumes when /limits shows room', async () => {
     const readings = [{ used: 500, max: 1000 }];
     const g = new ApiGovernor({ onCeiling: 'pause', pausePollMs: 1, maxPauseMs: 10_000 });
