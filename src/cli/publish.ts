@@ -58,7 +58,8 @@ const USAGE = `Usage:
   --all-or-none         roll back each 200-record Collections call when one of its records fails
   --assignment-rule R   Case/Lead assignment rules: true, false or a rule Id (01Q…); an Id also works on Bulk
   --duplicate-rules S   Sforce-Duplicate-Rule-Header, e.g. allowSave=true;runAsCurrentUser=true
-  --update-only         upsert that never creates (refused: Collections and Bulk API 2.0 cannot do it)
+  --update-only         upsert that never creates (?updateOnly=true): one REST call per record, as only
+                        the single-record upsert has it
                         (--all-or-none, --duplicate-rules and true/false rules make auto use Collections)
   --parallel N          collections calls in flight (default 4)
   --max-retries N       resend rounds for transient errors (default 4)

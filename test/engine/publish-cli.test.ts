@@ -102,9 +102,9 @@ describe('sfbridge publish', () => {
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.txt'])).stderr, /cannot tell the input format/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--path', 'fast'])).stderr, /--path must be auto, collections or bulk/);
     assert.equal((await dlq(['replay', '--state', `sqlite:${join(dir, 'state.db')}`])).code, 2);
-    const updateOnly = await cli(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', 'x.csv', '--update-only']);
+    const updateOnly = await cli(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', 'x.csv', '--update-only', '--path', 'bulk']);
     assert.equal(updateOnly.code, 2);
-    assert.match(updateOnly.stderr, /updateOnly .*single-record REST upsert.*operation: update/s);
+    assert.match(updateOnly.stderr, /updateOnly .*single-record REST upsert.*Use path auto/s);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--duplicate-rules', 'allowSave=yes'])).stderr, /--duplicate-rules: "allowSave=yes" is not NAME=true\|false/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--all-or-none', '--path', 'bulk'])).stderr, /path bulk cannot carry allOrNone/);
   });

@@ -1,7 +1,7 @@
 /**
  * Target options: allOrNone on Collections, Sforce-Auto-Assign / Sforce-Duplicate-Rule-Header on Collections
- * calls, an assignment rule Id on Bulk jobs (`assignmentRuleId`), and config errors for combinations no path
- * supports (updateOnly; Collections-only options with path bulk).
+ * calls, an assignment rule Id on Bulk jobs (`assignmentRuleId`), updateOnly through the single-record REST
+ * upsert, and config errors for combinations no path supports.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -73,12 +73,46 @@ describe('publish target options', () => {
     emu.close();
   });
 
+  it('updateOnly: one REST upsert per record with ?updateOnly=true; a record with no match fails NOT_FOUND and is not created', async () => {
+    const emu = publishEmulator();
+    const seen: Seen[] = [];
+    const client = recordingClient(emu, seen);
+    await client.upsert('Contact', 'External_Id__c', 'U-1', { LastName: 'Before' });
+    seen.length = 0;
+    const store = await openStore('sqlite::memory:');
+    const results: PublishRecordResult[] = [];
+    const summary = await publish({
+      client,
+      state: await store.publishState(),
+      pipeline: 'u',
+      target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c', updateOnly: true, assignmentRule: false },
+      records: [{ record: { External_Id__c: 'U-1', LastName: 'After' } }, { record: { External_Id__c: 'U-2', LastName: 'New' } }],
+      onResult: (r) => void results.push(r),
+    });
+    assert.deepEqual(summary.paths, ['rest']);
+    assert.deepEqual(results.map((r) => [r.success, r.created, r.errors[0]?.code ?? null]), [[true, false, null], [false, false, 'NOT_FOUND']]);
+    assert.match(results[1].errors[0].message, /no Contact has External_Id__c = "U-2"; updateOnly does not create it/);
+    assert.equal(seen.length, 2);
+    for (const s of seen) {
+      assert.equal(s.method, 'PATCH');
+      assert.match(s.path, /^\/sobjects\/Contact\/External_Id__c\/U-[12]$/);
+      assert.equal(s.headers.get('sforce-auto-assign'), 'FALSE');
+      assert.equal(JSON.parse(s.body).External_Id__c, undefined, 'the external ID goes in the path only');
+    }
+    assert.equal(await client.count("SELECT COUNT() FROM Contact WHERE External_Id__c = 'U-2'"), 0);
+    assert.equal(await client.count("SELECT COUNT() FROM Contact WHERE LastName = 'After'"), 1);
+    await store.close();
+    emu.close();
+  });
+
   it('refuses what no path can do, naming the fix', async () => {
     const target: PublishTarget = { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c', updateOnly: true };
-    await assert.rejects(run(target, [{ External_Id__c: 'X', LastName: 'A' }]), (err: unknown) => err instanceof PublishError && err.code === 'PUBLISH_CONFIG' && /single-record REST upsert/.test(err.message) && /operation: update/.test(err.message));
+    await assert.rejects(run(target, [{ External_Id__c: 'X', LastName: 'A' }], { path: 'bulk' }), (err: unknown) => err instanceof PublishError && err.code === 'PUBLISH_CONFIG' && /single-record REST upsert/.test(err.message) && /Use path auto/.test(err.message));
+    await assert.rejects(run({ ...target, operation: 'insert' }, [{ LastName: 'A' }]), (err: unknown) => err instanceof PublishError && /updateOnly applies to upsert only/.test(err.message));
     await assert.rejects(run({ object: 'Contact', operation: 'insert', allOrNone: true }, [{ LastName: 'A' }], { path: 'bulk' }), (err: unknown) => err instanceof PublishError && /path bulk cannot carry allOrNone/.test(err.message));
     await assert.rejects(run({ object: 'Lead', operation: 'insert', assignmentRule: true }, [{ LastName: 'A', Company: 'X' }], { path: 'bulk' }), (err: unknown) => err instanceof PublishError && /assignment rule Id only/.test(err.message));
-    assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'upsert', externalIdField: 'E__c', updateOnly: true } }]), /publish\[0\]\.target: updateOnly/);
+    assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'upsert', externalIdField: 'E__c', updateOnly: true }, path: 'collections' }]), /publish\[0\]\.target: updateOnly/);
+    assert.equal(parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'upsert', externalIdField: 'E__c', updateOnly: true } }]).length, 1);
     assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'insert', allOrNon: true } }]), /allOrNon/);
     assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert', assignmentRule: 'nope' } }]), /assignment rule Id/);
     const ok = parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert', allOrNone: true, assignmentRule: '01Q000000000001', duplicateRules: { allowSave: true } } }]);

@@ -74,7 +74,7 @@ const targetSchema = z
     operation: z.enum(OPERATIONS).default('upsert'),
     externalIdField: z.string().optional(),
     matchFields: z.array(z.string()).optional(),
-    updateOnly: z.boolean().optional().describe('upsert only updates (refused: no publisher path supports it)'),
+    updateOnly: z.boolean().optional().describe('upsert only updates: one REST call per record (?updateOnly=true)'),
     allOrNone: z.boolean().optional().describe('roll back each Collections call when a record in it fails'),
     assignmentRule: z.union([z.boolean(), z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'true, false or an assignment rule Id (01Q…)')]).optional(),
     duplicateRules: z.object({ allowSave: z.boolean().optional(), includeRecordDetails: z.boolean().optional(), runAsCurrentUser: z.boolean().optional() }).strict().optional(),

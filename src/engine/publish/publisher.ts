@@ -22,7 +22,7 @@ import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
 import { publisherBulk, type PUBLISH_DESCRIBE_FRESH_MS } from './meta.ts';
-import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
@@ -105,7 +105,8 @@ export function validateTarget(target: PublishTarget, path?: PublishOptions['pat
   if (isPlatformEvent(target.object) && target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event: only insert (publish) is possible, got ${target.operation}`);
   if (target.updateOnly) {
     if (target.operation !== 'upsert') throw new PublishError('PUBLISH_CONFIG', `updateOnly applies to upsert only, got operation ${target.operation}: remove updateOnly`);
-    throw new PublishError('PUBLISH_CONFIG', `updateOnly (upsert ?updateOnly=true) exists only on the single-record REST upsert; sObject Collections and Bulk API 2.0, which the publisher sends through, have no such option. Use operation: update with each record's Id (e.g. a lookup of the Id by ${target.externalIdField ?? 'the external ID'}), or remove updateOnly to let upsert create missing records`);
+    if (path === 'bulk' || path === 'collections') throw new PublishError('PUBLISH_CONFIG', `updateOnly (upsert ?updateOnly=true) exists only on the single-record REST upsert; ${path === 'bulk' ? 'Bulk API 2.0' : 'sObject Collections'} has no such option. Use path auto (updateOnly then sends one record per call), or operation: update with each record's Id, or remove updateOnly`);
+    if (target.allOrNone) throw new PublishError('PUBLISH_CONFIG', 'updateOnly sends one record per call, where allOrNone has no meaning: remove one of them');
   }
   if (target.assignmentRule !== undefined && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'assignmentRule applies to insert, update and upsert, not delete: remove it');
   if (typeof target.assignmentRule === 'string' && !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(target.assignmentRule)) throw new PublishError('PUBLISH_CONFIG', `assignmentRule must be true, false or an assignment rule Id (01Q…, 15 or 18 characters), got "${target.assignmentRule}"`);
@@ -261,6 +262,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     if (!summary.paths.includes(path)) summary.paths.push(path);
     if (path === 'bulk') await sendViaBulk(pending);
     else if (path === 'tree') await sendViaTree(pending);
+    else if (path === 'rest') await sendViaRest(pending);
     else await sendViaCollections(pending);
   }
 
@@ -298,6 +300,8 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       if (target.allOrNone !== undefined || target.assignmentRule !== undefined || target.duplicateRules) throw new PublishError('PUBLISH_CONFIG', 'records with child records go through sObject Tree, which takes none of allOrNone, assignmentRule or duplicateRules (a tree call is all-or-nothing already): remove them, or publish parents and children separately');
       return 'tree';
     }
+    // Only the single-record REST upsert has updateOnly: one call per record, whatever the count.
+    if (target.updateOnly) return 'rest';
     const bulk = bulkOf();
     if (opts.path === 'bulk') {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
@@ -327,6 +331,16 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   function sendViaCollections(pending: Row[]): Promise<void> {
     return sendInPages(pending, (part) =>
       sendCollections(client, target, part.map((r) => r.rec.payload), {
+        parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
+        signal,
+        onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
+      }).then(() => undefined),
+    );
+  }
+
+  function sendViaRest(pending: Row[]): Promise<void> {
+    return sendInPages(pending, (part) =>
+      sendRest(client, target, part.map((r) => r.rec.payload), {
         parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
         signal,
         onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),

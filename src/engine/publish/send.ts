@@ -1,11 +1,14 @@
 /**
- * The two send paths. Both return one {@link SendOutcome} per input record, in input order:
+ * The send paths. Each returns one {@link SendOutcome} per input record, in input order:
  * - sObject Collections: 200 records per call, chunks in flight bounded by `parallelism`; a chunk whose call
  *   failed without a Salesforce answer (timeout, reset) reports every record as `unknown`, because the
  *   write may or may not have happened;
- * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row.
+ * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row;
+ * - sObject Tree for parent/child sets (insert only);
+ * - the single-record REST upsert, for `updateOnly` (which no batch resource has).
  */
 import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
+import { upsert as restUpsert } from '../../client/rest.ts';
 import { PublishError, TRANSIENT_ERROR_CODES, targetHeaders, type PublishErrorInfo, type PublishOperation, type PublishTarget } from './types.ts';
 
 /** What happened to one record on one send. */
@@ -125,6 +128,56 @@ function sendChunk(client: SalesforceClient, target: PublishTarget, items: reado
     case 'delete':
       return client.collections.delete(items.map((r) => idOf(r) ?? ''), o);
   }
+}
+
+/**
+ * Upserts one record per call through the REST upsert (`PATCH /sobjects/{Object}/{ExtIdField}/{value}`), the
+ * only resource with `?updateOnly=true` (§2.6); calls in flight bounded by `parallelism`. The external ID value
+ * goes in the path and leaves the body (Salesforce refuses it there). Outcomes in input order; `onChunk` is
+ * called per {@link COLLECTION_CHUNK} records so the outbox is written in batches.
+ */
+export async function sendRest(
+  client: SalesforceClient,
+  target: PublishTarget,
+  records: readonly Record<string, unknown>[],
+  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const field = target.externalIdField;
+  if (!field) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
+  const headers = targetHeaders(target);
+  const out: SendOutcome[] = new Array(records.length);
+  const one = async (r: Record<string, unknown>): Promise<SendOutcome> => {
+    const key = Object.keys(r).find((k) => k.toLowerCase() === field.toLowerCase());
+    const value = key === undefined ? undefined : r[key];
+    if (value === undefined || value === null || value === '') return { kind: 'error', errors: [{ code: 'MISSING_EXTERNAL_ID', message: `the record has no ${field} value to upsert by`, fields: [field] }], transient: false };
+    const body: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) if (k !== key && k.toLowerCase() !== 'id' && k !== 'attributes') body[k] = v;
+    try {
+      const res = await restUpsert(client, target.object, field, String(value), body, { updateOnly: target.updateOnly, headers, signal: opts.signal });
+      return { kind: 'ok', id: res.id ?? null, created: res.created };
+    } catch (err) {
+      const o = outcomeOfCallError(err);
+      // updateOnly and no match: say so, rather than Salesforce's generic "resource does not exist".
+      if (target.updateOnly && err instanceof SalesforceError && err.status === 404 && o.kind === 'error') {
+        return { kind: 'error', errors: [{ code: 'NOT_FOUND', message: `no ${target.object} has ${field} = ${JSON.stringify(String(value))}; updateOnly does not create it`, fields: [field] }], transient: false };
+      }
+      return o;
+    }
+  };
+  for (let start = 0; start < records.length; start += COLLECTION_CHUNK) {
+    opts.signal?.throwIfAborted();
+    const part = records.slice(start, start + COLLECTION_CHUNK);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < part.length) {
+        const i = next++;
+        out[start + i] = await one(part[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.parallelism), part.length) }, worker));
+    await opts.onChunk?.(start, out.slice(start, start + part.length));
+  }
+  return out;
 }
 
 /** An insert must not carry an Id (Salesforce rejects it); other operations keep it. */

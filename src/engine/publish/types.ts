@@ -44,7 +44,7 @@ export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export const PUBLISH_OPERATIONS: readonly PublishOperation[] = ['insert', 'update', 'upsert', 'delete'];
 
 /** Which API path ran. */
-export type PublishPath = 'collections' | 'bulk' | 'tree';
+export type PublishPath = 'collections' | 'bulk' | 'tree' | 'rest';
 
 /** Where records go. */
 export interface PublishTarget {
@@ -58,9 +58,10 @@ export interface PublishTarget {
    */
   matchFields?: string[];
   /**
-   * Upsert that only updates (`?updateOnly=true`, reference §2.6). Salesforce has it on the single-record REST
-   * upsert only; sObject Collections and Bulk API 2.0, the publisher's paths, do not, so a target with it is
-   * refused with a config error that names the alternatives.
+   * Upsert that only updates (`?updateOnly=true`, reference §2.6): a record whose external ID matches nothing
+   * fails with `NOT_FOUND` instead of being created. Salesforce has it on the single-record REST upsert only
+   * (sObject Collections and Bulk API 2.0 have no such option), so such a target is sent one record per call
+   * (path `rest`) whatever the count, and refused with path collections or bulk.
    */
   updateOnly?: boolean;
   /**
@@ -88,6 +89,7 @@ export interface DuplicateRuleHeader {
 
 /** Why a target can only go through sObject Collections (undefined when Bulk API 2.0 can carry it). */
 export function collectionsOnlyReason(target: PublishTarget): string | undefined {
+  if (target.updateOnly) return undefined;
   if (target.allOrNone) return 'allOrNone (Bulk API 2.0 jobs have no all-or-none mode)';
   if (target.duplicateRules) return 'duplicateRules (Bulk API 2.0 takes no Sforce-Duplicate-Rule-Header)';
   if (typeof target.assignmentRule === 'boolean') return `assignmentRule: ${target.assignmentRule} (a Bulk API 2.0 job takes an assignment rule Id only)`;
