@@ -30,7 +30,7 @@ import {
   type PublishTarget,
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { UsageError, failureText, parseFlags } from './args.ts';
+import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 
@@ -62,6 +62,7 @@ const USAGE = `Usage:
                         the single-record upsert has it
                         (--all-or-none, --duplicate-rules and true/false rules make auto use Collections)
   --parallel N          collections calls in flight (default 4)
+  --describe-max-age D  how long a describe kept in --state is used without asking the org (default 24h)
   --max-retries N       resend rounds for transient errors (default 4)
   --config FILE         run the publish: pipelines of this config file
 
@@ -147,6 +148,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       'assignment-rule': { type: 'string' },
       'duplicate-rules': { type: 'string' },
       'update-only': { type: 'boolean' },
+      'describe-max-age': { type: 'string' },
       parallel: { type: 'string' },
       'max-retries': { type: 'string' },
       config: { type: 'string' },
@@ -168,6 +170,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     };
     const parallelism = intFlag('parallel', 1, 10);
     const maxRetries = intFlag('max-retries', 0, 20);
+    const describeFreshForMs = values['describe-max-age'] !== undefined ? parseDuration(values['describe-max-age'] as string, '--describe-max-age') : undefined;
     const progress = createProgress(stderr);
 
     if (values.config) {
@@ -273,6 +276,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
         path: path as 'auto',
         parallelism,
         maxRetries,
+        ...(describeFreshForMs !== undefined ? { describeFreshForMs } : {}),
         ...io.publishOptions,
         onResult: (r) => writer.write(r),
         onProgress: (done, total, status) => {

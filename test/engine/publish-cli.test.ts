@@ -107,6 +107,7 @@ describe('sfbridge publish', () => {
     assert.match(updateOnly.stderr, /updateOnly .*single-record REST upsert.*Use path auto/s);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--duplicate-rules', 'allowSave=yes'])).stderr, /--duplicate-rules: "allowSave=yes" is not NAME=true\|false/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--all-or-none', '--path', 'bulk'])).stderr, /path bulk cannot carry allOrNone/);
+    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--describe-max-age', 'soon'])).stderr, /--describe-max-age must be a duration/);
   });
 
   it('sends the target option flags on the Collections calls', async () => {

@@ -115,6 +115,8 @@ describe('publish target options', () => {
     assert.equal(parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'upsert', externalIdField: 'E__c', updateOnly: true } }]).length, 1);
     assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Contact', operation: 'insert', allOrNon: true } }]), /allOrNon/);
     assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert', assignmentRule: 'nope' } }]), /assignment rule Id/);
+    assert.throws(() => parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert' }, describeMaxAge: 'soon' }]), /describeMaxAge: must be a duration/);
+    assert.equal(parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert' }, describeMaxAge: '12h' }])[0].describeMaxAge, 12 * 3_600_000);
     const ok = parsePublishPipelines([{ name: 'p', source: { file: 'a.csv' }, target: { object: 'Lead', operation: 'insert', allOrNone: true, assignmentRule: '01Q000000000001', duplicateRules: { allowSave: true } } }]);
     assert.equal(ok.length, 1);
   });

@@ -22,6 +22,7 @@
  */
 import { z } from 'zod';
 import { transformSchema, validateTransform } from './transform.ts';
+import { parseDurationMs } from '../config.ts';
 import { validateTarget } from './publisher.ts';
 import { normalizeOperation, PublishError, type PublishTarget } from './types.ts';
 
@@ -96,6 +97,18 @@ export const publishPipelineSchema = z
     path: z.enum(['auto', 'collections', 'bulk']).optional(),
     maxRetries: z.number().int().min(0).max(20).optional(),
     parallelism: z.number().int().min(1).max(10).optional(),
+    describeMaxAge: z
+      .union([z.string(), z.number()])
+      .transform((v, ctx) => {
+        const ms = parseDurationMs(v);
+        if (ms === undefined) {
+          ctx.addIssue({ code: 'custom', message: `must be a duration like 30m, 24h or 1d, got ${JSON.stringify(v)}` });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional()
+      .describe('how long a describe kept in the state store is used without asking the org (default 24h)'),
   })
   .strict();
 
