@@ -17,7 +17,10 @@
  *       lookups: { Account__r: { External_Id__c: "{{customer_code}}" } }
  *       drop: [customer_code]
  *     target: { object: Order__c, operation: upsert, externalIdField: External_Id__c }
+ *     # target options: updateOnly (one REST call per record), allOrNone (Collections), assignmentRule
+ *     # (true | false | 01Q… rule Id), duplicateRules: { allowSave, includeRecordDetails, runAsCurrentUser }
  *     state: sqlite:./data/publish.db
+ *     describeMaxAge: 24h         # describes kept in the state store are trusted this long
  * ```
  */
 import { z } from 'zod';
