@@ -5,19 +5,29 @@
  *   npx node --disable-warning=ExperimentalWarning bench/publish.ts [--n 100000] [--only sfbridge-auto,jsforce-bulk2]
  *
  * Each contender runs in its own child process (so peak RSS is the client's own) against a fresh emulator
- * served by this process, which counts every API request by kind. "Minimum" is the fewest calls the chosen
- * path can take: collections ⌈N/200⌉; bulk per job create + upload + close + one status poll + successful
- * results (+ failed results when a row failed) — one poll is a floor nobody can promise, since a job's end is
- * only known by asking. The OAuth token request is not counted (not an API call); the API governor's one
- * `/limits` read and the bulk client's one describe per object per run are counted, as overhead.
+ * served by this process, which counts every API request by kind. `sfbridge-auto` (the planner's choice, Bulk
+ * API 2.0 at this size) runs three times against the same emulator with the same state store (a SQLite file):
+ * the **first run** starts from an empty state (nothing known about the org; every row is created), the
+ * **second** and **third** publish the same N records changed (every row an update), as a scheduled publish
+ * would the next days. The second run's first poll is planned from the rate of the first run's job (inserts),
+ * the third's from the second's (updates, the same kind of work). "Minimum" is the fewest
+ * calls the chosen path can take: collections ⌈N/200⌉; bulk per job create + upload + close + one status poll
+ * + successful results (+ failed results when a row failed) — one poll is a floor nobody can promise, since a
+ * job's end is only known by asking. The OAuth token request is not counted (not an API call). Every other
+ * request is: a describe (the bulk column check; the publisher keeps describes in its state store for 24 h),
+ * a `/limits` read (the governor takes its first reading from the first response's header instead, so there
+ * should be none) and every status poll (the first planned from the ingest rate learned from earlier jobs).
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createEmulator } from '../src/emulator/app.ts';
 import { serve } from '../src/emulator/http/node-server.ts';
 import { schemaFromData } from '../src/emulator/schema/custom.ts';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, only: { type: 'string' }, child: { type: 'string' }, url: { type: 'string' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, only: { type: 'string' }, child: { type: 'string' }, url: { type: 'string' }, state: { type: 'string' }, variant: { type: 'string', default: 'a' } } });
 const N = Number(values.n);
 const SCHEMA = { objects: [{ name: 'Contact', fields: [{ name: 'External_Id__c', type: 'string', length: 50, externalId: true, unique: true }] }] };
 const CLIENT_ID = 'sfbridge-emulator';
@@ -25,12 +35,14 @@ const CLIENT_SECRET = 'sfbridge-emulator-secret';
 const CONTENDERS = ['sfbridge-auto', 'sfbridge-collections', 'jsforce-bulk2', 'jsforce-collections'] as const;
 type Contender = (typeof CONTENDERS)[number];
 
-function records(n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => ({ External_Id__c: `BENCH-${i}`, LastName: `Last ${i}`, FirstName: `First ${i}`, Email: `p${i}@example.com`, Title: i % 3 === 0 ? 'Buyer' : 'Engineer' }));
+/** The N records; variant `b` is the same records with every row changed (an update of each on upsert). */
+function records(n: number, variant = 'a'): Record<string, unknown>[] {
+  const v = variant === 'a' ? '' : ` ${variant}`;
+  return Array.from({ length: n }, (_, i) => ({ External_Id__c: `BENCH-${i}`, LastName: `Last ${i}${v}`, FirstName: `First ${i}`, Email: `p${i}@example.com`, Title: i % 3 === 0 ? 'Buyer' : 'Engineer' }));
 }
 
 async function child(mode: Contender, url: string): Promise<void> {
-  const recs = records(N);
+  const recs = records(N, values.variant);
   const t0 = performance.now();
   let ok = 0;
   let failed = 0;
@@ -39,13 +51,14 @@ async function child(mode: Contender, url: string): Promise<void> {
     const { publish } = await import('../src/engine/publish/index.ts');
     const { openStore } = await import('../src/store/index.ts');
     const client = new SalesforceClient({ credentials: { kind: 'clientCredentials', instanceUrl: url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
-    const store = await openStore('sqlite::memory:');
+    const store = await openStore(values.state ? `sqlite:${values.state}` : 'sqlite::memory:');
     const s = await publish({
       client,
       state: await store.publishState(),
       pipeline: 'bench',
       target: { object: 'Contact', operation: 'upsert', externalIdField: 'External_Id__c' },
-      records: recs.map((record) => ({ key: String(record.External_Id__c), record })),
+      // The key carries the variant: a changed record is a new outbox row, as a new version of the row is.
+      records: recs.map((record) => ({ key: `${String(record.External_Id__c)}:${values.variant}`, record })),
       path: mode === 'sfbridge-auto' ? 'auto' : 'collections',
     });
     ok = s.succeeded;
@@ -84,50 +97,64 @@ function kindOf(method: string, path: string): string {
 
 async function parent(): Promise<void> {
   const selected = values.only ? (values.only.split(',') as Contender[]) : [...CONTENDERS];
-  const rows: string[] = [];
   console.log(`publish bench: ${N.toLocaleString('en-US')} Contact upserts by External_Id__c; node ${process.version}; ${new Date().toISOString()}`);
-  for (const mode of selected) {
-    const emu = createEmulator({ objects: schemaFromData(SCHEMA), seed: 'none' } as never);
-    const calls = new Map<string, number>();
-    // Bulk job timeline: when the job was closed, each status poll (state, rows processed), and when the job
-    // really finished (its SystemModstamp on the final reading), so the wait's latency can be read off.
-    const timeline: string[] = [];
-    let closedAt = 0;
-    const server = await serve(async (req: Request) => {
-      const u = new URL(req.url);
-      const k = kindOf(req.method, u.pathname);
-      calls.set(k, (calls.get(k) ?? 0) + 1);
-      const res = await emu.fetch(req);
-      if (k === 'bulk close') {
-        closedAt = Date.now();
-        timeline.push('close');
-      } else if (k === 'bulk poll' && closedAt) {
-        const info = (await res.clone().json()) as { state: string; numberRecordsProcessed: number; systemModstamp?: string };
-        const at = ((Date.now() - closedAt) / 1000).toFixed(1);
-        const end = info.state === 'JobComplete' && info.systemModstamp ? ` (finished at +${((Date.parse(info.systemModstamp) - closedAt) / 1000).toFixed(1)} s)` : '';
-        timeline.push(`poll +${at} s ${info.state} ${info.numberRecordsProcessed}${end}`);
+  const dir = await mkdtemp(join(tmpdir(), 'sfbridge-publish-bench-'));
+  try {
+    for (const mode of selected) {
+      const emu = createEmulator({ objects: schemaFromData(SCHEMA), seed: 'none' } as never);
+      let calls = new Map<string, number>();
+      // Bulk job timeline: when the job was closed, each status poll (state, rows processed), and when the job
+      // really finished (its SystemModstamp on the final reading), so the wait's latency can be read off.
+      let timeline: string[] = [];
+      let closedAt = 0;
+      const server = await serve(async (req: Request) => {
+        const u = new URL(req.url);
+        const k = kindOf(req.method, u.pathname);
+        calls.set(k, (calls.get(k) ?? 0) + 1);
+        const res = await emu.fetch(req);
+        if (k === 'bulk close') {
+          closedAt = Date.now();
+          timeline.push('close');
+        } else if (k === 'bulk poll' && closedAt) {
+          const info = (await res.clone().json()) as { state: string; numberRecordsProcessed: number; systemModstamp?: string };
+          const at = ((Date.now() - closedAt) / 1000).toFixed(1);
+          const end = info.state === 'JobComplete' && info.systemModstamp ? ` (finished at +${((Date.parse(info.systemModstamp) - closedAt) / 1000).toFixed(1)} s)` : '';
+          timeline.push(`poll +${at} s ${info.state} ${info.numberRecordsProcessed}${end}`);
+        }
+        return res;
+      }, { port: 0, host: '127.0.0.1' });
+      // sfbridge-auto: a first run on an empty state, then the next run on the same state and org.
+      const runs = mode === 'sfbridge-auto'
+        ? [
+            { label: 'sfbridge-auto, first', variant: 'a', state: join(dir, 'state.db') },
+            { label: 'sfbridge-auto, second', variant: 'b', state: join(dir, 'state.db') },
+            { label: 'sfbridge-auto, third', variant: 'c', state: join(dir, 'state.db') },
+          ]
+        : [{ label: mode, variant: 'a', state: undefined }];
+      for (const run of runs) {
+        calls = new Map();
+        timeline = [];
+        closedAt = 0;
+        const args = ['--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, '--child', mode, '--url', server.url, '--n', String(N), '--variant', run.variant, ...(run.state ? ['--state', run.state] : [])];
+        const out = await new Promise<string>((resolve, reject) => {
+          const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+          let text = '';
+          c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+          c.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${run.label} exited ${code}`))));
+        });
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; ok: number; failed: number; maxRssMB: number };
+        const api = [...calls].filter(([k]) => k !== 'oauth');
+        const total = api.reduce((a, [, v]) => a + v, 0);
+        const bulkJobs = calls.get('bulk create') ?? 0;
+        const minimum = bulkJobs > 0 ? bulkJobs * 5 + (r.failed > 0 ? bulkJobs : 0) : Math.ceil(N / 200);
+        console.log(`${run.label.padEnd(21)} ${String(r.ok).padStart(7)} ok ${String(r.failed).padStart(5)} failed  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round(r.ok / (r.ms / 1000)).toLocaleString('en-US').padStart(7)} rec/s  RSS ${r.maxRssMB.toFixed(0).padStart(4)} MB  calls ${String(total).padStart(4)} (min ${minimum}, ${(total / minimum).toFixed(3)}x)  ${api.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        if (timeline.length) console.log(`  bulk job: ${timeline.join(', ')}`);
       }
-      return res;
-    }, { port: 0, host: '127.0.0.1' });
-    const out = await new Promise<string>((resolve, reject) => {
-      const c = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, '--child', mode, '--url', server.url, '--n', String(N)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let text = '';
-      c.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      c.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${mode} exited ${code}`))));
-    });
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; ok: number; failed: number; maxRssMB: number };
-    const api = [...calls].filter(([k]) => k !== 'oauth');
-    const total = api.reduce((a, [, v]) => a + v, 0);
-    const bulkJobs = calls.get('bulk create') ?? 0;
-    const minimum = bulkJobs > 0 ? bulkJobs * 5 + (r.failed > 0 ? bulkJobs : 0) : Math.ceil(N / 200);
-    const stored = (await emu.request('/__emulator/stats').then((x) => x.json()).catch(() => ({}))) as Record<string, unknown>;
-    void stored;
-    const line = `${mode.padEnd(21)} ${String(r.ok).padStart(7)} ok ${String(r.failed).padStart(5)} failed  ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${Math.round(r.ok / (r.ms / 1000)).toLocaleString('en-US').padStart(7)} rec/s  RSS ${r.maxRssMB.toFixed(0).padStart(4)} MB  calls ${String(total).padStart(4)} (min ${minimum}, ${(total / minimum).toFixed(3)}x)  ${api.map(([k, v]) => `${k}=${v}`).join(' ')}`;
-    console.log(line);
-    if (timeline.length) console.log(`  bulk job: ${timeline.join(', ')}`);
-    rows.push(line);
-    await server.close();
-    emu.close();
+      await server.close();
+      emu.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -30,7 +30,7 @@ import {
   type PublishTarget,
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { UsageError, failureText, parseFlags } from './args.ts';
+import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 
@@ -55,7 +55,14 @@ const USAGE = `Usage:
   --pipeline NAME       outbox namespace (default derived from object, operation and input);
                         with --config: run only this pipeline
   --path P              auto (default: < 2,000 records collections, else Bulk API 2.0), collections, bulk
+  --all-or-none         roll back each 200-record Collections call when one of its records fails
+  --assignment-rule R   Case/Lead assignment rules: true, false or a rule Id (01Q…); an Id also works on Bulk
+  --duplicate-rules S   Sforce-Duplicate-Rule-Header, e.g. allowSave=true;runAsCurrentUser=true
+  --update-only         upsert that never creates (?updateOnly=true): one REST call per record, as only
+                        the single-record upsert has it
+                        (--all-or-none, --duplicate-rules and true/false rules make auto use Collections)
   --parallel N          collections calls in flight (default 4)
+  --describe-max-age D  how long a describe kept in --state is used without asking the org (default 24h)
   --max-retries N       resend rounds for transient errors (default 4)
   --config FILE         run the publish: pipelines of this config file
 
@@ -137,6 +144,11 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       state: { type: 'string' },
       pipeline: { type: 'string' },
       path: { type: 'string' },
+      'all-or-none': { type: 'boolean' },
+      'assignment-rule': { type: 'string' },
+      'duplicate-rules': { type: 'string' },
+      'update-only': { type: 'boolean' },
+      'describe-max-age': { type: 'string' },
       parallel: { type: 'string' },
       'max-retries': { type: 'string' },
       config: { type: 'string' },
@@ -158,6 +170,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     };
     const parallelism = intFlag('parallel', 1, 10);
     const maxRetries = intFlag('max-retries', 0, 20);
+    const describeFreshForMs = values['describe-max-age'] !== undefined ? parseDuration(values['describe-max-age'] as string, '--describe-max-age') : undefined;
     const progress = createProgress(stderr);
 
     if (values.config) {
@@ -211,9 +224,10 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       operation: normalizeOperation((values.operation as string | undefined) ?? 'upsert'),
       externalIdField: values['external-id'] as string | undefined,
       matchFields: values['match-field'] as string[] | undefined,
+      ...targetFlags(values),
     };
     try {
-      validateTarget(target);
+      validateTarget(target, path as 'auto');
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -262,6 +276,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
         path: path as 'auto',
         parallelism,
         maxRetries,
+        ...(describeFreshForMs !== undefined ? { describeFreshForMs } : {}),
         ...io.publishOptions,
         onResult: (r) => writer.write(r),
         onProgress: (done, total, status) => {
@@ -291,4 +306,25 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     stderr.write(`sfbridge publish: ${failureText(err)}\n`);
     return 1;
   }
+}
+
+/** The target options of `--all-or-none`, `--assignment-rule`, `--duplicate-rules` and `--update-only`. */
+function targetFlags(values: Record<string, string | string[] | boolean | undefined>): Partial<PublishTarget> {
+  const out: Partial<PublishTarget> = {};
+  if (values['all-or-none']) out.allOrNone = true;
+  if (values['update-only']) out.updateOnly = true;
+  const rule = values['assignment-rule'] as string | undefined;
+  if (rule !== undefined) out.assignmentRule = /^true$/i.test(rule) ? true : /^false$/i.test(rule) ? false : rule;
+  const dup = values['duplicate-rules'] as string | undefined;
+  if (dup !== undefined) {
+    const rules: NonNullable<PublishTarget['duplicateRules']> = {};
+    for (const part of dup.split(/[;,]/).map((p) => p.trim()).filter(Boolean)) {
+      const m = /^(allowSave|includeRecordDetails|runAsCurrentUser)=(true|false)$/i.exec(part);
+      if (!m) throw new UsageError(`--duplicate-rules: "${part}" is not NAME=true|false with NAME one of allowSave, includeRecordDetails, runAsCurrentUser`);
+      const key = (['allowSave', 'includeRecordDetails', 'runAsCurrentUser'] as const).find((k) => k.toLowerCase() === m[1].toLowerCase())!;
+      rules[key] = m[2].toLowerCase() === 'true';
+    }
+    out.duplicateRules = rules;
+  }
+  return out;
 }

@@ -105,6 +105,8 @@ export interface CollectionOptions {
   allOrNone?: boolean;
   /** Chunks in flight (ignored with allOrNone, which runs chunks in order). */
   parallelism?: number;
+  /** Extra request headers on every call, e.g. `Sforce-Auto-Assign`, `Sforce-Duplicate-Rule-Header` (§0.4). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -143,16 +145,16 @@ export async function collection(client: Connection, op: CollectionOp, records: 
 }
 
 async function sendChunk(client: Connection, op: CollectionOp, items: readonly unknown[], allOrNone: boolean, opts: CollectionOptions & { sobject?: string; externalIdField?: string }): Promise<CollectionResult[]> {
-  const signal = opts.signal;
+  const { signal, headers } = opts;
   switch (op) {
     case 'create':
-      return client.request('composite/sobjects', { method: 'POST', json: { allOrNone, records: items }, signal, long: true });
+      return client.request('composite/sobjects', { method: 'POST', json: { allOrNone, records: items }, headers, signal, long: true });
     case 'update':
-      return client.request('composite/sobjects', { method: 'PATCH', json: { allOrNone, records: items }, signal, long: true });
+      return client.request('composite/sobjects', { method: 'PATCH', json: { allOrNone, records: items }, headers, signal, long: true });
     case 'upsert':
       if (!opts.sobject || !opts.externalIdField) throw new TypeError('upsert needs sobject and externalIdField');
-      return client.request(`composite/sobjects/${encodeURIComponent(opts.sobject)}/${encodeURIComponent(opts.externalIdField)}`, { method: 'PATCH', json: { allOrNone, records: items }, signal, long: true });
+      return client.request(`composite/sobjects/${encodeURIComponent(opts.sobject)}/${encodeURIComponent(opts.externalIdField)}`, { method: 'PATCH', json: { allOrNone, records: items }, headers, signal, long: true });
     case 'delete':
-      return client.request('composite/sobjects', { method: 'DELETE', query: { ids: (items as string[]).join(','), allOrNone: String(allOrNone) }, signal, long: true });
+      return client.request('composite/sobjects', { method: 'DELETE', query: { ids: (items as string[]).join(','), allOrNone: String(allOrNone) }, headers, signal, long: true });
   }
 }

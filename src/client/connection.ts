@@ -57,7 +57,7 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Non-2xx statuses the caller handles itself (e.g. 300, 304, a tree's 400) instead of an error being thrown. */
   accept?: readonly number[];
-  /** Skip the governor (used for the governor's own /limits reading). */
+  /** Skip the governor (used for the governor's own /limits reading, in pause mode or without the header). */
   ungoverned?: boolean;
 }
 
@@ -215,8 +215,8 @@ export class Connection {
       const d = limits.DailyApiRequests;
       return d ? { used: d.Max - d.Remaining, max: d.Max } : undefined;
     } catch (err) {
-      // Without "View Setup and Configuration" (403) or on hosts lacking /limits (404) the first response's
-      // Sforce-Limit-Info header supplies the reading instead.
+      // Without "View Setup and Configuration" (403) or on hosts lacking /limits (404) there is no reading
+      // here; the next response's Sforce-Limit-Info header supplies it.
       if (err instanceof SalesforceError && (err.status === 403 || err.status === 404)) return undefined;
       throw err;
     }

@@ -1,11 +1,17 @@
 /**
  * API budget governor. Salesforce counts every REST call against a rolling 24 h allocation shared by the
  * whole org; one runaway sync can starve every other integration. The governor reads `Sforce-Limit-Info`
- * from each response (or `/limits` when it has no reading yet) and, before each call:
+ * from each response and, before each call:
  * - refuses when this run has used its share (default 25 % of what remained when the run started);
  * - refuses or pauses when the org is at its ceiling (default 80 % of the allocation);
  * - caps concurrent long-running requests (query pages, composite) with a semaphore.
  * A refusal is always a {@link LimitError} with the numbers, never a silent success.
+ *
+ * The first reading comes from the first response's header, not from a `GET /limits` of its own (which would
+ * cost every run one call). Until that reading exists exactly one call is admitted (the probe) and every other
+ * caller waits for the reading, so parallel calls cannot overshoot a budget nobody has read yet: a run that
+ * starts with the org already at its ceiling is refused after at most one call. `/limits` is read only when the
+ * probe's response carried no header, and while paused at the ceiling (to see usage drop).
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -111,8 +117,13 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
   #start: UsageReading | undefined;
   #runUsed = 0;
   #inflight = 0;
-  #initial: Promise<void> | undefined;
-  /** Reads `/limits`; wired by the client so the governor can get a reading before the first call. */
+  /** Calls this run had made when the first reading arrived (they are inside that reading's `used`). */
+  #startRunUsed = 0;
+  /** The first-reading phase: a probe call is out (or `/limits` is being read); other callers wait on it. */
+  #probe: { done: Promise<void>; settle: () => void } | undefined;
+  /** True once the probe (and the `/limits` fallback) ran without yielding a reading: admit unchecked. */
+  #unreadable = false;
+  /** Reads `/limits`; wired by the client, used in pause mode and when responses carry no Sforce-Limit-Info. */
   readLimits: ((signal?: AbortSignal) => Promise<UsageReading | undefined>) | undefined;
 
   constructor(opts: GovernorOptions = {}) {
@@ -132,7 +143,12 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
 
   /** Calls this run may make (undefined until the first reading). */
   get runBudget(): number | undefined {
-    return this.#start ? Math.floor(this.runShare * Math.max(0, this.#start.max - this.#start.used)) : undefined;
+    return this.#start ? Math.floor(this.runShare * this.#startRemaining()) : undefined;
+  }
+
+  /** Calls the org had left when the run started: the first reading already counts this run's probe. */
+  #startRemaining(): number {
+    return this.#start ? Math.max(0, this.#start.max - this.#start.used + this.#startRunUsed) : 0;
   }
 
   /** Calls this run has made. */
@@ -145,8 +161,13 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     const r = typeof reading === 'string' || reading == null ? parseLimitInfo(reading) : reading;
     if (!r) return;
     this.#reading = r;
-    this.#start ??= r;
+    if (!this.#start) {
+      this.#start = r;
+      this.#startRunUsed = this.#runUsed;
+    }
     this.emit('reading', r);
+    // Callers held back by the probe may go as soon as its headers are read (not when its body is done).
+    this.#probe?.settle();
   }
 
   /**
@@ -155,15 +176,27 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
    * the call finished.
    */
   async admit(opts: { long?: boolean; signal?: AbortSignal } = {}): Promise<() => void> {
-    if (!this.#reading && this.readLimits) {
-      this.#initial ??= this.readLimits(opts.signal).then((r) => this.observe(r), (err: unknown) => {
-        this.#initial = undefined;
-        throw err;
-      });
-      await this.#initial;
+    let probing = false;
+    while (!this.#reading && !this.#unreadable) {
+      if (!this.#probe) {
+        // This call is the probe: it goes unchecked (there is nothing to check against yet) and its
+        // response's Sforce-Limit-Info becomes the first reading.
+        let settle!: () => void;
+        const done = new Promise<void>((resolve) => (settle = resolve));
+        this.#probe = { done, settle };
+        probing = true;
+        break;
+      }
+      await abortable(this.#probe.done, opts.signal);
     }
     await this.#check(opts.signal);
-    const releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+    let releaseSlot: (() => void) | undefined;
+    try {
+      releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+    } catch (err) {
+      if (probing) this.#endProbe();
+      throw err;
+    }
     this.#runUsed++;
     this.#inflight++;
     let done = false;
@@ -172,7 +205,35 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
       done = true;
       this.#inflight--;
       releaseSlot?.();
+      if (probing) void this.#afterProbe();
     };
+  }
+
+  /**
+   * The probe finished. Without a reading from it, read `/limits` once: a reading ends the wait; an answer
+   * without one (no header, no `/limits` access) means usage cannot be read here, so calls go unchecked; a
+   * failed read (network) leaves the next call to probe again.
+   */
+  async #afterProbe(): Promise<void> {
+    if (!this.#reading) {
+      if (!this.readLimits) this.#unreadable = true;
+      else {
+        try {
+          const r = await this.readLimits();
+          if (r) this.observe(r);
+          else this.#unreadable = true;
+        } catch {
+          // Transient: the next admitted call becomes the probe.
+        }
+      }
+    }
+    this.#endProbe();
+  }
+
+  #endProbe(): void {
+    const p = this.#probe;
+    this.#probe = undefined;
+    p?.settle();
   }
 
   /** The numbers a refusal would carry right now. */
@@ -186,7 +247,7 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     const budget = this.runBudget ?? Infinity;
     if (this.#runUsed + 1 > budget) {
       const n = this.numbers();
-      throw this.#refuse(new LimitError(ERROR_CODES.runBudget, `API budget for this run is spent: ${n.runUsed} of ${n.runBudget} calls used (${pct(this.runShare)} of the ${this.#start!.max - this.#start!.used} calls the org had left when the run started; org at ${n.used}/${n.max}). Raise the run share, or continue in a later run`, n));
+      throw this.#refuse(new LimitError(ERROR_CODES.runBudget, `API budget for this run is spent: ${n.runUsed} of ${n.runBudget} calls used (${pct(this.runShare)} of the ${this.#startRemaining()} calls the org had left when the run started; org at ${n.used}/${n.max}). Raise the run share, or continue in a later run`, n));
     }
     const pausedAt = Date.now();
     let paused = false;
@@ -208,6 +269,20 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     this.emit('refused', err);
     return err;
   }
+}
+
+/** Waits for `p`, or rejects with the signal's reason when it aborts first. */
+function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function checkFraction(v: number, name: string): number {

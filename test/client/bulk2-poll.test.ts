@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection } from '../../src/client/connection.ts';
-import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
+import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 
 const BASE = 'http://127.0.0.1:8484';
@@ -101,6 +101,30 @@ describe('bulk job polling', () => {
     assert.ok(job.polls.length < 60, `${job.polls.length} polls`);
   });
 
+  it('a rate learned from an earlier job plans the first poll just after the end: one poll instead of two', async () => {
+    const base = { backoff: 250, floor: BULK_POLL_MIN_MS };
+    // 50,000 rows at a learned 10,000 rows/s: 5 s ×1.1, plus the second of slack for Salesforce's timestamps.
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 * 1.1 + BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
+    const learned = virtualJob(spec);
+    await waitForJob(learned.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: (100_000 / learned.finish) * 1000, now: learned.now, sleep: learned.sleep });
+    assert.equal(learned.polls.length, 1, JSON.stringify(learned.polls));
+    const cold = virtualJob(spec);
+    await waitForJob(cold.conn, 'ingest', 'x', { expectedRecords: 100_000, now: cold.now, sleep: cold.sleep });
+    assert.equal(cold.polls.length, 2, JSON.stringify(cold.polls));
+    // A job slower than the learned rate is still waited for to the end (planned from its progress).
+    const slow = virtualJob({ ...spec, rowsPerSec: 3000 });
+    const info = await waitForJob(slow.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: 12_000, now: slow.now, sleep: slow.sleep });
+    assert.equal(info.state, 'JobComplete');
+    assert.ok(slow.now() >= slow.finish);
+  });
+
+  it('measures close → end from the job\'s own timestamps less the client-side upload time (no clock mixing)', () => {
+    // Created 17:40:12, ended 17:40:42 (server); the client spent 10 s between create and close (its clock).
+    assert.equal(closeToEndMs({ createdDate: '2024-03-05T17:40:12.000+0000', systemModstamp: '2024-03-05T17:40:42.000+0000' }, 1_000_000, 1_010_000), 20_000);
+    assert.equal(closeToEndMs({ createdDate: '2024-03-05T17:40:12.000+0000' }, 0, 0), undefined);
+  });
+
   it('without a size (query jobs) it polls at once and backs off', async () => {
     const job = virtualJob({ rows: 1000, queuedMs: 3000, rowsPerSec: 1000 });
     await waitForJob(job.conn, 'query', 'x', { now: job.now, sleep: job.sleep });
@@ -141,7 +165,8 @@ describe('bulk ingest API calls', () => {
     assert.equal(count('GET /jobs/ingest/ID/successfulResults'), 1);
     assert.equal(count('GET /jobs/ingest/ID/failedResults'), 0);
     assert.equal(count('GET /jobs/ingest/ID/unprocessedrecords'), 0);
-    const api = calls.filter((c) => !c.includes('oauth2') && !c.endsWith('/limits'));
+    assert.equal(count('GET /limits'), 0, 'the governor reads the first response, not /limits');
+    const api = calls.filter((c) => !c.includes('oauth2'));
     assert.equal(api.length, 1 + 4 + polls, calls.join(', '));
 
     // A second run of the same client on the same object: no describe; a failed row brings its file, only it.

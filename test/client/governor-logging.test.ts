@@ -16,7 +16,7 @@ after(async () => {
 });
 
 describe('API budget governor', () => {
-  it('reads /limits first, then refuses once the run share is spent, with the numbers', async () => {
+  it('takes the first reading from the first response (no /limits call), then refuses once the run share is spent, with the numbers', async () => {
     let used = 9000;
     const srv = await scriptedServer({
       [`GET ${V}/limits`]: [() => ({ json: { DailyApiRequests: { Max: 10000, Remaining: 10000 - used } } })],
@@ -36,36 +36,98 @@ describe('API budget governor', () => {
       assert.equal(err.numbers.runUsed, 3);
       assert.equal(err.numbers.used, 9003);
       assert.equal(err.numbers.max, 10000);
-      assert.match(err.message, /3 of 3 calls/);
+      assert.match(err.message, /3 of 3 calls used \(0% of the 1000 calls the org had left/);
       return true;
     });
-    assert.equal(srv.count(`GET ${V}/limits`), 1);
+    assert.equal(srv.count(`GET ${V}/limits`), 0, 'the first reading came from the first response');
     assert.equal(srv.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 3, 'the refused call never left');
     assert.deepEqual(events, ['RUN_BUDGET_EXCEEDED']);
   });
 
   it('refuses at the org ceiling (80 % by default) using Sforce-Limit-Info', async () => {
     const srv = await scriptedServer({
-      [`GET ${V}/limits`]: [{ status: 403, json: [{ errorCode: 'INSUFFICIENT_ACCESS', message: 'no View Setup' }] }],
-      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=800/1000' } }],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=799/1000' } }, { json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=800/1000' } }],
     });
     servers.push(srv);
     const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, retry: FAST_RETRY });
     await client.retrieve('Account', '001000000000001AAA');
+    await client.retrieve('Account', '001000000000001AAA');
     await assert.rejects(client.retrieve('Account', '001000000000001AAA'), (err: unknown) =>
       err instanceof LimitError && err.code === 'ORG_CEILING_REACHED' && err.numbers.used === 800 && err.numbers.max === 1000 && err.numbers.ceiling === 800 && /800\/1000/.test(err.message));
+    assert.equal(srv.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 2);
+  });
+
+  it('a run that starts with the org at its ceiling is refused after at most one call, parallel callers included', async () => {
+    const srv = await scriptedServer({
+      [`GET ${V}/limits`]: [() => ({ json: { DailyApiRequests: { Max: 1000, Remaining: 100 } } })],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=900/1000' } }],
+    });
+    servers.push(srv);
+    const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, retry: FAST_RETRY });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => client.retrieve('Account', '001000000000001AAA')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'only the probe went out');
+    for (const r of results.filter((x) => x.status === 'rejected')) {
+      const err = (r as PromiseRejectedResult).reason;
+      assert.ok(err instanceof LimitError && err.code === 'ORG_CEILING_REACHED' && err.numbers.used === 900 && err.numbers.max === 1000 && err.numbers.ceiling === 800, String(err));
+    }
+    assert.equal(srv.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 1);
+    assert.equal(srv.count(`GET ${V}/limits`), 0);
+  });
+
+  it('reads /limits once when the probe response carries no Sforce-Limit-Info; governs nothing when neither gives a reading', async () => {
+    const srv = await scriptedServer({
+      [`GET ${V}/limits`]: [{ json: { DailyApiRequests: { Max: 1000, Remaining: 100 } } }],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ json: { Id: 'x' } }],
+    });
+    servers.push(srv);
+    const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, retry: FAST_RETRY });
+    await client.retrieve('Account', '001000000000001AAA');
+    await assert.rejects(client.retrieve('Account', '001000000000001AAA'), (err: unknown) => err instanceof LimitError && err.code === 'ORG_CEILING_REACHED' && err.numbers.used === 900);
+    assert.equal(srv.count(`GET ${V}/limits`), 1);
+
+    const bare = await scriptedServer({
+      [`GET ${V}/limits`]: [{ status: 403, json: [{ errorCode: 'INSUFFICIENT_ACCESS', message: 'no View Setup' }] }],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ json: { Id: 'x' } }],
+    });
+    servers.push(bare);
+    const c2 = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: bare.url, accessToken: 't' }, retry: FAST_RETRY });
+    await Promise.all(Array.from({ length: 3 }, () => c2.retrieve('Account', '001000000000001AAA')));
+    await c2.retrieve('Account', '001000000000001AAA');
+    assert.equal(bare.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 4);
+    assert.equal(bare.count(`GET ${V}/limits`), 1, 'the fallback read is tried once, not per call');
+  });
+
+  it('a probe that got no answer at all does not switch the governor off: the next call probes again', async () => {
+    const srv = await scriptedServer({
+      [`GET ${V}/limits`]: [{ drop: 'before' }],
+      [`GET ${V}/sobjects/Account/001000000000001AAA`]: [{ drop: 'before' }, { json: { Id: 'x' }, headers: { 'sforce-limit-info': 'api-usage=900/1000' } }],
+    });
+    servers.push(srv);
+    const client = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, retry: { ...FAST_RETRY, maxAttempts: 1 } });
+    await assert.rejects(client.retrieve('Account', '001000000000001AAA'));
+    await client.retrieve('Account', '001000000000001AAA');
+    await assert.rejects(client.retrieve('Account', '001000000000001AAA'), (err: unknown) => err instanceof LimitError && err.code === 'ORG_CEILING_REACHED');
+    assert.equal(srv.count(`GET ${V}/sobjects/Account/001000000000001AAA`), 2);
   });
 
   it('pauses at the ceiling and resumes when /limits shows room', async () => {
-    const readings = [{ used: 900, max: 1000 }, { used: 500, max: 1000 }];
+    const readings = [{ used: 500, max: 1000 }];
     const g = new ApiGovernor({ onCeiling: 'pause', pausePollMs: 1, maxPauseMs: 10_000 });
-    g.readLimits = async () => readings.shift();
+    let limitsReads = 0;
+    g.readLimits = async () => {
+      limitsReads++;
+      return readings.shift();
+    };
     const seen: string[] = [];
     g.on('paused', () => seen.push('paused'));
     g.on('resumed', () => seen.push('resumed'));
+    const probe = await g.admit();
+    g.observe('api-usage=900/1000');
+    probe();
     const release = await g.admit();
     release();
     assert.deepEqual(seen, ['paused', 'resumed']);
+    assert.equal(limitsReads, 1, 'only the paused wait read /limits');
   });
 
   it('caps concurrent long-running requests', async () => {

@@ -102,6 +102,34 @@ describe('sfbridge publish', () => {
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.txt'])).stderr, /cannot tell the input format/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--path', 'fast'])).stderr, /--path must be auto, collections or bulk/);
     assert.equal((await dlq(['replay', '--state', `sqlite:${join(dir, 'state.db')}`])).code, 2);
+    const updateOnly = await cli(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', 'x.csv', '--update-only', '--path', 'bulk']);
+    assert.equal(updateOnly.code, 2);
+    assert.match(updateOnly.stderr, /updateOnly .*single-record REST upsert.*Use path auto/s);
+    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--duplicate-rules', 'allowSave=yes'])).stderr, /--duplicate-rules: "allowSave=yes" is not NAME=true\|false/);
+    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--all-or-none', '--path', 'bulk'])).stderr, /path bulk cannot carry allOrNone/);
+    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--describe-max-age', 'soon'])).stderr, /--describe-max-age must be a duration/);
+  });
+
+  it('sends the target option flags on the Collections calls', async () => {
+    const input = join(dir, 'opts.csv');
+    writeFileSync(input, 'External_Id__c,LastName\nO1,One\nO2,Two\n');
+    const seen: Headers[] = [];
+    const out = capture();
+    const err = capture();
+    const code = await publishCommand(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', input, '--all-or-none', '--assignment-rule', 'FALSE', '--duplicate-rules', 'allowSave=true;includeRecordDetails=false'], {
+      ...io(),
+      fetch: (i: RequestInfo | URL, init?: RequestInit) => {
+        const req = new Request(i, init);
+        if (req.url.includes('/composite/sobjects')) seen.push(req.headers);
+        return emu.fetch(req);
+      },
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    assert.equal(code, 0, err.text());
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].get('sforce-auto-assign'), 'FALSE');
+    assert.equal(seen[0].get('sforce-duplicate-rule-header'), 'allowSave=true; includeRecordDetails=false');
   });
 
   it('runs --config pipelines', async () => {

@@ -30,6 +30,17 @@ export const BULK_POLL_ESTIMATE_MAX_MS = 30_000;
 export const BULK_INGEST_ASSUMED_ROWS_PER_SEC = 20_000;
 /** A planned poll sleeps this much past the estimated finish, so it lands just after the job ends, not just before. */
 export const BULK_POLL_ESTIMATE_MARGIN = 1.1;
+/**
+ * Added to a first poll planned from a learned rate (`rowsPerSec`): the rate comes from job timestamps that
+ * Salesforce gives to the second, so a measured duration can be up to a second short.
+ */
+export const BULK_LEARNED_RATE_SLACK_MS = 1000;
+/**
+ * Longest wait before a first poll planned from a learned rate. Longer than {@link BULK_POLL_ESTIMATE_MAX_MS}:
+ * a rate measured on this org's own jobs is worth trusting further than a guess, and capping a long job's
+ * first poll short of its known end would only buy a second poll.
+ */
+export const BULK_POLL_LEARNED_MAX_MS = 5 * 60_000;
 
 /** Stable codes of {@link BulkError}. */
 export const BULK_ERROR_CODES = {
@@ -65,7 +76,8 @@ export type BulkEvent =
   | { type: 'job-created'; kind: 'query' | 'ingest'; jobId: string; object?: string; operation: string; start?: number; rows?: number }
   | { type: 'job-uploaded'; jobId: string; rows: number; bytes: number }
   | { type: 'job-polled'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; nextPollMs: number }
-  | { type: 'job-finished'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number }
+  /** `createdDate`/`systemModstamp`: the job's own timestamps (server clock; the latter is when it ended). */
+  | { type: 'job-finished'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; createdDate?: string; systemModstamp?: string }
   | { type: 'page'; jobId: string; locator: string | null; records: number; nextLocator: string | null }
   | { type: 'results'; jobId: string; successful: number; failed: number; unprocessed: number };
 
@@ -104,6 +116,12 @@ export interface PollOptions {
    * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC} and later polls from the measured rate.
    */
   expectedRecords?: number;
+  /**
+   * Rows per second jobs like this one ran at before (rows over the time from close to `JobComplete`), learned
+   * from earlier jobs by `client.bulk`. Plans the first poll instead of {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC},
+   * with {@link BULK_LEARNED_RATE_SLACK_MS} on top, so a job as fast as the last one costs one poll.
+   */
+  rowsPerSec?: number;
   onEvent?: (e: BulkEvent) => void;
   /** Time source (tests). */
   now?: () => number;
@@ -125,11 +143,14 @@ export interface PollState {
   backoff: number;
   /** Floor of estimated waits. */
   floor: number;
+  /** Learned rows/s for the first poll (see {@link PollOptions.rowsPerSec}). */
+  rowsPerSec?: number;
 }
 
 /**
  * Plans the wait before the next poll. With the job's size known: before the first poll, the finish estimated
- * from {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; after a poll that saw progress, the finish extrapolated from
+ * from the learned rate (`rowsPerSec`, plus {@link BULK_LEARNED_RATE_SLACK_MS}) or else from
+ * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; after a poll that saw progress, the finish extrapolated from
  * the rate since the poll before (which for the first poll includes queue time, so it under-rates the job and
  * the next poll errs late rather than early); each estimate ×{@link BULK_POLL_ESTIMATE_MARGIN}, clamped to
  * [floor, {@link BULK_POLL_ESTIMATE_MAX_MS}]. With no size or no progress since the last poll (queued,
@@ -141,6 +162,10 @@ export function planNextPoll(s: PollState): { ms: number; estimated: boolean } {
   const backoff = { ms: Math.min(Math.max(BULK_POLL_MAX_MS, s.backoff), Math.max(s.backoff, Math.round(s.elapsed * (BULK_POLL_BACKOFF - 1)))), estimated: false };
   if (s.expected === undefined || s.expected <= 0) return backoff;
   let rowsPerMs: number;
+  if (!s.previous && s.rowsPerSec !== undefined && s.rowsPerSec > 0) {
+    const ms = (s.expected / (s.rowsPerSec / 1000)) * BULK_POLL_ESTIMATE_MARGIN + BULK_LEARNED_RATE_SLACK_MS;
+    return { ms: Math.round(Math.min(BULK_POLL_LEARNED_MAX_MS, Math.max(s.floor, ms))), estimated: true };
+  }
   if (!s.previous) rowsPerMs = BULK_INGEST_ASSUMED_ROWS_PER_SEC / 1000;
   else if (s.processed > s.previous.processed && s.elapsed > s.previous.elapsed) rowsPerMs = (s.processed - s.previous.processed) / (s.elapsed - s.previous.elapsed);
   else return backoff;
@@ -162,7 +187,7 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
   const floor = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_MIN_MS);
   let backoff = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_INITIAL_MS);
   const cap = Math.max(BULK_POLL_MAX_MS, backoff);
-  let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor };
+  let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor, rowsPerSec: opts.rowsPerSec };
   // Without a size the first poll goes at once (a query job's info is worth reading straight away).
   let next = state.expected ? planNextPoll(state) : { ms: 0, estimated: false };
   for (;;) {
@@ -174,7 +199,7 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
     const processed = Number(info.numberRecordsProcessed ?? 0);
     const failed = Number(info.numberRecordsFailed ?? 0);
     if (FINAL_JOB_STATES.includes(info.state)) {
-      opts.onEvent?.({ type: 'job-finished', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed });
+      opts.onEvent?.({ type: 'job-finished', kind, jobId, state: info.state, numberRecordsProcessed: processed, numberRecordsFailed: failed, createdDate: info.createdDate as string | undefined, systemModstamp: info.systemModstamp as string | undefined });
       return info;
     }
     const elapsed = now() - started;

@@ -56,6 +56,10 @@ export interface BulkIngestOptions {
   concurrency?: number;
   /** Floor of the planned waits between status polls and first back-off interval (ms); see `waitForJob`. Tests only. */
   pollIntervalMs?: number;
+  /** Rows/s such jobs ran at before (learned by `client.bulk`): plans each job's first status poll; see `waitForJob`. */
+  rowsPerSec?: number;
+  /** Case/Lead assignment rule to run on the rows (the job's `assignmentRuleId`, §5.1). */
+  assignmentRuleId?: string;
   /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
   columns?: string[];
   onEvent?: (e: BulkEvent) => void;
@@ -79,8 +83,11 @@ export interface BulkRecordResult {
   unprocessed?: boolean;
 }
 
-/** How describe is reached (the client passes its cached describe). */
-export type DescribeFn = (sobject: string, signal?: AbortSignal) => Promise<DescribeSObjectResult>;
+/**
+ * How describe is reached (the client passes its cached describe). `fresh`: ask the org rather than trust a
+ * cached body (used once when a column is not in the cached describe, before refusing it).
+ */
+export type DescribeFn = (sobject: string, signal?: AbortSignal, opts?: { fresh?: boolean }) => Promise<DescribeSObjectResult>;
 
 /** Status codes of a job's rows in the join arrays. */
 const PENDING = 0;
@@ -263,7 +270,7 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   const { conn, opts, operation, signal } = ctx;
   const created = await conn.request<BulkJobInfo>('jobs/ingest', {
     method: 'POST',
-    json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
+    json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), ...(opts.assignmentRuleId ? { assignmentRuleId: opts.assignmentRuleId } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
     signal,
   });
   const jobId = created.id;
@@ -464,6 +471,8 @@ class ColumnChecker {
   #relationships = new Map<string, DescribeField>();
   /** Lower-case column → canonical column (validated). */
   readonly #known = new Map<string, string>();
+  /** The describe was re-read from the org after a miss (done at most once per load). */
+  #refreshed = false;
 
   constructor(describe: DescribeFn, object: string, operation: BulkOperation, signal?: AbortSignal) {
     this.#describe = describe;
@@ -472,8 +481,10 @@ class ColumnChecker {
     this.#signal = signal;
   }
 
-  async load(): Promise<void> {
-    const d = await this.#describe(this.#object, this.#signal);
+  async load(fresh = false): Promise<void> {
+    const d = await this.#describe(this.#object, this.#signal, { fresh });
+    this.#fields = new Map();
+    this.#relationships = new Map();
     for (const f of d.fields) {
       this.#fields.set(f.name.toLowerCase(), f);
       if (f.relationshipName) this.#relationships.set(f.relationshipName.toLowerCase(), f);
@@ -489,7 +500,13 @@ class ColumnChecker {
     const lower = col.toLowerCase();
     const hit = this.#known.get(lower);
     if (hit) return hit;
-    const canon = await this.#resolve(col);
+    let canon = await this.#resolve(col);
+    if (canon === null && !this.#refreshed) {
+      // A cached describe may predate a field added since: ask the org once before refusing the column.
+      this.#refreshed = true;
+      await this.load(true);
+      canon = await this.#resolve(col);
+    }
     if (canon === null) {
       const where = index >= 0 ? ` (first seen in record ${index})` : '';
       const jobs = jobIds.length ? `; jobs already created: ${jobIds.join(', ')}` : '';
@@ -516,7 +533,7 @@ class ColumnChecker {
     const targets = lookup.referenceTo ?? [];
     const target = type ? targets.find((t) => t.toLowerCase() === type.toLowerCase()) : targets[0];
     if (!target) return null;
-    const parent = await this.#describe(target, this.#signal);
+    const parent = await this.#describe(target, this.#signal, { fresh: this.#refreshed });
     const pf = parent.fields.find((p) => p.name.toLowerCase() === col.slice(dot + 1).toLowerCase());
     if (!pf || !(pf.externalId || pf.idLookup)) return null;
     return `${type ? `${target}:` : ''}${lookup.relationshipName}.${pf.name}`;

@@ -17,11 +17,16 @@
  *       lookups: { Account__r: { External_Id__c: "{{customer_code}}" } }
  *       drop: [customer_code]
  *     target: { object: Order__c, operation: upsert, externalIdField: External_Id__c }
+ *     # target options: updateOnly (one REST call per record), allOrNone (Collections), assignmentRule
+ *     # (true | false | 01Q… rule Id), duplicateRules: { allowSave, includeRecordDetails, runAsCurrentUser }
  *     state: sqlite:./data/publish.db
+ *     describeMaxAge: 24h         # describes kept in the state store are trusted this long
  * ```
  */
 import { z } from 'zod';
 import { transformSchema, validateTransform } from './transform.ts';
+import { parseDurationMs } from '../config.ts';
+import { validateTarget } from './publisher.ts';
 import { normalizeOperation, PublishError, type PublishTarget } from './types.ts';
 
 const IDENT = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier such as orders or updated_at');
@@ -73,6 +78,10 @@ const targetSchema = z
     operation: z.enum(OPERATIONS).default('upsert'),
     externalIdField: z.string().optional(),
     matchFields: z.array(z.string()).optional(),
+    updateOnly: z.boolean().optional().describe('upsert only updates: one REST call per record (?updateOnly=true)'),
+    allOrNone: z.boolean().optional().describe('roll back each Collections call when a record in it fails'),
+    assignmentRule: z.union([z.boolean(), z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'true, false or an assignment rule Id (01Q…)')]).optional(),
+    duplicateRules: z.object({ allowSave: z.boolean().optional(), includeRecordDetails: z.boolean().optional(), runAsCurrentUser: z.boolean().optional() }).strict().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -91,6 +100,18 @@ export const publishPipelineSchema = z
     path: z.enum(['auto', 'collections', 'bulk']).optional(),
     maxRetries: z.number().int().min(0).max(20).optional(),
     parallelism: z.number().int().min(1).max(10).optional(),
+    describeMaxAge: z
+      .union([z.string(), z.number()])
+      .transform((v, ctx) => {
+        const ms = parseDurationMs(v);
+        if (ms === undefined) {
+          ctx.addIssue({ code: 'custom', message: `must be a duration like 30m, 24h or 1d, got ${JSON.stringify(v)}` });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional()
+      .describe('how long a describe kept in the state store is used without asking the org (default 24h)'),
   })
   .strict();
 
@@ -123,11 +144,26 @@ export function parsePublishPipelines(value: unknown, path = 'publish'): Publish
     if (names.has(p.name)) throw new PublishError('PUBLISH_CONFIG', `${path}[${i}].name: "${p.name}" is used twice; give each pipeline its own name`);
     names.add(p.name);
     validateTransform(p.transform, `${path}[${i}].transform`);
+    try {
+      validateTarget(targetOf(p), p.path);
+    } catch (err) {
+      throw new PublishError('PUBLISH_CONFIG', `${path}[${i}].target: ${(err as Error).message}`);
+    }
   });
   return parsed.data;
 }
 
 /** The target of a pipeline in publisher terms. */
 export function targetOf(p: PublishPipelineConfig): PublishTarget {
-  return { object: p.target.object, operation: normalizeOperation(p.target.operation), externalIdField: p.target.externalIdField, matchFields: p.target.matchFields };
+  const t = p.target;
+  return {
+    object: t.object,
+    operation: normalizeOperation(t.operation),
+    externalIdField: t.externalIdField,
+    matchFields: t.matchFields,
+    ...(t.updateOnly !== undefined ? { updateOnly: t.updateOnly } : {}),
+    ...(t.allOrNone !== undefined ? { allOrNone: t.allOrNone } : {}),
+    ...(t.assignmentRule !== undefined ? { assignmentRule: t.assignmentRule } : {}),
+    ...(t.duplicateRules !== undefined ? { duplicateRules: t.duplicateRules } : {}),
+  };
 }

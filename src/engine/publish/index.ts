@@ -7,3 +7,4 @@ export { parsePublishPipelines, publishPipelineSchema, targetOf, DEFAULT_PUBLISH
 export { runPipeline, SOURCE_PAGE_SIZE, type PipelineRunOptions, type PipelineRunSummary } from './pipeline.ts';
 export { readRecords, formatOf, nestDotted, type FileFormat } from './files.ts';
 export { replayDeadLetters, type ReplayOptions, type ReplayOutcome } from './dlq.ts';
+export { PUBLISH_DESCRIBE_FRESH_MS, StateBulkRateStore, StateDescribeCache, publisherBulk } from './meta.ts';

@@ -74,6 +74,7 @@ export async function runPipeline(p: PublishPipelineConfig, opts: PipelineRunOpt
       path: p.path,
       maxRetries: p.maxRetries,
       parallelism: p.parallelism,
+      describeFreshForMs: p.describeMaxAge,
       signal: opts.signal,
       onProgress: opts.onProgress,
       onWarning: opts.onWarning,

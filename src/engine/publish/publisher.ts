@@ -21,7 +21,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
-import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import { publisherBulk, type PUBLISH_DESCRIBE_FRESH_MS } from './meta.ts';
+import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
@@ -33,6 +34,7 @@ import {
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
   UNKNOWN_OUTCOME,
+  collectionsOnlyReason,
   type PublishErrorInfo,
   type PublishPath,
   type PublishRecordResult,
@@ -56,8 +58,13 @@ export interface PublishOptions {
   records: AsyncIterable<PublishInput> | Iterable<PublishInput>;
   /** `auto` (default) picks by count: < {@link COLLECTIONS_MAX_RECORDS} collections, else bulk. */
   path?: 'auto' | PublishPath;
-  /** Bulk API 2.0 ingest (default: `client.bulk` when the client has it). */
+  /**
+   * Bulk API 2.0 ingest (default: the client's, with describes and learned job rates kept in `state` so the
+   * next run needs neither a describe call nor a second status poll).
+   */
   bulk?: BulkIngestApi;
+  /** How long a describe kept in `state` is used without asking the org (default {@link PUBLISH_DESCRIBE_FRESH_MS}). */
+  describeFreshForMs?: number;
   /** Bulk job tuning (poll interval, concurrency, rows per job). */
   bulkOptions?: BulkTuning;
   /** Collections calls in flight. */
@@ -91,20 +98,35 @@ interface Row {
   lastError: PublishErrorInfo | null;
 }
 
-/** Validates a target before any record is read. */
-export function validateTarget(target: PublishTarget): void {
+/** Validates a target (and, when given, the path asked for) before any record is read. */
+export function validateTarget(target: PublishTarget, path?: PublishOptions['path']): void {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(target.object)) throw new PublishError('PUBLISH_CONFIG', `object "${target.object}" is not an sObject API name (e.g. Contact, Invoice__c, Order_Event__e)`);
   if (target.operation === 'upsert' && !target.externalIdField) throw new PublishError('PUBLISH_CONFIG', `upsert into ${target.object} needs an external ID field: pass --external-id Field__c (or target.externalIdField)`);
   if (isPlatformEvent(target.object) && target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event: only insert (publish) is possible, got ${target.operation}`);
+  if (target.updateOnly) {
+    if (target.operation !== 'upsert') throw new PublishError('PUBLISH_CONFIG', `updateOnly applies to upsert only, got operation ${target.operation}: remove updateOnly`);
+    if (path === 'bulk' || path === 'collections') throw new PublishError('PUBLISH_CONFIG', `updateOnly (upsert ?updateOnly=true) exists only on the single-record REST upsert; ${path === 'bulk' ? 'Bulk API 2.0' : 'sObject Collections'} has no such option. Use path auto (updateOnly then sends one record per call), or operation: update with each record's Id, or remove updateOnly`);
+    if (target.allOrNone) throw new PublishError('PUBLISH_CONFIG', 'updateOnly sends one record per call, where allOrNone has no meaning: remove one of them');
+  }
+  if (target.assignmentRule !== undefined && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'assignmentRule applies to insert, update and upsert, not delete: remove it');
+  if (typeof target.assignmentRule === 'string' && !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(target.assignmentRule)) throw new PublishError('PUBLISH_CONFIG', `assignmentRule must be true, false or an assignment rule Id (01Q…, 15 or 18 characters), got "${target.assignmentRule}"`);
+  if (target.duplicateRules && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'duplicateRules applies to insert, update and upsert, not delete: remove it');
+  const only = collectionsOnlyReason(target);
+  if (only && path === 'bulk') throw new PublishError('PUBLISH_CONFIG', `path bulk cannot carry ${only}: use path auto or collections, or remove the option`);
 }
 
 /** Runs one publish; see the module comment. Returns totals; per-record results go to `onResult`. */
 export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   const { client, target, state, pipeline, signal } = opts;
-  validateTarget(target);
+  validateTarget(target, opts.path);
   const maxRetries = opts.maxRetries ?? MAX_TRANSIENT_RETRIES;
   const baseDelay = opts.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
   const useDlq = opts.deadLetters ?? true;
+  let bulkApi: BulkIngestApi | undefined | null = null;
+  const bulkOf = (): BulkIngestApi | undefined => {
+    if (bulkApi === null) bulkApi = opts.bulk ?? publisherBulk(client, state, opts.describeFreshForMs) ?? bulkApiOf(client);
+    return bulkApi;
+  };
   const summary: PublishSummary = { total: 0, succeeded: 0, failed: 0, created: 0, alreadyPublished: 0, reconciled: 0, retried: 0, deadLettered: 0, paths: [] };
 
   // 1. Enqueue (idempotent per key) and remember this run's keys in input order. Rows new to the outbox are
@@ -240,6 +262,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     if (!summary.paths.includes(path)) summary.paths.push(path);
     if (path === 'bulk') await sendViaBulk(pending);
     else if (path === 'tree') await sendViaTree(pending);
+    else if (path === 'rest') await sendViaRest(pending);
     else await sendViaCollections(pending);
   }
 
@@ -274,14 +297,17 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     if (pending.some((r) => hasChildren(r.rec.payload))) {
       // Parent/child sets go through sObject Tree, which only inserts.
       if (target.operation !== 'insert') throw new PublishError('PUBLISH_INPUT', `records with child records (e.g. Contacts: [...]) can only be inserted (sObject Tree); use operation insert or publish parents and children separately with upsert`);
+      if (target.allOrNone !== undefined || target.assignmentRule !== undefined || target.duplicateRules) throw new PublishError('PUBLISH_CONFIG', 'records with child records go through sObject Tree, which takes none of allOrNone, assignmentRule or duplicateRules (a tree call is all-or-nothing already): remove them, or publish parents and children separately');
       return 'tree';
     }
-    const bulk = opts.bulk ?? bulkApiOf(client);
+    // Only the single-record REST upsert has updateOnly: one call per record, whatever the count.
+    if (target.updateOnly) return 'rest';
+    const bulk = bulkOf();
     if (opts.path === 'bulk') {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
       return isPlatformEvent(target.object) ? 'collections' : 'bulk';
     }
-    if (opts.path === 'collections' || n < COLLECTIONS_MAX_RECORDS || isPlatformEvent(target.object)) return 'collections';
+    if (opts.path === 'collections' || n < COLLECTIONS_MAX_RECORDS || isPlatformEvent(target.object) || collectionsOnlyReason(target)) return 'collections';
     if (!bulk) {
       opts.onWarning?.(`${n} records would go through Bulk API 2.0, but the client has no bulk support; using sObject Collections`);
       return 'collections';
@@ -312,6 +338,16 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     );
   }
 
+  function sendViaRest(pending: Row[]): Promise<void> {
+    return sendInPages(pending, (part) =>
+      sendRest(client, target, part.map((r) => r.rec.payload), {
+        parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
+        signal,
+        onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
+      }).then(() => undefined),
+    );
+  }
+
   function sendViaTree(pending: Row[]): Promise<void> {
     return sendInPages(pending, (part) =>
       sendTree(client, target, part.map((r) => r.rec.payload), {
@@ -322,7 +358,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   }
 
   async function sendViaBulk(pending: Row[]): Promise<void> {
-    const bulk = (opts.bulk ?? bulkApiOf(client))!;
+    const bulk = bulkOf()!;
     for (let i = 0; i < pending.length; i += OUTBOX_PAGE) await state.markSent(pipeline, pending.slice(i, i + OUTBOX_PAGE).map((r) => r.rec.key), { signal });
     for (const r of pending) r.rec = { ...r.rec, state: 'sent' };
     await opts.beforeSend?.(pending.map((r) => r.rec.key));
@@ -364,7 +400,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     const tracked = await state.getCursor(bulkJobsKey);
     const ids = Array.isArray(tracked?.cursor) ? (tracked.cursor as string[]) : [];
     if (ids.length === 0) return;
-    const bulk = opts.bulk ?? bulkApiOf(client);
+    const bulk = bulkOf();
     if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort) {
       opts.onWarning?.(`cannot check bulk jobs ${ids.join(', ')} left by an earlier run (no bulk client); reconciling anyway`);
     } else {

@@ -1,12 +1,15 @@
 /**
- * The two send paths. Both return one {@link SendOutcome} per input record, in input order:
+ * The send paths. Each returns one {@link SendOutcome} per input record, in input order:
  * - sObject Collections: 200 records per call, chunks in flight bounded by `parallelism`; a chunk whose call
  *   failed without a Salesforce answer (timeout, reset) reports every record as `unknown`, because the
  *   write may or may not have happened;
- * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row.
+ * - Bulk API 2.0 ingest through `client.bulk.ingest` (see the bulk contract), which yields one result per row;
+ * - sObject Tree for parent/child sets (insert only);
+ * - the single-record REST upsert, for `updateOnly` (which no batch resource has).
  */
 import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
-import { PublishError, TRANSIENT_ERROR_CODES, type PublishErrorInfo, type PublishOperation } from './types.ts';
+import { upsert as restUpsert } from '../../client/rest.ts';
+import { PublishError, TRANSIENT_ERROR_CODES, targetHeaders, type PublishErrorInfo, type PublishOperation, type PublishTarget } from './types.ts';
 
 /** What happened to one record on one send. */
 export type SendOutcome =
@@ -21,7 +24,7 @@ export interface BulkIngestApi {
     object: string,
     operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
     records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-    opts?: { externalIdField?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
+    opts?: { externalIdField?: string; assignmentRuleId?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
   ): AsyncIterable<BulkIngestRecordResult>;
   /** Job state (to settle jobs a crashed run left behind). */
   jobInfo?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<{ state: string }>;
@@ -82,7 +85,7 @@ export function outcomeOfCallError(err: unknown): SendOutcome {
 /** Sends records through sObject Collections; outcomes in input order. */
 export async function sendCollections(
   client: SalesforceClient,
-  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  target: PublishTarget,
   records: readonly Record<string, unknown>[],
   opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
@@ -111,19 +114,70 @@ export async function sendCollections(
   return out;
 }
 
-function sendChunk(client: SalesforceClient, target: { object: string; operation: PublishOperation; externalIdField?: string }, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
+function sendChunk(client: SalesforceClient, target: PublishTarget, items: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<CollectionResult[]> {
   const typed = items.map((r) => ({ attributes: { type: target.object }, ...withoutId(r, target.operation) }));
+  const o = { parallelism: 1, signal, allOrNone: target.allOrNone, headers: targetHeaders(target) };
   switch (target.operation) {
     case 'insert':
-      return client.collections.create(typed, { parallelism: 1, signal });
+      return client.collections.create(typed, o);
     case 'update':
-      return client.collections.update(typed, { parallelism: 1, signal });
+      return client.collections.update(typed, o);
     case 'upsert':
       if (!target.externalIdField) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
-      return client.collections.upsert(target.object, target.externalIdField, typed, { parallelism: 1, signal });
+      return client.collections.upsert(target.object, target.externalIdField, typed, o);
     case 'delete':
-      return client.collections.delete(items.map((r) => idOf(r) ?? ''), { parallelism: 1, signal });
+      return client.collections.delete(items.map((r) => idOf(r) ?? ''), o);
   }
+}
+
+/**
+ * Upserts one record per call through the REST upsert (`PATCH /sobjects/{Object}/{ExtIdField}/{value}`), the
+ * only resource with `?updateOnly=true` (§2.6); calls in flight bounded by `parallelism`. The external ID value
+ * goes in the path and leaves the body (Salesforce refuses it there). Outcomes in input order; `onChunk` is
+ * called per {@link COLLECTION_CHUNK} records so the outbox is written in batches.
+ */
+export async function sendRest(
+  client: SalesforceClient,
+  target: PublishTarget,
+  records: readonly Record<string, unknown>[],
+  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+): Promise<SendOutcome[]> {
+  const field = target.externalIdField;
+  if (!field) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
+  const headers = targetHeaders(target);
+  const out: SendOutcome[] = new Array(records.length);
+  const one = async (r: Record<string, unknown>): Promise<SendOutcome> => {
+    const key = Object.keys(r).find((k) => k.toLowerCase() === field.toLowerCase());
+    const value = key === undefined ? undefined : r[key];
+    if (value === undefined || value === null || value === '') return { kind: 'error', errors: [{ code: 'MISSING_EXTERNAL_ID', message: `the record has no ${field} value to upsert by`, fields: [field] }], transient: false };
+    const body: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) if (k !== key && k.toLowerCase() !== 'id' && k !== 'attributes') body[k] = v;
+    try {
+      const res = await restUpsert(client, target.object, field, String(value), body, { updateOnly: target.updateOnly, headers, signal: opts.signal });
+      return { kind: 'ok', id: res.id ?? null, created: res.created };
+    } catch (err) {
+      const o = outcomeOfCallError(err);
+      // updateOnly and no match: say so, rather than Salesforce's generic "resource does not exist".
+      if (target.updateOnly && err instanceof SalesforceError && err.status === 404 && o.kind === 'error') {
+        return { kind: 'error', errors: [{ code: 'NOT_FOUND', message: `no ${target.object} has ${field} = ${JSON.stringify(String(value))}; updateOnly does not create it`, fields: [field] }], transient: false };
+      }
+      return o;
+    }
+  };
+  for (let start = 0; start < records.length; start += COLLECTION_CHUNK) {
+    opts.signal?.throwIfAborted();
+    const part = records.slice(start, start + COLLECTION_CHUNK);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < part.length) {
+        const i = next++;
+        out[start + i] = await one(part[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.parallelism), part.length) }, worker));
+    await opts.onChunk?.(start, out.slice(start, start + part.length));
+  }
+  return out;
 }
 
 /** An insert must not carry an Id (Salesforce rejects it); other operations keep it. */
@@ -155,7 +209,7 @@ export function parseBulkError(text: string | null): PublishErrorInfo {
 /** Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input order. */
 export async function sendBulk(
   bulk: BulkIngestApi,
-  target: { object: string; operation: PublishOperation; externalIdField?: string },
+  target: PublishTarget,
   records: readonly Record<string, unknown>[],
   opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
@@ -165,6 +219,7 @@ export async function sendBulk(
     for await (const r of bulk.ingest(target.object, target.operation, rows, {
       ...opts.tuning,
       externalIdField: target.externalIdField,
+      ...(typeof target.assignmentRule === 'string' ? { assignmentRuleId: target.assignmentRule } : {}),
       signal: opts.signal,
       onEvent: (e) => {
         if (e.type === 'job-created' && e.jobId) opts.onJobCreated?.(e.jobId);

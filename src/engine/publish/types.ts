@@ -44,7 +44,7 @@ export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export const PUBLISH_OPERATIONS: readonly PublishOperation[] = ['insert', 'update', 'upsert', 'delete'];
 
 /** Which API path ran. */
-export type PublishPath = 'collections' | 'bulk' | 'tree';
+export type PublishPath = 'collections' | 'bulk' | 'tree' | 'rest';
 
 /** Where records go. */
 export interface PublishTarget {
@@ -57,6 +57,54 @@ export interface PublishTarget {
    * fields such as `Email`). Used to reconcile rows whose send outcome is unknown after a crash or timeout.
    */
   matchFields?: string[];
+  /**
+   * Upsert that only updates (`?updateOnly=true`, reference §2.6): a record whose external ID matches nothing
+   * fails with `NOT_FOUND` instead of being created. Salesforce has it on the single-record REST upsert only
+   * (sObject Collections and Bulk API 2.0 have no such option), so such a target is sent one record per call
+   * (path `rest`) whatever the count, and refused with path collections or bulk.
+   */
+  updateOnly?: boolean;
+  /**
+   * Roll back each 200-record Collections call when any of its records fails (`allOrNone`, §3). The other
+   * records of that call fail with `ALL_OR_NONE_OPERATION_ROLLED_BACK` and go to the dead letters with it.
+   * Collections only: the planner uses Collections whatever the count.
+   */
+  allOrNone?: boolean;
+  /**
+   * Assignment rules on Case/Lead writes: `true`/`false` sends `Sforce-Auto-Assign: TRUE|FALSE` (Collections
+   * only); an assignment rule Id sends `Sforce-Auto-Assign: {Id}` on Collections and `assignmentRuleId` on a
+   * Bulk API 2.0 job (§0.4, §5.1).
+   */
+  assignmentRule?: boolean | string;
+  /** `Sforce-Duplicate-Rule-Header` (§0.4, v52+) on Collections calls; Collections only. */
+  duplicateRules?: DuplicateRuleHeader;
+}
+
+/** The parts of `Sforce-Duplicate-Rule-Header`; only the keys given are sent. */
+export interface DuplicateRuleHeader {
+  allowSave?: boolean;
+  includeRecordDetails?: boolean;
+  runAsCurrentUser?: boolean;
+}
+
+/** Why a target can only go through sObject Collections (undefined when Bulk API 2.0 can carry it). */
+export function collectionsOnlyReason(target: PublishTarget): string | undefined {
+  if (target.updateOnly) return undefined;
+  if (target.allOrNone) return 'allOrNone (Bulk API 2.0 jobs have no all-or-none mode)';
+  if (target.duplicateRules) return 'duplicateRules (Bulk API 2.0 takes no Sforce-Duplicate-Rule-Header)';
+  if (typeof target.assignmentRule === 'boolean') return `assignmentRule: ${target.assignmentRule} (a Bulk API 2.0 job takes an assignment rule Id only)`;
+  return undefined;
+}
+
+/** Request headers a target asks for on Collections calls. */
+export function targetHeaders(target: PublishTarget): Record<string, string> | undefined {
+  const h: Record<string, string> = {};
+  if (target.assignmentRule !== undefined) h['Sforce-Auto-Assign'] = typeof target.assignmentRule === 'boolean' ? (target.assignmentRule ? 'TRUE' : 'FALSE') : target.assignmentRule;
+  if (target.duplicateRules) {
+    const parts = (['allowSave', 'includeRecordDetails', 'runAsCurrentUser'] as const).filter((k) => target.duplicateRules![k] !== undefined).map((k) => `${k}=${target.duplicateRules![k]}`);
+    if (parts.length) h['Sforce-Duplicate-Rule-Header'] = parts.join('; ');
+  }
+  return Object.keys(h).length ? h : undefined;
 }
 
 /** Outcome for one input record. */
