@@ -24,6 +24,7 @@ import {
   type FieldTypeChange,
   type JsonObject,
   type ListOptions,
+  type EnsureTableOptions,
   type OpOptions,
   type RunInput,
   type RunRecord,
@@ -688,7 +689,7 @@ export class MirrorStore implements Store {
     return this.#track(this.driver.read((conn) => fn(new Ops(this, conn, undefined))));
   }
 
-  async ensureTable(spec: TableSpec, options?: OpOptions): Promise<EnsureTableResult> {
+  async ensureTable(spec: TableSpec, options?: EnsureTableOptions): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
     assertIdentifier('object', spec?.object, d.maxIdentifierLength);
     if (!Array.isArray(spec.fields)) throw new TypeError('ensureTable: fields must be an array');
@@ -708,7 +709,7 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec);
+      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec, options?.deferIndexes === true);
     });
     try {
       return await this.#track(run);
@@ -732,7 +733,7 @@ export class MirrorStore implements Store {
     }
   }
 
-  async #createTable(conn: Conn, spec: TableSpec): Promise<EnsureTableResult> {
+  async #createTable(conn: Conn, spec: TableSpec, deferIndexes: boolean): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
     const guard = guardOf(spec.fields.map((f) => ({ name: f.name, kind: storageKind(f.type) })));
     if (!guard) throw new TypeError(`ensureTable: ${spec.object} needs a SystemModstamp, LastModifiedDate or CreatedDate datetime field to order versions`);
@@ -742,10 +743,35 @@ export class MirrorStore implements Store {
     cols.push(`${quote(DELETED_COL)} ${d.booleanType} NOT NULL DEFAULT ${d.toParam('boolean', false) === false ? 'false' : '0'}`);
     cols.push(`${quote(SYNCED_COL)} ${d.timestampType}`);
     await conn.run(`CREATE TABLE ${d.table(spec.object)} (${cols.join(', ')})`);
-    // Serves incremental reads and the engine's "latest stamp" queries.
-    await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(d.indexName(spec.object))} ON ${d.table(spec.object)} (${quote(guard)}, ${quote('Id')})`);
+    if (deferIndexes) this.#indexed.delete(spec.object.toLowerCase());
+    else await this.#createIndexes(conn, spec.object, guard);
     await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
     return { created: true, added: [], removed: [], typeChanges: [] };
+  }
+
+  /** Lower-cased objects whose index this store instance has created or seen created (skips the statement). */
+  readonly #indexed = new Set<string>();
+
+  async #createIndexes(conn: Conn, object: string, guard: string): Promise<void> {
+    const d = this.driver.dialect;
+    // Serves incremental reads and the engine's "latest stamp" queries.
+    await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(d.indexName(object))} ON ${d.table(object)} (${quote(guard)}, ${quote('Id')})`);
+  }
+
+  async ensureIndexes(object: string, options?: OpOptions): Promise<void> {
+    assertIdentifier('object', object, this.driver.dialect.maxIdentifierLength);
+    this.#open();
+    const key = object.toLowerCase();
+    if (this.#indexed.has(key)) return;
+    await this.#track(
+      this.driver.transaction(async (conn) => {
+        options?.signal?.throwIfAborted();
+        const meta = await this.loadMeta(conn, object);
+        if (!meta) throw new Error(`No mirror table for ${JSON.stringify(object)}: call ensureTable first`);
+        await this.#createIndexes(conn, meta.object, meta.guard);
+      }),
+    );
+    this.#indexed.add(key);
   }
 
   async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {

@@ -198,7 +198,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   if (stale) {
     const describe = await client.describe(object, signal);
     const schema = objectSchema(describe, filter);
-    const ensured = await store.ensureTable(schema.table, { signal });
+    // A table created for an initial load gets its (stamp, Id) index when the load ends: built once over the
+    // loaded rows instead of being updated row by row in stamp order, which is random in a real org.
+    const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
     if (ensured.removed.length) {
       events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
@@ -293,6 +295,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     } else {
       cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, opts.pageSize);
     }
+    // Before the load is marked done: a crash in between resumes the (idempotent) load and builds it then.
+    await store.ensureIndexes(object, { signal });
     state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
     delete (state as JsonObject).bulk;
     await store.setCheckpoint(object, cursor, state);
@@ -304,6 +308,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
   } else {
     const since = windowStart(cursor, lagMs);
+    // Normally a no-op (the index exists since the initial load ended); covers a mirror whose load finished
+    // without it, e.g. a table created by other means with deferred indexes.
+    await store.ensureIndexes(object, { signal });
     events.emit('object:started', { object, mode: 'incremental', since });
     cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, opts.pageSize);
   }
