@@ -26,8 +26,18 @@ async function stampIndexes(place: Place, object: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
+    // Plain catalog joins, no pg_indexes: that view calls pg_get_indexdef(), which opens every index it
+    // considers — including other tests' indexes being dropped with their schemas at the same moment, which
+    // failed with "could not open relation with OID …" under the full suite. Columns come from pg_attribute.
     const res = await client.query<{ indexname: string }>(
-      `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND lower(tablename) = lower($2) AND indexdef ILIKE '%SystemModstamp%'`,
+      `SELECT ic.relname AS indexname
+         FROM pg_index x
+         JOIN pg_class ic ON ic.oid = x.indexrelid
+         JOIN pg_class tc ON tc.oid = x.indrelid
+         JOIN pg_namespace n ON n.oid = tc.relnamespace
+        WHERE n.nspname = $1 AND lower(tc.relname) = lower($2) AND NOT x.indisprimary
+          AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tc.oid AND a.attnum = ANY (x.indkey) AND lower(a.attname) = 'systemmodstamp')
+        ORDER BY 1`,
       [schema, object],
     );
     return res.rows.map((r) => r.indexname);
