@@ -13,7 +13,7 @@
  * - the ratio sync time / raw read time (goal ≤ 1.3);
  * - an idle incremental cycle: API calls per object (goal ≤ 1).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -96,12 +96,31 @@ async function rawRead(client: SalesforceClient, object: string): Promise<number
 /** Peak RSS during the sync phases and during the raw-read phases, kept apart. */
 const peaks = { sync: 0, raw: 0 };
 let syncAtPeak: NodeJS.MemoryUsage | undefined;
+/** CPU seconds (user + system) used so far by a process, from /proc (Linux), or NaN. */
+function procCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
+const CLOCK_TICKS = 100;
+/** CPU seconds per phase, this process and the emulator: says which side is busy and which waits. */
+const cpu = { sync: { self: 0, emu: 0, wall: 0 }, raw: { self: 0, emu: 0, wall: 0 } };
 async function phase<T>(which: 'sync' | 'raw', fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   peakRss = process.memoryUsage().rss;
   atPeak = undefined;
+  const c0 = process.cpuUsage();
+  const e0 = procCpuSeconds(emu.child.pid!);
   const t = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t) / 1000;
+  const c1 = process.cpuUsage(c0);
+  cpu[which].self += (c1.user + c1.system) / 1e6;
+  cpu[which].emu += procCpuSeconds(emu.child.pid!) - e0;
+  cpu[which].wall += seconds;
   if (peakRss > peaks[which]) {
     peaks[which] = peakRss;
     if (which === 'sync') syncAtPeak = atPeak;
@@ -188,6 +207,10 @@ try {
   // RSS rarely shrinks once grown, so after the first pair the two phase peaks mostly repeat the process's peak.
   console.log(`peak RSS of the process: ${mb(Math.max(peaks.sync, peaks.raw))} (reached in a ${peaks.sync >= peaks.raw ? 'sync' : 'raw-read'} phase)`);
   if (syncAtPeak) console.log(`  at the sync RSS peak: heap used ${mb(syncAtPeak.heapUsed)} of ${mb(syncAtPeak.heapTotal)}, external ${mb(syncAtPeak.external)} (array buffers ${mb(syncAtPeak.arrayBuffers)})`);
+  for (const w of ['raw', 'sync'] as const) {
+    const c = cpu[w];
+    console.log(`  CPU in ${w} phases: this process ${c.self.toFixed(1)} s (${((100 * c.self) / c.wall).toFixed(0)}% of ${c.wall.toFixed(1)} s wall), emulator ${c.emu.toFixed(1)} s (${((100 * c.emu) / c.wall).toFixed(0)}%)`);
+  }
   const ratios = repetitions.map((x) => x.ratio);
   console.log(`ratio sync / raw read: median ${median(ratios).toFixed(2)} over ${repeat} repetition(s) [${repetitions.map((x) => `${x.ratio.toFixed(2)} ${x.order}`).join(', ')}] (goal ≤ 1.3)`);
   console.log(`  per object, median: ${objects.map((o) => `${o} ${median(repetitions.map((x) => x.perObject.find((p) => p.object === o)!.ratio)).toFixed(2)}`).join(', ')}`);

@@ -24,6 +24,7 @@ import {
   type FieldTypeChange,
   type JsonObject,
   type ListOptions,
+  type EnsureTableOptions,
   type OpOptions,
   type RunInput,
   type RunRecord,
@@ -72,6 +73,24 @@ interface TableMeta {
   isDeleted: string | undefined;
   /** Columns by the exact key spelling seen in records, filled as records arrive (saves lower-casing). */
   byKey: Map<string, ColumnMeta>;
+  /** Key layout of the last record prepared through the general path; see {@link RecordShape}. */
+  shape: RecordShape | undefined;
+}
+
+/**
+ * The key layout of a record: its keys in enumeration order and, per key, the column it maps to (`null`
+ * for a key that is not a column and was skipped). Records of one read (a Bulk CSV page, a REST page)
+ * share their layout, so after the first one a record is converted by walking the layout in step with its
+ * keys, without looking columns up by name or re-checking for repeated fields.
+ */
+interface RecordShape {
+  keys: string[];
+  columns: (ColumnMeta | null)[];
+  /** Canonical names of the column keys, in order (the `Prepared.columns` every matching record shares). */
+  names: string[];
+  signature: string;
+  guardAt: number;
+  deletedAt: number;
 }
 
 interface Prepared {
@@ -93,6 +112,26 @@ function guardOf(columns: Iterable<{ name: string; kind: StorageKind }>): string
     if (hit) return hit;
   }
   return undefined;
+}
+
+/**
+ * The layout of a record the general path has just prepared, or undefined when a shortcut would not be
+ * exact: inherited keys, a field under two spellings, or no guard column among the keys.
+ */
+function shapeOf(meta: TableMeta, record: SfRecord, names: string[], signature: string): RecordShape | undefined {
+  const keys: string[] = [];
+  const columns: (ColumnMeta | null)[] = [];
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) return undefined;
+    keys.push(key);
+    columns.push(key === 'attributes' ? null : (meta.byKey.get(key) ?? null));
+  }
+  const mapped = columns.filter((c) => c !== null).map((c) => c.spec.name);
+  // A repeated field (two spellings) makes the general path overwrite a value: not worth a shortcut.
+  if (mapped.length !== names.length || mapped.some((name, i) => name !== names[i])) return undefined;
+  const guardAt = names.indexOf(meta.guard);
+  if (guardAt < 0) return undefined;
+  return { keys, columns, names, signature, guardAt, deletedAt: meta.isDeleted === undefined ? -1 : names.indexOf(meta.isDeleted) };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -162,6 +201,8 @@ class Ops implements StoreOperations {
       id = idKey === undefined ? undefined : record[idKey];
     }
     if (typeof id !== 'string' || id === '') throw new StoreValueError(meta.object, 'Id', undefined, 'record has no Id');
+    const fast = meta.shape && this.#prepareByShape(meta, meta.shape, record, id);
+    if (fast) return fast;
     const columns: string[] = [];
     const values: Canonical[] = [];
     let signature = '';
@@ -199,9 +240,44 @@ class Ops implements StoreOperations {
     if (typeof stamp !== 'string') {
       throw new StoreValueError(meta.object, meta.guard, id, `required to order versions, but missing or null`);
     }
+    meta.shape = shapeOf(meta, record, columns, signature);
     // Records of one batch nearly always list their fields in the same order, so the signature (the
     // grouping key for statements) is the field order itself, not a sorted copy.
     return { id, stamp, stampMs: Date.parse(stamp), columns, values, signature, isDeleted };
+  }
+
+  /**
+   * {@link #prepare} for a record laid out like `shape`; undefined when it is not (other keys, order or
+   * count, or a non-column key holding a value the general path must reject), so the general path runs.
+   * Values go through the same `toCanonical` as there, so both paths accept and reject the same records.
+   */
+  #prepareByShape(meta: TableMeta, shape: RecordShape, record: SfRecord, id: string): Prepared | undefined {
+    // A record with a prototype could enumerate inherited keys in step with the layout.
+    const proto = Object.getPrototypeOf(record);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    const { keys, columns } = shape;
+    const n = keys.length;
+    const values: Canonical[] = [];
+    const ctx: ValueContext = { object: meta.object, field: meta.columns.get('id')!.spec, recordId: id };
+    let i = 0;
+    for (const key in record) {
+      if (i === n || key !== keys[i]) return undefined;
+      const col = columns[i++];
+      const value = record[key];
+      if (col === null) {
+        if (key === 'attributes' || isPlainObject(value) || value === null) continue;
+        return undefined;
+      }
+      ctx.field = col.spec;
+      values.push(toCanonical(col.kind, value, ctx));
+    }
+    if (i !== n) return undefined;
+    const stamp = values[shape.guardAt];
+    if (typeof stamp !== 'string') {
+      throw new StoreValueError(meta.object, meta.guard, id, `required to order versions, but missing or null`);
+    }
+    const isDeleted = shape.deletedAt >= 0 && values[shape.deletedAt] === true;
+    return { id, stamp, stampMs: Date.parse(stamp), columns: shape.names, values, signature: shape.signature, isDeleted };
   }
 
   /** Stored guard stamps of the given Ids (only those with a row). */
@@ -512,6 +588,7 @@ function metaFromRows(rows: readonly Row[], fromBool: (v: unknown) => boolean): 
     guard,
     isDeleted: isDeleted?.kind === 'boolean' ? isDeleted.spec.name : undefined,
     byKey: new Map(),
+    shape: undefined,
   };
 }
 
@@ -612,7 +689,7 @@ export class MirrorStore implements Store {
     return this.#track(this.driver.read((conn) => fn(new Ops(this, conn, undefined))));
   }
 
-  async ensureTable(spec: TableSpec, options?: OpOptions): Promise<EnsureTableResult> {
+  async ensureTable(spec: TableSpec, options?: EnsureTableOptions): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
     assertIdentifier('object', spec?.object, d.maxIdentifierLength);
     if (!Array.isArray(spec.fields)) throw new TypeError('ensureTable: fields must be an array');
@@ -632,7 +709,7 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec);
+      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec, options?.deferIndexes === true);
     });
     try {
       return await this.#track(run);
@@ -656,7 +733,7 @@ export class MirrorStore implements Store {
     }
   }
 
-  async #createTable(conn: Conn, spec: TableSpec): Promise<EnsureTableResult> {
+  async #createTable(conn: Conn, spec: TableSpec, deferIndexes: boolean): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
     const guard = guardOf(spec.fields.map((f) => ({ name: f.name, kind: storageKind(f.type) })));
     if (!guard) throw new TypeError(`ensureTable: ${spec.object} needs a SystemModstamp, LastModifiedDate or CreatedDate datetime field to order versions`);
@@ -666,10 +743,35 @@ export class MirrorStore implements Store {
     cols.push(`${quote(DELETED_COL)} ${d.booleanType} NOT NULL DEFAULT ${d.toParam('boolean', false) === false ? 'false' : '0'}`);
     cols.push(`${quote(SYNCED_COL)} ${d.timestampType}`);
     await conn.run(`CREATE TABLE ${d.table(spec.object)} (${cols.join(', ')})`);
-    // Serves incremental reads and the engine's "latest stamp" queries.
-    await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(d.indexName(spec.object))} ON ${d.table(spec.object)} (${quote(guard)}, ${quote('Id')})`);
+    if (deferIndexes) this.#indexed.delete(spec.object.toLowerCase());
+    else await this.#createIndexes(conn, spec.object, guard);
     await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
     return { created: true, added: [], removed: [], typeChanges: [] };
+  }
+
+  /** Lower-cased objects whose index this store instance has created or seen created (skips the statement). */
+  readonly #indexed = new Set<string>();
+
+  async #createIndexes(conn: Conn, object: string, guard: string): Promise<void> {
+    const d = this.driver.dialect;
+    // Serves incremental reads and the engine's "latest stamp" queries.
+    await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(d.indexName(object))} ON ${d.table(object)} (${quote(guard)}, ${quote('Id')})`);
+  }
+
+  async ensureIndexes(object: string, options?: OpOptions): Promise<void> {
+    assertIdentifier('object', object, this.driver.dialect.maxIdentifierLength);
+    this.#open();
+    const key = object.toLowerCase();
+    if (this.#indexed.has(key)) return;
+    await this.#track(
+      this.driver.transaction(async (conn) => {
+        options?.signal?.throwIfAborted();
+        const meta = await this.loadMeta(conn, object);
+        if (!meta) throw new Error(`No mirror table for ${JSON.stringify(object)}: call ensureTable first`);
+        await this.#createIndexes(conn, meta.object, meta.guard);
+      }),
+    );
+    this.#indexed.add(key);
   }
 
   async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {

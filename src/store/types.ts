@@ -241,6 +241,16 @@ export interface OpOptions {
   signal?: AbortSignal;
 }
 
+/** Options for `ensureTable`. */
+export interface EnsureTableOptions extends OpOptions {
+  /**
+   * When the table is created, leave out its secondary index (guard stamp, Id) until {@link Store.ensureIndexes}.
+   * For an initial load: with stamps in no particular order every batch dirties pages all over that index
+   * (500,000 rows with random stamps: 69.6 s with it, 39.5 s without). No effect on an existing table.
+   */
+  deferIndexes?: boolean;
+}
+
 /** Options for `upsert`. */
 export interface UpsertOptions extends OpOptions {
   /**
@@ -302,7 +312,13 @@ export interface Store extends StoreOperations {
   readonly kind: 'sqlite' | 'postgres';
   readonly deleteMode: DeleteMode;
   /** Creates the object's table or adds columns for new fields. Never drops or retypes a column. */
-  ensureTable(spec: TableSpec, options?: OpOptions): Promise<EnsureTableResult>;
+  ensureTable(spec: TableSpec, options?: EnsureTableOptions): Promise<EnsureTableResult>;
+  /**
+   * Creates the object's secondary index (guard stamp, Id) if it is missing; idempotent and cheap once the
+   * index exists. Call it when an initial load that used `deferIndexes` finishes, and before incremental
+   * reads (a load that crashed before the index was built resumes without it).
+   */
+  ensureIndexes(object: string, options?: OpOptions): Promise<void>;
   /** The field specs recorded for an object (including fields describe no longer reports), or undefined. */
   describeTable(object: string): Promise<FieldSpec[] | undefined>;
   /**

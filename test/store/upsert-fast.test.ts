@@ -102,6 +102,49 @@ for (const backend of backends) {
         await done();
       }
     });
+
+    test('records after the first of a layout are converted and checked exactly like it', async () => {
+      const { store, done } = await fresh(backend);
+      try {
+        await store.ensureTable({ object: 'Account', fields: ACCOUNT_FIELDS });
+        const id = (i: number) => `001A${String(i).padStart(11, '0')}AAA`;
+        // Same layout (REST, with attributes and a parent relationship object) several times, then variants.
+        const rows: Record<string, unknown>[] = [
+          { ...account(id(1), T1, { Owner: { Name: 'Ann' } }), IsDeleted: 'false' },
+          { ...account(id(2), '2024-03-05T10:00:00.000+0000', { Owner: null }), IsDeleted: 'true' },
+          { ...account(id(3), T1, { Owner: { Name: 'Bo' } }), IsDeleted: 'false', Name: '' },
+          // Fewer keys, more keys, other order: each still lands whole.
+          { Id: id(4), SystemModstamp: T1, Name: 'short' },
+          { ...account(id(5), T1, { Owner: { Name: 'Cy' } }), IsDeleted: 'false', Industry: 'Energy' },
+          { Industry: 'Retail', Name: 'reordered', Id: id(6), SystemModstamp: T1 },
+        ];
+        const res = await store.upsert('Account', rows, { assumeNew: true });
+        // The soft-deleted one (IsDeleted 'true' in the shared layout) goes the delete path.
+        assert.deepEqual(res, { inserted: 5, updated: 0, skippedStale: 0, deleted: 1 });
+        assert.equal((await store.getRecord('Account', id(1)))?.Name, `Account ${id(1)}`);
+        assert.equal(await store.getRecord('Account', id(2)), undefined);
+        assert.equal((await store.getRecord('Account', id(3)))?.Name, null);
+        assert.equal((await store.getRecord('Account', id(4)))?.Name, 'short');
+        assert.equal((await store.getRecord('Account', id(5)))?.Industry, 'Energy');
+        assert.equal((await store.getRecord('Account', id(6)))?.Industry, 'Retail');
+        assert.equal(await store.count('Account'), 5);
+
+        // After a layout is known, a bad value, a missing stamp or a scalar under a non-column key is
+        // refused with the same errors as on the first record.
+        const layout = (i: number, extra: Record<string, unknown>) => ({ ...account(id(i), T2), IsDeleted: 'false', ...extra });
+        await store.upsert('Account', [layout(7, {})], { assumeNew: true });
+        await assert.rejects(store.upsert('Account', [layout(8, { IsDeleted: 'maybe' })], { assumeNew: true }), /IsDeleted/);
+        await assert.rejects(store.upsert('Account', [layout(9, { SystemModstamp: '' })], { assumeNew: true }), /SystemModstamp/);
+        await assert.rejects(store.upsert('Account', [{ ...layout(10, {}), Owner: 'Ann' }], { assumeNew: true }), /Owner/);
+        // Inherited keys are never read as fields.
+        const proto = Object.assign(Object.create({ Name: 'inherited' }) as Record<string, unknown>, layout(11, {}));
+        delete proto.Name;
+        await store.upsert('Account', [layout(12, {}), proto], { assumeNew: true });
+        assert.equal((await store.getRecord('Account', id(11)))?.Name, null);
+      } finally {
+        await done();
+      }
+    });
   });
 }
 
