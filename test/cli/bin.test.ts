@@ -1,6 +1,6 @@
 /**
- * The `sfbridge` launcher (bin/sfbridge.js) as a user starts it, against the emulator on a socket: the streaming
- * commands (`query`, `bulk`) run with the launcher's V8 heap settings and still load, export and exit as
+ * The `sfbridge` launcher (bin/sfbridge.js) as a user starts it, against the emulator on a socket: the Bulk API
+ * commands (`bulk`, `query --bulk`) run with the launcher's V8 heap settings and still load, export and exit as
  * they do in-process; the settings reach V8 (a young generation that stays small under an allocation pattern
  * that makes V8's defaults grow it to 64 MB or more), and SFBRIDGE_V8_DEFAULTS=1 turns them off.
  */
@@ -91,16 +91,18 @@ describe('bin/sfbridge.js', () => {
     assert.match(r.stderr, /upsert needs --external-id/);
   });
 
-  it('query and bulk keep the young generation small; SFBRIDGE_V8_DEFAULTS=1 and other commands leave V8 to grow it', async () => {
+  it('bulk and query --bulk keep the young generation small; SFBRIDGE_V8_DEFAULTS=1, REST query and other commands leave V8 to grow it', async () => {
     // Under the probe's allocation V8's defaults grow new space to 64-128 MB; the launcher's settings keep it
     // in the single-digit to teens of MB (it still grows a little past the initial 1 MB semi-spaces).
     const SMALL = 32 * 1024 * 1024;
-    const capped = await newSpacePeak(['query', '--help']);
+    const capped = await newSpacePeak(['query', '--bulk', '--help']);
     const bulkCapped = await newSpacePeak(['bulk', '--help']);
-    const defaults = await newSpacePeak(['query', '--help'], { SFBRIDGE_V8_DEFAULTS: '1' });
+    const defaults = await newSpacePeak(['bulk', '--help'], { SFBRIDGE_V8_DEFAULTS: '1' });
+    const rest = await newSpacePeak(['query', '--help']);
     const other = await newSpacePeak(['search', '--help']);
-    assert.ok(capped < SMALL && bulkCapped < SMALL, `query/bulk: new space should stay under ${SMALL} bytes, got ${capped} / ${bulkCapped}`);
+    assert.ok(capped < SMALL && bulkCapped < SMALL, `query --bulk / bulk: new space should stay under ${SMALL} bytes, got ${capped} / ${bulkCapped}`);
     assert.ok(defaults > SMALL, `with SFBRIDGE_V8_DEFAULTS=1 V8 should grow new space past ${SMALL} bytes, got ${defaults}`);
+    assert.ok(rest > SMALL, `REST query keeps V8's defaults: expected more than ${SMALL} bytes, got ${rest}`);
     assert.ok(other > SMALL, `other commands keep V8's defaults: expected more than ${SMALL} bytes, got ${other}`);
   });
 });
