@@ -21,9 +21,9 @@ enableCompileCache?.();
 // BusyBox env, but these two are read each time the heap decides to grow, so they take effect when set here:
 // growth factor 1 keeps the young generation small, and a 20% heap growing factor collects the old generation
 // before it doubles. Measured (docs/BENCHMARKS.md, "Bulk API 2.0"): peak RSS of a 1,000,000-row `query --bulk`
-// export 156 → 109 MB at ~10% more time, of a 200,000-row `bulk upsert` 178 → 137 MB. Not for REST `query`
-// (there the same settings took 1.6–2.4× the time: 226 → 120 MB) nor the emulator and sync, which keep V8's
-// defaults. SFBRIDGE_V8_DEFAULTS=1 turns them off.
+// export ~157 → ~110 MB at ~10% more time, of a 200,000-row `bulk upsert` ~180 → ~140 MB. Not for REST
+// `query` (there the same settings took 1.5–2.6× the time for 226 → ~115 MB) nor the emulator and sync, which
+// keep V8's defaults. SFBRIDGE_V8_DEFAULTS=1 turns them off.
 const args = process.argv.slice(2);
 if ((args[0] === 'bulk' || (args[0] === 'query' && args.includes('--bulk'))) && process.env.SFBRIDGE_V8_DEFAULTS !== '1') {
   const { setFlagsFromString } = await import('node:v8');
