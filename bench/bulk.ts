@@ -7,13 +7,15 @@
  * 2. Upsert M Contacts (default 200,000) by external ID from a CSV file with `sfbridge bulk upsert` and with
  *    jsforce's `conn.bulk2.loadAndWaitForResults`: same figures.
  *
- * Every variant runs in its own child process so each peak RSS (`process.resourceUsage().maxRSS`) is its own.
+ * The sfbridge variants run the real CLI as a user does, `node bin/sfbridge.js …` (so with its compile cache
+ * and its V8 heap settings), after one small warm-up run of each command so the compile cache holds every
+ * module (and, for exports, the emulator has run one full export); jsforce runs in a plain-JS child (bench/workers/bulk-jsforce.mjs). Each process's peak RSS comes from
+ * a preloaded bench/workers/maxrss.mjs; its time is the whole process, start-up included.
  *
- * With `--v8=--max-semi-space-size=8` every variant runs a second time with those Node/V8 flags (a smaller
- * young generation: streaming code allocates many short-lived objects, and V8's default lets new space grow
- * to tens of MB, which is most of the RSS above the ~100 MB baseline of Node + the TypeScript sources).
+ * `--defaults` runs each sfbridge Bulk variant a second time with SFBRIDGE_V8_DEFAULTS=1 (V8's default heap
+ * settings, as before the launcher set them; REST `query` always runs with them); `--v8=FLAGS` adds Node/V8 flags to every child.
  *
- *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--v8=FLAGS]
+ *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--defaults] [--v8=FLAGS]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -21,9 +23,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mb, startEmulator } from './lib.ts';
+import { ROOT, mb, startEmulator } from './lib.ts';
 
 const SOQL = 'SELECT Id, Name, Industry, AnnualRevenue, External_Id__c, SystemModstamp FROM Account';
 
@@ -32,73 +33,33 @@ const { values } = parseArgs({
     accounts: { type: 'string', default: '1000000' },
     contacts: { type: 'string', default: '200000' },
     only: { type: 'string' },
-    child: { type: 'string' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    file: { type: 'string' },
-    out: { type: 'string' },
+    defaults: { type: 'boolean' },
     v8: { type: 'string' },
   },
 });
 
-if (values.child) {
-  await runChild(values.child);
-} else {
-  await runParent();
-}
-
-interface ChildReport {
-  records: number;
+interface Run {
   ms: number;
   maxRssBytes: number;
-  detail?: string;
+  code: number;
+  stdout: string;
+  stderr: string;
 }
 
-/** One variant, measured from inside its own process. */
-async function runChild(variant: string): Promise<void> {
-  const url = values.url!;
-  const env = { ...process.env, SF_INSTANCE_URL: url, SF_CLIENT_ID: 'sfbridge-emulator', SF_CLIENT_SECRET: 'sfbridge-emulator-secret', SFBRIDGE_HOME: join(tmpdir(), 'sfbridge-bench-home') };
+/** Runs `node [flags] --import maxrss.mjs script args` and returns its exit code, output, time and peak RSS. */
+async function run(script: string, args: string[], env: NodeJS.ProcessEnv, flags: string[]): Promise<Run> {
   const t0 = performance.now();
-  let records = 0;
-  let detail = '';
-  const sink = createWriteStream('/dev/null');
-  if (variant === 'export-bulk' || variant === 'export-rest') {
-    const { queryCommand } = await import('../src/cli/query.ts');
-    const argv = variant === 'export-bulk' ? ['--bulk', SOQL, '--format', 'csv', '--output', values.out!] : [SOQL, '--format', 'csv', '--output', values.out!, '--batch-size', '2000'];
-    const code = await queryCommand(argv, { env, stdout: sink, stderr: sink });
-    if (code !== 0) throw new Error(`${variant} exited ${code}`);
-    records = -1;
-    detail = `${mb((await stat(values.out!)).size)} CSV`;
-  } else if (variant === 'ingest-sfbridge') {
-    const { bulkCommand } = await import('../src/cli/bulk.ts');
-    let text = '';
-    const out = new (await import('node:stream')).PassThrough();
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const code = await bulkCommand(['upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', values.file!, '--results-dir', values.out!], { env, stdout: out, stderr: sink });
-    const m = /(\d+) records: (\d+) succeeded/.exec(text);
-    records = Number(m?.[2] ?? 0);
-    detail = `exit ${code}; jobs: ${(text.match(/created/g) ?? []).length}`;
-  } else if (variant === 'ingest-jsforce') {
-    const jsforce = (await import('jsforce')).default;
-    const { createReadStream } = await import('node:fs');
-    const conn = new jsforce.Connection({ instanceUrl: url, accessToken: values.token!, version: '62.0' });
-    const res = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'upsert', externalIdFieldName: 'Legacy_Key__c', input: createReadStream(values.file!), pollInterval: 1000, pollTimeout: 3_600_000 });
-    records = res.successfulResults.length;
-    detail = `${res.failedResults.length} failed, ${res.unprocessedRecords.length} unprocessed`;
-  } else {
-    throw new Error(`unknown variant ${variant}`);
-  }
-  const report: ChildReport = { records, ms: performance.now() - t0, maxRssBytes: process.resourceUsage().maxRSS * 1024, detail };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
-}
-
-async function child(variant: string, args: string[], flags: string[]): Promise<ChildReport> {
-  const p = spawn(process.execPath, [...flags, '--disable-warning=ExperimentalWarning', fileURLToPath(import.meta.url), '--child', variant, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const [code] = (await once(p, 'exit')) as [number];
-  if (code !== 0) throw new Error(`${variant} child exited ${code}: ${out}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildReport;
+  const p = spawn(process.execPath, [...flags, '--import', './bench/workers/maxrss.mjs', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let report = '';
+  p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  (p.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (report += d.toString()));
+  const [code] = (await once(p, 'close')) as [number];
+  const kb = /maxrss-kb=(\d+)/.exec(report);
+  if (!kb) throw new Error(`${script} ${args.join(' ')} reported no peak RSS (exit ${code}): ${stderr}`);
+  return { ms: performance.now() - t0, maxRssBytes: Number(kb[1]) * 1024, code, stdout, stderr };
 }
 
 async function runParent(): Promise<void> {
@@ -109,40 +70,72 @@ async function runParent(): Promise<void> {
   const emu = await startEmulator(['--seed', `Account=${N}`, '--schema', 'bench/fixtures/bench-bulk-schema.yaml']);
   console.log(`emulator: ${N.toLocaleString()} Accounts seeded and started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // API calls from Sforce-Limit-Info (`api-usage=used/max`); the reading call itself counts one, subtracted below.
-  // (/__emulator/stats would be simpler but currently answers 500 on this schema.)
   const usage = async () => {
     const res = await emu.api('/services/data/v62.0/limits');
     await res.arrayBuffer();
     return Number(/api-usage=(\d+)/.exec(res.headers.get('sforce-limit-info') ?? '')?.[1] ?? NaN);
   };
-  const flagSets: string[][] = [[], ...(values.v8 ? [values.v8.split(/\s+/).filter(Boolean)] : [])];
-  const measure = async (label: string, variant: string, args: string[]) => {
-    for (const flags of flagSets) {
-      const before = await usage();
-      const r = await child(variant, ['--url', emu.url, '--token', emu.token, ...args], flags);
-      const calls = (await usage()) - before - 1;
-      const recs = r.records >= 0 ? `${r.records.toLocaleString()} records` : '';
-      const name = flags.length ? `${label} [${flags.join(' ')}]` : label;
-      console.log(`${name.padEnd(48)} ${(r.ms / 1000).toFixed(1).padStart(6)} s   ${String(calls).padStart(5)} API calls   peak RSS ${mb(r.maxRssBytes).padStart(7)}   ${recs} ${r.detail ?? ''}`);
-    }
+  const env = { ...process.env, SF_INSTANCE_URL: emu.url, SF_ACCESS_TOKEN: emu.token, SFBRIDGE_HOME: join(dir, 'home') };
+  const v8 = values.v8 ? values.v8.split(/\s+/).filter(Boolean) : [];
+  const sfbridge = (args: string[], defaults = false) => run('bin/sfbridge.js', args, defaults ? { ...env, SFBRIDGE_V8_DEFAULTS: '1' } : env, ['--disable-warning=ExperimentalWarning', ...v8]);
+  const report = async (label: string, body: () => Promise<{ r: Run; detail: string }>) => {
+    const before = await usage();
+    const { r, detail } = await body();
+    const calls = (await usage()) - before - 1;
+    console.log(`${label.padEnd(60)} ${(r.ms / 1000).toFixed(1).padStart(6)} s   ${String(calls).padStart(5)} API calls   peak RSS ${mb(r.maxRssBytes).padStart(7)}   ${detail}`);
   };
+  const variants = values.defaults ? [false, true] : [false];
   try {
     if (values.only !== 'ingest') {
-      await measure(`export ${N.toLocaleString()} Accounts, Bulk 2.0 (query --bulk)`, 'export-bulk', ['--out', join(dir, 'bulk.csv')]);
-      await measure(`export ${N.toLocaleString()} Accounts, REST (query, 2000/page)`, 'export-rest', ['--out', join(dir, 'rest.csv')]);
+      // Warm-up (not measured): fills the compile cache for the query command's modules, and one full Bulk
+      // export warms the emulator (its table pages and JIT), which otherwise made whichever variant ran first
+      // the slowest by up to 1.6×.
+      await sfbridge(['query', '--bulk', SOQL, '--format', 'csv', '--output', join(dir, 'warm.csv')]);
+      await sfbridge(['query', 'SELECT Id FROM Account LIMIT 10', '--format', 'csv', '--output', join(dir, 'warm.csv')]);
+      for (const defaults of variants) {
+        const tag = defaults ? ' [V8 defaults]' : '';
+        await report(`export ${N.toLocaleString()} Accounts, Bulk 2.0 (query --bulk)${tag}`, async () => {
+          const out = join(dir, 'bulk.csv');
+          const r = await sfbridge(['query', '--bulk', SOQL, '--format', 'csv', '--output', out], defaults);
+          if (r.code !== 0) throw new Error(`query --bulk exited ${r.code}: ${r.stderr}`);
+          return { r, detail: `${mb((await stat(out)).size)} CSV` };
+        });
+        // REST `query` runs with V8's defaults either way (the launcher's heap settings are for Bulk commands).
+        if (defaults) continue;
+        await report(`export ${N.toLocaleString()} Accounts, REST (query, 2000/page)`, async () => {
+          const out = join(dir, 'rest.csv');
+          const r = await sfbridge(['query', SOQL, '--format', 'csv', '--output', out, '--batch-size', '2000'], defaults);
+          if (r.code !== 0) throw new Error(`query exited ${r.code}: ${r.stderr}`);
+          return { r, detail: `${mb((await stat(out)).size)} CSV` };
+        });
+      }
     }
     if (values.only !== 'export') {
-      const files = [join(dir, 'contacts-a.csv'), join(dir, 'contacts-b.csv')];
+      const files = [join(dir, 'contacts-a.csv'), join(dir, 'contacts-b.csv'), join(dir, 'contacts-w.csv')];
       // Distinct key spaces so both tools create the same number of new Contacts.
-      for (const [i, f] of files.entries()) await writeContacts(f, M, i === 0 ? 'A' : 'B');
-      await measure(`upsert ${M.toLocaleString()} Contacts, sfbridge bulk upsert`, 'ingest-sfbridge', ['--file', files[0], '--out', join(dir, 'results')]);
-      await measure(`upsert ${M.toLocaleString()} Contacts, jsforce bulk2.loadAndWait`, 'ingest-jsforce', ['--file', files[1]]);
+      for (const [i, f] of files.entries()) await writeContacts(f, i === 2 ? 10 : M, ['A', 'B', 'W'][i]);
+      await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', files[2], '--results-dir', join(dir, 'warm')]);
+      for (const defaults of variants) {
+        await report(`upsert ${M.toLocaleString()} Contacts, sfbridge bulk upsert${defaults ? ' [V8 defaults, updates]' : ''}`, async () => {
+          const r = await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', files[0], '--results-dir', join(dir, defaults ? 'results-defaults' : 'results')], defaults);
+          const m = /(\d+) records: (\d+) succeeded/.exec(r.stdout);
+          return { r, detail: `${Number(m?.[2] ?? 0).toLocaleString()} succeeded; exit ${r.code}; jobs: ${(r.stdout.match(/ created \(/g) ?? []).length}` };
+        });
+      }
+      await report(`upsert ${M.toLocaleString()} Contacts, jsforce bulk2.loadAndWait`, async () => {
+        const r = await run('bench/workers/bulk-jsforce.mjs', [emu.url, emu.token, files[1]], env, v8);
+        if (r.code !== 0) throw new Error(`jsforce exited ${r.code}: ${r.stderr}`);
+        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; detail: string };
+        return { r, detail: `${out.records.toLocaleString()} succeeded; ${out.detail}` };
+      });
     }
   } finally {
     await emu.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+await runParent();
 
 async function writeContacts(path: string, n: number, prefix: string): Promise<void> {
   const out = createWriteStream(path);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bulkEngine } from '../../src/emulator/bulk/engine.ts';
 import { BulkError, SalesforceClient, SalesforceError, type BulkEvent, type BulkRecordResult } from '../../src/client/index.ts';
+import { rowHash } from '../../src/client/bulk2/ingest.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 import type { TestOrg } from '../helpers/emulator.ts';
 
@@ -134,8 +135,11 @@ describe('bulk.ingest', () => {
     const res = await collect(sf.bulk.ingest('Account', 'insert', gen(input), { ...FAST, maxRowsPerJob: 100, concurrency: 2, onEvent: (e) => events.push(e) }));
     assert.deepEqual(res.map((r) => r.index), input.map((_, i) => i));
     assert.ok(res.every((r) => r.success));
+    // Concurrent jobs may finish creating/uploading in either order; the split is what is checked.
+    const created = (events.filter((e) => e.type === 'job-created') as { start: number; rows: number }[]).sort((a, b) => a.start - b.start);
+    assert.deepEqual(created.map((j) => [j.start, j.rows]), [[0, 100], [100, 100], [200, 100], [300, 50]]);
     const jobs = events.filter((e) => e.type === 'job-uploaded') as { jobId: string; rows: number; bytes: number }[];
-    assert.deepEqual(jobs.map((j) => j.rows), [100, 100, 100, 50]);
+    assert.deepEqual(jobs.map((j) => j.rows).sort((a, b) => a - b), [50, 100, 100, 100]);
     assert.equal(new Set(res.map((r) => r.jobId)).size, 4);
     const byBytes: BulkEvent[] = [];
     const res2 = await collect(sf.bulk.ingest('Account', 'insert', gen(input.slice(0, 50)), { ...FAST, maxBytesPerJob: 100, onEvent: (e) => byBytes.push(e) }));
@@ -219,5 +223,39 @@ describe('bulk.ingest', () => {
     await assert.rejects(collect(sf.bulk.ingest('Contact', 'insert', [{ LastName: 'x' }], { maxRowsPerJob: 0 })), /maxRowsPerJob/);
     await assert.rejects(collect(sf.bulk.ingest('Contact', 'upsert', [{ LastName: 'x' }], { externalIdField: 'Nope__c' })), /Contact has no field Nope__c/);
     org.close();
+  });
+});
+
+describe('bulk.ingest CSV spool and row hashes', () => {
+  it('records with keys in any order and case, and fields left out, load into the right columns in input order', async () => {
+    const { org, sf } = await setup();
+    const records = [
+      { LastName: 'Alpha', Email: 'a@x.test', Title: 'T1' },
+      { title: 'T2', email: 'b@x.test', lastname: 'Beta' },
+      { Email: 'c@x.test', LastName: 'Gamma' },
+      { LastName: 'Delta, "D"', Title: 'line1\nline2' },
+    ];
+    const results = await collect(sf.bulk.ingest('Contact', 'insert', gen(records), FAST));
+    assert.deepEqual(results.map((r) => [r.index, r.success, r.input]), records.map((rec, i) => [i, true, rec]));
+    const q = await org.api(`/query?q=${encodeURIComponent(`SELECT LastName, Email, Title FROM Contact WHERE Id IN ('${results.map((r) => r.id).join("','")}') ORDER BY LastName`)}`);
+    const rows = ((await q.json()) as { records: Record<string, unknown>[] }).records.map(({ LastName, Email, Title }) => ({ LastName, Email, Title }));
+    assert.deepEqual(rows, [
+      { LastName: 'Alpha', Email: 'a@x.test', Title: 'T1' },
+      { LastName: 'Beta', Email: 'b@x.test', Title: 'T2' },
+      { LastName: 'Delta, "D"', Email: null, Title: 'line1\nline2' },
+      { LastName: 'Gamma', Email: 'c@x.test', Title: null },
+    ]);
+    org.close();
+  });
+
+  it('rowHash tells cell boundaries and empty trailing cells apart, is a safe integer, and does not collide on 200,000 similar rows', () => {
+    const variants = [['a,b'], ['a', 'b'], ['ab'], ['a', 'b', ''], ['', 'a', 'b'], ['b', 'a'], []];
+    const hashes = variants.map(rowHash);
+    assert.equal(new Set(hashes).size, variants.length);
+    for (const h of hashes) assert.ok(Number.isSafeInteger(h) && h >= 0);
+    assert.equal(rowHash(['x', 'y']), rowHash(['x', 'y']));
+    const seen = new Set<number>();
+    for (let i = 0; i < 200_000; i++) seen.add(rowHash([`Bench${i}`, `Contact, A${i}`, `c${i}@a.example.com`, 'Engineer', `A-${i}`]));
+    assert.equal(seen.size, 200_000);
   });
 });

@@ -2,29 +2,30 @@
  * Bulk API 2.0 ingest (reference §5.1–5.3) over an AsyncIterable of records, yielding one result per input
  * record, in input order.
  *
- * Pipeline: records are flattened to CSV cells and spooled to a temp file per job until the job reaches its
- * row cap or would exceed the CSV byte cap (one upload per job, as Salesforce advises). A sealed job is
- * created, uploaded (streamed from its spool file), closed and polled; up to `concurrency` jobs run at once.
+ * Pipeline: records are flattened to CSV cells and spooled to temp files per job until the job reaches its
+ * row cap or would exceed the CSV byte cap (one upload per job, as Salesforce advises): each record as a JSON
+ * line (for the results' `input`) and as its CSV row, with the row's hash, as it arrives, so the upload streams
+ * the header and then the CSV file as it is on disk (a column first seen after a job's first row drops that
+ * job's CSV file: its CSV is generated again from the JSON lines under the final header). A sealed job is
+ * created, uploaded, closed and polled; up to `concurrency` jobs run at once.
  * When the window is full, the oldest job is awaited and its results are yielded before more input is read,
  * so input reading has backpressure and memory stays bounded whatever the input size.
  *
  * Joining results back to inputs: result CSVs echo the uploaded columns but not the row position, and their
- * order is not guaranteed. So while a job's CSV is generated we keep, per job, a 52-bit hash of each row's
+ * order is not guaranteed. So while a job's CSV rows are generated we keep, per job, a 53-bit hash of each row's
  * cells by position (a Float64Array), and match each result row's echoed cells to the first unclaimed position
  * with that hash (identical rows are interchangeable). Why this and not the rows themselves: the join state is
  * ~31 bytes a row in flat typed buffers (hash, sort index, status, 18-byte id) whatever the row width, so a
  * 100,000-row job costs ~3 MB instead of its CSV (up to 100 MB) and gives the GC nothing to trace; the rows stay
- * on disk in the spool file, read back once, sequentially, to hand each result its `input`. The spool holds the
- * records as JSON (so `input` has Dates as ISO strings).
+ * on disk in the JSON spool file, read back once, sequentially, to hand each result its `input` (so `input` has
+ * Dates as ISO strings).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { once } from 'node:events';
 import { parse } from 'csv-parse';
 import type { Connection } from '../connection.ts';
 import type { DescribeField, DescribeSObjectResult } from '../describe.ts';
@@ -41,6 +42,10 @@ export const DEFAULT_MAX_ROWS_PER_JOB = 100_000;
 export const DEFAULT_INGEST_CONCURRENCY = 3;
 /** Characters of CSV generated per chunk of an upload body. */
 const UPLOAD_CHUNK_CHARS = 64 * 1024;
+/** Characters of spooled JSON lines collected per write to a job's spool file. */
+const SPOOL_WRITE_CHARS = 64 * 1024;
+/** Row hashes a fresh spool has room for before its hash array grows. */
+const INITIAL_HASH_SLOTS = 1024;
 
 export type BulkOperation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete';
 export const BULK_OPERATIONS: readonly BulkOperation[] = Object.freeze(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
@@ -97,15 +102,24 @@ const UNPROCESSED = 3;
 
 interface Spool {
   seq: number;
-  path: string;
-  out: WriteStream;
+  /** The records as JSON lines, read back to hand each result its `input` (and to rebuild the CSV, see `csv`). */
+  json: BatchedFile;
+  /**
+   * The job's CSV rows (no header), written as records arrive so the upload is a file copy. Dropped (null) when
+   * a column first appears after the job's first row: earlier rows would lack its cell, so the CSV is then
+   * generated again from `json` at upload time with the final header.
+   */
+  csv: BatchedFile | null;
+  /** Row hashes by position while `csv` is kept (grows as rows arrive). */
+  hashes: Float64Array;
   start: number;
   rows: number;
   valueBytes: number;
   headerBytes: number;
-  /** Canonical column names in header order. */
+  /** Canonical column names in header order, and each one's position. */
   columns: string[];
   columnSet: Set<string>;
+  columnIndex: Map<string, number>;
 }
 
 interface JobOutcome {
@@ -161,22 +175,28 @@ export async function* bulkIngest(
       if (spool && spool.rows > 0 && (spool.rows >= maxRows || estimate(spool, cells, rowBytes) > maxBytes)) {
         // Oldest job first: awaiting it here is what gives input reading its backpressure.
         while (inflight.length >= concurrency) yield* results(await inflight.shift()!);
-        inflight.push(startJob(ctx, await seal(spool)));
+        inflight.push(startJob(ctx, seal(spool)));
         inflight[inflight.length - 1].catch(() => undefined);
         spool = null;
       }
       spool ??= newSpool(dir, seq++, index, fixed);
+      const width = spool.columns.length;
       for (const [col] of cells) addColumn(spool, col);
+      if (spool.csv && spool.rows > 0 && spool.columns.length > width) {
+        spool.csv.destroy();
+        spool.csv = null;
+      }
+      if (spool.csv) spoolCsvRow(spool, cells);
       spool.rows++;
       spool.valueBytes += rowBytes;
-      if (!spool.out.write(JSON.stringify(record) + '\n')) await once(spool.out, 'drain');
+      spool.json.line(JSON.stringify(record));
       index++;
     }
     if (spool && spool.rows > 0) {
-      inflight.push(startJob(ctx, await seal(spool)));
+      inflight.push(startJob(ctx, seal(spool)));
       inflight[inflight.length - 1].catch(() => undefined);
     } else if (spool) {
-      await seal(spool);
+      seal(spool);
     }
     spool = null;
     while (inflight.length > 0) yield* results(await inflight.shift()!);
@@ -187,9 +207,8 @@ export async function* bulkIngest(
     throw new BulkError(BULK_ERROR_CODES.jobFailed, `bulk ${operation} of ${object} failed (jobs created: ${jobIds.join(', ')}): ${(err as Error).message}`, { jobIds: [...jobIds], cause: err });
   } finally {
     if (spool) {
-      // Pending writes of an abandoned spool error out once destroyed; nothing reads it any more.
-      spool.out.on('error', () => undefined);
-      spool.out.destroy();
+      spool.json.destroy();
+      spool.csv?.destroy();
     }
     stop.abort();
     await Promise.allSettled(inflight);
@@ -214,8 +233,19 @@ function positive(n: number, name: string): number {
 }
 
 function newSpool(dir: string, seq: number, start: number, fixed: string[] | null): Spool {
-  const path = join(dir, `job-${seq}.jsonl`);
-  const spool: Spool = { seq, path, out: createWriteStream(path), start, rows: 0, valueBytes: 0, headerBytes: 0, columns: [], columnSet: new Set() };
+  const spool: Spool = {
+    seq,
+    json: new BatchedFile(join(dir, `job-${seq}.jsonl`)),
+    csv: new BatchedFile(join(dir, `job-${seq}.csv`)),
+    hashes: new Float64Array(INITIAL_HASH_SLOTS),
+    start,
+    rows: 0,
+    valueBytes: 0,
+    headerBytes: 0,
+    columns: [],
+    columnSet: new Set(),
+    columnIndex: new Map(),
+  };
   for (const c of fixed ?? []) addColumn(spool, c);
   return spool;
 }
@@ -223,6 +253,7 @@ function newSpool(dir: string, seq: number, start: number, fixed: string[] | nul
 function addColumn(spool: Spool, col: string): void {
   if (spool.columnSet.has(col)) return;
   spool.columnSet.add(col);
+  spool.columnIndex.set(col, spool.columns.length);
   spool.columns.push(col);
   spool.headerBytes += Buffer.byteLength(col) + 1;
 }
@@ -240,9 +271,69 @@ function estimate(spool: Spool, cells: [string, string][], rowBytes: number): nu
   return header + spool.valueBytes + rowBytes + (spool.rows + 1) * cols;
 }
 
-async function seal(spool: Spool): Promise<Spool> {
-  spool.out.end();
-  await once(spool.out, 'close');
+/** Writes the row's CSV line to the spool's CSV file and records its hash at its position. */
+function spoolCsvRow(spool: Spool, cells: [string, string][]): void {
+  const row = new Array<string>(spool.columns.length).fill('');
+  for (const [col, v] of cells) row[spool.columnIndex.get(col)!] = v;
+  if (spool.rows === spool.hashes.length) {
+    const grown = new Float64Array(spool.hashes.length * 2);
+    grown.set(spool.hashes);
+    spool.hashes = grown;
+  }
+  spool.hashes[spool.rows] = rowHash(row);
+  spool.csv!.line(csvRow(row));
+}
+
+/**
+ * A temp file written ~64 KB at a time: lines are collected and joined per write. A write per record cost a
+ * Buffer and a write request per row (200,000 of each for a 200,000-row load) for the GC and the allocator.
+ * The writes are synchronous: a 64 KB write to a local temp file is tens of microseconds, and a synchronous
+ * write encodes the string into a native buffer freed at once, where a stream write makes an ArrayBuffer that
+ * the 1 MB young generation the CLI runs with promotes (it is in flight across scavenges) and only a full GC
+ * frees: tens of MB of dead buffers at the peak of a 200,000-row load.
+ */
+class BatchedFile {
+  readonly path: string;
+  #fd: number | null;
+  #pending: string[] = [];
+  #chars = 0;
+
+  constructor(path: string) {
+    this.path = path;
+    this.#fd = openSync(path, 'w');
+  }
+
+  line(text: string): void {
+    this.#pending.push(text, '\n');
+    this.#chars += text.length + 1;
+    if (this.#chars >= SPOOL_WRITE_CHARS) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0 || this.#fd === null) return;
+    const chunk = this.#pending.join('');
+    this.#pending = [];
+    this.#chars = 0;
+    writeSync(this.#fd, chunk);
+  }
+
+  close(): void {
+    this.#flush();
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+
+  /** Abandons the file (it is removed with the spool dir). */
+  destroy(): void {
+    this.#pending = [];
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+}
+
+function seal(spool: Spool): Spool {
+  spool.json.close();
+  spool.csv?.close();
   return spool;
 }
 
@@ -255,14 +346,37 @@ function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+function csvRow(row: readonly string[]): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) line += (i > 0 ? ',' : '') + csvCell(row[i]);
+  return line;
+}
+
 /**
- * A 52-bit hash of a row's cells (exact in a double). Rows are told apart by it: two different rows of one job
- * colliding has odds of about rows² / 2⁵³ (≈ 1 in 10⁶ for a 100,000-row job), and then only swaps those two rows'
- * outcomes.
+ * A 53-bit hash of a row's cells (exact in a double), computed in JS: two 32-bit multiply-xorshift lanes over
+ * each cell's length and UTF-16 units (the lengths keep `["a,b"]` and `["a","b"]` apart). It replaced a SHA-1
+ * per row, whose native hash object per row (twice per row: upload and results) was a third of the join's CPU
+ * and a stream of malloc'd garbage. Rows are told apart by it: two different rows of one job colliding has odds
+ * of about rows² / 2⁵⁴ (≈ 1 in 10⁶ for a 100,000-row job), and then only swaps those two rows' outcomes.
  */
-function rowHash(cells: readonly string[]): number {
-  const d = createHash('sha1').update(JSON.stringify(cells)).digest();
-  return d.readUIntBE(0, 6) * 16 + (d[6] >> 4);
+export function rowHash(cells: readonly string[]): number {
+  let h1 = 0xdeadbeef ^ cells.length;
+  let h2 = 0x41c6ce57 ^ cells.length;
+  for (let c = 0; c < cells.length; c++) {
+    const v = cells[c];
+    h1 = Math.imul(h1 ^ v.length, 2654435761);
+    h2 = Math.imul(h2 ^ v.length, 1597334677);
+    for (let i = 0; i < v.length; i++) {
+      const ch = v.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** Creates, uploads, closes and waits for one job, then reads its result files into the join arrays. */
@@ -276,18 +390,24 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   const jobId = created.id;
   ctx.jobIds.push(jobId);
   opts.onEvent?.({ type: 'job-created', kind: 'ingest', jobId, object: created.object, operation, start: spool.start, rows: spool.rows });
-  let hashes = new Float64Array(spool.rows);
+  let hashes = spool.csv ? spool.hashes.subarray(0, spool.rows) : new Float64Array(spool.rows);
   let bytes = 0;
   try {
     await conn.request(`jobs/ingest/${jobId}/batches`, {
       method: 'PUT',
       headers: { 'content-type': 'text/csv' },
-      // A factory: a retried PUT regenerates the body (and the join map) from the spool file.
+      // A factory: a retried PUT reads the spool again (and, for a regenerated CSV, rebuilds the join map).
       body: () => {
-        hashes = new Float64Array(spool.rows);
         bytes = 0;
+        const count = (n: number) => (bytes += n);
+        let chunks: AsyncGenerator<Uint8Array>;
+        if (spool.csv) chunks = csvFileChunks(spool, spool.csv.path, count);
+        else {
+          hashes = new Float64Array(spool.rows);
+          chunks = csvChunks(ctx.columns, spool, hashes, count);
+        }
         // Small buffers on both sides of the bridge: the body is produced at the pace the socket drains.
-        const source = Readable.from(csvChunks(ctx.columns, spool, hashes, (n) => (bytes += n)), { highWaterMark: 1 });
+        const source = Readable.from(chunks, { highWaterMark: 1 });
         return Readable.toWeb(source, { strategy: { highWaterMark: 1 } }) as unknown as ReadableStream<Uint8Array>;
       },
       signal,
@@ -306,14 +426,25 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   }
 }
 
-/** The job's CSV, generated from its spool file in ~256 KB chunks; fills `hashes[position]` with each row's hash. */
+/** The job's CSV: the header, then the spooled CSV rows as they are on disk. */
+async function* csvFileChunks(spool: Spool, path: string, count: (n: number) => void): AsyncGenerator<Uint8Array> {
+  const header = Buffer.from(csvRow(spool.columns) + '\n');
+  count(header.length);
+  yield header;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    count(chunk.length);
+    yield chunk;
+  }
+}
+
+/** The job's CSV, generated from its JSON spool in ~64 KB chunks; fills `hashes[position]` with each row's hash. */
 async function* csvChunks(columns: ColumnChecker, spool: Spool, hashes: Float64Array, count: (n: number) => void): AsyncGenerator<Uint8Array> {
   const index = new Map(spool.columns.map((c, i) => [c, i]));
   // Lines are collected and joined once per chunk: `+=` on one string would keep thousands of rope nodes alive
   // until the chunk is sent, which V8 answers by growing the young generation (and the process's RSS).
   let lines: string[] = [spool.columns.map(csvCell).join(',') + '\n'];
   let chars = lines[0].length;
-  const input = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
+  const input = createInterface({ input: createReadStream(spool.json.path), crlfDelay: Infinity });
   let pos = 0;
   const flush = () => {
     const chunk = Buffer.from(lines.join(''));
@@ -441,7 +572,7 @@ class IdStore {
 async function* results(outcome: JobOutcome): AsyncGenerator<BulkRecordResult> {
   const { spool, jobId, info, status, ids, errors, created } = outcome;
   const why = `not processed: job ${jobId} ended ${info.state}${info.errorMessage ? ` (${info.errorMessage})` : ''}`;
-  const lines = createInterface({ input: createReadStream(spool.path), crlfDelay: Infinity });
+  const lines = createInterface({ input: createReadStream(spool.json.path), crlfDelay: Infinity });
   let pos = 0;
   try {
     for await (const line of lines) {
