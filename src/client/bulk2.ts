@@ -142,7 +142,10 @@ export class Bulk2 {
       opts.onEvent?.(e);
     };
     try {
-      yield* bulkIngest(this.conn, this.#describe, object, operation, records, { ...opts, onEvent, rowsPerSec: opts.rowsPerSec ?? learned?.rowsPerSec });
+      // The first poll aims a little before the end (see BULK_LEARNED_FIRST_POLL_AIM), so it plans from the
+      // fastest recent job: a slow one (queued behind another job of its load) would put it after the end.
+      const fastest = learned?.recent?.length ? Math.max(...learned.recent) : learned?.rowsPerSec;
+      yield* bulkIngest(this.conn, this.#describe, object, operation, records, { ...opts, onEvent, rowsPerSec: opts.rowsPerSec ?? fastest });
     } finally {
       await Promise.all(writes);
     }

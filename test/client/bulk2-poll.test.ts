@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection } from '../../src/client/connection.ts';
+import { BULK_LEARNED_FIRST_POLL_AIM } from '../../src/client/bulk2/common.ts';
 import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 
@@ -101,17 +102,23 @@ describe('bulk job polling', () => {
     assert.ok(job.polls.length < 60, `${job.polls.length} polls`);
   });
 
-  it('a rate learned from an earlier job plans the first poll just after the end: one poll instead of two', async () => {
+  it('a rate learned from an earlier job plans the first poll a little before the end, the second just after it', async () => {
     const base = { backoff: 250, floor: BULK_POLL_MIN_MS };
-    // 50,000 rows at a learned 10,000 rows/s: 5 s ×1.1, plus the second of slack for Salesforce's timestamps.
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 * 1.1 + BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    // 50,000 rows at a learned 10,000 rows/s: 5 s, aimed a second early (more than 10% of it).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 - BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    // A 100 s job: 10% early (a long job's first poll comes early enough to re-plan from).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 100_000, rowsPerSec: 1000 }), { ms: 100_000 * BULK_LEARNED_FIRST_POLL_AIM, estimated: true });
     const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
     const learned = virtualJob(spec);
     await waitForJob(learned.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: (100_000 / learned.finish) * 1000, now: learned.now, sleep: learned.sleep });
-    assert.equal(learned.polls.length, 1, JSON.stringify(learned.polls));
+    assert.equal(learned.polls.length, 2, JSON.stringify(learned.polls));
+    const learnedLate = learned.polls[1].t - learned.finish;
     const cold = virtualJob(spec);
     await waitForJob(cold.conn, 'ingest', 'x', { expectedRecords: 100_000, now: cold.now, sleep: cold.sleep });
     assert.equal(cold.polls.length, 2, JSON.stringify(cold.polls));
+    // The learned plan sees the end sooner than the cold one (which first polls at the assumed rate, then extrapolates).
+    assert.ok(learnedLate >= 0 && learnedLate < cold.polls[1].t - cold.finish, `${learnedLate} ms vs ${cold.polls[1].t - cold.finish} ms late`);
+    assert.ok(learnedLate < 0.05 * learned.finish, `${learnedLate} ms late for a ${learned.finish} ms job`);
     // A job slower than the learned rate is still waited for to the end (planned from its progress).
     const slow = virtualJob({ ...spec, rowsPerSec: 3000 });
     const info = await waitForJob(slow.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: 12_000, now: slow.now, sleep: slow.sleep });
