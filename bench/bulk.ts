@@ -5,7 +5,10 @@
  *    `sfbridge query` (2,000-row pages): wall time, API calls (the emulator's apiUsage counter), and peak RSS
  *    of the exporting process.
  * 2. Upsert M Contacts (default 200,000) by external ID from a CSV file with `sfbridge bulk upsert` and with
- *    jsforce's `conn.bulk2.loadAndWaitForResults`: same figures.
+ *    jsforce's `conn.bulk2.loadAndWaitForResults`: same figures. sfbridge runs twice, each creating M new
+ *    Contacts: a first load (empty cache dir: no cached describe, no learned job rate) and a repeat load (the
+ *    cache dir the first one filled: describe reused, first status polls planned from the learned rate).
+ *    `--only ingest` seeds no Accounts.
  *
  * The sfbridge variants run the real CLI as a user does, `node bin/sfbridge.js …` (so with its compile cache
  * and its V8 heap settings), after one small warm-up run of each command so the compile cache holds every

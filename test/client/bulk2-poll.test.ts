@@ -102,28 +102,41 @@ describe('bulk job polling', () => {
     assert.ok(job.polls.length < 60, `${job.polls.length} polls`);
   });
 
-  it('a rate learned from an earlier job plans the first poll a little before the end, the second just after it', async () => {
+  it('a rate learned from an earlier job plans the first poll just after the end: one poll instead of two', async () => {
     const base = { backoff: 250, floor: BULK_POLL_MIN_MS };
-    // 50,000 rows at a learned 10,000 rows/s: 5 s, aimed a second early (more than 10% of it).
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 - BULK_LEARNED_RATE_SLACK_MS, estimated: true });
-    // A 100 s job: 10% early (a long job's first poll comes early enough to re-plan from).
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 100_000, rowsPerSec: 1000 }), { ms: 100_000 * BULK_LEARNED_FIRST_POLL_AIM, estimated: true });
+    // 50,000 rows at a learned 10,000 rows/s: 5 s ×1.1, plus the second of slack for Salesforce's timestamps.
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 * 1.1 + BULK_LEARNED_RATE_SLACK_MS, estimated: true });
     const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
     const learned = virtualJob(spec);
     await waitForJob(learned.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: (100_000 / learned.finish) * 1000, now: learned.now, sleep: learned.sleep });
-    assert.equal(learned.polls.length, 2, JSON.stringify(learned.polls));
-    const learnedLate = learned.polls[1].t - learned.finish;
+    assert.equal(learned.polls.length, 1, JSON.stringify(learned.polls));
     const cold = virtualJob(spec);
     await waitForJob(cold.conn, 'ingest', 'x', { expectedRecords: 100_000, now: cold.now, sleep: cold.sleep });
     assert.equal(cold.polls.length, 2, JSON.stringify(cold.polls));
-    // The learned plan sees the end sooner than the cold one (which first polls at the assumed rate, then extrapolates).
-    assert.ok(learnedLate >= 0 && learnedLate < cold.polls[1].t - cold.finish, `${learnedLate} ms vs ${cold.polls[1].t - cold.finish} ms late`);
-    assert.ok(learnedLate < 0.05 * learned.finish, `${learnedLate} ms late for a ${learned.finish} ms job`);
     // A job slower than the learned rate is still waited for to the end (planned from its progress).
     const slow = virtualJob({ ...spec, rowsPerSec: 3000 });
     const info = await waitForJob(slow.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: 12_000, now: slow.now, sleep: slow.sleep });
     assert.equal(info.state, 'JobComplete');
     assert.ok(slow.now() >= slow.finish);
+  });
+
+  it("learnedFirstPoll 'before-end' polls a little before the learned end, then just after it (least latency)", async () => {
+    const base = { backoff: 250, floor: BULK_POLL_MIN_MS, learnedFirstPoll: 'before-end' as const };
+    // 50,000 rows at a learned 10,000 rows/s: 5 s, aimed a second early (more than 10% of it).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 - BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    // A 100 s job: 10% early (a long job's first poll comes early enough to re-plan from).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 100_000, rowsPerSec: 1000 }), { ms: 100_000 * BULK_LEARNED_FIRST_POLL_AIM, estimated: true });
+    const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
+    const rowsPerSec = (100_000 / virtualJob(spec).finish) * 1000;
+    const early = virtualJob(spec);
+    await waitForJob(early.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec, learnedFirstPoll: 'before-end', now: early.now, sleep: early.sleep });
+    assert.equal(early.polls.length, 2, JSON.stringify(early.polls));
+    const late = virtualJob(spec);
+    await waitForJob(late.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec, now: late.now, sleep: late.sleep });
+    const earlyLag = early.polls[1].t - early.finish;
+    const lateLag = late.polls[0].t - late.finish;
+    assert.ok(earlyLag >= 0 && earlyLag < lateLag, `${earlyLag} ms vs ${lateLag} ms after the end`);
+    assert.ok(earlyLag < 0.05 * early.finish, `${earlyLag} ms after the end of a ${early.finish} ms job`);
   });
 
   it('measures close → end from the job\'s own timestamps less the client-side upload time (no clock mixing)', () => {

@@ -28,7 +28,7 @@ import { Readable } from 'node:stream';
 import type { Connection } from '../connection.ts';
 import type { DescribeField, DescribeSObjectResult } from '../describe.ts';
 import { csvRowBatches } from './csv-rows.ts';
-import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo } from './common.ts';
+import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo, type LearnedFirstPoll } from './common.ts';
 
 /** Raw CSV bytes per job upload: Salesforce accepts 100 MB (150 MB base64); a margin covers our estimate. */
 export const DEFAULT_MAX_BYTES_PER_JOB = 100_000_000;
@@ -62,6 +62,8 @@ export interface BulkIngestOptions {
   pollIntervalMs?: number;
   /** Rows/s such jobs ran at before (learned by `client.bulk`): plans each job's first status poll; see `waitForJob`. */
   rowsPerSec?: number;
+  /** Where that first poll aims: `'after-end'` (default: fewest calls) or `'before-end'` (least latency); see `waitForJob`. */
+  learnedFirstPoll?: LearnedFirstPoll;
   /** Case/Lead assignment rule to run on the rows (the job's `assignmentRuleId`, §5.1). */
   assignmentRuleId?: string;
   /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
