@@ -28,6 +28,11 @@ import { csvLine } from './query.ts';
 /** The Bulk API of a client with the CLI's file-backed rate store (absent when the cache is off: `client.bulk`). */
 const ingestApis = new WeakMap<SalesforceClient, Bulk2>();
 
+/** A CSV cell as `csvLine` writes it (quoted when it holds a quote, comma or line break). */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
 /** Result rows per write of a result file. */
 const WRITE_BATCH = 500;
 
@@ -301,9 +306,14 @@ class JobFiles {
       const lead = kind === 'success' ? ['sf__Id', 'sf__Created'] : kind === 'failed' ? ['sf__Id', 'sf__Error'] : [];
       out.lines.push(csvLine([...lead, ...this.#columns]));
     }
-    const values = this.#columns.map((c) => String(r.input[c] ?? ''));
-    const lead = kind === 'success' ? [r.id ?? '', String(r.created)] : kind === 'failed' ? [r.id ?? '', r.error ?? ''] : [];
-    out.lines.push(csvLine([...lead, ...values]));
+    // One string per row, built directly (no values/lead/spread arrays): this runs once per input row.
+    let line = kind === 'success' ? `${csvField(r.id ?? '')},${r.created}` : kind === 'failed' ? `${csvField(r.id ?? '')},${csvField(r.error ?? '')}` : '';
+    for (let i = 0; i < this.#columns.length; i++) {
+      const v = r.input[this.#columns[i]];
+      const cell = csvField(v === undefined || v === null ? '' : String(v));
+      line = i === 0 && kind === 'unprocessed' ? cell : `${line},${cell}`;
+    }
+    out.lines.push(`${line}\n`);
     // Batched writes (lines joined once per batch) keep garbage and the process's RSS low on big loads.
     if (out.lines.length >= WRITE_BATCH) await this.#flush(out);
   }

@@ -706,9 +706,13 @@ class ColumnChecker {
 
 /** Record → CSV cells: null → `#N/A` (sets null), Date → ISO, arrays → `;`-joined, `{Account:{Ext__c:'X'}}` → `Account.Ext__c`. */
 function flatten(record: Record<string, unknown>, prefix: string, out: [string, string][]): void {
-  for (const [k, v] of Object.entries(record)) {
+  // for…in rather than Object.entries: no [key, value] array per field (a 200,000-row load allocates ~10 KB a
+  // row, and with the CLI's small young generation every byte saved is scavenge time saved).
+  for (const k in record) {
+    if (!Object.hasOwn(record, k)) continue;
+    const v = record[k];
     if (k === 'attributes' || v === undefined) continue;
-    const col = prefix + k;
+    const col = prefix === '' ? k : prefix + k;
     if (v === null) out.push([col, '#N/A']);
     else if (v instanceof Date) out.push([col, v.toISOString()]);
     else if (Array.isArray(v)) out.push([col, v.join(';')]);
