@@ -5,7 +5,10 @@
  *    `sfbridge query` (2,000-row pages): wall time, API calls (the emulator's apiUsage counter), and peak RSS
  *    of the exporting process.
  * 2. Upsert M Contacts (default 200,000) by external ID from a CSV file with `sfbridge bulk upsert` and with
- *    jsforce's `conn.bulk2.loadAndWaitForResults`: same figures.
+ *    jsforce's `conn.bulk2.loadAndWaitForResults`: same figures. sfbridge runs twice, each creating M new
+ *    Contacts: a first load (empty cache dir: no cached describe, no learned job rate) and a repeat load (the
+ *    cache dir the first one filled: describe reused, first status polls planned from the learned rate).
+ *    `--only ingest` seeds no Accounts.
  *
  * The sfbridge variants run the real CLI as a user does, `node bin/sfbridge.js …` (so with its compile cache
  * and its V8 heap settings), after one small warm-up run of each command so the compile cache holds every
@@ -67,8 +70,10 @@ async function runParent(): Promise<void> {
   const M = Number(values.contacts);
   const dir = await mkdtemp(join(tmpdir(), 'sfbridge-bench-bulk-'));
   const t0 = performance.now();
-  const emu = await startEmulator(['--seed', `Account=${N}`, '--schema', 'bench/fixtures/bench-bulk-schema.yaml']);
-  console.log(`emulator: ${N.toLocaleString()} Accounts seeded and started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // The ingest part needs no Accounts: `--only ingest` skips seeding them.
+  const seeded = values.only === 'ingest' ? 0 : N;
+  const emu = await startEmulator(['--seed', `Account=${seeded}`, '--schema', 'bench/fixtures/bench-bulk-schema.yaml']);
+  console.log(`emulator: ${seeded.toLocaleString()} Accounts seeded and started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // API calls from Sforce-Limit-Info (`api-usage=used/max`); the reading call itself counts one, subtracted below.
   const usage = async () => {
     const res = await emu.api('/services/data/v62.0/limits');
@@ -77,7 +82,7 @@ async function runParent(): Promise<void> {
   };
   const env = { ...process.env, SF_INSTANCE_URL: emu.url, SF_ACCESS_TOKEN: emu.token, SFBRIDGE_HOME: join(dir, 'home') };
   const v8 = values.v8 ? values.v8.split(/\s+/).filter(Boolean) : [];
-  const sfbridge = (args: string[], defaults = false) => run('bin/sfbridge.js', args, defaults ? { ...env, SFBRIDGE_V8_DEFAULTS: '1' } : env, ['--disable-warning=ExperimentalWarning', ...v8]);
+  const sfbridge = (args: string[], defaults = false, extraEnv: NodeJS.ProcessEnv = {}) => run('bin/sfbridge.js', args, { ...env, ...(defaults ? { SFBRIDGE_V8_DEFAULTS: '1' } : {}), ...extraEnv }, ['--disable-warning=ExperimentalWarning', ...v8]);
   const report = async (label: string, body: () => Promise<{ r: Run; detail: string }>) => {
     const before = await usage();
     const { r, detail } = await body();
@@ -111,13 +116,19 @@ async function runParent(): Promise<void> {
       }
     }
     if (values.only !== 'export') {
-      const files = [join(dir, 'contacts-a.csv'), join(dir, 'contacts-b.csv'), join(dir, 'contacts-w.csv')];
-      // Distinct key spaces so both tools create the same number of new Contacts.
-      for (const [i, f] of files.entries()) await writeContacts(f, i === 2 ? 10 : M, ['A', 'B', 'W'][i]);
-      await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', files[2], '--results-dir', join(dir, 'warm')]);
-      for (const defaults of variants) {
-        await report(`upsert ${M.toLocaleString()} Contacts, sfbridge bulk upsert${defaults ? ' [V8 defaults, updates]' : ''}`, async () => {
-          const r = await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', files[0], '--results-dir', join(dir, defaults ? 'results-defaults' : 'results')], defaults);
+      const files = [join(dir, 'contacts-a.csv'), join(dir, 'contacts-b.csv'), join(dir, 'contacts-w.csv'), join(dir, 'contacts-c.csv')];
+      // Distinct key spaces so every measured load creates the same number of new Contacts.
+      for (const [i, f] of files.entries()) await writeContacts(f, i === 2 ? 10 : M, ['A', 'B', 'W', 'C'][i]);
+      // Warm-up (compile cache) with the cache dir off, so the first measured load starts with no learned rate
+      // and no cached describe, as a user's first load does; the second is a repeat load (cache dir filled by
+      // the first: the describe, and the rate of its jobs, which plans each job's first status poll).
+      const cache = { SFBRIDGE_CACHE_DIR: join(dir, 'cache') };
+      await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', files[2], '--results-dir', join(dir, 'warm')], false, { SFBRIDGE_CACHE_DIR: 'off' });
+      const loads: [string, string, boolean][] = [['first load', files[0], false], ['repeat load', files[3], false]];
+      if (values.defaults) loads.push(['[V8 defaults, updates]', files[0], true]);
+      for (const [tag, file, defaults] of loads) {
+        await report(`upsert ${M.toLocaleString()} Contacts, sfbridge bulk upsert, ${tag}`, async () => {
+          const r = await sfbridge(['bulk', 'upsert', '--object', 'Contact', '--external-id', 'Legacy_Key__c', '--file', file, '--results-dir', join(dir, `results-${tag.replace(/\W+/g, '-')}`)], defaults, cache);
           const m = /(\d+) records: (\d+) succeeded/.exec(r.stdout);
           return { r, detail: `${Number(m?.[2] ?? 0).toLocaleString()} succeeded; exit ${r.code}; jobs: ${(r.stdout.match(/ created \(/g) ?? []).length}` };
         });

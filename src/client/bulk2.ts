@@ -142,7 +142,10 @@ export class Bulk2 {
       opts.onEvent?.(e);
     };
     try {
-      yield* bulkIngest(this.conn, this.#describe, object, operation, records, { ...opts, onEvent, rowsPerSec: opts.rowsPerSec ?? learned?.rowsPerSec });
+      // A first poll aimed before the end plans from the fastest recent job (a slow one, queued behind another
+      // job of its load, would put it after the end); one aimed after the end from the slowest.
+      const plan = opts.learnedFirstPoll === 'before-end' && learned?.recent?.length ? Math.max(...learned.recent) : learned?.rowsPerSec;
+      yield* bulkIngest(this.conn, this.#describe, object, operation, records, { ...opts, onEvent, rowsPerSec: opts.rowsPerSec ?? plan });
     } finally {
       await Promise.all(writes);
     }

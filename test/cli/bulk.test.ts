@@ -118,6 +118,59 @@ describe('sfbridge bulk', () => {
     assert.match(r.stderr, /BULK_INVALID_INPUT: Account has no field Bogus__c/);
     assert.doesNotMatch(r.stdout, /created/);
   });
+
+  it('a data row with more or fewer fields than the header is refused before any job, naming the row', async () => {
+    const file = join(dir, 'ragged.csv');
+    await writeFile(file, 'LastName,Legacy_Key__c\r\n\r\nOk,R-1\r\nBad,R-2,extra\r\n');
+    const r = await run(bulkCommand, ['upsert', '-s', 'Contact', '--external-id', 'Legacy_Key__c', '-f', file, '--results-dir', join(dir, 'r-ragged')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /BULK_INVALID_INPUT: .*ragged\.csv: data row 2 has 3 fields but the header has 2/);
+    assert.doesNotMatch(r.stdout, /job 750/);
+  });
+
+  it('a repeat load reuses the cached describe and the learned job rate from the cache dir; SFBRIDGE_CACHE_DIR=off keeps nothing', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sfb-bulk-cache-'));
+    const load = async (tag: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const file = join(home, `c-${tag}.csv`);
+      await writeFile(file, 'LastName,Legacy_Key__c\n' + Array.from({ length: 1500 }, (_, i) => `L${i},${tag}-${i}\n`).join(''));
+      const calls: string[] = [];
+      const out = capture();
+      const err = capture();
+      const code = await bulkCommand(['upsert', '-s', 'Contact', '--external-id', 'Legacy_Key__c', '-f', file, '--results-dir', join(home, `r-${tag}`)], {
+        stdout: out.stream,
+        stderr: err.stream,
+        env: { ...env, SFBRIDGE_HOME: home, ...extraEnv },
+        fetch: (i, init) => {
+          const req = new Request(i, init);
+          calls.push(`${req.method} ${new URL(req.url).pathname.replace(/^\/services\/data\/v[\d.]+/, '').replace(/750\w+/, 'ID')}`);
+          return emu.fetch(req);
+        },
+      });
+      assert.equal(code, 0, err.text());
+      return calls;
+    };
+    const first = await load('a');
+    assert.equal(first.filter((c) => c === 'GET /sobjects/Contact/describe').length, 1);
+    const rates = JSON.parse(await readFile(join(home, 'cache', 'bulk-rates.json'), 'utf8')) as Record<string, { rowsPerSec: number; rows: number }>;
+    const rate = rates[`${BASE}|contact|upsert`];
+    assert.ok(rate && rate.rows === 1500 && rate.rowsPerSec > 0, JSON.stringify(rates));
+    assert.ok((await readdir(join(home, 'cache', 'describe'))).length >= 1);
+    // Nothing secret in the cache: no token, secret or client id.
+    const cached = (await readFile(join(home, 'cache', 'bulk-rates.json'), 'utf8')) + (await Promise.all((await readdir(join(home, 'cache', 'describe'))).map((n) => readFile(join(home, 'cache', 'describe', n), 'utf8')))).join('');
+    assert.ok(!cached.includes(emu.org.clientSecret) && !cached.includes(emu.org.clientId));
+
+    // A new process (a new client) against the same org: no describe call, and the learned rate is extended.
+    const second = await load('b');
+    assert.equal(second.filter((c) => c === 'GET /sobjects/Contact/describe').length, 0, second.join(', '));
+    const after = JSON.parse(await readFile(join(home, 'cache', 'bulk-rates.json'), 'utf8'))[`${BASE}|contact|upsert`] as { recent: number[] };
+    assert.equal(after.recent.length, 2);
+
+    // With the cache off the describe is fetched again and nothing is written.
+    const off = await mkdtemp(join(tmpdir(), 'sfb-bulk-nocache-'));
+    const third = await load('c', { SFBRIDGE_HOME: off, SFBRIDGE_CACHE_DIR: 'off' });
+    assert.equal(third.filter((c) => c === 'GET /sobjects/Contact/describe').length, 1);
+    assert.deepEqual(await readdir(off), []);
+  });
 });
 
 describe('sfbridge query --bulk', () => {

@@ -193,6 +193,25 @@ describe('bulk.ingest', () => {
     org.close();
   });
 
+  it("a job's results are downloaded only after the previous job's have been yielded (one job's results in memory at a time)", async () => {
+    const { sf, calls } = await setup();
+    const input = Array.from({ length: 90 }, (_, i) => ({ Name: `Gate ${i}`, External_Id__c: `G-${i}` }));
+    let consumed = 0;
+    const seenAt: number[] = [];
+    const results: BulkRecordResult[] = [];
+    const before = calls.length;
+    for await (const r of sf.bulk.ingest('Account', 'insert', input, { ...FAST, maxRowsPerJob: 30, concurrency: 3 })) {
+      for (const c of calls.splice(before)) if (/successfulResults$/.test(c)) seenAt.push(consumed);
+      results.push(r);
+      consumed++;
+    }
+    for (const c of calls.splice(before)) if (/successfulResults$/.test(c)) seenAt.push(consumed);
+    assert.deepEqual(results.map((r) => r.index), input.map((_, i) => i));
+    assert.ok(results.every((r) => r.success));
+    // Job 1's file before anything was consumed; job 2's once job 1's 30 results were; job 3's after 60.
+    assert.deepEqual(seenAt, [0, 30, 60]);
+  });
+
   it('the caller aborting its signal aborts the job in Salesforce; leaving the loop early does not', async () => {
     const { org, sf } = await setup();
     bulkEngine(org.emu.org).settings.chunkSize = 20;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection } from '../../src/client/connection.ts';
+import { BULK_LEARNED_FIRST_POLL_AIM } from '../../src/client/bulk2/common.ts';
 import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 
@@ -117,6 +118,25 @@ describe('bulk job polling', () => {
     const info = await waitForJob(slow.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: 12_000, now: slow.now, sleep: slow.sleep });
     assert.equal(info.state, 'JobComplete');
     assert.ok(slow.now() >= slow.finish);
+  });
+
+  it("learnedFirstPoll 'before-end' polls a little before the learned end, then just after it (least latency)", async () => {
+    const base = { backoff: 250, floor: BULK_POLL_MIN_MS, learnedFirstPoll: 'before-end' as const };
+    // 50,000 rows at a learned 10,000 rows/s: 5 s, aimed a second early (more than 10% of it).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 - BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    // A 100 s job: 10% early (a long job's first poll comes early enough to re-plan from).
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 100_000, rowsPerSec: 1000 }), { ms: 100_000 * BULK_LEARNED_FIRST_POLL_AIM, estimated: true });
+    const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
+    const rowsPerSec = (100_000 / virtualJob(spec).finish) * 1000;
+    const early = virtualJob(spec);
+    await waitForJob(early.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec, learnedFirstPoll: 'before-end', now: early.now, sleep: early.sleep });
+    assert.equal(early.polls.length, 2, JSON.stringify(early.polls));
+    const late = virtualJob(spec);
+    await waitForJob(late.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec, now: late.now, sleep: late.sleep });
+    const earlyLag = early.polls[1].t - early.finish;
+    const lateLag = late.polls[0].t - late.finish;
+    assert.ok(earlyLag >= 0 && earlyLag < lateLag, `${earlyLag} ms vs ${lateLag} ms after the end`);
+    assert.ok(earlyLag < 0.05 * early.finish, `${earlyLag} ms after the end of a ${early.finish} ms job`);
   });
 
   it('measures close → end from the job\'s own timestamps less the client-side upload time (no clock mixing)', () => {

@@ -31,10 +31,22 @@ export const BULK_INGEST_ASSUMED_ROWS_PER_SEC = 20_000;
 /** A planned poll sleeps this much past the estimated finish, so it lands just after the job ends, not just before. */
 export const BULK_POLL_ESTIMATE_MARGIN = 1.1;
 /**
- * Added to a first poll planned from a learned rate (`rowsPerSec`): the rate comes from job timestamps that
- * Salesforce gives to the second, so a measured duration can be up to a second short.
+ * A first poll planned from a learned rate (`rowsPerSec`) allows this for job timestamps that Salesforce gives
+ * to the second (a measured duration can be a second off either way): `learnedFirstPoll: 'after-end'` (the
+ * default) adds it to the estimate ×{@link BULK_POLL_ESTIMATE_MARGIN}, so a job as fast as before costs one
+ * poll; `'before-end'` aims at least this much before the estimated end (see {@link BULK_LEARNED_FIRST_POLL_AIM}).
  */
 export const BULK_LEARNED_RATE_SLACK_MS = 1000;
+/**
+ * With `learnedFirstPoll: 'before-end'` the first poll comes at most at this fraction of the estimated end (and
+ * a second before it): it reads the job's real progress, and the second poll, planned from that, lands just
+ * after the end. Two polls instead of one, for latency: aimed after the end, the first poll saw 100,000-row
+ * emulator jobs end 1.7–2.3 s late; aimed before, 0.01–0.4 s (docs/BENCHMARKS.md, "Bulk API 2.0").
+ */
+export const BULK_LEARNED_FIRST_POLL_AIM = 0.9;
+
+/** Where a first poll planned from a learned rate aims: just after the estimated end (fewest calls) or just before (least latency). */
+export type LearnedFirstPoll = 'after-end' | 'before-end';
 /**
  * Longest wait before a first poll planned from a learned rate. Longer than {@link BULK_POLL_ESTIMATE_MAX_MS}:
  * a rate measured on this org's own jobs is worth trusting further than a guess, and capping a long job's
@@ -119,9 +131,11 @@ export interface PollOptions {
   /**
    * Rows per second jobs like this one ran at before (rows over the time from close to `JobComplete`), learned
    * from earlier jobs by `client.bulk`. Plans the first poll instead of {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC},
-   * with {@link BULK_LEARNED_RATE_SLACK_MS} on top, so a job as fast as the last one costs one poll.
+   * aimed as `learnedFirstPoll` says.
    */
   rowsPerSec?: number;
+  /** See {@link LearnedFirstPoll}; default `'after-end'`. */
+  learnedFirstPoll?: LearnedFirstPoll;
   onEvent?: (e: BulkEvent) => void;
   /** Time source (tests). */
   now?: () => number;
@@ -145,14 +159,16 @@ export interface PollState {
   floor: number;
   /** Learned rows/s for the first poll (see {@link PollOptions.rowsPerSec}). */
   rowsPerSec?: number;
+  /** Where that first poll aims (default `'after-end'`). */
+  learnedFirstPoll?: LearnedFirstPoll;
 }
 
 /**
- * Plans the wait before the next poll. With the job's size known: before the first poll, the finish estimated
- * from the learned rate (`rowsPerSec`, plus {@link BULK_LEARNED_RATE_SLACK_MS}) or else from
- * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; after a poll that saw progress, the finish extrapolated from
+ * Plans the wait before the next poll. With the job's size known: before the first poll, just after or just
+ * before the finish estimated from the learned rate (`rowsPerSec`, `learnedFirstPoll`) or else the finish
+ * estimated from {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; after a poll that saw progress, the finish extrapolated from
  * the rate since the poll before (which for the first poll includes queue time, so it under-rates the job and
- * the next poll errs late rather than early); each estimate ×{@link BULK_POLL_ESTIMATE_MARGIN}, clamped to
+ * the next poll errs late rather than early); these two ×{@link BULK_POLL_ESTIMATE_MARGIN}; each clamped to
  * [floor, {@link BULK_POLL_ESTIMATE_MAX_MS}]. With no size or no progress since the last poll (queued,
  * stalled, or progress reported in steps), the back-off interval.
  */
@@ -163,7 +179,8 @@ export function planNextPoll(s: PollState): { ms: number; estimated: boolean } {
   if (s.expected === undefined || s.expected <= 0) return backoff;
   let rowsPerMs: number;
   if (!s.previous && s.rowsPerSec !== undefined && s.rowsPerSec > 0) {
-    const ms = (s.expected / (s.rowsPerSec / 1000)) * BULK_POLL_ESTIMATE_MARGIN + BULK_LEARNED_RATE_SLACK_MS;
+    const end = s.expected / (s.rowsPerSec / 1000);
+    const ms = s.learnedFirstPoll === 'before-end' ? Math.min(end * BULK_LEARNED_FIRST_POLL_AIM, end - BULK_LEARNED_RATE_SLACK_MS) : end * BULK_POLL_ESTIMATE_MARGIN + BULK_LEARNED_RATE_SLACK_MS;
     return { ms: Math.round(Math.min(BULK_POLL_LEARNED_MAX_MS, Math.max(s.floor, ms))), estimated: true };
   }
   if (!s.previous) rowsPerMs = BULK_INGEST_ASSUMED_ROWS_PER_SEC / 1000;
@@ -187,7 +204,7 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
   const floor = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_MIN_MS);
   let backoff = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_INITIAL_MS);
   const cap = Math.max(BULK_POLL_MAX_MS, backoff);
-  let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor, rowsPerSec: opts.rowsPerSec };
+  let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor, rowsPerSec: opts.rowsPerSec, learnedFirstPoll: opts.learnedFirstPoll };
   // Without a size the first poll goes at once (a query job's info is worth reading straight away).
   let next = state.expected ? planNextPoll(state) : { ms: 0, estimated: false };
   for (;;) {

@@ -1,0 +1,105 @@
+/**
+ * A small RFC 4180 reader for Bulk result files: quoted fields (with `""` escapes, delimiters and line breaks
+ * inside), CRLF or LF line endings, a leading BOM, any one-character delimiter. It reads a 100,000-row result
+ * file in a fraction of csv-parse's time (the join of an upsert's results is CPU-bound at the end of a load,
+ * after the last job has ended) and yields the rows of each input chunk as one batch, so there is one promise
+ * per chunk rather than per row.
+ */
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
+
+/** Rows of `source` (bytes of UTF-8 CSV), in batches. Blank lines are skipped; rows may differ in width. */
+export async function* csvRowBatches(source: AsyncIterable<Uint8Array | string>, delimiter = ','): AsyncGenerator<string[][]> {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
+  const d = delimiter.charCodeAt(0);
+  let rest = '';
+  for await (const chunk of source) {
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    const { rows, consumed } = parseRows(text, d, false);
+    rest = consumed === 0 ? text : text.slice(consumed);
+    if (rows.length > 0) yield rows;
+  }
+  const text = rest + decoder.decode();
+  if (text.length > 0) {
+    const { rows } = parseRows(text, d, true);
+    if (rows.length > 0) yield rows;
+  }
+}
+
+/**
+ * Parses the complete rows at the start of `buf`; returns them and how many characters they took. Unless
+ * `final`, a row that the buffer ends inside (or right after, where a line ending or an escaped quote may
+ * continue in the next chunk) is left for the next call.
+ */
+export function parseRows(buf: string, d: number, final: boolean): { rows: string[][]; consumed: number } {
+  const rows: string[][] = [];
+  const len = buf.length;
+  let i = 0;
+  rows: while (i < len) {
+    const row: string[] = [];
+    let pos = i;
+    for (;;) {
+      if (pos < len && buf.charCodeAt(pos) === QUOTE) {
+        let seg = pos + 1;
+        let value = '';
+        for (;;) {
+          const q = buf.indexOf('"', seg);
+          if (q < 0 || (q + 1 >= len && !final)) break rows;
+          if (buf.charCodeAt(q + 1) === QUOTE) {
+            value += buf.slice(seg, q + 1);
+            seg = q + 2;
+            continue;
+          }
+          value += buf.slice(seg, q);
+          pos = q + 1;
+          break;
+        }
+        // Anything between a closing quote and the next delimiter is kept (lenient, as Salesforce never sends it).
+        let j = pos;
+        while (j < len) {
+          const c = buf.charCodeAt(j);
+          if (c === d || c === LF || c === CR) break;
+          j++;
+        }
+        if (j > pos) value += buf.slice(pos, j);
+        pos = j;
+        row.push(value);
+      } else {
+        let j = pos;
+        while (j < len) {
+          const c = buf.charCodeAt(j);
+          if (c === d || c === LF || c === CR) break;
+          j++;
+        }
+        if (j >= len && !final) break rows;
+        row.push(buf.slice(pos, j));
+        pos = j;
+      }
+      if (pos >= len) {
+        if (!final) break rows;
+        break;
+      }
+      const c = buf.charCodeAt(pos);
+      if (c === d) {
+        pos++;
+        if (pos >= len) {
+          if (!final) break rows;
+          row.push('');
+          break;
+        }
+        continue;
+      }
+      if (c === CR) {
+        if (pos + 1 >= len && !final) break rows;
+        pos += buf.charCodeAt(pos + 1) === LF ? 2 : 1;
+        break;
+      }
+      pos++; // LF
+      break;
+    }
+    if (!(row.length === 1 && row[0] === '')) rows.push(row);
+    i = pos;
+  }
+  return { rows, consumed: i };
+}
