@@ -15,7 +15,7 @@
  * module (and, for exports, the emulator has run one full export); jsforce runs in a plain-JS child (bench/workers/bulk-jsforce.mjs). Each process's peak RSS comes from
  * a preloaded bench/workers/maxrss.mjs; its time is the whole process, start-up included.
  *
- * `--defaults` runs each sfbridge Bulk variant a second time with SFBRIDGE_V8_DEFAULTS=1 (V8's default heap
+ * `--defaults` runs each sfbridge Bulk variant a second time with SFBRIDGE_HEAP=default (V8's default heap
  * settings, as before the launcher set them; REST `query` always runs with them); `--v8=FLAGS` adds Node/V8 flags to every child.
  *
  *   npx node bench/bulk.ts [--accounts 1000000] [--contacts 200000] [--only export|ingest] [--defaults] [--v8=FLAGS]
@@ -82,7 +82,7 @@ async function runParent(): Promise<void> {
   };
   const env = { ...process.env, SF_INSTANCE_URL: emu.url, SF_ACCESS_TOKEN: emu.token, SFBRIDGE_HOME: join(dir, 'home') };
   const v8 = values.v8 ? values.v8.split(/\s+/).filter(Boolean) : [];
-  const sfbridge = (args: string[], defaults = false, extraEnv: NodeJS.ProcessEnv = {}) => run('bin/sfbridge.js', args, { ...env, ...(defaults ? { SFBRIDGE_V8_DEFAULTS: '1' } : {}), ...extraEnv }, ['--disable-warning=ExperimentalWarning', ...v8]);
+  const sfbridge = (args: string[], defaults = false, extraEnv: NodeJS.ProcessEnv = {}) => run('bin/sfbridge.js', args, { ...env, ...(defaults ? { SFBRIDGE_HEAP: 'default' } : {}), ...extraEnv }, ['--disable-warning=ExperimentalWarning', ...v8]);
   const report = async (label: string, body: () => Promise<{ r: Run; detail: string }>) => {
     const before = await usage();
     const { r, detail } = await body();

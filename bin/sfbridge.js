@@ -3,8 +3,8 @@
 // the node:alpine images: no -S) and the CLI would not start at all. What that flag bought is set below instead.
 // The bin is plain JS so any launcher can start it; it then loads the TypeScript CLI, which Node 24 runs
 // natively (type stripping). npm puts the project's Node 24 (the `node` devDependency) first on PATH.
-/** The V8 heap settings of the Bulk API commands (see below). */
-const BULK_V8_FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=20';
+/** The lean V8 heap settings: the Bulk API commands' default, every command's with SFBRIDGE_HEAP=lean (see below). */
+const LEAN_V8_FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=20';
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   console.error(`sfbridge needs Node.js 24 or newer (this is ${process.version}). Run it through npm/npx in the project (which uses the bundled Node 24), or install Node 24.`);
@@ -23,11 +23,20 @@ enableCompileCache?.();
 // before it doubles. Measured (docs/BENCHMARKS.md, "Bulk API 2.0"): peak RSS of a 1,000,000-row `query --bulk`
 // export ~157 → ~110 MB at ~10% more time, of a 200,000-row `bulk upsert` ~180 → ~140 MB. Not for REST
 // `query` (there the same settings took 1.5–2.6× the time for 226 → ~115 MB) nor the emulator and sync, which
-// keep V8's defaults. SFBRIDGE_V8_DEFAULTS=1 turns them off.
+// keep V8's defaults by default. SFBRIDGE_HEAP chooses: `auto` (this), `lean` (every command, e.g. a 1M-record
+// sync 298 → 170 MB for ~30% more CPU) or `default` (V8's defaults everywhere). NODE_OPTIONS cannot carry these
+// two flags (Node refuses them there), hence the variable.
+const HEAP_MODES = ['auto', 'lean', 'default'];
+const heap = process.env.SFBRIDGE_HEAP || 'auto';
+if (!HEAP_MODES.includes(heap)) {
+  console.error(`SFBRIDGE_HEAP=${heap} is not a heap mode: use one of ${HEAP_MODES.join(', ')} (or unset it for auto).`);
+  process.exit(2);
+}
 const args = process.argv.slice(2);
-if ((args[0] === 'bulk' || (args[0] === 'query' && args.includes('--bulk'))) && process.env.SFBRIDGE_V8_DEFAULTS !== '1') {
+const bulkCommand = args[0] === 'bulk' || (args[0] === 'query' && args.includes('--bulk'));
+if (heap === 'lean' || (heap === 'auto' && bulkCommand)) {
   const { setFlagsFromString } = await import('node:v8');
-  setFlagsFromString(BULK_V8_FLAGS);
+  setFlagsFromString(LEAN_V8_FLAGS);
 }
 process.removeAllListeners('warning');
 process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });

@@ -2,7 +2,7 @@
  * The `sfbridge` launcher (bin/sfbridge.js) as a user starts it, against the emulator on a socket: the Bulk API
  * commands (`bulk`, `query --bulk`) run with the launcher's V8 heap settings and still load, export and exit as
  * they do in-process; the settings reach V8 (a young generation that stays small under an allocation pattern
- * that makes V8's defaults grow it to 64 MB or more), and SFBRIDGE_V8_DEFAULTS=1 turns them off.
+ * that makes V8's defaults grow it to 64 MB or more), and SFBRIDGE_HEAP=default turns them off.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -41,7 +41,7 @@ before(async () => {
   const emu = createEmulator({ objects: EXTRA_OBJECTS });
   server = await serve(emu.fetch, { port: 0, host: '127.0.0.1' });
   dir = await mkdtemp(join(tmpdir(), 'sfb-bin-'));
-  env = { ...process.env, SF_INSTANCE_URL: server.url, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir, SFBRIDGE_V8_DEFAULTS: '', SFB_TEST_PROBE: '' };
+  env = { ...process.env, SF_INSTANCE_URL: server.url, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir, SFBRIDGE_HEAP: '', SFB_TEST_PROBE: '' };
 });
 
 after(async () => {
@@ -91,18 +91,29 @@ describe('bin/sfbridge.js', () => {
     assert.match(r.stderr, /upsert needs --external-id/);
   });
 
-  it('bulk and query --bulk keep the young generation small; SFBRIDGE_V8_DEFAULTS=1, REST query and other commands leave V8 to grow it', async () => {
+  it('bulk and query --bulk keep the young generation small; SFBRIDGE_HEAP=default, REST query and other commands leave V8 to grow it', async () => {
     // Under the probe's allocation V8's defaults grow new space to 64-128 MB; the launcher's settings keep it
     // in the single-digit to teens of MB (it still grows a little past the initial 1 MB semi-spaces).
     const SMALL = 32 * 1024 * 1024;
     const capped = await newSpacePeak(['query', '--bulk', '--help']);
     const bulkCapped = await newSpacePeak(['bulk', '--help']);
-    const defaults = await newSpacePeak(['bulk', '--help'], { SFBRIDGE_V8_DEFAULTS: '1' });
+    const defaults = await newSpacePeak(['bulk', '--help'], { SFBRIDGE_HEAP: 'default' });
     const rest = await newSpacePeak(['query', '--help']);
     const other = await newSpacePeak(['search', '--help']);
     assert.ok(capped < SMALL && bulkCapped < SMALL, `query --bulk / bulk: new space should stay under ${SMALL} bytes, got ${capped} / ${bulkCapped}`);
-    assert.ok(defaults > SMALL, `with SFBRIDGE_V8_DEFAULTS=1 V8 should grow new space past ${SMALL} bytes, got ${defaults}`);
+    assert.ok(defaults > SMALL, `with SFBRIDGE_HEAP=default V8 should grow new space past ${SMALL} bytes, got ${defaults}`);
     assert.ok(rest > SMALL, `REST query keeps V8's defaults: expected more than ${SMALL} bytes, got ${rest}`);
     assert.ok(other > SMALL, `other commands keep V8's defaults: expected more than ${SMALL} bytes, got ${other}`);
+  });
+  it('SFBRIDGE_HEAP takes auto, lean or default; an unknown mode exits 2 naming the choices before any command runs', async () => {
+    for (const mode of ['auto', 'lean', 'default']) {
+      const ok = await bin(['sync', '--help'], { SFBRIDGE_HEAP: mode });
+      assert.equal(ok.code, 0, `SFBRIDGE_HEAP=${mode}: ${ok.stderr}`);
+      assert.match(ok.stdout, /sfbridge sync/);
+    }
+    const r = await bin(['sync', '--help'], { SFBRIDGE_HEAP: 'small' });
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /SFBRIDGE_HEAP=small is not a heap mode: use one of auto, lean, default/);
   });
 });
