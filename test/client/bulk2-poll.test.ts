@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection } from '../../src/client/connection.ts';
 import { BULK_LEARNED_FIRST_POLL_AIM } from '../../src/client/bulk2/common.ts';
-import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
+import { BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_AFTER_END_MARGIN, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_MIN_MS, closeToEndMs, planNextPoll, SalesforceClient, waitForJob, type BulkEvent, type BulkJobInfo } from '../../src/client/index.ts';
 import { bulkOrg } from '../emulator/bulk-helpers.ts';
 
 const BASE = 'http://127.0.0.1:8484';
@@ -104,8 +104,8 @@ describe('bulk job polling', () => {
 
   it('a rate learned from an earlier job plans the first poll just after the end: one poll instead of two', async () => {
     const base = { backoff: 250, floor: BULK_POLL_MIN_MS };
-    // 50,000 rows at a learned 10,000 rows/s: 5 s ×1.1, plus the second of slack for Salesforce's timestamps.
-    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 * 1.1 + BULK_LEARNED_RATE_SLACK_MS, estimated: true });
+    // 50,000 rows at a learned 10,000 rows/s: 5 s ×BULK_LEARNED_AFTER_END_MARGIN, plus the second of slack for Salesforce's timestamps.
+    assert.deepEqual(planNextPoll({ ...base, elapsed: 0, processed: 0, expected: 50_000, rowsPerSec: 10_000 }), { ms: 5000 * BULK_LEARNED_AFTER_END_MARGIN + BULK_LEARNED_RATE_SLACK_MS, estimated: true });
     const spec = { rows: 100_000, queuedMs: 2000, rowsPerSec: 12_000 };
     const learned = virtualJob(spec);
     await waitForJob(learned.conn, 'ingest', 'x', { expectedRecords: 100_000, rowsPerSec: (100_000 / learned.finish) * 1000, now: learned.now, sleep: learned.sleep });
