@@ -60,16 +60,6 @@ export function procRss(pid: number): number {
   }
 }
 
-/** Peak resident set size of a process in bytes (VmHWM), or NaN. */
-export function procPeakRss(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -10,6 +10,8 @@ import { BulkQueryResult, type BulkQueryOptions } from './bulk2/query.ts';
 import { bulkIngest, ingestJobInfo, ingestResultFile, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
 import { waitForJob, type BulkEvent, type BulkJobInfo, type PollOptions } from './bulk2/common.ts';
 import { describe as describeObject, MemoryDescribeCache, type DescribeCache } from './describe.ts';
+import { parseSfDate } from './datetime.ts';
+import { MemoryKeyValueStore, type KeyValueStore } from './kv.ts';
 
 export { BulkQueryResult, bulkQuery, type BulkQueryOptions } from './bulk2/query.ts';
 export { bulkIngest, ingestJobInfo, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
@@ -49,20 +51,14 @@ export interface BulkIngestRate {
 }
 
 /** Where learned ingest rates are kept (in memory by default; the publisher keeps them in its state store). */
-export interface BulkRateStore {
-  get(key: string): Promise<BulkIngestRate | undefined>;
-  set(key: string, rate: BulkIngestRate): Promise<void>;
-}
+export interface BulkRateStore extends KeyValueStore<BulkIngestRate> {}
 
 /** In-memory {@link BulkRateStore}. */
-export class MemoryBulkRateStore implements BulkRateStore {
-  readonly entries = new Map<string, BulkIngestRate>();
-  async get(key: string): Promise<BulkIngestRate | undefined> {
-    return this.entries.get(key);
-  }
-  async set(key: string, rate: BulkIngestRate): Promise<void> {
-    this.entries.set(key, rate);
-  }
+export class MemoryBulkRateStore extends MemoryKeyValueStore<BulkIngestRate> {}
+
+/** A stored rate worth planning with: persisted stores can hand back anything (an old format, a hand edit). */
+function usableRate(r: BulkIngestRate | null | undefined): BulkIngestRate | undefined {
+  return r && typeof r.rowsPerSec === 'number' && r.rowsPerSec > 0 ? r : undefined;
 }
 
 /** Options of {@link Bulk2} beyond the describe cache. */
@@ -79,8 +75,8 @@ export interface Bulk2Options {
  * upload). Neither subtraction mixes the two clocks. `undefined` when the timestamps are missing.
  */
 export function closeToEndMs(info: { createdDate?: string; systemModstamp?: string }, createdAtClient: number, closingAtClient: number): number | undefined {
-  const created = info.createdDate ? Date.parse(info.createdDate.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : NaN;
-  const ended = info.systemModstamp ? Date.parse(info.systemModstamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : NaN;
+  const created = info.createdDate ? parseSfDate(info.createdDate) : NaN;
+  const ended = info.systemModstamp ? parseSfDate(info.systemModstamp) : NaN;
   if (!Number.isFinite(created) || !Number.isFinite(ended)) return undefined;
   return ended - created - (closingAtClient - createdAtClient);
 }
@@ -122,7 +118,7 @@ export class Bulk2 {
    */
   async *#ingest(object: string, operation: BulkOperation, records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>, opts: BulkIngestOptions): AsyncGenerator<BulkRecordResult> {
     const key = `${(await this.conn.session(opts.signal)).instanceUrl}|${object.toLowerCase()}|${operation}`;
-    const learned = opts.rowsPerSec === undefined ? await this.rates.get(key).catch(() => undefined) : undefined;
+    const learned = opts.rowsPerSec === undefined ? await this.#rate(key).catch(() => undefined) : undefined;
     const times = new Map<string, { created: number; closing?: number }>();
     const writes: Promise<void>[] = [];
     const onEvent = (e: BulkEvent): void => {
@@ -151,10 +147,14 @@ export class Bulk2 {
     }
   }
 
+  #rate(key: string): Promise<BulkIngestRate | undefined> {
+    return this.rates.get(key).then(usableRate);
+  }
+
   /** Adds a measurement (jobs of one load finish one after another, so the read-modify-write is chained). */
   #learn(key: string, rowsPerSec: number, rows: number): Promise<void> {
     this.#learning = this.#learning.catch(() => undefined).then(async () => {
-      const before = await this.rates.get(key);
+      const before = await this.#rate(key);
       const recent = [...(before?.recent ?? (before ? [before.rowsPerSec] : [])), rowsPerSec].slice(-BULK_RATE_HISTORY);
       await this.rates.set(key, { rowsPerSec: Math.min(...recent), recent, rows, measuredAt: Date.now() });
     });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connection } from './connection.ts';
+import { MemoryKeyValueStore, type KeyValueStore } from './kv.ts';
 
 /** A cached describe body with the `Last-Modified` value to revalidate it. */
 export interface DescribeCacheEntry {
@@ -26,21 +27,10 @@ export interface DescribeOptions {
 }
 
 /** Pluggable describe cache. */
-export interface DescribeCache {
-  get(key: string): Promise<DescribeCacheEntry | undefined>;
-  set(key: string, entry: DescribeCacheEntry): Promise<void>;
-}
+export interface DescribeCache extends KeyValueStore<DescribeCacheEntry> {}
 
 /** In-memory describe cache. */
-export class MemoryDescribeCache implements DescribeCache {
-  readonly entries = new Map<string, DescribeCacheEntry>();
-  async get(key: string): Promise<DescribeCacheEntry | undefined> {
-    return this.entries.get(key);
-  }
-  async set(key: string, entry: DescribeCacheEntry): Promise<void> {
-    this.entries.set(key, entry);
-  }
-}
+export class MemoryDescribeCache extends MemoryKeyValueStore<DescribeCacheEntry> {}
 
 /** One JSON file per entry under a directory (names are hashes of the key). */
 export class FileDescribeCache implements DescribeCache {

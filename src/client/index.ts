@@ -119,6 +119,8 @@ export * from './config.ts';
 export * from './governor.ts';
 export * from './token-store.ts';
 export { Transport, RetryBudget, DEFAULT_RETRY, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT_MS, NON_EXECUTION_STATUSES, BEFORE_SEND_ERROR_CODES, parseRetryAfter, type FetchLike, type RetryPolicy, type BodySource, type TransportRequest, type TransportResponse } from './transport.ts';
+export { MemoryKeyValueStore, type KeyValueStore } from './kv.ts';
+export { parseSfDate } from './datetime.ts';
 export { FileDescribeCache, MemoryDescribeCache, type DescribeCache, type DescribeOptions, type DescribeCacheEntry, type DescribeField, type DescribeGlobalResult, type DescribeSObjectResult } from './describe.ts';
 export { QueryResult, toCountQuery, MIN_BATCH_SIZE, MAX_BATCH_SIZE, MAX_PAGE_REREADS, type QueryOptions, type QueryPage, type SObjectRecord } from './query.ts';
 export { COLLECTION_CHUNK, MAX_SUBREQUESTS, NOT_ATTEMPTED, type BatchSubrequest, type CollectionResult, type CompositeSubrequest, type CompositeSubresponse, type TreeResult } from './composite.ts';

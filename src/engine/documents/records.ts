@@ -3,6 +3,7 @@
  * `attributes` on every level) and Bulk API 2.0 CSV rows (dotted keys such as `Owner.Name`, every value a
  * string, `''` meaning null). Everything here is pure.
  */
+import { parseSfDate } from '../../client/datetime.ts';
 import type { JsonValue } from '../../store/types.ts';
 
 /** A record in either shape. */
@@ -96,8 +97,8 @@ export function addressText(rec: AnyRecord, compoundField: string): string {
  */
 export function toIsoUtc(v: unknown): string | null {
   if (typeof v !== 'string' || v === '') return null;
-  const s = v.trim().replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+  const s = v.trim();
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(s) ? Date.parse(`${s}T00:00:00Z`) : parseSfDate(s);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 

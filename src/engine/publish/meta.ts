@@ -4,7 +4,7 @@
  * ingest rate (the first status poll's timing). Both live in the state's cursor table under keys that start
  * with `#`, which pipeline names cannot (the same place the publisher tracks bulk jobs in flight).
  */
-import { Bulk2, type BulkIngestRate, type BulkRateStore, type DescribeCache, type DescribeCacheEntry, type SalesforceClient } from '../../client/index.ts';
+import { Bulk2, type BulkIngestRate, type BulkRateStore, type DescribeCache, type DescribeCacheEntry, type KeyValueStore, type SalesforceClient } from '../../client/index.ts';
 import type { JsonValue, PublishState } from '../../store/index.ts';
 
 /**
@@ -16,34 +16,37 @@ export const PUBLISH_DESCRIBE_FRESH_MS = 24 * 60 * 60_000;
 const DESCRIBE_PREFIX = '#describe ';
 const RATE_PREFIX = '#bulk-rate ';
 
-/** A {@link DescribeCache} over the publisher's state store. */
-export class StateDescribeCache implements DescribeCache {
+/**
+ * Entries under one key prefix of the publisher's state store (its cursor table, beside the bulk jobs in
+ * flight), so what a run learns needs no table of its own.
+ */
+class StateEntries<T> implements KeyValueStore<T> {
   readonly #state: PublishState;
-  constructor(state: PublishState) {
+  readonly #prefix: string;
+  constructor(state: PublishState, prefix: string) {
     this.#state = state;
+    this.#prefix = prefix;
   }
-  async get(key: string): Promise<DescribeCacheEntry | undefined> {
-    const v = await this.#state.getCursor(DESCRIBE_PREFIX + key);
-    return (v?.cursor ?? undefined) as DescribeCacheEntry | undefined;
+  async get(key: string): Promise<T | undefined> {
+    const v = await this.#state.getCursor(this.#prefix + key);
+    return (v?.cursor ?? undefined) as T | undefined;
   }
-  async set(key: string, entry: DescribeCacheEntry): Promise<void> {
-    await this.#state.setCursor(DESCRIBE_PREFIX + key, { cursor: entry as unknown as JsonValue, key: null });
+  async set(key: string, value: T): Promise<void> {
+    await this.#state.setCursor(this.#prefix + key, { cursor: value as unknown as JsonValue, key: null });
+  }
+}
+
+/** A {@link DescribeCache} over the publisher's state store. */
+export class StateDescribeCache extends StateEntries<DescribeCacheEntry> implements DescribeCache {
+  constructor(state: PublishState) {
+    super(state, DESCRIBE_PREFIX);
   }
 }
 
 /** A {@link BulkRateStore} over the publisher's state store. */
-export class StateBulkRateStore implements BulkRateStore {
-  readonly #state: PublishState;
+export class StateBulkRateStore extends StateEntries<BulkIngestRate> implements BulkRateStore {
   constructor(state: PublishState) {
-    this.#state = state;
-  }
-  async get(key: string): Promise<BulkIngestRate | undefined> {
-    const v = await this.#state.getCursor(RATE_PREFIX + key);
-    const r = v?.cursor as BulkIngestRate | null | undefined;
-    return r && typeof r.rowsPerSec === 'number' && r.rowsPerSec > 0 ? r : undefined;
-  }
-  async set(key: string, rate: BulkIngestRate): Promise<void> {
-    await this.#state.setCursor(RATE_PREFIX + key, { cursor: rate as unknown as JsonValue, key: null });
+    super(state, RATE_PREFIX);
   }
 }
 

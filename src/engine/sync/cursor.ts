@@ -37,6 +37,7 @@
  * Cost. The window re-reads what changed during the last `lag`, which is idempotent; an idle object still
  * costs exactly one query call per cycle.
  */
+import { parseSfDate } from '../../client/datetime.ts';
 import type { CheckpointCursor } from '../../store/types.ts';
 
 /** Formats a SOQL datetime literal (second precision, UTC). Flooring only widens the window, never narrows it. */
@@ -44,10 +45,6 @@ export function soqlDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Parses a Salesforce datetime (`2024-03-05T17:38:40.000+0000`, ISO `Z`) to epoch ms; NaN if unparsable. */
-export function parseSfDate(value: string): number {
-  return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-}
 
 /** The lower bound of the next incremental read, or undefined for "from the beginning". */
 export function windowStart(cursor: CheckpointCursor | null | undefined, lagMs: number): string | undefined {
