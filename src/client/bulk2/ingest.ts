@@ -308,8 +308,7 @@ function estimate(spool: Spool, cells: [string, string][], rowBytes: number): nu
 
 /** Writes the row's CSV line to the spool's CSV file and records its hash at its position. */
 function spoolCsvRow(spool: Spool, cells: [string, string][]): void {
-  const row = new Array<string>(spool.columns.length).fill('');
-  for (const [col, v] of cells) row[spool.columnIndex.get(col)!] = v;
+  const row = rowOf(spool, cells);
   if (spool.rows === spool.hashes.length) {
     const grown = new Float64Array(spool.hashes.length * 2);
     grown.set(spool.hashes);
@@ -317,6 +316,13 @@ function spoolCsvRow(spool: Spool, cells: [string, string][]): void {
   }
   spool.hashes[spool.rows] = rowHash(row);
   spool.csv!.line(csvRow(row));
+}
+
+/** The record's cells in the spool's column order (`''` for a column the record lacks). */
+function rowOf(spool: Spool, cells: [string, string][]): string[] {
+  const row = new Array<string>(spool.columns.length).fill('');
+  for (const [col, v] of cells) row[spool.columnIndex.get(col)!] = v;
+  return row;
 }
 
 /**
@@ -373,8 +379,7 @@ function seal(spool: Spool): Spool {
 }
 
 function cellBytes(v: string): number {
-  const quoted = /[",\r\n]/.test(v);
-  return Buffer.byteLength(v) + (quoted ? 2 + (v.match(/"/g)?.length ?? 0) : 0);
+  return Buffer.byteLength(csvCell(v));
 }
 
 function csvCell(v: string): string {
@@ -477,10 +482,9 @@ async function* csvFileChunks(spool: Spool, path: string, count: (n: number) => 
 
 /** The job's CSV, generated from its JSON spool in ~64 KB chunks; fills `hashes[position]` with each row's hash. */
 async function* csvChunks(columns: ColumnChecker, spool: Spool, hashes: Float64Array, count: (n: number) => void): AsyncGenerator<Uint8Array> {
-  const index = new Map(spool.columns.map((c, i) => [c, i]));
   // Lines are collected and joined once per chunk: `+=` on one string would keep thousands of rope nodes alive
   // until the chunk is sent, which V8 answers by growing the young generation (and the process's RSS).
-  let lines: string[] = [spool.columns.map(csvCell).join(',') + '\n'];
+  let lines: string[] = [csvRow(spool.columns) + '\n'];
   let chars = lines[0].length;
   let pos = 0;
   const flush = () => {
@@ -493,10 +497,9 @@ async function* csvChunks(columns: ColumnChecker, spool: Spool, hashes: Float64A
   for await (const batch of lineBatches(spool.json.path)) {
     for (const line of batch) {
       const cells = columns.cellsSync(JSON.parse(line) as Record<string, unknown>);
-      const row = new Array<string>(spool.columns.length).fill('');
-      for (const [col, v] of cells) row[index.get(col)!] = v;
+      const row = rowOf(spool, cells);
       hashes[pos++] = rowHash(row);
-      const text = row.map(csvCell).join(',') + '\n';
+      const text = csvRow(row) + '\n';
       lines.push(text);
       chars += text.length;
       if (chars >= UPLOAD_CHUNK_CHARS) yield flush();
