@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { LimitNumbers } from '../client/errors.ts';
 import type { RunObjectStats } from '../store/types.ts';
+import type { SinkObserver, SinkPausedEvent, SinkResumedEvent } from './sinks/types.ts';
 
 /** How an object's rows are being read. */
 export type LoadMode = 'rest' | 'bulk' | 'incremental';
@@ -50,11 +51,23 @@ export interface SyncEventMap {
   /** The governor (or Salesforce) refused a call: the run stops as failed. */
   'budget:refused': [{ code: string; message: string; numbers: LimitNumbers }];
   warning: [{ object?: string; code: string; message: string }];
+  /** A sink is out: delivery pauses (the cursor waits) and retries after `retryInMs`; `reason` says why. */
+  'sink:paused': [SinkPausedEvent & { object?: string; pipeline: string }];
+  /** The sink took the batch after a pause. */
+  'sink:resumed': [SinkResumedEvent & { object?: string; pipeline: string }];
   'run:finished': [RunSummary];
 }
 
 /** The engine's event emitter. */
 export class SyncEvents extends EventEmitter<SyncEventMap> {}
+
+/** A {@link SinkObserver} that reports a pipeline's sink pauses and resumes as `sink:*` events. */
+export function sinkEvents(events: SyncEvents, pipeline: string, object?: string): SinkObserver {
+  return {
+    paused: (e) => events.emit('sink:paused', { ...e, pipeline, object }),
+    resumed: (e) => events.emit('sink:resumed', { ...e, pipeline, object }),
+  };
+}
 
 /** The pino subset used for logs. */
 export interface EventLogger {
@@ -81,6 +94,8 @@ export function logSyncEvents(events: SyncEvents, log: EventLogger): () => void 
     on('budget:resumed', (e) => log.info({ event: 'budget:resumed', ...e.numbers }, 'API budget: resumed')),
     on('budget:refused', (e) => log.error({ event: 'budget:refused', code: e.code, ...e.numbers }, e.message)),
     on('warning', (e) => log.warn({ event: 'warning', ...e }, e.message)),
+    on('sink:paused', (e) => log.warn({ event: 'sink:paused', ...e }, `${e.pipeline}: ${e.sink} unavailable (${e.code}: ${e.reason}); ${e.pending} messages wait, retry ${e.attempt + 1} in ${(e.retryInMs / 1000).toFixed(1)} s`)),
+    on('sink:resumed', (e) => log.info({ event: 'sink:resumed', ...e }, `${e.pipeline}: ${e.sink} delivering again after ${(e.pausedMs / 1000).toFixed(1)} s paused`)),
     on('run:finished', (e) => (e.status === 'succeeded' ? log.info : log.error).call(log, { event: 'run:finished', ...e }, `sync ${e.status} in ${e.seconds.toFixed(1)} s, ${e.apiCalls} API calls`)),
   ];
   return () => offs.forEach((off) => off());
