@@ -19,6 +19,7 @@ import {
   type DeletedRecord,
   type DeleteMode,
   type DeleteResult,
+  type EmittedHash,
   type EnsureTableResult,
   type FieldSpec,
   type FieldTypeChange,
@@ -51,6 +52,7 @@ export const FIELDS_TABLE = '_sfbridge_fields';
 export const TOMBSTONES_TABLE = '_sfbridge_tombstones';
 export const STATE_TABLE = '_sfbridge_state';
 export const RUNS_TABLE = '_sfbridge_runs';
+export const EMITTED_TABLE = '_sfbridge_emitted';
 
 /** Fields that can order versions of a record, best first. */
 const GUARD_FIELDS = ['SystemModstamp', 'LastModifiedDate', 'CreatedDate'];
@@ -535,6 +537,42 @@ class Ops implements StoreOperations {
     return rows.map((r) => String(r.id));
   }
 
+  async getEmitted(stream: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const d = this.#d;
+    const out = new Map<string, string>();
+    for (const part of chunk([...new Set(ids)], Math.min(1000, d.maxParams - 1))) {
+      checkAbort(this.#signal);
+      const p = new Params(d);
+      const rows = await this.#conn.all(`SELECT id, hash FROM ${d.table(EMITTED_TABLE)} WHERE stream = ${p.add(stream)} AND id IN ${p.list(part)}`, p.values);
+      for (const r of rows) out.set(String(r.id), String(r.hash));
+    }
+    return out;
+  }
+
+  async setEmitted(stream: string, entries: readonly EmittedHash[]): Promise<void> {
+    const d = this.#d;
+    // Last hash per id wins, and Postgres refuses one statement touching a row twice.
+    const byId = new Map(entries.map((e) => [e.id, e.hash]));
+    const now = d.toParam('datetime', new Date().toISOString());
+    for (const part of chunk([...byId], Math.floor(Math.min(4000, d.maxParams) / 4))) {
+      checkAbort(this.#signal);
+      const p = new Params(d);
+      const values = part.map(([id, hash]) => p.list([stream, id, hash, now])).join(', ');
+      await this.#conn.run(`INSERT INTO ${d.table(EMITTED_TABLE)} (stream, id, hash, updated_at) VALUES ${values} ON CONFLICT (stream, id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`, p.values);
+    }
+  }
+
+  async deleteEmitted(stream: string, ids: readonly string[]): Promise<number> {
+    const d = this.#d;
+    let n = 0;
+    for (const part of chunk([...new Set(ids)], Math.min(1000, d.maxParams - 1))) {
+      checkAbort(this.#signal);
+      const p = new Params(d);
+      n += (await this.#conn.all(`DELETE FROM ${d.table(EMITTED_TABLE)} WHERE stream = ${p.add(stream)} AND id IN ${p.list(part)} RETURNING id`, p.values)).length;
+    }
+    return n;
+  }
+
   upsertDocuments(docs: readonly SearchDocument[]): Promise<number> {
     return this.#d.search(this.#conn, this.#signal).upsertDocuments(docs);
   }
@@ -563,6 +601,9 @@ function transactionHandle(ops: Ops, isActive: () => boolean): StoreTransaction 
     getTombstone: guard((o: string, id: string) => ops.getTombstone(o, id)),
     getRecord: guard((o: string, id: string) => ops.getRecord(o, id)),
     count: guard((o: string, opt?: ListOptions) => ops.count(o, opt)),
+    getEmitted: guard((st: string, ids: readonly string[]) => ops.getEmitted(st, ids)),
+    setEmitted: guard((st: string, e: readonly EmittedHash[]) => ops.setEmitted(st, e)),
+    deleteEmitted: guard((st: string, ids: readonly string[]) => ops.deleteEmitted(st, ids)),
     upsertDocuments: guard((docs: readonly SearchDocument[]) => ops.upsertDocuments(docs)),
     deleteDocuments: guard((ids: readonly string[]) => ops.deleteDocuments(ids)),
     search: guard((q: string, opt?: SearchOptions) => ops.search(q, opt)),
@@ -877,6 +918,18 @@ export class MirrorStore implements Store {
       if (page.length < LIST_PAGE) return;
       after = page[page.length - 1];
     }
+  }
+
+  getEmitted(stream: string, ids: readonly string[]): Promise<Map<string, string>> {
+    return this.#read((ops) => ops.getEmitted(stream, ids));
+  }
+
+  setEmitted(stream: string, entries: readonly EmittedHash[]): Promise<void> {
+    return this.#write((ops) => ops.setEmitted(stream, entries));
+  }
+
+  deleteEmitted(stream: string, ids: readonly string[]): Promise<number> {
+    return this.#write((ops) => ops.deleteEmitted(stream, ids));
   }
 
   upsertDocuments(docs: readonly SearchDocument[]): Promise<number> {

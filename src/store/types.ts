@@ -297,6 +297,22 @@ export interface StoreOperations extends SearchIndex {
   getRecord(object: string, id: string): Promise<SfRecord | undefined>;
   /** Number of rows (live only unless `includeDeleted`). */
   count(object: string, options?: ListOptions): Promise<number>;
+  /**
+   * Content hashes a stream last emitted (documents to a sink, comments), by id; ids never emitted are
+   * absent. Pipelines compare them to emit only what changed, and write them in the transaction that moves
+   * their cursor.
+   */
+  getEmitted(stream: string, ids: readonly string[]): Promise<Map<string, string>>;
+  /** Records the hashes just emitted (replacing earlier ones). */
+  setEmitted(stream: string, entries: readonly EmittedHash[]): Promise<void>;
+  /** Forgets ids (after their tombstone was emitted). Returns how many were known. */
+  deleteEmitted(stream: string, ids: readonly string[]): Promise<number>;
+}
+
+/** One emitted version: the id and the hash of the content that was emitted. */
+export interface EmittedHash {
+  id: string;
+  hash: string;
 }
 
 /** Handle passed to the `transaction` callback; unusable once the callback settles. */

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { quote, type Conn, type Dialect } from '../driver.ts';
-import { FIELDS_TABLE, RUNS_TABLE, STATE_TABLE, TOMBSTONES_TABLE } from '../core.ts';
+import { EMITTED_TABLE, FIELDS_TABLE, RUNS_TABLE, STATE_TABLE, TOMBSTONES_TABLE } from '../core.ts';
 import type { FieldSpec, SearchIndex } from '../types.ts';
 import { normalizeDateTime, type Canonical, type StorageKind } from '../values.ts';
 import { PostgresSearchIndex, searchDdl } from './search.ts';
@@ -99,6 +99,7 @@ export class PostgresDialect implements Dialect {
       `CREATE TABLE IF NOT EXISTS ${this.table(FIELDS_TABLE)} (object_key text NOT NULL, field_key text NOT NULL, object text NOT NULL, field text NOT NULL, type text NOT NULL, length integer, precision integer, scale integer, removed boolean NOT NULL DEFAULT false, position integer NOT NULL, PRIMARY KEY (object_key, field_key))`,
       `CREATE TABLE IF NOT EXISTS ${this.table(TOMBSTONES_TABLE)} (object text NOT NULL, id text COLLATE "C" NOT NULL, deleted_at ${ts} NOT NULL, PRIMARY KEY (object, id))`,
       `CREATE TABLE IF NOT EXISTS ${this.table(STATE_TABLE)} (key text PRIMARY KEY, system_modstamp text, record_id text, extra ${this.jsonType}, updated_at ${ts} NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(EMITTED_TABLE)} (stream text NOT NULL, id text COLLATE "C" NOT NULL, hash text NOT NULL, updated_at ${ts} NOT NULL, PRIMARY KEY (stream, id))`,
       `CREATE TABLE IF NOT EXISTS ${this.table(RUNS_TABLE)} (id ${this.serialPrimaryKey}, started ${ts} NOT NULL, finished ${ts}, status text NOT NULL, api_calls integer NOT NULL, objects ${this.jsonType} NOT NULL, error text)`,
       ...searchDdl(this),
     ];

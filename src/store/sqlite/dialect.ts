@@ -9,7 +9,7 @@
 import { quote, type Conn, type Dialect } from '../driver.ts';
 import type { FieldSpec, SearchIndex } from '../types.ts';
 import { type Canonical, type StorageKind } from '../values.ts';
-import { FIELDS_TABLE, RUNS_TABLE, STATE_TABLE, TOMBSTONES_TABLE } from '../core.ts';
+import { EMITTED_TABLE, FIELDS_TABLE, RUNS_TABLE, STATE_TABLE, TOMBSTONES_TABLE } from '../core.ts';
 import { SqliteSearchIndex, searchDdl } from './search.ts';
 
 const COLUMN: Record<StorageKind, string> = {
@@ -80,6 +80,7 @@ export class SqliteDialect implements Dialect {
       `CREATE TABLE IF NOT EXISTS ${quote(FIELDS_TABLE)} (object_key TEXT NOT NULL, field_key TEXT NOT NULL, object TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, length INTEGER, precision INTEGER, scale INTEGER, removed INTEGER NOT NULL DEFAULT 0, position INTEGER NOT NULL, PRIMARY KEY (object_key, field_key))`,
       `CREATE TABLE IF NOT EXISTS ${quote(TOMBSTONES_TABLE)} (object TEXT NOT NULL, id TEXT NOT NULL, deleted_at ${ts} NOT NULL, PRIMARY KEY (object, id))`,
       `CREATE TABLE IF NOT EXISTS ${quote(STATE_TABLE)} (key TEXT PRIMARY KEY, system_modstamp TEXT, record_id TEXT, extra ${this.jsonType}, updated_at ${ts} NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${quote(EMITTED_TABLE)} (stream TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, updated_at ${ts} NOT NULL, PRIMARY KEY (stream, id))`,
       `CREATE TABLE IF NOT EXISTS ${quote(RUNS_TABLE)} (id ${this.serialPrimaryKey}, started ${ts} NOT NULL, finished ${ts}, status TEXT NOT NULL, api_calls INTEGER NOT NULL, objects ${this.jsonType} NOT NULL, error TEXT)`,
       ...searchDdl(),
     ];
