@@ -13,8 +13,10 @@ import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client
 import { loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
 import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
 import { resolveObjects } from '../engine/sync/objects.ts';
-import { runSync, type DocumentBuilder, type DocumentSink } from '../engine/sync/runner.ts';
+import { openSink, type Sink } from '../engine/sinks/index.ts';
+import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
+import type { Store } from '../store/types.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { clientFor, credentialsFromFlags } from './connect.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
@@ -63,18 +65,11 @@ function connectionFlags(config: SyncConfig, flags: Record<string, unknown>): Re
   return out;
 }
 
-/** Loads the search document builder when the documents module is present. */
-async function loadDocuments(client: SalesforceClient, jsonl: string | undefined): Promise<{ builder: DocumentBuilder; sinks: DocumentSink[]; close(): Promise<void> }> {
-  // A computed specifier: the documents module is developed separately and may be absent from a build.
-  const spec = '../engine/documents/index.ts';
-  let mod: { createDocumentBuilder(c: SalesforceClient, o?: object): DocumentBuilder; JsonlDocumentSink?: new (path: string) => DocumentSink & { close(): Promise<void> } };
-  try {
-    mod = await import(spec);
-  } catch (err) {
-    throw new UsageError(`search documents are not available in this build (${(err as Error).message}); run without --documents / documents.enabled`);
-  }
-  const sink = jsonl && mod.JsonlDocumentSink ? new mod.JsonlDocumentSink(jsonl) : undefined;
-  return { builder: mod.createDocumentBuilder(client), sinks: sink ? [sink] : [], close: async () => sink?.close() };
+/** The search document builder and the sinks documents go to (`documents.queue`, `documents.jsonl`). */
+async function loadDocuments(client: SalesforceClient, config: SyncConfig['documents'], store: Store): Promise<{ builder: DocumentBuilder; sinks: Sink[]; close(): Promise<void> }> {
+  const { createDocumentBuilder } = await import('../engine/documents/index.ts');
+  const sinks = config.sinks.map((c) => openSink(c, { store }));
+  return { builder: createDocumentBuilder(client), sinks, close: async () => void (await Promise.all(sinks.map((k) => k.close()))) };
 }
 
 /** Formats a run's per-object table. */
@@ -172,6 +167,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     events.on('budget:paused', (e) => stderr.write(`API budget: paused at ${e.numbers.used}/${e.numbers.max} (ceiling ${e.numbers.ceiling}); waiting for the rolling window\n`));
     events.on('budget:refused', (e) => stderr.write(`API budget: ${e.message}\n`));
     events.on('warning', (e) => stderr.write(`warning: ${e.message}\n`));
+    events.on('sink:paused', (e) => stderr.write(`${e.pipeline}: ${e.sink} unavailable (${e.reason}); ${e.pending} messages wait, retrying in ${(e.retryInMs / 1000).toFixed(1)} s\n`));
+    events.on('sink:resumed', (e) => stderr.write(`${e.pipeline}: ${e.sink} back after ${(e.pausedMs / 1000).toFixed(1)} s\n`));
   }
 
   const describeCache = new MemoryDescribeCache();
@@ -187,7 +184,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
       });
       auth = client.auth;
-      if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents.jsonl);
+      if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents, store);
       let run: RunSummary;
       try {
         const objects = await resolveObjects(client, config, signal);

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from './duration.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
+import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
 
 /** Objects synced when the config names none (the set other Salesforce connectors default to). */
 export const DEFAULT_STANDARD_OBJECTS: readonly string[] = Object.freeze(['Account', 'Opportunity', 'Contact', 'Lead', 'Campaign', 'Case']);
@@ -92,7 +93,8 @@ export const syncConfigSchema = z.strictObject({
   reconcile: duration.default(DEFAULT_RECONCILE_MS),
   schema_refresh: duration.default(DEFAULT_SCHEMA_REFRESH_MS),
   delete_mode: z.enum(['remove', 'soft']).default('remove'),
-  documents: z.strictObject({ enabled: z.boolean().default(false), jsonl: z.string().optional() }).default({ enabled: false }),
+  /** `jsonl: FILE` is short for `queue: {kind: jsonl, url: FILE}`; both may be given. */
+  documents: z.strictObject({ enabled: z.boolean().default(false), jsonl: z.string().optional(), queue: queueSchema.optional() }).default({ enabled: false }),
   budget: budget.default({}),
   // Publish pipelines have their own schema (src/engine/publish/config.ts); validateConfig applies it, so one
   // config file is checked whole before anything runs.
@@ -121,7 +123,8 @@ export interface SyncConfig {
   reconcileMs: number;
   schemaRefreshMs: number;
   deleteMode: 'remove' | 'soft';
-  documents: { enabled: boolean; jsonl?: string };
+  /** Search documents: built when `enabled`, delivered to each sink besides the store's index. */
+  documents: { enabled: boolean; jsonl?: string; sinks: SinkConfig[] };
   budget: Parsed['budget'];
   /** Publisher pipelines (validated). */
   publish: PublishPipelineConfig[];
@@ -271,7 +274,14 @@ export function validateConfig(raw: unknown): SyncConfig {
     reconcileMs: p.reconcile,
     schemaRefreshMs: p.schema_refresh,
     deleteMode: p.delete_mode,
-    documents: p.documents,
+    documents: {
+      enabled: p.documents.enabled,
+      jsonl: p.documents.jsonl,
+      sinks: [
+        ...(p.documents.queue ? [toSinkConfig(p.documents.queue)] : []),
+        ...(p.documents.jsonl ? [toSinkConfig({ kind: 'jsonl', url: p.documents.jsonl })] : []),
+      ],
+    },
     budget: p.budget,
     publish,
   };

@@ -22,13 +22,13 @@ import {
   FEED_COMMENTS,
   FILE_LINKS,
   indexRecords,
-  JsonlDocumentSink,
   MAX_QUERY_PARAM_BYTES,
   MAX_RELATED_TEXT_CHARS,
   MAX_URI_BYTES,
   removeDocuments,
   type DocumentBuilder,
 } from '../../src/engine/documents/index.ts';
+import { openSink, parseSinkConfig, type Sink, type SinkMessage } from '../../src/engine/sinks/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { SearchDocument } from '../../src/store/types.ts';
 
@@ -356,7 +356,9 @@ describe('document builder: Bulk CSV records and custom objects', () => {
 describe('documents in a store and a JSONL file', () => {
   it('indexRecords makes records searchable with ranked hits and category paths; deletions leave the index and the JSONL file says so', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sfb-docs-'));
-    const sink = new JsonlDocumentSink(join(dir, 'out', 'documents.jsonl'));
+    const path = join(dir, 'out', 'documents.jsonl');
+    const sink = openSink(parseSinkConfig({ kind: 'jsonl', url: path }));
+    const sinks = [sink];
     const store = await openStore('sqlite::memory:');
     try {
       const b = createDocumentBuilder(sf, { instanceUrl: BASE });
@@ -365,8 +367,8 @@ describe('documents in a store and a JSONL file', () => {
       const accounts = await fetchRecords(b, 'Account', `WHERE Id = '${acc.Id}'`);
       const cases = await fetchRecords(b, 'Case', `WHERE AccountId = '${acc.Id}'`);
       assert.ok(cases.length > 0);
-      assert.deepEqual(await indexRecords(b, store, 'Account', accounts, { sink }), { indexed: 1, removed: 0 });
-      assert.deepEqual(await indexRecords(b, store, 'Case', cases, { sink }), { indexed: cases.length, removed: 0 });
+      assert.deepEqual(await indexRecords(b, store, 'Account', accounts, { sinks }), { indexed: 1, unchanged: 0, removed: 0 });
+      assert.deepEqual(await indexRecords(b, store, 'Case', cases, { sinks }), { indexed: cases.length, unchanged: 0, removed: 0 });
 
       const exact = await store.search(String(acc.Name));
       assert.equal(exact[0].id, acc.Id, 'the account named so ranks first (title match)');
@@ -380,43 +382,54 @@ describe('documents in a store and a JSONL file', () => {
 
       // Deleted in the org: the engine learns it (getDeleted) and removes the document.
       await sf.delete('Case', String(cases[0].Id));
-      assert.equal(await removeDocuments(store, [String(cases[0].Id)], { sink }), 1);
+      assert.equal(await removeDocuments(store, 'Case', [String(cases[0].Id)], { sinks }), 1);
       assert.deepEqual(await store.search(caseNumber, { type: 'Case' }).then((h) => h.filter((x) => x.id === cases[0].Id)), []);
       // A queryAll batch carrying IsDeleted removes too.
       if (cases.length > 1) {
-        const r = await indexRecords(b, store, 'Case', [{ ...cases[1], IsDeleted: true }], { sink });
-        assert.deepEqual(r, { indexed: 0, removed: 1 });
+        const r = await indexRecords(b, store, 'Case', [{ ...cases[1], IsDeleted: true }], { sinks });
+        assert.deepEqual(r, { indexed: 0, unchanged: 0, removed: 1 });
         assert.equal((await store.search(String(cases[1].CaseNumber))).filter((h) => h.id === cases[1].Id).length, 0);
       }
       await sink.close();
 
-      const lines = (await readFile(sink.path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as SearchDocument & { deleted?: boolean });
+      const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as SearchDocument & { deleted?: boolean });
       assert.equal(lines.length, 1 + cases.length + 1 + (cases.length > 1 ? 1 : 0));
       assert.equal(lines[0].id, acc.Id);
       assert.equal(lines[0].title, acc.Name);
       assert.deepEqual(lines[0].categories, ['Standard Objects/Account']);
-      assert.deepEqual(lines[1 + cases.length], { id: cases[0].Id, deleted: true });
-      await assert.rejects(sink.write([]), /closed/);
+      assert.deepEqual(lines[1 + cases.length], { id: cases[0].Id, type: 'Case', deleted: true });
+      await assert.rejects(sink.deliver([{ id: 'x', key: 'x', body: {} }]), /closed/);
     } finally {
       await store.close();
     }
   });
 
-  it('JSONL sink: truncate mode, abort before write, many lines flushed on close', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sfb-docs-'));
-    const path = join(dir, 'd.jsonl');
-    const doc = (i: number): SearchDocument => ({ id: `001${String(i).padStart(15, '0')}`, type: 'Account', title: `A ${i}`, url: null, created: null, updated: null, owner: null, tags: [], categories: ['Standard Objects/Account'], content: 'x'.repeat(2000), raw: { i } });
-    const first = new JsonlDocumentSink(path);
-    await first.write([doc(0)]);
-    await first.close();
-    const sink = new JsonlDocumentSink(path, { append: false });
-    await assert.rejects(sink.write([doc(1)], AbortSignal.abort()), { name: 'AbortError' });
-    for (let i = 0; i < 50; i++) await sink.write(Array.from({ length: 20 }, (_, k) => doc(i * 20 + k)));
-    await sink.delete(['001000000000000001']);
-    await sink.close();
-    const lines = (await readFile(path, 'utf8')).trim().split('\n');
-    assert.equal(lines.length, 1001);
-    assert.equal(JSON.parse(lines[999]).raw.i, 999);
-    assert.deepEqual(JSON.parse(lines[1000]), { id: '001000000000000001', deleted: true });
+  it('an unchanged document is neither rewritten nor re-emitted; a changed one is, once, with a new message id', async () => {
+    const store = await openStore('sqlite::memory:');
+    const delivered: SinkMessage[] = [];
+    const sinks: Sink[] = [{ kind: 'jsonl', label: 'memory', deliver: async (m) => void delivered.push(...m), close: async () => undefined }];
+    try {
+      const b = createDocumentBuilder(sf, { instanceUrl: BASE });
+      const accounts = await fetchRecords(b, 'Account', '', 3);
+      assert.deepEqual(await indexRecords(b, store, 'Account', accounts, { sinks }), { indexed: 3, unchanged: 0, removed: 0 });
+      // The same records again (a lag-window re-read), and once more with only the stamps moved.
+      assert.deepEqual(await indexRecords(b, store, 'Account', accounts, { sinks }), { indexed: 0, unchanged: 3, removed: 0 });
+      const touched = accounts.map((a) => ({ ...a, SystemModstamp: '2031-01-01T00:00:00.000+0000', LastModifiedDate: '2031-01-01T00:00:00.000+0000' }));
+      assert.deepEqual(await indexRecords(b, store, 'Account', touched, { sinks }), { indexed: 0, unchanged: 3, removed: 0 });
+      assert.equal(delivered.length, 3);
+      const changed = [{ ...accounts[1], Description: 'Now sells turbines' }];
+      assert.deepEqual(await indexRecords(b, store, 'Account', changed, { sinks }), { indexed: 1, unchanged: 0, removed: 0 });
+      assert.equal(delivered.length, 4);
+      assert.equal(delivered[3].key, accounts[1].Id);
+      assert.notEqual(delivered[3].id, delivered[1].id);
+      assert.match(delivered[3].id, new RegExp(`^documents>memory:${String(accounts[1].Id)}:[0-9a-f]{20}$`));
+      assert.equal((await store.search('turbines'))[0].id, accounts[1].Id);
+      // Removing an emitted document emits one tombstone; removing it again emits nothing.
+      assert.equal(await removeDocuments(store, 'Account', [String(accounts[0].Id)], { sinks }), 1);
+      assert.equal(await removeDocuments(store, 'Account', [String(accounts[0].Id)], { sinks }), 0);
+      assert.deepEqual(delivered.slice(4).map((m) => [m.key, m.body, m.headers?.['sfbridge-op']]), [[accounts[0].Id, { id: accounts[0].Id, type: 'Account', deleted: true }, 'delete']]);
+    } finally {
+      await store.close();
+    }
   });
 });

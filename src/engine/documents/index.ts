@@ -6,7 +6,8 @@
  *
  * The sync engine asks {@link DocumentBuilder.queryFields} which parent names to add to each object's
  * SELECT, then hands every fetched batch to {@link DocumentBuilder.build} and writes the result with
- * `upsertDocuments` (in the same transaction as the rows), optionally to a {@link JsonlDocumentSink} too.
+ * `upsertDocuments` (in the same transaction as the rows) when it is new or changed (version.ts), and
+ * delivers it to the configured sinks (a queue, a webhook, a JSONL file) before that transaction.
  * {@link indexRecords} and {@link removeDocuments} do those steps, deletions included.
  */
 import { SalesforceError, type DescribeSObjectResult, type Logger, type SalesforceClient } from '../../client/index.ts';
@@ -16,8 +17,8 @@ import { CASE_COMMENTS, CASE_EMAILS, CASE_FEED, FEED_COMMENTS, fetchRelated, FIL
 import { clip, fieldValue, htmlToText, ID_PATTERN, isTrue, stripAttributes, toIsoUtc, toText, type AnyRecord } from './records.ts';
 
 export { chunkedInQueries, encodedLength, MAX_QUERY_PARAM_BYTES, MAX_URI_BYTES, URI_RESERVE_BYTES } from './chunk.ts';
-export { JsonlDocumentSink, type JsonlSinkOptions } from './jsonl.ts';
-export { indexRecords, removeDocuments, type DocumentIndex, type IndexResult } from './indexer.ts';
+export { indexRecords, removeDocuments, type DocumentIndex, type IndexOptions, type IndexResult } from './indexer.ts';
+export { documentHash, documentStream, documentTombstone, documentVersion, DOCUMENTS_STREAM, VOLATILE_FIELDS } from './version.ts';
 export { genericProfile, profileFor, STANDARD_PROFILES, type Profile } from './profiles.ts';
 export { CASE_COMMENTS, CASE_EMAILS, CASE_FEED, FEED_COMMENTS, FILE_LINKS, type RelatedKind } from './related.ts';
 

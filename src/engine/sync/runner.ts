@@ -10,7 +10,10 @@ import { LimitError, SalesforceError, type LimitNumbers } from '../../client/err
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter } from '../config.ts';
-import { SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
+import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
+import { documentStream, documentTombstone, documentVersion } from '../documents/version.ts';
+import { sinkEvents, SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
+import type { Sink, SinkRetryOptions } from '../sinks/index.ts';
 import { bulkOf } from './bulk.ts';
 import { changeQuery, cursorOf, maxCursor, windowStart } from './cursor.ts';
 import { findDeletedIds } from './deletes.ts';
@@ -38,15 +41,6 @@ export interface DocumentBuilder {
   build(object: string, records: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<SearchDocument[]>;
 }
 
-/**
- * A secondary document destination (e.g. a JSONL file for another indexer). Written after each batch
- * commits, so it receives every document at least once (a replay after a crash may repeat some).
- */
-export interface DocumentSink {
-  write(docs: readonly SearchDocument[], signal?: AbortSignal): Promise<void>;
-  delete(ids: readonly string[], signal?: AbortSignal): Promise<void>;
-}
-
 /** Forces periodic tasks to run now regardless of their schedule (tests, `--reconcile`). */
 export interface ForceOptions {
   schema?: boolean;
@@ -70,8 +64,14 @@ export interface SyncRunOptions {
   /** REST query page size hint (200..2000; Salesforce's default when unset). One page = one transaction. */
   pageSize?: number;
   documents?: DocumentBuilder;
-  /** Extra document destinations besides the store's search index (only used with `documents`). */
-  documentSinks?: readonly DocumentSink[];
+  /**
+   * Where documents go besides the store's search index (a queue, a webhook, a JSONL file; only with
+   * `documents`). Each batch's new and changed documents and its tombstones are delivered before the batch
+   * commits, so the cursor never passes an undelivered document; an outage pauses the object (`sink:paused`).
+   */
+  documentSinks?: readonly Sink[];
+  /** Backoff and pause limit for `documentSinks`. */
+  sinkRetry?: SinkRetryOptions;
   events?: SyncEvents;
   /** Ctrl-C: the batch being written is committed, then the run stops with status `aborted`. */
   signal?: AbortSignal;
@@ -194,7 +194,15 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
   const filter = opts.fieldFilters?.[object];
-  const selectionKey = JSON.stringify({ filter: filter ?? null, documents: Boolean(opts.documents) });
+  // Documents emit only on change, per destination: a new destination has no hashes yet, and the reload a
+  // changed selection key causes gives it every document.
+  const docStream = documentStream(opts.documentSinks);
+  const selectionKey = JSON.stringify(opts.documentSinks?.length ? { filter: filter ?? null, documents: Boolean(opts.documents), docStream } : { filter: filter ?? null, documents: Boolean(opts.documents) });
+  const emitDocs = async (docs: readonly SearchDocument[], deletedIds: readonly string[]): Promise<EmitPlan<SearchDocument>> => {
+    const plan = await planEmission(store, docStream, docs.map((d) => documentVersion(d, docStream)), deletedIds, documentTombstone(object, docStream));
+    await deliverPlan(opts.documentSinks ?? [], plan, { signal, retry: opts.sinkRetry, observer: sinkEvents(events, 'documents', object) });
+    return plan;
+  };
 
   // Schema: describe only when due, so an idle cycle costs one query per object, not a describe as well.
   let state: ObjectState;
@@ -256,6 +264,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Documents are built before the transaction: building may call the API (feeds, files), and a
     // transaction must not stay open across network calls.
     const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    // Only new and changed documents are written and emitted; a lag-window re-read of an unchanged record
+    // is neither. Delivered before the transaction: the checkpoint moves only past delivered documents.
+    const plan = opts.documents ? await emitDocs(docs, deletedIds) : undefined;
     // Without document fields the records hold exactly the table's columns (plus REST `attributes`, which
     // the store ignores), so the per-record copy is skipped.
     const rows = state.docFields.length ? records.map((r) => toRow(r, columns)) : records;
@@ -263,17 +274,14 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
       const up = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental' }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
-      if (opts.documents) {
+      if (plan) {
         if (deletedIds.length) await tx.deleteDocuments(deletedIds);
-        if (docs.length) await tx.upsertDocuments(docs);
+        if (plan.changed.length) await tx.upsertDocuments(plan.changed.map((c) => c.item));
+        await commitPlan(tx, plan);
       }
       await tx.setCheckpoint(object, nextCursor, extra);
       return up;
     });
-    for (const sink of opts.documentSinks ?? []) {
-      if (deletedIds.length) await sink.delete(deletedIds);
-      if (docs.length) await sink.write(docs);
-    }
     counters.read += records.length;
     counters.written += res.inserted + res.updated;
     counters.deleted += res.deleted;
@@ -333,14 +341,17 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     for (const d of logged) byId.set(d.id, d);
     const deletes = [...byId.values()];
     state = { ...state, reconciledAt: at };
+    const plan = opts.documents && deletes.length ? await emitDocs([], deletes.map((d) => d.id)) : undefined;
     const res = await store.transaction(async (tx) => {
       const r = deletes.length ? await tx.markDeleted(object, deletes) : { deleted: 0, missing: 0, skippedStale: 0 };
-      if (opts.documents && deletes.length) await tx.deleteDocuments(deletes.map((d) => d.id));
+      if (plan) {
+        await tx.deleteDocuments(deletes.map((d) => d.id));
+        await commitPlan(tx, plan);
+      }
       await tx.setCheckpoint(object, cursor, state);
       return r;
     });
     counters.deleted += res.deleted;
-    if (opts.documents && deletes.length) for (const sink of opts.documentSinks ?? []) await sink.delete(deletes.map((d) => d.id));
     if (deletes.length) events.emit('object:deletes', { object, source: 'reconcile', count: res.deleted });
   }
   if (signal?.aborted) throw new StopRun('aborted');
