@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from './duration.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
+import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
 
 /** Objects synced when the config names none (the set other Salesforce connectors default to). */
@@ -96,6 +97,8 @@ export const syncConfigSchema = z.strictObject({
   /** `jsonl: FILE` is short for `queue: {kind: jsonl, url: FILE}`; both may be given. */
   documents: z.strictObject({ enabled: z.boolean().default(false), jsonl: z.string().optional(), queue: queueSchema.optional() }).default({ enabled: false }),
   budget: budget.default({}),
+  /** Communications into comments (src/engine/comments); run by `sfbridge comments run`. */
+  comments: commentsSchema.optional(),
   // Publish pipelines have their own schema (src/engine/publish/config.ts); validateConfig applies it, so one
   // config file is checked whole before anything runs.
   publish: z.array(z.unknown()).optional(),
@@ -126,6 +129,8 @@ export interface SyncConfig {
   /** Search documents: built when `enabled`, delivered to each sink besides the store's index. */
   documents: { enabled: boolean; jsonl?: string; sinks: SinkConfig[] };
   budget: Parsed['budget'];
+  /** The comments pipeline, when the file has a `comments:` block. */
+  comments?: CommentsConfig;
   /** Publisher pipelines (validated). */
   publish: PublishPipelineConfig[];
 }
@@ -283,6 +288,7 @@ export function validateConfig(raw: unknown): SyncConfig {
       ],
     },
     budget: p.budget,
+    ...(p.comments ? { comments: toCommentsConfig(p.comments) } : {}),
     publish,
   };
 }

@@ -31,6 +31,14 @@ export interface EmitPlan<T> {
   forgotten: string[];
 }
 
+/**
+ * The emit stream of `base` for a set of destinations. Hashes are kept per destination set, so a newly
+ * configured sink has none and receives every item the next (re)load reads.
+ */
+export function emitStream(base: string, sinks: readonly { label: string }[] | undefined): string {
+  return sinks?.length ? `${base}>${sinks.map((k) => k.label).join(',')}` : base;
+}
+
 /** sha256 (hex) of a JSON value with object keys sorted, so equal content always hashes equal. */
 export function contentHash(value: JsonValue | undefined): string {
   return createHash('sha256').update(stableJson(value ?? null)).digest('hex');

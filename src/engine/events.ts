@@ -55,6 +55,9 @@ export interface SyncEventMap {
   'sink:paused': [SinkPausedEvent & { object?: string; pipeline: string }];
   /** The sink took the batch after a pause. */
   'sink:resumed': [SinkResumedEvent & { object?: string; pipeline: string }];
+  /** A comments page was delivered and committed (counters are the object's totals so far). */
+  'comments:batch': [{ object: string; read: number; emitted: number; unchanged: number; deleted: number }];
+  'comments:finished': [{ object: string; read: number; emitted: number; unchanged: number; deleted: number; status: string; error?: string }];
   'run:finished': [RunSummary];
 }
 
@@ -96,6 +99,8 @@ export function logSyncEvents(events: SyncEvents, log: EventLogger): () => void 
     on('warning', (e) => log.warn({ event: 'warning', ...e }, e.message)),
     on('sink:paused', (e) => log.warn({ event: 'sink:paused', ...e }, `${e.pipeline}: ${e.sink} unavailable (${e.code}: ${e.reason}); ${e.pending} messages wait, retry ${e.attempt + 1} in ${(e.retryInMs / 1000).toFixed(1)} s`)),
     on('sink:resumed', (e) => log.info({ event: 'sink:resumed', ...e }, `${e.pipeline}: ${e.sink} delivering again after ${(e.pausedMs / 1000).toFixed(1)} s paused`)),
+    on('comments:batch', (e) => log.info({ event: 'comments:batch', ...e }, `comments ${e.object}: ${e.read} read, ${e.emitted} emitted`)),
+    on('comments:finished', (e) => (e.status === 'ok' ? log.info : log.warn).call(log, { event: 'comments:finished', ...e }, `comments ${e.object}: ${e.status}, ${e.emitted} emitted, ${e.unchanged} unchanged, ${e.deleted} deleted`)),
     on('run:finished', (e) => (e.status === 'succeeded' ? log.info : log.error).call(log, { event: 'run:finished', ...e }, `sync ${e.status} in ${e.seconds.toFixed(1)} s, ${e.apiCalls} API calls`)),
   ];
   return () => offs.forEach((off) => off());

@@ -6,7 +6,7 @@
  * tags, owner or a field value emits one new version.
  */
 import type { JsonValue, SearchDocument } from '../../store/types.ts';
-import { contentHash, tombstoneMessage, type Emittable } from '../emit.ts';
+import { contentHash, emitStream, tombstoneMessage, type Emittable } from '../emit.ts';
 import { versionMessageId, type SinkMessage } from '../sinks/index.ts';
 
 /** The emit stream of search documents (the key of their hashes in the store). */
@@ -41,10 +41,7 @@ export function documentTombstone(object: string, stream = DOCUMENTS_STREAM): (i
   return (id, lastHash) => tombstoneMessage(stream, id, lastHash, { id, type: object, deleted: true }, { 'sfbridge-type': 'document', 'sfbridge-object': object });
 }
 
-/**
- * The emit stream for a set of destinations. Hashes are kept per destination set, so a newly configured
- * sink has none and receives every document the next (re)load reads.
- */
+/** The emit stream of documents for a set of destinations (see emitStream). */
 export function documentStream(sinks: readonly { label: string }[] | undefined): string {
-  return sinks?.length ? `${DOCUMENTS_STREAM}>${sinks.map((k) => k.label).join(',')}` : DOCUMENTS_STREAM;
+  return emitStream(DOCUMENTS_STREAM, sinks);
 }
