@@ -18,6 +18,7 @@ Commands:
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
+  comments     emails, case comments, Chatter and call notes into cleaned comments on a queue; preview one
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   publish: async () => (await import('./publish.ts')).publishCommand,
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
   search: async () => (await import('./search.ts')).searchCommand,
+  comments: async () => (await import('./comments.ts')).commentsCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -50,7 +50,7 @@ export interface SyncCommandIO {
 }
 
 /** Maps config `connection:` keys onto the connection flags, so `resolveCredentials` sees one set. */
-function connectionFlags(config: SyncConfig, flags: Record<string, unknown>): Record<string, unknown> {
+export function connectionFlags(config: SyncConfig, flags: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...flags };
   const fromFile: Record<string, string | undefined> = {
     instanceUrl: config.connection.instance_url, loginUrl: config.connection.login_url, clientId: config.connection.client_id,
