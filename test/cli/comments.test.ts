@@ -70,7 +70,7 @@ describe('sfbridge comments', async () => {
 
   it('side by side wraps long lines and stacks on a narrow terminal', () => {
     const text = sideBySide('L', 'word '.repeat(12).trim(), 'R', 'x', 83);
-    assert.deepEqual(text.split('\n').slice(0, 4), [`L${' '.repeat(39)} │ R`, `-${' '.repeat(39)} │ -`, `word word word word word word word word  │ x`, `word word word word${' '.repeat(22)} │`]);
+    assert.deepEqual(text.split('\n').slice(0, 4), [`L${' '.repeat(39)} │ R`, `-${' '.repeat(39)} │ -`, `word word word word word word word word  │ x`, `word word word word${' '.repeat(21)} │`]);
     assert.equal(sideBySide('L', 'a', 'R', 'b', 60), 'L\n=\na\n\nR\n=\nb\n');
   });
 });
