@@ -233,6 +233,8 @@ export function upsertRecord(org: Org, def: ObjectDef, fieldName: string, value:
 
 /** Soft-deletes into the recycle bin (IsDeleted = true), cascading to master-detail children. */
 export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
+  // Deleting through a view (a CaseFeed post) deletes the record it shows.
+  if (def.view && def.deletable !== false) def = org.schema.objectForId(normaliseId(id)) ?? def;
   checkRowLock(org);
   if (def.deletable === false) throw new SfError(400, 'ENTITY_IS_DELETED', `entity type cannot be deleted: ${def.name}`);
   const existing = requireLiveRow(org, def, id);
@@ -276,7 +278,7 @@ export function hardDeleteRecord(org: Org, def: ObjectDef, id: string): void {
 export function requireLiveRow(org: Org, def: ObjectDef, id: string): StoredRow {
   if (!isValidId(id)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
   const full = normaliseId(id);
-  if (org.schema.objectForId(full)?.name !== def.name) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
+  if (!org.schema.ownsId(def, full)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
   const row = org.store.getRow(def, full);
   if (!row) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   if (row.IsDeleted === 1) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted');

@@ -106,7 +106,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   // GET/HEAD/PATCH/DELETE by Id, or (when the segment is not an Id) the external-ID forms.
   router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    if (!isValidId(p.id) || ctx.org.schema.objectForId(normaliseId(p.id))?.name !== def.name) {
+    if (!isValidId(p.id) || !ctx.org.schema.ownsId(def, normaliseId(p.id))) {
       throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${p.id}`);
     }
     const row = requireLiveRow(ctx.org, def, p.id);
@@ -128,7 +128,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    if (isValidId(p.field) && ctx.org.schema.objectForId(normaliseId(p.field))?.name === def.name) {
+    if (isValidId(p.field) && ctx.org.schema.ownsId(def, normaliseId(p.field))) {
       return traverseRelationship(ctx, def, p.field, p.value);
     }
     const f = externalIdField(ctx, def, p.field);
