@@ -99,7 +99,7 @@ test('ActivityHistories and OpenActivities: subqueries of Account and Contact; n
   const past = await mk('Event', { Subject: 'Meeting', WhatId: acct.id, StartDateTime: '2024-05-01T10:00:00Z', EndDateTime: '2024-05-01T11:00:00Z', DurationInMinutes: 60, ActivityDateTime: '2024-05-01T10:00:00Z' });
   const future = await mk('Event', { Subject: 'Demo', WhoId: contact.id, StartDateTime: '2024-06-05T10:00:00Z', EndDateTime: '2024-06-05T11:00:00Z', DurationInMinutes: 60, ActivityDateTime: '2024-06-05T10:00:00Z' });
   const [a] = await records(org, `SELECT (SELECT Id, Subject, IsTask, IsClosed, ActivityType FROM ActivityHistories ORDER BY Subject), (SELECT Id, Subject, IsTask, IsClosed FROM OpenActivities ORDER BY Subject) FROM Account WHERE Id = '${acct.id}'`);
-  const strip = (r: Rec) => (r as { records: Rec[] }).records.map(({ attributes, ...x }) => ({ type: (attributes as { type: string }).type, ...x }));
+  const strip = (r: Rec): Rec[] => (r as { records: Rec[] }).records.map(({ attributes, ...x }) => ({ type: (attributes as { type: string }).type, ...x }));
   assert.deepEqual(strip(a.ActivityHistories as Rec), [
     { type: 'ActivityHistory', Id: done, Subject: 'Call', IsTask: true, IsClosed: true, ActivityType: null },
     { type: 'ActivityHistory', Id: past, Subject: 'Meeting', IsTask: false, IsClosed: true, ActivityType: null },
