@@ -105,7 +105,7 @@ test('ActivityHistories and OpenActivities: subqueries of Account and Contact; n
     { type: 'ActivityHistory', Id: past, Subject: 'Meeting', IsTask: false, IsClosed: true, ActivityType: null },
   ]);
   assert.deepEqual(strip(a.OpenActivities as Rec), [{ type: 'OpenActivity', Id: open, Subject: 'Send Quote', IsTask: true, IsClosed: false }]);
-  const [c] = await records(org, `SELECT (SELECT Subject FROM ActivityHistories), (SELECT Subject FROM OpenActivities) FROM Contact WHERE Id = '${contact.id}'`);
+  const [c] = await records(org, `SELECT (SELECT Subject FROM ActivityHistories), (SELECT Id, Subject FROM OpenActivities) FROM Contact WHERE Id = '${contact.id}'`);
   assert.deepEqual(strip(c.ActivityHistories as Rec).map((r) => r.Subject), ['Call']);
   assert.deepEqual(strip(c.OpenActivities as Rec).map((r) => [r.Id, r.Subject]), [[future, 'Demo']]);
   // The clock passing the event's end moves it to the history.
