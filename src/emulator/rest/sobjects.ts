@@ -9,9 +9,10 @@
 import type { Ctx } from '../app.ts';
 import { orgWriteLock } from '../composite/write-lock.ts';
 import { describeGlobal, describeGlobalEntry, describeSObject } from '../describe.ts';
-import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
+import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord } from '../dml.ts';
 import { SfError } from '../errors.ts';
-import { json, noContent, readJson } from '../http/respond.ts';
+import { json, noContent } from '../http/respond.ts';
+import { blobResponse, readRecordInput } from './files.ts';
 import type { Router } from '../http/router.ts';
 import { isValidId, normaliseId } from '../ids.ts';
 import { recordUrl, toApiRecord } from '../records.ts';
@@ -35,13 +36,6 @@ function objectFromPath(ctx: Ctx, name: string): ObjectDef {
   return requireObject(ctx.org, name);
 }
 
-async function readRecordBody(ctx: Ctx): Promise<ApiRecord> {
-  const body = await readJson(ctx.req);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of sObject from a non-object JSON value');
-  }
-  return body as ApiRecord;
-}
 
 function selectFields(ctx: Ctx, def: ObjectDef): FieldDef[] | undefined {
   const list = ctx.url.searchParams.get('fields');
@@ -98,7 +92,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('POST', `${V}/sobjects/:object`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     const id = await orgWriteLock(ctx.org).shared(() => insertRecord(ctx.org, def, body));
     return json({ id, success: true, errors: [] }, 201, { location: recordUrl(ctx.org, def, id, ctx.version) });
   });
@@ -115,7 +109,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('PATCH', `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     await orgWriteLock(ctx.org).shared(() => updateRecord(ctx.org, def, p.id, body));
     return noContent();
   });
@@ -129,7 +123,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     if (isValidId(p.field) && ctx.org.schema.ownsId(def, normaliseId(p.field))) {
-      return traverseRelationship(ctx, def, p.field, p.value);
+      return blobResponse(ctx, def, p.field, p.value) ?? traverseRelationship(ctx, def, p.field, p.value);
     }
     const f = externalIdField(ctx, def, p.field);
     const rows = findByExternalId(ctx, def, f, p.value);
@@ -141,7 +135,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   router.on(['PATCH', 'POST'], `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     const f = externalIdField(ctx, def, p.field);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     for (const k of Object.keys(body)) {
       if (k.toLowerCase() === f.name.toLowerCase() || (k === 'Id' && f.name !== 'Id')) {
         throw new SfError(400, 'INVALID_FIELD', `Unable to create/update fields: ${k}. The external ID field or Id must not be in the request body when upserting by ${f.name}.`, [k]);
