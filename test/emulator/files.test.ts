@@ -6,13 +6,13 @@ import { testOrg, V } from '../helpers/emulator.ts';
 
 const BINARY = Buffer.from([0x25, 0x50, 0x44, 0x46, 0x2d, 0x00, 0xff, 0x0d, 0x0a, 0x80, 0x7f, 0x0a, 0x2d, 0x2d]);
 
-function multipart(boundary: string, entityName: string, entity: unknown, blobName: string, filename: string, data: Buffer): Buffer {
-  return Buffer.concat([
+function multipart(boundary: string, entityName: string, entity: unknown, blobName: string, filename: string, data: Buffer): Blob {
+  return new Blob([Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${entityName}";\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(entity)}\r\n`),
     Buffer.from(`--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Disposition: form-data; name="${blobName}"; filename="${filename}"\r\n\r\n`),
     data,
     Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
+  ])]);
 }
 
 test('multipart POST /sobjects/ContentVersion stores the bytes, creates the ContentDocument and its links', async () => {

@@ -11,6 +11,7 @@ import { registerSObjectRoutes } from './sobjects.ts';
 import { registerBulkRoutes } from '../bulk/routes.ts';
 import { registerQueryRoutes } from './query.ts';
 import { registerLimitsRoutes } from './limits.ts';
+import { registerBulk1Routes } from '../bulk1/routes.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -33,4 +34,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   registerBulkRoutes(router);
   registerQueryRoutes(router);
   registerLimitsRoutes(router);
+  registerBulk1Routes(router);
 }
