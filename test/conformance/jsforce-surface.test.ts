@@ -54,4 +54,24 @@ describe('jsforce surface: Bulk 1.0, SOSL, files', () => {
     // A null is an empty CSV cell, which jsforce reads as ''.
     assert.deepEqual(records, [{ LastName: 'Query-1', Email: 'q1@example.com' }, { LastName: 'Query-2', Email: '' }]);
   });
+
+  test('conn.search runs SOSL and returns searchRecords', async () => {
+    const acct = await conn.sobject('Account').create({ Name: 'Searchable Widgets Ltd', Industry: 'Retail' });
+    const res = await conn.search("FIND {Widgets} IN NAME FIELDS RETURNING Account(Id, Name, Industry WHERE Industry = 'Retail')");
+    assert.deepEqual(res.searchRecords, [{ attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${acct.id}` }, Id: acct.id, Name: 'Searchable Widgets Ltd', Industry: 'Retail' }]);
+    await assert.rejects(conn.search('FIND Widgets'), (err: Error & { errorCode?: string }) => {
+      assert.equal(err.errorCode ?? err.name, 'MALFORMED_SEARCH');
+      return true;
+    });
+  });
+
+  test('files: a ContentVersion uploaded with jsforce reads back through its blob URL', async () => {
+    const data = Buffer.from('hello from jsforce');
+    const cv = await conn.sobject('ContentVersion').create({ Title: 'greeting', PathOnClient: 'greeting.txt', VersionData: data.toString('base64') });
+    const rec = (await conn.sobject('ContentVersion').retrieve(cv.id!)) as { VersionData: string; ContentDocumentId: string };
+    assert.equal(rec.VersionData, `/services/data/v62.0/sobjects/ContentVersion/${cv.id}/VersionData`);
+    const body = await conn.request<string>({ method: 'GET', url: rec.VersionData });
+    assert.equal(body, 'hello from jsforce');
+    assert.match(rec.ContentDocumentId, /^069/);
+  });
 });

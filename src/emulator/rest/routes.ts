@@ -12,6 +12,7 @@ import { registerBulkRoutes } from '../bulk/routes.ts';
 import { registerQueryRoutes } from './query.ts';
 import { registerLimitsRoutes } from './limits.ts';
 import { registerBulk1Routes } from '../bulk1/routes.ts';
+import { registerSearchRoutes } from '../sosl/routes.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -35,4 +36,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   registerQueryRoutes(router);
   registerLimitsRoutes(router);
   registerBulk1Routes(router);
+  registerSearchRoutes(router);
 }
