@@ -13,6 +13,7 @@ import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord
 import { SfError } from '../errors.ts';
 import { json, noContent } from '../http/respond.ts';
 import { blobResponse, readRecordInput } from './files.ts';
+import { markViewed } from './ui.ts';
 import type { Router } from '../http/router.ts';
 import { isValidId, normaliseId } from '../ids.ts';
 import { recordUrl, toApiRecord } from '../records.ts';
@@ -104,7 +105,9 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
       throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${p.id}`);
     }
     const row = requireLiveRow(ctx.org, def, p.id);
-    return json(toApiRecord(ctx.org, def, row, selectFields(ctx, def)));
+    const out = json(toApiRecord(ctx.org, def, row, selectFields(ctx, def)));
+    if (ctx.req.method === 'GET') markViewed(ctx, def, String(row.Id));
+    return out;
   });
 
   router.on('PATCH', `${V}/sobjects/:object/:id`, async (ctx, p) => {

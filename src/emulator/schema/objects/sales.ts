@@ -36,7 +36,7 @@ export const Account: ObjectDef = {
   fields: [
     ...systemFields({ owner: true }),
     ref('MasterRecordId', ['Account'], 'MasterRecord', undefined, READ_ONLY),
-    nameField(255),
+    nameField(255, { label: 'Account Name' }),
     picklist('Type', ACCOUNT_TYPES),
     ref('ParentId', ['Account'], 'Parent', 'ChildAccounts'),
     ...address('Billing'),
