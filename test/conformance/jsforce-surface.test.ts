@@ -75,3 +75,73 @@ describe('jsforce surface: Bulk 1.0, SOSL, files', () => {
     assert.match(rec.ContentDocumentId, /^069/);
   });
 });
+
+describe('jsforce surface: layouts, list views, quick actions, recent, Chatter', () => {
+  let org: ServedOrg;
+  let conn: jsforce.Connection;
+
+  before(async () => {
+    org = await servedOrg();
+    conn = new jsforce.Connection({ oauth2: { clientId: 'sfbridge-emulator', clientSecret: 'sfbridge-emulator-secret', loginUrl: org.url }, version: '62.0' });
+    await conn.login('admin@emulator.sfbridge.dev', 'emulator');
+  });
+  after(() => org.close());
+
+  test('sobject.layouts() and compactLayouts()', async () => {
+    const layouts = await conn.sobject('Account').layouts();
+    assert.equal(layouts.layouts.length, 1);
+    assert.equal(layouts.layouts[0].detailLayoutSections[0].heading, 'Account Information');
+    assert.deepEqual(layouts.recordTypeSelectorRequired, [false]);
+    const compact = await conn.sobject('Account').compactLayouts();
+    assert.equal(compact.compactLayouts[0].name, 'SYSTEM');
+  });
+
+  test('sobject.listviews(), listview(id).describe() and results()', async () => {
+    await conn.sobject('Account').create({ Name: 'Listed Co' });
+    const views = (await conn.sobject('Account').listviews()) as { listviews: { id: string; developerName: string }[] };
+    const all = views.listviews.find((v: { developerName: string }) => v.developerName === 'AllAccounts')!;
+    const described = (await conn.sobject('Account').listview(all.id).describe()) as { query: string };
+    assert.match(described.query, /^SELECT Name, .* FROM Account ORDER BY Name ASC NULLS FIRST, Id ASC NULLS FIRST$/);
+    const results = (await conn.sobject('Account').listview(all.id).results()) as { size: number; records: { columns: unknown[] }[] };
+    assert.deepEqual([results.size, results.records[0].columns[0]], [1, { fieldNameOrPath: 'Name', value: 'Listed Co' }]);
+  });
+
+  test('sobject.quickActions() and quickAction(name).describe() / execute()', async () => {
+    const actions = (await conn.sobject('Account').quickActions()) as { name: string }[];
+    assert.ok(actions.some((a: { name: string }) => a.name === 'Account.NewContact'));
+    const action = conn.sobject('Account').quickAction('Account.NewContact');
+    const d = await action.describe();
+    assert.deepEqual([d.targetSobjectType, d.targetParentField], ['Contact', 'AccountId']);
+    const acct = await conn.sobject('Account').create({ Name: 'Action Co' });
+    const res = await action.execute(acct.id!, { LastName: 'Acted' });
+    assert.deepEqual([res.success, res.created, res.contextId], [true, true, acct.id]);
+    const c = (await conn.sobject('Contact').retrieve(res.id)) as { AccountId: string; LastName: string };
+    assert.deepEqual([c.AccountId, c.LastName], [acct.id, 'Acted']);
+  });
+
+  test('conn.recent() and sobject.recent() list the records viewed last', async () => {
+    const a = await conn.sobject('Account').create({ Name: 'Seen Co' });
+    await conn.sobject('Account').retrieve(a.id!);
+    const recent = (await conn.recent(5)) as { Id: string }[];
+    assert.equal(recent[0].Id, a.id);
+    const items = (await conn.sobject('Account').recent()) as { Id: string; Name: string }[];
+    assert.deepEqual(items[0], { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${a.id}` }, Id: a.id, Name: 'Seen Co' });
+  });
+
+  test('conn.chatter: post a feed element, comment on it, read users/me', async () => {
+    const acct = await conn.sobject('Account').create({ Name: 'Chatty Co' });
+    const post = await conn.chatter.resource('/feed-elements').create({ feedElementType: 'FeedItem', subjectId: acct.id, body: { messageSegments: [{ type: 'Text', text: 'Renewal call booked' }] } });
+    assert.equal((post as { body: { text: string } }).body.text, 'Renewal call booked');
+    const id = (post as { id: string }).id;
+    const comment = await conn.chatter.resource(`/feed-elements/${id}/capabilities/comments/items`).create({ body: { messageSegments: [{ type: 'Text', text: 'Great' }] } });
+    assert.equal((comment as { body: { text: string } }).body.text, 'Great');
+    const fetched = (await conn.chatter.resource(`/feed-elements/${id}`).retrieve()) as { capabilities: { comments: { page: { total: number } } } };
+    assert.equal(fetched.capabilities.comments.page.total, 1);
+    const me = (await conn.chatter.resource('/users/me').retrieve()) as { id: string; username: string };
+    assert.deepEqual([me.id, me.username], [org.emu.org.adminUserId, 'admin@emulator.sfbridge.dev']);
+    const feed = (await conn.query<{ Id: string; Body: string }>(`SELECT Id, Body FROM AccountFeed WHERE ParentId = '${acct.id}'`)).records;
+    assert.deepEqual(feed.map((r) => [r.Id, r.Body]), [[id, 'Renewal call booked']]);
+    await conn.chatter.resource(`/feed-elements/${id}`).delete();
+    await assert.rejects(conn.chatter.resource(`/feed-elements/${id}`).retrieve().promise(), /NOT_FOUND|does not exist/);
+  });
+});

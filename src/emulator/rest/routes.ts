@@ -17,6 +17,7 @@ import { registerListViewRoutes } from './listviews.ts';
 import { registerLayoutRoutes } from './layouts.ts';
 import { registerQuickActionRoutes } from './quick-actions.ts';
 import { registerUiRoutes } from './ui.ts';
+import { registerChatterRoutes } from '../chatter/routes.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -46,4 +47,5 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   registerLimitsRoutes(router);
   registerBulk1Routes(router);
   registerSearchRoutes(router);
+  registerChatterRoutes(router);
 }

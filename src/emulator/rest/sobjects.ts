@@ -73,7 +73,9 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('GET', `${V}/sobjects/:object`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const recent = ctx.org.store.prepare(`SELECT * FROM "${def.name}" WHERE IsDeleted = 0 ORDER BY LastModifiedDate DESC LIMIT 10`).all() as StoredRow[];
+    // Recent items are the records the user viewed last (LastViewedDate), as `/recent` lists them.
+    const viewed = def.fields.some((f) => f.name === 'LastViewedDate');
+    const recent = !viewed || def.queryable === false ? [] : ctx.org.store.prepare(`SELECT * FROM "${def.name}" WHERE IsDeleted = 0 AND LastViewedDate IS NOT NULL ORDER BY LastViewedDate DESC LIMIT 10`).all() as StoredRow[];
     const nameField = def.fields.find((f) => f.nameField);
     return json({
       objectDescribe: describeGlobalEntry(def, ctx.version),
