@@ -862,10 +862,13 @@ export class MirrorStore implements Store {
     const d = this.driver.dialect;
     const names = columns.map((c) => columnOf(shape, c).name);
     if (names.length === 0) return;
-    // A deterministic name keeps the statement idempotent and within the identifier limit.
-    const name = `_sfbridge_q_${createHash('sha256').update(`${shape.table}\u0000${names.join(',')}`).digest('hex').slice(0, 20)}`;
-    const lead = shape.mirror ? [DELETED_COL, ...names] : names;
-    await this.#track(this.driver.transaction((conn) => conn.run(`CREATE INDEX IF NOT EXISTS ${quote(name)} ON ${d.table(shape.table)} (${lead.map(quote).join(', ')})`)));
+    // The deleted flag leads on mirror tables (every query filters on it); the key ends the index, as it
+    // ends every query's order (keyset paging), so filter + ORDER BY + LIMIT reads the index in order.
+    const key = shape.key.filter((k) => !names.includes(k));
+    const cols = [...(shape.mirror ? [quote(DELETED_COL)] : []), ...[...names, ...key].map((c) => d.queryIndexColumn(quote(c)))];
+    // A name derived from the definition keeps the statement idempotent and within the identifier limit.
+    const name = `_sfbridge_q_${createHash('sha256').update(`${shape.table}\u0000${cols.join(',')}`).digest('hex').slice(0, 20)}`;
+    await this.#track(this.driver.transaction((conn) => conn.run(`CREATE INDEX IF NOT EXISTS ${quote(name)} ON ${d.table(shape.table)} (${cols.join(', ')})`)));
   }
 
   async describeTable(object: string): Promise<FieldSpec[] | undefined> {

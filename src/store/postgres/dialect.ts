@@ -108,6 +108,10 @@ export class PostgresDialect implements Dialect {
     return new PostgresSearchIndex(conn, this, signal);
   }
 
+  queryIndexColumn(quoted: string): string {
+    return `${quoted} NULLS FIRST`;
+  }
+
   textMatch(op: 'contains' | 'startswith' | 'endswith', column: string, param: () => string): string {
     // strpos()/starts_with() are case-sensitive and need no escaping of % and _, unlike LIKE.
     if (op === 'contains') return `strpos(${column}, ${param()}) > 0`;

@@ -89,6 +89,10 @@ export class SqliteDialect implements Dialect {
     return new SqliteSearchIndex(conn, this, signal);
   }
 
+  queryIndexColumn(quoted: string): string {
+    return quoted;
+  }
+
   textMatch(op: 'contains' | 'startswith' | 'endswith', column: string, param: () => string): string {
     // instr() is case-sensitive, unlike LIKE, and needs no escaping of % and _.
     if (op === 'contains') return `instr(${column}, ${param()}) > 0`;
