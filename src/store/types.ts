@@ -9,6 +9,8 @@
  * tombstone check before an upsert is not locked against a second concurrent writer.
  */
 
+import type { ServiceState } from './service-types.ts';
+
 /** A JSON value as stored in checkpoint extras, run stats and raw documents. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -336,6 +338,8 @@ export interface Store extends StoreOperations {
   listRuns(limit?: number): Promise<RunRecord[]>;
   /** Publisher state (outbox, dead letters, cursors, application tables); creates its tables on first use. */
   publishState(): Promise<PublishState>;
+  /** The service's tables (connections, pipelines, schedules, jobs, runs, usage, tokens, sessions); created on first use. */
+  serviceState(): Promise<ServiceState>;
   /** Waits for in-flight operations, then closes. Further calls fail. */
   close(): Promise<void>;
   /** Closes at once; an open transaction is rolled back by the database. */
