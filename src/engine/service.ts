@@ -59,6 +59,10 @@ export class Service {
   readonly pipelines: Pipelines;
   readonly queue: JobQueue;
   readonly state: ServiceState;
+  /** Seals secrets and derives signing keys (OAuth state). */
+  readonly box: SecretBox;
+  /** How the service reaches Salesforce (OAuth code exchange and revocation use it too). */
+  readonly fetch: FetchLike;
   readonly #store: Store;
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
@@ -81,6 +85,8 @@ export class Service {
     this.baseDir = opts.baseDir ?? process.cwd();
     this.#store = store;
     this.state = state;
+    this.box = box;
+    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#now = opts.now ?? Date.now;
     this.#concurrency = opts.concurrency ?? 2;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));

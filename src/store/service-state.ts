@@ -19,7 +19,7 @@ import type {
   TokenRow,
   UsageRow,
 } from './service-types.ts';
-import type { JsonObject } from './types.ts';
+import type { JsonObject, JsonValue } from './types.ts';
 
 type Codec = 'text' | 'int' | 'bool' | 'json';
 /** Field name (camelCase) → [column, codec]. */
@@ -82,6 +82,11 @@ const T = {
     name: '_sfbridge_sessions',
     columns: { idHash: ['id_hash', 'text'], csrf: ['csrf', 'text'], createdAt: ['created_at', 'text'], expiresAt: ['expires_at', 'text'] },
     ddl: () => 'PRIMARY KEY (id_hash)',
+  },
+  settings: {
+    name: '_sfbridge_settings',
+    columns: { key: ['key', 'text'], value: ['value', 'json'], updatedAt: ['updated_at', 'text'] },
+    ddl: () => 'PRIMARY KEY (key)',
   },
   oneTime: {
     name: '_sfbridge_one_time',
@@ -397,6 +402,20 @@ export class SqlServiceState implements ServiceState {
   }
   async deleteSession(idHash: string): Promise<void> {
     await this.#delete(T.sessions, { idHash });
+  }
+
+  // Settings ------------------------------------------------------------------------------------------
+
+  async getSetting(key: string): Promise<JsonValue | undefined> {
+    const [row] = await this.#select<{ value: JsonValue }>(T.settings, { key });
+    return row?.value;
+  }
+  async putSetting(key: string, value: JsonValue): Promise<void> {
+    await this.#driver.transaction(async (c) => {
+      const [row] = await this.#select(T.settings, { key }, '', c);
+      if (row) await this.#update(T.settings, { key }, { value, updatedAt: nowIso() }, c);
+      else await this.#insert(T.settings, { key, value, updatedAt: nowIso() }, c);
+    });
   }
 
   // One-time secrets ----------------------------------------------------------------------------------

@@ -170,6 +170,10 @@ export interface ServiceState {
   extendSession(idHash: string, expiresAt: string): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
 
+  /** Small service settings (JSON values by key). */
+  getSetting(key: string): Promise<JsonValue | undefined>;
+  putSetting(key: string, value: JsonValue): Promise<void>;
+
   /** Stores a one-time secret under `purpose` and the hash of its value. */
   putOneTime(purpose: string, idHash: string, data: JsonObject, expiresAt: string): Promise<void>;
   /** Takes it: succeeds once, before it expires; every later take says `used`. */
