@@ -429,6 +429,7 @@ export class Service {
   /** Dead letters of every pipeline (or one), newest first. */
   async listDeadLetters(options: { pipeline?: string; status?: DeadLetterStatus | 'all'; limit?: number } = {}): Promise<DeadLetter[]> {
     const stores = await this.pipelines.deadLetterStores(this.baseDir);
+    if (options.pipeline && !stores.has(options.pipeline)) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${options.pipeline}" has no dead-letter queue (only publish pipelines have one)`);
     const out: DeadLetter[] = [];
     for (const [pipeline, url] of stores) {
       if (options.pipeline && options.pipeline !== pipeline) continue;

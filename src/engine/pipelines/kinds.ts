@@ -128,10 +128,18 @@ export function pipelineKinds(): string[] {
   return [...kinds.keys()];
 }
 
-/** The union of every registered kind's schema, discriminated by `kind`. */
-export function pipelineSchema(): z.ZodType<{ name: string; connection: string; kind: string; schedule?: ScheduleSpec; paused?: boolean }> {
-  const all = [...kinds.values()].map((k) => k.schema) as unknown as [z.ZodObject, ...z.ZodObject[]];
-  return z.discriminatedUnion('kind', all).meta({ id: 'Pipeline' }) as never;
+/**
+ * The union of every registered kind's schema, discriminated by `kind`. `body`: the shape of an API request
+ * body, where the name may be left out (the URL names the pipeline).
+ */
+export function pipelineSchema(opts: { body?: boolean } = {}): z.ZodType<{ name: string; connection: string; kind: string; schedule?: ScheduleSpec; paused?: boolean }> {
+  const all = [...kinds.values()].map((k) => {
+    const schema = k.schema as unknown as z.ZodObject;
+    if (!opts.body) return schema;
+    const id = z.globalRegistry.get(schema)?.id;
+    return schema.extend({ name: pipelineName.optional().describe('defaults to the name in the URL') }).meta(id ? { id: `${id}Body` } : {});
+  }) as unknown as [z.ZodObject, ...z.ZodObject[]];
+  return z.discriminatedUnion('kind', all).meta({ id: opts.body ? 'PipelineBody' : 'Pipeline' }) as never;
 }
 
 /** A validation failure of a pipeline, with its dotted path. */

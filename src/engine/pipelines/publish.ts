@@ -39,6 +39,7 @@ async function runPublishPipeline(spec: PublishPipelineSpec, run: PipelineRunCon
       client,
       baseDir: run.baseDir,
       stateUrl: publishStateUrl(spec, run.baseDir),
+      stores: run.store,
       signal: run.signal,
       onProgress: (done, total, status) => {
         run.service.emit('pipeline:run:progress', { ...run.ctx, object, done, total, status });

@@ -164,7 +164,7 @@ export function registerApi(app: App, service: Service): void {
       tags: ['pipelines'],
       summary: 'Create or replace a pipeline',
       description: 'Pipelines from the config file are read-only (409).',
-      request: { params: pipelineParam, body: { required: true, content: { 'application/json': { schema: pipelineSchema() } } } },
+      request: { params: pipelineParam, body: { required: true, content: { 'application/json': { schema: pipelineSchema({ body: true }) } } } },
       responses: { 200: json(pipelineViewSchema, 'replaced'), 201: json(pipelineViewSchema, 'created'), 400: errors[400], 401: errors[401], 409: errors[409] },
     }),
     async (c) =>
