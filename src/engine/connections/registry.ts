@@ -116,7 +116,8 @@ export class Connections {
   constructor(opts: ConnectionsOptions) {
     this.#state = opts.state;
     this.#box = opts.box;
-    this.#config = opts.fromConfig ?? {};
+    // Parsed again so defaults apply whoever built the specs (parsing a parsed spec changes nothing).
+    this.#config = Object.fromEntries(Object.entries(opts.fromConfig ?? {}).map(([k, v]) => [k, connectionSchema.parse(v)]));
     this.#events = opts.events;
     this.#fetch = opts.fetch;
     this.#publicUrl = opts.publicUrl ?? (() => undefined);
