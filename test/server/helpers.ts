@@ -125,11 +125,11 @@ export function responseChecker(doc: OpenApiDoc) {
 }
 
 /** Waits until `fn` returns a truthy value (polls every 20 ms, up to `ms`). */
-export async function until<T>(fn: () => Promise<T> | T, ms = 15_000, what = 'condition'): Promise<T> {
+export async function until<T>(fn: () => Promise<T> | T, ms = 15_000, what = 'condition'): Promise<Exclude<T, undefined | null | false | '' | 0>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as Exclude<T, undefined | null | false | '' | 0>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
