@@ -44,6 +44,8 @@ import {
 import { SqlPublishState } from './publish-state.ts';
 import { columnOf, compileMutation, kindOfSqlType, runCount, runQuery, type QueryExpr, type TableMutation, type TableQuery, type TableShape } from './query.ts';
 import { createHash } from 'node:crypto';
+import { SqlServiceState } from './service-state.ts';
+import type { ServiceState } from './service-types.ts';
 import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind, type ValueContext } from './values.ts';
 
 /** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
@@ -1002,6 +1004,18 @@ export class MirrorStore implements Store {
       throw err;
     });
     return this.#publishState;
+  }
+
+  #serviceState: Promise<ServiceState> | undefined;
+
+  /** The service's tables (see `service-state.ts`); created on the first call. */
+  serviceState(): Promise<ServiceState> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
+    this.#serviceState ??= SqlServiceState.open(this.driver).catch((err: unknown) => {
+      this.#serviceState = undefined;
+      throw err;
+    });
+    return this.#serviceState;
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import type { QueryExpr, TableMutation, TableQuery, TableShape } from './query.t
 import type { Canonical } from './values.ts';
 
 export type { QueryColumn, QueryExpr, QueryOrder, QueryValue, TableMutation, TableQuery, TableShape } from './query.ts';
+import type { ServiceState } from './service-types.ts';
 
 /** A JSON value as stored in checkpoint extras, run stats and raw documents. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -354,6 +355,8 @@ export interface Store extends StoreOperations {
   mutateTable(shape: TableShape, mutation: TableMutation): Promise<number>;
   /** Creates an index over `columns` of a table if it is missing (columns that queries filter or sort on). */
   ensureQueryIndex(shape: TableShape, columns: readonly string[]): Promise<void>;
+  /** The service's tables (connections, pipelines, schedules, jobs, runs, usage, tokens, sessions); created on first use. */
+  serviceState(): Promise<ServiceState>;
   /** Waits for in-flight operations, then closes. Further calls fail. */
   close(): Promise<void>;
   /** Closes at once; an open transaction is rolled back by the database. */
