@@ -18,6 +18,7 @@ import { logServiceEvents } from '../engine/events.ts';
 import { loadServiceConfig, type PipelineEntry } from '../engine/pipelines/index.ts';
 import { Service } from '../engine/service.ts';
 import { createApp } from '../server/app.ts';
+import { odataConfigSchema, serviceODataSources } from '../server/odata/config.ts';
 import { Auth, isLoopback } from '../server/auth.ts';
 import { listen } from '../server/http.ts';
 import { createMetrics } from '../server/metrics.ts';
@@ -93,6 +94,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   let connections: Record<string, ConnectionSpec> = {};
   let pipelines: PipelineEntry[] = [];
   let fileStore: string | undefined;
+  let odataBlock: unknown;
   let baseDir = process.cwd();
   if (configFile) {
     try {
@@ -100,6 +102,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       connections = cfg.connections;
       pipelines = cfg.pipelines;
       fileStore = cfg.store;
+      odataBlock = cfg.odata;
       baseDir = dirname(resolve(configFile));
     } catch (err) {
       if (err instanceof SyncConfigError) throw new UsageError(`config: ${err.message}`);
@@ -130,7 +133,24 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   const detachLog = logServiceEvents(service.events, log);
   const metrics = createMetrics(service);
   const auth = new Auth({ state: service.state, adminPassword: env.SFBRIDGE_ADMIN_PASSWORD });
-  const app = createApp({ service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0' });
+  let odata: ReturnType<typeof serviceODataSources> | undefined;
+  if (odataBlock !== undefined) {
+    const parsed = odataConfigSchema.safeParse(odataBlock);
+    if (!parsed.success) {
+      await service.stop('bad config');
+      const i = parsed.error.issues[0];
+      throw new UsageError(`config: odata${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
+    }
+    odata = serviceODataSources(parsed.data, {
+      store: await service.store(storeUrl),
+      openStore: (url) => service.store(url),
+      verifyServiceToken: async (req) => {
+        const token = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1]?.trim();
+        return token ? (await auth.verifyToken(token)) !== undefined : false;
+      },
+    });
+  }
+  const app = createApp({ odata, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0' });
   try {
     listening = await listen(app.fetch, { port, host, tls });
   } catch (err) {

@@ -114,6 +114,8 @@ export const syncConfigSchema = z.strictObject({
   // src/engine/pipelines when the service or a command reads them.
   connections: z.record(z.string(), z.unknown()).optional(),
   pipelines: z.array(z.unknown()).optional(),
+  // The service's OData producer (`sfbridge serve`): validated by src/server/odata/config.ts.
+  odata: z.unknown().optional(),
 });
 
 type Parsed = z.output<typeof syncConfigSchema>;

@@ -24,6 +24,7 @@ import { apiReferencePage } from './ui/reference.ts';
 import { Auth, cookie, hostAllowed, LOGIN_CSRF_COOKIE, readCookies, sameSecret, SESSION_COOKIE, SESSION_TTL_MS, type Principal } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import { finishGrant, revokeGrant, startGrant } from './oauth/grant.ts';
+import { odataApp, type ODataAppOptions } from './odata/service.ts';
 import { messagePage, STYLES, type Html } from './ui/layout.ts';
 import { actionError, loginPage, overviewPage } from './ui/pages.ts';
 
@@ -41,12 +42,14 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
+  odata?: ODataAppOptions['sources'];
 }
 
 type Vars = { Variables: { principal: Principal | undefined } };
 
 /** Paths anyone may call. */
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, /^\/inbound\//];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, /^\/inbound\//, /^\/odata\//];
 /** Paths that answer 401 JSON rather than redirecting to the sign-in page. */
 const MACHINE = /^\/(api\/|metrics$|connector\/|datasource\/)/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -85,16 +88,20 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     const cookies = readCookies(c.req.header('cookie'));
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
     let principal: Principal | undefined;
+    const isPublic = PUBLIC.some((re) => re.test(path));
     if (bearer) {
       const name = await auth.verifyToken(bearer);
-      if (!name) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
-      principal = { kind: 'token', name };
+      // Public routes with their own credentials (OData sources, inbound webhooks) may carry a bearer token
+      // that is theirs, not the service's.
+      if (!name && isPublic) principal = undefined;
+      else if (!name) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      else principal = { kind: 'token', name };
     } else {
       const session = await auth.session(cookies[SESSION_COOKIE]);
       if (session) principal = { kind: 'session', session };
     }
     c.set('principal', principal);
-    if (PUBLIC.some((re) => re.test(path))) return next();
+    if (isPublic) return next();
     if (!principal) {
       if (MACHINE.test(path)) return c.json({ error: { code: 'UNAUTHORIZED', message: 'authentication required: send Authorization: Bearer <token> (create one with: sfbridge tokens create --name NAME)' } }, 401, { 'www-authenticate': 'Bearer' });
       return c.redirect(`/login?next=${encodeURIComponent(path + url.search)}`, 303);
@@ -113,6 +120,10 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     }
     return next();
   });
+
+  // OData 4.0 producer (Salesforce Connect): its sources authenticate requests themselves -----------------
+
+  if (opts.odata) app.route('/', odataApp({ sources: opts.odata }));
 
   // Health --------------------------------------------------------------------------------------------
 

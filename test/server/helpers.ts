@@ -15,6 +15,7 @@ import { Service } from '../../src/engine/service.ts';
 import { createApp } from '../../src/server/app.ts';
 import { Auth, SESSION_COOKIE } from '../../src/server/auth.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
+import { odataConfigSchema, serviceODataSources } from '../../src/server/odata/config.ts';
 
 export const EMU = 'http://127.0.0.1:8484';
 export const PASSWORD = 'correct horse battery staple';
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   pipelines?: Record<string, unknown>[];
   start?: boolean;
   storeUrl?: string;
+  /** An `odata:` block, served under /odata/v4 with the service's store. */
+  odata?: unknown;
 }
 
 export function emulatorFetch(emu: Emulator) {
@@ -53,7 +56,12 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const service = await Service.open({ storeUrl: opts.storeUrl ?? 'sqlite::memory:', box: new SecretBox(randomBytes(32)), fetch: emulatorFetch(emu), connections, pipelines });
   const auth = new Auth({ state: service.state, adminPassword: PASSWORD });
   const metrics = createMetrics(service, { defaultMetrics: false });
-  const app = createApp({ service, auth, metrics, publicUrl: undefined });
+  const odata = opts.odata === undefined ? undefined : serviceODataSources(odataConfigSchema.parse(opts.odata), {
+    store: await service.store(service.storeUrl),
+    openStore: (url) => service.store(url),
+    verifyServiceToken: async (req) => (await auth.verifyToken(/^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1] ?? '')) !== undefined,
+  }, 0);
+  const app = createApp({ service, auth, metrics, publicUrl: undefined, odata });
   const { token } = await auth.createToken('test');
   if (opts.start !== false) await service.start();
   const doc = (await (await app.request('/api/v1/openapi.json', { headers: { authorization: `Bearer ${token}` } })).json()) as OpenApiDoc;

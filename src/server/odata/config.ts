@@ -136,3 +136,25 @@ function toAuth(auth: z.infer<typeof authSchema>, options: BuildSourcesOptions, 
   if ('basic' in auth) return { kind: 'basic', ...auth.basic };
   return { kind: 'bearer', tokens: auth.bearer.tokens };
 }
+
+/**
+ * Sources for a long-running service: built on first use and rebuilt after `refreshMs`, so tables a sync
+ * creates later, and columns a describe adds, appear without a restart. A source whose table does not
+ * exist yet answers 503 naming the fix (the `ODataConfigError` of {@link buildODataSources}).
+ */
+export function serviceODataSources(config: ODataConfig, options: BuildSourcesOptions, refreshMs = 30_000): () => Promise<ODataSource[]> {
+  let built: { at: number; sources: ODataSource[] } | undefined;
+  let pending: Promise<ODataSource[]> | undefined;
+  return async () => {
+    if (built && Date.now() - built.at < refreshMs) return built.sources;
+    pending ??= buildODataSources(config, options)
+      .then(({ sources }) => {
+        built = { at: Date.now(), sources };
+        return sources;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+}

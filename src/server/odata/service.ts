@@ -38,8 +38,8 @@ export interface ODataSource {
 
 /** Options of {@link odataApp}. */
 export interface ODataAppOptions {
-  /** The sources, or a function returning them (so configuration can change without a new app). */
-  sources: readonly ODataSource[] | (() => readonly ODataSource[]);
+  /** The sources, or a function returning them (so configuration and table shapes can change without a new app). */
+  sources: readonly ODataSource[] | (() => readonly ODataSource[] | Promise<readonly ODataSource[]>);
   /** Where the sources are served (default `/odata/v4`): `{basePath}/{source}/…`. */
   basePath?: string;
 }
@@ -54,9 +54,10 @@ export function odataApp(options: ODataAppOptions): Hono {
   const sources = () => (typeof options.sources === 'function' ? options.sources() : options.sources);
   const handler = async (c: Context) => {
     try {
-      return await handle(c, sources(), basePath);
+      return await handle(c, await sources(), basePath);
     } catch (err) {
       if (err instanceof ODataQueryError) return odataError(c, err.status, err.code, err.message);
+      if (err instanceof Error && err.name === 'ODataConfigError') return odataError(c, 503, 'ServiceUnavailable', err.message);
       if (err instanceof Error && err.name === 'QueryError') return odataError(c, 400, 'BadRequest', err.message);
       throw err;
     }
