@@ -168,6 +168,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   const loginUrl = `${base}/login/link/${await auth.createLoginLink()}`;
   stdout.write(`sfbridge serve: dashboard ${base}/  API ${base}/api/v1 (reference ${base}/api/v1/docs)\n`);
   stdout.write(`  store ${storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}; ${pipelines.length} pipeline${pipelines.length === 1 ? '' : 's'} from ${configFile ?? (values.demo ? 'the demo' : 'no config file')}${recovered ? `; ${recovered} interrupted run${recovered === 1 ? '' : 's'} resumed` : ''}\n`);
+  if (odataBlock !== undefined) stdout.write(`  OData 4.0 (Salesforce Connect): ${Object.keys((odataBlock as { sources?: object }).sources ?? {}).map((n) => `${base}/odata/v4/${n}/`).join('  ')}\n`);
   stdout.write(`  sign in (one-time link, valid 1 hour): ${loginUrl}\n`);
   stdout.write('  stop with Ctrl-C (the running batch is committed first)\n');
   io.onListening?.({ url: listening.url, loginUrl, service });
