@@ -18,6 +18,9 @@ Commands:
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
+  serve        the long-running service: schedules, dashboard, HTTP API, Grant access, metrics
+  connections  add, list or remove named connections (--connection NAME on every command)
+  tokens       create, list or revoke API tokens for the service
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -33,6 +36,9 @@ const commands: Record<string, () => Promise<Command>> = {
   publish: async () => (await import('./publish.ts')).publishCommand,
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
   search: async () => (await import('./search.ts')).searchCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  connections: async () => (await import('./connections.ts')).connectionsCommand,
+  tokens: async () => (await import('./tokens.ts')).tokensCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

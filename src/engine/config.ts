@@ -45,7 +45,8 @@ export function parseDurationMs(value: string | number): number | undefined {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's']!;
 }
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** A duration (`30s`, `5m`, `2h` or seconds) as milliseconds. */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 5m, 2h or a number of seconds, got ${JSON.stringify(v)}` });
@@ -109,6 +110,12 @@ export const syncConfigSchema = z.strictObject({
   // Publish pipelines have their own schema (src/engine/publish/config.ts); validateConfig applies it, so one
   // config file is checked whole before anything runs.
   publish: z.array(z.unknown()).optional(),
+  // Named connections and service pipelines (`sfbridge serve`, `--connection NAME`): validated by
+  // src/engine/pipelines when the service or a command reads them.
+  connections: z.record(z.string(), z.unknown()).optional(),
+  pipelines: z.array(z.unknown()).optional(),
+  // The service's OData producer (`sfbridge serve`): validated by src/server/odata/config.ts.
+  odata: z.unknown().optional(),
 });
 
 type Parsed = z.output<typeof syncConfigSchema>;

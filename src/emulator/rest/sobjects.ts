@@ -16,6 +16,7 @@ import { blobResponse, readRecordInput } from './files.ts';
 import { markViewed } from './ui.ts';
 import type { Router } from '../http/router.ts';
 import { isValidId, normaliseId } from '../ids.ts';
+import { retrieveExternal } from '../external/query.ts';
 import { recordUrl, toApiRecord } from '../records.ts';
 import type { FieldDef, ObjectDef } from '../schema/types.ts';
 import type { StoredRow } from '../store/org-store.ts';
@@ -101,8 +102,10 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   });
 
   // GET/HEAD/PATCH/DELETE by Id, or (when the segment is not an Id) the external-ID forms.
-  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, (ctx, p) => {
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
+    // External objects: by Id or by the external key, a live callout (reference §8.2).
+    if (def.external) return json(await retrieveExternal(ctx.org, def, p.id, selectFields(ctx, def)?.map((f) => f.name), ctx.version));
     if (!isValidId(p.id) || !ctx.org.schema.ownsId(def, normaliseId(p.id))) {
       throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${p.id}`);
     }
@@ -125,8 +128,9 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
     return noContent();
   });
 
-  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
+    if (def.external && p.field.toLowerCase() === 'externalid') return json(await retrieveExternal(ctx.org, def, p.value, selectFields(ctx, def)?.map((f) => f.name), ctx.version));
     if (isValidId(p.field) && ctx.org.schema.ownsId(def, normaliseId(p.field))) {
       return blobResponse(ctx, def, p.field, p.value) ?? traverseRelationship(ctx, def, p.field, p.value);
     }

@@ -35,7 +35,7 @@ export function metadataId(org: Org, prefix: string, def: ObjectDef, n: number):
   return makeId(prefix, (index + 1) * 100 + n);
 }
 
-/** Objects that have layouts, list views and tabs: layoutable, queryable, with records of their own. */
+/** Objects that have layouts, list views and tabs: layoutable, queryable, with records of their own here. */
 export function isUiObject(def: ObjectDef): boolean {
-  return def.layoutable !== false && def.queryable !== false && !def.view && !def.associateEntityType && def.keyPrefix !== null;
+  return !def.external && def.layoutable !== false && def.queryable !== false && !def.view && !def.associateEntityType && def.keyPrefix !== null;
 }

@@ -2,6 +2,8 @@
  * The emulator's metadata model: what describe returns and what the store, the SOQL compiler and DML
  * validation read. One definition per sObject; describe JSON is rendered from it (see describe.ts).
  */
+import type { ExternalObjectInfo } from '../external/schema.ts';
+
 export type FieldType =
   | 'id' | 'string' | 'textarea' | 'picklist' | 'multipicklist' | 'combobox' | 'boolean'
   | 'int' | 'double' | 'currency' | 'percent' | 'date' | 'datetime' | 'time'
@@ -110,6 +112,8 @@ export interface ObjectDef {
    * a top-level query is refused as Salesforce refuses it.
    */
   subqueryOnly?: boolean;
+  /** External objects (`__x`): where their rows live (Salesforce Connect, OData 4.0). */
+  external?: ExternalObjectInfo;
   /** Record types, if any (describe recordTypeInfos always carries the Master one). */
   recordTypes?: { name: string; developerName: string; id: string; defaultRecordTypeMapping?: boolean }[];
 }

@@ -338,7 +338,8 @@ function addResolved(scope: Scope, root: OutBody, r: Resolved): void {
 // ---------------------------------------------------------------------------------------------------
 // Literals
 
-function unquote(raw: string, forLike: boolean): string {
+/** A SOQL string literal's value (backslash escapes resolved; in LIKE, `\\%`, `\\_` and `\\\\` kept escaped). */
+export function unquote(raw: string, forLike: boolean): string {
   const body = raw.length >= 2 && raw[0] === "'" && raw[raw.length - 1] === "'" ? raw.slice(1, -1) : raw;
   let out = '';
   for (let i = 0; i < body.length; i++) {
@@ -431,9 +432,10 @@ function literal(sh: Shared, t: Target, litType: string, raw: string, dateN: num
 // ---------------------------------------------------------------------------------------------------
 // WHERE / HAVING
 
-type Tok = '(' | ')' | 'NOT' | 'AND' | 'OR' | { cond: Condition | ValueQueryCondition };
+/** A WHERE/HAVING clause as a flat token list (the parser's AST nests it as a linked list with paren counts). */
+export type Tok = '(' | ')' | 'NOT' | 'AND' | 'OR' | { cond: Condition | ValueQueryCondition };
 
-function flatten(w: WhereClause | HavingClause | undefined): Tok[] {
+export function flatten(w: WhereClause | HavingClause | undefined): Tok[] {
   const out: Tok[] = [];
   let node: WhereClause | HavingClause | undefined = w;
   while (node) {
@@ -906,5 +908,7 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   if (def.subqueryOnly) {
     throw new SfError(400, 'INVALID_TYPE_FOR_OPERATION', `entity type ${def.name} does not support query`);
   }
+  // External objects live in their data source: only the REST query resource calls out for them.
+  if (def.external) throw soqlError('INVALID_TYPE', soql, locate(soql, ast.sObject ?? '', keywordPos(soql, 'FROM') ?? 0), `External object ${def.name} can only be queried through the REST query resource (its rows live in the data source ${def.external.source.name})`);
   return buildPlan(sh, ast, def, { queryAll: opts.queryAll ?? false });
 }

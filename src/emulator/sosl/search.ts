@@ -83,7 +83,7 @@ function tokens(f: FieldDef, value: unknown): string[] {
 function requireSearchable(org: Org, name: string): ObjectDef {
   const def = org.schema.get(name);
   if (!def || def.queryable === false || def.subqueryOnly) throw new SfError(400, 'INVALID_TYPE', `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`);
-  if (def.searchable === false) throw new SfError(400, 'INVALID_TYPE', `entity type ${def.name} does not support search`);
+  if (def.searchable === false || def.external) throw new SfError(400, 'INVALID_TYPE', `entity type ${def.name} does not support search`);
   return def;
 }
 
@@ -133,7 +133,7 @@ function fetch(org: Org, def: ObjectDef, r: Returning, ids: string[]): Record<st
 export function runSearch(org: Org, query: SoslQuery): { searchRecords: Record<string, unknown>[] } {
   const targets: Returning[] = query.returning.length
     ? query.returning
-    : org.schema.all().filter((d) => d.searchable !== false && d.queryable !== false && !d.subqueryOnly && !d.view && !d.associateEntityType && d.keyPrefix).map((d) => ({ object: d.name, fields: [], where: null, orderBy: null, limit: null, offset: null }));
+    : org.schema.all().filter((d) => !d.external && d.searchable !== false && d.queryable !== false && !d.subqueryOnly && !d.view && !d.associateEntityType && d.keyPrefix).map((d) => ({ object: d.name, fields: [], where: null, orderBy: null, limit: null, offset: null }));
   const overall = Math.min(query.limit ?? MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS);
   const out: Record<string, unknown>[] = [];
   for (const r of targets) {
