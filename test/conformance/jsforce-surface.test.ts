@@ -7,14 +7,20 @@ import { after, before, describe, test } from 'node:test';
 import jsforce from 'jsforce';
 import { servedOrg, type ServedOrg } from '../helpers/served.ts';
 
+/** A fresh emulator on a socket and a jsforce connection logged in to it by username and password. */
+async function connected(): Promise<{ org: ServedOrg; conn: jsforce.Connection }> {
+  const org = await servedOrg();
+  const conn = new jsforce.Connection({ oauth2: { clientId: 'sfbridge-emulator', clientSecret: 'sfbridge-emulator-secret', loginUrl: org.url }, version: '62.0' });
+  await conn.login('admin@emulator.sfbridge.dev', 'emulator');
+  return { org, conn };
+}
+
 describe('jsforce surface: Bulk 1.0, SOSL, files', () => {
   let org: ServedOrg;
   let conn: jsforce.Connection;
 
   before(async () => {
-    org = await servedOrg();
-    conn = new jsforce.Connection({ oauth2: { clientId: 'sfbridge-emulator', clientSecret: 'sfbridge-emulator-secret', loginUrl: org.url }, version: '62.0' });
-    await conn.login('admin@emulator.sfbridge.dev', 'emulator');
+    ({ org, conn } = await connected());
     conn.bulk.pollInterval = 50;
     conn.bulk.pollTimeout = 20_000;
   });
@@ -81,9 +87,7 @@ describe('jsforce surface: layouts, list views, quick actions, recent, Chatter',
   let conn: jsforce.Connection;
 
   before(async () => {
-    org = await servedOrg();
-    conn = new jsforce.Connection({ oauth2: { clientId: 'sfbridge-emulator', clientSecret: 'sfbridge-emulator-secret', loginUrl: org.url }, version: '62.0' });
-    await conn.login('admin@emulator.sfbridge.dev', 'emulator');
+    ({ org, conn } = await connected());
   });
   after(() => org.close());
 

@@ -56,6 +56,9 @@ export const PERMISSIONS = [
 const permissionFields = (extra: string): FieldDef[] =>
   [...PERMISSIONS.slice(0, 45), extra, ...PERMISSIONS.slice(45)].map((p) => bool(`Permissions${p}`, { nillable: false }));
 
+/** The Id field, as every object has it (these objects lack some of the other system fields). */
+const ID_FIELD = systemFields()[0];
+
 export const USER_TYPES = ['Standard', 'PowerPartner', 'PowerCustomerSuccess', 'CustomerSuccess', 'Guest', 'CspLitePortal', 'CsnOnly', 'SelfService', 'AutomatedProcess'];
 
 /** Profiles are set up in Setup; through the API they are read-only. */
@@ -63,7 +66,7 @@ export const Profile: ObjectDef = {
   name: 'Profile', label: 'Profile', labelPlural: 'Profiles', keyPrefix: '00e',
   createable: false, updateable: false, deletable: false, undeletable: false, layoutable: false, triggerable: false,
   fields: [
-    { name: 'Id', type: 'id', length: 18, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true, idLookup: true, groupable: true },
+    ID_FIELD,
     // Profiles are never in the recycle bin: the flag is bookkeeping, not an API field.
     { ...bool('IsDeleted'), hidden: true, system: true },
     text('Name', 255, { nameField: true, nillable: false, idLookup: true, ...READ_ONLY }),
@@ -82,7 +85,7 @@ const ACCESS_LEVELS = [{ value: 'None', label: 'Private' }, { value: 'Read', lab
 export const UserRole: ObjectDef = {
   name: 'UserRole', label: 'Role', labelPlural: 'Roles', keyPrefix: '00E', undeletable: false, layoutable: false, triggerable: false,
   fields: [
-    { name: 'Id', type: 'id', length: 18, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true, idLookup: true, groupable: true },
+    ID_FIELD,
     { ...bool('IsDeleted'), hidden: true, system: true },
     text('Name', 80, { nameField: true, nillable: false }),
     ref('ParentRoleId', ['UserRole'], 'ParentRole', undefined),
@@ -107,7 +110,7 @@ export const UserRole: ObjectDef = {
 export const PermissionSet: ObjectDef = {
   name: 'PermissionSet', label: 'Permission Set', labelPlural: 'Permission Sets', keyPrefix: '0PS', undeletable: false, layoutable: false, triggerable: false,
   fields: [
-    { name: 'Id', type: 'id', length: 18, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true, idLookup: true, groupable: true },
+    ID_FIELD,
     { ...bool('IsDeleted'), hidden: true, system: true },
     text('Name', 80, { nameField: true, nillable: false, idLookup: true }),
     text('Label', 80, { nillable: false }),
@@ -128,7 +131,7 @@ export const PermissionSetAssignment: ObjectDef = {
   name: 'PermissionSetAssignment', label: 'Permission Set Assignment', labelPlural: 'Permission Set Assignments', keyPrefix: '0Pa',
   updateable: false, undeletable: false, layoutable: false, searchable: false, triggerable: false,
   fields: [
-    { name: 'Id', type: 'id', length: 18, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true, idLookup: true, groupable: true },
+    ID_FIELD,
     { ...bool('IsDeleted'), hidden: true, system: true },
     ref('PermissionSetId', ['PermissionSet'], 'PermissionSet', 'Assignments', { updateable: false, cascadeDelete: true }),
     ref('AssigneeId', ['User'], 'Assignee', 'PermissionSetAssignments', { nillable: false, updateable: false, cascadeDelete: true }),
@@ -143,7 +146,7 @@ export const UserLicense: ObjectDef = {
   name: 'UserLicense', label: 'User License', labelPlural: 'User Licenses', keyPrefix: '100',
   createable: false, updateable: false, deletable: false, undeletable: false, layoutable: false, triggerable: false, searchable: false,
   fields: [
-    { name: 'Id', type: 'id', length: 18, createable: false, updateable: false, nillable: false, defaultedOnCreate: true, system: true, idLookup: true, groupable: true },
+    ID_FIELD,
     { ...bool('IsDeleted'), hidden: true, system: true },
     text('LicenseDefinitionKey', 40, { nillable: false, ...READ_ONLY }),
     int('TotalLicenses', { nillable: false, ...READ_ONLY }),
