@@ -17,6 +17,12 @@ function toUsage(err: unknown): unknown {
 /** Resolves credentials from flags and env; a missing or contradictory setting is a {@link UsageError}. */
 export async function credentialsFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Credentials> {
   try {
+    if (typeof flags.connection === 'string' && flags.connection !== '') {
+      const { namedCredentials } = await import('../engine/connections/named.ts');
+      return await namedCredentials(flags.connection, { env, configFile: typeof flags.config === 'string' ? flags.config : undefined, storeUrl: typeof flags.store === 'string' ? flags.store : undefined }).catch((err: unknown) => {
+        throw (err as { code?: string }).code === 'CONNECTION_NOT_FOUND' || (err as { code?: string }).code === 'CONNECTION_INCOMPLETE' || (err as { code?: string }).code === 'NOT_CONNECTED' ? new UsageError(`--connection: ${(err as Error).message}`) : err;
+      });
+    }
     return await resolveCredentials(flags, env);
   } catch (err) {
     throw toUsage(err);

@@ -19,6 +19,9 @@ Commands:
   dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
   comments     emails, case comments, Chatter and call notes into cleaned comments on a queue; preview one
+  serve        the long-running service: schedules, dashboard, HTTP API, Grant access, metrics
+  connections  add, list or remove named connections (--connection NAME on every command)
+  tokens       create, list or revoke API tokens for the service
 
 Run \`sfbridge <command> --help\` for a command's options.
 `;
@@ -35,6 +38,9 @@ const commands: Record<string, () => Promise<Command>> = {
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
   search: async () => (await import('./search.ts')).searchCommand,
   comments: async () => (await import('./comments.ts')).commentsCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  connections: async () => (await import('./connections.ts')).connectionsCommand,
+  tokens: async () => (await import('./tokens.ts')).tokensCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

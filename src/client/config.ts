@@ -37,11 +37,12 @@ export const CONNECTION_SETTINGS: Readonly<Record<Key, { flag: string; env: stri
 
 /** `parseArgs` option definitions for the connection flags (spread into a command's options). */
 export const CONNECTION_FLAG_OPTIONS = Object.freeze(
-  Object.fromEntries(Object.values(CONNECTION_SETTINGS).map(({ flag }) => [flag, { type: 'string' as const }])),
+  Object.fromEntries([...Object.values(CONNECTION_SETTINGS).map(({ flag }) => flag), 'connection'].map((flag) => [flag, { type: 'string' as const }])),
 ) as Readonly<Record<string, { type: 'string' }>>;
 
 /** Usage text for the connection flags. */
 export const CONNECTION_USAGE = `Connection (flags override environment variables):
+  --connection NAME       a named connection (config file connections:, or sfbridge connections add)
   --auth-url URL          SFDX auth URL force://id:secret:refresh@host      SF_AUTH_URL
   --access-token TOKEN    an existing session (with --instance-url)          SF_ACCESS_TOKEN
   --jwt-key FILE|PEM      JWT bearer: key, --client-id, --username          SF_JWT_KEY

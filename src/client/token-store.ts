@@ -3,11 +3,12 @@
  * moment a new one is issued; losing the new one (as jsforce does) locks the integration out. The default
  * store writes them to disk encrypted with AES-256-GCM.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { loadOrCreateKey, seal, SECRET_KEY_BYTES, unseal, type SealedBox } from './secret-key.ts';
 
 /** What is stored per connection. */
 export interface StoredToken {
@@ -44,8 +45,7 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const FILE_MODE = 0o600;
-const KEY_BYTES = 32;
-const IV_BYTES = 12;
+const KEY_BYTES = SECRET_KEY_BYTES;
 
 export interface FileTokenStoreOptions {
   /** Encrypted token file; default `<state dir>/tokens.enc`. */
@@ -97,24 +97,17 @@ export class FileTokenStore implements TokenStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    const file = JSON.parse(raw) as { v: number; iv: string; tag: string; data: string };
+    const file = JSON.parse(raw) as SealedBox;
     const key = await this.#getKey();
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.iv, 'base64'));
-      decipher.setAuthTag(Buffer.from(file.tag, 'base64'));
-      const plain = Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]);
-      return JSON.parse(plain.toString('utf8')) as Record<string, StoredToken>;
+      return JSON.parse(unseal(key, file).toString('utf8')) as Record<string, StoredToken>;
     } catch (err) {
       throw new ConfigError(`cannot decrypt ${this.path}: the key changed (${TOKEN_KEY_ENV} or ${this.keyPath}); restore the old key or delete the file and log in again (${(err as Error).message})`);
     }
   }
 
   async #writeAll(all: Record<string, StoredToken>): Promise<void> {
-    const key = await this.#getKey();
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const data = Buffer.concat([cipher.update(JSON.stringify(all), 'utf8'), cipher.final()]);
-    const body = JSON.stringify({ v: 1, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') });
+    const body = JSON.stringify(seal(await this.#getKey(), JSON.stringify(all)));
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, body, { mode: FILE_MODE });
@@ -122,38 +115,9 @@ export class FileTokenStore implements TokenStore {
   }
 
   async #getKey(): Promise<Uint8Array> {
-    if (this.#key) return this.#key;
-    const fromEnv = this.#env[TOKEN_KEY_ENV];
-    if (fromEnv) {
-      this.#key = decodeKey(fromEnv, TOKEN_KEY_ENV);
-      return this.#key;
-    }
-    try {
-      this.#key = decodeKey((await readFile(this.keyPath, 'utf8')).trim(), this.keyPath);
-      return this.#key;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    const key = randomBytes(KEY_BYTES);
-    await mkdir(dirname(this.keyPath), { recursive: true, mode: 0o700 });
-    // 'wx' fails if another process created the key meanwhile; then use theirs.
-    try {
-      await writeFile(this.keyPath, key.toString('base64'), { mode: FILE_MODE, flag: 'wx' });
-      await chmod(this.keyPath, FILE_MODE);
-      this.#key = key;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      this.#key = decodeKey((await readFile(this.keyPath, 'utf8')).trim(), this.keyPath);
-    }
+    this.#key ??= await loadOrCreateKey({ envVar: TOKEN_KEY_ENV, path: this.keyPath, env: this.#env });
     return this.#key;
   }
-}
-
-function decodeKey(text: string, source: string): Uint8Array {
-  const hex = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : undefined;
-  const key = hex ?? Buffer.from(text, 'base64');
-  if (key.length !== KEY_BYTES) throw new ConfigError(`${source} must hold a 32-byte key as base64 or hex (generate one with: openssl rand -base64 32)`);
-  return key;
 }
 
 /** SHA-256 hex of a token, used as {@link StoredToken.seed} so the token itself is not a lookup key. */

@@ -54,14 +54,15 @@ export async function resetOrg(ctx: Pick<Ctx, 'org' | 'sessions'>, opts: ResetOp
     const userDef = org.schema.get('User')!;
     const admin = org.store.getRow(userDef, org.adminUserId);
     org.store.transaction(() => {
-      for (const def of org.schema.all()) org.store.prepare(`DELETE FROM ${q(def.name)}`).run();
+      for (const def of org.schema.all()) if (!def.view) org.store.prepare(`DELETE FROM ${q(def.name)}`).run();
       org.store.prepare('DELETE FROM _deleted_log').run();
       org.store.prepare("DELETE FROM _meta WHERE key = 'seeded' OR key = 'apiUsage' OR key LIKE 'limit:%'").run();
-      if (admin) org.store.insertRow(userDef, admin);
+      if (admin) org.store.insertRow(userDef, { ...admin, ProfileId: null, UserRoleId: null });
       org.store.resetSequences(admin ? { [userDef.keyPrefix ?? '005']: idSequence(org.adminUserId) + 1 } : {});
     });
     org.apiUsage = 0;
     if (opts.sessions) ctx.sessions.clear();
+    org.ensureAdminAccess();
     return seedOrg(org, spec);
   });
 }

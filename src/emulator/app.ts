@@ -15,6 +15,7 @@ import { cutMidResponse } from './faults.ts';
 import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
+import { AsyncError, asyncErrorResponse, requestWire } from './bulk1/format.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -143,7 +144,7 @@ export class Emulator {
         if (major < 31) throw new SfError(410, 'GONE', `The requested API version ${versioned[1]} has been retired and is no longer available.`);
         if (!SUPPORTED_VERSIONS.includes(versioned[1])) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname === '/services/oauth2/userinfo' || (url.pathname.startsWith('/id/') && url.pathname !== '/id/keys');
+      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname.startsWith('/services/async/') || url.pathname === '/services/oauth2/userinfo' || (url.pathname.startsWith('/id/') && url.pathname !== '/id/keys');
       let cut = false;
       if (needsAuth && inner) {
         ctx.session = inner;
@@ -165,6 +166,8 @@ export class Emulator {
     } catch (err) {
       if (err === CONNECTION_RESET) throw err;
       this.stats.errors++;
+      // Bulk API 1.0 answers in its own <error> / {exceptionCode} shape.
+      if (url.pathname.startsWith('/services/async/') && (err instanceof SfError || err instanceof AsyncError)) return asyncErrorResponse(err, requestWire(req));
       if (err instanceof SfError) {
         const res = sfErrorResponse(err);
         return ctx.session && url.pathname.startsWith('/services/data/v') ? withLimitInfo(res, this.org) : res;
@@ -181,7 +184,8 @@ export class Emulator {
       if (!m) throw new SfError(401, 'INVALID_AUTH_HEADER', 'INVALID_HEADER_TYPE');
       token = m[2];
     } else {
-      token = url.searchParams.get('oauth_token');
+      // Bulk API 1.0 clients send the session in X-SFDC-Session.
+      token = req.headers.get('x-sfdc-session') ?? url.searchParams.get('oauth_token');
     }
     const session = token ? this.sessions.validate(token) : null;
     if (!session) throw new SfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');

@@ -9,6 +9,7 @@ import { isValidId, normaliseId } from './ids.ts';
 import type { FieldDef, ObjectDef } from './schema/types.ts';
 import type { StoredRow } from './store/org-store.ts';
 import { isStored, toStorage, type SqlValue } from './store/values.ts';
+import { afterFileInsert, deriveFileColumns } from './files.ts';
 
 export type ApiRecord = Record<string, unknown>;
 
@@ -159,6 +160,7 @@ export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: 
   }
   if (org.schema.field(def.name, 'OwnerId') && (cols.OwnerId === undefined || cols.OwnerId === null)) cols.OwnerId = user;
   derive(org, def, cols);
+  deriveFileColumns(org, def.name, cols);
   checkRequired(def, cols);
   checkUnique(org, def, cols);
   const id = org.store.nextId(def);
@@ -174,6 +176,7 @@ export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: 
     _visible_at: org.faults.visibleAt(now),
   };
   org.store.insertRow(def, pickStored(def, row));
+  afterFileInsert(org, def.name, id);
   org.events.emit('write', { object: def.name, id, op: 'create' });
   return id;
 }
@@ -185,6 +188,7 @@ export function updateRecord(org: Org, def: ObjectDef, id: string, record: ApiRe
   const existing = requireLiveRow(org, def, id);
   const cols = toColumns(org, def, opts.bulk ? stripBulkEmpty(record) : record, 'update', new Set(['id']));
   derive(org, def, cols, existing);
+  deriveFileColumns(org, def.name, cols, existing);
   for (const f of def.fields) {
     if (f.nillable === false && !f.system && f.type !== 'boolean' && f.name in cols && cols[f.name] === null) {
       throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${f.name}]`, [f.name]);
@@ -233,6 +237,8 @@ export function upsertRecord(org: Org, def: ObjectDef, fieldName: string, value:
 
 /** Soft-deletes into the recycle bin (IsDeleted = true), cascading to master-detail children. */
 export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
+  // Deleting through a view (a CaseFeed post) deletes the record it shows.
+  if (def.view && def.deletable !== false) def = org.schema.objectForId(normaliseId(id)) ?? def;
   checkRowLock(org);
   if (def.deletable === false) throw new SfError(400, 'ENTITY_IS_DELETED', `entity type cannot be deleted: ${def.name}`);
   const existing = requireLiveRow(org, def, id);
@@ -276,7 +282,7 @@ export function hardDeleteRecord(org: Org, def: ObjectDef, id: string): void {
 export function requireLiveRow(org: Org, def: ObjectDef, id: string): StoredRow {
   if (!isValidId(id)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
   const full = normaliseId(id);
-  if (org.schema.objectForId(full)?.name !== def.name) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
+  if (!org.schema.ownsId(def, full)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
   const row = org.store.getRow(def, full);
   if (!row) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   if (row.IsDeleted === 1) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted');

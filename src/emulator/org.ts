@@ -10,6 +10,7 @@ import { SchemaRegistry } from './schema/registry.ts';
 import type { ObjectDef } from './schema/types.ts';
 import { OrgStore } from './store/org-store.ts';
 import { formatDateTime } from './store/values.ts';
+import { assignAccess, ensureAccess } from './seed/access.ts';
 
 export interface OrgOptions {
   /** SQLite path or `:memory:`. */
@@ -54,7 +55,7 @@ export class Org {
 
   constructor(opts: OrgOptions) {
     this.schema = new SchemaRegistry(opts.objects);
-    this.store = new OrgStore(opts.db ?? ':memory:', this.schema);
+    this.store = new OrgStore(opts.db ?? ':memory:', this.schema, () => this.clock.now());
     this.faults = new Faults(opts.faults ?? DEFAULT_FAULTS, opts.random);
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     this.clientId = opts.clientId ?? DEFAULT_CLIENT_ID;
@@ -66,6 +67,14 @@ export class Org {
     this.apiUsage = Number(this.store.getMeta('apiUsage') ?? 0);
     this.adminUserId = this.#ensureAdmin();
     this.currentUserId = this.adminUserId;
+    this.ensureAdminAccess();
+  }
+
+  /** The profiles every org has, and the admin user on System Administrator (also after an admin reset). */
+  ensureAdminAccess(): void {
+    ensureAccess(this);
+    const admin = this.store.getRow(this.schema.get('User')!, this.adminUserId);
+    if (admin && !admin.ProfileId) assignAccess(this, this.adminUserId, { profile: 'System Administrator', role: 'CEO', permissionSets: ['API_Integration'] });
   }
 
   #ensureAdmin(): string {

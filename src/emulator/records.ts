@@ -55,7 +55,8 @@ export function toApiRecord(org: Org, def: ObjectDef, row: StoredRow, fields?: F
   const out: Record<string, unknown> = { attributes: { type: def.name, url: recordUrl(org, def, String(row.Id)) } };
   for (const f of fields ?? def.fields) {
     if (f.hidden) continue;
-    out[f.name] = fieldValue(def, f, row);
+    // Blob fields answer with the URL of their content (`…/ContentVersion/068…/VersionData`), as on Salesforce.
+    out[f.name] = f.type === 'base64' ? (row[f.name] == null ? null : `${recordUrl(org, def, String(row.Id))}/${f.name}`) : fieldValue(def, f, row);
   }
   return out;
 }

@@ -42,7 +42,8 @@ export class SyncConfigError extends Error {
 
 export { parseDurationMs } from './duration.ts';
 
-const duration = durationSchema;
+/** A duration (`30s`, `5m`, `2h` or seconds) as milliseconds. */
+export const duration = durationSchema;
 
 const apiName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an API name such as Account or Invoice__c');
 
@@ -102,6 +103,12 @@ export const syncConfigSchema = z.strictObject({
   // Publish pipelines have their own schema (src/engine/publish/config.ts); validateConfig applies it, so one
   // config file is checked whole before anything runs.
   publish: z.array(z.unknown()).optional(),
+  // Named connections and service pipelines (`sfbridge serve`, `--connection NAME`): validated by
+  // src/engine/pipelines when the service or a command reads them.
+  connections: z.record(z.string(), z.unknown()).optional(),
+  pipelines: z.array(z.unknown()).optional(),
+  // The service's OData producer (`sfbridge serve`): validated by src/server/odata/config.ts.
+  odata: z.unknown().optional(),
 });
 
 type Parsed = z.output<typeof syncConfigSchema>;

@@ -105,3 +105,99 @@ export function logSyncEvents(events: SyncEvents, log: EventLogger): () => void 
   ];
   return () => offs.forEach((off) => off());
 }
+
+/* ------------------------------------------------------------------------------------------------------
+ * The service (`sfbridge serve`): the same map, one level up. Every pipeline run's engine events are
+ * forwarded with the run's context (pipeline, run id), so the run's event log in the store, the pino log
+ * lines, the Prometheus metrics and the dashboard's live view all read one stream.
+ * ---------------------------------------------------------------------------------------------------- */
+
+/** Which run an event belongs to. */
+export interface RunContext {
+  pipeline: string;
+  kind: string;
+  runId: number;
+  connection?: string;
+}
+
+/** A sync engine event with its name, as carried inside a service event. */
+export type EngineEvent = { [K in keyof SyncEventMap]: { type: K; data: SyncEventMap[K][0] } }[keyof SyncEventMap];
+
+/** Per-object outcome of a pipeline run, as the store and the API keep it. */
+export interface RunObjectCounts {
+  read: number;
+  written: number;
+  deleted: number;
+  status: 'running' | 'ok' | 'failed' | 'skipped' | 'aborted';
+  mode?: string;
+  error?: string;
+  /** Publish runs: records that failed and went to the dead-letter queue. */
+  failed?: number;
+}
+
+/** Why a run started. */
+export type RunTrigger = 'schedule' | 'manual' | 'resume' | 'replay';
+
+/** Final states of a pipeline run. `interrupted` runs are continued by a new run from their checkpoint. */
+export type PipelineRunStatus = 'succeeded' | 'failed' | 'interrupted';
+
+export interface ServiceEventMap {
+  'service:started': [{ pipelines: number; connections: number; recovered: number }];
+  'service:stopping': [{ reason: string }];
+  /** A run was queued (by the schedule, by hand, or to resume an interrupted one). */
+  'pipeline:queued': [{ pipeline: string; jobId: number; trigger: RunTrigger; priority: string; runAt: string }];
+  'pipeline:run:started': [RunContext & { trigger: RunTrigger; resumedFrom?: number; objects?: string[] }];
+  /** An engine event of a running pipeline. */
+  'pipeline:run:event': [RunContext & EngineEvent];
+  /** Publish progress: records handled so far. */
+  'pipeline:run:progress': [RunContext & { object: string; done: number; total: number; status?: string }];
+  'pipeline:run:finished': [RunContext & { status: PipelineRunStatus; seconds: number; apiCalls: number; objects: Record<string, RunObjectCounts>; error?: string; errorCode?: string }];
+  /** A `Sforce-Limit-Info` reading for a connection's org. */
+  'api:usage': [{ connection: string; org: string; used: number; max: number }];
+  /** A pipeline's dead letters changed (new failures, replay, discard). */
+  'deadletters:changed': [{ pipeline: string }];
+  warning: [{ pipeline?: string; runId?: number; code: string; message: string }];
+}
+
+/** The service's event emitter. */
+export class ServiceEvents extends EventEmitter<ServiceEventMap> {}
+
+/** Re-emits every event of one run's engine stream on the service stream with the run's context. */
+export function forwardSyncEvents(from: SyncEvents, to: ServiceEvents, ctx: RunContext): () => void {
+  const names = ['run:started', 'object:started', 'object:batch', 'object:deletes', 'object:formulas', 'object:schema', 'object:finished', 'budget:paused', 'budget:resumed', 'budget:refused', 'warning', 'run:finished'] as const satisfies readonly (keyof SyncEventMap)[];
+  const offs = names.map((type) => {
+    const fn = (data: unknown) => to.emit('pipeline:run:event', { ...ctx, type, data } as RunContext & EngineEvent);
+    from.on(type, fn as never);
+    return () => from.off(type, fn as never);
+  });
+  return () => offs.forEach((off) => off());
+}
+
+/**
+ * Service events as structured log lines carrying `pipeline` and `runId`. Engine batches are left out (the
+ * run's counts are in its finished line); everything that changes what an operator should know is in.
+ */
+export function logServiceEvents(events: ServiceEvents, log: EventLogger): () => void {
+  const on = <K extends keyof ServiceEventMap>(name: K, fn: (...args: ServiceEventMap[K]) => void) => {
+    events.on(name, fn as never);
+    return () => events.off(name, fn as never);
+  };
+  const ids = (c: RunContext) => ({ pipeline: c.pipeline, runId: c.runId, kind: c.kind });
+  const offs = [
+    on('service:started', (e) => log.info({ event: 'service:started', ...e }, `service started: ${e.pipelines} pipelines, ${e.connections} connections${e.recovered ? `, ${e.recovered} interrupted runs resumed` : ''}`)),
+    on('service:stopping', (e) => log.info({ event: 'service:stopping', ...e }, `service stopping (${e.reason}): finishing the current batch`)),
+    on('pipeline:queued', (e) => log.info({ event: 'pipeline:queued', ...e }, `${e.pipeline}: run queued (${e.trigger})`)),
+    on('pipeline:run:started', (e) => log.info({ event: 'pipeline:run:started', ...ids(e), trigger: e.trigger, resumedFrom: e.resumedFrom }, `${e.pipeline}: run ${e.runId} started (${e.trigger})`)),
+    on('pipeline:run:event', (e) => {
+      if (e.type === 'object:batch' || e.type === 'run:started' || e.type === 'run:finished') return;
+      const data = e.data as Record<string, unknown>;
+      if (e.type === 'warning') log.warn({ event: e.type, ...ids(e), ...data }, String(data.message));
+      else if (e.type === 'budget:refused') log.error({ event: e.type, ...ids(e), code: data.code }, String(data.message));
+      else if (e.type === 'budget:paused') log.warn({ event: e.type, ...ids(e), ...(data.numbers as object) }, `${e.pipeline}: API budget paused`);
+      else log.info({ event: e.type, ...ids(e), ...data }, `${e.pipeline}: ${e.type}${data.object ? ` ${String(data.object)}` : ''}`);
+    }),
+    on('pipeline:run:finished', (e) => (e.status === 'failed' ? log.error : log.info).call(log, { event: 'pipeline:run:finished', ...ids(e), status: e.status, seconds: e.seconds, apiCalls: e.apiCalls, objects: e.objects, error: e.error, code: e.errorCode }, `${e.pipeline}: run ${e.runId} ${e.status} in ${e.seconds.toFixed(1)} s${e.error ? ` — ${e.error}` : ''}`)),
+    on('warning', (e) => log.warn({ event: 'warning', ...e }, e.message)),
+  ];
+  return () => offs.forEach((off) => off());
+}

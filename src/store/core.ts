@@ -43,6 +43,10 @@ import {
   type UpsertResult,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
+import { columnOf, compileMutation, kindOfSqlType, runCount, runQuery, type QueryExpr, type TableMutation, type TableQuery, type TableShape } from './query.ts';
+import { createHash } from 'node:crypto';
+import { SqlServiceState } from './service-state.ts';
+import type { ServiceState } from './service-types.ts';
 import { assertIdentifier, chunk, fromCanonical, normalizeDateTime, storageKind, toCanonical, toIsoUtc, type Canonical, type StorageKind, type ValueContext } from './values.ts';
 
 /** Bookkeeping column names; they start with `_`, which no Salesforce API name can. */
@@ -858,6 +862,58 @@ export class MirrorStore implements Store {
     return result;
   }
 
+  async tableShape(table: string): Promise<TableShape | undefined> {
+    this.#open();
+    const d = this.driver.dialect;
+    return this.#track(
+      this.driver.read(async (conn) => {
+        const meta = await this.loadMeta(conn, table);
+        if (meta) {
+          const columns = [...meta.columns.values()]
+            .filter((c) => !c.removed)
+            .map((c) => ({ name: c.spec.name, kind: c.kind, nullable: c.spec.name !== 'Id', ...(c.spec.length !== undefined && c.kind === 'text' ? { length: c.spec.length } : {}) }));
+          return { table: meta.object, mirror: true, columns, key: ['Id'] };
+        }
+        const found = await d.columnsOf(conn, table);
+        if (!found) return undefined;
+        const columns = found.columns.map((c) => ({ name: c.name, kind: kindOfSqlType(c.type), nullable: c.nullable, ...(c.length !== undefined ? { length: c.length } : {}) }));
+        return { table, mirror: false, columns, key: found.key };
+      }),
+    );
+  }
+
+  queryTable(shape: TableShape, query: TableQuery, options?: OpOptions): Promise<Record<string, Canonical>[]> {
+    this.#open();
+    options?.signal?.throwIfAborted();
+    return this.#track(this.driver.read((conn) => runQuery(conn, this.driver.dialect, shape, query, DELETED_COL)));
+  }
+
+  countTable(shape: TableShape, where?: QueryExpr, options?: OpOptions): Promise<number> {
+    this.#open();
+    options?.signal?.throwIfAborted();
+    return this.#track(this.driver.read((conn) => runCount(conn, this.driver.dialect, shape, where, DELETED_COL)));
+  }
+
+  mutateTable(shape: TableShape, mutation: TableMutation): Promise<number> {
+    this.#open();
+    const { sql, params } = compileMutation(this.driver.dialect, shape, mutation);
+    return this.#track(this.driver.transaction(async (conn) => (await conn.all(`${sql} RETURNING 1 AS one`, params)).length));
+  }
+
+  async ensureQueryIndex(shape: TableShape, columns: readonly string[]): Promise<void> {
+    this.#open();
+    const d = this.driver.dialect;
+    const names = columns.map((c) => columnOf(shape, c).name);
+    if (names.length === 0) return;
+    // The deleted flag leads on mirror tables (every query filters on it); the key ends the index, as it
+    // ends every query's order (keyset paging), so filter + ORDER BY + LIMIT reads the index in order.
+    const key = shape.key.filter((k) => !names.includes(k));
+    const cols = [...(shape.mirror ? [quote(DELETED_COL)] : []), ...[...names, ...key].map((c) => d.queryIndexColumn(quote(c)))];
+    // A name derived from the definition keeps the statement idempotent and within the identifier limit.
+    const name = `_sfbridge_q_${createHash('sha256').update(`${shape.table}\u0000${cols.join(',')}`).digest('hex').slice(0, 20)}`;
+    await this.#track(this.driver.transaction((conn) => conn.run(`CREATE INDEX IF NOT EXISTS ${quote(name)} ON ${d.table(shape.table)} (${cols.join(', ')})`)));
+  }
+
   async describeTable(object: string): Promise<FieldSpec[] | undefined> {
     this.#open();
     const meta = await this.#track(this.driver.read((conn) => this.loadMeta(conn, object)));
@@ -1001,6 +1057,18 @@ export class MirrorStore implements Store {
       throw err;
     });
     return this.#publishState;
+  }
+
+  #serviceState: Promise<ServiceState> | undefined;
+
+  /** The service's tables (see `service-state.ts`); created on the first call. */
+  serviceState(): Promise<ServiceState> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('Store is closed'));
+    this.#serviceState ??= SqlServiceState.open(this.driver).catch((err: unknown) => {
+      this.#serviceState = undefined;
+      throw err;
+    });
+    return this.#serviceState;
   }
 
   async close(): Promise<void> {

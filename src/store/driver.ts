@@ -53,6 +53,18 @@ export interface Dialect {
   bootstrap(): string[];
   /** Full-text search bound to a connection. */
   search(conn: Conn, signal?: AbortSignal): SearchIndex;
+  /**
+   * A case-sensitive text predicate over the SQL expression `column`; `param()` binds the pattern and
+   * returns its placeholder (call it once per use).
+   */
+  textMatch(op: 'contains' | 'startswith' | 'endswith', column: string, param: () => string): string;
+  /**
+   * An index column that serves the store's query order (nulls first ascending): Postgres puts nulls last
+   * unless told, and would not use the index for such an ORDER BY.
+   */
+  queryIndexColumn(quoted: string): string;
+  /** The columns and primary key of any table in the store's database or schema, or undefined if absent. */
+  columnsOf(conn: Conn, table: string): Promise<{ columns: { name: string; type: string; nullable: boolean; length?: number }[]; key: string[] } | undefined>;
 }
 
 /** A backend connection pool (or single connection) with transactions. */

@@ -9,6 +9,12 @@
  * tombstone check before an upsert is not locked against a second concurrent writer.
  */
 
+import type { QueryExpr, TableMutation, TableQuery, TableShape } from './query.ts';
+import type { Canonical } from './values.ts';
+
+export type { QueryColumn, QueryExpr, QueryOrder, QueryValue, TableMutation, TableQuery, TableShape } from './query.ts';
+import type { ServiceState } from './service-types.ts';
+
 /** A JSON value as stored in checkpoint extras, run stats and raw documents. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -352,6 +358,21 @@ export interface Store extends StoreOperations {
   listRuns(limit?: number): Promise<RunRecord[]>;
   /** Publisher state (outbox, dead letters, cursors, application tables); creates its tables on first use. */
   publishState(): Promise<PublishState>;
+  /**
+   * The columns and key of a mirror table (by object name, case-insensitive) or, failing that, of an
+   * application table in the same database or schema; undefined when neither exists.
+   */
+  tableShape(table: string): Promise<TableShape | undefined>;
+  /** Rows a query selects (see `query.ts`: an AST, every value bound); mirror rows flagged deleted never appear. */
+  queryTable(shape: TableShape, query: TableQuery, options?: OpOptions): Promise<Record<string, Canonical>[]>;
+  /** How many rows `where` selects. */
+  countTable(shape: TableShape, where?: QueryExpr, options?: OpOptions): Promise<number>;
+  /** Inserts, updates or deletes one application-table row (mirror tables are refused); returns rows changed. */
+  mutateTable(shape: TableShape, mutation: TableMutation): Promise<number>;
+  /** Creates an index over `columns` of a table if it is missing (columns that queries filter or sort on). */
+  ensureQueryIndex(shape: TableShape, columns: readonly string[]): Promise<void>;
+  /** The service's tables (connections, pipelines, schedules, jobs, runs, usage, tokens, sessions); created on first use. */
+  serviceState(): Promise<ServiceState>;
   /** Waits for in-flight operations, then closes. Further calls fail. */
   close(): Promise<void>;
   /** Closes at once; an open transaction is rolled back by the database. */

@@ -11,6 +11,7 @@
 import type { Org } from '../org.ts';
 import type { ObjectDef } from '../schema/types.ts';
 import type { SqlValue } from '../store/values.ts';
+import { ensureBulk1Tables } from '../bulk1/store.ts';
 
 /** Ingest operations Bulk API 2.0 accepts. */
 export const INGEST_OPERATIONS = ['insert', 'update', 'upsert', 'delete', 'hardDelete'] as const;
@@ -97,6 +98,7 @@ export class BulkStore {
       CREATE TABLE IF NOT EXISTS _bulk_qrow (
         job_id TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,
         PRIMARY KEY (job_id, seq)) WITHOUT ROWID;`);
+    ensureBulk1Tables(org.store.db);
   }
 
   /** Allocates a job ID (`750…`, 18 chars) that never repeats on this org. */
@@ -126,7 +128,9 @@ export class BulkStore {
 
   /** One page of jobs of a kind, oldest first (IDs are allocated in creation order). */
   list(kind: 'ingest' | 'query', offset: number, limit: number): JobRow[] {
-    return this.org.store.prepare(`${SELECT_JOB} WHERE kind = ? ORDER BY created_date, id LIMIT ? OFFSET ?`).all(kind, limit, offset) as unknown as JobRow[];
+    // Jobs that run Bulk API 1.0 batches are the engine's, not the client's: they are not listed.
+    const sql = `${SELECT_JOB} WHERE kind = ? AND id NOT IN (SELECT engine_job FROM _bulk1_batch WHERE engine_job IS NOT NULL) ORDER BY created_date, id LIMIT ? OFFSET ?`;
+    return this.org.store.prepare(sql).all(kind, limit, offset) as unknown as JobRow[];
   }
 
   /** The next job with work to do after `afterId` (round robin, so one big job cannot starve the others). */

@@ -5,6 +5,7 @@
  * epoch millis, no `expires_in`, errors as `{error, error_description}` with HTTP 400.
  */
 import type { Ctx } from '../app.ts';
+import { registerFrontdoorRoutes } from './frontdoor.ts';
 import { json, readForm } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import { authorizationCodeGrant, authorizeGet, authorizePost } from './authorize.ts';
@@ -59,6 +60,7 @@ grantHandlers.set('authorization_code', authorizationCodeGrant);
 grantHandlers.set(JWT_BEARER_GRANT, jwtBearerGrant);
 
 export function registerOAuthRoutes(router: Router<Ctx>): void {
+  registerFrontdoorRoutes(router);
   router.on('GET', '/services/oauth2/authorize', authorizeGet);
   router.on('POST', '/services/oauth2/authorize', authorizePost);
   router.on('GET', '/.well-known/openid-configuration', (ctx) => json(discovery(ctx)));

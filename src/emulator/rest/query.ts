@@ -7,6 +7,7 @@ import { SfError } from '../errors.ts';
 import { json } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import { queryMore, runQuery } from '../soql/index.ts';
+import { externalQueryMore, externalTarget, isExternalLocator, runExternalQuery } from '../external/query.ts';
 
 const V = '/services/data/:version';
 
@@ -27,11 +28,16 @@ function soqlParam(ctx: Ctx): string {
 
 export function registerQueryRoutes(router: Router<Ctx>): void {
   for (const resource of ['query', 'queryAll']) {
-    router.on('GET', `${V}/${resource}`, (ctx) =>
-      json(runQuery(ctx.org, soqlParam(ctx), { queryAll: resource === 'queryAll', batchSize: batchSize(ctx), version: ctx.version })),
-    );
-    router.on('GET', `${V}/${resource}/:locator`, (ctx, params) =>
-      json(queryMore(ctx.org, params.locator, { batchSize: batchSize(ctx), version: ctx.version })),
-    );
+    router.on('GET', `${V}/${resource}`, async (ctx) => {
+      const soql = soqlParam(ctx);
+      const opts = { queryAll: resource === 'queryAll', batchSize: batchSize(ctx), version: ctx.version };
+      // External objects (`__x`) are answered by a live OData callout, everything else from the org's tables.
+      const external = externalTarget(ctx.org, soql);
+      return json(external ? await runExternalQuery(ctx.org, external, soql, opts) : runQuery(ctx.org, soql, opts));
+    });
+    router.on('GET', `${V}/${resource}/:locator`, async (ctx, params) => {
+      const opts = { batchSize: batchSize(ctx), version: ctx.version };
+      return json(isExternalLocator(ctx.org, params.locator) ? await externalQueryMore(ctx.org, params.locator, opts) : queryMore(ctx.org, params.locator, opts));
+    });
   }
 }

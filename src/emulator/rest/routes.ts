@@ -11,6 +11,13 @@ import { registerSObjectRoutes } from './sobjects.ts';
 import { registerBulkRoutes } from '../bulk/routes.ts';
 import { registerQueryRoutes } from './query.ts';
 import { registerLimitsRoutes } from './limits.ts';
+import { registerBulk1Routes } from '../bulk1/routes.ts';
+import { registerSearchRoutes } from '../sosl/routes.ts';
+import { registerListViewRoutes } from './listviews.ts';
+import { registerLayoutRoutes } from './layouts.ts';
+import { registerQuickActionRoutes } from './quick-actions.ts';
+import { registerUiRoutes } from './ui.ts';
+import { registerChatterRoutes } from '../chatter/routes.ts';
 
 export function registerRestRoutes(router: Router<Ctx>): void {
   router.on('GET', '/services/data', (ctx) => {
@@ -29,8 +36,16 @@ export function registerRestRoutes(router: Router<Ctx>): void {
   registerAllCompositeRoutes(router);
   // Before the sObject routes: `/sobjects/X/updated` would otherwise match `/sobjects/:object/:id`.
   registerReplicationRoutes(router);
+  // Also before them: `/sobjects/X/listviews`, `/describe/layouts`, `/quickActions` are not record paths.
+  registerListViewRoutes(router);
+  registerLayoutRoutes(router);
+  registerQuickActionRoutes(router);
+  registerUiRoutes(router);
   registerSObjectRoutes(router);
   registerBulkRoutes(router);
   registerQueryRoutes(router);
   registerLimitsRoutes(router);
+  registerBulk1Routes(router);
+  registerSearchRoutes(router);
+  registerChatterRoutes(router);
 }

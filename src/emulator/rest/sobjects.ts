@@ -9,11 +9,14 @@
 import type { Ctx } from '../app.ts';
 import { orgWriteLock } from '../composite/write-lock.ts';
 import { describeGlobal, describeGlobalEntry, describeSObject } from '../describe.ts';
-import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
+import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord } from '../dml.ts';
 import { SfError } from '../errors.ts';
-import { json, noContent, readJson } from '../http/respond.ts';
+import { json, noContent } from '../http/respond.ts';
+import { blobResponse, readRecordInput } from './files.ts';
+import { markViewed } from './ui.ts';
 import type { Router } from '../http/router.ts';
 import { isValidId, normaliseId } from '../ids.ts';
+import { retrieveExternal } from '../external/query.ts';
 import { recordUrl, toApiRecord } from '../records.ts';
 import type { FieldDef, ObjectDef } from '../schema/types.ts';
 import type { StoredRow } from '../store/org-store.ts';
@@ -35,13 +38,6 @@ function objectFromPath(ctx: Ctx, name: string): ObjectDef {
   return requireObject(ctx.org, name);
 }
 
-async function readRecordBody(ctx: Ctx): Promise<ApiRecord> {
-  const body = await readJson(ctx.req);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of sObject from a non-object JSON value');
-  }
-  return body as ApiRecord;
-}
 
 function selectFields(ctx: Ctx, def: ObjectDef): FieldDef[] | undefined {
   const list = ctx.url.searchParams.get('fields');
@@ -78,7 +74,9 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('GET', `${V}/sobjects/:object`, (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const recent = ctx.org.store.prepare(`SELECT * FROM "${def.name}" WHERE IsDeleted = 0 ORDER BY LastModifiedDate DESC LIMIT 10`).all() as StoredRow[];
+    // Recent items are the records the user viewed last (LastViewedDate), as `/recent` lists them.
+    const viewed = def.fields.some((f) => f.name === 'LastViewedDate');
+    const recent = !viewed || def.queryable === false ? [] : ctx.org.store.prepare(`SELECT * FROM "${def.name}" WHERE IsDeleted = 0 AND LastViewedDate IS NOT NULL ORDER BY LastViewedDate DESC LIMIT 10`).all() as StoredRow[];
     const nameField = def.fields.find((f) => f.nameField);
     return json({
       objectDescribe: describeGlobalEntry(def, ctx.version),
@@ -98,24 +96,28 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
 
   router.on('POST', `${V}/sobjects/:object`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     const id = await orgWriteLock(ctx.org).shared(() => insertRecord(ctx.org, def, body));
     return json({ id, success: true, errors: [] }, 201, { location: recordUrl(ctx.org, def, id, ctx.version) });
   });
 
   // GET/HEAD/PATCH/DELETE by Id, or (when the segment is not an Id) the external-ID forms.
-  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, (ctx, p) => {
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    if (!isValidId(p.id) || ctx.org.schema.objectForId(normaliseId(p.id))?.name !== def.name) {
+    // External objects: by Id or by the external key, a live callout (reference §8.2).
+    if (def.external) return json(await retrieveExternal(ctx.org, def, p.id, selectFields(ctx, def)?.map((f) => f.name), ctx.version));
+    if (!isValidId(p.id) || !ctx.org.schema.ownsId(def, normaliseId(p.id))) {
       throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${p.id}`);
     }
     const row = requireLiveRow(ctx.org, def, p.id);
-    return json(toApiRecord(ctx.org, def, row, selectFields(ctx, def)));
+    const out = json(toApiRecord(ctx.org, def, row, selectFields(ctx, def)));
+    if (ctx.req.method === 'GET') markViewed(ctx, def, String(row.Id));
+    return out;
   });
 
   router.on('PATCH', `${V}/sobjects/:object/:id`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     await orgWriteLock(ctx.org).shared(() => updateRecord(ctx.org, def, p.id, body));
     return noContent();
   });
@@ -126,10 +128,11 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
     return noContent();
   });
 
-  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, (ctx, p) => {
+  router.on(['GET', 'HEAD'], `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
-    if (isValidId(p.field) && ctx.org.schema.objectForId(normaliseId(p.field))?.name === def.name) {
-      return traverseRelationship(ctx, def, p.field, p.value);
+    if (def.external && p.field.toLowerCase() === 'externalid') return json(await retrieveExternal(ctx.org, def, p.value, selectFields(ctx, def)?.map((f) => f.name), ctx.version));
+    if (isValidId(p.field) && ctx.org.schema.ownsId(def, normaliseId(p.field))) {
+      return blobResponse(ctx, def, p.field, p.value) ?? traverseRelationship(ctx, def, p.field, p.value);
     }
     const f = externalIdField(ctx, def, p.field);
     const rows = findByExternalId(ctx, def, f, p.value);
@@ -141,7 +144,7 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   router.on(['PATCH', 'POST'], `${V}/sobjects/:object/:field/:value`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     const f = externalIdField(ctx, def, p.field);
-    const body = await readRecordBody(ctx);
+    const body = await readRecordInput(ctx, def);
     for (const k of Object.keys(body)) {
       if (k.toLowerCase() === f.name.toLowerCase() || (k === 'Id' && f.name !== 'Id')) {
         throw new SfError(400, 'INVALID_FIELD', `Unable to create/update fields: ${k}. The external ID field or Id must not be in the request body when upserting by ${f.name}.`, [k]);

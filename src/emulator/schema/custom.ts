@@ -22,12 +22,13 @@ import { formulaFields, parseFormula } from './formula.ts';
 import { location, nameField, systemFields } from './dsl.ts';
 import { standardObjects } from './standard.ts';
 import type { FieldDef, FieldType, ObjectDef, PicklistValue } from './types.ts';
+import { externalDataSourceSchema, externalObject } from '../external/schema.ts';
 
 const FIELD_TYPES = ['string', 'textarea', 'picklist', 'multipicklist', 'combobox', 'boolean', 'int', 'double', 'currency', 'percent', 'date', 'datetime', 'time', 'reference', 'email', 'phone', 'url', 'encryptedstring', 'location', 'long'] as const;
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent', 'long']);
 /** Types Salesforce allows as external IDs. */
 const EXTERNAL_ID_TYPES = new Set(['string', 'email', 'int', 'double', 'long']);
-const API_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[ce])?$/;
+const API_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[cex])?$/;
 
 const picklistValueSchema = z.union([
   z.string().min(1),
@@ -61,6 +62,8 @@ const fieldSchema = z.object({
   updateable: z.boolean().optional(),
   filterable: z.boolean().optional(),
   inlineHelpText: z.string().optional(),
+  /** External objects: the OData property behind the field (default: its name without __c). */
+  externalName: z.string().min(1).optional(),
 }).strict();
 
 const objectSchema = z.object({
@@ -76,9 +79,15 @@ const objectSchema = z.object({
   feedEnabled: z.boolean().optional(),
   nameField: z.object({ type: z.enum(['string', 'autoNumber']).default('string'), label: z.string().optional(), displayFormat: z.string().optional() }).strict().optional(),
   fields: z.array(fieldSchema).default([]),
+  /** External objects (`__x`): the data source, entity set and key property (see external/schema.ts). */
+  dataSource: z.string().optional(),
+  table: z.string().optional(),
+  externalIdColumn: z.string().optional(),
+  externalIdType: z.enum(['string', 'number']).optional(),
+  writable: z.boolean().optional(),
 }).strict();
 
-const fileSchema = z.object({ objects: z.array(objectSchema) }).strict();
+const fileSchema = z.object({ externalDataSources: z.array(externalDataSourceSchema).default([]), objects: z.array(objectSchema) }).strict();
 
 type FieldSpec = z.infer<typeof fieldSchema>;
 type ObjectSpec = z.infer<typeof objectSchema>;
@@ -152,7 +161,15 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
       return { ...std, fields };
     }
     if (o.name.endsWith('__e')) return platformEvent(o, fields, usedPrefixes);
-    if (!o.name.endsWith('__c')) throw new Error(`${where}: custom object names end in __c (write ${o.name}__c), or use a standard object name such as Account`);
+    if (o.name.endsWith('__x')) {
+      let keyPrefix = o.keyPrefix;
+      for (let n = 0; !keyPrefix || usedPrefixes.has(keyPrefix); n++) keyPrefix = `x0${'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[n % 36]}`;
+      usedPrefixes.add(keyPrefix);
+      const names = new Map(o.fields.map((f) => [f.name, f.externalName]));
+      return externalObject(o, fields, names, parsed.data.externalDataSources, where, keyPrefix);
+    }
+    if (o.dataSource || o.table || o.externalIdColumn || o.externalIdType || o.writable !== undefined) throw new Error(`${where}: dataSource, table, externalIdColumn and writable apply to external objects only (names ending in __x)`);
+    if (!o.name.endsWith('__c')) throw new Error(`${where}: custom object names end in __c (write ${o.name}__c), or use a standard object name such as Account (external objects end in __x)`);
     if (o.keyPrefix && usedPrefixes.has(o.keyPrefix)) throw new Error(`${where} › keyPrefix: ${o.keyPrefix} is already used; pick another (custom objects usually use a00–a0Z) or leave it out`);
     const keyPrefix = o.keyPrefix ?? nextPrefix();
     usedPrefixes.add(keyPrefix);
@@ -204,6 +221,7 @@ function buildFields(o: ObjectSpec, oi: number, source: string, known: Set<strin
   o.fields.forEach((f, fi) => {
     const where = `${source}: objects[${oi}] ${o.name} › fields[${fi}] ${f.name}`;
     if (!f.name.endsWith('__c')) throw new Error(`${where}: custom field names end in __c (write ${f.name}__c)`);
+    if (f.externalName && !o.name.endsWith('__x')) throw new Error(`${where} › externalName: only fields of external objects (names ending in __x) map to external columns`);
     if (seen.has(f.name.toLowerCase())) throw new Error(`${where}: ${f.name} is defined twice on ${o.name}; remove one`);
     seen.add(f.name.toLowerCase());
     if (std?.fields.some((s) => s.name.toLowerCase() === f.name.toLowerCase())) throw new Error(`${where}: ${o.name} already has a field ${f.name}; choose another name`);
@@ -246,7 +264,7 @@ function toFieldDefs(f: FieldSpec, where: string, known: Set<string>, numericNam
     }
   }
   if (f.type === 'location') return location(f.name, { custom: true, label: f.label });
-  const { picklistValues, required, nillable, ...rest } = f;
+  const { picklistValues, required, nillable, externalName: _external, ...rest } = f;
   const base: FieldDef = {
     ...rest,
     type: f.type as FieldType,

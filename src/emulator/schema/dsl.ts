@@ -34,6 +34,14 @@ export function ref(name: string, referenceTo: string[], relationshipName: strin
   return { name, type: 'reference', length: 18, referenceTo, relationshipName, childRelationshipName, ...extra };
 }
 
+/**
+ * A lookup to an object this org does not emulate (Asset, Pricebook2, Individual …): described and stored like
+ * any reference, with no relationship to traverse; values must still be Ids of the named object.
+ */
+export function foreignKey(name: string, target: string, extra: Extra = {}): FieldDef {
+  return { name, type: 'reference', length: 18, referenceTo: [target], ...extra };
+}
+
 /** A compound address: the compound field (read-only, not filterable) followed by its writable components. */
 export function address(prefix: string, extra: Extra = {}): FieldDef[] {
   const compound = `${prefix}Address`;

@@ -56,6 +56,15 @@ export class SchemaRegistry {
     return this.#byPrefix.get(id.slice(0, 3));
   }
 
+  /**
+   * True when an Id can be a record of `def`: its key prefix is the object's, or (for a view such as
+   * CaseFeed, which has no prefix of its own) the prefix of an object the view reads.
+   */
+  ownsId(def: ObjectDef, id: string): boolean {
+    const owner = this.objectForId(id)?.name;
+    return owner === def.name || (def.view?.some((v) => v.from === owner) ?? false);
+  }
+
   all(): ObjectDef[] {
     return [...this.#objects.values()];
   }
@@ -79,6 +88,10 @@ export class SchemaRegistry {
           for (const parent of f.referenceTo) {
             const key = parent.toLowerCase();
             if (!map.has(key)) map.set(key, []);
+            // One relationship name per parent: a second field of the same child under the same name (the
+            // WhatId of ActivityHistory after its AccountId) is not another relationship.
+            const name = f.childRelationshipName;
+            if (name && map.get(key)!.some((c) => c.childSObject === child.name && c.relationshipName === name)) continue;
             map.get(key)!.push({
               childSObject: child.name,
               field: f.name,

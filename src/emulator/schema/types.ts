@@ -2,6 +2,8 @@
  * The emulator's metadata model: what describe returns and what the store, the SOQL compiler and DML
  * validation read. One definition per sObject; describe JSON is rendered from it (see describe.ts).
  */
+import type { ExternalObjectInfo } from '../external/schema.ts';
+
 export type FieldType =
   | 'id' | 'string' | 'textarea' | 'picklist' | 'multipicklist' | 'combobox' | 'boolean'
   | 'int' | 'double' | 'currency' | 'percent' | 'date' | 'datetime' | 'time'
@@ -99,8 +101,30 @@ export interface ObjectDef {
   mergeable?: boolean;
   /** Fields in describe order. System fields (Id, CreatedDate …) are included here explicitly. */
   fields: FieldDef[];
+  /**
+   * Objects whose rows are other objects' rows, stored as a SQL view: CaseFeed is the FeedItems posted on
+   * Cases (same Ids), ActivityHistory the closed Tasks and past Events. Each source contributes the view's
+   * columns of the same name; `values` supplies the others as SQL over the source row (schema text only).
+   */
+  view?: ViewSource[];
+  /**
+   * Readable only as a subquery from a parent (`SELECT (SELECT … FROM ActivityHistories) FROM Account`):
+   * a top-level query is refused as Salesforce refuses it.
+   */
+  subqueryOnly?: boolean;
+  /** External objects (`__x`): where their rows live (Salesforce Connect, OData 4.0). */
+  external?: ExternalObjectInfo;
   /** Record types, if any (describe recordTypeInfos always carries the Master one). */
   recordTypes?: { name: string; developerName: string; id: string; defaultRecordTypeMapping?: boolean }[];
+}
+
+export interface ViewSource {
+  /** The object whose table holds the rows. */
+  from: string;
+  /** SQL condition over the source row, from the schema (never from a request). */
+  where: string;
+  /** View column → SQL expression over the source row, for columns the source lacks or names differently. */
+  values?: Record<string, string>;
 }
 
 export type ObjectFlags = Required<

@@ -16,6 +16,7 @@ const EXAMPLE = 'e.g. Account=1000,Contact=3000';
 function notGeneratable(def: ObjectDef): string | undefined {
   if (def.associateEntityType === 'ChangeEvent') return `${def.name} is a change event; they are published when ${def.associateParentEntity} records change, so seed ${def.associateParentEntity} instead`;
   if (def.associateEntityType === 'Feed') return `${def.name} shows FeedItems posted on ${def.associateParentEntity} records; seed ${def.associateParentEntity} and FeedItem instead`;
+  if (def.view) return `${def.name} lists ${def.view.map((v) => v.from).join(' and ')} records; seed those instead`;
   if (def.name === 'Organization') return 'the org has exactly one Organization record already';
   if (def.queryable === false) return `${def.name} is not queryable, so generated records could never be read`;
   return undefined;

@@ -10,6 +10,7 @@ import type { Org } from '../org.ts';
 import { COMMENTS, DAY, isoDate, rng } from './random.ts';
 import { caseValues, VALUE_GENERATORS } from './values.ts';
 import { RowWriter, type Values } from './writer.ts';
+import { assignAccess } from './access.ts';
 
 /** What the demo org contains, per object. */
 export type DemoCounts = Record<string, number>;
@@ -40,7 +41,7 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
     Opportunity: w('Opportunity'), CampaignMember: w('CampaignMember'), Case: w('Case'), CaseComment: w('CaseComment'),
     EmailMessage: w('EmailMessage'), Task: w('Task'), Event: w('Event'), ContentDocument: w('ContentDocument'),
     ContentVersion: w('ContentVersion'), ContentDocumentLink: w('ContentDocumentLink'), FeedItem: w('FeedItem'),
-    CaseFeed: w('CaseFeed'), FeedComment: w('FeedComment'),
+    FeedComment: w('FeedComment'),
   };
   const counts: DemoCounts = {};
   const add = (name: keyof typeof W, values: Values, at: number, by?: string, id?: string): string => {
@@ -61,6 +62,11 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
         CompanyName: 'Emulated Org', IsActive: 1, TimeZoneSidKey: i % 2 ? 'America/New_York' : 'America/Los_Angeles', LocaleSidKey: 'en_US',
         EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', UserType: 'Standard', LastLoginDate: now - r.int(1, 72) * 3_600_000,
       }, orgStart + i * DAY),
+    }));
+    users.forEach((u, i) => assignAccess(org, u.id, {
+      profile: 'Standard User',
+      role: u.role === 'sales' ? (i === 0 ? 'VPSales' : 'SalesRep') : 'CustomerSupportNorthAmerica',
+      permissionSets: u.role === 'support' ? ['Knowledge_Author'] : [],
     }));
     const sales = users.filter((u) => u.role === 'sales').map((u) => u.id);
     const support = users.filter((u) => u.role === 'support').map((u) => u.id);
@@ -201,7 +207,7 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
       add('Event', { ...gen('Event', i), WhatId: o.id, WhoId: r.pick(o.account.contacts).id, AccountId: o.account.id, OwnerId: o.owner }, between(now - 90 * DAY), o.owner);
     }
 
-    // Chatter: posts on opportunities, accounts and cases (Case posts also appear in CaseFeed), with comments.
+    // Chatter: posts on opportunities, accounts and cases (each shows in its record's feed: CaseFeed …), with comments.
     for (let i = 0; i < 300; i++) {
       const kind = r();
       const onCase = kind >= 0.7;
@@ -213,7 +219,6 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
       const nComments = r.int(0, 2);
       v.CommentCount = nComments;
       const id = add('FeedItem', v, at, author);
-      if (onCase) add('CaseFeed', v, at, author, id);
       for (let k = 0; k < nComments; k++) {
         const by = r.pick([...sales, ...support]);
         add('FeedComment', { ...gen('FeedComment', i), FeedItemId: id, ParentId: parent, InsertedById: by }, between(at), by);

@@ -3,6 +3,7 @@
  * come only from the schema (quoted with `q()`) and whose values are always bound parameters, plus the
  * output tree that shapes each SQL row into a Salesforce record. Execution lives in exec.ts.
  */
+import { SfError } from '../errors.ts';
 import {
   parseQuery,
   type Condition,
@@ -49,7 +50,9 @@ export type OutNode =
   | { k: 'parent'; key: string; type: string; idCol: string; body: OutBody }
   | { k: 'poly'; key: string; fkCol: string; common: OutBody; byType: Map<string, OutBody>; otherwise: OutBody | null }
   | { k: 'polyType'; key: string; fkCol: string }
-  | { k: 'child'; key: string; index: number };
+  | { k: 'child'; key: string; index: number }
+  /** A blob field (VersionData, Body): Salesforce answers with the blob's URL, never the bytes. */
+  | { k: 'blob'; key: string; type: string; idCol: string; has: string };
 
 /** Ordered entries of one record level, indexed by key so repeated paths merge into one nested object. */
 export interface OutBody {
@@ -317,6 +320,7 @@ function fieldNode(scope: Scope, f: FieldDef, owner: ObjectDef, alias: string, s
     return { k: 'loc', key, lat: lat ? scope.col(`${alias}.${q(lat.name)}`) : null, lon: lon ? scope.col(`${alias}.${q(lon.name)}`) : null };
   }
   if (!isStored(f) && !f.formula) return { k: 'const', key, value: null };
+  if (f.type === 'base64') return { k: 'blob', key, type: owner.name, idCol: scope.col(`${alias}.Id`), has: scope.col(`${sql} IS NOT NULL`) };
   return { k: 'val', key, col: scope.col(sql), type: f.type };
 }
 
@@ -334,7 +338,8 @@ function addResolved(scope: Scope, root: OutBody, r: Resolved): void {
 // ---------------------------------------------------------------------------------------------------
 // Literals
 
-function unquote(raw: string, forLike: boolean): string {
+/** A SOQL string literal's value (backslash escapes resolved; in LIKE, `\\%`, `\\_` and `\\\\` kept escaped). */
+export function unquote(raw: string, forLike: boolean): string {
   const body = raw.length >= 2 && raw[0] === "'" && raw[raw.length - 1] === "'" ? raw.slice(1, -1) : raw;
   let out = '';
   for (let i = 0; i < body.length; i++) {
@@ -427,9 +432,10 @@ function literal(sh: Shared, t: Target, litType: string, raw: string, dateN: num
 // ---------------------------------------------------------------------------------------------------
 // WHERE / HAVING
 
-type Tok = '(' | ')' | 'NOT' | 'AND' | 'OR' | { cond: Condition | ValueQueryCondition };
+/** A WHERE/HAVING clause as a flat token list (the parser's AST nests it as a linked list with paren counts). */
+export type Tok = '(' | ')' | 'NOT' | 'AND' | 'OR' | { cond: Condition | ValueQueryCondition };
 
-function flatten(w: WhereClause | HavingClause | undefined): Tok[] {
+export function flatten(w: WhereClause | HavingClause | undefined): Tok[] {
   const out: Tok[] = [];
   let node: WhereClause | HavingClause | undefined = w;
   while (node) {
@@ -899,5 +905,10 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   if (!def || def.queryable === false) {
     throw soqlError('INVALID_TYPE', soql, locate(soql, ast.sObject ?? '', keywordPos(soql, 'FROM') ?? 0), unsupportedType(ast.sObject ?? ''));
   }
+  if (def.subqueryOnly) {
+    throw new SfError(400, 'INVALID_TYPE_FOR_OPERATION', `entity type ${def.name} does not support query`);
+  }
+  // External objects live in their data source: only the REST query resource calls out for them.
+  if (def.external) throw soqlError('INVALID_TYPE', soql, locate(soql, ast.sObject ?? '', keywordPos(soql, 'FROM') ?? 0), `External object ${def.name} can only be queried through the REST query resource (its rows live in the data source ${def.external.source.name})`);
   return buildPlan(sh, ast, def, { queryAll: opts.queryAll ?? false });
 }

@@ -34,6 +34,9 @@ function fill(out: ApiRecord, body: OutBody, row: Row, env: Env, id: SqlValue): 
       case 'val':
         out[n.key] = conv(n.type, row[n.col]);
         break;
+      case 'blob':
+        out[n.key] = row[n.has] === 1 ? `${env.urlPrefix}${n.type}/${String(row[n.idCol])}/${n.key}` : null;
+        break;
       case 'addr': {
         const o: ApiRecord = {};
         let any = false;

@@ -23,15 +23,19 @@ export class OrgStore {
   readonly #stmtCache = new Map<string, StatementSync>();
   readonly #seq = new Map<string, number>();
 
-  constructor(path: string, schema: SchemaRegistry) {
+  /** `now` is the org clock, which SQL reads as `sf_now()` (ActivityHistory: events that have ended). */
+  constructor(path: string, schema: SchemaRegistry, now: () => number = Date.now) {
     this.db = new DatabaseSync(path);
     this.schema = schema;
+    this.db.function('sf_now', { deterministic: false }, () => now());
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;');
     this.db.exec(`CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT);
       CREATE TABLE IF NOT EXISTS _sequence (prefix TEXT PRIMARY KEY, next INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS _deleted_log (object TEXT NOT NULL, id TEXT NOT NULL, deleted_at INTEGER NOT NULL, purged INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (object, id));
       CREATE INDEX IF NOT EXISTS _deleted_log_time ON _deleted_log (object, deleted_at);`);
-    for (const def of schema.all()) this.ensureTable(def);
+    for (const def of schema.all()) if (!def.view) this.ensureTable(def);
+    // Views read the tables, so they come second.
+    for (const def of schema.all()) if (def.view) this.ensureView(def);
     for (const row of this.db.prepare('SELECT prefix, next FROM _sequence').all()) this.#seq.set(String(row.prefix), Number(row.next));
   }
 
@@ -55,6 +59,30 @@ export class OrgStore {
       if (f.name === 'Id') continue;
       this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${def.name}_${f.name}`)} ON ${table} (${q(f.name)})`);
     }
+  }
+
+  /**
+   * (Re)creates the SQL view of a view object (CaseFeed over FeedItem): a file made before the object was a
+   * view holds a table of copies, which the view replaces.
+   */
+  ensureView(def: ObjectDef): void {
+    const sources = def.view ?? [];
+    const selects = sources.map((src, i) => {
+      const from = this.schema.get(src.from);
+      if (!from) throw new Error(`view ${def.name}: no object ${src.from}`);
+      const cols = def.fields.filter(isStored).map((f) => {
+        const expr = src.values?.[f.name] ?? (from.fields.some((c) => c.name === f.name && isStored(c)) ? q(f.name) : 'NULL');
+        return `${expr} AS ${q(f.name)}`;
+      });
+      // Queries page on rowid: one unique, ordered rowid across the sources (interleaved by source index).
+      cols.push('_visible_at', '_deleted_at', sources.length === 1 ? 'rowid AS rowid' : `rowid * ${sources.length} + ${i} AS rowid`);
+      return `SELECT ${cols.join(', ')} FROM ${q(from.name)} WHERE ${src.where}`;
+    });
+    const sql = `CREATE VIEW ${q(def.name)} AS ${selects.join(' UNION ALL ')}`;
+    const existing = this.db.prepare('SELECT type, sql FROM sqlite_master WHERE name = ?').get(def.name) as { type: string; sql: string } | undefined;
+    if (existing?.type === 'view' && existing.sql === sql) return;
+    if (existing) this.db.exec(`DROP ${existing.type === 'view' ? 'VIEW' : 'TABLE'} ${q(def.name)}`);
+    this.db.exec(sql);
   }
 
   /** A cached prepared statement; SQL text is built from schema names only. */

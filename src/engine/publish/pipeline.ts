@@ -28,6 +28,8 @@ export interface PipelineRunOptions {
   onResult?: (result: PublishRecordResult) => Promise<void> | void;
   onProgress?: PublishOptions['onProgress'];
   onWarning?: (message: string) => void;
+  /** Shared store handles (the service's); when given, stores are taken from it and left open. */
+  stores?: (url: string) => Promise<Store>;
   /** Extra publish options (tests: bulk stub, retry delay). */
   publishOptions?: Partial<Pick<PublishOptions, 'bulk' | 'retryBaseDelayMs' | 'maxRetries' | 'beforeSend' | 'parallelism'>>;
 }
@@ -50,6 +52,7 @@ export async function runPipeline(p: PublishPipelineConfig, opts: PipelineRunOpt
   const stateUrl = resolveUrl(opts.stateUrl ?? p.state ?? DEFAULT_PUBLISH_STATE, baseDir);
   const stores = new Map<string, Store>();
   const open = async (url: string): Promise<Store> => {
+    if (opts.stores) return opts.stores(url);
     let s = stores.get(url);
     if (!s) {
       if (url.startsWith('sqlite:') && url !== 'sqlite::memory:') {

@@ -108,4 +108,37 @@ export class PostgresDialect implements Dialect {
   search(conn: Conn, signal?: AbortSignal): SearchIndex {
     return new PostgresSearchIndex(conn, this, signal);
   }
+
+  queryIndexColumn(quoted: string): string {
+    return `${quoted} NULLS FIRST`;
+  }
+
+  textMatch(op: 'contains' | 'startswith' | 'endswith', column: string, param: () => string): string {
+    // strpos()/starts_with() are case-sensitive and need no escaping of % and _, unlike LIKE.
+    if (op === 'contains') return `strpos(${column}, ${param()}) > 0`;
+    if (op === 'startswith') return `starts_with(${column}, ${param()})`;
+    return `right(${column}, length(${param()})) = ${param()}`;
+  }
+
+  async columnsOf(conn: Conn, table: string): Promise<{ columns: { name: string; type: string; nullable: boolean; length?: number }[]; key: string[] } | undefined> {
+    const rows = await conn.all(
+      `SELECT column_name, data_type, is_nullable, character_maximum_length FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [this.schema, table],
+    );
+    if (rows.length === 0) return undefined;
+    const keys = await conn.all(
+      `SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+       WHERE i.indrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+      [this.schema, table],
+    );
+    return {
+      columns: rows.map((r) => ({
+        name: String(r.column_name),
+        type: String(r.data_type),
+        nullable: r.is_nullable === 'YES',
+        ...(r.character_maximum_length != null ? { length: Number(r.character_maximum_length) } : {}),
+      })),
+      key: keys.map((r) => String(r.name)),
+    };
+  }
 }

@@ -89,4 +89,22 @@ export class SqliteDialect implements Dialect {
   search(conn: Conn, signal?: AbortSignal): SearchIndex {
     return new SqliteSearchIndex(conn, this, signal);
   }
+
+  queryIndexColumn(quoted: string): string {
+    return quoted;
+  }
+
+  textMatch(op: 'contains' | 'startswith' | 'endswith', column: string, param: () => string): string {
+    // instr() is case-sensitive, unlike LIKE, and needs no escaping of % and _.
+    if (op === 'contains') return `instr(${column}, ${param()}) > 0`;
+    if (op === 'startswith') return `instr(${column}, ${param()}) = 1`;
+    return `substr(${column}, -length(${param()})) = ${param()}`;
+  }
+
+  async columnsOf(conn: Conn, table: string): Promise<{ columns: { name: string; type: string; nullable: boolean }[]; key: string[] } | undefined> {
+    const rows = await conn.all(`SELECT name, type, "notnull" AS nn, pk FROM pragma_table_info(?) ORDER BY cid`, [table]);
+    if (rows.length === 0) return undefined;
+    const key = rows.filter((r) => Number(r.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((r) => String(r.name));
+    return { columns: rows.map((r) => ({ name: String(r.name), type: String(r.type ?? ''), nullable: Number(r.nn) === 0 && Number(r.pk) === 0 })), key };
+  }
 }

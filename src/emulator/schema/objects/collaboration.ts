@@ -1,8 +1,8 @@
 /**
- * Chatter and Files: FeedItem (posts on any feed-enabled record), CaseFeed (the Case view of those posts),
+ * Chatter and Files: FeedItem (posts on any feed-enabled record), the `<Object>Feed` views of those posts,
  * FeedComment, and the Files trio ContentVersion → ContentDocument → ContentDocumentLink.
  */
-import { bool, codedPicklist, date, datetime, int, picklist, READ_ONLY, ref, systemFields, text, textarea, url, withDefault } from '../dsl.ts';
+import { bool, codedPicklist, date, datetime, foreignKey, int, picklist, READ_ONLY, ref, systemFields, text, textarea, url, withDefault } from '../dsl.ts';
 import type { FieldDef, ObjectDef } from '../types.ts';
 
 /** Records that have a Chatter feed in this org (FeedItem.ParentId). */
@@ -40,23 +40,31 @@ export const FeedItem: ObjectDef = {
     bool('HasLink', READ_ONLY),
     datetime('LastEditDate', READ_ONLY),
     ref('LastEditById', ['User'], 'LastEditBy', undefined, READ_ONLY),
+    int('Revision', READ_ONLY),
+    bool('HasFeedEntity', READ_ONLY),
+    bool('HasVerifiedComment', READ_ONLY),
+    bool('IsClosed', READ_ONLY),
   ],
 };
 
 /**
- * The Case feed: the FeedItems whose parent is a Case, with the same Ids (0D5). Read-only: posts are created
- * as FeedItems. No key prefix of its own, like every `<Object>Feed` entity.
+ * An object's feed (`CaseFeed`, `AccountFeed` …): the FeedItems whose parent is a record of that object, with
+ * the same Ids (0D5), as a view over FeedItem, so a post made through any API shows in its feed at once.
+ * Read-only (posts are created as FeedItems) and deletable, like Salesforce's; no key prefix of its own.
  */
-export const CaseFeed: ObjectDef = {
-  name: 'CaseFeed', label: 'Case Feed', labelPlural: 'Case Feed', keyPrefix: null,
-  associateEntityType: 'Feed', associateParentEntity: 'Case',
-  createable: false, updateable: false, undeletable: false, searchable: false, layoutable: false, triggerable: false, replicateable: false,
-  fields: [
-    ...systemFields(),
-    ref('ParentId', ['Case'], 'Parent', 'Feeds', { nillable: false, ...READ_ONLY, cascadeDelete: true }),
-    ...feedBody().map((f) => ({ ...f, ...READ_ONLY })),
-  ],
-};
+export function feedFor(parent: ObjectDef): ObjectDef {
+  return {
+    name: `${parent.name}Feed`, label: `${parent.label} Feed`, labelPlural: `${parent.label} Feed`, keyPrefix: null,
+    associateEntityType: 'Feed', associateParentEntity: parent.name,
+    createable: false, updateable: false, undeletable: false, searchable: false, layoutable: false, triggerable: false, replicateable: false,
+    view: [{ from: 'FeedItem', where: `substr(ParentId, 1, 3) = '${parent.keyPrefix}'` }],
+    fields: [
+      ...systemFields(),
+      ref('ParentId', [parent.name], 'Parent', 'Feeds', { nillable: false, ...READ_ONLY, cascadeDelete: true }),
+      ...feedBody().map((f) => ({ ...f, ...READ_ONLY })),
+    ],
+  };
+}
 
 export const FeedComment: ObjectDef = {
   name: 'FeedComment', label: 'Feed Comment', labelPlural: 'Feed Comments', keyPrefix: '0D7', undeletable: false, searchable: false, layoutable: false, replicateable: false,
@@ -72,6 +80,13 @@ export const FeedComment: ObjectDef = {
     withDefault(picklist('Status', ['Published', 'PendingReview'], { restrictedPicklist: true }), 'Published'),
     datetime('LastEditDate', READ_ONLY),
     ref('LastEditById', ['User'], 'LastEditBy', undefined, READ_ONLY),
+    int('Revision', READ_ONLY),
+    bool('IsVerified', READ_ONLY),
+    bool('HasEntityLinks', READ_ONLY),
+    ref('ThreadParentId', ['FeedComment'], 'ThreadParent', undefined, { updateable: false }),
+    int('ThreadLevel', READ_ONLY),
+    int('ThreadChildrenCount', READ_ONLY),
+    datetime('ThreadLastUpdatedDate', READ_ONLY),
   ],
 };
 
@@ -97,6 +112,8 @@ export const ContentDocument: ObjectDef = {
     ref('LatestPublishedVersionId', ['ContentVersion'], 'LatestPublishedVersion', undefined, READ_ONLY),
     datetime('ContentModifiedDate', READ_ONLY),
     ...sharing(),
+    foreignKey('ParentId', 'ContentWorkspace', READ_ONLY),
+    foreignKey('ContentAssetId', 'ContentAsset', READ_ONLY),
     datetime('LastViewedDate', READ_ONLY),
     datetime('LastReferencedDate', READ_ONLY),
   ],
@@ -128,6 +145,17 @@ export const ContentVersion: ObjectDef = {
     ref('ContentModifiedById', ['User'], 'ContentModifiedBy', undefined, READ_ONLY),
     bool('IsMajorVersion', { updateable: false, defaultValue: true }),
     ...sharing(),
+    foreignKey('ContentBodyId', 'ContentBody', READ_ONLY),
+    int('RatingCount', READ_ONLY),
+    int('PositiveRatingCount', READ_ONLY),
+    int('NegativeRatingCount', READ_ONLY),
+    int('FeaturedContentBoost', READ_ONLY),
+    date('FeaturedContentDate', READ_ONLY),
+    text('TextPreview', 255, READ_ONLY),
+    text('ExternalDocumentInfo1', 1000),
+    text('ExternalDocumentInfo2', 1000),
+    foreignKey('ExternalDataSourceId', 'ExternalDataSource'),
+    bool('IsAssetEnabled', { updateable: false }),
   ],
 };
 

@@ -2,7 +2,7 @@
  * Sales Cloud objects: Account, Contact, Lead, Opportunity, Campaign and CampaignMember, with the picklist
  * values of a new org. Standard picklists are unrestricted (a real org accepts values outside the list).
  */
-import { address, bool, currency, date, datetime, double, email, int, percent, personName, phone, picklist, READ_ONLY, ref, systemFields, nameField, text, textarea, url, withDefault } from '../dsl.ts';
+import { address, bool, currency, date, datetime, double, email, foreignKey, int, percent, personName, phone, picklist, READ_ONLY, ref, systemFields, nameField, text, textarea, url, withDefault } from '../dsl.ts';
 import type { FieldDef, ObjectDef } from '../types.ts';
 
 /** Account.Industry and Lead.Industry defaults. */
@@ -36,7 +36,7 @@ export const Account: ObjectDef = {
   fields: [
     ...systemFields({ owner: true }),
     ref('MasterRecordId', ['Account'], 'MasterRecord', undefined, READ_ONLY),
-    nameField(255),
+    nameField(255, { label: 'Account Name' }),
     picklist('Type', ACCOUNT_TYPES),
     ref('ParentId', ['Account'], 'Parent', 'ChildAccounts'),
     ...address('Billing'),
@@ -60,6 +60,7 @@ export const Account: ObjectDef = {
     text('Jigsaw', 20),
     text('JigsawCompanyId', 20, READ_ONLY),
     picklist('AccountSource', LEAD_SOURCES),
+    bool('IsCustomerPortal', READ_ONLY),
     text('SicDesc', 80),
     // A field the integration user's profile cannot see (field-level security): stored, never exposed.
     double('Credit_Score__c', 3, 0, { custom: true, label: 'Credit Score', hidden: true }),
@@ -105,6 +106,8 @@ export const Contact: ObjectDef = {
     url('PhotoUrl', READ_ONLY),
     text('Jigsaw', 20),
     text('JigsawContactId', 20, READ_ONLY),
+    bool('CanAllowPortalSelfReg'),
+    foreignKey('IndividualId', 'Individual'),
     // Hidden from the API user by field-level security.
     double('Score__c', 18, 0, { custom: true, label: 'Score', hidden: true }),
   ],
@@ -150,6 +153,7 @@ export const Lead: ObjectDef = {
     text('JigsawContactId', 20, READ_ONLY),
     text('EmailBouncedReason', 255),
     datetime('EmailBouncedDate'),
+    foreignKey('IndividualId', 'Individual'),
   ],
 };
 
@@ -179,6 +183,9 @@ export const Opportunity: ObjectDef = {
     ref('CampaignId', ['Campaign'], 'Campaign', 'Opportunities'),
     bool('HasOpportunityLineItem', READ_ONLY),
     ref('ContactId', ['Contact'], 'Contact', 'Opportunities'),
+    foreignKey('Pricebook2Id', 'Pricebook2'),
+    bool('HasOpenActivity', READ_ONLY),
+    bool('HasOverdueTask', READ_ONLY),
     date('LastActivityDate', READ_ONLY),
     int('FiscalQuarter', { ...READ_ONLY, precision: 1 }),
     int('FiscalYear', { ...READ_ONLY, precision: 4 }),
@@ -193,6 +200,7 @@ export const Campaign: ObjectDef = {
     ...systemFields({ owner: true }),
     nameField(80, { idLookup: false }),
     ref('ParentId', ['Campaign'], 'Parent', 'ChildCampaigns'),
+    foreignKey('CampaignMemberRecordTypeId', 'RecordType'),
     picklist('Type', CAMPAIGN_TYPES),
     picklist('Status', CAMPAIGN_STATUSES),
     date('StartDate'),
@@ -239,5 +247,18 @@ export const CampaignMember: ObjectDef = {
     picklist('Type', ['Lead', 'Contact'], { ...READ_ONLY, restrictedPicklist: true }),
     ref('LeadOrContactId', ['Contact', 'Lead'], 'LeadOrContact', undefined, READ_ONLY),
     ref('LeadOrContactOwnerId', ['Group', 'User'], 'LeadOrContactOwner', undefined, READ_ONLY),
+    // Copied from the lead or contact; read-only on the member.
+    text('Street', 255, READ_ONLY),
+    text('City', 40, READ_ONLY),
+    text('State', 80, READ_ONLY),
+    text('PostalCode', 20, READ_ONLY),
+    text('Country', 80, READ_ONLY),
+    phone('Fax', READ_ONLY),
+    phone('MobilePhone', READ_ONLY),
+    textarea('Description', 32000, READ_ONLY),
+    bool('DoNotCall', READ_ONLY),
+    bool('HasOptedOutOfEmail', READ_ONLY),
+    bool('HasOptedOutOfFax', READ_ONLY),
+    picklist('LeadSource', LEAD_SOURCES, READ_ONLY),
   ],
 };

@@ -1,7 +1,7 @@
 /**
  * Service Cloud objects: Case (auto-numbered, queue-owned), CaseComment and EmailMessage (Email-to-Case).
  */
-import { autoNumber, bool, codedPicklist, datetime, email, phone, picklist, READ_ONLY, ref, systemFields, text, textarea, withDefault } from '../dsl.ts';
+import { autoNumber, bool, codedPicklist, datetime, email, foreignKey, phone, picklist, READ_ONLY, ref, systemFields, text, textarea, withDefault } from '../dsl.ts';
 import type { ObjectDef } from '../types.ts';
 
 export const CASE_STATUSES = [
@@ -26,6 +26,10 @@ export const Case: ObjectDef = {
     autoNumber('CaseNumber', '{00000000}', { nameField: true }),
     ref('ContactId', ['Contact'], 'Contact', 'Cases'),
     ref('AccountId', ['Account'], 'Account', 'Cases', { cascadeDelete: true }),
+    foreignKey('AssetId', 'Asset'),
+    foreignKey('ProductId', 'Product2'),
+    foreignKey('EntitlementId', 'Entitlement'),
+    foreignKey('SourceId', 'SocialPost'),
     ref('ParentId', ['Case'], 'Parent', 'Cases'),
     text('SuppliedName', 80),
     email('SuppliedEmail'),
@@ -47,6 +51,17 @@ export const Case: ObjectDef = {
     phone('ContactMobile', READ_ONLY),
     email('ContactEmail', READ_ONLY),
     phone('ContactFax', READ_ONLY),
+    bool('IsVisibleInSelfService'),
+    bool('HasCommentsUnreadByOwner', READ_ONLY),
+    bool('HasSelfServiceComments', READ_ONLY),
+    bool('IsClosedOnCreate', READ_ONLY),
+    bool('IsSelfServiceClosed', READ_ONLY),
+    datetime('SlaStartDate'),
+    datetime('SlaExitDate', READ_ONLY),
+    bool('IsStopped'),
+    datetime('StopStartDate', READ_ONLY),
+    textarea('Comments', 4000),
+    picklist('MilestoneStatus', ['Compliant', 'Open Violation', 'Closed Violation'], READ_ONLY),
     datetime('LastViewedDate', READ_ONLY),
     datetime('LastReferencedDate', READ_ONLY),
   ],
@@ -90,5 +105,7 @@ export const EmailMessage: ObjectDef = {
     bool('IsBounced', READ_ONLY),
     bool('IsTracked'),
     bool('IsOpened', READ_ONLY),
+    picklist('ValidatedFromAddress', [], { updateable: false }),
+    bool('IsPrivateDraft', READ_ONLY),
   ],
 };

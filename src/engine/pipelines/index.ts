@@ -1,0 +1,11 @@
+/**
+ * The pipeline model. Importing this module registers the built-in kinds (sync, publish); other kinds
+ * register themselves with {@link registerPipelineKind} when their module is imported.
+ */
+import './sync.ts';
+import './publish.ts';
+
+export * from './kinds.ts';
+export { loadServiceConfig, Pipelines, type PipelineEntry, type PipelineSpec, type ServiceConfig } from './registry.ts';
+export { registerSinkType, resolveStoreUrl, syncPipelineSchema, type SyncPipelineSpec } from './sync.ts';
+export { publishPipelineKindSchema, publishStateUrl, type PublishPipelineSpec } from './publish.ts';

@@ -1,0 +1,534 @@
+/**
+ * The running service behind `sfbridge serve`: connections, pipelines, the schedule, the job queue and its
+ * workers, run history and API usage, over one store. The HTTP server (src/server) is a view on this; the
+ * service runs the same without it.
+ *
+ * Life cycle: {@link Service.start} marks runs left `running` by a killed process `interrupted` and puts
+ * their jobs back in the queue (they resume from their checkpoints), then schedules every pipeline.
+ * {@link Service.stop} (SIGTERM/SIGINT) stops scheduling, lets each running job commit its current batch,
+ * records those runs as `interrupted` with their jobs queued, and closes the stores: the next start
+ * continues them.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FetchLike } from '../client/index.ts';
+import { SalesforceError } from '../client/errors.ts';
+import { openStore, type DeadLetter, type DeadLetterStatus, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { Connections, SecretBox } from './connections/registry.ts';
+import type { ConnectionSpec } from './connections/schema.ts';
+import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
+import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
+import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
+import { replayDeadLetters, type ReplayOutcome } from './publish/dlq.ts';
+
+/** Job kinds the service runs. */
+export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay' } as const;
+/** Readings of one org are stored at most this often (the newest is always kept in memory). */
+export const USAGE_SAMPLE_MS = 60_000;
+/** Readings older than this are pruned. */
+export const USAGE_RETENTION_MS = 30 * 86_400_000;
+/** Events kept per run in its event log (a long run's batches are summarised by its counts). */
+export const RUN_EVENTS_MAX = 500;
+
+export interface ServiceOptions {
+  /** The service's store (`sqlite:…`, `postgres://…`). */
+  storeUrl: string;
+  connections?: Record<string, ConnectionSpec>;
+  pipelines?: PipelineEntry[];
+  /** Relative paths in the config resolve against this directory (the config file's). */
+  baseDir?: string;
+  /** Jobs run at once. */
+  concurrency?: number;
+  /** Secret sealing key; default from SFBRIDGE_SECRET_KEY or the key file. */
+  box?: SecretBox;
+  env?: NodeJS.ProcessEnv;
+  /** Requests to Salesforce (tests: an in-process emulator). */
+  fetch?: FetchLike;
+  events?: ServiceEvents;
+  /** The service's public base URL (callback URLs), once known. */
+  publicUrl?: () => string | undefined;
+  now?: () => number;
+}
+
+export class Service {
+  readonly events: ServiceEvents;
+  readonly storeUrl: string;
+  readonly baseDir: string;
+  readonly connections: Connections;
+  readonly pipelines: Pipelines;
+  readonly queue: JobQueue;
+  readonly state: ServiceState;
+  /** Seals secrets and derives signing keys (OAuth state). */
+  readonly box: SecretBox;
+  /** How the service reaches Salesforce (OAuth code exchange and revocation use it too). */
+  readonly fetch: FetchLike;
+  readonly #store: Store;
+  readonly #stores = new Map<string, Promise<Store>>();
+  readonly #now: () => number;
+  readonly #concurrency: number;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+  #retick = false;
+  #started = false;
+  #stopping = false;
+  /** Live per-object counts of running runs (the dashboard reads them before the run row is updated). */
+  readonly live = new Map<number, { pipeline: string; objects: Record<string, RunObjectCounts>; startedAt: string }>();
+  readonly #usage = new Map<string, UsageRow>();
+  readonly #usageSavedAt = new Map<string, number>();
+  readonly #replayResults = new Map<number, ReplayOutcome[]>();
+  readonly #detach: Array<() => void> = [];
+
+  private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
+    this.events = opts.events ?? new ServiceEvents();
+    this.storeUrl = opts.storeUrl;
+    this.baseDir = opts.baseDir ?? process.cwd();
+    this.#store = store;
+    this.state = state;
+    this.box = box;
+    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#now = opts.now ?? Date.now;
+    this.#concurrency = opts.concurrency ?? 2;
+    this.#stores.set(opts.storeUrl, Promise.resolve(store));
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
+    this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
+    this.queue = new EmbeddedJobQueue({ state, now: this.#now });
+    this.#recordUsage();
+    this.#recordRunEvents();
+  }
+
+  /** Opens the store and builds the service (nothing runs until {@link start}). */
+  static async open(opts: ServiceOptions): Promise<Service> {
+    const storeUrl = resolveStoreUrl(opts.storeUrl, opts.baseDir ?? process.cwd());
+    if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') await mkdir(dirname(storeUrl.slice('sqlite:'.length)), { recursive: true });
+    const store = await openStore(storeUrl);
+    try {
+      const state = await store.serviceState();
+      const box = opts.box ?? (await SecretBox.load({ env: opts.env }));
+      return new Service({ ...opts, storeUrl }, store, state, box);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** A shared store handle for a URL (the service's own for its URL). */
+  store(url: string): Promise<Store> {
+    const resolved = resolveStoreUrl(url, this.baseDir);
+    let s = this.#stores.get(resolved);
+    if (!s) {
+      s = (async () => {
+        if (resolved.startsWith('sqlite:') && resolved !== 'sqlite::memory:') await mkdir(dirname(resolved.slice('sqlite:'.length)), { recursive: true });
+        return openStore(resolved);
+      })();
+      s.catch(() => this.#stores.delete(resolved));
+      this.#stores.set(resolved, s);
+    }
+    return s;
+  }
+
+  get started(): boolean {
+    return this.#started && !this.#stopping;
+  }
+
+  /** Recovers interrupted work, starts the workers and the schedule. */
+  async start(): Promise<{ recovered: number }> {
+    const stale = await this.state.listRuns({ status: 'running', limit: 1000 });
+    for (const r of stale) {
+      await this.state.updateRun(r.id, { status: 'interrupted', finishedAt: new Date(this.#now()).toISOString(), error: 'the service stopped during this run (killed or crashed); it continues from its checkpoint as a new run' });
+      await this.state.addRunEvents(r.id, [{ at: new Date(this.#now()).toISOString(), level: 'warn', type: 'run:interrupted', message: 'the service stopped during this run; resumed from its checkpoint', data: null }]);
+    }
+    const recovered = await this.queue.recover();
+    this.queue.start({
+      concurrency: this.#concurrency,
+      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx) },
+      onSettled: (job, outcome, error) => {
+        if (outcome === 'failed' && job.id) this.events.emit('warning', { pipeline: String(job.payload?.pipeline ?? ''), code: 'JOB_FAILED', message: `job ${job.id} (${job.kind}) failed: ${(error as Error)?.message ?? String(error)}` });
+      },
+    });
+    this.#started = true;
+    await this.state.pruneUsage(new Date(this.#now() - USAGE_RETENTION_MS).toISOString());
+    const pipelines = await this.pipelines.list();
+    this.events.emit('service:started', { pipelines: pipelines.length, connections: (await this.connections.list()).length, recovered: recovered.length });
+    await this.tick();
+    return { recovered: recovered.length };
+  }
+
+  /** Stops scheduling, lets running jobs commit their batch (they stay queued as interrupted), closes stores. */
+  async stop(reason = 'stop'): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.events.emit('service:stopping', { reason });
+    clearTimeout(this.#timer);
+    await this.#ticking?.catch(() => undefined);
+    await this.queue.stop();
+    await this.#flushUsage();
+    for (const off of this.#detach) off();
+    for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
+  }
+
+  // Schedule ------------------------------------------------------------------------------------------
+
+  /** Queues every due pipeline and arms the timer for the next one. */
+  tick(): Promise<void> {
+    if (this.#ticking) {
+      this.#retick = true;
+      return this.#ticking;
+    }
+    this.#ticking = this.#tick().finally(() => {
+      this.#ticking = undefined;
+      if (this.#retick && !this.#stopping) {
+        this.#retick = false;
+        void this.tick();
+      }
+    });
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    if (!this.#started || this.#stopping) return;
+    clearTimeout(this.#timer);
+    const now = this.#now();
+    const pipelines = await this.pipelines.list();
+    const schedules = new Map((await this.state.listSchedules()).map((s) => [s.pipeline, s]));
+    const active = new Set((await this.queue.list({ states: ['queued', 'running'] })).map((j) => j.key));
+    let soonest = Infinity;
+    for (const { spec } of pipelines) {
+      const kind = pipelineKind(spec.kind);
+      if (!kind) continue;
+      let sched = schedules.get(spec.name);
+      const key = jobKey(spec.name);
+      if (!sched || (sched.nextRunAt === null && !active.has(key))) {
+        // First sight of a pipeline (or one whose queued run was lost): due now.
+        sched = await this.state.updateSchedule(spec.name, { nextRunAt: new Date(now).toISOString() });
+      }
+      if (sched.paused || spec.paused || sched.nextRunAt === null) continue;
+      const due = Date.parse(sched.nextRunAt);
+      if (due <= now) {
+        if (!active.has(key)) await this.#enqueue(spec.name, 'schedule', kind.priority(spec as never, sched.state));
+        await this.state.updateSchedule(spec.name, { nextRunAt: null });
+      } else {
+        soonest = Math.min(soonest, due);
+      }
+    }
+    if (Number.isFinite(soonest)) {
+      this.#timer = setTimeout(() => void this.tick(), Math.min(Math.max(10, soonest - this.#now()), 86_400_000));
+      this.#timer.unref();
+    }
+  }
+
+  async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial'): Promise<Job> {
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority });
+    this.events.emit('pipeline:queued', { pipeline, jobId: job.id, trigger, priority, runAt: job.runAt });
+    return job;
+  }
+
+  /** Starts a run now (interactive priority, ahead of scheduled work). */
+  async runNow(pipeline: string): Promise<Job> {
+    const entry = await this.pipelines.get(pipeline);
+    if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
+    return this.#enqueue(pipeline, 'manual', 'interactive');
+  }
+
+  /** Pauses or resumes a pipeline's schedule (a paused pipeline still runs when started by hand). */
+  async setPaused(pipeline: string, paused: boolean): Promise<ScheduleRow> {
+    const entry = await this.pipelines.get(pipeline);
+    if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
+    const row = await this.state.updateSchedule(pipeline, { paused });
+    void this.tick();
+    return row;
+  }
+
+  /** After a pipeline was created or changed: its next run follows the new schedule. */
+  async pipelineChanged(pipeline: string): Promise<void> {
+    const entry = await this.pipelines.get(pipeline);
+    const sched = await this.state.getSchedule(pipeline);
+    if (!entry) {
+      if (sched) await this.state.deleteSchedule(pipeline);
+      return;
+    }
+    const kind = pipelineKind(entry.spec.kind)!;
+    const next = sched?.lastRunAt && entry.spec.schedule ? nextRunAt(entry.spec.schedule, new Date(sched.lastRunAt), kind.defaultEveryMs) : new Date(this.#now());
+    if (!sched || sched.nextRunAt !== null) await this.state.updateSchedule(pipeline, { nextRunAt: next.toISOString() });
+    void this.tick();
+  }
+
+  // Runs ----------------------------------------------------------------------------------------------
+
+  async #runJob(job: Job, jctx: JobContext): Promise<JobOutcome> {
+    const name = String(job.payload.pipeline);
+    const entry = await this.pipelines.get(name);
+    if (!entry) return 'done';
+    const spec = entry.spec;
+    const kind = pipelineKind(spec.kind)!;
+    const cp = (job.checkpoint ?? {}) as { runId?: number; kind?: JsonObject };
+    const trigger: RunTrigger = job.resumed && cp.runId ? 'resume' : ((job.payload.trigger as RunTrigger) ?? 'schedule');
+    const startedAt = new Date(this.#now()).toISOString();
+    const row = await this.state.createRun({ pipeline: name, kind: spec.kind, trigger, status: 'running', startedAt, objects: {}, jobId: job.id, resumedFrom: trigger === 'resume' ? (cp.runId ?? null) : null });
+    const ctx: RunContext = { pipeline: name, kind: spec.kind, runId: row.id, connection: spec.connection };
+    await jctx.checkpoint({ ...cp, runId: row.id } as JsonObject);
+    const live = { pipeline: name, objects: {} as Record<string, RunObjectCounts>, startedAt };
+    this.live.set(row.id, live);
+    const syncEvents = new SyncEvents();
+    const detach = forwardSyncEvents(syncEvents, this.events, ctx);
+    let flushAt = 0;
+    this.events.emit('pipeline:run:started', { ...ctx, trigger, resumedFrom: row.resumedFrom ?? undefined, objects: kind.units?.(spec as never) });
+    let result: PipelineRunResult;
+    const t0 = this.#now();
+    try {
+      result = await kind.run(spec as never, {
+        ctx,
+        client: () => this.connections.client(spec.connection, { signal: jctx.signal }),
+        store: (url) => this.store(url),
+        serviceStoreUrl: this.storeUrl,
+        baseDir: this.baseDir,
+        events: syncEvents,
+        service: this.events,
+        signal: jctx.signal,
+        checkpoint: cp.kind ?? null,
+        saveCheckpoint: (value) => jctx.checkpoint({ runId: row.id, kind: value } as JsonObject),
+        report: (object, counts) => {
+          live.objects[object] = counts;
+          // The run row follows live counts at most every 2 s, so a killed run still shows what it did.
+          if (this.#now() - flushAt > 2000 || counts.status !== 'running') {
+            flushAt = this.#now();
+            void this.state.updateRun(row.id, { objects: live.objects as unknown as JsonObject }).catch(() => undefined);
+          }
+        },
+      });
+    } catch (err) {
+      result = { status: jctx.signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: errorCode(err) };
+    } finally {
+      detach();
+    }
+    const finishedAt = new Date(this.#now()).toISOString();
+    const seconds = (this.#now() - t0) / 1000;
+    await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
+    this.live.delete(row.id);
+    this.events.emit('pipeline:run:finished', { ...ctx, status: result.status, seconds, apiCalls: result.apiCalls, objects: result.objects, error: result.error, errorCode: result.errorCode });
+    if (result.status === 'interrupted') return 'interrupted';
+    const sched = await this.state.getSchedule(name);
+    const state = { ...(sched?.state ?? {}), ...(result.status === 'succeeded' ? { loaded: true, lastSuccessAt: startedAt } : {}) } as JsonObject;
+    const next = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(finishedAt), kind.defaultEveryMs);
+    // A run started by hand while the next scheduled one was already set keeps that one.
+    const keep = sched?.nextRunAt && Date.parse(sched.nextRunAt) < next.getTime();
+    await this.state.updateSchedule(name, { lastRunAt: finishedAt, lastRunId: row.id, lastStatus: result.status, state, ...(keep ? {} : { nextRunAt: next.toISOString() }) });
+    void this.tick();
+    return 'done';
+  }
+
+  /** Runs, newest first, with live counts for running ones. */
+  async listRuns(options: { pipeline?: string; status?: string; limit?: number; before?: number } = {}): Promise<PipelineRunRow[]> {
+    const rows = await this.state.listRuns(options);
+    return rows.map((r) => this.#withLive(r));
+  }
+
+  async getRun(id: number): Promise<PipelineRunRow | undefined> {
+    const r = await this.state.getRun(id);
+    return r && this.#withLive(r);
+  }
+
+  #withLive(r: PipelineRunRow): PipelineRunRow {
+    const live = r.status === 'running' ? this.live.get(r.id) : undefined;
+    return live ? { ...r, objects: live.objects as unknown as JsonObject } : r;
+  }
+
+  // Run event log -------------------------------------------------------------------------------------
+
+  #recordRunEvents(): void {
+    const pending = new Map<number, Array<{ at: string; level: 'info' | 'warn' | 'error'; type: string; message: string; data: never }>>();
+    const counts = new Map<number, number>();
+    let timer: NodeJS.Timeout | undefined;
+    const flush = async () => {
+      timer = undefined;
+      for (const [runId, events] of pending) {
+        pending.delete(runId);
+        await this.state.addRunEvents(runId, events).catch(() => undefined);
+      }
+    };
+    const add = (runId: number, level: 'info' | 'warn' | 'error', type: string, message: string, data: unknown, now = false) => {
+      const n = (counts.get(runId) ?? 0) + 1;
+      counts.set(runId, n);
+      if (n > RUN_EVENTS_MAX && !now) return;
+      const list = pending.get(runId) ?? [];
+      list.push({ at: new Date(this.#now()).toISOString(), level, type, message, data: (data ?? null) as never });
+      pending.set(runId, list);
+      if (now) void flush();
+      else timer ??= setTimeout(() => void flush(), 1000).unref();
+    };
+    const on = this.events.on.bind(this.events);
+    on('pipeline:run:started', (e) => add(e.runId, 'info', 'run:started', `run started (${e.trigger}${e.resumedFrom ? `, continuing run ${e.resumedFrom}` : ''})`, { trigger: e.trigger, resumedFrom: e.resumedFrom ?? null, objects: e.objects ?? null }));
+    on('pipeline:run:event', (e) => {
+      if (e.type === 'object:batch' || e.type === 'run:started' || e.type === 'run:finished') return;
+      const d = e.data as Record<string, unknown>;
+      const level = e.type === 'warning' || e.type === 'budget:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
+      const message = typeof d.message === 'string' ? d.message : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
+      add(e.runId, level, e.type, message, d);
+    });
+    on('warning', (e) => e.runId && add(e.runId, 'warn', 'warning', e.message, { code: e.code }));
+    on('pipeline:run:finished', (e) => {
+      add(e.runId, e.status === 'failed' ? 'error' : e.status === 'interrupted' ? 'warn' : 'info', 'run:finished', `run ${e.status} in ${e.seconds.toFixed(1)} s, ${e.apiCalls} API calls${e.error ? ` — ${e.error}` : ''}`, { status: e.status, apiCalls: e.apiCalls, error: e.error ?? null, code: e.errorCode ?? null }, true);
+      counts.delete(e.runId);
+    });
+    this.#detach.push(() => {
+      clearTimeout(timer);
+      void flush();
+    });
+  }
+
+  /** A run's event log. */
+  runEvents(runId: number, afterSeq = 0) {
+    return this.state.listRunEvents(runId, { afterSeq });
+  }
+
+  // API usage -----------------------------------------------------------------------------------------
+
+  #recordUsage(): void {
+    const fn = (e: { connection: string; org: string; used: number; max: number }) => {
+      const reading: UsageRow = { org: e.org, connection: e.connection, at: new Date(this.#now()).toISOString(), used: e.used, max: e.max };
+      this.#usage.set(e.org, reading);
+      const last = this.#usageSavedAt.get(e.org) ?? 0;
+      if (this.#now() - last >= USAGE_SAMPLE_MS) {
+        this.#usageSavedAt.set(e.org, this.#now());
+        void this.state.addUsage(reading).catch(() => undefined);
+      }
+    };
+    this.events.on('api:usage', fn);
+    this.events.on('pipeline:run:finished', () => void this.#flushUsage());
+    this.#detach.push(() => this.events.off('api:usage', fn));
+  }
+
+  /** Stores the newest reading of each org if it was not stored yet. */
+  async #flushUsage(): Promise<void> {
+    for (const [org, reading] of this.#usage) {
+      const saved = this.#usageSavedAt.get(org) ?? 0;
+      if (Date.parse(reading.at) > saved) {
+        this.#usageSavedAt.set(org, this.#now());
+        await this.state.addUsage(reading).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The newest reading per org (in memory first, else the store). */
+  async usageNow(): Promise<UsageRow[]> {
+    const stored = await this.state.latestUsage();
+    const byOrg = new Map(stored.map((r) => [r.org, r]));
+    for (const [org, r] of this.#usage) byOrg.set(org, r);
+    return [...byOrg.values()].sort((a, b) => a.org.localeCompare(b.org));
+  }
+
+  // Dead letters --------------------------------------------------------------------------------------
+
+  async #letterState(pipeline: string) {
+    const stores = await this.pipelines.deadLetterStores(this.baseDir);
+    const url = stores.get(pipeline);
+    if (!url) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" has no dead-letter queue (only publish pipelines have one)`);
+    return (await this.store(url)).publishState();
+  }
+
+  /** Dead letters of every pipeline (or one), newest first. */
+  async listDeadLetters(options: { pipeline?: string; status?: DeadLetterStatus | 'all'; limit?: number } = {}): Promise<DeadLetter[]> {
+    const stores = await this.pipelines.deadLetterStores(this.baseDir);
+    if (options.pipeline && !stores.has(options.pipeline)) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${options.pipeline}" has no dead-letter queue (only publish pipelines have one)`);
+    const out: DeadLetter[] = [];
+    for (const [pipeline, url] of stores) {
+      if (options.pipeline && options.pipeline !== pipeline) continue;
+      const state = await (await this.store(url)).publishState();
+      out.push(...(await state.listDeadLetters({ pipeline, status: options.status ?? 'open', limit: options.limit ?? 200 })));
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id).slice(0, options.limit ?? 200);
+  }
+
+  async getDeadLetter(pipeline: string, id: number): Promise<DeadLetter | undefined> {
+    const letter = await (await this.#letterState(pipeline)).getDeadLetter(id);
+    return letter && letter.pipeline === pipeline ? letter : undefined;
+  }
+
+  /** Open dead letters per pipeline (metrics). */
+  async deadLetterDepth(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [pipeline, url] of await this.pipelines.deadLetterStores(this.baseDir)) {
+      const state = await (await this.store(url)).publishState();
+      out.set(pipeline, (await state.listDeadLetters({ pipeline, status: 'open', limit: 100_000 })).length);
+    }
+    return out;
+  }
+
+  async discardDeadLetter(pipeline: string, id: number): Promise<DeadLetter> {
+    const state = await this.#letterState(pipeline);
+    const letter = await this.getDeadLetter(pipeline, id);
+    if (!letter) throw new PipelineError('DEAD_LETTER_NOT_FOUND', 404, `pipeline "${pipeline}" has no dead letter ${id}`);
+    if (letter.status !== 'open') throw new PipelineError('DEAD_LETTER_CLOSED', 409, `dead letter ${id} is already ${letter.status}`);
+    await state.updateDeadLetter(id, { status: 'discarded' });
+    this.events.emit('deadletters:changed', { pipeline });
+    return (await state.getDeadLetter(id))!;
+  }
+
+  /**
+   * Replays a dead letter (with an edited payload if given) as an interactive job on the pipeline's key,
+   * so it never runs alongside the pipeline's own run; waits for it and returns the letter afterwards.
+   */
+  async replayDeadLetter(pipeline: string, id: number, payload?: JsonObject): Promise<{ letter: DeadLetter; outcome: ReplayOutcome | undefined }> {
+    const letter = await this.getDeadLetter(pipeline, id);
+    if (!letter) throw new PipelineError('DEAD_LETTER_NOT_FOUND', 404, `pipeline "${pipeline}" has no dead letter ${id}`);
+    if (letter.status !== 'open') throw new PipelineError('DEAD_LETTER_CLOSED', 409, `dead letter ${id} is already ${letter.status}`);
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.replay, payload: { pipeline, id, ...(payload ? { payload } : {}) }, priority: 'interactive' });
+    const outcome = await this.queue.settled(job.id);
+    const results = this.#replayResults.get(job.id);
+    this.#replayResults.delete(job.id);
+    if (outcome === 'failed') {
+      const failed = await this.queue.get(job.id);
+      throw new PipelineError('REPLAY_FAILED', 502, `replay of dead letter ${id} failed: ${failed?.error ?? 'unknown error'}`);
+    }
+    return { letter: (await this.getDeadLetter(pipeline, id))!, outcome: results?.[0] };
+  }
+
+  async #replayJob(job: Job, jctx: JobContext): Promise<JobOutcome> {
+    const pipeline = String(job.payload.pipeline);
+    const entry = await this.pipelines.get(pipeline);
+    if (!entry) return 'done';
+    const state = await this.#letterState(pipeline);
+    const letter = await state.getDeadLetter(Number(job.payload.id));
+    if (!letter || letter.status !== 'open') return 'done';
+    const client = await this.connections.client(entry.spec.connection, { signal: jctx.signal });
+    const payloads = job.payload.payload ? new Map([[letter.id, job.payload.payload as JsonObject]]) : undefined;
+    const results = await replayDeadLetters({ client, state, letters: [letter], payloads, signal: jctx.signal });
+    this.#replayResults.set(job.id, results);
+    this.events.emit('deadletters:changed', { pipeline });
+    return 'done';
+  }
+
+  // Status --------------------------------------------------------------------------------------------
+
+  /** Every pipeline with its schedule and last run (the overview and the API). */
+  async overview(): Promise<Array<{ entry: PipelineEntry; schedule: ScheduleRow | undefined; running: boolean; queued: boolean }>> {
+    const pipelines = await this.pipelines.list();
+    const schedules = new Map((await this.state.listSchedules()).map((s) => [s.pipeline, s]));
+    const jobs = await this.queue.list({ states: ['queued', 'running'] });
+    const runningKeys = new Set(jobs.filter((j) => j.state === 'running').map((j) => j.key));
+    const queuedKeys = new Set(jobs.filter((j) => j.state === 'queued').map((j) => j.key));
+    return pipelines.map((entry) => ({ entry, schedule: schedules.get(entry.spec.name), running: runningKeys.has(jobKey(entry.spec.name)), queued: queuedKeys.has(jobKey(entry.spec.name)) }));
+  }
+
+  /** True when the store answers. */
+  async ready(): Promise<boolean> {
+    if (!this.started) return false;
+    try {
+      await this.state.getSchedule('#readyz');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The job key of a pipeline: its runs and replays are exclusive. */
+export function jobKey(pipeline: string): string {
+  return `pipeline:${pipeline}`;
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof SalesforceError) return err.errorCode;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'ERROR';
+}

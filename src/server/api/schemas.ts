@@ -1,0 +1,137 @@
+/**
+ * Response shapes of `/api/v1` (request bodies are the engine's own schemas: Connection, Pipeline). Every
+ * shape has an OpenAPI component id, so the generated document reads like a hand-written one.
+ */
+import { z } from 'zod';
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('stable error code'),
+      message: z.string().describe('what went wrong and what to change'),
+      path: z.string().optional().describe('the field the error concerns'),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const objectCountsSchema = z
+  .object({
+    read: z.number().int(),
+    written: z.number().int(),
+    deleted: z.number().int(),
+    failed: z.number().int().optional(),
+    status: z.enum(['running', 'ok', 'failed', 'skipped', 'aborted']),
+    mode: z.string().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'ObjectCounts' });
+
+export const runSchema = z
+  .object({
+    id: z.number().int(),
+    pipeline: z.string(),
+    kind: z.string(),
+    trigger: z.enum(['schedule', 'manual', 'resume', 'replay']),
+    status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+    seconds: z.number().nullable(),
+    objects: z.record(z.string(), objectCountsSchema),
+    api_calls: z.number().int(),
+    error: z.string().nullable(),
+    resumed_from: z.number().int().nullable().describe('the interrupted run this one continues'),
+  })
+  .meta({ id: 'Run' });
+
+export const runEventSchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    level: z.enum(['info', 'warn', 'error']),
+    type: z.string(),
+    message: z.string(),
+    data: z.unknown(),
+  })
+  .meta({ id: 'RunEvent' });
+
+export const scheduleViewSchema = z
+  .object({
+    next_run_at: z.string().nullable(),
+    last_run_at: z.string().nullable(),
+    last_run_id: z.number().int().nullable(),
+    last_status: z.string().nullable(),
+    paused: z.boolean(),
+  })
+  .meta({ id: 'ScheduleState' });
+
+export const pipelineViewSchema = z
+  .object({
+    name: z.string(),
+    kind: z.string(),
+    connection: z.string(),
+    source: z.enum(['config', 'api']),
+    read_only: z.boolean(),
+    state: z.enum(['running', 'queued', 'paused', 'idle']),
+    spec: z.record(z.string(), z.unknown()).describe('the pipeline as written (file or API body)'),
+    schedule: scheduleViewSchema,
+    lag_seconds: z.number().nullable().describe('seconds since the start of the last successful run (the data is current as of then)'),
+    created_at: z.string().optional(),
+    updated_at: z.string().optional(),
+  })
+  .meta({ id: 'PipelineView' });
+
+export const queuedRunSchema = z
+  .object({
+    pipeline: z.string(),
+    job_id: z.number().int(),
+    state: z.enum(['queued', 'running']),
+    run_at: z.string(),
+  })
+  .meta({ id: 'QueuedRun' });
+
+export const deadLetterSchema = z
+  .object({
+    id: z.number().int(),
+    pipeline: z.string(),
+    key: z.string(),
+    object: z.string(),
+    operation: z.string(),
+    external_id_field: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+    error: z.object({ code: z.string(), message: z.string(), fields: z.array(z.string()) }),
+    attempts: z.number().int(),
+    status: z.enum(['open', 'replayed', 'discarded']),
+    created_at: z.string(),
+    updated_at: z.string(),
+    sf_id: z.string().nullable(),
+  })
+  .meta({ id: 'DeadLetter' });
+
+export const replayResultSchema = z
+  .object({
+    dead_letter: deadLetterSchema,
+    result: z.object({ success: z.boolean(), id: z.string().nullable(), errors: z.array(z.object({ code: z.string(), message: z.string(), fields: z.array(z.string()) })) }).nullable(),
+  })
+  .meta({ id: 'ReplayResult' });
+
+export const usageSchema = z
+  .object({
+    orgs: z.array(
+      z.object({
+        org: z.string(),
+        connection: z.string(),
+        used: z.number().int(),
+        max: z.number().int(),
+        remaining: z.number().int(),
+        at: z.string(),
+      }),
+    ),
+    readings: z.array(z.object({ org: z.string(), at: z.string(), used: z.number().int(), max: z.number().int() })),
+  })
+  .meta({ id: 'ApiUsage' });
+
+export const cocoResultSchema = z.object({ _id: z.string(), result: z.enum(['created', 'updated', 'deleted']) }).meta({ id: 'CocoResult' });
+
+export const connectionTestSchema = z
+  .object({ ok: z.boolean(), org_id: z.string().optional(), instance_url: z.string().optional(), message: z.string().optional() })
+  .meta({ id: 'ConnectionTest' });

@@ -1,0 +1,144 @@
+/**
+ * The service as a process: SIGKILL during a run, then a restart marks that run interrupted and a new run
+ * continues it from its checkpoint (objects the killed run finished are not read again); SIGTERM during
+ * that run commits the batch and exits 0; the third start finishes, the schedule is set, and the mirror
+ * equals the org.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
+import { Auth } from '../../src/server/auth.ts';
+import { openStore } from '../../src/store/index.ts';
+import { mirrorDiff } from '../engine/helpers.ts';
+import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { until } from './helpers.ts';
+
+const OBJECTS = ['Account', 'Contact', 'Lead', 'Opportunity'];
+let org: ServedOrg;
+let dir: string;
+let storeUrl: string;
+let token: string;
+let config: string;
+const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: '' };
+
+before(async () => {
+  org = await servedOrg();
+  await seedOrg(org.emu.org, 'Account=1200,Contact=1200,Lead=1200,Opportunity=1200');
+  // Every request waits, so a run lasts long enough to be killed in the middle.
+  await org.emu.request('/__emulator/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: 120 }) });
+  dir = mkdtempSync(join(tmpdir(), 'sfb-serve-'));
+  env.SFBRIDGE_HOME = join(dir, 'home');
+  storeUrl = `sqlite:${join(dir, 'service.db')}`;
+  config = join(dir, 'sfbridge.yaml');
+  writeFileSync(
+    config,
+    [
+      'connections:',
+      '  emu:',
+      '    kind: client_credentials',
+      `    instance_url: ${org.url}`,
+      `    client_id: ${org.emu.org.clientId}`,
+      '    client_secret: ${EMU_SECRET}',
+      'pipelines:',
+      '  - name: crm',
+      '    kind: sync',
+      '    connection: emu',
+      `    standard_objects_to_sync: [${OBJECTS.join(', ')}]`,
+      '    schedule: 1h',
+      '    lag: 0',
+      '    bulk_threshold: 1000000',
+      '',
+    ].join('\n'),
+  );
+  const store = await openStore(storeUrl);
+  token = (await new Auth({ state: await store.serviceState() }).createToken('restart-test')).token;
+  await store.close();
+});
+
+after(async () => {
+  await org.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  exit: Promise<number | null>;
+  api(path: string): Promise<any>;
+}
+
+async function start(): Promise<Proc> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve', '--config', config, '--store', storeUrl, '--port', '0'], {
+    env: { ...env, EMU_SECRET: org.emu.org.clientSecret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await until(() => /dashboard (http:\/\/[^/\s]+)\//.exec(out)?.[1], 20_000, `the service to listen (stdout: ${out} stderr: ${err.slice(0, 2000)})`);
+  const api = async (path: string) => (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  return { child, url, exit, api };
+}
+
+const runs = async (p: Proc) => (await p.api('/api/v1/runs?pipeline=crm')).runs as Array<{ id: number; status: string; trigger: string; resumed_from: number | null; objects: Record<string, { status: string; read: number }> }>;
+
+it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after the batch; the mirror equals the org', async () => {
+  // 1. Killed once the first object is done and the second has started.
+  const first = await start();
+  const killedRun = await until(async () => {
+    const [r] = await runs(first);
+    return r && r.status === 'running' && r.objects.Account?.status === 'ok' && r.objects.Contact ? r : undefined;
+  }, 60_000, 'the first run to finish Account');
+  first.child.kill('SIGKILL');
+  assert.equal(await first.exit, null);
+
+  // 2. The restart marks it interrupted and continues it; stopped with SIGTERM during the continuation.
+  const second = await start();
+  const resumed = await until(async () => {
+    const list = await runs(second);
+    const r = list.find((x) => x.id !== killedRun.id);
+    return r && r.status === 'running' ? { list, r } : undefined;
+  }, 30_000, 'the resumed run');
+  const interrupted = resumed.list.find((x) => x.id === killedRun.id)!;
+  assert.equal(interrupted.status, 'interrupted');
+  assert.equal(resumed.r.trigger, 'resume');
+  assert.equal(resumed.r.resumed_from, killedRun.id);
+  assert.equal(resumed.r.objects.Account, undefined, 'Account was finished by the killed run and is not read again');
+  const events = (await second.api(`/api/v1/runs/${killedRun.id}/events`)).events as Array<{ type: string }>;
+  assert.equal(events.at(-1)!.type, 'run:interrupted');
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exit, 0, 'SIGTERM exits 0');
+
+  // 3. The third start finishes the run; the next one is scheduled.
+  const third = await start();
+  const done = await until(async () => {
+    const list = await runs(third);
+    return list[0]?.status === 'succeeded' ? list : undefined;
+  }, 60_000, 'the run to succeed');
+  const secondRun = done.find((x) => x.id === resumed.r.id)!;
+  assert.equal(secondRun.status, 'interrupted');
+  assert.equal(done[0].trigger, 'resume');
+  assert.equal(done[0].resumed_from, secondRun.id);
+  const pipeline = await third.api('/api/v1/pipelines/crm');
+  assert.equal(pipeline.schedule.last_status, 'succeeded');
+  assert.ok(Date.parse(pipeline.schedule.next_run_at) > Date.now() + 50 * 60_000, 'the next run is an hour out');
+  third.child.kill('SIGTERM');
+  assert.equal(await third.exit, 0);
+
+  const store = await openStore(storeUrl);
+  try {
+    for (const object of OBJECTS) {
+      assert.equal(await store.count(object), 1200, object);
+      assert.deepEqual(await mirrorDiff(org.emu, store, object), [], object);
+    }
+  } finally {
+    await store.close();
+  }
+});
