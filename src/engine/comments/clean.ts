@@ -20,6 +20,7 @@ import EmailForwardParser, { type EmailForwardMailbox } from 'email-forward-pars
 import EmailReplyParser from 'email-reply-parser';
 import { compile, type HtmlToTextOptions } from 'html-to-text';
 import planer from 'planer';
+import type { CommentMessage } from './shape.ts';
 
 /** Which library removes quoted replies. */
 export type QuoteEngine = 'email-reply-parser' | 'planer';
@@ -35,15 +36,8 @@ export interface CleanInput {
   subject?: string | null;
 }
 
-/** A message found forwarded inside another. */
-export interface ForwardedMessage {
-  from: string | null;
-  to: string[];
-  cc: string[];
-  sent_at: string | null;
-  subject: string | null;
-  body: string;
-}
+/** A message found forwarded inside another: a comment message without a signature of its own. */
+export type ForwardedMessage = Omit<CommentMessage, 'signature'>;
 
 /** The result of cleaning one message. */
 export interface CleanResult {

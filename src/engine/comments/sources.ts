@@ -72,6 +72,19 @@ function base(object: string, rec: AnyRecord, ctx: SourceContext, parts: { threa
   };
 }
 
+/** A comment of one message written at CreatedDate (case comments, Chatter posts and comments). */
+function authored(object: string, rec: AnyRecord, ctx: SourceContext, p: { thread: string | null; from: string | null; subject?: string | null; body: string; rawIds: string[]; properties?: UserProperties }): Comment {
+  const created = toIsoUtc(fieldValue(rec, 'CreatedDate'));
+  return base(object, rec, ctx, {
+    thread: p.thread,
+    parent: opt(rec, 'ParentId'),
+    timestamp: created,
+    messages: [{ from: p.from, to: [], cc: [], sent_at: created, subject: p.subject ?? null, body: p.body }],
+    rawIds: p.rawIds,
+    properties: p.properties,
+  });
+}
+
 /** Email-to-Case and activity emails: cleaned body and signature, forwarded messages as further messages. */
 export const EMAIL_MESSAGE: CommentSource = {
   object: 'EmailMessage',
@@ -110,17 +123,14 @@ export const CASE_COMMENT: CommentSource = {
   object: 'CaseComment',
   fields: ['ParentId', 'CommentBody', 'IsPublished', 'CreatedDate', 'CreatedBy.Name', 'CreatedBy.Email'],
   rawText: (rec) => t(rec, 'CommentBody'),
-  toComment(rec, ctx) {
-    const created = toIsoUtc(fieldValue(rec, 'CreatedDate'));
-    return base('CaseComment', rec, ctx, {
+  toComment: (rec, ctx) =>
+    authored('CaseComment', rec, ctx, {
       thread: opt(rec, 'ParentId'),
-      parent: opt(rec, 'ParentId'),
-      timestamp: created,
-      messages: [{ from: person(opt(rec, 'CreatedBy.Name'), opt(rec, 'CreatedBy.Email')), to: [], cc: [], sent_at: created, subject: null, body: normalizeText(t(rec, 'CommentBody')) }],
+      from: person(opt(rec, 'CreatedBy.Name'), opt(rec, 'CreatedBy.Email')),
+      body: normalizeText(t(rec, 'CommentBody')),
       rawIds: ['ParentId'],
       properties: { 'string:Visibility': isTrue(fieldValue(rec, 'IsPublished')) ? 'public' : 'internal' },
-    });
-  },
+    }),
 };
 
 /** Chatter posts (rich text) on any record; system posts without text (tracked changes) carry their title. */
@@ -128,18 +138,15 @@ export const FEED_ITEM: CommentSource = {
   object: 'FeedItem',
   fields: ['ParentId', 'Type', 'Title', 'Body', 'LinkUrl', 'CreatedDate', 'CreatedBy.Name', 'Parent.Name'],
   rawText: (rec) => htmlToPlainText(t(rec, 'Body')),
-  toComment(rec, ctx) {
-    const created = toIsoUtc(fieldValue(rec, 'CreatedDate'));
-    const body = normalizeText([htmlToPlainText(t(rec, 'Body')), t(rec, 'LinkUrl')].filter(Boolean).join('\n\n'));
-    return base('FeedItem', rec, ctx, {
+  toComment: (rec, ctx) =>
+    authored('FeedItem', rec, ctx, {
       thread: rec.Id as string,
-      parent: opt(rec, 'ParentId'),
-      timestamp: created,
-      messages: [{ from: opt(rec, 'CreatedBy.Name'), to: [], cc: [], sent_at: created, subject: opt(rec, 'Title'), body }],
+      from: opt(rec, 'CreatedBy.Name'),
+      subject: opt(rec, 'Title'),
+      body: normalizeText([htmlToPlainText(t(rec, 'Body')), t(rec, 'LinkUrl')].filter(Boolean).join('\n\n')),
       rawIds: ['ParentId'],
       properties: { 'string:Post Type': t(rec, 'Type') || 'TextPost', ...(t(rec, 'Parent.Name') ? { 'string:Posted On': t(rec, 'Parent.Name') } : {}) },
-    });
-  },
+    }),
 };
 
 /** Comments on Chatter posts; the post is the thread. */
@@ -147,16 +154,13 @@ export const FEED_COMMENT: CommentSource = {
   object: 'FeedComment',
   fields: ['FeedItemId', 'ParentId', 'CommentBody', 'CreatedDate', 'CreatedBy.Name'],
   rawText: (rec) => htmlToPlainText(t(rec, 'CommentBody')),
-  toComment(rec, ctx) {
-    const created = toIsoUtc(fieldValue(rec, 'CreatedDate'));
-    return base('FeedComment', rec, ctx, {
+  toComment: (rec, ctx) =>
+    authored('FeedComment', rec, ctx, {
       thread: opt(rec, 'FeedItemId'),
-      parent: opt(rec, 'ParentId'),
-      timestamp: created,
-      messages: [{ from: opt(rec, 'CreatedBy.Name'), to: [], cc: [], sent_at: created, subject: null, body: normalizeText(htmlToPlainText(t(rec, 'CommentBody'))) }],
+      from: opt(rec, 'CreatedBy.Name'),
+      body: normalizeText(htmlToPlainText(t(rec, 'CommentBody'))),
       rawIds: ['FeedItemId', 'ParentId'],
-    });
-  },
+    }),
 };
 
 /** Call notes: Tasks logged as calls (TaskSubtype `Call`, or a call type), the notes in Description. */
