@@ -872,6 +872,48 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   return plan;
 }
 
+/**
+ * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
+ * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
+ * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
+ * org does not have, so they are refused rather than answered with every row.
+ */
+function scopeFilter(scope: Scope, raw: string): Frag | null {
+  const sh = scope.sh;
+  const name = raw.toLowerCase();
+  const a = scope.alias;
+  const owned = Boolean(sh.org.schema.field(scope.def.name, 'OwnerId'));
+  const pos = keywordPos(sh.soql, 'SCOPE') ?? 0;
+  const refuse = (why: string): never => err(sh, 'MALFORMED_QUERY', raw, `USING SCOPE ${raw} is not supported for ${scope.def.name}: ${why}`, pos);
+  const me = sh.org.currentUserId;
+  switch (name) {
+    case 'everything':
+      return null;
+    case 'mine':
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      return { sql: `${a}."OwnerId" = ?`, params: [me] };
+    case 'team': {
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      if (!sh.org.schema.field('User', 'ManagerId')) return { sql: `${a}."OwnerId" = ?`, params: [me] };
+      const team = `WITH RECURSIVE team(id) AS (SELECT ? UNION SELECT u."Id" FROM ${q('User')} AS u JOIN team ON u."ManagerId" = team.id) SELECT id FROM team`;
+      return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
+    }
+    case 'delegated':
+      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
+    case 'mine_and_my_groups':
+      return refuse('this scope applies only to ProcessInstanceWorkitem');
+    case 'my_territory':
+    case 'my_team_territory':
+      return refuse('territory management is not enabled in this org');
+    case 'scopingrule':
+      return refuse('no scoping rule is active for this object');
+    default:
+      return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${raw}'`, pos);
+  }
+}
+
 function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, wherePos: number): Frag {
   const a = scope.alias;
   const parts: string[] = [];
@@ -881,12 +923,28 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   parts.push(`${a}._visible_at <= ?`);
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
+  const using = (query as Query).usingScope;
+  if (using !== undefined && !opts.childOf) {
+    const f = scopeFilter(scope, using);
+    if (f) {
+      parts.push(f.sql);
+      params.push(...f.params);
+    }
+  }
   if (query.where) {
     const w = compileBool(scope.sh, flatten(query.where), whereLeaf(scope, wherePos, false));
     parts.push(w.sql);
     params.push(...w.params);
   }
   return { sql: parts.join(' AND '), params };
+}
+
+function tryParse(soql: string): Query | undefined {
+  try {
+    return parseQuery(soql);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -898,7 +956,12 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   try {
     ast = parseQuery(soql);
   } catch (e) {
-    throw malformed(soql, e);
+    // The parser knows a fixed list of scope names; Salesforce parses any word there and decides later
+    // (mine_and_my_groups, scopingRule …), so a query failing only on its scope name is reparsed.
+    const m = /\bUSING\s+SCOPE\s+(\w+)/i.exec(soql);
+    const retry = m ? tryParse(soql.slice(0, m.index) + 'USING SCOPE everything' + soql.slice(m.index + m[0].length)) : undefined;
+    if (!retry || !m) throw malformed(soql, e);
+    ast = { ...retry, usingScope: m[1] };
   }
   const sh: Shared = { org, soql, now: org.clock.now(), aliasSeq: 0 };
   const def = org.schema.get(ast.sObject ?? '');
