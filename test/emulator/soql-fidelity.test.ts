@@ -93,4 +93,35 @@ describe('SOQL fidelity', () => {
       await refused('SELECT Name FROM Account USING SCOPE mine_and_my_groups', 'MALFORMED_QUERY', 'USING SCOPE mine_and_my_groups is not supported for Account: this scope applies only to ProcessInstanceWorkitem', 38);
     });
   });
+
+  describe('semi-join and anti-join rules', () => {
+    const TOP = 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.';
+    it('answers two semi/anti-joins ANDed at the top level, beside an OR group', async () => {
+      assert.deepEqual(
+        await names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id NOT IN (SELECT AccountId FROM Opportunity) AND (Name LIKE 'a%' OR Name LIKE 'O%')"),
+        ["O'Reilly Media"],
+      );
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact) ORDER BY Name'), ['acme subsidiary', 'Initech', 'Umbrella']);
+    });
+    it('refuses a semi-join nested in another', async () => {
+      await refused('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT WhoId FROM Task))', 'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 75);
+    });
+    it('refuses a semi-join under OR', async () => {
+      await refused("SELECT Name FROM Account WHERE Name = 'x' OR Id IN (SELECT AccountId FROM Contact)", 'MALFORMED_QUERY', "Semi join sub-selects are not allowed with the 'OR' operator", 46);
+    });
+    it('refuses a semi-join under NOT or inside parentheses (NOT IN is the anti-join form)', async () => {
+      await refused('SELECT Name FROM Account WHERE NOT (Id IN (SELECT AccountId FROM Contact))', 'MALFORMED_QUERY', TOP, 37);
+      await refused("SELECT Name FROM Account WHERE (Name = 'x' AND Id NOT IN (SELECT AccountId FROM Contact))", 'MALFORMED_QUERY', TOP, 48);
+      await refused("SELECT Name FROM Account WHERE Name = 'x' AND (Industry = null OR Id IN (SELECT AccountId FROM Contact))", 'MALFORMED_QUERY', TOP, 67);
+    });
+    it('refuses a third semi-join or anti-join', async () => {
+      await refused(
+        'SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id IN (SELECT AccountId FROM Opportunity) AND Id NOT IN (SELECT WhatId FROM Task)',
+        'MALFORMED_QUERY', 'Maximum 2 semi join sub-selects are allowed', 120,
+      );
+    });
+    it('refuses an aggregate over two fields', async () => {
+      await refused('SELECT COUNT(Id, Name) FROM Account', 'MALFORMED_QUERY', "unexpected token: ','", 16);
+    });
+  });
 });
