@@ -597,6 +597,12 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
   if (AGGREGATES.has(name)) {
     if (!allowAggregate) err(sh, 'MALFORMED_QUERY', raw, `Aggregate function ${name} is not allowed here`, clausePos);
     if (name === 'COUNT' && p === undefined) return { sql: 'COUNT(*)', type: 'int', aggregate: true };
+    if ((fn.parameters?.length ?? 0) > 1) {
+      // Aggregates take one field: the parser accepts a list, Salesforce stops at the comma.
+      const start = locate(sh.soql, fn.functionName ?? name, clausePos) ?? locate(sh.soql, fn.functionName ?? name);
+      const comma = start === undefined ? -1 : sh.soql.indexOf(',', start);
+      throw soqlError('MALFORMED_QUERY', sh.soql, comma >= 0 ? comma : start, `unexpected token: ','`);
+    }
     const a = inner();
     if ((name === 'SUM' || name === 'AVG') && !NUMERIC.has(a.type)) {
       err(sh, 'INVALID_FIELD', raw, `field ${a.field?.name ?? String(p)} does not support aggregate operator ${name}`, clausePos);
@@ -641,6 +647,37 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
   };
 }
 
+/**
+ * Salesforce's placement rules for semi-joins and anti-joins, checked before compiling: at most two per
+ * WHERE, each a term of the top-level AND (never under OR, NOT or parentheses), never inside another.
+ */
+function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJoin: boolean): void {
+  let depth = 0;
+  const topOps = new Set<string>();
+  const found: { cond: ValueQueryCondition; nested: boolean }[] = [];
+  toks.forEach((t, i) => {
+    if (t === '(') depth++;
+    else if (t === ')') depth--;
+    else if (t === 'AND' || t === 'OR') {
+      if (depth === 0) topOps.add(t);
+    } else if (typeof t === 'object' && 'valueQuery' in t.cond && t.cond.valueQuery) {
+      found.push({ cond: t.cond as ValueQueryCondition, nested: depth > 0 || toks[i - 1] === 'NOT' });
+    }
+  });
+  if (found.length === 0) return;
+  // The k-th semi-join of this clause is the k-th `field [NOT] IN (SELECT` after the clause keyword.
+  const starts = [...sh.soql.slice(clausePos).matchAll(/([\w.]+)\s+(?:NOT\s+)?IN\s*\(\s*SELECT\b/gi)].map((m) => clausePos + m.index);
+  const refuse = (k: number, text: string): never => {
+    throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
+  };
+  // A nested semi-join follows the outer one it sits in.
+  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  const nested = found.findIndex((x) => x.nested);
+  if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
+  if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
+  if (found.length > 2) refuse(2, 'Maximum 2 semi join sub-selects are allowed');
+}
+
 /** `Id IN (SELECT AccountId FROM Contact …)` and its NOT IN form. */
 function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): Frag {
   const sh = scope.sh;
@@ -661,7 +698,12 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   if (r.kind === 'field' && r.field.type !== 'id' && r.field.type !== 'reference') {
     err(sh, 'MALFORMED_QUERY', r.field.name, `Invalid semi join: sub-select field ${r.field.name} must be an Id or reference field`, clausePos);
   }
-  const where = sub.where ? compileBool(sh, flatten(sub.where), whereLeaf(inner, clausePos, false)) : null;
+  let where: Frag | null = null;
+  if (sub.where) {
+    const toks = flatten(sub.where);
+    checkSemiJoins(sh, toks, clausePos, true);
+    where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
+  }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
   if (where) {
@@ -872,6 +914,48 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   return plan;
 }
 
+/**
+ * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
+ * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
+ * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
+ * org does not have, so they are refused rather than answered with every row.
+ */
+function scopeFilter(scope: Scope, raw: string): Frag | null {
+  const sh = scope.sh;
+  const name = raw.toLowerCase();
+  const a = scope.alias;
+  const owned = Boolean(sh.org.schema.field(scope.def.name, 'OwnerId'));
+  const pos = keywordPos(sh.soql, 'SCOPE') ?? 0;
+  const refuse = (why: string): never => err(sh, 'MALFORMED_QUERY', raw, `USING SCOPE ${raw} is not supported for ${scope.def.name}: ${why}`, pos);
+  const me = sh.org.currentUserId;
+  switch (name) {
+    case 'everything':
+      return null;
+    case 'mine':
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      return { sql: `${a}."OwnerId" = ?`, params: [me] };
+    case 'team': {
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      if (!sh.org.schema.field('User', 'ManagerId')) return { sql: `${a}."OwnerId" = ?`, params: [me] };
+      const team = `WITH RECURSIVE team(id) AS (SELECT ? UNION SELECT u."Id" FROM ${q('User')} AS u JOIN team ON u."ManagerId" = team.id) SELECT id FROM team`;
+      return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
+    }
+    case 'delegated':
+      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
+    case 'mine_and_my_groups':
+      return refuse('this scope applies only to ProcessInstanceWorkitem');
+    case 'my_territory':
+    case 'my_team_territory':
+      return refuse('territory management is not enabled in this org');
+    case 'scopingrule':
+      return refuse('no scoping rule is active for this object');
+    default:
+      return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${raw}'`, pos);
+  }
+}
+
 function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, wherePos: number): Frag {
   const a = scope.alias;
   const parts: string[] = [];
@@ -881,12 +965,30 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   parts.push(`${a}._visible_at <= ?`);
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
+  const using = (query as Query).usingScope;
+  if (using !== undefined && !opts.childOf) {
+    const f = scopeFilter(scope, using);
+    if (f) {
+      parts.push(f.sql);
+      params.push(...f.params);
+    }
+  }
   if (query.where) {
-    const w = compileBool(scope.sh, flatten(query.where), whereLeaf(scope, wherePos, false));
+    const toks = flatten(query.where);
+    checkSemiJoins(scope.sh, toks, wherePos, false);
+    const w = compileBool(scope.sh, toks, whereLeaf(scope, wherePos, false));
     parts.push(w.sql);
     params.push(...w.params);
   }
   return { sql: parts.join(' AND '), params };
+}
+
+function tryParse(soql: string): Query | undefined {
+  try {
+    return parseQuery(soql);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -898,7 +1000,12 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   try {
     ast = parseQuery(soql);
   } catch (e) {
-    throw malformed(soql, e);
+    // The parser knows a fixed list of scope names; Salesforce parses any word there and decides later
+    // (mine_and_my_groups, scopingRule …), so a query failing only on its scope name is reparsed.
+    const m = /\bUSING\s+SCOPE\s+(\w+)/i.exec(soql);
+    const retry = m ? tryParse(soql.slice(0, m.index) + 'USING SCOPE everything' + soql.slice(m.index + m[0].length)) : undefined;
+    if (!retry || !m) throw malformed(soql, e);
+    ast = { ...retry, usingScope: m[1] };
   }
   const sh: Shared = { org, soql, now: org.clock.now(), aliasSeq: 0 };
   const def = org.schema.get(ast.sObject ?? '');
