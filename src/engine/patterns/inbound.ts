@@ -22,7 +22,7 @@ import { publish } from '../publish/publisher.ts';
 import { targetSchema } from '../publish/config.ts';
 import { compileTransform, transformSchema, validateTransform } from '../publish/transform.ts';
 import { normalizeOperation, type PublishTarget } from '../publish/types.ts';
-import { openSink, parseSinkConfig, queueSchema, type Sink, type SinkMessage } from '../sinks/index.ts';
+import { openSink, parseSinkConfig, queueSchema, SinkError, type Sink, type SinkMessage } from '../sinks/index.ts';
 import type { PipelineRunContext, PipelineRunResult } from '../pipelines/kinds.ts';
 import { resolveStoreUrl } from '../pipelines/sync.ts';
 
@@ -68,7 +68,10 @@ export interface InboundSpec {
 export function checkInbound(spec: InboundSpec): { path: string; message: string } | undefined {
   try {
     validateTransform(spec.transform, 'transform');
-    if ('queue' in spec.target) parseSinkConfig(spec.target.queue, 'target.queue');
+    if ('queue' in spec.target) {
+      const sink = parseSinkConfig(spec.target.queue, 'target.queue');
+      if (sink.kind === 'store') return { path: 'target.queue.kind', message: 'a store sink takes search documents, not received records; use jsonl, nats, rabbitmq, redis or webhook, or target: { salesforce: … }' };
+    }
   } catch (err) {
     return { path: 'target', message: (err as Error).message };
   }
@@ -149,8 +152,17 @@ export async function drainInbox(spec: InboundSpec, run: PipelineRunContext, rec
           outcome = new Map(batch.map(({ row, records }) => [row.id, { ok: true, result: { delivered: records.length } }]));
         }
       } catch (err) {
-        // The whole batch waits for its retry; nothing after it is delivered first.
         const message = (err as Error).message;
+        if (err instanceof SinkError && err.code === 'SINK_REJECTED') {
+          // The sink refuses these messages for what they are: retrying cannot help.
+          for (const { row, records } of batch) {
+            for (const r of records) count(r.object).failed!++;
+            await state.updateInbox(row.id, { state: 'dead', attempts: row.attempts + 1, lastError: message });
+          }
+          deadLettered = true;
+          continue;
+        }
+        // The whole batch waits for its retry; nothing after it is delivered first.
         for (const { row, records } of batch) {
           for (const r of records) count(r.object).failed!++;
           await failAttempt(state, spec, row, message, now());
