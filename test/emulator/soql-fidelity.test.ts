@@ -124,4 +124,27 @@ describe('SOQL fidelity', () => {
       await refused('SELECT COUNT(Id, Name) FROM Account', 'MALFORMED_QUERY', "unexpected token: ','", 16);
     });
   });
+
+  describe('object-name and alias qualifiers', () => {
+    it('accepts the queried object\'s name before a field, in every clause', async () => {
+      assert.deepEqual(
+        await rows("SELECT Contact.FirstName, Contact.Account.Name FROM Contact WHERE Contact.LastName LIKE 'S%' ORDER BY Contact.LastName"),
+        [{ FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+      assert.deepEqual(
+        await rows('SELECT Account.Industry, COUNT(Id) FROM Account WHERE Account.Industry != null GROUP BY Account.Industry ORDER BY Account.Industry'),
+        [{ Industry: 'Banking', expr0: 2 }, { Industry: 'Media', expr0: 1 }, { Industry: 'Technology', expr0: 2 }],
+      );
+      assert.deepEqual(await names("SELECT Name FROM Account WHERE Id IN (SELECT Contact.AccountId FROM Contact WHERE Contact.LastName = 'Smith')"), ['Acme']);
+    });
+    it('accepts an alias before a field and before a relationship path', async () => {
+      assert.deepEqual(
+        await rows("SELECT c.FirstName, c.Account.Name FROM Contact c WHERE c.Account.Name = 'Acme' ORDER BY c.FirstName"),
+        [{ FirstName: 'Ada', Account: { Name: 'Acme' } }, { FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+    });
+    it('still refuses another object\'s name as a qualifier', async () => {
+      await refused('SELECT Opportunity.Name FROM Contact', 'INVALID_FIELD', "Didn't understand relationship 'Opportunity' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", 8);
+    });
+  });
 });

@@ -221,6 +221,9 @@ function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
   const org = sh.org;
   let segs = rawPath.split('.');
   if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  // `SELECT Contact.FirstName FROM Contact`: the queried object's own name may qualify a path, unless it
+  // also names a relationship of that object (which then wins, as it did before qualifiers existed).
+  else if (segs.length > 1 && segs[0].toLowerCase() === scope.def.name.toLowerCase() && !org.schema.relationship(scope.def.name, segs[0])) segs = segs.slice(1);
   const chain: JoinNode[] = [];
   let def = scope.def;
   let alias = scope.alias;
