@@ -124,4 +124,64 @@ describe('SOQL fidelity', () => {
       await refused('SELECT COUNT(Id, Name) FROM Account', 'MALFORMED_QUERY', "unexpected token: ','", 16);
     });
   });
+
+  describe('object-name and alias qualifiers', () => {
+    it('accepts the queried object\'s name before a field, in every clause', async () => {
+      assert.deepEqual(
+        await rows("SELECT Contact.FirstName, Contact.Account.Name FROM Contact WHERE Contact.LastName LIKE 'S%' ORDER BY Contact.LastName"),
+        [{ FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+      assert.deepEqual(
+        await rows('SELECT Account.Industry, COUNT(Id) FROM Account WHERE Account.Industry != null GROUP BY Account.Industry ORDER BY Account.Industry'),
+        [{ Industry: 'Banking', expr0: 2 }, { Industry: 'Media', expr0: 1 }, { Industry: 'Technology', expr0: 2 }],
+      );
+      assert.deepEqual(await names("SELECT Name FROM Account WHERE Id IN (SELECT Contact.AccountId FROM Contact WHERE Contact.LastName = 'Smith')"), ['Acme']);
+    });
+    it('accepts an alias before a field and before a relationship path', async () => {
+      assert.deepEqual(
+        await rows("SELECT c.FirstName, c.Account.Name FROM Contact c WHERE c.Account.Name = 'Acme' ORDER BY c.FirstName"),
+        [{ FirstName: 'Ada', Account: { Name: 'Acme' } }, { FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+    });
+    it('still refuses another object\'s name as a qualifier', async () => {
+      await refused('SELECT Opportunity.Name FROM Contact', 'INVALID_FIELD', "Didn't understand relationship 'Opportunity' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", 8);
+    });
+  });
+
+  describe('GROUP BY ROLLUP and CUBE with GROUPING()', () => {
+    it('ROLLUP of one field adds a grand total row with a null group', async () => {
+      assert.deepEqual(await rows('SELECT Industry, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry)'), [
+        { Industry: null, cnt: 1 }, { Industry: 'Banking', cnt: 2 }, { Industry: 'Media', cnt: 1 }, { Industry: 'Technology', cnt: 2 }, { Industry: null, cnt: 6 },
+      ]);
+      assert.equal((await ok('SELECT Industry, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry)')).totalSize, 5);
+    });
+    it('ROLLUP of two fields: each detail row, a subtotal per first field, then the grand total', async () => {
+      const row = (Industry: string | null, Rating: string | null, gi: number, gr: number, cnt: number) => ({ Industry, Rating, gi, gr, cnt });
+      assert.deepEqual(await rows('SELECT Industry, Rating, GROUPING(Industry) gi, GROUPING(Rating) gr, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry, Rating)'), [
+        row(null, null, 0, 0, 1), row(null, null, 0, 1, 1),
+        row('Banking', 'Hot', 0, 0, 1), row('Banking', 'Warm', 0, 0, 1), row('Banking', null, 0, 1, 2),
+        row('Media', null, 0, 0, 1), row('Media', null, 0, 1, 1),
+        row('Technology', null, 0, 0, 1), row('Technology', 'Cold', 0, 0, 1), row('Technology', null, 0, 1, 2),
+        row(null, null, 1, 1, 6),
+      ]);
+    });
+    it('CUBE adds subtotals for every combination; GROUPING() orders and filters them', async () => {
+      assert.deepEqual(
+        await rows('SELECT Rating, GROUPING(Industry) gi, GROUPING(Rating) gr, COUNT(Id) cnt FROM Account GROUP BY CUBE(Industry, Rating) HAVING GROUPING(Industry) = 1 ORDER BY GROUPING(Rating), Rating'),
+        [{ Rating: null, gi: 1, gr: 0, cnt: 3 }, { Rating: 'Cold', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Hot', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Warm', gi: 1, gr: 0, cnt: 1 }, { Rating: null, gi: 1, gr: 1, cnt: 6 }],
+      );
+      assert.equal((await ok('SELECT Industry, Rating, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating)')).totalSize, 15);
+    });
+    it('applies ORDER BY and LIMIT to the subtotal rows too', async () => {
+      assert.deepEqual(await rows('SELECT Industry, SUM(AnnualRevenue) total FROM Account GROUP BY ROLLUP(Industry) ORDER BY SUM(AnnualRevenue) DESC NULLS LAST LIMIT 2'), [
+        { Industry: null, total: 2500100 }, { Industry: 'Banking', total: 1500000 },
+      ]);
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry), Rating', 'MALFORMED_QUERY', 'GROUP BY ROLLUP cannot be combined with other GROUP BY fields', 68);
+      await refused('SELECT Industry, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating, Type, Name)', 'MALFORMED_QUERY', 'GROUP BY CUBE can include at most 3 fields', 79);
+      await refused('SELECT Name, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)', 'MALFORMED_QUERY', 'Field must be grouped or aggregated: Name', 8);
+      await refused('SELECT Industry, GROUPING(Industry) FROM Account GROUP BY Industry', 'MALFORMED_QUERY', 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', 18);
+    });
+  });
 });

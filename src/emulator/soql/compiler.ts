@@ -157,6 +157,8 @@ class Scope {
   readonly nodes = new Map<string, JoinNode>();
   readonly cols = new Map<string, string>();
   readonly colSql: string[] = [];
+  /** GROUP BY ROLLUP/CUBE: the grouped expressions, in order (GROUPING(field) refers to them by index). */
+  rollup: { kind: 'ROLLUP' | 'CUBE'; exprs: string[] } | null = null;
 
   constructor(sh: Shared, def: ObjectDef, userAlias?: string) {
     this.sh = sh;
@@ -221,6 +223,9 @@ function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
   const org = sh.org;
   let segs = rawPath.split('.');
   if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  // `SELECT Contact.FirstName FROM Contact`: the queried object's own name may qualify a path, unless it
+  // also names a relationship of that object (which then wins, as it did before qualifiers existed).
+  else if (segs.length > 1 && segs[0].toLowerCase() === scope.def.name.toLowerCase() && !org.schema.relationship(scope.def.name, segs[0])) segs = segs.slice(1);
   const chain: JoinNode[] = [];
   let def = scope.def;
   let alias = scope.alias;
@@ -594,6 +599,15 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     if (r.kind !== 'field') return { sql: r.sql, type: r.kind === 'polyType' ? 'string' : 'id', resolved: r };
     return { sql: r.sql, type: r.field.type, field: r.field, resolved: r };
   };
+  if (name === 'GROUPING') {
+    if (!scope.rollup) err(sh, 'MALFORMED_QUERY', raw, 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', clausePos);
+    if (typeof p !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
+    const r = resolve(scope, p, clausePos);
+    const i = scope.rollup.exprs.indexOf(r.sql);
+    if (i < 0) err(sh, 'MALFORMED_QUERY', raw, `GROUPING field must be grouped: ${r.kind === 'field' ? r.field.name : p}`, clausePos);
+    // A marker each grouping set of the plan replaces with 0 or 1 (see rollupPlan).
+    return { sql: groupingMarker(i), type: 'int', aggregate: true };
+  }
   if (AGGREGATES.has(name)) {
     if (!allowAggregate) err(sh, 'MALFORMED_QUERY', raw, `Aggregate function ${name} is not allowed here`, clausePos);
     if (name === 'COUNT' && p === undefined) return { sql: 'COUNT(*)', type: 'int', aggregate: true };
@@ -766,7 +780,20 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     if ('fn' in g) {
       const name = (g.fn.functionName ?? '').toUpperCase();
       if (name === 'ROLLUP' || name === 'CUBE') {
-        err(sh, 'MALFORMED_QUERY', name, `GROUP BY ${name} is not supported by this org`, groupPos);
+        // "All grouped fields must be within the parentheses", and at most three of them.
+        if (groupBy.length > 1) {
+          const rest = groupBy.find((x) => x !== g)!;
+          err(sh, 'MALFORMED_QUERY', 'field' in rest ? rest.field : (rest.fn.functionName ?? ','), `GROUP BY ${name} cannot be combined with other GROUP BY fields`, groupPos);
+        }
+        const params = (g.fn.parameters ?? []) as string[];
+        if (params.length > 3) err(sh, 'MALFORMED_QUERY', params[3], `GROUP BY ${name} can include at most 3 fields`, groupPos);
+        for (const fname of params) {
+          const r = resolve(scope, fname, groupPos);
+          if (r.kind === 'field' && !groupable(r.field)) err(sh, 'INVALID_FIELD', fname, `field '${r.field.name}' can not be grouped in a query call`, groupPos);
+          groupSql.push(r.sql);
+        }
+        scope.rollup = { kind: name, exprs: [...groupSql] };
+        continue;
       }
       groupSql.push(functionSql(scope, g.fn, false, groupPos).sql);
       continue;
@@ -904,6 +931,10 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     err(sh, 'NUMBER_OUTSIDE_VALID_RANGE', 'OFFSET', `Maximum SOQL offset allowed is 2000`);
   }
 
+  if (scope.rollup) {
+    return rollupPlan(scope, { def, where, having, orderTerms, limit: query.limit, offset: query.offset ?? 0, body, children, columns });
+  }
+
   const plan: Plan & { fkCol?: string } = {
     def, alias: scope.alias, select: '', from: scope.from(), where, groupBy: groupSql.join(', '), having, orderBy: orderTerms.join(', '),
     limit: query.limit, offset: query.offset ?? 0, aggregate, countOnly: false, idCol, body, children, columns,
@@ -954,6 +985,53 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
     default:
       return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${raw}'`, pos);
   }
+}
+
+const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
+
+/**
+ * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
+ * grouped expressions left out read NULL and GROUPING(field) reads 1 for them, 0 otherwise. ORDER BY
+ * applies to the union; without one, detail rows come before their subtotal and the grand total is last.
+ */
+function rollupPlan(
+  scope: Scope,
+  p: { def: ObjectDef; where: Frag; having: Frag | null; orderTerms: string[]; limit: number | undefined; offset: number; body: OutBody; children: ChildPlan[]; columns: string[] },
+): Plan {
+  const { kind, exprs } = scope.rollup!;
+  const n = exprs.length;
+  const sets: number[][] = [];
+  if (kind === 'ROLLUP') for (let k = n; k >= 0; k--) sets.push([...Array(k).keys()]);
+  else for (let mask = (1 << n) - 1; mask >= 0; mask--) sets.push([...Array(n).keys()].filter((i) => mask & (1 << (n - 1 - i))));
+  // Order terms are computed inside each set and sorted on outside, by column.
+  // The hierarchy order also breaks ties of an explicit ORDER BY, so pages never reorder.
+  const hierarchy = exprs.flatMap((e, i) => [`${groupingMarker(i)} ASC NULLS FIRST`, `${e} ASC NULLS FIRST`]);
+  const outerOrder = [...p.orderTerms, ...hierarchy].map((t) => {
+    const m = /^(.*) (ASC|DESC) NULLS (FIRST|LAST)$/s.exec(t)!;
+    return `u.${scope.col(m[1])} ${m[2]} NULLS ${m[3]}`;
+  });
+  const cols = [...scope.cols.entries()];
+  // Longest first, so an expression never rewrites part of a longer one that contains it.
+  const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
+  const render = (sql: string, set: number[]) => {
+    let out = sql;
+    for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
+    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  const params: SqlValue[] = [];
+  const parts = sets.map((set) => {
+    params.push(...p.where.params, ...(p.having?.params ?? []));
+    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
+    const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
+    return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
+  });
+  return {
+    def: p.def, alias: 'u', select: cols.map(([, c]) => `u.${c} AS ${c}`).join(', '), from: `FROM (${parts.join(' UNION ALL ')}) AS u`,
+    where: { sql: '1', params }, groupBy: '', having: null, orderBy: outerOrder.join(', '), limit: p.limit, offset: p.offset,
+    aggregate: true, countOnly: false, idCol: null, body: p.body, children: p.children, columns: p.columns,
+  };
 }
 
 function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, wherePos: number): Frag {
