@@ -367,7 +367,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
    * is the largest stamp it has read, committed with the removals.
    */
   const filterExits = async (filter: Condition): Promise<void> => {
-    let exit = (state.exitCursor as CheckpointCursor | null | undefined) ?? null;
+    // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
+    // version can be behind it), which keeps the exit window as short as the change window.
+    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
     const soql = exitQuery(object, windowStart(exit, lagMs), filter);
     for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
       let next = exit;
