@@ -157,6 +157,8 @@ class Scope {
   readonly nodes = new Map<string, JoinNode>();
   readonly cols = new Map<string, string>();
   readonly colSql: string[] = [];
+  /** GROUP BY ROLLUP/CUBE: the grouped expressions, in order (GROUPING(field) refers to them by index). */
+  rollup: { kind: 'ROLLUP' | 'CUBE'; exprs: string[] } | null = null;
 
   constructor(sh: Shared, def: ObjectDef, userAlias?: string) {
     this.sh = sh;
@@ -221,6 +223,9 @@ function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
   const org = sh.org;
   let segs = rawPath.split('.');
   if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  // `SELECT Contact.FirstName FROM Contact`: the queried object's own name may qualify a path, unless it
+  // also names a relationship of that object (which then wins, as it did before qualifiers existed).
+  else if (segs.length > 1 && segs[0].toLowerCase() === scope.def.name.toLowerCase() && !org.schema.relationship(scope.def.name, segs[0])) segs = segs.slice(1);
   const chain: JoinNode[] = [];
   let def = scope.def;
   let alias = scope.alias;
@@ -594,9 +599,24 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     if (r.kind !== 'field') return { sql: r.sql, type: r.kind === 'polyType' ? 'string' : 'id', resolved: r };
     return { sql: r.sql, type: r.field.type, field: r.field, resolved: r };
   };
+  if (name === 'GROUPING') {
+    if (!scope.rollup) err(sh, 'MALFORMED_QUERY', raw, 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', clausePos);
+    if (typeof p !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
+    const r = resolve(scope, p, clausePos);
+    const i = scope.rollup.exprs.indexOf(r.sql);
+    if (i < 0) err(sh, 'MALFORMED_QUERY', raw, `GROUPING field must be grouped: ${r.kind === 'field' ? r.field.name : p}`, clausePos);
+    // A marker each grouping set of the plan replaces with 0 or 1 (see rollupPlan).
+    return { sql: groupingMarker(i), type: 'int', aggregate: true };
+  }
   if (AGGREGATES.has(name)) {
     if (!allowAggregate) err(sh, 'MALFORMED_QUERY', raw, `Aggregate function ${name} is not allowed here`, clausePos);
     if (name === 'COUNT' && p === undefined) return { sql: 'COUNT(*)', type: 'int', aggregate: true };
+    if ((fn.parameters?.length ?? 0) > 1) {
+      // Aggregates take one field: the parser accepts a list, Salesforce stops at the comma.
+      const start = locate(sh.soql, fn.functionName ?? name, clausePos) ?? locate(sh.soql, fn.functionName ?? name);
+      const comma = start === undefined ? -1 : sh.soql.indexOf(',', start);
+      throw soqlError('MALFORMED_QUERY', sh.soql, comma >= 0 ? comma : start, `unexpected token: ','`);
+    }
     const a = inner();
     if ((name === 'SUM' || name === 'AVG') && !NUMERIC.has(a.type)) {
       err(sh, 'INVALID_FIELD', raw, `field ${a.field?.name ?? String(p)} does not support aggregate operator ${name}`, clausePos);
@@ -641,6 +661,37 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
   };
 }
 
+/**
+ * Salesforce's placement rules for semi-joins and anti-joins, checked before compiling: at most two per
+ * WHERE, each a term of the top-level AND (never under OR, NOT or parentheses), never inside another.
+ */
+function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJoin: boolean): void {
+  let depth = 0;
+  const topOps = new Set<string>();
+  const found: { cond: ValueQueryCondition; nested: boolean }[] = [];
+  toks.forEach((t, i) => {
+    if (t === '(') depth++;
+    else if (t === ')') depth--;
+    else if (t === 'AND' || t === 'OR') {
+      if (depth === 0) topOps.add(t);
+    } else if (typeof t === 'object' && 'valueQuery' in t.cond && t.cond.valueQuery) {
+      found.push({ cond: t.cond as ValueQueryCondition, nested: depth > 0 || toks[i - 1] === 'NOT' });
+    }
+  });
+  if (found.length === 0) return;
+  // The k-th semi-join of this clause is the k-th `field [NOT] IN (SELECT` after the clause keyword.
+  const starts = [...sh.soql.slice(clausePos).matchAll(/([\w.]+)\s+(?:NOT\s+)?IN\s*\(\s*SELECT\b/gi)].map((m) => clausePos + m.index);
+  const refuse = (k: number, text: string): never => {
+    throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
+  };
+  // A nested semi-join follows the outer one it sits in.
+  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  const nested = found.findIndex((x) => x.nested);
+  if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
+  if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
+  if (found.length > 2) refuse(2, 'Maximum 2 semi join sub-selects are allowed');
+}
+
 /** `Id IN (SELECT AccountId FROM Contact …)` and its NOT IN form. */
 function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): Frag {
   const sh = scope.sh;
@@ -661,7 +712,12 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   if (r.kind === 'field' && r.field.type !== 'id' && r.field.type !== 'reference') {
     err(sh, 'MALFORMED_QUERY', r.field.name, `Invalid semi join: sub-select field ${r.field.name} must be an Id or reference field`, clausePos);
   }
-  const where = sub.where ? compileBool(sh, flatten(sub.where), whereLeaf(inner, clausePos, false)) : null;
+  let where: Frag | null = null;
+  if (sub.where) {
+    const toks = flatten(sub.where);
+    checkSemiJoins(sh, toks, clausePos, true);
+    where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
+  }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
   if (where) {
@@ -724,7 +780,20 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     if ('fn' in g) {
       const name = (g.fn.functionName ?? '').toUpperCase();
       if (name === 'ROLLUP' || name === 'CUBE') {
-        err(sh, 'MALFORMED_QUERY', name, `GROUP BY ${name} is not supported by this org`, groupPos);
+        // "All grouped fields must be within the parentheses", and at most three of them.
+        if (groupBy.length > 1) {
+          const rest = groupBy.find((x) => x !== g)!;
+          err(sh, 'MALFORMED_QUERY', 'field' in rest ? rest.field : (rest.fn.functionName ?? ','), `GROUP BY ${name} cannot be combined with other GROUP BY fields`, groupPos);
+        }
+        const params = (g.fn.parameters ?? []) as string[];
+        if (params.length > 3) err(sh, 'MALFORMED_QUERY', params[3], `GROUP BY ${name} can include at most 3 fields`, groupPos);
+        for (const fname of params) {
+          const r = resolve(scope, fname, groupPos);
+          if (r.kind === 'field' && !groupable(r.field)) err(sh, 'INVALID_FIELD', fname, `field '${r.field.name}' can not be grouped in a query call`, groupPos);
+          groupSql.push(r.sql);
+        }
+        scope.rollup = { kind: name, exprs: [...groupSql] };
+        continue;
       }
       groupSql.push(functionSql(scope, g.fn, false, groupPos).sql);
       continue;
@@ -862,6 +931,10 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     err(sh, 'NUMBER_OUTSIDE_VALID_RANGE', 'OFFSET', `Maximum SOQL offset allowed is 2000`);
   }
 
+  if (scope.rollup) {
+    return rollupPlan(scope, { def, where, having, orderTerms, limit: query.limit, offset: query.offset ?? 0, body, children, columns });
+  }
+
   const plan: Plan & { fkCol?: string } = {
     def, alias: scope.alias, select: '', from: scope.from(), where, groupBy: groupSql.join(', '), having, orderBy: orderTerms.join(', '),
     limit: query.limit, offset: query.offset ?? 0, aggregate, countOnly: false, idCol, body, children, columns,
@@ -870,6 +943,95 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   if (!aggregate) scope.colSql.push(`${scope.alias}.rowid AS _rk`);
   plan.select = scope.colSql.join(', ');
   return plan;
+}
+
+/**
+ * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
+ * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
+ * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
+ * org does not have, so they are refused rather than answered with every row.
+ */
+function scopeFilter(scope: Scope, raw: string): Frag | null {
+  const sh = scope.sh;
+  const name = raw.toLowerCase();
+  const a = scope.alias;
+  const owned = Boolean(sh.org.schema.field(scope.def.name, 'OwnerId'));
+  const pos = keywordPos(sh.soql, 'SCOPE') ?? 0;
+  const refuse = (why: string): never => err(sh, 'MALFORMED_QUERY', raw, `USING SCOPE ${raw} is not supported for ${scope.def.name}: ${why}`, pos);
+  const me = sh.org.currentUserId;
+  switch (name) {
+    case 'everything':
+      return null;
+    case 'mine':
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      return { sql: `${a}."OwnerId" = ?`, params: [me] };
+    case 'team': {
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      if (!sh.org.schema.field('User', 'ManagerId')) return { sql: `${a}."OwnerId" = ?`, params: [me] };
+      const team = `WITH RECURSIVE team(id) AS (SELECT ? UNION SELECT u."Id" FROM ${q('User')} AS u JOIN team ON u."ManagerId" = team.id) SELECT id FROM team`;
+      return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
+    }
+    case 'delegated':
+      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
+    case 'mine_and_my_groups':
+      return refuse('this scope applies only to ProcessInstanceWorkitem');
+    case 'my_territory':
+    case 'my_team_territory':
+      return refuse('territory management is not enabled in this org');
+    case 'scopingrule':
+      return refuse('no scoping rule is active for this object');
+    default:
+      return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${raw}'`, pos);
+  }
+}
+
+const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
+
+/**
+ * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
+ * grouped expressions left out read NULL and GROUPING(field) reads 1 for them, 0 otherwise. ORDER BY
+ * applies to the union; without one, detail rows come before their subtotal and the grand total is last.
+ */
+function rollupPlan(
+  scope: Scope,
+  p: { def: ObjectDef; where: Frag; having: Frag | null; orderTerms: string[]; limit: number | undefined; offset: number; body: OutBody; children: ChildPlan[]; columns: string[] },
+): Plan {
+  const { kind, exprs } = scope.rollup!;
+  const n = exprs.length;
+  const sets: number[][] = [];
+  if (kind === 'ROLLUP') for (let k = n; k >= 0; k--) sets.push([...Array(k).keys()]);
+  else for (let mask = (1 << n) - 1; mask >= 0; mask--) sets.push([...Array(n).keys()].filter((i) => mask & (1 << (n - 1 - i))));
+  // Order terms are computed inside each set and sorted on outside, by column.
+  // The hierarchy order also breaks ties of an explicit ORDER BY, so pages never reorder.
+  const hierarchy = exprs.flatMap((e, i) => [`${groupingMarker(i)} ASC NULLS FIRST`, `${e} ASC NULLS FIRST`]);
+  const outerOrder = [...p.orderTerms, ...hierarchy].map((t) => {
+    const m = /^(.*) (ASC|DESC) NULLS (FIRST|LAST)$/s.exec(t)!;
+    return `u.${scope.col(m[1])} ${m[2]} NULLS ${m[3]}`;
+  });
+  const cols = [...scope.cols.entries()];
+  // Longest first, so an expression never rewrites part of a longer one that contains it.
+  const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
+  const render = (sql: string, set: number[]) => {
+    let out = sql;
+    for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
+    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  const params: SqlValue[] = [];
+  const parts = sets.map((set) => {
+    params.push(...p.where.params, ...(p.having?.params ?? []));
+    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
+    const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
+    return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
+  });
+  return {
+    def: p.def, alias: 'u', select: cols.map(([, c]) => `u.${c} AS ${c}`).join(', '), from: `FROM (${parts.join(' UNION ALL ')}) AS u`,
+    where: { sql: '1', params }, groupBy: '', having: null, orderBy: outerOrder.join(', '), limit: p.limit, offset: p.offset,
+    aggregate: true, countOnly: false, idCol: null, body: p.body, children: p.children, columns: p.columns,
+  };
 }
 
 function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, wherePos: number): Frag {
@@ -881,12 +1043,30 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   parts.push(`${a}._visible_at <= ?`);
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
+  const using = (query as Query).usingScope;
+  if (using !== undefined && !opts.childOf) {
+    const f = scopeFilter(scope, using);
+    if (f) {
+      parts.push(f.sql);
+      params.push(...f.params);
+    }
+  }
   if (query.where) {
-    const w = compileBool(scope.sh, flatten(query.where), whereLeaf(scope, wherePos, false));
+    const toks = flatten(query.where);
+    checkSemiJoins(scope.sh, toks, wherePos, false);
+    const w = compileBool(scope.sh, toks, whereLeaf(scope, wherePos, false));
     parts.push(w.sql);
     params.push(...w.params);
   }
   return { sql: parts.join(' AND '), params };
+}
+
+function tryParse(soql: string): Query | undefined {
+  try {
+    return parseQuery(soql);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -898,7 +1078,12 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   try {
     ast = parseQuery(soql);
   } catch (e) {
-    throw malformed(soql, e);
+    // The parser knows a fixed list of scope names; Salesforce parses any word there and decides later
+    // (mine_and_my_groups, scopingRule …), so a query failing only on its scope name is reparsed.
+    const m = /\bUSING\s+SCOPE\s+(\w+)/i.exec(soql);
+    const retry = m ? tryParse(soql.slice(0, m.index) + 'USING SCOPE everything' + soql.slice(m.index + m[0].length)) : undefined;
+    if (!retry || !m) throw malformed(soql, e);
+    ast = { ...retry, usingScope: m[1] };
   }
   const sh: Shared = { org, soql, now: org.clock.now(), aliasSeq: 0 };
   const def = org.schema.get(ast.sObject ?? '');

@@ -1,0 +1,187 @@
+/**
+ * SOQL fidelity: clauses a real org answers (USING SCOPE, semi-join rules, qualifiers, ROLLUP/CUBE,
+ * FORMAT/convertCurrency/convertTimezone, DISTANCE, TYPEOF, date literals in IN) each asserted as exact
+ * rows, and what a real org refuses asserted as its exact errorCode and message.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { insertRecord } from '../../src/emulator/dml.ts';
+import { fixture, query, type Fixture } from './soql-fixture.ts';
+
+/** Drops `attributes` everywhere, so cases state just the values. */
+function strip(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(strip);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'attributes') out[k] = strip(x);
+    return out;
+  }
+  return v;
+}
+
+describe('SOQL fidelity', () => {
+  let f: Fixture;
+  const users: Record<string, string> = {};
+  before(async () => {
+    f = await fixture();
+    const o = f.emu.org;
+    const profileId = String((o.store.prepare('SELECT "Id" FROM "Profile" LIMIT 1').get() as { Id: string }).Id);
+    const addUser = (key: string, manager?: string) => {
+      users[key] = insertRecord(o, o.schema.get('User')!, {
+        Username: `${key.toLowerCase()}@example.com`, LastName: key, Email: `${key.toLowerCase()}@example.com`, Alias: key.toLowerCase(),
+        TimeZoneSidKey: 'GMT', LocaleSidKey: 'en_US', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', ProfileId: profileId,
+        ManagerId: manager ?? null,
+      });
+    };
+    addUser('Report', o.adminUserId);
+    addUser('Deep');
+    addUser('Other');
+    o.store.prepare('UPDATE "User" SET "ManagerId" = ? WHERE "Id" = ?').run(users.Report, users.Deep);
+    // Globex is the direct report's, Initech their report's, Umbrella an unrelated user's.
+    const own = (account: string, user: string) => o.store.prepare('UPDATE "Account" SET "OwnerId" = ? WHERE "Id" = ?').run(user, f.ids[account]);
+    own('A2', users.Report);
+    own('A3', users.Deep);
+    own('A4', users.Other);
+    // T2 was created by the running user and assigned to someone else: a delegated task.
+    o.store.prepare('UPDATE "Task" SET "OwnerId" = ? WHERE "Id" = ?').run(users.Other, f.ids.T2);
+    // T3 was created by another user for the running user.
+    o.store.prepare('UPDATE "Task" SET "CreatedById" = ? WHERE "Id" = ?').run(users.Other, f.ids.T3);
+  });
+  after(() => f.close());
+
+  const ok = async (soql: string) => {
+    const { status, body } = await query(f, soql.replace(/\{(\w+)\}/g, (_, k: string) => f.ids[k] ?? users[k]));
+    assert.equal(status, 200, JSON.stringify(body));
+    return body;
+  };
+  const rows = async (soql: string) => strip((await ok(soql)).records);
+  const names = async (soql: string) => ((await ok(soql)).records as { Name?: string; Subject?: string }[]).map((r) => r.Name ?? r.Subject);
+  /** Asserts the exact error: code, and the explanation after the caret block. */
+  const refused = async (soql: string, errorCode: string, text: string, column?: number) => {
+    const { status, body } = await query(f, soql);
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.length, 1);
+    assert.equal(body[0].errorCode, errorCode, body[0].message);
+    const lines = String(body[0].message).split('\n');
+    assert.equal(lines[lines.length - 1], text);
+    if (column !== undefined) assert.equal(lines[lines.length - 2], `ERROR at Row:1:Column:${column}`);
+  };
+
+  describe('USING SCOPE', () => {
+    it('mine returns only the running user\'s records', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account USING SCOPE mine ORDER BY Name'), ['Acme', 'acme subsidiary', "O'Reilly Media"]);
+      assert.equal((await ok('SELECT COUNT() FROM Account USING SCOPE mine')).totalSize, 3);
+      assert.deepEqual(await names("SELECT Name FROM Account USING SCOPE MINE WHERE Name LIKE 'a%' ORDER BY Name"), ['Acme', 'acme subsidiary']);
+    });
+    it('everything returns every record', async () => {
+      assert.equal((await ok('SELECT COUNT() FROM Account USING SCOPE everything')).totalSize, 6);
+    });
+    it('team adds the records of users who report to the running user, at any depth', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account USING SCOPE team ORDER BY Name'), ['Acme', 'acme subsidiary', 'Globex', 'Initech', "O'Reilly Media"]);
+    });
+    it('delegated returns what the running user created for someone else', async () => {
+      assert.deepEqual(await names('SELECT Subject FROM Task USING SCOPE delegated'), ['Email']);
+      assert.deepEqual(await names('SELECT Subject FROM Task USING SCOPE mine ORDER BY Subject'), ['Call', 'Note']);
+    });
+    it('applies to aggregates', async () => {
+      assert.deepEqual(await rows('SELECT COUNT(Id) n FROM Account USING SCOPE mine'), [{ n: 3 }]);
+    });
+    it('refuses the scopes this org cannot honour', async () => {
+      await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
+      await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);
+      await refused("SELECT Name FROM Account USING SCOPE queue WHERE Name = 'x'", 'MALFORMED_QUERY', "unexpected token: 'queue'", 38);
+      await refused('SELECT Name FROM Account USING SCOPE mine_and_my_groups', 'MALFORMED_QUERY', 'USING SCOPE mine_and_my_groups is not supported for Account: this scope applies only to ProcessInstanceWorkitem', 38);
+    });
+  });
+
+  describe('semi-join and anti-join rules', () => {
+    const TOP = 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.';
+    it('answers two semi/anti-joins ANDed at the top level, beside an OR group', async () => {
+      assert.deepEqual(
+        await names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id NOT IN (SELECT AccountId FROM Opportunity) AND (Name LIKE 'a%' OR Name LIKE 'O%')"),
+        ["O'Reilly Media"],
+      );
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact) ORDER BY Name'), ['acme subsidiary', 'Initech', 'Umbrella']);
+    });
+    it('refuses a semi-join nested in another', async () => {
+      await refused('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT WhoId FROM Task))', 'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 75);
+    });
+    it('refuses a semi-join under OR', async () => {
+      await refused("SELECT Name FROM Account WHERE Name = 'x' OR Id IN (SELECT AccountId FROM Contact)", 'MALFORMED_QUERY', "Semi join sub-selects are not allowed with the 'OR' operator", 46);
+    });
+    it('refuses a semi-join under NOT or inside parentheses (NOT IN is the anti-join form)', async () => {
+      await refused('SELECT Name FROM Account WHERE NOT (Id IN (SELECT AccountId FROM Contact))', 'MALFORMED_QUERY', TOP, 37);
+      await refused("SELECT Name FROM Account WHERE (Name = 'x' AND Id NOT IN (SELECT AccountId FROM Contact))", 'MALFORMED_QUERY', TOP, 48);
+      await refused("SELECT Name FROM Account WHERE Name = 'x' AND (Industry = null OR Id IN (SELECT AccountId FROM Contact))", 'MALFORMED_QUERY', TOP, 67);
+    });
+    it('refuses a third semi-join or anti-join', async () => {
+      await refused(
+        'SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact) AND Id IN (SELECT AccountId FROM Opportunity) AND Id NOT IN (SELECT WhatId FROM Task)',
+        'MALFORMED_QUERY', 'Maximum 2 semi join sub-selects are allowed', 120,
+      );
+    });
+    it('refuses an aggregate over two fields', async () => {
+      await refused('SELECT COUNT(Id, Name) FROM Account', 'MALFORMED_QUERY', "unexpected token: ','", 16);
+    });
+  });
+
+  describe('object-name and alias qualifiers', () => {
+    it('accepts the queried object\'s name before a field, in every clause', async () => {
+      assert.deepEqual(
+        await rows("SELECT Contact.FirstName, Contact.Account.Name FROM Contact WHERE Contact.LastName LIKE 'S%' ORDER BY Contact.LastName"),
+        [{ FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+      assert.deepEqual(
+        await rows('SELECT Account.Industry, COUNT(Id) FROM Account WHERE Account.Industry != null GROUP BY Account.Industry ORDER BY Account.Industry'),
+        [{ Industry: 'Banking', expr0: 2 }, { Industry: 'Media', expr0: 1 }, { Industry: 'Technology', expr0: 2 }],
+      );
+      assert.deepEqual(await names("SELECT Name FROM Account WHERE Id IN (SELECT Contact.AccountId FROM Contact WHERE Contact.LastName = 'Smith')"), ['Acme']);
+    });
+    it('accepts an alias before a field and before a relationship path', async () => {
+      assert.deepEqual(
+        await rows("SELECT c.FirstName, c.Account.Name FROM Contact c WHERE c.Account.Name = 'Acme' ORDER BY c.FirstName"),
+        [{ FirstName: 'Ada', Account: { Name: 'Acme' } }, { FirstName: 'Bob', Account: { Name: 'Acme' } }],
+      );
+    });
+    it('still refuses another object\'s name as a qualifier', async () => {
+      await refused('SELECT Opportunity.Name FROM Contact', 'INVALID_FIELD', "Didn't understand relationship 'Opportunity' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", 8);
+    });
+  });
+
+  describe('GROUP BY ROLLUP and CUBE with GROUPING()', () => {
+    it('ROLLUP of one field adds a grand total row with a null group', async () => {
+      assert.deepEqual(await rows('SELECT Industry, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry)'), [
+        { Industry: null, cnt: 1 }, { Industry: 'Banking', cnt: 2 }, { Industry: 'Media', cnt: 1 }, { Industry: 'Technology', cnt: 2 }, { Industry: null, cnt: 6 },
+      ]);
+      assert.equal((await ok('SELECT Industry, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry)')).totalSize, 5);
+    });
+    it('ROLLUP of two fields: each detail row, a subtotal per first field, then the grand total', async () => {
+      const row = (Industry: string | null, Rating: string | null, gi: number, gr: number, cnt: number) => ({ Industry, Rating, gi, gr, cnt });
+      assert.deepEqual(await rows('SELECT Industry, Rating, GROUPING(Industry) gi, GROUPING(Rating) gr, COUNT(Id) cnt FROM Account GROUP BY ROLLUP(Industry, Rating)'), [
+        row(null, null, 0, 0, 1), row(null, null, 0, 1, 1),
+        row('Banking', 'Hot', 0, 0, 1), row('Banking', 'Warm', 0, 0, 1), row('Banking', null, 0, 1, 2),
+        row('Media', null, 0, 0, 1), row('Media', null, 0, 1, 1),
+        row('Technology', null, 0, 0, 1), row('Technology', 'Cold', 0, 0, 1), row('Technology', null, 0, 1, 2),
+        row(null, null, 1, 1, 6),
+      ]);
+    });
+    it('CUBE adds subtotals for every combination; GROUPING() orders and filters them', async () => {
+      assert.deepEqual(
+        await rows('SELECT Rating, GROUPING(Industry) gi, GROUPING(Rating) gr, COUNT(Id) cnt FROM Account GROUP BY CUBE(Industry, Rating) HAVING GROUPING(Industry) = 1 ORDER BY GROUPING(Rating), Rating'),
+        [{ Rating: null, gi: 1, gr: 0, cnt: 3 }, { Rating: 'Cold', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Hot', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Warm', gi: 1, gr: 0, cnt: 1 }, { Rating: null, gi: 1, gr: 1, cnt: 6 }],
+      );
+      assert.equal((await ok('SELECT Industry, Rating, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating)')).totalSize, 15);
+    });
+    it('applies ORDER BY and LIMIT to the subtotal rows too', async () => {
+      assert.deepEqual(await rows('SELECT Industry, SUM(AnnualRevenue) total FROM Account GROUP BY ROLLUP(Industry) ORDER BY SUM(AnnualRevenue) DESC NULLS LAST LIMIT 2'), [
+        { Industry: null, total: 2500100 }, { Industry: 'Banking', total: 1500000 },
+      ]);
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry), Rating', 'MALFORMED_QUERY', 'GROUP BY ROLLUP cannot be combined with other GROUP BY fields', 68);
+      await refused('SELECT Industry, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating, Type, Name)', 'MALFORMED_QUERY', 'GROUP BY CUBE can include at most 3 fields', 79);
+      await refused('SELECT Name, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)', 'MALFORMED_QUERY', 'Field must be grouped or aggregated: Name', 8);
+      await refused('SELECT Industry, GROUPING(Industry) FROM Account GROUP BY Industry', 'MALFORMED_QUERY', 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', 18);
+    });
+  });
+});
