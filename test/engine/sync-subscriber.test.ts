@@ -236,7 +236,7 @@ describe('serve pipelines take the same per-object keys', () => {
   it('validates where:, relationship paths and page_size in a sync pipeline', async () => {
     const { parsePipeline } = await import('../../src/engine/pipelines/index.ts');
     const ok = parsePipeline({ name: 'crm', kind: 'sync', connection: 'prod', objects: { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500 } } });
-    assert.deepEqual((ok as { objects: unknown }).objects, { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500 } });
+    assert.deepEqual((ok as unknown as { objects: unknown }).objects, { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500 } });
     assert.throws(() => parsePipeline({ name: 'crm', kind: 'sync', connection: 'prod', objects: { Contact: { where: 'LastName = :x' } } }), /pipeline\.objects\.Contact\.where: not a SOQL condition \(unexpected ':'\) \(bind variables/);
   });
 });
