@@ -184,4 +184,44 @@ describe('SOQL fidelity', () => {
       await refused('SELECT Industry, GROUPING(Industry) FROM Account GROUP BY Industry', 'MALFORMED_QUERY', 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', 18);
     });
   });
+
+  describe('FORMAT(), convertCurrency() and convertTimezone()', () => {
+    const setZone = (tz: string) => f.emu.org.store.prepare('UPDATE "User" SET "TimeZoneSidKey" = ? WHERE "Id" = ?').run(tz, f.emu.org.adminUserId);
+    it('FORMAT() shows values as the user\'s locale does, keyed by the field name unless aliased', async () => {
+      assert.deepEqual(await rows('SELECT Name, FORMAT(Amount), FORMAT(CloseDate) cd, FORMAT(CreatedDate) created FROM Opportunity ORDER BY Name'), [
+        { Name: 'Big Deal', Amount: '$5,000.00', cd: '3/1/2024', created: '3/10/2024, 12:00 PM' },
+        { Name: 'Mid Deal', Amount: '$1,000.00', cd: null, created: '3/12/2024, 12:00 PM' },
+        { Name: 'Small Deal', Amount: '$100.00', cd: '4/10/2024', created: '3/11/2024, 12:00 PM' },
+      ]);
+      assert.deepEqual(await rows("SELECT FORMAT(Score__c), FORMAT(NumberOfEmployees), Name FROM Account WHERE Name = 'Acme'"), [{ Score__c: '1.50', NumberOfEmployees: '100', Name: 'Acme' }]);
+    });
+    it('FORMAT() wraps aggregates and convertCurrency()', async () => {
+      assert.deepEqual(await rows('SELECT FORMAT(SUM(Amount)) total, FORMAT(MIN(CloseDate)) firstClose, FORMAT(COUNT(Id)) n FROM Opportunity'), [{ total: '$6,100.00', firstClose: '3/1/2024', n: '3' }]);
+      assert.deepEqual(await rows('SELECT StageName, FORMAT(SUM(Amount)) FROM Opportunity GROUP BY StageName ORDER BY StageName'), [{ StageName: 'Closed Won', expr0: '$5,000.00' }, { StageName: 'Prospecting', expr0: '$1,100.00' }]);
+      assert.deepEqual(await rows("SELECT FORMAT(convertCurrency(Amount)) fc FROM Opportunity WHERE Name = 'Big Deal'"), [{ fc: '$5,000.00' }]);
+    });
+    it('convertCurrency() leaves the value as it is in a single-currency org', async () => {
+      assert.deepEqual(await rows('SELECT Name, convertCurrency(Amount) FROM Opportunity ORDER BY Amount'), [{ Name: 'Small Deal', Amount: 100 }, { Name: 'Mid Deal', Amount: 1000 }, { Name: 'Big Deal', Amount: 5000 }]);
+      assert.deepEqual(await rows('SELECT convertCurrency(Amount) amt FROM Opportunity WHERE Amount > 1000'), [{ amt: 5000 }]);
+    });
+    it('date functions over convertTimezone() use the running user\'s time zone, daylight saving included', async () => {
+      const hours = 'SELECT HOUR_IN_DAY(convertTimezone(CreatedDate)) h, COUNT(Id) n FROM Account GROUP BY HOUR_IN_DAY(convertTimezone(CreatedDate)) ORDER BY HOUR_IN_DAY(convertTimezone(CreatedDate))';
+      assert.deepEqual(await rows(hours), [{ h: 0, n: 4 }, { h: 9, n: 1 }, { h: 12, n: 1 }]);
+      setZone('America/Los_Angeles');
+      try {
+        // PST (UTC-8) before 2024-03-10 10:00Z, PDT (UTC-7) after.
+        assert.deepEqual(await rows(hours), [{ h: 2, n: 1 }, { h: 5, n: 1 }, { h: 16, n: 2 }, { h: 17, n: 2 }]);
+        assert.deepEqual(await rows('SELECT HOUR_IN_DAY(CreatedDate) h, COUNT(Id) n FROM Account GROUP BY HOUR_IN_DAY(CreatedDate) ORDER BY HOUR_IN_DAY(CreatedDate)'), [{ h: 0, n: 4 }, { h: 9, n: 1 }, { h: 12, n: 1 }]);
+        assert.deepEqual(await names("SELECT Name FROM Account WHERE DAY_ONLY(convertTimezone(CreatedDate)) = 2023-05-31"), ['Acme']);
+        assert.deepEqual(await rows("SELECT FORMAT(CreatedDate) FROM Account WHERE Name = 'acme subsidiary'"), [{ CreatedDate: '3/15/2024, 5:00 AM' }]);
+      } finally {
+        setZone('GMT');
+      }
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT convertTimezone(CreatedDate) FROM Account', 'MALFORMED_QUERY', 'convertTimezone() can only be used in a date function', 8);
+      await refused('SELECT convertCurrency(Name) FROM Account', 'INVALID_FIELD', 'convertCurrency() can only be applied to currency fields: Name', 8);
+      await refused("SELECT Name FROM Account WHERE FORMAT(AnnualRevenue) = '1'", 'MALFORMED_QUERY', 'FORMAT() can only be used in the SELECT clause', 32);
+    });
+  });
 });

@@ -44,6 +44,8 @@ export interface Frag {
 /** How one select-list entry becomes a record key. */
 export type OutNode =
   | { k: 'val'; key: string; col: string; type: FieldType }
+  /** FORMAT(): the value as the running user's locale shows it (`$5,000.00`, `3/15/2024, 12:00 PM`). */
+  | { k: 'fmt'; key: string; col: string; type: FieldType; scale: number; locale: string; timeZone: string; currency: string }
   | { k: 'addr'; key: string; parts: [string, string][] }
   | { k: 'loc'; key: string; lat: string | null; lon: string | null }
   | { k: 'const'; key: string; value: null }
@@ -101,7 +103,7 @@ export interface Plan {
 
 const AGGREGATES = new Set(['COUNT', 'COUNT_DISTINCT', 'SUM', 'AVG', 'MIN', 'MAX']);
 const DATE_FUNCTIONS = new Set(['CALENDAR_MONTH', 'CALENDAR_QUARTER', 'CALENDAR_YEAR', 'DAY_IN_MONTH', 'DAY_IN_WEEK', 'DAY_IN_YEAR', 'DAY_ONLY', 'FISCAL_MONTH', 'FISCAL_QUARTER', 'FISCAL_YEAR', 'HOUR_IN_DAY', 'WEEK_IN_MONTH', 'WEEK_IN_YEAR']);
-const PASSTHROUGH_FUNCTIONS = new Set(['TOLABEL', 'FORMAT', 'CONVERTCURRENCY', 'CONVERTTIMEZONE']);
+const PASSTHROUGH_FUNCTIONS = new Set(['TOLABEL', 'FORMAT', 'CONVERTCURRENCY']);
 const NUMERIC: ReadonlySet<FieldType> = new Set(['int', 'double', 'currency', 'percent', 'long']);
 const TEXTUAL: ReadonlySet<FieldType> = new Set(['id', 'string', 'textarea', 'picklist', 'multipicklist', 'combobox', 'reference', 'email', 'phone', 'url', 'encryptedstring', 'base64', 'anyType', 'time']);
 /** Fields of the "Name" entity: all a polymorphic relationship (What, Who, Owner) exposes without TYPEOF. */
@@ -181,6 +183,13 @@ class Scope {
   from(): string {
     return `FROM ${q(this.def.name)} AS ${this.alias}${this.joins.length ? ' ' + this.joins.join(' ') : ''}`;
   }
+}
+
+/** The running user's locale and time zone (FORMAT, convertTimezone); the emulated org has one currency. */
+function userPrefs(sh: Shared): { locale: string; timeZone: string; currency: string } {
+  const row = sh.org.store.prepare(`SELECT "LocaleSidKey", "TimeZoneSidKey" FROM ${q('User')} WHERE "Id" = ?`).get(sh.org.currentUserId) as { LocaleSidKey?: string; TimeZoneSidKey?: string } | undefined;
+  const tz = row?.TimeZoneSidKey ?? 'GMT';
+  return { locale: (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-'), timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) ? tz : 'GMT', currency: 'USD' };
 }
 
 function err(sh: Shared, code: string, token: string | undefined, text: string, from = 0): never {
@@ -632,9 +641,27 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     }
   }
   if (DATE_FUNCTIONS.has(name)) {
+    if (p !== undefined && typeof p !== 'string' && (p.functionName ?? '').toUpperCase() === 'CONVERTTIMEZONE') {
+      const inner = fnParam(p);
+      if (typeof inner !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
+      const r = resolve(scope, inner, clausePos);
+      if (r.kind !== 'field' || r.field.type !== 'datetime') err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() requires a dateTime field', clausePos);
+      // The time zone comes from the User row's restricted picklist and is checked to be a plain name.
+      const tz = userPrefs(sh).timeZone;
+      const shifted = { ...r, sql: `(${r.sql} + sf_tz_offset(${r.sql}, '${tz}'))` };
+      return { ...dateFunction(sh, name, shifted, raw), aggregate: false };
+    }
     if (typeof p !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
     const r = resolve(scope, p, clausePos);
     return { ...dateFunction(sh, name, r, raw), aggregate: false };
+  }
+  if (name === 'CONVERTTIMEZONE') return err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() can only be used in a date function', clausePos);
+  if (name === 'FORMAT') return err(sh, 'MALFORMED_QUERY', raw, 'FORMAT() can only be used in the SELECT clause', clausePos);
+  if (name === 'CONVERTCURRENCY') {
+    const a = inner();
+    if (a.type !== 'currency') err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${a.field?.name ?? String(p)}`, clausePos);
+    // A single-currency org converts nothing: the value is the record's own.
+    return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
   }
   if (PASSTHROUGH_FUNCTIONS.has(name)) {
     const a = inner();
@@ -758,7 +785,13 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   const children: ChildPlan[] = [];
   const fields = query.fields ?? [];
   const groupBy = asArray<GroupByClause>(query.groupBy);
-  const isAggFn = (f: AstField) => f.type === 'FieldFunctionExpression' && AGGREGATES.has(f.functionName.toUpperCase());
+  const isAggFn = (f: AstField): boolean => {
+    if (f.type !== 'FieldFunctionExpression') return false;
+    const inner = f.parameters?.[0];
+    // FORMAT(SUM(Amount)) makes the query an aggregate as SUM(Amount) does.
+    if (f.functionName.toUpperCase() === 'FORMAT' && inner && typeof inner !== 'string') return AGGREGATES.has((inner.functionName ?? '').toUpperCase());
+    return AGGREGATES.has(f.functionName.toUpperCase());
+  };
   const aggregate = groupBy.length > 0 || fields.some(isAggFn);
   const countOnly = fields.length === 1 && fields[0].type === 'FieldFunctionExpression' && fields[0].functionName.toUpperCase() === 'COUNT' && fields[0].parameters.length === 0;
   const wherePos = keywordPos(sh.soql, 'WHERE') ?? 0;
@@ -831,21 +864,47 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           }
           break;
         }
-        const fn = functionSql(scope, item, aggregate);
-        if (aggregate && !fn.aggregate && !groupSql.includes(fn.sql)) {
-          err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Field must be grouped or aggregated: ${item.rawValue ?? name}`);
-        }
-        if (!aggregate && PASSTHROUGH_FUNCTIONS.has(name) && typeof item.parameters[0] === 'string') {
-          const r = resolve(scope, item.parameters[0]);
-          const target = bodyFor(scope, body, r.chain);
+        // FORMAT(x) shapes x's value for display; what it wraps compiles as usual.
+        const formatted = name === 'FORMAT';
+        const target: string | FunctionExp | undefined = formatted ? (item.parameters[0] as string | FunctionExp | undefined) : (item as FunctionExp);
+        if (target === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
+        const node = (key: string, col: string, type: FieldType, f?: FieldDef): OutNode => {
+          if (!formatted) return { k: 'val', key, col, type };
+          return { k: 'fmt', key, col, type, scale: f?.scale ?? (type === 'currency' ? 2 : 0), ...userPrefs(sh) };
+        };
+        if (!aggregate && (typeof target === 'string' || PASSTHROUGH_FUNCTIONS.has((target.functionName ?? '').toUpperCase()))) {
+          // toLabel/FORMAT/convertCurrency over a field: the record key stays the field's name.
+          let innermost: string | FunctionExp | undefined = target;
+          while (innermost !== undefined && typeof innermost !== 'string') {
+            const n = (innermost.functionName ?? '').toUpperCase();
+            if (!PASSTHROUGH_FUNCTIONS.has(n) || n === 'FORMAT') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
+            if (n === 'CONVERTCURRENCY') functionSql(scope, innermost, false);
+            innermost = fnParam(innermost);
+          }
+          if (innermost === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
+          const r = resolve(scope, innermost);
+          const into = bodyFor(scope, body, r.chain);
           const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
-          put(target, { k: 'val', key, col: scope.col(r.sql), type: r.kind === 'field' ? r.field.type : 'string' });
+          put(into, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
           columns.push(item.alias ?? r.path);
           break;
         }
+        if (typeof target === 'string') {
+          // FORMAT(field) in an aggregate query: the field must be grouped.
+          const r = resolve(scope, target);
+          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', target, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : target}`);
+          const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
+          put(body, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
+          columns.push(key);
+          break;
+        }
+        const fn = functionSql(scope, target, aggregate);
+        if (aggregate && !fn.aggregate && !groupSql.includes(fn.sql)) {
+          err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Field must be grouped or aggregated: ${item.rawValue ?? name}`);
+        }
         if (!aggregate) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
         const key = item.alias ?? `expr${exprN++}`;
-        put(body, { k: 'val', key, col: scope.col(fn.sql), type: fn.type });
+        put(body, node(key, scope.col(fn.sql), fn.type, fn.field));
         columns.push(key);
         break;
       }

@@ -17,6 +17,19 @@ export type StoredRow = Record<string, SqlValue>;
 /** Quotes an identifier for SQLite. Names come from the schema, never from requests, but quote anyway. */
 export const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+const tzFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Milliseconds to add to a UTC instant for the wall-clock time in `tz` (`America/Los_Angeles`). */
+export function tzOffset(ms: number, tz: string): number {
+  let f = tzFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    tzFormats.set(tz, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
 export class OrgStore {
   readonly db: DatabaseSync;
   readonly schema: SchemaRegistry;
@@ -28,6 +41,8 @@ export class OrgStore {
     this.db = new DatabaseSync(path);
     this.schema = schema;
     this.db.function('sf_now', { deterministic: false }, () => now());
+    // convertTimezone(): the offset of an IANA time zone at an instant (DST included), for SOQL date functions.
+    this.db.function('sf_tz_offset', { deterministic: true }, (ms, tz) => (ms === null ? null : tzOffset(Number(ms), String(tz))));
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;');
     this.db.exec(`CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT);
       CREATE TABLE IF NOT EXISTS _sequence (prefix TEXT PRIMARY KEY, next INTEGER NOT NULL);
