@@ -136,7 +136,7 @@ export interface RunObjectCounts {
 }
 
 /** Why a run started. */
-export type RunTrigger = 'schedule' | 'manual' | 'resume' | 'replay';
+export type RunTrigger = 'schedule' | 'manual' | 'resume' | 'replay' | 'inbound';
 
 /** Final states of a pipeline run. `interrupted` runs are continued by a new run from their checkpoint. */
 export type PipelineRunStatus = 'succeeded' | 'failed' | 'interrupted';
