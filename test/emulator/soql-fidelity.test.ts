@@ -6,7 +6,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { insertRecord } from '../../src/emulator/dml.ts';
+import { location, nameField, systemFields } from '../../src/emulator/schema/dsl.ts';
+import type { ObjectDef } from '../../src/emulator/schema/types.ts';
+import { testOrg } from '../helpers/emulator.ts';
 import { fixture, query, type Fixture } from './soql-fixture.ts';
+
+/** Haversine reference for the assertions (mean Earth radius 6371 km, 1 mi = 1.609344 km). */
+function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const r = (d: number) => (d * Math.PI) / 180;
+  const h = Math.sin((r(lat2) - r(lat1)) / 2) ** 2 + Math.cos(r(lat1)) * Math.cos(r(lat2)) * Math.sin((r(lon2) - r(lon1)) / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+const PARIS = [48.8566, 2.3522] as const;
+const LONDON = [51.5074, -0.1278] as const;
+const NEW_YORK = [40.7128, -74.006] as const;
 
 /** Drops `attributes` everywhere, so cases state just the values. */
 function strip(v: unknown): unknown {
@@ -222,6 +235,53 @@ describe('SOQL fidelity', () => {
       await refused('SELECT convertTimezone(CreatedDate) FROM Account', 'MALFORMED_QUERY', 'convertTimezone() can only be used in a date function', 8);
       await refused('SELECT convertCurrency(Name) FROM Account', 'INVALID_FIELD', 'convertCurrency() can only be applied to currency fields: Name', 8);
       await refused("SELECT Name FROM Account WHERE FORMAT(AnnualRevenue) = '1'", 'MALFORMED_QUERY', 'FORMAT() can only be used in the SELECT clause', 32);
+    });
+  });
+
+  describe('DISTANCE() and GEOLOCATION()', () => {
+    const at = (account: string, [lat, lon]: readonly [number, number]) =>
+      f.emu.org.store.prepare('UPDATE "Account" SET "BillingLatitude" = ?, "BillingLongitude" = ? WHERE "Id" = ?').run(lat, lon, f.ids[account]);
+    before(() => {
+      at('A1', PARIS);
+      at('A2', LONDON);
+      at('A3', NEW_YORK);
+    });
+    const near = 'DISTANCE(BillingAddress, GEOLOCATION(48.8566, 2.3522)';
+    it('filters and orders by distance from a compound address, and selects it as an expression', async () => {
+      assert.deepEqual(await rows(`SELECT Name, ${near}, 'km') d FROM Account WHERE ${near}, 'km') < 6000 ORDER BY ${near}, 'km') DESC`), [
+        { Name: 'Initech', d: haversineKm(...PARIS, ...NEW_YORK) },
+        { Name: 'Globex', d: haversineKm(...PARIS, ...LONDON) },
+        { Name: 'Acme', d: 0 },
+      ]);
+      assert.deepEqual(await rows(`SELECT Name, ${near}, 'mi') FROM Account WHERE ${near}, 'mi') > 100 ORDER BY Name`), [
+        { Name: 'Globex', expr0: haversineKm(...PARIS, ...LONDON) / 1.609344 },
+        { Name: 'Initech', expr0: haversineKm(...PARIS, ...NEW_YORK) / 1.609344 },
+      ]);
+      assert.deepEqual(await names(`SELECT Name FROM Account WHERE ${near}, 'mi') < 250 ORDER BY ${near}, 'mi')`), ['Acme', 'Globex']);
+      // Records without coordinates have no distance: never within or beyond a radius, last with NULLS LAST.
+      assert.deepEqual(await names(`SELECT Name FROM Account ORDER BY ${near}, 'km') NULLS LAST, Name LIMIT 4`), ['Acme', 'Globex', 'Initech', 'acme subsidiary']);
+    });
+    it('works on a compound geolocation field', async () => {
+      const Warehouse: ObjectDef = {
+        name: 'Warehouse__c', label: 'Warehouse', labelPlural: 'Warehouses', keyPrefix: 'a01', custom: true,
+        fields: [...systemFields({ owner: true, name: nameField(80) }), ...location('Location__c', { custom: true })],
+      };
+      const org = await testOrg({ objects: [Warehouse] });
+      try {
+        const def = org.emu.org.schema.get('Warehouse__c')!;
+        insertRecord(org.emu.org, def, { Name: 'London', Location__Latitude__s: LONDON[0], Location__Longitude__s: LONDON[1] });
+        insertRecord(org.emu.org, def, { Name: 'New York', Location__Latitude__s: NEW_YORK[0], Location__Longitude__s: NEW_YORK[1] });
+        const { status, body } = await query(org, "SELECT Name, Location__c, DISTANCE(Location__c, GEOLOCATION(48.8566, 2.3522), 'km') dist FROM Warehouse__c WHERE DISTANCE(Location__c, GEOLOCATION(48.8566, 2.3522), 'km') < 1000");
+        assert.equal(status, 200, JSON.stringify(body));
+        assert.deepEqual(strip(body.records), [{ Name: 'London', Location__c: { latitude: LONDON[0], longitude: LONDON[1] }, dist: haversineKm(...PARIS, ...LONDON) }]);
+      } finally {
+        org.close();
+      }
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused(`SELECT Name FROM Account WHERE ${near}, 'mi') = 100`, 'MALFORMED_QUERY', 'DISTANCE() can only be compared with < or >', 32);
+      await refused("SELECT Name FROM Account WHERE DISTANCE(Name, GEOLOCATION(48.8566, 2.3522), 'mi') < 100", 'INVALID_FIELD', 'DISTANCE() requires a geolocation or address field: Name', 41);
+      await refused("SELECT Name FROM Account WHERE DISTANCE(BillingAddress, GEOLOCATION(98.1, 2.3522), 'mi') < 100", 'MALFORMED_QUERY', 'GEOLOCATION() takes a latitude between -90 and 90 and a longitude between -180 and 180', 57);
     });
   });
 });

@@ -591,6 +591,44 @@ function dateFunction(sh: Shared, name: string, arg: Resolved, raw: string): { s
   }
 }
 
+/**
+ * `DISTANCE(field, GEOLOCATION(lat, lon), 'mi'|'km')` over a geolocation field or a compound address
+ * (its Latitude/Longitude components), as SQL calling the store's haversine `sf_distance()`.
+ */
+function distanceSql(scope: Scope, fn: FunctionExp, clausePos: number): { sql: string; type: FieldType } {
+  const sh = scope.sh;
+  const raw = fn.rawValue ?? 'DISTANCE';
+  const [loc, point, unitRaw] = fn.parameters ?? [];
+  if (typeof loc !== 'string') return err(sh, 'MALFORMED_QUERY', raw, 'DISTANCE() requires a geolocation or address field as its first argument', clausePos);
+  const r = resolve(scope, loc, clausePos);
+  if (r.kind !== 'field' || (r.field.type !== 'location' && r.field.type !== 'address')) {
+    return err(sh, 'INVALID_FIELD', loc, `DISTANCE() requires a geolocation or address field: ${r.kind === 'field' ? r.field.name : loc}`, clausePos);
+  }
+  let lat: FieldDef | undefined;
+  let lon: FieldDef | undefined;
+  if (r.field.type === 'address') {
+    const prefix = r.field.name.replace(/Address$/, '');
+    lat = sh.org.schema.field(r.owner.name, `${prefix}Latitude`);
+    lon = sh.org.schema.field(r.owner.name, `${prefix}Longitude`);
+  } else {
+    const comps = r.owner.fields.filter((c) => c.compoundFieldName === r.field.name);
+    lat = comps.find((c) => /Latitude/.test(c.name));
+    lon = comps.find((c) => /Longitude/.test(c.name));
+  }
+  if (!lat || !lon) return err(sh, 'INVALID_FIELD', loc, `DISTANCE() requires a geolocation or address field: ${r.field.name}`, clausePos);
+  if (!point || typeof point === 'string' || (point.functionName ?? '').toUpperCase() !== 'GEOLOCATION') {
+    return err(sh, 'MALFORMED_QUERY', raw, 'DISTANCE() requires GEOLOCATION(latitude, longitude) as its second argument', clausePos);
+  }
+  // Coordinates are inlined as numbers, which they are checked to be.
+  const coords = (point.parameters ?? []).map((x) => (typeof x === 'string' ? Number(x) : NaN));
+  if (coords.length !== 2 || !coords.every(Number.isFinite) || Math.abs(coords[0]) > 90 || Math.abs(coords[1]) > 180) {
+    return err(sh, 'MALFORMED_QUERY', point.rawValue ?? 'GEOLOCATION', 'GEOLOCATION() takes a latitude between -90 and 90 and a longitude between -180 and 180', clausePos);
+  }
+  const unit = typeof unitRaw === 'string' ? unitRaw.replace(/^'|'$/g, '').toLowerCase() : '';
+  if (unit !== 'mi' && unit !== 'km') return err(sh, 'MALFORMED_QUERY', typeof unitRaw === 'string' ? unitRaw : raw, `DISTANCE() unit must be 'mi' or 'km'`, clausePos);
+  return { sql: `sf_distance(${r.alias}.${q(lat.name)}, ${r.alias}.${q(lon.name)}, ${coords[0]}, ${coords[1]}, '${unit}')`, type: 'double' };
+}
+
 function fnParam(fn: FunctionExp): string | FunctionExp | undefined {
   return fn.parameters?.[0];
 }
@@ -655,6 +693,8 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     const r = resolve(scope, p, clausePos);
     return { ...dateFunction(sh, name, r, raw), aggregate: false };
   }
+  if (name === 'DISTANCE') return { ...distanceSql(scope, fn, clausePos), aggregate: false };
+  if (name === 'GEOLOCATION') return err(sh, 'MALFORMED_QUERY', raw, 'GEOLOCATION() can only be used as the second argument of DISTANCE()', clausePos);
   if (name === 'CONVERTTIMEZONE') return err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() can only be used in a date function', clausePos);
   if (name === 'FORMAT') return err(sh, 'MALFORMED_QUERY', raw, 'FORMAT() can only be used in the SELECT clause', clausePos);
   if (name === 'CONVERTCURRENCY') {
@@ -675,6 +715,10 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
   return (cond) => {
     if ('valueQuery' in cond && cond.valueQuery) return semiJoin(scope, cond as ValueQueryCondition, clausePos);
     if ('fn' in cond && cond.fn) {
+      const op = String((cond as { operator?: string }).operator ?? '');
+      if ((cond.fn.functionName ?? '').toUpperCase() === 'DISTANCE' && op !== '<' && op !== '>') {
+        err(sh, 'MALFORMED_QUERY', cond.fn.rawValue ?? 'DISTANCE', `DISTANCE() can only be compared with < or >`, clausePos);
+      }
       const f = functionSql(scope, cond.fn, aggregate, clausePos);
       return comparison(sh, f.sql, { type: f.type, name: f.field?.name ?? cond.fn.rawValue ?? '' }, cond as never, cond.fn.rawValue ?? '');
     }
@@ -902,7 +946,8 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
         if (aggregate && !fn.aggregate && !groupSql.includes(fn.sql)) {
           err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Field must be grouped or aggregated: ${item.rawValue ?? name}`);
         }
-        if (!aggregate) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
+        // DISTANCE() is the one computed expression a non-aggregate select list may hold.
+        if (!aggregate && name !== 'DISTANCE') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
         const key = item.alias ?? `expr${exprN++}`;
         put(body, node(key, scope.col(fn.sql), fn.type, fn.field));
         columns.push(key);
