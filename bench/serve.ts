@@ -110,6 +110,8 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 const startS = (performance.now() - startT) / 1000;
 const pid = child.pid!;
+await new Promise((r) => setTimeout(r, 2000));
+const rssStart = procRss(pid);
 
 const time = async (path: string, headers: Record<string, string>): Promise<number> => {
   const t = performance.now();
@@ -194,6 +196,6 @@ const out = [
   ...pageRows,
   '',
   `Idle between schedules (${IDLE_S} s, next run 30+ min away${runsAfter === runsBefore ? ', no run started' : ', A RUN STARTED'}): CPU ${idleCpu.toFixed(2)}% of one core`,
-  `RSS: ${mb(rssAfterRequests)} after the requests, ${mb(rssIdle)} after the idle window`,
+  `RSS: ${mb(rssStart)} 2 s after start, ${mb(rssAfterRequests)} after the requests, ${mb(rssIdle)} after the idle window`,
 ];
 process.stdout.write(`${out.join('\n')}\n`);
