@@ -82,7 +82,11 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       /** Kills a worker a random moment after it starts loading an object (initial) or reading its changes, and starts a replacement. */
       const killOne = async (phase: 'initial load' | 'incremental', maxDelayMs: number) => {
         const match = (rec: Record<string, unknown>) => (phase === 'incremental') === (rec.mode === 'incremental');
-        const started = await Promise.race(workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))));
+        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(30_000).then(() => undefined)]);
+        if (!started) {
+          log.push(`${phase}: no worker started one within 30 s, no kill`);
+          return;
+        }
         const delay = Math.floor(Math.random() * maxDelayMs);
         await sleep(delay);
         started.w.child.kill('SIGKILL');
@@ -114,6 +118,7 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       }
       await killOne('incremental', 400);
       await killOne('incremental', 400);
+      for (const phase of ['initial load', 'incremental']) assert.ok(log.some((l) => l.startsWith(`${phase}: killed`)), `a worker was killed during the ${phase} phase:\n${log.join('\n')}`);
       await sleep(3000);
       writing = false;
       await writer;
