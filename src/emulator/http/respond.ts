@@ -27,11 +27,12 @@ function readsAsJson(contentType: string | null): boolean {
 
 /**
  * Reads a JSON request body; malformed JSON is Salesforce's JSON_PARSER_ERROR, and a body in a media type the
- * resource does not read (text/plain, a form, multipart) is 415 UNSUPPORTED_MEDIA_TYPE.
+ * resource does not read (text/plain, a form, multipart) is 415 UNSUPPORTED_MEDIA_TYPE. `anyMediaType` is for
+ * the emulator's own admin API, which `curl -d` (a form type) should be able to drive.
  */
-export async function readJson<T = unknown>(req: Request): Promise<T> {
+export async function readJson<T = unknown>(req: Request, opts: { anyMediaType?: boolean } = {}): Promise<T> {
   const contentType = req.headers.get('content-type');
-  if (!readsAsJson(contentType)) {
+  if (!opts.anyMediaType && !readsAsJson(contentType)) {
     throw new SfError(415, 'UNSUPPORTED_MEDIA_TYPE', `MediaType of '${contentType!.split(';')[0].trim()}' is not supported by this resource`);
   }
   const text = await req.text();
