@@ -327,4 +327,19 @@ describe('SOQL fidelity', () => {
       await refused('SELECT TYPEOF What WHEN Lead THEN Name END FROM Task', 'INVALID_TYPE', "sObject type 'Lead' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", 25);
     });
   });
+
+  describe('date literals inside IN (…)', () => {
+    it('IN matches records in any of the literal ranges, beside plain values and null', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (TODAY, YESTERDAY) ORDER BY Name'), ['acme subsidiary', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (2020-01-15, THIS_MONTH) ORDER BY Name'), ['Acme', 'Initech', "O'Reilly Media"]);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (LAST_N_DAYS:2, null) ORDER BY Name'), ['Initech', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (LAST_N_DAYS:4, LAST_YEAR) ORDER BY Name'), ['Acme', 'acme subsidiary', "O'Reilly Media", 'Umbrella']);
+    });
+    it('NOT IN excludes them', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate NOT IN (TODAY, YESTERDAY) ORDER BY Name'), ['Acme', 'Globex', 'Initech']);
+    });
+    it('refuses a date literal for a field that is not a date', async () => {
+      await refused('SELECT Name FROM Account WHERE Name IN (TODAY)', 'INVALID_FIELD', "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes", 32);
+    });
+  });
 });

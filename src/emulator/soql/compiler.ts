@@ -516,9 +516,28 @@ function comparison(sh: Shared, lhs: string, t: Target, cond: { operator: string
   if ((op === 'INCLUDES' || op === 'EXCLUDES') && t.type !== 'multipicklist') badOp();
   if (op === 'LIKE' && !TEXTUAL.has(t.type)) badOp();
 
+  if ((op === 'IN' || op === 'NOT IN') && lits.some((l) => 'range' in l)) {
+    // `CreatedDate IN (TODAY, LAST_N_DAYS:7, 2024-01-01)`: a record matches when it falls in any range
+    // or equals any plain value.
+    const parts: string[] = [];
+    const params: SqlValue[] = [];
+    for (const l of lits) {
+      if ('range' in l) {
+        parts.push(`(${lhs} >= ? AND ${lhs} < ?)`);
+        params.push(l.date ? isoDate(l.range.start) : l.range.start, l.date ? isoDate(l.range.end) : l.range.end);
+      } else if (l.v === null) {
+        parts.push(`${lhs} IS NULL`);
+      } else {
+        parts.push(`${lhs} = ?`);
+        params.push(l.v);
+      }
+    }
+    const any = `(${parts.join(' OR ')})`;
+    return op === 'IN' ? { sql: any, params } : { sql: `NOT COALESCE(${any}, 0)`, params };
+  }
   const first = lits[0];
   if ('range' in first) {
-    if (lits.length > 1 || op === 'IN' || op === 'NOT IN') badOp();
+    if (lits.length > 1) badOp();
     const s: SqlValue = first.date ? isoDate(first.range.start) : first.range.start;
     const e: SqlValue = first.date ? isoDate(first.range.end) : first.range.end;
     switch (op) {
