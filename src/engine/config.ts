@@ -12,6 +12,37 @@ import { parsePublishPipelines, type PublishPipelineConfig } from './publish/con
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
 import { parseCondition } from '../soql/condition.ts';
+import { transformSchema, validateTransform, type TransformSpec } from './publish/transform.ts';
+
+/** Fields the sync itself reads from every stored row; a transform keeps them as they are. */
+export const ENGINE_FIELDS: readonly string[] = ['Id', 'SystemModstamp', 'IsDeleted'];
+/**
+ * The `transform:` block of an object: the publisher's keys without `lookups` (an outbound-only notion:
+ * parent references by external ID in a Salesforce payload).
+ */
+export const inboundTransformSchema = transformSchema
+  .omit({ lookups: true })
+  .superRefine((v, ctx) => {
+    try {
+      validateTransform(v as TransformSpec, 'transform');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^transform: /, '') });
+    }
+    for (const [key, names] of [['rename', Object.keys(v.rename ?? {})], ['drop', v.drop ?? []], ['constants', Object.keys(v.constants ?? {})], ['expressions', Object.keys(v.expressions ?? {})]] as const) {
+      for (const n of names) {
+        if (ENGINE_FIELDS.some((f) => f.toLowerCase() === n.toLowerCase())) ctx.addIssue({ code: 'custom', path: [key], message: `${n} is kept as it is (the sync tracks records by Id, SystemModstamp and IsDeleted); transform other fields` });
+      }
+    }
+    for (const [from, to] of Object.entries(v.rename ?? {})) {
+      if (ENGINE_FIELDS.some((f) => f.toLowerCase() === to.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['rename', from], message: `cannot rename ${from} to ${to}: the sync keeps that field itself` });
+    }
+  })
+  .describe('applied to each record before the mirror and the sinks: select, rename, drop, constants, expressions ({{Field | filter}})');
+
+/** A validated inbound transform. */
+export type InboundTransformSpec = z.output<typeof inboundTransformSchema>;
+
+
 
 /** Smallest and largest REST query page Salesforce accepts (`Sforce-Query-Options: batchSize`). */
 export const MIN_PAGE_SIZE = 200;
@@ -72,6 +103,7 @@ const whereCondition = z.string().superRefine((v, ctx) => {
 const objectSettings = z.strictObject({
   fields: fieldFilter.optional(),
   where: whereCondition.optional().describe("SOQL condition the mirrored records match, e.g. Industry = 'Banking'; a record that stops matching leaves the mirror"),
+  transform: inboundTransformSchema.optional(),
   page_size: z.number().int().min(MIN_PAGE_SIZE).max(MAX_PAGE_SIZE).optional().describe(`records per REST query page (${MIN_PAGE_SIZE}–${MAX_PAGE_SIZE}, Sforce-Query-Options batchSize) and per Bulk load transaction`),
 });
 
@@ -142,6 +174,8 @@ export interface ObjectSettings {
   where?: string;
   /** REST query page size and Bulk load transaction size. */
   pageSize?: number;
+  /** Applied to each record before the mirror and the sinks. */
+  transform?: InboundTransformSpec;
 }
 
 /** The validated configuration the engine runs with (camelCase, durations in ms). */
@@ -310,6 +344,7 @@ export function validateConfig(raw: unknown): SyncConfig {
       ...(o.fields ? { fields: o.fields } : {}),
       ...(o.where !== undefined ? { where: o.where } : {}),
       ...(o.page_size !== undefined ? { pageSize: o.page_size } : {}),
+      ...(o.transform ? { transform: o.transform } : {}),
     }])),
     intervalMs: p.interval,
     lagMs: p.lag,

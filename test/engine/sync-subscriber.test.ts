@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyncConfigError, validateConfig } from '../../src/engine/config.ts';
+import { createDocumentBuilder } from '../../src/engine/documents/index.ts';
+import type { Sink, SinkMessage } from '../../src/engine/sinks/index.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
 import { bulkOf } from '../../src/engine/sync/bulk.ts';
 import type { Store } from '../../src/store/types.ts';
-import { backends, clientFor, emulator, fresh, sync } from './helpers.ts';
+import { BASE, backends, clientFor, emulator, fresh, sync } from './helpers.ts';
 
 type Emu = Awaited<ReturnType<typeof emulator>>;
 
@@ -197,6 +199,54 @@ for (const backend of backends) {
       emu.close();
     });
 
+    it('an inbound transform shapes the mirror (typed columns) and the records the sinks receive', async () => {
+      const emu = await emulator();
+      const c = clientFor(emu, { governor: false });
+      const [a0, a1] = (await c.collections.create([
+        { attributes: { type: 'Account' }, Name: 'Globex', Industry: 'Banking', NumberOfEmployees: 120, Description: 'secret notes' },
+        { attributes: { type: 'Account' }, Name: 'Initech', Industry: null, NumberOfEmployees: null, Description: 'more notes' },
+      ])).map((r) => r.id!);
+      const settings = {
+        Account: {
+          fields: { include: ['Name', 'Industry', 'NumberOfEmployees', 'Description', 'Owner.Email'] },
+          transform: {
+            rename: { Name: 'AccountName', Owner_Email: 'OwnerMail' },
+            drop: ['Description'],
+            constants: { Source: 'crm', Tier: 2 },
+            expressions: { Label: '{{Name | upper}} ({{Industry | default:"none"}})', Staff: '{{NumberOfEmployees | number}}', Sector: '{{Industry}}' },
+          },
+        },
+      };
+      const delivered: SinkMessage[] = [];
+      const sink: Sink = { kind: 'jsonl', label: 'recorder', deliver: async (m) => void delivered.push(...m), close: async () => undefined };
+      const run = await sync(emu, store, ['Account'], { objectSettings: settings, documents: createDocumentBuilder(clientFor(emu), { instanceUrl: BASE }), documentSinks: [sink] });
+      assert.equal(run.status, 'succeeded', run.error);
+      const specs = (await store.describeTable('Account'))!;
+      assert.deepEqual(specs.map((s) => [s.name, s.type]), [
+        ['Id', 'id'], ['SystemModstamp', 'datetime'], ['IsDeleted', 'boolean'], ['AccountName', 'string'], ['Industry', 'picklist'], ['NumberOfEmployees', 'int'],
+        ['OwnerMail', 'email'], ['Source', 'string'], ['Tier', 'double'], ['Label', 'textarea'], ['Staff', 'double'], ['Sector', 'picklist'],
+      ]);
+      const pick = (r: Record<string, unknown>) => Object.fromEntries(['AccountName', 'Industry', 'NumberOfEmployees', 'OwnerMail', 'Source', 'Tier', 'Label', 'Staff', 'Sector', 'Description'].map((k) => [k, r[k]]));
+      assert.deepEqual(pick((await store.getRecord('Account', a0))!), { AccountName: 'Globex', Industry: 'Banking', NumberOfEmployees: 120, OwnerMail: 'admin@emulator.sfbridge.dev', Source: 'crm', Tier: 2, Label: 'GLOBEX (Banking)', Staff: 120, Sector: 'Banking', Description: undefined });
+      assert.deepEqual(pick((await store.getRecord('Account', a1))!), { AccountName: 'Initech', Industry: null, NumberOfEmployees: null, OwnerMail: 'admin@emulator.sfbridge.dev', Source: 'crm', Tier: 2, Label: 'INITECH (none)', Staff: null, Sector: null, Description: undefined });
+      // The sinks get the transformed record; the document's text still comes from the Salesforce record.
+      const doc = delivered.find((m) => m.key === a0)!.body as { raw: Record<string, unknown>; title: string };
+      assert.equal(doc.title, 'Globex');
+      assert.equal(doc.raw.AccountName, 'Globex');
+      assert.equal(doc.raw.Label, 'GLOBEX (Banking)');
+      assert.equal('Description' in doc.raw, false);
+      assert.equal('Name' in doc.raw, false);
+      emu.close();
+    });
+
+    it('a transform naming a column the row does not have fails the object with the closest name', async () => {
+      const emu = await emulator('Account=1');
+      const run = await sync(emu, store, ['Account'], { objectSettings: { Account: { transform: { rename: { Nmae: 'AccountName' } } } } });
+      assert.equal(run.status, 'failed');
+      assert.match(run.objects[0].error!, /objects\.Account\.transform\.rename: Nmae is not a column of the mirrored row \(did you mean Name\?\)/);
+      emu.close();
+    });
+
     it('page_size sets the REST page (one transaction per page)', async () => {
       const emu = await emulator('Account=450');
       const events = new SyncEvents();
@@ -224,6 +274,9 @@ describe('sync config: objects.<name>.where, fields and page_size', () => {
     [{ where: 'A = 1 AND B = 2 OR C = 3' }, /mixed without parentheses/],
     [{ page_size: 100 }, /objects\.Account\.page_size/],
     [{ fields: { include: ['Owner..Email'] } }, /relationship path such as Owner.Email/],
+    [{ transform: { rename: { Id: 'RecordId' } } }, /objects\.Account\.transform\.rename: Id is kept as it is/],
+    [{ transform: { lookups: { Account: { External_Id__c: '{{x}}' } } } }, /unknown key "lookups"/],
+    [{ transform: { expressions: { X: '{{Name | shout}}' } } }, /unknown filter "shout"/],
   ];
   for (const [settings, re] of bad) {
     it(`refuses ${JSON.stringify(settings)}`, () => {
@@ -235,8 +288,9 @@ describe('sync config: objects.<name>.where, fields and page_size', () => {
 describe('serve pipelines take the same per-object keys', () => {
   it('validates where:, relationship paths and page_size in a sync pipeline', async () => {
     const { parsePipeline } = await import('../../src/engine/pipelines/index.ts');
-    const ok = parsePipeline({ name: 'crm', kind: 'sync', connection: 'prod', objects: { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500 } } });
-    assert.deepEqual((ok as unknown as { objects: unknown }).objects, { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500 } });
+    const objects = { Contact: { where: "Account.Industry = 'Banking'", fields: { include: ['LastName', 'Owner.Email'] }, page_size: 500, transform: { rename: { Owner_Email: 'OwnerMail' }, constants: { Source: 'crm' } } } };
+    const ok = parsePipeline({ name: 'crm', kind: 'sync', connection: 'prod', objects });
+    assert.deepEqual((ok as unknown as { objects: unknown }).objects, objects);
     assert.throws(() => parsePipeline({ name: 'crm', kind: 'sync', connection: 'prod', objects: { Contact: { where: 'LastName = :x' } } }), /pipeline\.objects\.Contact\.where: not a SOQL condition \(unexpected ':'\) \(bind variables/);
   });
 });

@@ -22,6 +22,7 @@ import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
+import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
 
 /** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
 export const BULK_PAGE_RECORDS = 50_000;
@@ -245,7 +246,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     documents: Boolean(opts.documents),
     ...(opts.documentSinks?.length ? { docStream } : {}),
     ...(where ? { where: where.text } : {}),
+    ...(settings.transform ? { transform: settings.transform } : {}),
   });
+  const transform = settings.transform ? compileInboundTransform(settings.transform) : undefined;
   const emitDocs = async (docs: readonly SearchDocument[], deletedIds: readonly string[]): Promise<EmitPlan<SearchDocument>> => {
     const plan = await planEmission(store, docStream, docs.map((d) => documentVersion(d, docStream)), deletedIds, documentTombstone(object, docStream));
     await deliverPlan(opts.documentSinks ?? [], plan, { signal, retry: opts.sinkRetry, observer: sinkEvents(events, 'documents', object) });
@@ -271,6 +274,14 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     if (where) await checkFilterFields(client, describe, parseCondition(settings.where!).fields, `objects.${object}.where`, signal);
     const schema = objectSchema(describe, plain, paths);
+    if (settings.transform) {
+      try {
+        schema.table = { ...schema.table, fields: transformedColumns(schema.table.fields, settings.transform, `objects.${object}.transform`) };
+      } catch (err) {
+        if (err instanceof InboundTransformError) throw new SyncFilterError(err.message);
+        throw err;
+      }
+    }
     // A table created for an initial load gets its (stamp, Id) index when the load ends: built once over the
     // loaded rows instead of being updated row by row in stamp order, which is random in a real org.
     const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
@@ -315,13 +326,16 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const paths = (state.paths as Array<{ path: string; column: string }> | undefined) ?? [];
   const columns = new Set([...state.fields, ...paths.map((p) => p.column)]);
   const select = [...state.fields, ...paths.map((p) => p.path), ...state.docFields];
-  /** A record as the table stores it: relationship paths flattened into their columns, nothing else extra. */
+  /**
+   * A record as the table stores it: relationship paths flattened into their columns, nothing else extra,
+   * then the object's inbound transform.
+   */
   const shape = (r: Record<string, unknown>): Record<string, unknown> => {
     const row = toRow(r, columns);
     for (const p of paths) row[p.column] = pathValue(r, p.path);
-    return row;
+    return transform ? transform(row) : row;
   };
-  const reshape = state.docFields.length > 0 || paths.length > 0;
+  const reshape = state.docFields.length > 0 || paths.length > 0 || transform !== undefined;
   const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
 
   /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
@@ -334,7 +348,10 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // Documents are built before the transaction: building may call the API (feeds, files), and a
     // transaction must not stay open across network calls.
-    const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    const built = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    // Documents are built from the Salesforce record (profiles name its fields); with a transform, the
+    // record they carry to the sinks is the transformed one, with the related records still attached.
+    const docs = transform ? withTransformedRaw(built, live, shape) : built;
     // Only new and changed documents are written and emitted; a lag-window re-read of an unchanged record
     // is neither. Delivered before the transaction: the checkpoint moves only past delivered documents.
     const plan = opts.documents ? await emitDocs(docs, deletedIds) : undefined;
@@ -484,7 +501,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
    * them as partial rows; `done` is merged into the checkpoint with the last batch.
    */
   const refresh = async (fields: readonly string[], done: Partial<ObjectState>): Promise<number> => {
-    const soql = formulaQuery(object, fields, windowStart(cursor, lagMs), where);
+    // A transform computes columns from several fields, so a partial row cannot be transformed: whole rows.
+    const soql = formulaQuery(object, transform ? select.filter((f) => f !== 'Id' && f !== 'SystemModstamp') : fields, windowStart(cursor, lagMs), where);
     let n = 0;
     let batch: Record<string, unknown>[] = [];
     const flush = async (final: boolean) => {
@@ -524,6 +542,17 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     events.emit('object:formulas', { object, fields: refreshed, records: n });
   }
   return mode;
+}
+
+/** Replaces each document's `raw` record fields with the transformed row, keeping attached related lists. */
+function withTransformedRaw(docs: SearchDocument[], records: readonly Record<string, unknown>[], shape: (r: Record<string, unknown>) => Record<string, unknown>): SearchDocument[] {
+  const byId = new Map(records.map((r) => [String(r.Id), r]));
+  return docs.map((d) => {
+    const rec = byId.get(d.id);
+    if (!rec || !d.raw || typeof d.raw !== 'object' || Array.isArray(d.raw)) return d;
+    const related = Object.entries(d.raw).filter(([k, v]) => !(k in rec) && v !== null && typeof v === 'object' && !Array.isArray(v) && 'records' in v);
+    return { ...d, raw: { ...(shape(rec) as Record<string, JsonObject[keyof JsonObject]>), ...Object.fromEntries(related) } };
+  });
 }
 
 /** Ids per read of records that came to match a filter (the select list and Ids share the URI's 16 KB). */
