@@ -9,6 +9,8 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
+import { registerWebhookRoutes } from './inbound/webhooks.ts';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { html } from 'hono/html';
@@ -43,6 +45,8 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** Where inbound routes read their secrets (`secret_env`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
   odata?: ODataAppOptions['sources'];
 }
@@ -248,6 +252,11 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
 
   registerApi(app as never, service);
   registerCoco(app as never, service);
+
+  // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------
+
+  registerOutboundMessageRoutes(app as never, service, { baseUrl });
+  registerWebhookRoutes(app as never, service, { env: opts.env });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', { type: 'http', scheme: 'bearer', description: 'API token from: sfbridge tokens create --name NAME' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'dashboard session; writes also need the X-CSRF-Token header' });
