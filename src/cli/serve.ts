@@ -157,7 +157,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       },
     });
   }
-  const app = createApp({ odata, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0' });
+  const app = createApp({ odata, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0', env });
   try {
     listening = await listen(app.fetch, { port, host, tls });
   } catch (err) {

@@ -96,6 +96,8 @@ export class Service {
   readonly #usageSavedAt = new Map<string, number>();
   readonly #replayResults = new Map<number, ReplayOutcome[]>();
   readonly #detach: Array<() => void> = [];
+  readonly #soon = new Set<string>();
+  #soonTimer: NodeJS.Immediate | undefined;
 
   private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
     this.events = opts.events ?? new ServiceEvents();
@@ -287,6 +289,26 @@ export class Service {
     return this.#enqueue(pipeline, 'manual', 'interactive');
   }
 
+  /**
+   * Runs a pipeline soon because work arrived for it (an inbound route wrote to its inbox). Calls within one
+   * turn of the event loop coalesce, and a queued run absorbs further calls, so a burst of requests costs
+   * one queue write, not one per request.
+   */
+  deliverSoon(pipeline: string): void {
+    this.#soon.add(pipeline);
+    if (this.#soonTimer) return;
+    this.#soonTimer = setImmediate(() => {
+      this.#soonTimer = undefined;
+      const names = [...this.#soon];
+      this.#soon.clear();
+      if (!this.started) return;
+      void (async () => {
+        const queued = new Set((await this.queue.list({ states: ['queued'] })).map((j) => j.key));
+        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc');
+      })().catch((err: unknown) => this.events.emit('warning', { pipeline: names.join(', '), code: 'ENQUEUE_FAILED', message: `could not queue delivery: ${(err as Error).message}` }));
+    });
+  }
+
   /** Pauses or resumes a pipeline's schedule (a paused pipeline still runs when started by hand). */
   async setPaused(pipeline: string, paused: boolean): Promise<ScheduleRow> {
     const entry = await this.pipelines.get(pipeline);
@@ -373,7 +395,8 @@ export class Service {
     if (result.status === 'interrupted') return 'interrupted';
     const sched = await this.state.getSchedule(name);
     const state = { ...(sched?.state ?? {}), ...(result.status === 'succeeded' ? { loaded: true, lastSuccessAt: startedAt } : {}) } as JsonObject;
-    const next = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(finishedAt), kind.defaultEveryMs);
+    const scheduled = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(finishedAt), kind.defaultEveryMs);
+    const next = result.nextRunAt && result.nextRunAt < scheduled ? result.nextRunAt : scheduled;
     // A run started by hand while the next scheduled one was already set keeps that one.
     const keep = sched?.nextRunAt && Date.parse(sched.nextRunAt) < next.getTime();
     await this.state.updateSchedule(name, { lastRunAt: finishedAt, lastRunId: row.id, lastStatus: result.status, state, ...(keep ? {} : { nextRunAt: next.toISOString() }) });

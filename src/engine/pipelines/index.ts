@@ -5,6 +5,7 @@
 import './sync.ts';
 import './publish.ts';
 import './comments.ts';
+import '../patterns/index.ts';
 
 export * from './kinds.ts';
 export { loadServiceConfig, Pipelines, type PipelineEntry, type PipelineSpec, type ServiceConfig } from './registry.ts';

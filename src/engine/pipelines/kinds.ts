@@ -93,6 +93,8 @@ export interface PipelineRunResult {
   apiCalls: number;
   error?: string;
   errorCode?: string;
+  /** Run again no later than this (work waiting for a retry), whatever the schedule says. */
+  nextRunAt?: Date;
 }
 
 /** A kind of pipeline. `S` is the validated spec. */
