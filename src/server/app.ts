@@ -9,6 +9,7 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerReplyRoutes, type ReplyRoutesOptions } from './inbound/reply.ts';
 import { registerCallIn } from './api/call-in.ts';
 import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
 import { registerWebhookRoutes } from './inbound/webhooks.ts';
@@ -46,6 +47,12 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** Request-reply routes under `/inbound/reply/{route}` (the config's `reply_routes:`). */
+  replyRoutes?: ReplyRoutesOptions['routes'];
+  /** Relative files of the config (JWT keys) resolve against this directory. */
+  baseDir?: string;
+  /** How request-reply routes call their remotes (default global fetch). */
+  replyFetch?: typeof fetch;
   /** Where inbound routes read their secrets (`secret_env`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
@@ -265,6 +272,7 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
 
   registerOutboundMessageRoutes(app as never, service, { baseUrl });
   registerWebhookRoutes(app as never, service, { env: opts.env });
+  if (opts.replyRoutes) registerReplyRoutes(app as never, { routes: opts.replyRoutes, service, baseDir: opts.baseDir ?? process.cwd(), env: opts.env, fetch: opts.replyFetch });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', { type: 'http', scheme: 'bearer', description: 'API token from: sfbridge tokens create --name NAME' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'dashboard session; writes also need the X-CSRF-Token header' });
