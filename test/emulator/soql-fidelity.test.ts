@@ -6,7 +6,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { insertRecord } from '../../src/emulator/dml.ts';
+import { location, nameField, systemFields } from '../../src/emulator/schema/dsl.ts';
+import type { ObjectDef } from '../../src/emulator/schema/types.ts';
+import { testOrg } from '../helpers/emulator.ts';
 import { fixture, query, type Fixture } from './soql-fixture.ts';
+
+/** Haversine reference for the assertions (mean Earth radius 6371 km, 1 mi = 1.609344 km). */
+function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const r = (d: number) => (d * Math.PI) / 180;
+  const h = Math.sin((r(lat2) - r(lat1)) / 2) ** 2 + Math.cos(r(lat1)) * Math.cos(r(lat2)) * Math.sin((r(lon2) - r(lon1)) / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+const PARIS = [48.8566, 2.3522] as const;
+const LONDON = [51.5074, -0.1278] as const;
+const NEW_YORK = [40.7128, -74.006] as const;
 
 /** Drops `attributes` everywhere, so cases state just the values. */
 function strip(v: unknown): unknown {
@@ -182,6 +195,151 @@ describe('SOQL fidelity', () => {
       await refused('SELECT Industry, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating, Type, Name)', 'MALFORMED_QUERY', 'GROUP BY CUBE can include at most 3 fields', 79);
       await refused('SELECT Name, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)', 'MALFORMED_QUERY', 'Field must be grouped or aggregated: Name', 8);
       await refused('SELECT Industry, GROUPING(Industry) FROM Account GROUP BY Industry', 'MALFORMED_QUERY', 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', 18);
+    });
+  });
+
+  describe('FORMAT(), convertCurrency() and convertTimezone()', () => {
+    const setZone = (tz: string) => f.emu.org.store.prepare('UPDATE "User" SET "TimeZoneSidKey" = ? WHERE "Id" = ?').run(tz, f.emu.org.adminUserId);
+    it('FORMAT() shows values as the user\'s locale does, keyed by the field name unless aliased', async () => {
+      assert.deepEqual(await rows('SELECT Name, FORMAT(Amount), FORMAT(CloseDate) cd, FORMAT(CreatedDate) created FROM Opportunity ORDER BY Name'), [
+        { Name: 'Big Deal', Amount: '$5,000.00', cd: '3/1/2024', created: '3/10/2024, 12:00 PM' },
+        { Name: 'Mid Deal', Amount: '$1,000.00', cd: null, created: '3/12/2024, 12:00 PM' },
+        { Name: 'Small Deal', Amount: '$100.00', cd: '4/10/2024', created: '3/11/2024, 12:00 PM' },
+      ]);
+      assert.deepEqual(await rows("SELECT FORMAT(Score__c), FORMAT(NumberOfEmployees), Name FROM Account WHERE Name = 'Acme'"), [{ Score__c: '1.50', NumberOfEmployees: '100', Name: 'Acme' }]);
+    });
+    it('FORMAT() wraps aggregates and convertCurrency()', async () => {
+      assert.deepEqual(await rows('SELECT FORMAT(SUM(Amount)) total, FORMAT(MIN(CloseDate)) firstClose, FORMAT(COUNT(Id)) n FROM Opportunity'), [{ total: '$6,100.00', firstClose: '3/1/2024', n: '3' }]);
+      assert.deepEqual(await rows('SELECT StageName, FORMAT(SUM(Amount)) FROM Opportunity GROUP BY StageName ORDER BY StageName'), [{ StageName: 'Closed Won', expr0: '$5,000.00' }, { StageName: 'Prospecting', expr0: '$1,100.00' }]);
+      assert.deepEqual(await rows("SELECT FORMAT(convertCurrency(Amount)) fc FROM Opportunity WHERE Name = 'Big Deal'"), [{ fc: '$5,000.00' }]);
+    });
+    it('convertCurrency() leaves the value as it is in a single-currency org', async () => {
+      assert.deepEqual(await rows('SELECT Name, convertCurrency(Amount) FROM Opportunity ORDER BY Amount'), [{ Name: 'Small Deal', Amount: 100 }, { Name: 'Mid Deal', Amount: 1000 }, { Name: 'Big Deal', Amount: 5000 }]);
+      assert.deepEqual(await rows('SELECT convertCurrency(Amount) amt FROM Opportunity WHERE Amount > 1000'), [{ amt: 5000 }]);
+    });
+    it('date functions over convertTimezone() use the running user\'s time zone, daylight saving included', async () => {
+      const hours = 'SELECT HOUR_IN_DAY(convertTimezone(CreatedDate)) h, COUNT(Id) n FROM Account GROUP BY HOUR_IN_DAY(convertTimezone(CreatedDate)) ORDER BY HOUR_IN_DAY(convertTimezone(CreatedDate))';
+      assert.deepEqual(await rows(hours), [{ h: 0, n: 4 }, { h: 9, n: 1 }, { h: 12, n: 1 }]);
+      setZone('America/Los_Angeles');
+      try {
+        // PST (UTC-8) before 2024-03-10 10:00Z, PDT (UTC-7) after.
+        assert.deepEqual(await rows(hours), [{ h: 2, n: 1 }, { h: 5, n: 1 }, { h: 16, n: 2 }, { h: 17, n: 2 }]);
+        assert.deepEqual(await rows('SELECT HOUR_IN_DAY(CreatedDate) h, COUNT(Id) n FROM Account GROUP BY HOUR_IN_DAY(CreatedDate) ORDER BY HOUR_IN_DAY(CreatedDate)'), [{ h: 0, n: 4 }, { h: 9, n: 1 }, { h: 12, n: 1 }]);
+        assert.deepEqual(await names("SELECT Name FROM Account WHERE DAY_ONLY(convertTimezone(CreatedDate)) = 2023-05-31"), ['Acme']);
+        assert.deepEqual(await rows("SELECT FORMAT(CreatedDate) FROM Account WHERE Name = 'acme subsidiary'"), [{ CreatedDate: '3/15/2024, 5:00 AM' }]);
+      } finally {
+        setZone('GMT');
+      }
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT convertTimezone(CreatedDate) FROM Account', 'MALFORMED_QUERY', 'convertTimezone() can only be used in a date function', 8);
+      await refused('SELECT convertCurrency(Name) FROM Account', 'INVALID_FIELD', 'convertCurrency() can only be applied to currency fields: Name', 8);
+      await refused("SELECT Name FROM Account WHERE FORMAT(AnnualRevenue) = '1'", 'MALFORMED_QUERY', 'FORMAT() can only be used in the SELECT clause', 32);
+    });
+  });
+
+  describe('DISTANCE() and GEOLOCATION()', () => {
+    const at = (account: string, [lat, lon]: readonly [number, number]) =>
+      f.emu.org.store.prepare('UPDATE "Account" SET "BillingLatitude" = ?, "BillingLongitude" = ? WHERE "Id" = ?').run(lat, lon, f.ids[account]);
+    before(() => {
+      at('A1', PARIS);
+      at('A2', LONDON);
+      at('A3', NEW_YORK);
+    });
+    const near = 'DISTANCE(BillingAddress, GEOLOCATION(48.8566, 2.3522)';
+    it('filters and orders by distance from a compound address, and selects it as an expression', async () => {
+      assert.deepEqual(await rows(`SELECT Name, ${near}, 'km') d FROM Account WHERE ${near}, 'km') < 6000 ORDER BY ${near}, 'km') DESC`), [
+        { Name: 'Initech', d: haversineKm(...PARIS, ...NEW_YORK) },
+        { Name: 'Globex', d: haversineKm(...PARIS, ...LONDON) },
+        { Name: 'Acme', d: 0 },
+      ]);
+      assert.deepEqual(await rows(`SELECT Name, ${near}, 'mi') FROM Account WHERE ${near}, 'mi') > 100 ORDER BY Name`), [
+        { Name: 'Globex', expr0: haversineKm(...PARIS, ...LONDON) / 1.609344 },
+        { Name: 'Initech', expr0: haversineKm(...PARIS, ...NEW_YORK) / 1.609344 },
+      ]);
+      assert.deepEqual(await names(`SELECT Name FROM Account WHERE ${near}, 'mi') < 250 ORDER BY ${near}, 'mi')`), ['Acme', 'Globex']);
+      // Records without coordinates have no distance: never within or beyond a radius, last with NULLS LAST.
+      assert.deepEqual(await names(`SELECT Name FROM Account ORDER BY ${near}, 'km') NULLS LAST, Name LIMIT 4`), ['Acme', 'Globex', 'Initech', 'acme subsidiary']);
+    });
+    it('works on a compound geolocation field', async () => {
+      const Warehouse: ObjectDef = {
+        name: 'Warehouse__c', label: 'Warehouse', labelPlural: 'Warehouses', keyPrefix: 'a01', custom: true,
+        fields: [...systemFields({ owner: true, name: nameField(80) }), ...location('Location__c', { custom: true })],
+      };
+      const org = await testOrg({ objects: [Warehouse] });
+      try {
+        const def = org.emu.org.schema.get('Warehouse__c')!;
+        insertRecord(org.emu.org, def, { Name: 'London', Location__Latitude__s: LONDON[0], Location__Longitude__s: LONDON[1] });
+        insertRecord(org.emu.org, def, { Name: 'New York', Location__Latitude__s: NEW_YORK[0], Location__Longitude__s: NEW_YORK[1] });
+        const { status, body } = await query(org, "SELECT Name, Location__c, DISTANCE(Location__c, GEOLOCATION(48.8566, 2.3522), 'km') dist FROM Warehouse__c WHERE DISTANCE(Location__c, GEOLOCATION(48.8566, 2.3522), 'km') < 1000");
+        assert.equal(status, 200, JSON.stringify(body));
+        assert.deepEqual(strip(body.records), [{ Name: 'London', Location__c: { latitude: LONDON[0], longitude: LONDON[1] }, dist: haversineKm(...PARIS, ...LONDON) }]);
+      } finally {
+        org.close();
+      }
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused(`SELECT Name FROM Account WHERE ${near}, 'mi') = 100`, 'MALFORMED_QUERY', 'DISTANCE() can only be compared with < or >', 32);
+      await refused("SELECT Name FROM Account WHERE DISTANCE(Name, GEOLOCATION(48.8566, 2.3522), 'mi') < 100", 'INVALID_FIELD', 'DISTANCE() requires a geolocation or address field: Name', 41);
+      await refused("SELECT Name FROM Account WHERE DISTANCE(BillingAddress, GEOLOCATION(98.1, 2.3522), 'mi') < 100", 'MALFORMED_QUERY', 'GEOLOCATION() takes a latitude between -90 and 90 and a longitude between -180 and 180', 57);
+    });
+  });
+
+  describe('TYPEOF … WHEN … THEN … ELSE … END', () => {
+    it('picks the branch of each record\'s concrete type, ELSE for the others', async () => {
+      assert.deepEqual(
+        await rows('SELECT Subject, TYPEOF What WHEN Account THEN Name, Industry WHEN Opportunity THEN Amount, StageName ELSE Name, Type END FROM Task ORDER BY Subject'),
+        [
+          { Subject: 'Call', What: { Name: 'Acme', Industry: 'Banking' } },
+          { Subject: 'Email', What: { Amount: 5000, StageName: 'Closed Won' } },
+          { Subject: 'Note', What: null },
+        ],
+      );
+      assert.deepEqual(
+        await rows('SELECT Subject, TYPEOF What WHEN Opportunity THEN Amount ELSE Name, Type END FROM Task ORDER BY Subject'),
+        [
+          { Subject: 'Call', What: { Name: 'Acme', Type: 'Account' } },
+          { Subject: 'Email', What: { Amount: 5000 } },
+          { Subject: 'Note', What: null },
+        ],
+      );
+      const body = await ok("SELECT TYPEOF What WHEN Account THEN Name END FROM Task WHERE Subject = 'Email'");
+      assert.deepEqual(body.records[0].What.attributes.type, 'Opportunity');
+    });
+    it('follows relationship paths inside a branch, from that branch\'s type', async () => {
+      assert.deepEqual(
+        await rows("SELECT TYPEOF Who WHEN Contact THEN Email, Account.Name ELSE Name END, TYPEOF What WHEN Opportunity THEN Account.Name ELSE Name END FROM Task WHERE Subject IN ('Call', 'Email') ORDER BY Subject"),
+        [
+          { Who: { Email: 'ada@example.com', Account: { Name: 'Acme' } }, What: { Name: 'Acme' } },
+          { Who: null, What: { Account: { Name: 'Acme' } } },
+        ],
+      );
+    });
+    it('works in a child subquery', async () => {
+      assert.deepEqual(await rows("SELECT Name, (SELECT Subject, TYPEOF What WHEN Account THEN Industry ELSE Id END FROM Tasks) FROM Account WHERE Name = 'Acme'"), [
+        { Name: 'Acme', Tasks: { totalSize: 1, done: true, records: [{ Subject: 'Call', What: { Industry: 'Banking' } }] } },
+      ]);
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT What.Name, TYPEOF What WHEN Account THEN Industry END FROM Task', 'MALFORMED_QUERY', 'TYPEOF What cannot be used with What fields elsewhere in the select list', 26);
+      await refused('SELECT TYPEOF What WHEN Account THEN Name ELSE Industry END FROM Task', 'INVALID_FIELD', "No such column 'Industry' on entity 'Name'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", 48);
+      await refused('SELECT TYPEOF Account WHEN Account THEN Name END FROM Contact', 'MALFORMED_QUERY', 'TYPEOF can only be used on a polymorphic relationship field: Account', 15);
+      await refused('SELECT TYPEOF What WHEN Lead THEN Name END FROM Task', 'INVALID_TYPE', "sObject type 'Lead' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", 25);
+    });
+  });
+
+  describe('date literals inside IN (…)', () => {
+    it('IN matches records in any of the literal ranges, beside plain values and null', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (TODAY, YESTERDAY) ORDER BY Name'), ['acme subsidiary', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (2020-01-15, THIS_MONTH) ORDER BY Name'), ['Acme', 'Initech', "O'Reilly Media"]);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (LAST_N_DAYS:2, null) ORDER BY Name'), ['Initech', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (LAST_N_DAYS:4, LAST_YEAR) ORDER BY Name'), ['Acme', 'acme subsidiary', "O'Reilly Media", 'Umbrella']);
+    });
+    it('NOT IN excludes them', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate NOT IN (TODAY, YESTERDAY) ORDER BY Name'), ['Acme', 'Globex', 'Initech']);
+    });
+    it('refuses a date literal for a field that is not a date', async () => {
+      await refused('SELECT Name FROM Account WHERE Name IN (TODAY)', 'INVALID_FIELD', "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes", 32);
     });
   });
 });

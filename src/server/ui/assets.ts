@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 export const APP_JS = `(() => {
   'use strict';
   const $ = (s, r) => (r || document).querySelector(s);
-  const cls = (s) => (s === 'succeeded' || s === 'ok' ? 'ok' : s === 'failed' ? 'err' : s === 'interrupted' ? 'warn' : '');
+  const cls = (s) => (s === 'succeeded' || s === 'ok' ? 'ok' : s === 'failed' ? 'err' : s === 'interrupted' ? 'warn' : s === 'waiting' ? 'muted' : '');
   const dur = (s) => (s == null ? '\\u2014' : s < 1 ? Math.round(s * 1000) + ' ms' : s < 60 ? s.toFixed(s < 10 ? 1 : 0) + ' s' : Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s');
   const text = (el, t) => { if (el && el.textContent !== t) el.textContent = t; };
 
@@ -49,8 +49,9 @@ export const APP_JS = `(() => {
         const o = snap.objects[name];
         const tr = row(name);
         const s = cell(tr, 'status');
-        text(s, o.status + (o.mode ? ' (' + o.mode + ')' : ''));
-        s.className = cls(o.status);
+        const shown = o.waiting ? 'waiting' : o.status;
+        text(s, shown + (o.mode ? ' (' + o.mode + ')' : ''));
+        s.className = cls(shown);
         const p = cell(tr, 'progress');
         let bar = p.querySelector('progress');
         if (!bar) {
@@ -63,6 +64,7 @@ export const APP_JS = `(() => {
         if (!label) { label = document.createElement('span'); p.append(label); }
         if (o.status === 'ok' || o.status === 'skipped') { bar.max = 1; bar.value = 1; text(label, ' done'); }
         else if (o.total) { bar.max = o.total; bar.value = Math.min(o.read, o.total); text(label, ' ' + Math.min(100, Math.round((o.read / o.total) * 100)) + '% of ' + o.total); }
+        else if (o.waiting) { bar.max = 1; bar.value = 0; text(label, ''); }
         else { bar.removeAttribute('value'); text(label, ''); }
         for (const k of ['read', 'written', 'deleted']) text(cell(tr, k), String(o[k]));
         text(cell(tr, 'failed'), String(o.failed || 0));
@@ -108,7 +110,8 @@ export const APP_JS = `(() => {
         height: 260,
         series: [{}, { label: 'used', stroke: '#0b5cad', fill: 'rgba(11,92,173,.12)', width: 2, points: { show: pts.length < 60 } }, { label: 'daily allocation', stroke: '#b3261e', dash: [6, 4], width: 1 }],
         axes: [{}, { label: 'API calls', size: 70 }],
-        scales: { y: { range: (u, min, max) => [0, Math.max(1, max) * 1.05] } },
+        // The allocation line only when usage comes near it; otherwise it would flatten the usage to zero.
+        scales: { y: { range: () => { const top = Math.max(10, ...pts.map((p) => p[1])) * 1.25; const cap = Math.max(...pts.map((p) => p[2])); return [0, top * 2 > cap ? cap * 1.05 : top]; } } },
       };
       new window.uPlot(opts, [pts.map((p) => p[0]), pts.map((p) => p[1]), pts.map((p) => p[2])], el);
     }

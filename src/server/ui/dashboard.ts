@@ -139,7 +139,7 @@ export async function pipelinesPage(service: Service, csrf: string, opts: { noti
       ${alert(opts.error)}
       <form class="card" method="post" action="/ui/pipelines" aria-labelledby="new-pipeline">
         ${csrfField(csrf)}
-        <label for="np-name">Name <span class="muted">(letters, digits, - and _)</span></label>
+        <label for="np-name">Pipeline name <span class="muted">(letters, digits, - and _)</span></label>
         <input id="np-name" name="name" type="text" required pattern="[A-Za-z][A-Za-z0-9_-]*" value="${f.name ?? ''}">
         <label for="np-connection">Connection</label>
         <select id="np-connection" name="connection" required>
@@ -233,6 +233,8 @@ export async function runsPage(service: Service, csrf: string, q: { pipeline?: s
 export interface LiveObject extends RunObjectCounts {
   /** Records expected, when the engine knows (a COUNT() before an initial load, a publish batch). */
   total?: number;
+  /** The run has not come to this object yet. */
+  waiting?: boolean;
 }
 
 /** What the run page's stream sends: the run's status and per-object counts. */
@@ -247,20 +249,25 @@ export interface RunSnapshot {
   objects: Record<string, LiveObject>;
 }
 
-export function runSnapshot(r: PipelineRunRow, totals: Record<string, number> | undefined, now = Date.now()): RunSnapshot {
+export function runSnapshot(r: PipelineRunRow, live: { totals?: Record<string, number>; waiting?: (object: string) => boolean } = {}, now = Date.now()): RunSnapshot {
   const v = runView(r);
   const objects: Record<string, LiveObject> = {};
-  for (const [name, o] of Object.entries(v.objects as Record<string, RunObjectCounts>)) objects[name] = totals?.[name] !== undefined ? { ...o, total: totals[name] } : o;
+  for (const [name, o] of Object.entries(v.objects as Record<string, RunObjectCounts>)) {
+    objects[name] = { ...o, ...(live.totals?.[name] !== undefined ? { total: live.totals[name] } : {}), ...(o.status === 'running' && v.status === 'running' && live.waiting?.(name) ? { waiting: true } : {}) };
+  }
   return { id: v.id, pipeline: v.pipeline, status: v.status, finished_at: v.finished_at, seconds: v.seconds ?? (now - Date.parse(v.started_at)) / 1000, api_calls: v.api_calls, error: v.error, objects };
 }
 
 function objectRow(name: string, o: LiveObject): Html {
   const pct = o.total ? Math.min(100, Math.round((o.read / o.total) * 100)) : undefined;
+  const shown = o.waiting ? 'waiting' : o.status;
   return html`<tr data-object="${name}">
     <th scope="row">${name}</th>
-    <td data-k="status" class="${statusClass(o.status)}">${o.status}${o.mode ? html` <span class="muted">(${o.mode})</span>` : ''}</td>
+    <td data-k="status" class="${o.waiting ? 'muted' : statusClass(o.status)}">${shown}${o.mode ? html` <span class="muted">(${o.mode})</span>` : ''}</td>
     <td data-k="progress">${o.status === 'ok' || o.status === 'skipped'
       ? html`<progress max="1" value="1" aria-label="${name} progress">done</progress> done`
+      : o.waiting
+        ? html`<progress max="1" value="0" aria-label="${name} progress">waiting</progress>`
       : pct !== undefined
         ? html`<progress max="${o.total}" value="${Math.min(o.read, o.total!)}" aria-label="${name} progress">${pct}%</progress> ${pct}% of ${o.total}`
         : o.status === 'running'
@@ -281,22 +288,22 @@ function runFix(s: RunSnapshot, kind: string, deadLetters: number): string[] {
   return out;
 }
 
-export async function runPage(service: Service, id: number, csrf: string, totals: Record<string, number> | undefined): Promise<Html | undefined> {
+export async function runPage(service: Service, id: number, csrf: string, live: { totals?: Record<string, number>; waiting?: (object: string) => boolean } = {}): Promise<Html | undefined> {
   const r = await service.getRun(id);
   if (!r) return undefined;
-  const s = runSnapshot(r, totals);
+  const s = runSnapshot(r, live);
   const v = runView(r);
   const events = await service.runEvents(id);
-  const live = s.status === 'running';
-  const deadLetters = r.kind === 'publish' && !live ? await service.listDeadLetters({ pipeline: r.pipeline, status: 'open', limit: 1000 }).then((l) => l.length).catch(() => 0) : 0;
-  const fixes = live ? [] : runFix(s, r.kind, deadLetters);
+  const running = s.status === 'running';
+  const deadLetters = r.kind === 'publish' && !running ? await service.listDeadLetters({ pipeline: r.pipeline, status: 'open', limit: 1000 }).then((l) => l.length).catch(() => 0) : 0;
+  const fixes = running ? [] : runFix(s, r.kind, deadLetters);
   const problems = [...(s.error ? [s.error] : []), ...Object.entries(s.objects).filter(([, o]) => o.error).map(([n, o]) => `${n}: ${o.error}`)];
   return page({
     title: `Run ${id}`,
     csrf,
     active: '/runs',
     body: html`<h1>Run ${id} of <a href="/pipelines/${enc(s.pipeline)}">${s.pipeline}</a></h1>
-      <div id="run" ${live ? raw(`data-stream="/runs/${id}/stream"`) : ''}>
+      <div id="run" ${running ? raw(`data-stream="/runs/${id}/stream"`) : ''}>
       <dl class="facts">
         <dt>Status</dt><dd id="run-status" class="${statusClass(s.status)}" aria-live="polite">${s.status}</dd>
         <dt>Trigger</dt><dd>${v.trigger}${v.resumed_from ? html` — continues <a href="/runs/${v.resumed_from}">run ${v.resumed_from}</a>` : ''}</dd>
@@ -321,7 +328,7 @@ export async function runPage(service: Service, id: number, csrf: string, totals
         ? html`<table aria-labelledby="log"><thead><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Event</th><th scope="col">Message</th></tr></thead><tbody>
           ${events.map((e) => html`<tr><td>${when(e.at)}</td><td class="${e.level === 'error' ? 'err' : e.level === 'warn' ? 'warn' : ''}">${e.level}</td><td><code>${e.type}</code></td><td>${e.message}</td></tr>`)}
           </tbody></table>`
-        : html`<p class="muted">No events yet${live ? ' (this page updates when the run ends)' : ''}.</p>`}`,
+        : html`<p class="muted">No events yet${running ? ' (this page updates when the run ends)' : ''}.</p>`}`,
   });
 }
 

@@ -21,6 +21,8 @@ const trackers = new WeakMap<Service, RunTotals>();
 /** Expected record counts per object of running runs, fed by the service's event stream. */
 export class RunTotals {
   readonly #totals = new Map<number, Record<string, number>>();
+  /** Objects that have started, per run seen from its start (the others of such a run are waiting). */
+  readonly #started = new Map<number, Set<string>>();
 
   /** One tracker per service, however many apps are built on it. */
   static of(service: Service): RunTotals {
@@ -30,13 +32,21 @@ export class RunTotals {
   }
 
   private constructor(service: Service) {
+    service.events.on('pipeline:run:started', (e) => this.#started.set(e.runId, new Set()));
     service.events.on('pipeline:run:event', (e) => {
-      if (e.type !== 'object:started' && e.type !== 'object:batch') return;
       const d = e.data as { object?: string; total?: number };
+      if (d.object && typeof d.object === 'string') this.#started.get(e.runId)?.add(d.object);
+      if (e.type !== 'object:started' && e.type !== 'object:batch') return;
       if (d.object && typeof d.total === 'number') this.#set(e.runId, d.object, d.total);
     });
-    service.events.on('pipeline:run:progress', (e) => this.#set(e.runId, e.object, e.total));
-    service.events.on('pipeline:run:finished', (e) => this.#totals.delete(e.runId));
+    service.events.on('pipeline:run:progress', (e) => {
+      this.#started.get(e.runId)?.add(e.object);
+      this.#set(e.runId, e.object, e.total);
+    });
+    service.events.on('pipeline:run:finished', (e) => {
+      this.#totals.delete(e.runId);
+      this.#started.delete(e.runId);
+    });
   }
 
   #set(runId: number, object: string, total: number): void {
@@ -45,8 +55,10 @@ export class RunTotals {
     this.#totals.set(runId, t);
   }
 
-  get(runId: number): Record<string, number> | undefined {
-    return this.#totals.get(runId);
+  /** Expected totals and the objects that have not started yet (known for runs seen from their start). */
+  get(runId: number): { totals?: Record<string, number>; waiting?: (object: string) => boolean } {
+    const started = this.#started.get(runId);
+    return { totals: this.#totals.get(runId), waiting: started && ((o) => !started.has(o)) };
   }
 }
 
