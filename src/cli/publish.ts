@@ -259,7 +259,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       stderr.write(`warning: --state sqlite::memory: keeps the outbox in memory: a rerun after a crash sends every record again; use a file (the default ${DEFAULT_PUBLISH_STATE})\n`);
     }
     if (target.operation === 'insert' && !target.object.endsWith('__e') && lookupFieldsOf(target).length === 0) {
-      stderr.write(`note: plain insert without --idempotency-field or --match-field: a record whose answer is lost in a crash or timeout is not resent but dead-lettered for you to check (Bulk API 2.0 loads are settled from their jobs' results); ${MAKE_INSERT_SAFE.replace(/^to make/, 'to resolve those automatically too,')}\n`);
+      stderr.write(`note: plain insert without --idempotency-field or --match-field: a record whose answer is lost in a crash or timeout is not resent but dead-lettered for you to check (Bulk API 2.0 loads are settled from their jobs' results); ${MAKE_INSERT_SAFE}\n`);
     }
     const resultsPath = (values.results as string | undefined) ?? (from === '-' ? 'publish-results.jsonl' : `${from.replace(/\.[^./]+$/, '')}.results.jsonl`);
     const pipeline = (values.pipeline as string | undefined) ?? `cli:${target.object}:${target.operation}:${from === '-' ? 'stdin' : basename(from)}`;
