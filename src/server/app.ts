@@ -9,6 +9,8 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
+import { registerWebhookRoutes } from './inbound/webhooks.ts';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { html } from 'hono/html';
@@ -27,6 +29,7 @@ import { finishGrant, revokeGrant, startGrant } from './oauth/grant.ts';
 import { odataApp, type ODataAppOptions } from './odata/service.ts';
 import { messagePage, STYLES, type Html } from './ui/layout.ts';
 import { actionError, loginPage, overviewPage } from './ui/pages.ts';
+import { DASHBOARD_ASSETS, registerDashboard } from './ui/routes.ts';
 
 export interface AppOptions {
   service: Service;
@@ -42,6 +45,8 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** Where inbound routes read their secrets (`secret_env`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
   odata?: ODataAppOptions['sources'];
 }
@@ -49,7 +54,7 @@ export interface AppOptions {
 type Vars = { Variables: { principal: Principal | undefined } };
 
 /** Paths anyone may call. */
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, /^\/inbound\//, /^\/odata\//];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, DASHBOARD_ASSETS, /^\/inbound\//, /^\/odata\//];
 /** Paths that answer 401 JSON rather than redirecting to the sign-in page. */
 const MACHINE = /^\/(api\/|metrics$|connector\/|datasource\/)/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -189,13 +194,11 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     return htmlPage(c, await overviewPage(service, csrfOf(c.get('principal')), notice));
   });
 
-  app.post('/ui/pipelines/:name/run', async (c) => {
-    try {
-      await service.runNow(c.req.param('name'));
-      return c.redirect(`/?queued=${encodeURIComponent(c.req.param('name'))}`, 303);
-    } catch (err) {
-      return htmlPage(c, actionError((err as Error).message, csrfOf(c.get('principal'))), errorBody(err).status);
-    }
+  registerDashboard(app as never, {
+    service,
+    htmlPage,
+    csrfOf: (c) => csrfOf(c.get('principal')),
+    notFound: (c, what) => htmlPage(c, messagePage('Not found', html`<p>There is no ${what}. <a href="/">Overview</a></p>`, csrfOf(c.get('principal'))), 404),
   });
 
   // Grant access --------------------------------------------------------------------------------------
@@ -219,7 +222,7 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
   app.post('/oauth/revoke/:connection', async (c) => {
     try {
       await revokeGrant(service, c.req.param('connection'));
-      return c.redirect(`/?revoked=${encodeURIComponent(c.req.param('connection'))}`, 303);
+      return c.redirect(`/connections?revoked=${encodeURIComponent(c.req.param('connection'))}`, 303);
     } catch (err) {
       return htmlPage(c, actionError((err as Error).message, csrfOf(c.get('principal'))), errorBody(err).status);
     }
@@ -249,6 +252,11 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
 
   registerApi(app as never, service);
   registerCoco(app as never, service);
+
+  // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------
+
+  registerOutboundMessageRoutes(app as never, service, { baseUrl });
+  registerWebhookRoutes(app as never, service, { env: opts.env });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', { type: 'http', scheme: 'bearer', description: 'API token from: sfbridge tokens create --name NAME' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'dashboard session; writes also need the X-CSRF-Token header' });

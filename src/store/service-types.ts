@@ -115,6 +115,31 @@ export interface SessionRow {
   expiresAt: string;
 }
 
+/** Where an inbound item is: waiting (or waiting to retry), delivered, or given up (a dead letter). */
+export type InboxState = 'pending' | 'delivered' | 'dead';
+
+/**
+ * One inbound item (an Outbound Message notification, a webhook event, a call-in request), written before
+ * the sender is answered. `dedupeKey` is unique per pipeline: a retry or redelivery of the same item finds
+ * the row instead of adding one.
+ */
+export interface InboxRow {
+  id: number;
+  pipeline: string;
+  dedupeKey: string;
+  /** SHA-256 of the request body (call-in: the same key with another body is refused). */
+  bodyHash: string | null;
+  payload: JsonObject;
+  state: InboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  receivedAt: string;
+  updatedAt: string;
+  lastError: string | null;
+  /** What delivery returned (call-in: the per-record results the caller gets). */
+  result: JsonValue | null;
+}
+
 /** Outcome of taking a one-time secret. */
 export type OneTimeTake = { ok: true; data: JsonObject } | { ok: false; reason: 'unknown' | 'used' | 'expired' };
 
@@ -173,6 +198,24 @@ export interface ServiceState {
   /** Small service settings (JSON values by key). */
   getSetting(key: string): Promise<JsonValue | undefined>;
   putSetting(key: string, value: JsonValue): Promise<void>;
+
+  /**
+   * Writes an inbound item unless the pipeline already has one with its `dedupeKey`; returns the stored row
+   * and whether this call added it. Committed before it resolves.
+   */
+  addInbox(item: { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject; receivedAt?: string }): Promise<{ row: InboxRow; added: boolean }>;
+  /** Several items in one transaction (one SOAP message carries up to 100 notifications). */
+  addInboxBatch(items: readonly { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject }[]): Promise<{ row: InboxRow; added: boolean }[]>;
+  getInbox(id: number): Promise<InboxRow | undefined>;
+  findInbox(pipeline: string, dedupeKey: string): Promise<InboxRow | undefined>;
+  /** Pending items due at `now`, oldest first. */
+  dueInbox(pipeline: string, now: string, limit: number): Promise<InboxRow[]>;
+  /** The earliest `nextAttemptAt` of the pipeline's pending items. */
+  nextInboxAttempt(pipeline: string): Promise<string | undefined>;
+  updateInbox(id: number, changes: Partial<Pick<InboxRow, 'state' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'result' | 'payload'>>): Promise<void>;
+  /** Newest first. */
+  listInbox(options?: { pipeline?: string; state?: InboxState; limit?: number; before?: number }): Promise<InboxRow[]>;
+  countInbox(options?: { pipeline?: string; state?: InboxState }): Promise<number>;
 
   /** Stores a one-time secret under `purpose` and the hash of its value. */
   putOneTime(purpose: string, idHash: string, data: JsonObject, expiresAt: string): Promise<void>;

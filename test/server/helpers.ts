@@ -42,6 +42,8 @@ export interface HarnessOptions {
   storeUrl?: string;
   /** An `odata:` block, served under /odata/v4 with the service's store. */
   odata?: unknown;
+  /** Environment of inbound routes (webhook secrets). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function emulatorFetch(emu: Emulator) {
@@ -61,7 +63,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     openStore: (url) => service.store(url),
     verifyServiceToken: async (req) => (await auth.verifyToken(/^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1] ?? '')) !== undefined,
   }, 0);
-  const app = createApp({ service, auth, metrics, publicUrl: undefined, odata });
+  const app = createApp({ service, auth, metrics, publicUrl: undefined, odata, env: opts.env });
   const { token } = await auth.createToken('test');
   if (opts.start !== false) await service.start();
   const doc = (await (await app.request('/api/v1/openapi.json', { headers: { authorization: `Bearer ${token}` } })).json()) as OpenApiDoc;

@@ -72,7 +72,7 @@ const fileSourceSchema = z
 
 const OPERATIONS = ['insert', 'create', 'update', 'upsert', 'delete'] as const;
 
-const targetSchema = z
+export const targetSchema = z
   .object({
     object: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an sObject API name such as Contact, Invoice__c or Order_Event__e'),
     operation: z.enum(OPERATIONS).default('upsert'),
