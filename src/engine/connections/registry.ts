@@ -327,7 +327,7 @@ export class Connections {
     const fingerprint = JSON.stringify([r.spec, Object.keys(r.secrets).sort(), r.row?.updatedAt]);
     let entry = this.#auth.get(name);
     if (!entry || entry.fingerprint !== fingerprint) {
-      const transport = new Transport({ fetch: this.#fetch });
+      const transport = new Transport({ fetch: this.#fetch, proxy: r.spec.proxy });
       const tokenStore = credentials.kind === 'refreshToken' ? this.#rotationStore(name) : undefined;
       entry = { fingerprint, auth: new Authenticator({ credentials, transport, tokenStore }), describes: new MemoryDescribeCache(), checked: false };
       this.#auth.set(name, entry);
@@ -336,6 +336,7 @@ export class Connections {
     const client = new SalesforceClient({
       authenticator: entry.auth,
       fetch: this.#fetch,
+      proxy: r.spec.proxy,
       apiVersion: r.spec.api_version,
       describeCache: entry.describes,
       governor: { runShare: b?.run_share, orgCeiling: b?.org_ceiling, onCeiling: b?.on_ceiling, ...req.governor },

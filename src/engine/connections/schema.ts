@@ -10,6 +10,7 @@
  *   partner: { kind: web, login_url: https://login.salesforce.com, client_id: …, client_secret: … }   # then "Grant access"
  * ```
  */
+import { parseProxyUrl } from '../../client/proxy.ts';
 import { z } from 'zod';
 
 const httpsUrl = z
@@ -32,8 +33,18 @@ const budget = z
   })
   .describe('API budget for every run on this connection');
 
+/** An HTTP proxy URL; checked here so a typo fails when the connection is saved, not at the first call. */
+export const proxyUrl = z.string().superRefine((v, ctx) => {
+  try {
+    parseProxyUrl(v, 'proxy');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^proxy: /, '') });
+  }
+});
+
 const common = {
   api_version: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').optional(),
+  proxy: proxyUrl.optional().describe('HTTP proxy for this connection, e.g. http://proxy.corp:3128 (default: HTTPS_PROXY/HTTP_PROXY; NO_PROXY is honoured)'),
   budget: budget.optional(),
   description: z.string().max(500).optional(),
 };
@@ -142,7 +153,7 @@ export type ConnectionView = z.infer<typeof connectionView>;
  */
 export function specFromLegacyBlock(block: Record<string, string | undefined>): Record<string, unknown> {
   const v = (k: string) => (block[k] ? block[k] : undefined);
-  const base = { api_version: v('api_version') };
+  const base = { api_version: v('api_version'), ...(v('proxy') ? { proxy: v('proxy') } : {}) };
   if (v('auth_url')) return { kind: 'sfdx', auth_url: v('auth_url'), ...base };
   if (v('jwt_key')) return { kind: 'jwt', login_url: v('login_url') ?? v('instance_url'), client_id: v('client_id'), username: v('username'), private_key: v('jwt_key'), ...base };
   if (v('password')) return { kind: 'password', login_url: v('login_url') ?? v('instance_url'), client_id: v('client_id'), client_secret: v('client_secret'), username: v('username'), password: v('password'), ...base };
