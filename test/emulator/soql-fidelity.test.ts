@@ -284,4 +284,62 @@ describe('SOQL fidelity', () => {
       await refused("SELECT Name FROM Account WHERE DISTANCE(BillingAddress, GEOLOCATION(98.1, 2.3522), 'mi') < 100", 'MALFORMED_QUERY', 'GEOLOCATION() takes a latitude between -90 and 90 and a longitude between -180 and 180', 57);
     });
   });
+
+  describe('TYPEOF … WHEN … THEN … ELSE … END', () => {
+    it('picks the branch of each record\'s concrete type, ELSE for the others', async () => {
+      assert.deepEqual(
+        await rows('SELECT Subject, TYPEOF What WHEN Account THEN Name, Industry WHEN Opportunity THEN Amount, StageName ELSE Name, Type END FROM Task ORDER BY Subject'),
+        [
+          { Subject: 'Call', What: { Name: 'Acme', Industry: 'Banking' } },
+          { Subject: 'Email', What: { Amount: 5000, StageName: 'Closed Won' } },
+          { Subject: 'Note', What: null },
+        ],
+      );
+      assert.deepEqual(
+        await rows('SELECT Subject, TYPEOF What WHEN Opportunity THEN Amount ELSE Name, Type END FROM Task ORDER BY Subject'),
+        [
+          { Subject: 'Call', What: { Name: 'Acme', Type: 'Account' } },
+          { Subject: 'Email', What: { Amount: 5000 } },
+          { Subject: 'Note', What: null },
+        ],
+      );
+      const body = await ok("SELECT TYPEOF What WHEN Account THEN Name END FROM Task WHERE Subject = 'Email'");
+      assert.deepEqual(body.records[0].What.attributes.type, 'Opportunity');
+    });
+    it('follows relationship paths inside a branch, from that branch\'s type', async () => {
+      assert.deepEqual(
+        await rows("SELECT TYPEOF Who WHEN Contact THEN Email, Account.Name ELSE Name END, TYPEOF What WHEN Opportunity THEN Account.Name ELSE Name END FROM Task WHERE Subject IN ('Call', 'Email') ORDER BY Subject"),
+        [
+          { Who: { Email: 'ada@example.com', Account: { Name: 'Acme' } }, What: { Name: 'Acme' } },
+          { Who: null, What: { Account: { Name: 'Acme' } } },
+        ],
+      );
+    });
+    it('works in a child subquery', async () => {
+      assert.deepEqual(await rows("SELECT Name, (SELECT Subject, TYPEOF What WHEN Account THEN Industry ELSE Id END FROM Tasks) FROM Account WHERE Name = 'Acme'"), [
+        { Name: 'Acme', Tasks: { totalSize: 1, done: true, records: [{ Subject: 'Call', What: { Industry: 'Banking' } }] } },
+      ]);
+    });
+    it('refuses what Salesforce refuses', async () => {
+      await refused('SELECT What.Name, TYPEOF What WHEN Account THEN Industry END FROM Task', 'MALFORMED_QUERY', 'TYPEOF What cannot be used with What fields elsewhere in the select list', 26);
+      await refused('SELECT TYPEOF What WHEN Account THEN Name ELSE Industry END FROM Task', 'INVALID_FIELD', "No such column 'Industry' on entity 'Name'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", 48);
+      await refused('SELECT TYPEOF Account WHEN Account THEN Name END FROM Contact', 'MALFORMED_QUERY', 'TYPEOF can only be used on a polymorphic relationship field: Account', 15);
+      await refused('SELECT TYPEOF What WHEN Lead THEN Name END FROM Task', 'INVALID_TYPE', "sObject type 'Lead' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", 25);
+    });
+  });
+
+  describe('date literals inside IN (…)', () => {
+    it('IN matches records in any of the literal ranges, beside plain values and null', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (TODAY, YESTERDAY) ORDER BY Name'), ['acme subsidiary', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (2020-01-15, THIS_MONTH) ORDER BY Name'), ['Acme', 'Initech', "O'Reilly Media"]);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE Since__c IN (LAST_N_DAYS:2, null) ORDER BY Name'), ['Initech', "O'Reilly Media", 'Umbrella']);
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate IN (LAST_N_DAYS:4, LAST_YEAR) ORDER BY Name'), ['Acme', 'acme subsidiary', "O'Reilly Media", 'Umbrella']);
+    });
+    it('NOT IN excludes them', async () => {
+      assert.deepEqual(await names('SELECT Name FROM Account WHERE CreatedDate NOT IN (TODAY, YESTERDAY) ORDER BY Name'), ['Acme', 'Globex', 'Initech']);
+    });
+    it('refuses a date literal for a field that is not a date', async () => {
+      await refused('SELECT Name FROM Account WHERE Name IN (TODAY)', 'INVALID_FIELD', "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes", 32);
+    });
+  });
 });

@@ -227,18 +227,20 @@ function join(scope: Scope, parent: JoinNode | null, field: FieldDef): JoinNode 
 }
 
 /** Resolves a dotted field path (`Account.Owner.Email`, `a.Name`, `What.Type`) in a scope. */
-function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
+function resolve(scope: Scope, rawPath: string, clausePos = 0, from?: JoinNode): Resolved {
   const sh = scope.sh;
   const org = sh.org;
   let segs = rawPath.split('.');
-  if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  if (from) {
+    // A TYPEOF branch: the path starts at one concrete target of the polymorphic relationship.
+  } else if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
   // `SELECT Contact.FirstName FROM Contact`: the queried object's own name may qualify a path, unless it
   // also names a relationship of that object (which then wins, as it did before qualifiers existed).
   else if (segs.length > 1 && segs[0].toLowerCase() === scope.def.name.toLowerCase() && !org.schema.relationship(scope.def.name, segs[0])) segs = segs.slice(1);
   const chain: JoinNode[] = [];
-  let def = scope.def;
-  let alias = scope.alias;
-  let node: JoinNode | null = null;
+  let def = from?.def ?? scope.def;
+  let alias = from?.alias ?? scope.alias;
+  let node: JoinNode | null = from ?? null;
   const canon: string[] = [];
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i];
@@ -514,9 +516,28 @@ function comparison(sh: Shared, lhs: string, t: Target, cond: { operator: string
   if ((op === 'INCLUDES' || op === 'EXCLUDES') && t.type !== 'multipicklist') badOp();
   if (op === 'LIKE' && !TEXTUAL.has(t.type)) badOp();
 
+  if ((op === 'IN' || op === 'NOT IN') && lits.some((l) => 'range' in l)) {
+    // `CreatedDate IN (TODAY, LAST_N_DAYS:7, 2024-01-01)`: a record matches when it falls in any range
+    // or equals any plain value.
+    const parts: string[] = [];
+    const params: SqlValue[] = [];
+    for (const l of lits) {
+      if ('range' in l) {
+        parts.push(`(${lhs} >= ? AND ${lhs} < ?)`);
+        params.push(l.date ? isoDate(l.range.start) : l.range.start, l.date ? isoDate(l.range.end) : l.range.end);
+      } else if (l.v === null) {
+        parts.push(`${lhs} IS NULL`);
+      } else {
+        parts.push(`${lhs} = ?`);
+        params.push(l.v);
+      }
+    }
+    const any = `(${parts.join(' OR ')})`;
+    return op === 'IN' ? { sql: any, params } : { sql: `NOT COALESCE(${any}, 0)`, params };
+  }
   const first = lits[0];
   if ('range' in first) {
-    if (lits.length > 1 || op === 'IN' || op === 'NOT IN') badOp();
+    if (lits.length > 1) badOp();
     const s: SqlValue = first.date ? isoDate(first.range.start) : first.range.start;
     const e: SqlValue = first.date ? isoDate(first.range.end) : first.range.end;
     switch (op) {
@@ -974,6 +995,10 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
         if (aggregate) err(sh, 'MALFORMED_QUERY', 'TYPEOF', 'TYPEOF is not supported in aggregate queries');
         const refField = sh.org.schema.relationship(def.name, item.field);
         if (!refField || refField.hidden) err(sh, 'INVALID_FIELD', item.field, unknownRelationship(item.field));
+        const typeofPos = locate(sh.soql, 'TYPEOF') ?? 0;
+        // "typeOfField can't reference a relationship field that is also referenced in fieldList".
+        const clash = fields.find((x) => x.type === 'FieldRelationship' && x.relationships[0].toLowerCase() === item.field.toLowerCase());
+        if (clash) err(sh, 'MALFORMED_QUERY', item.field, `TYPEOF ${refField.relationshipName} cannot be used with ${refField.relationshipName} fields elsewhere in the select list`, typeofPos);
         const node = join(scope, null, refField);
         if (node.def) err(sh, 'MALFORMED_QUERY', item.field, `TYPEOF can only be used on a polymorphic relationship field: ${item.field}`);
         bodyFor(scope, body, [node]);
@@ -984,17 +1009,25 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
             if (!t) err(sh, 'INVALID_TYPE', c.objectType, unsupportedType(c.objectType ?? ''));
             const b = poly.byType.get(t.def.name) ?? newBody();
             poly.byType.set(t.def.name, b);
+            // Paths in a branch start at that target, so `WHEN Contact THEN Account.Name` joins from Contact.
+            const base: JoinNode = { key: `${node.key}#${t.def.name}`, rel: node.rel, field: node.field, fkSql: node.fkSql, def: t.def, alias: t.alias, targets: [], depth: node.depth };
             for (const fname of c.fieldList) {
-              const f = visibleField(sh.org, t.def.name, fname);
-              if (!f) err(sh, 'INVALID_FIELD', fname, noSuchColumn(fname, t.def.name));
-              put(b, fieldNode(scope, f, t.def, t.alias, `${t.alias}.${q(f.name)}`));
-              columns.push(`${node.rel}.${f.name}`);
+              const r = resolve(scope, fname, typeofPos, base);
+              addResolved(scope, b, r);
+              columns.push(`${node.rel}.${r.path}`);
             }
           } else {
             const b = poly.otherwise ?? newBody();
             poly.otherwise = b;
             for (const fname of c.fieldList) {
-              const r = resolve(scope, `${node.rel}.${fname}`);
+              let r: Resolved;
+              try {
+                r = resolve(scope, `${node.rel}.${fname}`, typeofPos);
+              } catch (e) {
+                // The path resolved is `What.Name`; the query spells just `Name`, after ELSE.
+                if (e instanceof SfError && !e.message.startsWith('\n')) throw soqlError(e.errorCode, sh.soql, locate(sh.soql, fname, keywordPos(sh.soql, 'ELSE') ?? typeofPos), e.message);
+                throw e;
+              }
               if (r.kind === 'polyType') put(b, { k: 'polyType', key: 'Type', fkCol: scope.col(node.fkSql) });
               else if (r.kind === 'polyId') put(b, { k: 'val', key: 'Id', col: scope.col(r.sql), type: 'id' });
               else put(b, { k: 'val', key: r.field.name, col: scope.col(r.sql), type: r.field.type });
