@@ -99,6 +99,12 @@ describe('SOQL fidelity', () => {
     it('applies to aggregates', async () => {
       assert.deepEqual(await rows('SELECT COUNT(Id) n FROM Account USING SCOPE mine'), [{ n: 3 }]);
     });
+    it('applies in child subqueries and semi-joins', async () => {
+      assert.deepEqual(await rows("SELECT Name, (SELECT Name FROM ChildAccounts USING SCOPE mine) FROM Account WHERE Name = 'Acme'"), [
+        { Name: 'Acme', ChildAccounts: { totalSize: 1, done: true, records: [{ Name: "O'Reilly Media" }] } },
+      ]);
+      assert.deepEqual(await names('SELECT Name FROM Contact WHERE AccountId IN (SELECT Id FROM Account USING SCOPE mine) ORDER BY LastName'), ['Eve Adams', 'Ada Lovelace', 'Bob Smith']);
+    });
     it('refuses the scopes this org cannot honour', async () => {
       await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
       await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);

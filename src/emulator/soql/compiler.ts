@@ -812,6 +812,11 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
+  const scoped = sub.usingScope === undefined ? null : scopeFilter(inner, sub.usingScope);
+  if (scoped) {
+    pred.push(scoped.sql);
+    params.push(...scoped.params);
+  }
   if (where) {
     pred.push(where.sql);
     params.push(...where.params);
@@ -1181,7 +1186,7 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
   const using = (query as Query).usingScope;
-  if (using !== undefined && !opts.childOf) {
+  if (using !== undefined) {
     const f = scopeFilter(scope, using);
     if (f) {
       parts.push(f.sql);
