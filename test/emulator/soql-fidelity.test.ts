@@ -191,6 +191,14 @@ describe('SOQL fidelity', () => {
       );
       assert.equal((await ok('SELECT Industry, Rating, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating)')).totalSize, 15);
     });
+    it('aggregates over a grouped field still aggregate in subtotal rows, in SELECT and HAVING', async () => {
+      assert.deepEqual(await rows('SELECT Industry, COUNT_DISTINCT(Industry) d, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry) HAVING COUNT_DISTINCT(Industry) > 0'), [
+        { Industry: 'Banking', d: 1, n: 2 }, { Industry: 'Media', d: 1, n: 1 }, { Industry: 'Technology', d: 1, n: 2 }, { Industry: null, d: 3, n: 6 },
+      ]);
+      assert.deepEqual(await rows('SELECT Industry, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry) HAVING Industry != null'), [
+        { Industry: 'Banking', n: 2 }, { Industry: 'Media', n: 1 }, { Industry: 'Technology', n: 2 },
+      ]);
+    });
     it('applies ORDER BY and LIMIT to the subtotal rows too', async () => {
       assert.deepEqual(await rows('SELECT Industry, SUM(AnnualRevenue) total FROM Account GROUP BY ROLLUP(Industry) ORDER BY SUM(AnnualRevenue) DESC NULLS LAST LIMIT 2'), [
         { Industry: null, total: 2500100 }, { Industry: 'Banking', total: 1500000 },

@@ -1131,6 +1131,25 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
 
 const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
 
+/** Replaces `expr` in `sql` wherever it is not inside an aggregate call (COUNT(…), SUM(…) …). */
+function outsideAggregates(sql: string, expr: string, repl: string): string {
+  const inAggregate: boolean[] = [];
+  let out = '';
+  for (let i = 0; i < sql.length; ) {
+    if (sql.startsWith(expr, i) && !inAggregate.includes(true)) {
+      out += repl;
+      i += expr.length;
+      continue;
+    }
+    const c = sql[i];
+    if (c === '(') inAggregate.push(AGGREGATES.has(/(\w+)\s*$/.exec(sql.slice(0, i))?.[1]?.toUpperCase() ?? ''));
+    else if (c === ')') inAggregate.pop();
+    out += c;
+    i++;
+  }
+  return out;
+}
+
 /**
  * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
  * grouped expressions left out read NULL and GROUPING(field) reads 1 for them, 0 otherwise. ORDER BY
@@ -1155,16 +1174,26 @@ function rollupPlan(
   const cols = [...scope.cols.entries()];
   // Longest first, so an expression never rewrites part of a longer one that contains it.
   const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
-  const render = (sql: string, set: number[]) => {
+  const markers = (sql: string, set: number[]) => {
     let out = sql;
     for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
-    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  // A select-list column is a whole expression: a rolled-up grouped field reads NULL, an aggregate over
+  // it still aggregates the rows. HAVING mixes both, so only occurrences outside aggregate calls change.
+  const column = (sql: string, set: number[]) => {
+    const i = exprs.indexOf(sql);
+    return i >= 0 && !set.includes(i) ? 'NULL' : markers(sql, set);
+  };
+  const render = (sql: string, set: number[]) => {
+    let out = markers(sql, set);
+    for (const i of order) if (!set.includes(i)) out = outsideAggregates(out, exprs[i], 'NULL');
     return out;
   };
   const params: SqlValue[] = [];
   const parts = sets.map((set) => {
     params.push(...p.where.params, ...(p.having?.params ?? []));
-    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const select = cols.map(([sql, c]) => `${column(sql, set)} AS ${c}`).join(', ');
     const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
     const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
     return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
