@@ -188,8 +188,22 @@ class Scope {
 /** The running user's locale and time zone (FORMAT, convertTimezone); the emulated org has one currency. */
 function userPrefs(sh: Shared): { locale: string; timeZone: string; currency: string } {
   const row = sh.org.store.prepare(`SELECT "LocaleSidKey", "TimeZoneSidKey" FROM ${q('User')} WHERE "Id" = ?`).get(sh.org.currentUserId) as { LocaleSidKey?: string; TimeZoneSidKey?: string } | undefined;
+  const known = (make: () => unknown) => {
+    try {
+      make();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const tz = row?.TimeZoneSidKey ?? 'GMT';
-  return { locale: (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-'), timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) ? tz : 'GMT', currency: 'USD' };
+  const locale = (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-');
+  // A zone or locale the runtime does not know falls back to the org defaults rather than failing the query.
+  return {
+    locale: known(() => new Intl.NumberFormat(locale)) ? locale : 'en-US',
+    timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) && known(() => new Intl.DateTimeFormat('en-US', { timeZone: tz })) ? tz : 'GMT',
+    currency: 'USD',
+  };
 }
 
 function err(sh: Shared, code: string, token: string | undefined, text: string, from = 0): never {
