@@ -107,6 +107,7 @@ describe('SOQL fidelity', () => {
     });
     it('refuses the scopes this org cannot honour', async () => {
       await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
+      await refused('SELECT Name FROM Account USING SCOPE delegated', 'MALFORMED_QUERY', 'USING SCOPE delegated is not supported for Account: only activities (Task, Event) are delegated', 38);
       await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);
       await refused("SELECT Name FROM Account USING SCOPE queue WHERE Name = 'x'", 'MALFORMED_QUERY', "unexpected token: 'queue'", 38);
       await refused('SELECT Name FROM Account USING SCOPE mine_and_my_groups', 'MALFORMED_QUERY', 'USING SCOPE mine_and_my_groups is not supported for Account: this scope applies only to ProcessInstanceWorkitem', 38);
