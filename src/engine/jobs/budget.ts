@@ -45,7 +45,7 @@ export class PostgresBudgets {
     return {
       take: async (ceiling: number) => {
         await this.#open();
-        const took = await this.#pool.query<{ used: string; max: string }>(`UPDATE ${this.#table} SET used = used + 1 WHERE org = $1 AND max > 0 AND used + 1 <= floor($2 * max) RETURNING used, max`, [org, ceiling]);
+        const took = await this.#pool.query<{ used: string; max: string }>(`UPDATE ${this.#table} SET used = used + 1 WHERE org = $1 AND max > 0 AND used + 1 <= floor($2::float8 * max) RETURNING used, max`, [org, ceiling]);
         if (took.rows[0]) return { known: true, ok: true, used: Number(took.rows[0].used), max: Number(took.rows[0].max) };
         const now = await this.#pool.query<{ used: string; max: string }>(`SELECT used, max FROM ${this.#table} WHERE org = $1`, [org]);
         const row = now.rows[0];
