@@ -18,7 +18,7 @@ import { Service } from '../../src/engine/service.ts';
 import { scratchDatabase, startWorker, type WorkerProcess } from '../helpers/fleet.ts';
 import { servedOrg, type ServedOrg } from '../helpers/served.ts';
 
-const DAILY = 600;
+const DAILY = 250;
 const CEILING = 0.8;
 const OBJECTS = ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Campaign'];
 
