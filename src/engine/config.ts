@@ -160,6 +160,8 @@ export const syncConfigSchema = z.strictObject({
   pipelines: z.array(z.unknown()).optional(),
   // The service's OData producer (`sfbridge serve`): validated by src/server/odata/config.ts.
   odata: z.unknown().optional(),
+  // Request-reply routes of the service (`sfbridge serve`): validated by src/server/inbound/reply.ts.
+  reply_routes: z.unknown().optional(),
 });
 
 type Parsed = z.output<typeof syncConfigSchema>;
