@@ -15,6 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
+import { proxyFetch } from '../client/proxy.ts';
 import { openStore, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
@@ -105,6 +106,14 @@ export class Service {
   readonly #soon = new Set<string>();
   #soonTimer: NodeJS.Immediate | undefined;
 
+  readonly #injectedFetch: boolean;
+
+  /** The fetch for calls made for a connection that names `proxy` (an injected fetch is used as it is). */
+  fetchFor(proxy: string | undefined): FetchLike {
+    if (!proxy || this.#injectedFetch) return this.fetch;
+    return proxyFetch(proxy) ?? this.fetch;
+  }
+
   private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
     this.events = opts.events ?? new ServiceEvents();
     this.storeUrl = opts.storeUrl;
@@ -112,7 +121,10 @@ export class Service {
     this.#store = store;
     this.state = state;
     this.box = box;
-    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    // The service's own calls (Grant access code exchange, identity, revoke) honour HTTPS_PROXY/NO_PROXY
+    // like the client does; a connection's own proxy is applied by fetchFor.
+    this.fetch = opts.fetch ?? proxyFetch() ?? ((input, init) => fetch(input, init));
+    this.#injectedFetch = opts.fetch !== undefined;
     this.#now = opts.now ?? Date.now;
     this.#concurrency = opts.concurrency ?? 2;
     this.fleet = opts.jobs === 'postgres';

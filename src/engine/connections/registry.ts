@@ -15,7 +15,7 @@ import { loadOrCreateKey, seal, unseal, type SealedBox } from '../../client/secr
 import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget } from '../../client/index.ts';
 import type { ConnectionRow, JsonObject, ServiceState } from '../../store/index.ts';
 import type { ServiceEvents } from '../events.ts';
-import { connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
+import { connectionProxy, connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
 
 /** Env variable holding the 32-byte key that seals connection secrets (base64 or hex). */
 export const SECRET_KEY_ENV = 'SFBRIDGE_SECRET_KEY';
@@ -332,7 +332,7 @@ export class Connections {
     const fingerprint = JSON.stringify([r.spec, Object.keys(r.secrets).sort(), r.row?.updatedAt]);
     let entry = this.#auth.get(name);
     if (!entry || entry.fingerprint !== fingerprint) {
-      const transport = new Transport({ fetch: this.#fetch });
+      const transport = new Transport({ fetch: this.#fetch, proxy: connectionProxy(r.spec, r.secrets) });
       const tokenStore = credentials.kind === 'refreshToken' ? this.#rotationStore(name) : undefined;
       entry = { fingerprint, auth: new Authenticator({ credentials, transport, tokenStore }), describes: new MemoryDescribeCache(), checked: false };
       this.#auth.set(name, entry);
@@ -341,6 +341,7 @@ export class Connections {
     const client = new SalesforceClient({
       authenticator: entry.auth,
       fetch: this.#fetch,
+      proxy: connectionProxy(r.spec, r.secrets),
       apiVersion: r.spec.api_version,
       describeCache: entry.describes,
       governor: { runShare: b?.run_share, orgCeiling: b?.org_ceiling, onCeiling: b?.on_ceiling, ...req.governor },
