@@ -21,6 +21,7 @@ import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -85,6 +86,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** The fleet's API budget per org, shared through Postgres (fleet only). */
+  readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
   readonly fleet: boolean;
   readonly #schedules: boolean;
@@ -128,7 +131,9 @@ export class Service {
     this.#schedules = opts.schedule !== false;
     this.#schedulePollMs = opts.schedulePollMs ?? FLEET_SCHEDULE_POLL_MS;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
+    this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
+    const budgets = this.budgets;
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
     this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
@@ -202,6 +207,7 @@ export class Service {
     clearTimeout(this.#timer);
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
+    await this.budgets?.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
