@@ -464,7 +464,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // Before the load is marked done: a crash in between resumes the (idempotent) load and builds it then.
     await store.ensureIndexes(object, { signal });
-    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
+    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted, repairedAt: loadStarted };
     delete (state as JsonObject).bulk;
     if (where) {
       // The exit stream starts where the load ended. A record that stopped matching while the load ran
@@ -490,7 +490,11 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Repair scan: rows whose commit came later than the lag are behind the cursor when they become
     // visible. Re-reading a fixed window behind the cursor now and then picks them up (the store's
     // SystemModstamp guard makes rows already current a no-op), so a too-short lag cannot lose a row for good.
-    if (isDue(state.repairedAt, opts.repairMs ?? DEFAULT_REPAIR_MS, now())) {
+    // Its clock starts with the load (which read everything), or with the first cycle of an older mirror.
+    if (state.repairedAt === undefined) {
+      state = { ...state, repairedAt: new Date(now()).toISOString() };
+      await store.setCheckpoint(object, cursor, state);
+    } else if (isDue(state.repairedAt, opts.repairMs ?? DEFAULT_REPAIR_MS, now())) {
       const at = new Date(now()).toISOString();
       cursor = await restLoad(client, object, select, cursor, windowStart(cursor, Math.max(REPAIR_WINDOW_MS, lagMs)), state, commit, 'incremental', true, signal, pageSize, where);
       state = { ...state, repairedAt: at };
