@@ -19,6 +19,7 @@ import { loadServiceConfig, type PipelineEntry } from '../engine/pipelines/index
 import { Service } from '../engine/service.ts';
 import { createApp } from '../server/app.ts';
 import { odataConfigSchema, serviceODataSources } from '../server/odata/config.ts';
+import { checkReplyRoutes, replyRoutesSchema, type ReplyRoutesOptions } from '../server/inbound/reply.ts';
 import { Auth, isLoopback } from '../server/auth.ts';
 import { listen } from '../server/http.ts';
 import { createMetrics } from '../server/metrics.ts';
@@ -101,6 +102,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   let pipelines: PipelineEntry[] = [];
   let fileStore: string | undefined;
   let odataBlock: unknown;
+  let replyBlock: unknown;
   let baseDir = process.cwd();
   if (configFile) {
     try {
@@ -109,6 +111,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       pipelines = cfg.pipelines;
       fileStore = cfg.store;
       odataBlock = cfg.odata;
+      replyBlock = cfg.replyRoutes;
       baseDir = dirname(resolve(configFile));
     } catch (err) {
       if (err instanceof SyncConfigError) throw new UsageError(`config: ${err.message}`);
@@ -157,7 +160,21 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       },
     });
   }
-  const app = createApp({ odata, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0', env });
+  let replyRoutes: ReplyRoutesOptions['routes'] | undefined;
+  if (replyBlock !== undefined) {
+    const parsed = replyRoutesSchema.safeParse(replyBlock);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new UsageError(`config: reply_routes${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
+    }
+    try {
+      checkReplyRoutes(parsed.data);
+    } catch (err) {
+      throw new UsageError(`config: ${(err as Error).message}`);
+    }
+    replyRoutes = parsed.data;
+  }
+  const app = createApp({ odata, replyRoutes, baseDir, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0', env });
   try {
     listening = await listen(app.fetch, { port, host, tls });
   } catch (err) {
@@ -175,6 +192,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   const loginUrl = `${base}/login/link/${await auth.createLoginLink()}`;
   stdout.write(`sfbridge serve: dashboard ${base}/  API ${base}/api/v1 (reference ${base}/api/v1/docs)\n`);
   stdout.write(`  store ${storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}; ${pipelines.length} pipeline${pipelines.length === 1 ? '' : 's'} from ${configFile ?? (values.demo ? 'the demo' : 'no config file')}${recovered ? `; ${recovered} interrupted run${recovered === 1 ? '' : 's'} resumed` : ''}\n`);
+  if (replyRoutes) stdout.write(`  request-reply routes: ${Object.keys(replyRoutes).map((n) => `${base}/inbound/reply/${n}`).join('  ')}\n`);
   if (odataBlock !== undefined) stdout.write(`  OData 4.0 (Salesforce Connect): ${Object.keys((odataBlock as { sources?: object }).sources ?? {}).map((n) => `${base}/odata/v4/${n}/`).join('  ')}\n`);
   stdout.write(`  sign in (one-time link, valid 1 hour): ${loginUrl}\n`);
   stdout.write('  stop with Ctrl-C (the running batch is committed first)\n');

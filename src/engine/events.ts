@@ -158,6 +158,7 @@ export interface ServiceEventMap {
   'api:usage': [{ connection: string; org: string; used: number; max: number }];
   /** A pipeline's dead letters changed (new failures, replay, discard). */
   'deadletters:changed': [{ pipeline: string }];
+  'callin:finished': [{ id: number; object: string; operation: string; records: number; ok: boolean }];
   warning: [{ pipeline?: string; runId?: number; code: string; message: string }];
 }
 

@@ -9,23 +9,28 @@
  * records those runs as `interrupted` with their jobs queued, and closes the stores: the next start
  * continues them.
  */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
-import { openStore, type DeadLetter, type DeadLetterStatus, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { proxyFetch } from '../client/proxy.ts';
+import { openStore, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
 import type { SyncPipelineSpec } from './pipelines/sync.ts';
 import { replayDeadLetters, type ReplayOutcome } from './publish/dlq.ts';
+import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, type CallInBody, type StoredCallIn } from './patterns/call-in.ts';
 
 /** Job kinds the service runs. */
-export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object' } as const;
+export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
@@ -81,6 +86,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** The fleet's API budget per org, shared through Postgres (fleet only). */
+  readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
   readonly fleet: boolean;
   readonly #schedules: boolean;
@@ -99,6 +106,14 @@ export class Service {
   readonly #soon = new Set<string>();
   #soonTimer: NodeJS.Immediate | undefined;
 
+  readonly #injectedFetch: boolean;
+
+  /** The fetch for calls made for a connection that names `proxy` (an injected fetch is used as it is). */
+  fetchFor(proxy: string | undefined): FetchLike {
+    if (!proxy || this.#injectedFetch) return this.fetch;
+    return proxyFetch(proxy) ?? this.fetch;
+  }
+
   private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
     this.events = opts.events ?? new ServiceEvents();
     this.storeUrl = opts.storeUrl;
@@ -106,14 +121,19 @@ export class Service {
     this.#store = store;
     this.state = state;
     this.box = box;
-    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    // The service's own calls (Grant access code exchange, identity, revoke) honour HTTPS_PROXY/NO_PROXY
+    // like the client does; a connection's own proxy is applied by fetchFor.
+    this.fetch = opts.fetch ?? proxyFetch() ?? ((input, init) => fetch(input, init));
+    this.#injectedFetch = opts.fetch !== undefined;
     this.#now = opts.now ?? Date.now;
     this.#concurrency = opts.concurrency ?? 2;
     this.fleet = opts.jobs === 'postgres';
     this.#schedules = opts.schedule !== false;
     this.#schedulePollMs = opts.schedulePollMs ?? FLEET_SCHEDULE_POLL_MS;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
+    this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
+    const budgets = this.budgets;
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
     this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
@@ -166,7 +186,7 @@ export class Service {
     const recovered = await this.queue.recover();
     this.queue.start({
       concurrency: this.#concurrency,
-      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx) },
+      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
       onSettled: (job, outcome, error) => {
         if (outcome === 'failed' && job.id) this.events.emit('warning', { pipeline: String(job.payload?.pipeline ?? ''), code: 'JOB_FAILED', message: `job ${job.id} (${job.kind}) failed: ${(error as Error)?.message ?? String(error)}` });
       },
@@ -187,6 +207,7 @@ export class Service {
     clearTimeout(this.#timer);
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
+    await this.budgets?.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
@@ -502,6 +523,80 @@ export class Service {
     const byOrg = new Map(stored.map((r) => [r.org, r]));
     for (const [org, r] of this.#usage) byOrg.set(org, r);
     return [...byOrg.values()].sort((a, b) => a.org.localeCompare(b.org));
+  }
+
+  // Remote call-in ------------------------------------------------------------------------------------
+
+  readonly #callInSettled = new EventEmitter<{ settled: [number] }>().setMaxListeners(0);
+
+  /**
+   * Accepts a call-in request: stored in the inbox under its idempotency key (or a fresh one), then written
+   * by a job. A key seen before returns its stored request (`replayed`) without a second write; the same key
+   * with another body throws `IDEMPOTENCY_KEY_REUSED` (422).
+   */
+  async submitCallIn(opts: { object: string; body: CallInBody; principal: string; idempotencyKey?: string; connection?: string }): Promise<{ row: InboxRow; replayed: boolean }> {
+    const records = callInRecords(opts.object, opts.body);
+    const connection = opts.connection ?? (await this.#onlyConnection());
+    if (!(await this.connections.list()).some((c) => c.name === connection)) throw new CallInError('UNKNOWN_CONNECTION', 400, `connection "${connection}" does not exist (connections: ${(await this.connections.list()).map((c) => c.name).join(', ') || 'none'})`);
+    if (opts.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(opts.idempotencyKey)) throw new CallInError('INVALID_IDEMPOTENCY_KEY', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)');
+    const request: StoredCallIn = { object: opts.object, operation: opts.body.operation, externalIdField: opts.body.external_id_field ?? null, allOrNone: opts.body.all_or_none ?? false, connection, principal: opts.principal, records };
+    const hash = callInHash(request);
+    const dedupeKey = opts.idempotencyKey !== undefined ? `${opts.principal}:${opts.idempotencyKey}` : `auto:${randomUUID()}`;
+    const { row, added } = await this.state.addInbox({ pipeline: callInInbox(opts.object), dedupeKey, bodyHash: hash, payload: request });
+    if (!added) {
+      if (row.bodyHash !== hash) throw new CallInError('IDEMPOTENCY_KEY_REUSED', 422, `Idempotency-Key "${opts.idempotencyKey}" was used for a different request (request ${row.id}); use a new key for a new request`);
+      return { row, replayed: true };
+    }
+    await this.queue.add({ key: `call-in:${row.id}`, kind: JOB_KINDS.callIn, payload: { inbox: row.id }, priority: 'interactive', maxAttempts: 3 });
+    return { row, replayed: false };
+  }
+
+  async #onlyConnection(): Promise<string> {
+    const all = await this.connections.list();
+    if (all.length === 1) return all[0].name;
+    throw new CallInError('CONNECTION_REQUIRED', 400, `name the connection to write to with ?connection=NAME (connections: ${all.map((c) => c.name).join(', ') || 'none'})`);
+  }
+
+  /** Waits until a call-in request is written (or failed), up to `ms`; returns its row as it then is. */
+  async waitCallIn(id: number, ms: number, signal?: AbortSignal): Promise<InboxRow | undefined> {
+    const end = this.#now() + ms;
+    for (;;) {
+      const row = await this.state.getInbox(id);
+      if (!row || row.state !== 'pending' || this.#now() >= end || signal?.aborted) return row;
+      // Woken by this process's job, or every 250 ms for a job run by another worker.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#callInSettled.off('settled', onSettled);
+          resolve();
+        };
+        const onSettled = (settled: number) => settled === id && done();
+        const timer = setTimeout(done, Math.min(250, Math.max(1, end - this.#now())));
+        this.#callInSettled.on('settled', onSettled);
+      });
+    }
+  }
+
+  async #callInJob(job: Job, jctx: JobContext): Promise<JobOutcome> {
+    const id = Number(job.payload.inbox);
+    const row = await this.state.getInbox(id);
+    if (!row || row.state !== 'pending') return 'done';
+    const request = row.payload as unknown as StoredCallIn;
+    try {
+      const client = await this.connections.client(request.connection, { signal: jctx.signal });
+      const result = await executeCallIn(request, row.id, { client, state: await this.#store.publishState(), signal: jctx.signal });
+      await this.state.updateInbox(id, { state: 'delivered', attempts: row.attempts + 1, result, lastError: null });
+      this.events.emit('callin:finished', { id, object: request.object, operation: request.operation, records: request.records.length, ok: result.ok });
+    } catch (err) {
+      if (jctx.signal.aborted) return 'interrupted';
+      // Salesforce could not be reached or refused the login: the caller gets the error; nothing was written
+      // that the outbox does not know of, so a retry with the same key would resume it.
+      await this.state.updateInbox(id, { state: 'dead', attempts: row.attempts + 1, lastError: `${errorCode(err)}: ${(err as Error).message}` });
+      this.events.emit('callin:finished', { id, object: request.object, operation: request.operation, records: request.records.length, ok: false });
+    } finally {
+      this.#callInSettled.emit('settled', id);
+    }
+    return 'done';
   }
 
   // Dead letters --------------------------------------------------------------------------------------

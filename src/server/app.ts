@@ -9,6 +9,8 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerReplyRoutes, type ReplyRoutesOptions } from './inbound/reply.ts';
+import { registerCallIn } from './api/call-in.ts';
 import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
 import { registerWebhookRoutes } from './inbound/webhooks.ts';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
@@ -45,6 +47,12 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** Request-reply routes under `/inbound/reply/{route}` (the config's `reply_routes:`). */
+  replyRoutes?: ReplyRoutesOptions['routes'];
+  /** Relative files of the config (JWT keys) resolve against this directory. */
+  baseDir?: string;
+  /** How request-reply routes call their remotes (default global fetch). */
+  replyFetch?: typeof fetch;
   /** Where inbound routes read their secrets (`secret_env`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
@@ -55,6 +63,8 @@ type Vars = { Variables: { principal: Principal | undefined } };
 
 /** Paths anyone may call. */
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, DASHBOARD_ASSETS, /^\/inbound\//, /^\/odata\//];
+/** Remote call-in: the only routes a scoped token may use. */
+const CALL_IN_PATH = /^\/api\/v1\/call-in(\/|$)/;
 /** Paths that answer 401 JSON rather than redirecting to the sign-in page. */
 const MACHINE = /^\/(api\/|metrics$|connector\/|datasource\/)/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -95,18 +105,22 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     let principal: Principal | undefined;
     const isPublic = PUBLIC.some((re) => re.test(path));
     if (bearer) {
-      const name = await auth.verifyToken(bearer);
+      const token = await auth.tokenOf(bearer);
       // Public routes with their own credentials (OData sources, inbound webhooks) may carry a bearer token
       // that is theirs, not the service's.
-      if (!name && isPublic) principal = undefined;
-      else if (!name) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
-      else principal = { kind: 'token', name };
+      if (!token && isPublic) principal = undefined;
+      else if (!token) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      else principal = { kind: 'token', name: token.name, scopes: token.scopes };
     } else {
       const session = await auth.session(cookies[SESSION_COOKIE]);
       if (session) principal = { kind: 'session', session };
     }
     c.set('principal', principal);
     if (isPublic) return next();
+    // A scoped token (remote call-in) reaches only the call-in routes; what it may write is checked there.
+    if (principal?.kind === 'token' && principal.scopes && !CALL_IN_PATH.test(path)) {
+      return c.json({ error: { code: 'FORBIDDEN', message: `token "${principal.name}" is scoped to ${principal.scopes.join(', ')} and may only use /api/v1/call-in; use an unscoped token for the rest of the API` } }, 403);
+    }
     if (!principal) {
       if (MACHINE.test(path)) return c.json({ error: { code: 'UNAUTHORIZED', message: 'authentication required: send Authorization: Bearer <token> (create one with: sfbridge tokens create --name NAME)' } }, 401, { 'www-authenticate': 'Bearer' });
       return c.redirect(`/login?next=${encodeURIComponent(path + url.search)}`, 303);
@@ -252,11 +266,13 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
 
   registerApi(app as never, service);
   registerCoco(app as never, service);
+  registerCallIn(app as never, service);
 
   // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------
 
   registerOutboundMessageRoutes(app as never, service, { baseUrl });
   registerWebhookRoutes(app as never, service, { env: opts.env });
+  if (opts.replyRoutes) registerReplyRoutes(app as never, { routes: opts.replyRoutes, service, baseDir: opts.baseDir ?? process.cwd(), env: opts.env, fetch: opts.replyFetch });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', { type: 'http', scheme: 'bearer', description: 'API token from: sfbridge tokens create --name NAME' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'dashboard session; writes also need the X-CSRF-Token header' });

@@ -76,7 +76,7 @@ const T = {
   },
   tokens: {
     name: '_sfbridge_api_tokens',
-    columns: { id: ['id', 'int'], name: ['name', 'text'], hash: ['hash', 'text'], prefix: ['prefix', 'text'], createdAt: ['created_at', 'text'], lastUsedAt: ['last_used_at', 'text'], revokedAt: ['revoked_at', 'text'] },
+    columns: { id: ['id', 'int'], name: ['name', 'text'], hash: ['hash', 'text'], prefix: ['prefix', 'text'], createdAt: ['created_at', 'text'], lastUsedAt: ['last_used_at', 'text'], revokedAt: ['revoked_at', 'text'], scopes: ['scopes', 'json'] },
     ddl: () => 'UNIQUE (hash)',
     indexes: ['name'],
   },
@@ -158,6 +158,14 @@ export class SqlServiceState implements ServiceState {
     }
     await driver.transaction(async (conn) => {
       for (const sql of ddl) await conn.run(sql);
+      // Tables made by an older release lack columns added since: they are added empty (all nullable).
+      for (const def of Object.values(T) as TableDef[]) {
+        const have = new Set((await d.columnsOf(conn, def.name))?.columns.map((c) => c.name) ?? []);
+        if (!have.size) continue;
+        for (const [column, codec] of Object.values(def.columns)) {
+          if (!have.has(column)) await conn.run(`ALTER TABLE ${d.table(def.name)} ADD COLUMN ${quote(column)} ${codec === 'int' || codec === 'bool' ? 'integer' : 'text'}`);
+        }
+      }
     });
     return new SqlServiceState(driver);
   }
@@ -377,7 +385,7 @@ export class SqlServiceState implements ServiceState {
 
   // Tokens --------------------------------------------------------------------------------------------
 
-  createToken(token: { name: string; hash: string; prefix: string }): Promise<TokenRow> {
+  createToken(token: { name: string; hash: string; prefix: string; scopes?: string[] | null }): Promise<TokenRow> {
     return this.#insert(T.tokens, { ...token, createdAt: nowIso() });
   }
   listTokens(): Promise<TokenRow[]> {

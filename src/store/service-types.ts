@@ -105,6 +105,8 @@ export interface TokenRow {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Null: the whole API. Otherwise what the token may do, e.g. `call-in:Contact:create,upsert`. */
+  scopes: string[] | null;
 }
 
 /** A dashboard session; `idHash` is the SHA-256 of the cookie value. */
@@ -184,7 +186,7 @@ export interface ServiceState {
   /** Removes readings older than `before`; returns how many. */
   pruneUsage(before: string): Promise<number>;
 
-  createToken(token: { name: string; hash: string; prefix: string }): Promise<TokenRow>;
+  createToken(token: { name: string; hash: string; prefix: string; scopes?: string[] | null }): Promise<TokenRow>;
   listTokens(): Promise<TokenRow[]>;
   findToken(hash: string): Promise<TokenRow | undefined>;
   touchToken(id: number, at: string): Promise<void>;

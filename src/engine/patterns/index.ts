@@ -7,4 +7,5 @@ import './webhook.ts';
 
 export * from './inbound.ts';
 export { outboundMessagesPipelineSchema, type OutboundMessagesPipelineSpec, type StoredNotification } from './outbound-messages.ts';
+export * from './call-in.ts';
 export { atPath, verifyWebhook, WEBHOOK_TOLERANCE_MS, WebhookAuthError, webhookEventId, webhookPipelineSchema, type WebhookPipelineSpec } from './webhook.ts';

@@ -127,11 +127,14 @@ export function registerDashboard(app: Hono<any>, deps: DashboardDeps): void {
   /** A queued job: the run page once its run exists, else a page that refreshes itself. */
   app.get('/jobs/:id', async (c) => {
     const id = posInt(c.req.param('id'));
-    const job = id ? await service.queue.get(id) : undefined;
-    if (!job) return notFound(c, `job ${c.req.param('id')}`);
-    const pipeline = String(job.payload.pipeline ?? '');
-    const run = (await service.listRuns({ pipeline, limit: 20 })).find((r) => r.jobId === job.id);
+    if (!id) return notFound(c, `job ${c.req.param('id')}`);
+    const job = await service.queue.get(id);
+    // A finished job's row is gone; its run keeps the job id.
+    const runs = await service.listRuns(job ? { pipeline: String(job.payload.pipeline ?? ''), limit: 20 } : { limit: 100 });
+    const run = runs.find((r) => r.jobId === id);
     if (run) return c.redirect(`/runs/${run.id}`, 303);
+    if (!job) return notFound(c, `job ${id} (it may have finished long ago: see the runs)`);
+    const pipeline = String(job.payload.pipeline ?? '');
     if (job.state !== 'queued' && job.state !== 'running') return c.redirect(`/pipelines/${encodeURIComponent(pipeline)}`, 303);
     return htmlPage(c, queuedPage(pipeline, job.id, csrfOf(c)));
   });
