@@ -180,6 +180,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
       const client = clientFor(credentials, env, {
+        proxy: config.connection.proxy,
         authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
         governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
       });
