@@ -7,7 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { closestName } from '../client/suggest.ts';
 import { durationSchema } from './duration.ts';
+
+export { closestName, editDistance } from '../client/suggest.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
@@ -89,6 +92,8 @@ export const syncConfigSchema = z.strictObject({
   custom_objects_to_sync: z.union([z.literal('*'), z.array(apiName.or(z.literal('*')))]).default([]),
   objects: z.record(apiName, objectSettings).default({}),
   interval: duration.default(DEFAULT_INTERVAL_MS),
+  /** `sfbridge sync` runs cycle after cycle (default: true when `interval` is set, else one cycle). */
+  continuous: z.boolean().optional(),
   lag: duration.default(DEFAULT_LAG_MS),
   bulk_threshold: z.number().int().min(0).default(DEFAULT_BULK_THRESHOLD),
   formula_refresh: duration.default(DEFAULT_FORMULA_REFRESH_MS),
@@ -127,6 +132,11 @@ export interface SyncConfig {
   customObjects: string[] | '*';
   objects: Record<string, { fields?: FieldFilter }>;
   intervalMs: number;
+  /**
+   * Whether `sfbridge sync` keeps running: `continuous:` when set, else true when an interval was given (file
+   * `interval:`, `SFBRIDGE_INTERVAL` or `--interval`). `--once` always runs one cycle.
+   */
+  continuous: boolean;
   lagMs: number;
   bulkThreshold: number;
   formulaRefreshMs: number;
@@ -163,31 +173,6 @@ export const SYNC_ENV = Object.freeze({
   lag: 'SFBRIDGE_LAG',
   bulkThreshold: 'SFBRIDGE_BULK_THRESHOLD',
 });
-
-/** Levenshtein distance (small strings: config keys). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
-/** The candidate closest to `name`, if it is close enough to be a plausible typo. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: [string, number] | undefined;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (!best || d < best[1]) best = [c, d];
-  }
-  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : undefined;
-}
 
 /** Replaces `${NAME}` in every string of a parsed YAML tree; a missing variable is an error naming it. */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
@@ -276,10 +261,11 @@ export function validateConfig(raw: unknown): SyncConfig {
     store: p.to ?? p.store ?? DEFAULT_STORE_URL,
     standardObjects: p.standard_objects_to_sync,
     // Naming custom objects implies syncing them.
-    syncCustomObjects: p.sync_custom_objects || (custom !== '*' && custom.length > 0),
+    syncCustomObjects: p.sync_custom_objects || custom === '*' || custom.length > 0,
     customObjects: custom,
     objects: p.objects,
     intervalMs: p.interval,
+    continuous: p.continuous ?? (raw as { interval?: unknown } | null)?.interval !== undefined,
     lagMs: p.lag,
     bulkThreshold: p.bulk_threshold,
     formulaRefreshMs: p.formula_refresh,
@@ -312,7 +298,8 @@ export async function readConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // The parser's message carries the line, column and a code frame pointing at the mistake: keep it whole.
+    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.trimEnd()}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new SyncConfigError('', `${path} must contain a mapping of settings (key: value), got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
