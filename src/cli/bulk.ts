@@ -17,7 +17,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceError } from '../client/errors.ts';
-import { BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
+import { BULK_DESCRIBE_REUSE_MS, BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileBulkRateStore, cacheDir } from './cache.ts';
 import { parse } from 'csv-parse';
 import { CliError, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
@@ -153,6 +153,11 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     return await load(client, { object: canonical, operation, file: values.file, externalIdField: values['external-id'], wait, concurrency, maxRowsPerJob, resultsDir }, say, stderr);
   } catch (err) {
     if (err instanceof CliError) return reportError('bulk', err, { stdout, stderr });
+    // Input refused before any job exists (a ragged row, a column): nothing was sent, so exit 2.
+    if (err instanceof BulkError && err.code === 'BULK_INVALID_INPUT' && err.jobIds.length === 0) {
+      stderr.write(`sfbridge bulk: ${err.code}: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof BulkError) {
       const hint = err.code === 'BULK_WAIT_EXCEEDED' ? `\nre-attach later with: ${err.jobIds.map((id) => `sfbridge bulk resume ${id}${dirFlag}`).join('; ')}` : '';
       stderr.write(`sfbridge bulk: ${err.code}: ${err.message}${hint}\n`);
@@ -180,8 +185,10 @@ async function preflightLoad(client: SalesforceClient, object: string, operation
   if (!header?.length) throw new UsageError(`--file ${file} is empty: it needs a header row of field names`, { code: 'EMPTY_INPUT' });
   await checkLogin(client);
   const op: PublishOperation = operation === 'hardDelete' ? 'delete' : operation;
-  const d = await preflightTarget(client, object, op, externalIdField);
-  const check = columnChecker(client, d, op);
+  // The describe the load's own column check reuses (BULK_DESCRIBE_REUSE_MS): the preflight costs no extra call.
+  const o = { freshForMs: BULK_DESCRIBE_REUSE_MS };
+  const d = await preflightTarget(client, object, op, externalIdField, o);
+  const check = columnChecker(client, d, op, o);
   await check(Object.fromEntries(header.map((h) => [h.trim(), 'x'])), `${file}: `);
   return d.name;
 }
@@ -426,12 +433,16 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     files = undefined;
     manifest.done = true;
     saveManifest(manifestPath, manifest);
-    task.finish(`${done} records, ${bad} not loaded`);
+    task.finish(`${plural(done, 'record')}, ${bad.toLocaleString('en-US')} not loaded`);
+  } catch (err) {
+    // Refused before any job existed (a ragged row): there is nothing to resume, so no manifest stays behind.
+    if (!run && manifest.jobs.length === 0) await rm(manifestPath, { force: true });
+    throw err;
   } finally {
     progress.close();
     if (files) await files.close().catch(() => undefined);
   }
-  say(`${plural(done, "record")}: ${(done - bad).toLocaleString("en-US")} succeeded, ${bad.toLocaleString("en-US")} failed or unprocessed`);
+  say(`${plural(done, 'record')}: ${(done - bad).toLocaleString('en-US')} succeeded, ${bad.toLocaleString('en-US')} failed or unprocessed`);
   return bad > 0 ? 1 : 0;
 }
 

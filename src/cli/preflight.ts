@@ -4,7 +4,7 @@
  * nothing is sent, no store, state, manifest or result file is created, and the exit code is 2; a login
  * failure is reported once (exit 3) instead of once per object.
  */
-import type { DescribeField, DescribeGlobalResult, DescribeSObjectResult } from '../client/describe.ts';
+import { describe, type DescribeField, type DescribeGlobalResult, type DescribeSObjectResult } from '../client/describe.ts';
 import { SalesforceError } from '../client/errors.ts';
 import type { SalesforceClient } from '../client/index.ts';
 import { closestName, didYouMean } from '../client/suggest.ts';
@@ -16,6 +16,17 @@ const UNMIRRORED_TYPES: Record<string, string> = {
   location: 'a compound geolocation field: its __Latitude__s and __Longitude__s components are mirrored instead; include those',
   base64: 'a file body (base64), which is fetched one record at a time and not mirrored; remove it',
 };
+
+/** How a preflight reads describes: `freshForMs` reuses a cached describe that recent without asking the org. */
+export interface DescribeOpts {
+  signal?: AbortSignal;
+  freshForMs?: number;
+}
+
+/** A describe through the client's cache (the one the load itself will use), fresh as `o` allows. */
+function describeOf(client: SalesforceClient, object: string, o: DescribeOpts): Promise<DescribeSObjectResult> {
+  return describe(client, object, client.describeCache, { signal: o.signal, ...(o.freshForMs !== undefined ? { freshForMs: o.freshForMs } : {}) });
+}
 
 /** Logs in now, so a bad secret is one error (exit 3) before anything else happens. */
 export async function checkLogin(client: SalesforceClient, signal?: AbortSignal): Promise<void> {
@@ -47,12 +58,12 @@ export function unknownField(object: string, field: string, describe: DescribeSO
  * Describes `object`; an object the org does not have is a {@link UsageError} with the closest name (one
  * describeGlobal to find it).
  */
-export async function describeKnown(client: SalesforceClient, object: string, signal?: AbortSignal): Promise<DescribeSObjectResult> {
+export async function describeKnown(client: SalesforceClient, object: string, o: DescribeOpts = {}): Promise<DescribeSObjectResult> {
   try {
-    return await client.describe(object, signal);
+    return await describeOf(client, object, o);
   } catch (err) {
     if (err instanceof SalesforceError && (err.status === 404 || err.errorCode === 'NOT_FOUND' || err.errorCode === 'INVALID_TYPE')) {
-      throw unknownObject(object, (await objectNames(client, signal)).map((s) => s.name));
+      throw unknownObject(object, (await objectNames(client, o.signal)).map((s) => s.name));
     }
     throw err;
   }
@@ -119,8 +130,8 @@ export async function preflightSync(client: SalesforceClient, p: SyncPreflight, 
 export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 
 /** Checks the object exists and allows the operation; returns its describe. */
-export async function preflightTarget(client: SalesforceClient, object: string, operation: PublishOperation, externalIdField: string | undefined, signal?: AbortSignal): Promise<DescribeSObjectResult> {
-  const d = await describeKnown(client, object, signal);
+export async function preflightTarget(client: SalesforceClient, object: string, operation: PublishOperation, externalIdField: string | undefined, o: DescribeOpts = {}): Promise<DescribeSObjectResult> {
+  const d = await describeKnown(client, object, o);
   const need: Record<PublishOperation, [keyof DescribeSObjectResult, string][]> = {
     insert: [['createable', 'create']],
     update: [['updateable', 'update']],
@@ -144,7 +155,7 @@ export async function preflightTarget(client: SalesforceClient, object: string, 
  * `{"Account": {"External_Id__c": …}}` in JSON). Returns a checker that remembers the keys it has accepted,
  * so it can run on every record at the cost of a Set lookup.
  */
-export function columnChecker(client: SalesforceClient, d: DescribeSObjectResult, operation: PublishOperation, signal?: AbortSignal): (record: Record<string, unknown>, where?: string) => Promise<void> {
+export function columnChecker(client: SalesforceClient, d: DescribeSObjectResult, operation: PublishOperation, o: DescribeOpts = {}): (record: Record<string, unknown>, where?: string) => Promise<void> {
   const fields = new Map(d.fields.map((f) => [f.name.toLowerCase(), f]));
   const relationships = new Map<string, DescribeField>();
   for (const f of d.fields) if (f.relationshipName) relationships.set(String(f.relationshipName).toLowerCase(), f);
@@ -165,7 +176,7 @@ export function columnChecker(client: SalesforceClient, d: DescribeSObjectResult
       const sub = [key.slice(dot + 1)];
       const parentName = (rel.referenceTo as string[] | undefined)?.[0];
       if (!parentName) return;
-      const parent = await client.describe(parentName, signal);
+      const parent = await describeOf(client, parentName, o);
       for (const s of sub) {
         const pf = parent.fields.find((x) => x.name.toLowerCase() === s.toLowerCase());
         if (!pf) throw unknownField(parent.name, s, parent, `${where}${key}: `);

@@ -120,10 +120,10 @@ describe('publish checks object, operation and columns against describe', () => 
 
   it('a parent reference must use an external ID; a real one passes the check and publishes', async () => {
     const cwd = await workdir();
-    await writeFile(join(cwd, 'bad.csv'), 'LastName,Account.Name\nOrphan,Acme\n');
+    await writeFile(join(cwd, 'bad.csv'), 'LastName,Account.Industry\nOrphan,Banking\n');
     const bad = await sfbridge(['publish', '--object', 'Contact', '--operation', 'insert', '--from', 'bad.csv'], { cwd, env: org.env });
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^sfbridge publish: bad\.csv: Account\.Name: Account\.Name is not an external ID field/);
+    assert.match(bad.stderr, /^sfbridge publish: bad\.csv: Account\.Industry: Account\.Industry is not an external ID field/);
     await writeFile(join(cwd, 'in.csv'), 'Legacy_Key__c,LastName,Account.External_Id__c\nK-1,Parented,\n');
     const r = await sfbridge(['publish', '--object', 'contact', '--external-id', 'Legacy_Key__c', '--from', 'in.csv', '--state', 'sqlite:./state.db'], { cwd, env: org.env });
     assert.equal(r.code, 0, r.stderr);
