@@ -17,6 +17,8 @@ Commands:
   emulator     run a local Salesforce org emulator (OAuth, REST, SOQL, Composite, Bulk API 2.0)
   demo         sync a demo org into ./data/sfbridge.db and search it (what \`npm start\` runs)
   sync         mirror objects into SQLite/Postgres, once or continuously
+  objects      list the org's objects (the names the other commands take)
+  describe     list an object's fields: types, external IDs, what is writable
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
@@ -51,6 +53,8 @@ Environment:
   SFBRIDGE_STORE             sync/service store URL (default sqlite:./data/sfbridge.db)
   SFBRIDGE_OBJECTS, SFBRIDGE_CUSTOM_OBJECTS, SFBRIDGE_INTERVAL, SFBRIDGE_LAG, SFBRIDGE_BULK_THRESHOLD
                              sync settings (between the config file and the flags)
+  SFBRIDGE_PUBLISH_STATE     publish outbox and dead letters, shared by publish and dlq
+                             (default sqlite:./data/publish.db)
   SFBRIDGE_HOME              where sfbridge keeps its own files (token store, secret key; default ~/.sfbridge)
   SFBRIDGE_CACHE_DIR         describe/bulk-rate cache (default $SFBRIDGE_HOME/cache or ~/.cache/sfbridge; off)
   SFBRIDGE_SECRET_KEY        key that seals stored connection secrets (else ~/.sfbridge/secret.key)
@@ -77,6 +81,8 @@ const commands: Record<string, () => Promise<Command>> = {
   emulator: async () => (await import('./emulator.ts')).emulatorCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
   sync: async () => (await import('./sync.ts')).syncCommand,
+  objects: async () => (await import('./catalog.ts')).objectsCommand,
+  describe: async () => (await import('./catalog.ts')).describeCommand,
   query: async () => (await import('./query.ts')).queryCommand,
   bulk: async () => (await import('./bulk.ts')).bulkCommand,
   publish: async () => (await import('./publish.ts')).publishCommand,
@@ -92,6 +98,10 @@ const commands: Record<string, () => Promise<Command>> = {
 export const COMMANDS: readonly string[] = Object.keys(commands);
 
 export async function main(argv: string[]): Promise<void> {
+  // `sfbridge … | head` closes the pipe early: that is the reader being done, not a failure to report.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   let [name, ...rest] = argv;
   if (name === '--version' || name === '-v' || name === 'version') {
     process.stdout.write(wantsJson(rest) ? `${JSON.stringify({ ok: true, command: 'version', version: version(), node: process.version })}\n` : `sfbridge ${version()} (node ${process.version})\n`);
