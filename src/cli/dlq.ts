@@ -36,13 +36,15 @@ async function assertStateExists(url: string, given: boolean): Promise<void> {
 const USAGE = `Usage:
   sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
   sfbridge dlq show ID
-  sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME]
+  sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME] [--force]
   sfbridge dlq discard ID
 
   --state URL          publisher state store (default $SFBRIDGE_PUBLISH_STATE or ${DEFAULT_PUBLISH_STATE},
                        where sfbridge publish keeps it by default)
   --config FILE        config file whose connection: block connects (replay)
   --payload FILE.json  the corrected record to send instead of the stored payload (replay of one ID)
+  --force              also resend inserts whose first answer was lost and that have no field to look them
+                       up by (otherwise refused: check Salesforce first, a resend may duplicate them)
 
 ${CONNECTION_USAGE}
 `;
@@ -78,6 +80,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       status: { type: 'string' },
       payload: { type: 'string' },
       all: { type: 'boolean' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
@@ -150,12 +153,15 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
             return 0;
           }
           const client = await clientFromFlags(values, env, { fetch: io.fetch });
-          const outcomes = await replayDeadLetters({ client, state, letters, payloads, publishOptions: io.publishOptions });
+          const outcomes = await replayDeadLetters({ client, state, letters, payloads, force: Boolean(values.force), onWarning: (m) => stderr.write(`warning: ${m}\n`), publishOptions: io.publishOptions });
           let failed = 0;
           const text = values.json ? undefined : stdout;
           for (const o of outcomes) {
-            if (o.result.success) text?.write(`${o.letter.id}: replayed → ${o.result.id}\n`);
-            else {
+            if (o.result.success) text?.write(`${o.letter.id}: replayed → ${o.result.id}${o.result.reconciled ? ' (found in Salesforce, not resent)' : ''}\n`);
+            else if (o.refused) {
+              failed++;
+              text?.write(`${o.letter.id}: not resent: ${o.result.errors[0].message}\n`);
+            } else {
               failed++;
               const e = o.result.errors[0];
               text?.write(`${o.letter.id}: failed again: ${e?.code}: ${e?.message}\n`);

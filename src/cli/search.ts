@@ -114,12 +114,13 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
 }
 
 /**
- * Why a store has no search documents, or undefined when it has some (or cannot tell): nothing synced yet,
- * or synced without documents (each object's checkpoint records whether its sync built documents).
+ * Why a store has no search documents, or undefined when it may have some: every object synced into it was
+ * synced without documents (each object's checkpoint records whether its sync built documents).
  */
 async function whyNoDocuments(store: Store): Promise<string | undefined> {
   const runs = await store.listRuns(50);
-  if (!runs.length) return 'this store has no search documents: nothing has been synced into it yet';
+  // Documents can come from elsewhere than a sync (the comments pipeline, the API): without runs, no verdict.
+  if (!runs.length) return undefined;
   const objects = new Set(runs.flatMap((r) => Object.keys(r.objects)));
   for (const o of objects) {
     const cp = await store.getCheckpoint(o);
