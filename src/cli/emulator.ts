@@ -3,6 +3,10 @@
  */
 import { createEmulator, SUPPORTED_VERSIONS } from '../emulator/app.ts';
 import { serve } from '../emulator/http/node-server.ts';
+import { generateSelfSigned, loadTlsFiles, TlsError, type TlsMaterial } from '../emulator/http/tls.ts';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseFaultSpec } from '../emulator/faults.ts';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME } from '../emulator/org.ts';
 import { readFile } from 'node:fs/promises';
@@ -27,6 +31,10 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
                          http://localhost / 127.0.0.1 URL)
   --rotate-refresh-tokens  each refresh returns a new refresh token and invalidates the old one
   --api-version V        default API version (default 62.0)
+  --tls                  serve HTTPS with a self-signed certificate generated at start (its SHA-256
+                         fingerprint is printed and its PEM written next to the printed path)
+  --tls-cert PATH        serve HTTPS with this PEM certificate (with --tls-key)
+  --tls-key PATH         the PEM private key of --tls-cert
 `;
 
 export async function emulatorCommand(argv: string[], signal?: AbortSignal): Promise<number> {
@@ -43,6 +51,9 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'jwt-cert': { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
     'rotate-refresh-tokens': { type: 'boolean', default: false },
+    tls: { type: 'boolean', default: false },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, EMULATOR_USAGE);
   if (values.help) {
@@ -75,6 +86,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   for (const uri of redirectUris) {
     if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL; use e.g. http://localhost:1717/OauthRedirect`);
   }
+  const tls = await tlsFromFlags(values.tls!, values['tls-cert'], values['tls-key'], values.host!);
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
   const emulator = createEmulator({
     db: values.db, faults, apiVersion, objects,
@@ -84,9 +96,20 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   const seeded = await seedOrg(emulator.org, values.seed!);
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal });
+  const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal, tls });
   const out = process.stdout;
   out.write(`sfbridge emulator listening on ${server.url}\n`);
+  if (tls) {
+    let certFile = values['tls-cert'];
+    if (!certFile) {
+      // Only the certificate is written (it is public); the key never leaves the process.
+      certFile = join(tmpdir(), `sfbridge-emulator-${server.port}.crt`);
+      await writeFile(certFile, tls.cert);
+    }
+    out.write(`  tls certificate:    ${certFile} (${values.tls ? 'self-signed, ' : ''}valid to ${tls.validTo})\n`);
+    out.write(`  tls fingerprint:    SHA-256 ${tls.fingerprint}\n`);
+    out.write(`  trust it (Node):    NODE_EXTRA_CA_CERTS=${certFile}\n`);
+  }
   out.write(`  login/instance URL: ${server.url}\n`);
   out.write(`  client id:          ${emulator.org.clientId}\n`);
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
@@ -104,4 +127,18 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   emulator.close();
   out.write('sfbridge emulator stopped\n');
   return 0;
+}
+
+/** The TLS material the flags ask for: none, generated (`--tls`), or read from `--tls-cert`/`--tls-key`. */
+async function tlsFromFlags(generate: boolean, cert: string | undefined, key: string | undefined, host: string): Promise<TlsMaterial | undefined> {
+  if (generate && (cert || key)) throw new UsageError('--tls generates a certificate; give either --tls or --tls-cert with --tls-key, not both');
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError(cert ? '--tls-cert needs --tls-key (the certificate\'s PEM private key)' : '--tls-key needs --tls-cert (the PEM certificate it belongs to)');
+  try {
+    if (cert && key) return await loadTlsFiles(cert, key);
+    if (generate) return await generateSelfSigned(host);
+  } catch (err) {
+    if (err instanceof TlsError) throw new UsageError(err.message);
+    throw err;
+  }
+  return undefined;
 }

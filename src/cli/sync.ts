@@ -190,7 +190,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // objects and field filters against the org.
   let auth: SalesforceClient['auth'] | undefined;
   {
-    const client = clientFor(credentials, env, { apiVersion, fetch: io.fetch, describeCache });
+    const client = clientFor(credentials, env, { proxy: config.connection.proxy, apiVersion, fetch: io.fetch, describeCache });
     auth = client.auth;
     await checkLogin(client, io.signal);
     const objects = await resolveObjects(client, config, io.signal);
@@ -231,7 +231,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     for (let cycle = 0; ; cycle++) {
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
-      const client = clientFor(credentials, env, { authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
+      const client = clientFor(credentials, env, { proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
       auth = client.auth;
       if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents, store);
       let run: RunSummary;

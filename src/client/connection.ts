@@ -23,6 +23,8 @@ export interface ClientOptions {
   /** `62.0` style; default {@link DEFAULT_API_VERSION}. */
   apiVersion?: string;
   fetch?: FetchLike;
+  /** HTTP proxy URL for this client's requests (else `HTTPS_PROXY`/`HTTP_PROXY`; `NO_PROXY` honoured). */
+  proxy?: string;
   retry?: Partial<RetryPolicy>;
   /** Shared retry budget (share one per org across clients). */
   budget?: RetryBudget;
@@ -79,7 +81,7 @@ export class Connection {
   constructor(opts: ClientOptions) {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^\d+\.\d$/.test(this.apiVersion)) throw new ConfigError(`apiVersion must look like 62.0, got "${this.apiVersion}"`);
-    this.transport = new Transport({ fetch: opts.fetch, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
+    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
     if (opts.authenticator) this.auth = opts.authenticator;
     else if (opts.credentials) this.auth = new Authenticator({ credentials: opts.credentials, transport: this.transport, tokenStore: opts.tokenStore });
     else throw new ConfigError('no credentials: pass credentials (see resolveCredentials) or an authenticator');

@@ -107,7 +107,7 @@ export class Emulator {
   async #handle(req: Request, inner: Session | null): Promise<Response> {
     this.stats.requests++;
     // The one place the path is normalised: version, authentication, API counting and routing all read `url`.
-    const url = normalizeUrl(new URL(req.url));
+    const url = forwardedScheme(req, normalizeUrl(new URL(req.url)));
     // Outer API calls count toward the concurrent long-running request limit while they run (composite
     // subrequests run inside their outer call and do not count again).
     const tracked = inner === null && API_PATH.test(url.pathname);
@@ -265,6 +265,16 @@ class MultiSet {
     for (const [n, c] of this.#counts) if (n <= limit) total += c;
     return total;
   }
+}
+
+/**
+ * Behind a TLS-terminating proxy the request arrives as http: `X-Forwarded-Proto` (its first value, `http` or
+ * `https`) names the scheme the client used, so instance and identity URLs point back through the proxy.
+ */
+function forwardedScheme(req: Request, url: URL): URL {
+  const proto = req.headers.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase();
+  if ((proto === 'https' || proto === 'http') && url.protocol !== `${proto}:`) url.protocol = proto;
+  return url;
 }
 
 function methodOverride(req: Request, url: URL): string {

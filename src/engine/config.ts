@@ -15,6 +15,7 @@ import { parsePublishPipelines, type PublishPipelineConfig } from './publish/con
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
 import { parseCondition } from '../soql/condition.ts';
+import { parseProxyUrl } from '../client/proxy.ts';
 import { transformSchema, validateTransform, type TransformSpec } from './publish/transform.ts';
 
 /** Fields the sync itself reads from every stored row; a transform keeps them as they are. */
@@ -121,6 +122,14 @@ const connection = z.strictObject({
   auth_url: z.string().optional(),
   access_token: z.string().optional(),
   api_version: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').optional(),
+  /** HTTP proxy (default: HTTPS_PROXY/HTTP_PROXY; NO_PROXY is honoured). */
+  proxy: z.string().superRefine((v, ctx) => {
+    try {
+      parseProxyUrl(v, 'proxy');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^proxy: /, '') });
+    }
+  }).optional(),
 });
 
 const budget = z.strictObject({

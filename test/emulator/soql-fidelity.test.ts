@@ -99,6 +99,12 @@ describe('SOQL fidelity', () => {
     it('applies to aggregates', async () => {
       assert.deepEqual(await rows('SELECT COUNT(Id) n FROM Account USING SCOPE mine'), [{ n: 3 }]);
     });
+    it('applies in child subqueries and semi-joins', async () => {
+      assert.deepEqual(await rows("SELECT Name, (SELECT Name FROM ChildAccounts USING SCOPE mine) FROM Account WHERE Name = 'Acme'"), [
+        { Name: 'Acme', ChildAccounts: { totalSize: 1, done: true, records: [{ Name: "O'Reilly Media" }] } },
+      ]);
+      assert.deepEqual(await names('SELECT Name FROM Contact WHERE AccountId IN (SELECT Id FROM Account USING SCOPE mine) ORDER BY LastName'), ['Eve Adams', 'Ada Lovelace', 'Bob Smith']);
+    });
     it('refuses the scopes this org cannot honour', async () => {
       await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
       await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);
@@ -184,6 +190,14 @@ describe('SOQL fidelity', () => {
         [{ Rating: null, gi: 1, gr: 0, cnt: 3 }, { Rating: 'Cold', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Hot', gi: 1, gr: 0, cnt: 1 }, { Rating: 'Warm', gi: 1, gr: 0, cnt: 1 }, { Rating: null, gi: 1, gr: 1, cnt: 6 }],
       );
       assert.equal((await ok('SELECT Industry, Rating, COUNT(Id) FROM Account GROUP BY CUBE(Industry, Rating)')).totalSize, 15);
+    });
+    it('aggregates over a grouped field still aggregate in subtotal rows, in SELECT and HAVING', async () => {
+      assert.deepEqual(await rows('SELECT Industry, COUNT_DISTINCT(Industry) d, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry) HAVING COUNT_DISTINCT(Industry) > 0'), [
+        { Industry: 'Banking', d: 1, n: 2 }, { Industry: 'Media', d: 1, n: 1 }, { Industry: 'Technology', d: 1, n: 2 }, { Industry: null, d: 3, n: 6 },
+      ]);
+      assert.deepEqual(await rows('SELECT Industry, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry) HAVING Industry != null'), [
+        { Industry: 'Banking', n: 2 }, { Industry: 'Media', n: 1 }, { Industry: 'Technology', n: 2 },
+      ]);
     });
     it('applies ORDER BY and LIMIT to the subtotal rows too', async () => {
       assert.deepEqual(await rows('SELECT Industry, SUM(AnnualRevenue) total FROM Account GROUP BY ROLLUP(Industry) ORDER BY SUM(AnnualRevenue) DESC NULLS LAST LIMIT 2'), [

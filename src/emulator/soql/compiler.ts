@@ -188,8 +188,22 @@ class Scope {
 /** The running user's locale and time zone (FORMAT, convertTimezone); the emulated org has one currency. */
 function userPrefs(sh: Shared): { locale: string; timeZone: string; currency: string } {
   const row = sh.org.store.prepare(`SELECT "LocaleSidKey", "TimeZoneSidKey" FROM ${q('User')} WHERE "Id" = ?`).get(sh.org.currentUserId) as { LocaleSidKey?: string; TimeZoneSidKey?: string } | undefined;
+  const known = (make: () => unknown) => {
+    try {
+      make();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const tz = row?.TimeZoneSidKey ?? 'GMT';
-  return { locale: (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-'), timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) ? tz : 'GMT', currency: 'USD' };
+  const locale = (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-');
+  // A zone or locale the runtime does not know falls back to the org defaults rather than failing the query.
+  return {
+    locale: known(() => new Intl.NumberFormat(locale)) ? locale : 'en-US',
+    timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) && known(() => new Intl.DateTimeFormat('en-US', { timeZone: tz })) ? tz : 'GMT',
+    currency: 'USD',
+  };
 }
 
 function err(sh: Shared, code: string, token: string | undefined, text: string, from = 0): never {
@@ -812,6 +826,11 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
+  const scoped = sub.usingScope === undefined ? null : scopeFilter(inner, sub.usingScope);
+  if (scoped) {
+    pred.push(scoped.sql);
+    params.push(...scoped.params);
+  }
   if (where) {
     pred.push(where.sql);
     params.push(...where.params);
@@ -1126,6 +1145,25 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
 
 const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
 
+/** Replaces `expr` in `sql` wherever it is not inside an aggregate call (COUNT(…), SUM(…) …). */
+function outsideAggregates(sql: string, expr: string, repl: string): string {
+  const inAggregate: boolean[] = [];
+  let out = '';
+  for (let i = 0; i < sql.length; ) {
+    if (sql.startsWith(expr, i) && !inAggregate.includes(true)) {
+      out += repl;
+      i += expr.length;
+      continue;
+    }
+    const c = sql[i];
+    if (c === '(') inAggregate.push(AGGREGATES.has(/(\w+)\s*$/.exec(sql.slice(0, i))?.[1]?.toUpperCase() ?? ''));
+    else if (c === ')') inAggregate.pop();
+    out += c;
+    i++;
+  }
+  return out;
+}
+
 /**
  * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
  * grouped expressions left out read NULL and GROUPING(field) reads 1 for them, 0 otherwise. ORDER BY
@@ -1150,16 +1188,26 @@ function rollupPlan(
   const cols = [...scope.cols.entries()];
   // Longest first, so an expression never rewrites part of a longer one that contains it.
   const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
-  const render = (sql: string, set: number[]) => {
+  const markers = (sql: string, set: number[]) => {
     let out = sql;
     for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
-    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  // A select-list column is a whole expression: a rolled-up grouped field reads NULL, an aggregate over
+  // it still aggregates the rows. HAVING mixes both, so only occurrences outside aggregate calls change.
+  const column = (sql: string, set: number[]) => {
+    const i = exprs.indexOf(sql);
+    return i >= 0 && !set.includes(i) ? 'NULL' : markers(sql, set);
+  };
+  const render = (sql: string, set: number[]) => {
+    let out = markers(sql, set);
+    for (const i of order) if (!set.includes(i)) out = outsideAggregates(out, exprs[i], 'NULL');
     return out;
   };
   const params: SqlValue[] = [];
   const parts = sets.map((set) => {
     params.push(...p.where.params, ...(p.having?.params ?? []));
-    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const select = cols.map(([sql, c]) => `${column(sql, set)} AS ${c}`).join(', ');
     const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
     const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
     return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
@@ -1181,7 +1229,7 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
   const using = (query as Query).usingScope;
-  if (using !== undefined && !opts.childOf) {
+  if (using !== undefined) {
     const f = scopeFilter(scope, using);
     if (f) {
       parts.push(f.sql);
