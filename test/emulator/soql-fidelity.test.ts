@@ -105,8 +105,30 @@ describe('SOQL fidelity', () => {
       ]);
       assert.deepEqual(await names('SELECT Name FROM Contact WHERE AccountId IN (SELECT Id FROM Account USING SCOPE mine) ORDER BY LastName'), ['Eve Adams', 'Ada Lovelace', 'Bob Smith']);
     });
+    it('a Bulk API 2.0 query job runs as the user who created it', async () => {
+      const res = await f.api('/jobs/query', { method: 'POST', json: { operation: 'query', query: 'SELECT Name FROM Account USING SCOPE mine ORDER BY Name' } });
+      assert.equal(res.status, 200, await res.clone().text());
+      const job = (await res.json()) as { id: string };
+      // Another user's request was the last one served when the job's first step runs.
+      const o = f.emu.org;
+      o.currentUserId = users.Other;
+      try {
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      } finally {
+        o.currentUserId = o.adminUserId;
+      }
+      for (let i = 0; i < 5000; i++) {
+        const info = (await (await f.api(`/jobs/query/${job.id}`)).json()) as { state: string };
+        if (info.state === 'JobComplete') break;
+        assert.notEqual(info.state, 'Failed');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const csv = await (await f.api(`/jobs/query/${job.id}/results`)).text();
+      assert.equal(csv, '"Name"\n"Acme"\n"acme subsidiary"\n"O\'Reilly Media"\n');
+    });
     it('refuses the scopes this org cannot honour', async () => {
       await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
+      await refused('SELECT Name FROM Account USING SCOPE delegated', 'MALFORMED_QUERY', 'USING SCOPE delegated is not supported for Account: only activities (Task, Event) are delegated', 38);
       await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);
       await refused("SELECT Name FROM Account USING SCOPE queue WHERE Name = 'x'", 'MALFORMED_QUERY', "unexpected token: 'queue'", 38);
       await refused('SELECT Name FROM Account USING SCOPE mine_and_my_groups', 'MALFORMED_QUERY', 'USING SCOPE mine_and_my_groups is not supported for Account: this scope applies only to ProcessInstanceWorkitem', 38);

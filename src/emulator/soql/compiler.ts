@@ -1104,7 +1104,7 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
 /**
  * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
  * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
- * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * no account or opportunity teams; `delegated` is the tasks and events the running user created and someone else owns
  * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
  * org does not have, so they are refused rather than answered with every row.
  */
@@ -1129,7 +1129,8 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
       return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
     }
     case 'delegated':
-      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      // Delegation is an activity notion ("My delegated tasks"): other objects are refused, not guessed at.
+      if (scope.def.name !== 'Task' && scope.def.name !== 'Event') refuse('only activities (Task, Event) are delegated');
       return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
     case 'mine_and_my_groups':
       return refuse('this scope applies only to ProcessInstanceWorkitem');
