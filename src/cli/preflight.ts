@@ -117,13 +117,40 @@ export async function preflightSync(client: SalesforceClient, p: SyncPreflight, 
     const kind = 'include' in filter ? 'include' : 'exclude';
     const list = 'include' in filter ? filter.include : filter.exclude;
     for (const name of list) {
-      const f = fields.get(name.toLowerCase());
       const where = `objects.${object}.fields.${kind}: `;
+      if (kind === 'include' && name.includes('.')) {
+        const err = await checkPath(client, d, name, where, signal);
+        if (err) errors.push(err);
+        continue;
+      }
+      const f = fields.get(name.toLowerCase());
       if (!f || f.deprecatedAndHidden === true) errors.push(unknownField(d.name, name, d, where));
       else if (kind === 'include' && UNMIRRORED_TYPES[f.type]) errors.push(new UsageError(`${where}${d.name}.${f.name} is ${UNMIRRORED_TYPES[f.type]}`, { code: 'UNMIRRORED_FIELD', fix: `list its fields with \`sfbridge describe ${d.name}\`` }));
     }
   }
   if (errors.length) throw combine(errors);
+}
+
+/**
+ * Checks a relationship path (`Owner.Email`, `Account.Owner.Name`) segment by segment: each but the last a
+ * relationship of the object reached so far, the last one of its fields. Returns the refusal, if any.
+ */
+async function checkPath(client: SalesforceClient, root: DescribeSObjectResult, path: string, where: string, signal?: AbortSignal): Promise<UsageError | undefined> {
+  const parts = path.split('.');
+  let d = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const rel = d.fields.find((f) => typeof f.relationshipName === 'string' && f.relationshipName.toLowerCase() === parts[i].toLowerCase());
+    if (!rel) {
+      const names = d.fields.map((f) => f.relationshipName).filter((n): n is string => typeof n === 'string');
+      return new UsageError(`${where}${path}: ${d.name} has no relationship ${parts[i]}${didYouMean(parts[i], names)}`, { code: 'UNKNOWN_FIELD', fix: `list its fields with \`sfbridge describe ${d.name}\` (a relationship is the name of a reference field without Id, e.g. Owner for OwnerId)` });
+    }
+    const target = (rel.referenceTo as string[] | undefined)?.[0];
+    if (!target) return undefined;
+    d = await client.describe(target, signal);
+  }
+  const last = parts[parts.length - 1];
+  if (!d.fields.some((f) => f.name.toLowerCase() === last.toLowerCase())) return unknownField(d.name, last, d, `${where}${path}: `);
+  return undefined;
 }
 
 /** Publish operations as the preflight knows them. */

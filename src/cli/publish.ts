@@ -103,14 +103,19 @@ export async function openStateStore(url: string): Promise<Store> {
 }
 
 
-/** Writes results as JSON lines or CSV. */
+/** Writes results as JSON lines or CSV; the file is created with the first result (a refused input leaves none). */
 class ResultWriter {
-  readonly #out: Writable;
+  readonly #path: string;
+  #stream: Writable | undefined;
   readonly #csv: boolean;
   #header = false;
   constructor(path: string) {
-    this.#out = createWriteStream(path);
+    this.#path = path;
     this.#csv = /\.csv$/i.test(path);
+  }
+  get #out(): Writable {
+    this.#stream ??= createWriteStream(this.#path);
+    return this.#stream;
   }
   async write(r: PublishRecordResult): Promise<void> {
     const e = r.errors[0];
@@ -125,7 +130,9 @@ class ResultWriter {
     if (!this.#out.write(line)) await new Promise((res) => this.#out.once('drain', res));
   }
   close(): Promise<void> {
-    return new Promise((res, rej) => this.#out.end((err?: Error | null) => (err ? rej(err) : res())));
+    const out = this.#stream;
+    if (!out) return Promise.resolve();
+    return new Promise((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
   }
 }
 

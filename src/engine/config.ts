@@ -60,6 +60,23 @@ export const DEFAULT_BULK_THRESHOLD = 2000;
 export const DEFAULT_LAG_MS = 5 * 60_000;
 /** Default pause between cycles in continuous mode. */
 export const DEFAULT_INTERVAL_MS = 5 * 60_000;
+/**
+ * Shortest pause between cycles. Below it a continuous sync is a busy loop (an interval of 0 made 843 calls
+ * in 8 s, a 100,000-call daily allowance gone in about 16 minutes) while a cycle that starts sooner finds
+ * nothing new anyway.
+ */
+export const MIN_INTERVAL_MS = 1000;
+/**
+ * Shortest lag window considered safe: Salesforce stamps SystemModstamp when a transaction starts, so a write
+ * that commits later than the lag is behind the cursor when it becomes visible. Shorter lags are allowed (a
+ * sandbox with no long transactions) but warned about; the repair scan ({@link REPAIR_WINDOW_MS}) re-reads
+ * what such a lag could have skipped.
+ */
+export const MIN_SAFE_LAG_MS = 60_000;
+/** How far behind the cursor the periodic repair scan re-reads (late commits longer than the lag). */
+export const REPAIR_WINDOW_MS = 60 * 60_000;
+/** Default period of the repair scan. */
+export const DEFAULT_REPAIR_MS = 15 * 60_000;
 /** Default period of the formula-field refresh. */
 export const DEFAULT_FORMULA_REFRESH_MS = 60 * 60_000;
 /** Default period of the hard-delete Id reconciliation. */
@@ -151,7 +168,9 @@ export const syncConfigSchema = z.strictObject({
   /** `['*']` (or `'*'`) = every queryable custom object. */
   custom_objects_to_sync: z.union([z.literal('*'), z.array(apiName.or(z.literal('*')))]).default([]),
   objects: z.record(apiName, objectSettings).default({}),
-  interval: duration.default(DEFAULT_INTERVAL_MS),
+  interval: duration.default(DEFAULT_INTERVAL_MS).superRefine((ms, ctx) => {
+    if (ms < MIN_INTERVAL_MS) ctx.addIssue({ code: 'custom', message: `${ms / 1000} s is below the ${MIN_INTERVAL_MS / 1000} s floor: a shorter pause between cycles is a busy loop that spends the org's daily API allowance (use 30s, 5m, … or --once for a single cycle)` });
+  }),
   /** `sfbridge sync` runs cycle after cycle (default: true when `interval` is set, else one cycle). */
   continuous: z.boolean().optional(),
   lag: duration.default(DEFAULT_LAG_MS),
