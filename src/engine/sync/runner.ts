@@ -118,6 +118,13 @@ export class SyncFilterError extends Error {
   }
 }
 
+function settingsFor<T>(map: Readonly<Record<string, T | undefined>> | undefined, object: string): T | undefined {
+  if (!map) return undefined;
+  if (map[object] !== undefined) return map[object];
+  const key = Object.keys(map).find((k) => k.toLowerCase() === object.toLowerCase());
+  return key === undefined ? undefined : map[key];
+}
+
 /** Checks every field a filter compares against describe (relationship paths through the parents'). */
 async function checkFilterFields(client: SalesforceClient, describe: DescribeSObjectResult, fields: readonly string[], where: string, signal?: AbortSignal): Promise<void> {
   for (const f of fields) {
@@ -265,7 +272,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const cp = await store.getCheckpoint(object);
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
-  const settings = opts.objectSettings?.[object] ?? {};
+  // Object names are case-insensitive in Salesforce, so `objects: { account: … }` applies to Account.
+  const settings = settingsFor(opts.objectSettings, object) ?? {};
   const filter = opts.fieldFilters?.[object] ?? settings.fields;
   let where: Condition | undefined;
   if (settings.where !== undefined) {
