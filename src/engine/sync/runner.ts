@@ -6,7 +6,7 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
@@ -118,6 +118,13 @@ export class SyncFilterError extends Error {
   }
 }
 
+function settingsFor<T>(map: Readonly<Record<string, T | undefined>> | undefined, object: string): T | undefined {
+  if (!map) return undefined;
+  if (map[object] !== undefined) return map[object];
+  const key = Object.keys(map).find((k) => k.toLowerCase() === object.toLowerCase());
+  return key === undefined ? undefined : map[key];
+}
+
 /** Checks every field a filter compares against describe (relationship paths through the parents'). */
 async function checkFilterFields(client: SalesforceClient, describe: DescribeSObjectResult, fields: readonly string[], where: string, signal?: AbortSignal): Promise<void> {
   for (const f of fields) {
@@ -186,6 +193,13 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';
           status = 'aborted';
+        } else if (err instanceof AuthError) {
+          // A refused login fails every object the same way: report it once and stop the run.
+          stopAll = true;
+          summary.status = 'failed';
+          summary.error = err.message;
+          status = 'failed';
+          runError = err.message;
         } else if (err instanceof LimitError) {
           stopAll = true;
           summary.status = 'failed';
@@ -258,7 +272,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const cp = await store.getCheckpoint(object);
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
-  const settings = opts.objectSettings?.[object] ?? {};
+  // Object names are case-insensitive in Salesforce, so `objects: { account: … }` applies to Account.
+  const settings = settingsFor(opts.objectSettings, object) ?? {};
   const filter = opts.fieldFilters?.[object] ?? settings.fields;
   let where: Condition | undefined;
   if (settings.where !== undefined) {
