@@ -16,6 +16,7 @@ import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
 import { AsyncError, asyncErrorResponse, requestWire } from './bulk1/format.ts';
+import { changeOrigin, inTransactionScope } from './events/capture.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -160,7 +161,10 @@ export class Emulator {
         if (found.methodMismatch) throw new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are HEAD,GET,POST,PATCH,DELETE`);
         throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const res = await found.handler(ctx, found.params);
+      // One outer request is one transaction for change events (Composite subrequests join it).
+      const res = inner
+        ? await found.handler(ctx, found.params)
+        : await inTransactionScope(changeOrigin(url.pathname.startsWith('/services/async/') ? 'bulkapi' : /\/tooling(\/|$)/.test(url.pathname) ? 'toolingrest' : 'rest', /^\/services\/async\/(\d+\.\d)/.exec(url.pathname)?.[1] ?? ctx.version, req.headers.get('sforce-call-options')), () => found.handler(ctx, found.params));
       const out = needsAuth && versioned ? withLimitInfo(res, this.org) : res;
       return cut ? cutMidResponse(out, CONNECTION_RESET) : out;
     } catch (err) {
