@@ -27,6 +27,8 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
                          http://localhost / 127.0.0.1 URL)
   --rotate-refresh-tokens  each refresh returns a new refresh token and invalidates the old one
   --api-version V        default API version (default 62.0)
+  --cdc OBJECTS|all      objects with Change Data Capture on, e.g. Account,Invoice__c (default Account,
+                         Contact,Lead,Opportunity,Case plus schema-file objects with cdc: true)
 `;
 
 export async function emulatorCommand(argv: string[], signal?: AbortSignal): Promise<number> {
@@ -43,6 +45,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'jwt-cert': { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
     'rotate-refresh-tokens': { type: 'boolean', default: false },
+    cdc: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, EMULATOR_USAGE);
   if (values.help) {
@@ -76,11 +79,18 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL; use e.g. http://localhost:1717/OauthRedirect`);
   }
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
-  const emulator = createEmulator({
-    db: values.db, faults, apiVersion, objects,
-    clientId: values['client-id'], clientSecret: values['client-secret'],
-    jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
-  });
+  const cdc = values.cdc === undefined ? undefined : values.cdc.trim() === 'all' ? 'all' as const : values.cdc.split(',').map((s) => s.trim()).filter(Boolean);
+  let emulator;
+  try {
+    emulator = createEmulator({
+      db: values.db, faults, apiVersion, objects, cdc,
+      clientId: values['client-id'], clientSecret: values['client-secret'],
+      jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
+    });
+  } catch (err) {
+    if (cdc !== undefined && /Change Data Capture/.test((err as Error).message)) throw new UsageError(`--cdc: ${(err as Error).message}`);
+    throw err;
+  }
   const seeded = await seedOrg(emulator.org, values.seed!);
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(), { once: true });

@@ -190,7 +190,8 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
 
 /**
  * A platform event (`Order_Shipped__e`): publish-only (create), not queryable, updatable or deletable, with
- * the standard event fields. Minimal support: events are stored like records but nothing delivers them.
+ * the standard event fields. Published events go onto the org's event bus (`/event/Order_Shipped__e`),
+ * never into a table.
  */
 function platformEvent(o: ObjectSpec, fields: FieldDef[], usedPrefixes: Set<string | null | undefined>): ObjectDef {
   let n = 0;
