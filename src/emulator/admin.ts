@@ -152,6 +152,12 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
     return json({ replayId });
   });
 
+  // The dropped-stream fault: every open Pub/Sub subscription and CometD client is closed by the server.
+  router.on('POST', '/__emulator/events/drop', (ctx) => {
+    ctx.org.bus.emit('drop');
+    return json({ dropped: true });
+  });
+
   // Expire every access token now (tests of the refresh path).
   router.on('POST', '/__emulator/sessions/expire', (ctx) => {
     ctx.sessions.expireAll();

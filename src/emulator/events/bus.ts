@@ -89,6 +89,8 @@ export const ALL_CHANGES_CHANNEL = '/data/ChangeEvents';
 interface BusEvents {
   /** The committed tip moved (new events are readable). */
   commit: [tip: number];
+  /** The `drop` fault: every open subscription stream is closed by the server. */
+  drop: [];
 }
 
 export class EventBus extends EventEmitter<BusEvents> {
