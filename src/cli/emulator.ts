@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { loadJwtVerificationKey } from '../emulator/oauth/config.ts';
 import { loadSchemaFile } from '../emulator/schema/custom.ts';
 import { seedOrg } from '../emulator/seed/index.ts';
+import { DEFAULT_PUBSUB_PORT, startPubSub } from '../emulator/events/pubsub/server.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 
 export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
@@ -27,6 +28,10 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
                          http://localhost / 127.0.0.1 URL)
   --rotate-refresh-tokens  each refresh returns a new refresh token and invalidates the old one
   --api-version V        default API version (default 62.0)
+  --pubsub-port N        port of the Pub/Sub API (gRPC; default ${DEFAULT_PUBSUB_PORT}, or a free port when --port
+                         is 0; 0 picks a free port)
+  --tls-cert PATH        PEM certificate: the Pub/Sub API speaks TLS (clients written for Salesforce
+  --tls-key PATH         always do); without them it is plaintext
   --cdc OBJECTS|all      objects with Change Data Capture on, e.g. Account,Invoice__c (default Account,
                          Contact,Lead,Opportunity,Case plus schema-file objects with cdc: true)
 `;
@@ -46,6 +51,9 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'redirect-uri': { type: 'string', multiple: true },
     'rotate-refresh-tokens': { type: 'boolean', default: false },
     cdc: { type: 'string' },
+    'pubsub-port': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, EMULATOR_USAGE);
   if (values.help) {
@@ -53,6 +61,21 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     return 0;
   }
   const port = parsePort(values.port!);
+  // A throwaway emulator (--port 0, as tests start it) must not collide with another one on the Pub/Sub port.
+  const pubsubPort = values['pubsub-port'] !== undefined ? parsePort(values['pubsub-port']) : port === 0 ? 0 : DEFAULT_PUBSUB_PORT;
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together: pass the PEM certificate and its private key');
+  let tls: { cert: string; key: string } | undefined;
+  if (values['tls-cert'] && values['tls-key']) {
+    const read = async (flag: string, path: string) => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (err) {
+        throw new UsageError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass a PEM file`);
+      }
+    };
+    tls = { cert: await read('--tls-cert', values['tls-cert']), key: await read('--tls-key', values['tls-key']) };
+    if (!tls.cert.includes('-----BEGIN CERTIFICATE') || !/-----BEGIN [A-Z ]*PRIVATE KEY/.test(tls.key)) throw new UsageError('--tls-cert must be a PEM certificate and --tls-key its PEM private key');
+  }
   const apiVersion = values['api-version']!;
   if (!SUPPORTED_VERSIONS.includes(apiVersion)) throw new UsageError(`--api-version ${apiVersion} is not served; use one of ${SUPPORTED_VERSIONS[0]}..${SUPPORTED_VERSIONS.at(-1)}`);
   let faults;
@@ -95,14 +118,23 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal });
+  let pubsub;
+  try {
+    pubsub = await startPubSub(emulator, { port: pubsubPort, host: values.host!, tls });
+  } catch (err) {
+    await server.close();
+    emulator.close();
+    throw new UsageError(`--pubsub-port ${pubsubPort}: cannot serve the Pub/Sub API (${(err as Error).message}); pick another port or 0`);
+  }
   const out = process.stdout;
-  out.write(`sfbridge emulator listening on ${server.url}\n`);
+  out.write(`sfbridge emulator listening on ${server.url} (pubsub on ${pubsub.address})\n`);
   out.write(`  login/instance URL: ${server.url}\n`);
   out.write(`  client id:          ${emulator.org.clientId}\n`);
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
   out.write(`  oauth flows:        client_credentials, password, authorization_code (${redirectUris.length ? redirectUris.join(' ') : 'any http://localhost callback'}), refresh_token${values['rotate-refresh-tokens'] ? ' (rotating)' : ''}, JWT bearer (${jwtCert ? values['jwt-cert'] : 'off: no --jwt-cert'})\n`);
   out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire}\n`);
+  out.write(`  pubsub API (gRPC):  ${pubsub.address} ${pubsub.tls ? 'TLS' : 'plaintext'}; change events for ${emulator.org.bus.cdcObjects.join(', ') || 'no objects'}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -110,6 +142,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     process.once('SIGTERM', stop);
     controller.signal.addEventListener('abort', stop, { once: true });
   });
+  await pubsub.close();
   await server.close();
   emulator.close();
   out.write('sfbridge emulator stopped\n');
