@@ -17,6 +17,7 @@ import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
 import { AsyncError, asyncErrorResponse, requestWire } from './bulk1/format.ts';
 import { changeOrigin, inTransactionScope } from './events/capture.ts';
+import { registerCometdRoutes } from './events/cometd.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -75,6 +76,7 @@ export class Emulator {
     registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
     registerRestRoutes(this.#router);
+    registerCometdRoutes(this.#router);
     // Bulk jobs left InProgress by a previous run (file-backed org) continue without waiting for a request.
     bulkEngine(this.org);
   }
