@@ -18,11 +18,13 @@ import { openStateStore } from './publish.ts';
 const USAGE = `Usage:
   sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
   sfbridge dlq show ID
-  sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME]
+  sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME] [--force]
   sfbridge dlq discard ID
 
   --state URL          publisher state store (default ${DEFAULT_PUBLISH_STATE})
   --payload FILE.json  the corrected record to send instead of the stored payload (replay of one ID)
+  --force              also resend inserts whose first answer was lost and that have no field to look them
+                       up by (otherwise refused: check Salesforce first, a resend may duplicate them)
 
 ${CONNECTION_USAGE}
 `;
@@ -58,6 +60,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       status: { type: 'string' },
       payload: { type: 'string' },
       all: { type: 'boolean' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
@@ -124,11 +127,14 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
             return 0;
           }
           const client = await clientFromFlags(values, env, { fetch: io.fetch });
-          const outcomes = await replayDeadLetters({ client, state, letters, payloads, publishOptions: io.publishOptions });
+          const outcomes = await replayDeadLetters({ client, state, letters, payloads, force: Boolean(values.force), onWarning: (m) => stderr.write(`warning: ${m}\n`), publishOptions: io.publishOptions });
           let failed = 0;
           for (const o of outcomes) {
-            if (o.result.success) stdout.write(`${o.letter.id}: replayed → ${o.result.id}\n`);
-            else {
+            if (o.result.success) stdout.write(`${o.letter.id}: replayed → ${o.result.id}${o.result.reconciled ? ' (found in Salesforce, not resent)' : ''}\n`);
+            else if (o.refused) {
+              failed++;
+              stdout.write(`${o.letter.id}: not resent: ${o.result.errors[0].message}\n`);
+            } else {
               failed++;
               const e = o.result.errors[0];
               stdout.write(`${o.letter.id}: failed again: ${e?.code}: ${e?.message}\n`);

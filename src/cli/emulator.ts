@@ -3,6 +3,10 @@
  */
 import { createEmulator, SUPPORTED_VERSIONS } from '../emulator/app.ts';
 import { serve } from '../emulator/http/node-server.ts';
+import { generateSelfSigned, loadTlsFiles, TlsError, type TlsMaterial } from '../emulator/http/tls.ts';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseFaultSpec } from '../emulator/faults.ts';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME } from '../emulator/org.ts';
 import { readFile } from 'node:fs/promises';
@@ -28,10 +32,12 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
                          http://localhost / 127.0.0.1 URL)
   --rotate-refresh-tokens  each refresh returns a new refresh token and invalidates the old one
   --api-version V        default API version (default 62.0)
+  --tls                  serve HTTPS with a self-signed certificate generated at start (its SHA-256
+                         fingerprint is printed and its PEM written next to the printed path)
+  --tls-cert PATH        serve HTTPS with this PEM certificate (with --tls-key)
+  --tls-key PATH         the PEM private key of --tls-cert
   --pubsub-port N        port of the Pub/Sub API (gRPC; default ${DEFAULT_PUBSUB_PORT}, or a free port when --port
-                         is 0; 0 picks a free port)
-  --tls-cert PATH        PEM certificate: the Pub/Sub API speaks TLS (clients written for Salesforce
-  --tls-key PATH         always do); without them it is plaintext
+                         is 0; 0 picks a free port); TLS with the same certificate as HTTPS
   --cdc OBJECTS|all      objects with Change Data Capture on, e.g. Account,Invoice__c (default Account,
                          Contact,Lead,Opportunity,Case plus schema-file objects with cdc: true)
 `;
@@ -50,6 +56,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'jwt-cert': { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
     'rotate-refresh-tokens': { type: 'boolean', default: false },
+    tls: { type: 'boolean', default: false },
     cdc: { type: 'string' },
     'pubsub-port': { type: 'string' },
     'tls-cert': { type: 'string' },
@@ -62,20 +69,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   }
   const port = parsePort(values.port!);
   // A throwaway emulator (--port 0, as tests start it) must not collide with another one on the Pub/Sub port.
-  const pubsubPort = values['pubsub-port'] !== undefined ? parsePort(values['pubsub-port']) : port === 0 ? 0 : DEFAULT_PUBSUB_PORT;
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together: pass the PEM certificate and its private key');
-  let tls: { cert: string; key: string } | undefined;
-  if (values['tls-cert'] && values['tls-key']) {
-    const read = async (flag: string, path: string) => {
-      try {
-        return await readFile(path, 'utf8');
-      } catch (err) {
-        throw new UsageError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass a PEM file`);
-      }
-    };
-    tls = { cert: await read('--tls-cert', values['tls-cert']), key: await read('--tls-key', values['tls-key']) };
-    if (!tls.cert.includes('-----BEGIN CERTIFICATE') || !/-----BEGIN [A-Z ]*PRIVATE KEY/.test(tls.key)) throw new UsageError('--tls-cert must be a PEM certificate and --tls-key its PEM private key');
-  }
+  const pubsubPort = values['pubsub-port'] !== undefined ? parsePort(values['pubsub-port'], '--pubsub-port') : port === 0 ? 0 : DEFAULT_PUBSUB_PORT;
   const apiVersion = values['api-version']!;
   if (!SUPPORTED_VERSIONS.includes(apiVersion)) throw new UsageError(`--api-version ${apiVersion} is not served; use one of ${SUPPORTED_VERSIONS[0]}..${SUPPORTED_VERSIONS.at(-1)}`);
   let faults;
@@ -101,6 +95,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   for (const uri of redirectUris) {
     if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL; use e.g. http://localhost:1717/OauthRedirect`);
   }
+  const tls = await tlsFromFlags(values.tls!, values['tls-cert'], values['tls-key'], values.host!);
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
   const cdc = values.cdc === undefined ? undefined : values.cdc.trim() === 'all' ? 'all' as const : values.cdc.split(',').map((s) => s.trim()).filter(Boolean);
   let emulator;
@@ -117,10 +112,10 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   const seeded = await seedOrg(emulator.org, values.seed!);
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal });
+  const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal, tls });
   let pubsub;
   try {
-    pubsub = await startPubSub(emulator, { port: pubsubPort, host: values.host!, tls });
+    pubsub = await startPubSub(emulator, { port: pubsubPort, host: values.host!, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
   } catch (err) {
     await server.close();
     emulator.close();
@@ -128,6 +123,17 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   }
   const out = process.stdout;
   out.write(`sfbridge emulator listening on ${server.url} (pubsub on ${pubsub.address})\n`);
+  if (tls) {
+    let certFile = values['tls-cert'];
+    if (!certFile) {
+      // Only the certificate is written (it is public); the key never leaves the process.
+      certFile = join(tmpdir(), `sfbridge-emulator-${server.port}.crt`);
+      await writeFile(certFile, tls.cert);
+    }
+    out.write(`  tls certificate:    ${certFile} (${values.tls ? 'self-signed, ' : ''}valid to ${tls.validTo})\n`);
+    out.write(`  tls fingerprint:    SHA-256 ${tls.fingerprint}\n`);
+    out.write(`  trust it (Node):    NODE_EXTRA_CA_CERTS=${certFile}\n`);
+  }
   out.write(`  login/instance URL: ${server.url}\n`);
   out.write(`  client id:          ${emulator.org.clientId}\n`);
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
@@ -147,4 +153,18 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   emulator.close();
   out.write('sfbridge emulator stopped\n');
   return 0;
+}
+
+/** The TLS material the flags ask for: none, generated (`--tls`), or read from `--tls-cert`/`--tls-key`. */
+async function tlsFromFlags(generate: boolean, cert: string | undefined, key: string | undefined, host: string): Promise<TlsMaterial | undefined> {
+  if (generate && (cert || key)) throw new UsageError('--tls generates a certificate; give either --tls or --tls-cert with --tls-key, not both');
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError(cert ? '--tls-cert needs --tls-key (the certificate\'s PEM private key)' : '--tls-key needs --tls-cert (the PEM certificate it belongs to)');
+  try {
+    if (cert && key) return await loadTlsFiles(cert, key);
+    if (generate) return await generateSelfSigned(host);
+  } catch (err) {
+    if (err instanceof TlsError) throw new UsageError(err.message);
+    throw err;
+  }
+  return undefined;
 }

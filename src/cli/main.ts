@@ -20,6 +20,7 @@ Commands:
   search       full-text search over the synced records' documents (offline)
   comments     emails, case comments, Chatter and call notes into cleaned comments on a queue; preview one
   serve        the long-running service: schedules, dashboard, HTTP API, Grant access, metrics
+  worker       run jobs scheduled by serve on a Postgres store (any number of workers, any machines)
   connections  add, list or remove named connections (--connection NAME on every command)
   tokens       create, list or revoke API tokens for the service
 
@@ -39,6 +40,7 @@ const commands: Record<string, () => Promise<Command>> = {
   search: async () => (await import('./search.ts')).searchCommand,
   comments: async () => (await import('./comments.ts')).commentsCommand,
   serve: async () => (await import('./serve.ts')).serveCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
   connections: async () => (await import('./connections.ts')).connectionsCommand,
   tokens: async () => (await import('./tokens.ts')).tokensCommand,
 };

@@ -4,7 +4,7 @@
  * record failed.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
@@ -15,6 +15,8 @@ import {
   compileTransform,
   DEFAULT_PUBLISH_STATE,
   formatOf,
+  lookupFieldsOf,
+  MAKE_INSERT_SAFE,
   normalizeOperation,
   parsePublishPipelines,
   publish,
@@ -36,22 +38,25 @@ import { createProgress } from './progress.ts';
 
 const USAGE = `Usage:
   sfbridge publish --object Contact --operation insert|update|upsert|delete --from FILE.csv|FILE.jsonl|-
-                   [--external-id External_Id__c] [--match-field Idem_Key__c] [--map mapping.yaml]
+                   [--external-id External_Id__c] [--idempotency-field Sfbridge_Key__c] [--map mapping.yaml]
                    [--results FILE.jsonl|FILE.csv] [--state sqlite:./data/publish.db] [--path auto|collections|bulk]
   sfbridge publish --config sfbridge.yaml [--pipeline NAME]
 
   --object NAME         target sObject (platform events: Order_Event__e, insert only)
   --operation OP        insert (or create), update, upsert (default; needs --external-id), delete (needs Id)
   --external-id FIELD   external ID field for upsert
-  --match-field FIELD   for insert: field(s) that find an already created record after a crash or timeout
-                        (repeatable); without it an unknown outcome goes to the dead-letter table
+  --idempotency-field F for insert: a text external ID field sfbridge fills with a per-record marker, so a
+                        record whose answer was lost (crash, timeout) is looked up, never sent twice
+  --match-field FIELD   for insert: field(s) of your data that find an already created record after a crash
+                        or timeout (repeatable). With neither, Bulk API 2.0 loads are still settled from their
+                        jobs' results; a Collections call whose answer was lost goes to the dead letters
   --from FILE|-         input: .csv (header row; Account.External_Id__c columns are parent lookups) or .jsonl
   --format csv|jsonl    input format when it cannot be told from the file name (stdin)
   --key FIELD           input field whose value identifies a record across runs (default: position + content)
   --map FILE            transforms (YAML: select, rename, drop, constants, expressions, lookups)
   --results FILE        per-record results (.jsonl or .csv; default: <input>.results.jsonl)
-  --state URL           outbox + dead letters (default in memory; ${DEFAULT_PUBLISH_STATE} is a good choice,
-                        needed for crash-safe plain inserts)
+  --state URL           outbox + dead letters (default ${DEFAULT_PUBLISH_STATE}, which sfbridge dlq reads
+                        too): a rerun of the same input resumes and never sends a published record again
   --pipeline NAME       outbox namespace (default derived from object, operation and input);
                         with --config: run only this pipeline
   --path P              auto (default: < 2,000 records collections, else Bulk API 2.0), collections, bulk
@@ -136,6 +141,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       operation: { type: 'string' },
       'external-id': { type: 'string' },
       'match-field': { type: 'string', multiple: true },
+      'idempotency-field': { type: 'string' },
       from: { type: 'string' },
       format: { type: 'string' },
       key: { type: 'string' },
@@ -224,6 +230,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       operation: normalizeOperation((values.operation as string | undefined) ?? 'upsert'),
       externalIdField: values['external-id'] as string | undefined,
       matchFields: values['match-field'] as string[] | undefined,
+      ...(values['idempotency-field'] ? { idempotencyField: values['idempotency-field'] as string } : {}),
       ...targetFlags(values),
     };
     try {
@@ -247,12 +254,18 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       }
       transform = compileTransform(spec);
     }
-    const stateUrl = (values.state as string | undefined) ?? 'sqlite::memory:';
-    if (!values.state && target.operation === 'insert' && !target.object.endsWith('__e')) {
-      stderr.write(`note: plain insert without --state keeps its outbox in memory; pass --state ${DEFAULT_PUBLISH_STATE} (and --match-field) so a crash cannot duplicate records on rerun\n`);
+    const stateUrl = (values.state as string | undefined) ?? DEFAULT_PUBLISH_STATE;
+    if (stateUrl === 'sqlite::memory:' && target.operation === 'insert' && !target.object.endsWith('__e')) {
+      stderr.write(`warning: --state sqlite::memory: keeps the outbox in memory: a rerun after a crash sends every record again; use a file (the default ${DEFAULT_PUBLISH_STATE})\n`);
+    }
+    if (target.operation === 'insert' && !target.object.endsWith('__e') && lookupFieldsOf(target).length === 0) {
+      stderr.write(`note: plain insert without --idempotency-field or --match-field: a record whose answer is lost in a crash or timeout is not resent but dead-lettered for you to check (Bulk API 2.0 loads are settled from their jobs' results); ${MAKE_INSERT_SAFE}\n`);
     }
     const resultsPath = (values.results as string | undefined) ?? (from === '-' ? 'publish-results.jsonl' : `${from.replace(/\.[^./]+$/, '')}.results.jsonl`);
     const pipeline = (values.pipeline as string | undefined) ?? `cli:${target.object}:${target.operation}:${from === '-' ? 'stdin' : basename(from)}`;
+    // Checked before anything is opened or written, so a typo leaves no state file or result file behind.
+    if (from !== '-') await statOrUsage(from, 'file', `--from ${from}`);
+    await statOrUsage(dirname(resolve(resultsPath)), 'directory', `--results ${resultsPath}: the directory ${dirname(resultsPath)}`);
     const client = await clientFromFlags(values, env, { fetch: io.fetch });
     const store = await openStateStore(stateUrl);
     const writer = new ResultWriter(resultsPath);
@@ -292,7 +305,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       await store.close();
     }
     stdout.write(summaryLine(`${target.object} ${target.operation}`, summary) + `  results: ${resultsPath}\n`);
-    if (summary.deadLettered && values.state) stdout.write(`  inspect failures: sfbridge dlq list --state ${values.state}\n`);
+    if (summary.deadLettered) stdout.write(`  inspect failures: sfbridge dlq list${values.state ? ` --state ${values.state}` : ''}\n`);
     return summary.failed > 0 ? 1 : 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -306,6 +319,19 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     stderr.write(`sfbridge publish: ${failureText(err)}\n`);
     return 1;
   }
+}
+
+/** Throws a one-line usage error when `path` is missing or is not a `kind`. */
+async function statOrUsage(path: string, kind: 'file' | 'directory', what: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`${what} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}: ${kind === 'file' ? 'check the path' : 'create it first, or pick another path'}`);
+  }
+  if (kind === 'file' && st.isDirectory()) throw new UsageError(`${what} is a directory: name the input file`);
+  if (kind === 'directory' && !st.isDirectory()) throw new UsageError(`${what} is not a directory`);
 }
 
 /** The target options of `--all-or-none`, `--assignment-rule`, `--duplicate-rules` and `--update-only`. */

@@ -19,6 +19,7 @@ import { loadServiceConfig, type PipelineEntry } from '../engine/pipelines/index
 import { Service } from '../engine/service.ts';
 import { createApp } from '../server/app.ts';
 import { odataConfigSchema, serviceODataSources } from '../server/odata/config.ts';
+import { checkReplyRoutes, replyRoutesSchema, type ReplyRoutesOptions } from '../server/inbound/reply.ts';
 import { Auth, isLoopback } from '../server/auth.ts';
 import { listen } from '../server/http.ts';
 import { createMetrics } from '../server/metrics.ts';
@@ -38,6 +39,8 @@ dashboard and the HTTP API (/api/v1, reference at /api/v1/docs) on one port.
   --trust-proxy        take X-Forwarded-Proto/-Host from the reverse proxy in front
   --tls-cert FILE --tls-key FILE   serve HTTPS
   --concurrency N      pipeline runs at once (default 2)
+  --workers N          with a postgres:// store: the fleet's job engine, N workers in this process (0:
+                       schedule only; \`sfbridge worker\` processes on the same store run the jobs)
   --log-level LEVEL    info (default), warn, error, debug
   --demo               an emulated demo org in this process, with a connection and a sync pipeline
 
@@ -71,6 +74,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     concurrency: { type: 'string' },
+    workers: { type: 'string' },
     'log-level': { type: 'string' },
     demo: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -83,6 +87,9 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   const host = values.host ?? env.SFBRIDGE_HOST ?? '127.0.0.1';
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError(`--concurrency must be a whole number 1-32, got "${values.concurrency}"`);
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0 || workers > 32)) throw new UsageError(`--workers must be a whole number 0-32, got "${values.workers}"`);
+  if (workers !== undefined && values.concurrency !== undefined) throw new UsageError('--workers sets how many jobs this process runs; leave out --concurrency');
   const publicUrl = values['public-url'] ?? env.SFBRIDGE_PUBLIC_URL;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new UsageError(`--public-url must be an absolute URL such as https://sfbridge.example.com, got "${publicUrl}"`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together: give both files');
@@ -95,6 +102,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   let pipelines: PipelineEntry[] = [];
   let fileStore: string | undefined;
   let odataBlock: unknown;
+  let replyBlock: unknown;
   let baseDir = process.cwd();
   if (configFile) {
     try {
@@ -103,6 +111,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       pipelines = cfg.pipelines;
       fileStore = cfg.store;
       odataBlock = cfg.odata;
+      replyBlock = cfg.replyRoutes;
       baseDir = dirname(resolve(configFile));
     } catch (err) {
       if (err instanceof SyncConfigError) throw new UsageError(`config: ${err.message}`);
@@ -128,8 +137,9 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
     stdout.write(`emulated demo org at ${demo.url} (${demo.seeded})\n`);
   }
   const storeUrl = values.store ?? env.SFBRIDGE_STORE ?? fileStore ?? DEFAULT_STORE_URL;
+  if (workers !== undefined && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new UsageError('--workers needs a postgres:// store (--store postgres://user@host/db?schema=sfbridge): workers share jobs through Postgres');
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
-  const service = await Service.open({ storeUrl, connections, pipelines, baseDir, concurrency, env, fetch, publicUrl: () => publicUrl ?? listening?.url });
+  const service = await Service.open({ storeUrl, connections, pipelines, baseDir, concurrency: workers ?? concurrency, jobs: workers === undefined ? 'embedded' : 'postgres', env, fetch, publicUrl: () => publicUrl ?? listening?.url });
   const detachLog = logServiceEvents(service.events, log);
   const metrics = createMetrics(service);
   const auth = new Auth({ state: service.state, adminPassword: env.SFBRIDGE_ADMIN_PASSWORD });
@@ -150,7 +160,21 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
       },
     });
   }
-  const app = createApp({ odata, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0' });
+  let replyRoutes: ReplyRoutesOptions['routes'] | undefined;
+  if (replyBlock !== undefined) {
+    const parsed = replyRoutesSchema.safeParse(replyBlock);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new UsageError(`config: reply_routes${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
+    }
+    try {
+      checkReplyRoutes(parsed.data);
+    } catch (err) {
+      throw new UsageError(`config: ${(err as Error).message}`);
+    }
+    replyRoutes = parsed.data;
+  }
+  const app = createApp({ odata, replyRoutes, baseDir, service, auth, bindHost: host, publicUrl, allowedHosts: values['allowed-host'], trustProxy: values['trust-proxy'] || env.SFBRIDGE_TRUST_PROXY === '1', metrics, logger: log, version: '0.1.0', env });
   try {
     listening = await listen(app.fetch, { port, host, tls });
   } catch (err) {
@@ -168,6 +192,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   const loginUrl = `${base}/login/link/${await auth.createLoginLink()}`;
   stdout.write(`sfbridge serve: dashboard ${base}/  API ${base}/api/v1 (reference ${base}/api/v1/docs)\n`);
   stdout.write(`  store ${storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}; ${pipelines.length} pipeline${pipelines.length === 1 ? '' : 's'} from ${configFile ?? (values.demo ? 'the demo' : 'no config file')}${recovered ? `; ${recovered} interrupted run${recovered === 1 ? '' : 's'} resumed` : ''}\n`);
+  if (replyRoutes) stdout.write(`  request-reply routes: ${Object.keys(replyRoutes).map((n) => `${base}/inbound/reply/${n}`).join('  ')}\n`);
   if (odataBlock !== undefined) stdout.write(`  OData 4.0 (Salesforce Connect): ${Object.keys((odataBlock as { sources?: object }).sources ?? {}).map((n) => `${base}/odata/v4/${n}/`).join('  ')}\n`);
   stdout.write(`  sign in (one-time link, valid 1 hour): ${loginUrl}\n`);
   stdout.write('  stop with Ctrl-C (the running batch is committed first)\n');

@@ -190,7 +190,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         const objects = await resolveObjects(client, config, signal);
         run = await runSync({
           client, store, objects, events, signal,
-          fieldFilters: Object.fromEntries(Object.entries(config.objects).map(([k, v]) => [k, v.fields])),
+          objectSettings: config.objects,
           lagMs: config.lagMs, bulkThreshold: config.bulkThreshold, formulaRefreshMs: config.formulaRefreshMs,
           reconcileMs: config.reconcileMs, schemaRefreshMs: config.schemaRefreshMs,
           documents: docs?.builder, documentSinks: docs?.sinks,

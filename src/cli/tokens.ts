@@ -3,6 +3,7 @@
  * token is printed once; the store keeps only its SHA-256.
  */
 import type { Writable } from 'node:stream';
+import { parseCallInScope } from '../engine/patterns/call-in.ts';
 import { Auth } from '../server/auth.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { openServiceStore, redactUrl } from './store-flags.ts';
@@ -10,6 +11,8 @@ import { openServiceStore, redactUrl } from './store-flags.ts';
 const USAGE = `Usage: sfbridge tokens <create|list|revoke> [--name NAME] [--store URL]
 
   sfbridge tokens create --name ci     prints the token once (keep it in your CI's secret store)
+  sfbridge tokens create --name erp --call-in Contact:create,upsert --call-in Account:*
+                                       a token that may only write those objects through /api/v1/call-in
   sfbridge tokens list                 names, prefixes, creation and last use
   sfbridge tokens revoke --name ci     the token stops working at once
 `;
@@ -17,7 +20,7 @@ const USAGE = `Usage: sfbridge tokens <create|list|revoke> [--name NAME] [--stor
 export async function tokensCommand(argv: string[], io: { stdout?: Writable; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const env = io.env ?? process.env;
-  const { values, positionals } = parseFlags(argv, { name: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  const { values, positionals } = parseFlags(argv, { name: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' }, 'call-in': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, USAGE);
   const [action] = positionals;
   if (values.help || !action) {
     stdout.write(USAGE);
@@ -32,7 +35,8 @@ export async function tokensCommand(argv: string[], io: { stdout?: Writable; env
         if (!values.name) throw new UsageError(`tokens create needs --name NAME\n\n${USAGE}`);
         let created;
         try {
-          created = await auth.createToken(values.name);
+          const scopes = ((values['call-in'] as string[] | undefined) ?? []).map(parseCallInScope);
+          created = await auth.createToken(values.name, { scopes });
         } catch (err) {
           throw new UsageError((err as Error).message);
         }
@@ -43,11 +47,11 @@ export async function tokensCommand(argv: string[], io: { stdout?: Writable; env
       case 'list': {
         const tokens = await state.listTokens();
         if (values.json) {
-          stdout.write(`${JSON.stringify(tokens.map((t) => ({ name: t.name, prefix: t.prefix, created_at: t.createdAt, last_used_at: t.lastUsedAt, revoked_at: t.revokedAt })))}\n`);
+          stdout.write(`${JSON.stringify(tokens.map((t) => ({ name: t.name, prefix: t.prefix, scopes: t.scopes, created_at: t.createdAt, last_used_at: t.lastUsedAt, revoked_at: t.revokedAt })))}\n`);
           return 0;
         }
         if (!tokens.length) stdout.write('no API tokens; create one with: sfbridge tokens create --name NAME\n');
-        for (const t of tokens) stdout.write(`${t.name.padEnd(20)} ${t.prefix}…  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}\n`);
+        for (const t of tokens) stdout.write(`${t.name.padEnd(20)} ${t.prefix}…  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}${t.scopes ? `  scopes ${t.scopes.join(' ')}` : ''}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}\n`);
         return 0;
       }
       case 'revoke': {

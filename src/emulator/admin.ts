@@ -104,7 +104,7 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
 
   // Body: {"advance": ms} | {"set": "2024-03-05T00:00:00Z", "freeze": true} | {"reset": true}
   router.on('POST', '/__emulator/clock', async (ctx) => {
-    const body = await readJson<{ advance?: number; set?: string | number; freeze?: boolean; reset?: boolean }>(ctx.req);
+    const body = await readJson<{ advance?: number; set?: string | number; freeze?: boolean; reset?: boolean }>(ctx.req, { anyMediaType: true });
     if (body.reset) ctx.org.clock.reset();
     if (typeof body.advance === 'number') ctx.org.clock.advance(body.advance);
     if (body.set !== undefined) {

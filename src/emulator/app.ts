@@ -7,6 +7,7 @@ import { Org, type OrgOptions } from './org.ts';
 import { SfError } from './errors.ts';
 import { json, sfErrorResponse } from './http/respond.ts';
 import { Router, type Params } from './http/router.ts';
+import { normalizeUrl } from './http/path.ts';
 import { SessionStore, type Session } from './oauth/sessions.ts';
 import { standardObjects } from './schema/standard.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
@@ -88,7 +89,10 @@ export class Emulator {
 
   /** In-process request, like hono's `app.request()`: a path or URL plus RequestInit. */
   request = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const req = input instanceof Request ? input : new Request(new URL(String(input), this.#baseUrl ?? 'http://127.0.0.1:8484'), init);
+    const base = this.#baseUrl ?? 'http://127.0.0.1:8484';
+    // A string starting with `/` is a path even when it starts with `//` (which URL would read as a host).
+    const target = typeof input === 'string' && input.startsWith('/') ? `${new URL(base).origin}${input}` : new URL(String(input), base);
+    const req = input instanceof Request ? input : new Request(target, init);
     return this.fetch(req);
   };
 
@@ -105,7 +109,8 @@ export class Emulator {
 
   async #handle(req: Request, inner: Session | null): Promise<Response> {
     this.stats.requests++;
-    const url = new URL(req.url);
+    // The one place the path is normalised: version, authentication, API counting and routing all read `url`.
+    const url = forwardedScheme(req, normalizeUrl(new URL(req.url)));
     // Outer API calls count toward the concurrent long-running request limit while they run (composite
     // subrequests run inside their outer call and do not count again).
     const tracked = inner === null && API_PATH.test(url.pathname);
@@ -147,7 +152,7 @@ export class Emulator {
         if (major < 31) throw new SfError(410, 'GONE', `The requested API version ${versioned[1]} has been retired and is no longer available.`);
         if (!SUPPORTED_VERSIONS.includes(versioned[1])) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const needsAuth = versioned !== null || url.pathname.startsWith('/services/apexrest/') || url.pathname.startsWith('/services/async/') || url.pathname === '/services/oauth2/userinfo' || (url.pathname.startsWith('/id/') && url.pathname !== '/id/keys');
+      const needsAuth = requiresSession(url.pathname);
       let cut = false;
       if (needsAuth && inner) {
         ctx.session = inner;
@@ -232,6 +237,20 @@ export class Emulator {
   }
 }
 
+/**
+ * Paths served without a session: the sign-in pages and token endpoints, discovery documents, the version
+ * list, and the emulator's own admin API. Everything else under `/services/` and `/id/` needs a session, so a
+ * route added later is protected unless it is listed here. `singleaccess` checks its token itself (it answers
+ * OAuth's `invalid_token`, not the REST error).
+ */
+const PUBLIC_PATHS = new Set(['/', '/services/data', '/services/oauth2/token', '/services/oauth2/authorize', '/services/oauth2/revoke', '/services/oauth2/introspect', '/services/oauth2/singleaccess', '/secur/frontdoor.jsp', '/id/keys', '/.well-known/openid-configuration']);
+
+/** Whether a (normalised) path needs an authenticated session. */
+export function requiresSession(path: string): boolean {
+  if (PUBLIC_PATHS.has(path) || path === '/__emulator' || path.startsWith('/__emulator/')) return false;
+  return path.startsWith('/services/') || path.startsWith('/id/');
+}
+
 /** Paths whose calls are API requests (data, Apex REST, identity): what the concurrency limit counts. */
 const API_PATH = /^\/services\/(data\/v\d+\.\d(\/|$)|apexrest\/)/;
 
@@ -252,6 +271,16 @@ class MultiSet {
     for (const [n, c] of this.#counts) if (n <= limit) total += c;
     return total;
   }
+}
+
+/**
+ * Behind a TLS-terminating proxy the request arrives as http: `X-Forwarded-Proto` (its first value, `http` or
+ * `https`) names the scheme the client used, so instance and identity URLs point back through the proxy.
+ */
+function forwardedScheme(req: Request, url: URL): URL {
+  const proto = req.headers.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase();
+  if ((proto === 'https' || proto === 'http') && url.protocol !== `${proto}:`) url.protocol = proto;
+  return url;
 }
 
 function methodOverride(req: Request, url: URL): string {

@@ -81,7 +81,8 @@ export function describeGlobal(schema: SchemaRegistry, v: string) {
 export function labelFor(name: string, objectLabel = ''): string {
   if (name === 'Id') return objectLabel ? `${objectLabel} ID` : 'Record ID';
   const custom = /__(c|s|r)$/.test(name);
-  let base = name.replace(/__(c|s|r)$/, '').replace(/_/g, ' ');
+  // A namespace prefix (`SBQQ__`) is not part of the label.
+  let base = name.replace(/__(c|s|r)$/, '').replace(/^[A-Za-z][A-Za-z0-9_]*?__/, '').replace(/_/g, ' ');
   const isId = !custom && /[a-z]Id$/.test(base);
   if (isId) base = base.slice(0, -2);
   base = base.replace(/([a-z])([A-Z])/g, '$1 $2').trim();

@@ -11,6 +11,42 @@ import { durationSchema } from './duration.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
+import { parseCondition } from '../soql/condition.ts';
+import { transformSchema, validateTransform, type TransformSpec } from './publish/transform.ts';
+
+/** Fields the sync itself reads from every stored row; a transform keeps them as they are. */
+export const ENGINE_FIELDS: readonly string[] = ['Id', 'SystemModstamp', 'IsDeleted'];
+/**
+ * The `transform:` block of an object: the publisher's keys without `lookups` (an outbound-only notion:
+ * parent references by external ID in a Salesforce payload).
+ */
+export const inboundTransformSchema = transformSchema
+  .omit({ lookups: true })
+  .superRefine((v, ctx) => {
+    try {
+      validateTransform(v as TransformSpec, 'transform');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^transform: /, '') });
+    }
+    for (const [key, names] of [['rename', Object.keys(v.rename ?? {})], ['drop', v.drop ?? []], ['constants', Object.keys(v.constants ?? {})], ['expressions', Object.keys(v.expressions ?? {})]] as const) {
+      for (const n of names) {
+        if (ENGINE_FIELDS.some((f) => f.toLowerCase() === n.toLowerCase())) ctx.addIssue({ code: 'custom', path: [key], message: `${n} is kept as it is (the sync tracks records by Id, SystemModstamp and IsDeleted); transform other fields` });
+      }
+    }
+    for (const [from, to] of Object.entries(v.rename ?? {})) {
+      if (ENGINE_FIELDS.some((f) => f.toLowerCase() === to.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['rename', from], message: `cannot rename ${from} to ${to}: the sync keeps that field itself` });
+    }
+  })
+  .describe('applied to each record before the mirror and the sinks: select, rename, drop, constants, expressions ({{Field | filter}})');
+
+/** A validated inbound transform. */
+export type InboundTransformSpec = z.output<typeof inboundTransformSchema>;
+
+
+
+/** Smallest and largest REST query page Salesforce accepts (`Sforce-Query-Options: batchSize`). */
+export const MIN_PAGE_SIZE = 200;
+export const MAX_PAGE_SIZE = 2000;
 
 /** Objects synced when the config names none (the set other Salesforce connectors default to). */
 export const DEFAULT_STANDARD_OBJECTS: readonly string[] = Object.freeze(['Account', 'Opportunity', 'Contact', 'Lead', 'Campaign', 'Case']);
@@ -47,13 +83,28 @@ export const duration = durationSchema;
 
 const apiName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an API name such as Account or Invoice__c');
 
+/** `Industry` or a relationship path of up to five levels (`Owner.Email`, `Account.Owner.Name`). */
+const fieldPath = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){0,5}$/, 'must be an API name such as Industry or a relationship path such as Owner.Email');
+
 const fieldFilter = z.union([
-  z.strictObject({ include: z.array(apiName).min(1) }),
-  z.strictObject({ exclude: z.array(apiName).min(1) }),
+  z.strictObject({ include: z.array(fieldPath).min(1).describe('fields to mirror; relationship paths (Owner.Email) become columns such as Owner_Email') }),
+  z.strictObject({ exclude: z.array(apiName).min(1).describe('fields not to mirror') }),
 ]);
+
+/** A SOQL condition, checked here for syntax (fields are checked against describe when the object syncs). */
+const whereCondition = z.string().superRefine((v, ctx) => {
+  try {
+    parseCondition(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 const objectSettings = z.strictObject({
   fields: fieldFilter.optional(),
+  where: whereCondition.optional().describe("SOQL condition the mirrored records match, e.g. Industry = 'Banking'; a record that stops matching leaves the mirror"),
+  transform: inboundTransformSchema.optional(),
+  page_size: z.number().int().min(MIN_PAGE_SIZE).max(MAX_PAGE_SIZE).optional().describe(`records per REST query page (${MIN_PAGE_SIZE}–${MAX_PAGE_SIZE}, Sforce-Query-Options batchSize) and per Bulk load transaction`),
 });
 
 const connection = z.strictObject({
@@ -109,12 +160,25 @@ export const syncConfigSchema = z.strictObject({
   pipelines: z.array(z.unknown()).optional(),
   // The service's OData producer (`sfbridge serve`): validated by src/server/odata/config.ts.
   odata: z.unknown().optional(),
+  // Request-reply routes of the service (`sfbridge serve`): validated by src/server/inbound/reply.ts.
+  reply_routes: z.unknown().optional(),
 });
 
 type Parsed = z.output<typeof syncConfigSchema>;
 
 /** Per-object field selection. */
 export type FieldFilter = { include: string[] } | { exclude: string[] };
+
+/** Per-object settings of the sync (the `objects:` entries). */
+export interface ObjectSettings {
+  fields?: FieldFilter;
+  /** SOQL condition the mirrored records match. */
+  where?: string;
+  /** REST query page size and Bulk load transaction size. */
+  pageSize?: number;
+  /** Applied to each record before the mirror and the sinks. */
+  transform?: InboundTransformSpec;
+}
 
 /** The validated configuration the engine runs with (camelCase, durations in ms). */
 export interface SyncConfig {
@@ -125,7 +189,7 @@ export interface SyncConfig {
   syncCustomObjects: boolean;
   /** Custom object names, or `'*'` for every queryable custom object. */
   customObjects: string[] | '*';
-  objects: Record<string, { fields?: FieldFilter }>;
+  objects: Record<string, ObjectSettings>;
   intervalMs: number;
   lagMs: number;
   bulkThreshold: number;
@@ -278,7 +342,12 @@ export function validateConfig(raw: unknown): SyncConfig {
     // Naming custom objects implies syncing them.
     syncCustomObjects: p.sync_custom_objects || (custom !== '*' && custom.length > 0),
     customObjects: custom,
-    objects: p.objects,
+    objects: Object.fromEntries(Object.entries(p.objects).map(([name, o]) => [name, {
+      ...(o.fields ? { fields: o.fields } : {}),
+      ...(o.where !== undefined ? { where: o.where } : {}),
+      ...(o.page_size !== undefined ? { pageSize: o.page_size } : {}),
+      ...(o.transform ? { transform: o.transform } : {}),
+    }])),
     intervalMs: p.interval,
     lagMs: p.lag,
     bulkThreshold: p.bulk_threshold,

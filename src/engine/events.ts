@@ -41,7 +41,7 @@ export interface SyncEventMap {
   'object:started': [{ object: string; mode: LoadMode; total?: number; since?: string }];
   /** A page (REST) or batch (Bulk) was committed together with its checkpoint. */
   'object:batch': [{ object: string; mode: LoadMode; read: number; written: number; deleted: number; total?: number; cursor?: string }];
-  'object:deletes': [{ object: string; source: 'queryAll' | 'getDeleted' | 'reconcile'; count: number }];
+  'object:deletes': [{ object: string; source: 'queryAll' | 'getDeleted' | 'reconcile' | 'filter'; count: number }];
   'object:formulas': [{ object: string; fields: string[]; records: number }];
   'object:schema': [{ object: string; created: boolean; added: string[]; removed: string[] }];
   'object:finished': [ObjectSummary];
@@ -136,7 +136,7 @@ export interface RunObjectCounts {
 }
 
 /** Why a run started. */
-export type RunTrigger = 'schedule' | 'manual' | 'resume' | 'replay';
+export type RunTrigger = 'schedule' | 'manual' | 'resume' | 'replay' | 'inbound';
 
 /** Final states of a pipeline run. `interrupted` runs are continued by a new run from their checkpoint. */
 export type PipelineRunStatus = 'succeeded' | 'failed' | 'interrupted';
@@ -156,6 +156,7 @@ export interface ServiceEventMap {
   'api:usage': [{ connection: string; org: string; used: number; max: number }];
   /** A pipeline's dead letters changed (new failures, replay, discard). */
   'deadletters:changed': [{ pipeline: string }];
+  'callin:finished': [{ id: number; object: string; operation: string; records: number; ok: boolean }];
   warning: [{ pipeline?: string; runId?: number; code: string; message: string }];
 }
 

@@ -9,21 +9,28 @@
  * records those runs as `interrupted` with their jobs queued, and closes the stores: the next start
  * continues them.
  */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
-import { openStore, type DeadLetter, type DeadLetterStatus, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { openStore, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
+import type { SyncPipelineSpec } from './pipelines/sync.ts';
 import { replayDeadLetters, type ReplayOutcome } from './publish/dlq.ts';
+import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, type CallInBody, type StoredCallIn } from './patterns/call-in.ts';
 
 /** Job kinds the service runs. */
-export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay' } as const;
+export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
+/** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
+export const FLEET_SCHEDULE_POLL_MS = 5_000;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
 export const USAGE_SAMPLE_MS = 60_000;
 /** Readings older than this are pruned. */
@@ -38,8 +45,18 @@ export interface ServiceOptions {
   pipelines?: PipelineEntry[];
   /** Relative paths in the config resolve against this directory (the config file's). */
   baseDir?: string;
-  /** Jobs run at once. */
+  /** Jobs run at once in this process (0 with the fleet's job engine: schedule only, workers elsewhere run them). */
   concurrency?: number;
+  /**
+   * `embedded` (default): jobs in the store, run in this process. `postgres`: the fleet's job engine
+   * (pg-boss) on the Postgres store, for any number of worker processes; sync pipelines run as one job per
+   * (connection, object).
+   */
+  jobs?: 'embedded' | 'postgres';
+  /** False for a worker process: it runs jobs and never schedules (default true). */
+  schedule?: boolean;
+  /** Fleet scheduler: the longest wait between two looks at the schedules (default {@link FLEET_SCHEDULE_POLL_MS}). */
+  schedulePollMs?: number;
   /** Secret sealing key; default from SFBRIDGE_SECRET_KEY or the key file. */
   box?: SecretBox;
   env?: NodeJS.ProcessEnv;
@@ -67,6 +84,10 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** True with the fleet's job engine. */
+  readonly fleet: boolean;
+  readonly #schedules: boolean;
+  readonly #schedulePollMs: number;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #retick = false;
@@ -78,6 +99,8 @@ export class Service {
   readonly #usageSavedAt = new Map<string, number>();
   readonly #replayResults = new Map<number, ReplayOutcome[]>();
   readonly #detach: Array<() => void> = [];
+  readonly #soon = new Set<string>();
+  #soonTimer: NodeJS.Immediate | undefined;
 
   private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
     this.events = opts.events ?? new ServiceEvents();
@@ -89,10 +112,13 @@ export class Service {
     this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#now = opts.now ?? Date.now;
     this.#concurrency = opts.concurrency ?? 2;
+    this.fleet = opts.jobs === 'postgres';
+    this.#schedules = opts.schedule !== false;
+    this.#schedulePollMs = opts.schedulePollMs ?? FLEET_SCHEDULE_POLL_MS;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
     this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
-    this.queue = new EmbeddedJobQueue({ state, now: this.#now });
+    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
     this.#recordRunEvents();
   }
@@ -100,6 +126,7 @@ export class Service {
   /** Opens the store and builds the service (nothing runs until {@link start}). */
   static async open(opts: ServiceOptions): Promise<Service> {
     const storeUrl = resolveStoreUrl(opts.storeUrl, opts.baseDir ?? process.cwd());
+    if (opts.jobs === 'postgres' && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new PipelineError('FLEET_NEEDS_POSTGRES', 400, 'workers share jobs through Postgres: give a postgres://… store (--store postgres://user@host/db?schema=sfbridge)');
     if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') await mkdir(dirname(storeUrl.slice('sqlite:'.length)), { recursive: true });
     const store = await openStore(storeUrl);
     try {
@@ -133,7 +160,8 @@ export class Service {
 
   /** Recovers interrupted work, starts the workers and the schedule. */
   async start(): Promise<{ recovered: number }> {
-    const stale = await this.state.listRuns({ status: 'running', limit: 1000 });
+    // With the fleet's engine other processes' runs are live; a run is marked interrupted by the job that resumes it.
+    const stale = this.fleet ? [] : await this.state.listRuns({ status: 'running', limit: 1000 });
     for (const r of stale) {
       await this.state.updateRun(r.id, { status: 'interrupted', finishedAt: new Date(this.#now()).toISOString(), error: 'the service stopped during this run (killed or crashed); it continues from its checkpoint as a new run' });
       await this.state.addRunEvents(r.id, [{ at: new Date(this.#now()).toISOString(), level: 'warn', type: 'run:interrupted', message: 'the service stopped during this run; resumed from its checkpoint', data: null }]);
@@ -141,7 +169,7 @@ export class Service {
     const recovered = await this.queue.recover();
     this.queue.start({
       concurrency: this.#concurrency,
-      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx) },
+      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
       onSettled: (job, outcome, error) => {
         if (outcome === 'failed' && job.id) this.events.emit('warning', { pipeline: String(job.payload?.pipeline ?? ''), code: 'JOB_FAILED', message: `job ${job.id} (${job.kind}) failed: ${(error as Error)?.message ?? String(error)}` });
       },
@@ -186,7 +214,7 @@ export class Service {
   }
 
   async #tick(): Promise<void> {
-    if (!this.#started || this.#stopping) return;
+    if (!this.#started || this.#stopping || !this.#schedules) return;
     clearTimeout(this.#timer);
     const now = this.#now();
     const pipelines = await this.pipelines.list();
@@ -197,20 +225,25 @@ export class Service {
       const kind = pipelineKind(spec.kind);
       if (!kind) continue;
       let sched = schedules.get(spec.name);
-      const key = jobKey(spec.name);
-      if (!sched || (sched.nextRunAt === null && !active.has(key))) {
+      const objects = this.#fanOut(spec);
+      const keys = objects ? objects.map((o) => objectJobKey(spec.connection, o)) : [jobKey(spec.name)];
+      const key = keys[0];
+      if (!sched || (sched.nextRunAt === null && !keys.some((k) => active.has(k)))) {
         // First sight of a pipeline (or one whose queued run was lost): due now.
         sched = await this.state.updateSchedule(spec.name, { nextRunAt: new Date(now).toISOString() });
       }
       if (sched.paused || spec.paused || sched.nextRunAt === null) continue;
       const due = Date.parse(sched.nextRunAt);
       if (due <= now) {
-        if (!active.has(key)) await this.#enqueue(spec.name, 'schedule', kind.priority(spec as never, sched.state));
+        if (objects) await this.#enqueueObjects(spec as SyncPipelineSpec, objects, 'schedule', active);
+        else if (!active.has(key)) await this.#enqueue(spec.name, 'schedule', kind.priority(spec as never, sched.state));
         await this.state.updateSchedule(spec.name, { nextRunAt: null });
       } else {
         soonest = Math.min(soonest, due);
       }
     }
+    // Workers in other processes finish runs and move schedules: look again soon even when nothing is due.
+    if (this.fleet) soonest = Math.min(soonest, now + this.#schedulePollMs);
     if (Number.isFinite(soonest)) {
       this.#timer = setTimeout(() => void this.tick(), Math.min(Math.max(10, soonest - this.#now()), 86_400_000));
       this.#timer.unref();
@@ -223,11 +256,60 @@ export class Service {
     return job;
   }
 
-  /** Starts a run now (interactive priority, ahead of scheduled work). */
+  /**
+   * Sync pipelines on the fleet's engine: one job per object (exclusive per connection and object), when
+   * the objects are listed by name; undefined means one job for the whole pipeline.
+   */
+  #fanOut(spec: { kind: string; name: string }): string[] | undefined {
+    if (!this.fleet || spec.kind !== 'sync') return undefined;
+    const s = spec as SyncPipelineSpec;
+    if (Array.isArray(s.custom_objects_to_sync) ? s.custom_objects_to_sync.includes('*') : s.custom_objects_to_sync !== undefined) return undefined;
+    return [...s.standard_objects_to_sync, ...((s.custom_objects_to_sync as string[] | undefined) ?? [])];
+  }
+
+  /** Queues one job per object; each gets `initial` until its mirror is loaded, then `incremental`. */
+  async #enqueueObjects(spec: SyncPipelineSpec, objects: string[], trigger: RunTrigger, active: Set<string>, priority?: 'interactive'): Promise<Job[]> {
+    const store = await this.store(resolveStoreUrl(spec.store ?? this.storeUrl, this.baseDir));
+    const out: Job[] = [];
+    for (const object of objects) {
+      const key = objectJobKey(spec.connection, object);
+      if (active.has(key) && !priority) continue;
+      const cp = await store.getCheckpoint(object);
+      const p = priority ?? (cp?.extra?.loaded ? 'incremental' : 'initial');
+      const { job } = await this.queue.add({ key, kind: JOB_KINDS.object, payload: { pipeline: spec.name, object, trigger }, priority: p });
+      this.events.emit('pipeline:queued', { pipeline: spec.name, jobId: job.id, trigger, priority: p, runAt: job.runAt });
+      out.push(job);
+    }
+    return out;
+  }
+
+  /** Starts a run now (interactive priority, ahead of scheduled work); on the fleet a sync's first object job. */
   async runNow(pipeline: string): Promise<Job> {
     const entry = await this.pipelines.get(pipeline);
     if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
+    const objects = this.#fanOut(entry.spec);
+    if (objects?.length) return (await this.#enqueueObjects(entry.spec as SyncPipelineSpec, objects, 'manual', new Set(), 'interactive'))[0];
     return this.#enqueue(pipeline, 'manual', 'interactive');
+  }
+
+  /**
+   * Runs a pipeline soon because work arrived for it (an inbound route wrote to its inbox). Calls within one
+   * turn of the event loop coalesce, and a queued run absorbs further calls, so a burst of requests costs
+   * one queue write, not one per request.
+   */
+  deliverSoon(pipeline: string): void {
+    this.#soon.add(pipeline);
+    if (this.#soonTimer) return;
+    this.#soonTimer = setImmediate(() => {
+      this.#soonTimer = undefined;
+      const names = [...this.#soon];
+      this.#soon.clear();
+      if (!this.started) return;
+      void (async () => {
+        const queued = new Set((await this.queue.list({ states: ['queued'] })).map((j) => j.key));
+        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc');
+      })().catch((err: unknown) => this.events.emit('warning', { pipeline: names.join(', '), code: 'ENQUEUE_FAILED', message: `could not queue delivery: ${(err as Error).message}` }));
+    });
   }
 
   /** Pauses or resumes a pipeline's schedule (a paused pipeline still runs when started by hand). */
@@ -259,10 +341,17 @@ export class Service {
     const name = String(job.payload.pipeline);
     const entry = await this.pipelines.get(name);
     if (!entry) return 'done';
-    const spec = entry.spec;
+    const object = typeof job.payload.object === 'string' ? job.payload.object : undefined;
+    const spec = object ? onlyObject(entry.spec as SyncPipelineSpec, object) : entry.spec;
+    if (!spec) return 'done';
     const kind = pipelineKind(spec.kind)!;
     const cp = (job.checkpoint ?? {}) as { runId?: number; kind?: JsonObject };
     const trigger: RunTrigger = job.resumed && cp.runId ? 'resume' : ((job.payload.trigger as RunTrigger) ?? 'schedule');
+    if (trigger === 'resume' && this.fleet) {
+      // The attempt this one resumes died with its worker: its run is over.
+      const prev = await this.state.getRun(cp.runId!);
+      if (prev?.status === 'running') await this.state.updateRun(prev.id, { status: 'interrupted', finishedAt: new Date(this.#now()).toISOString(), error: 'the worker running it stopped (killed or crashed); another worker continues from its checkpoint as a new run' });
+    }
     const startedAt = new Date(this.#now()).toISOString();
     const row = await this.state.createRun({ pipeline: name, kind: spec.kind, trigger, status: 'running', startedAt, objects: {}, jobId: job.id, resumedFrom: trigger === 'resume' ? (cp.runId ?? null) : null });
     const ctx: RunContext = { pipeline: name, kind: spec.kind, runId: row.id, connection: spec.connection };
@@ -309,7 +398,8 @@ export class Service {
     if (result.status === 'interrupted') return 'interrupted';
     const sched = await this.state.getSchedule(name);
     const state = { ...(sched?.state ?? {}), ...(result.status === 'succeeded' ? { loaded: true, lastSuccessAt: startedAt } : {}) } as JsonObject;
-    const next = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(finishedAt), kind.defaultEveryMs);
+    const scheduled = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(finishedAt), kind.defaultEveryMs);
+    const next = result.nextRunAt && result.nextRunAt < scheduled ? result.nextRunAt : scheduled;
     // A run started by hand while the next scheduled one was already set keeps that one.
     const keep = sched?.nextRunAt && Date.parse(sched.nextRunAt) < next.getTime();
     await this.state.updateSchedule(name, { lastRunAt: finishedAt, lastRunId: row.id, lastStatus: result.status, state, ...(keep ? {} : { nextRunAt: next.toISOString() }) });
@@ -415,6 +505,80 @@ export class Service {
     const byOrg = new Map(stored.map((r) => [r.org, r]));
     for (const [org, r] of this.#usage) byOrg.set(org, r);
     return [...byOrg.values()].sort((a, b) => a.org.localeCompare(b.org));
+  }
+
+  // Remote call-in ------------------------------------------------------------------------------------
+
+  readonly #callInSettled = new EventEmitter<{ settled: [number] }>().setMaxListeners(0);
+
+  /**
+   * Accepts a call-in request: stored in the inbox under its idempotency key (or a fresh one), then written
+   * by a job. A key seen before returns its stored request (`replayed`) without a second write; the same key
+   * with another body throws `IDEMPOTENCY_KEY_REUSED` (422).
+   */
+  async submitCallIn(opts: { object: string; body: CallInBody; principal: string; idempotencyKey?: string; connection?: string }): Promise<{ row: InboxRow; replayed: boolean }> {
+    const records = callInRecords(opts.object, opts.body);
+    const connection = opts.connection ?? (await this.#onlyConnection());
+    if (!(await this.connections.list()).some((c) => c.name === connection)) throw new CallInError('UNKNOWN_CONNECTION', 400, `connection "${connection}" does not exist (connections: ${(await this.connections.list()).map((c) => c.name).join(', ') || 'none'})`);
+    if (opts.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(opts.idempotencyKey)) throw new CallInError('INVALID_IDEMPOTENCY_KEY', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)');
+    const request: StoredCallIn = { object: opts.object, operation: opts.body.operation, externalIdField: opts.body.external_id_field ?? null, allOrNone: opts.body.all_or_none ?? false, connection, principal: opts.principal, records };
+    const hash = callInHash(request);
+    const dedupeKey = opts.idempotencyKey !== undefined ? `${opts.principal}:${opts.idempotencyKey}` : `auto:${randomUUID()}`;
+    const { row, added } = await this.state.addInbox({ pipeline: callInInbox(opts.object), dedupeKey, bodyHash: hash, payload: request });
+    if (!added) {
+      if (row.bodyHash !== hash) throw new CallInError('IDEMPOTENCY_KEY_REUSED', 422, `Idempotency-Key "${opts.idempotencyKey}" was used for a different request (request ${row.id}); use a new key for a new request`);
+      return { row, replayed: true };
+    }
+    await this.queue.add({ key: `call-in:${row.id}`, kind: JOB_KINDS.callIn, payload: { inbox: row.id }, priority: 'interactive', maxAttempts: 3 });
+    return { row, replayed: false };
+  }
+
+  async #onlyConnection(): Promise<string> {
+    const all = await this.connections.list();
+    if (all.length === 1) return all[0].name;
+    throw new CallInError('CONNECTION_REQUIRED', 400, `name the connection to write to with ?connection=NAME (connections: ${all.map((c) => c.name).join(', ') || 'none'})`);
+  }
+
+  /** Waits until a call-in request is written (or failed), up to `ms`; returns its row as it then is. */
+  async waitCallIn(id: number, ms: number, signal?: AbortSignal): Promise<InboxRow | undefined> {
+    const end = this.#now() + ms;
+    for (;;) {
+      const row = await this.state.getInbox(id);
+      if (!row || row.state !== 'pending' || this.#now() >= end || signal?.aborted) return row;
+      // Woken by this process's job, or every 250 ms for a job run by another worker.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#callInSettled.off('settled', onSettled);
+          resolve();
+        };
+        const onSettled = (settled: number) => settled === id && done();
+        const timer = setTimeout(done, Math.min(250, Math.max(1, end - this.#now())));
+        this.#callInSettled.on('settled', onSettled);
+      });
+    }
+  }
+
+  async #callInJob(job: Job, jctx: JobContext): Promise<JobOutcome> {
+    const id = Number(job.payload.inbox);
+    const row = await this.state.getInbox(id);
+    if (!row || row.state !== 'pending') return 'done';
+    const request = row.payload as unknown as StoredCallIn;
+    try {
+      const client = await this.connections.client(request.connection, { signal: jctx.signal });
+      const result = await executeCallIn(request, row.id, { client, state: await this.#store.publishState(), signal: jctx.signal });
+      await this.state.updateInbox(id, { state: 'delivered', attempts: row.attempts + 1, result, lastError: null });
+      this.events.emit('callin:finished', { id, object: request.object, operation: request.operation, records: request.records.length, ok: result.ok });
+    } catch (err) {
+      if (jctx.signal.aborted) return 'interrupted';
+      // Salesforce could not be reached or refused the login: the caller gets the error; nothing was written
+      // that the outbox does not know of, so a retry with the same key would resume it.
+      await this.state.updateInbox(id, { state: 'dead', attempts: row.attempts + 1, lastError: `${errorCode(err)}: ${(err as Error).message}` });
+      this.events.emit('callin:finished', { id, object: request.object, operation: request.operation, records: request.records.length, ok: false });
+    } finally {
+      this.#callInSettled.emit('settled', id);
+    }
+    return 'done';
   }
 
   // Dead letters --------------------------------------------------------------------------------------
@@ -525,6 +689,19 @@ export class Service {
 /** The job key of a pipeline: its runs and replays are exclusive. */
 export function jobKey(pipeline: string): string {
   return `pipeline:${pipeline}`;
+}
+
+/** The job key of one object's sync on one connection: at most one worker syncs it at a time. */
+export function objectJobKey(connection: string, object: string): string {
+  return `sync:${connection}:${object.toLowerCase()}`;
+}
+
+/** A sync pipeline narrowed to one of its objects (undefined when it no longer lists it). */
+function onlyObject(spec: SyncPipelineSpec, object: string): SyncPipelineSpec | undefined {
+  const std = spec.standard_objects_to_sync.find((o) => o.toLowerCase() === object.toLowerCase());
+  const custom = Array.isArray(spec.custom_objects_to_sync) ? spec.custom_objects_to_sync.find((o) => o.toLowerCase() === object.toLowerCase()) : undefined;
+  if (!std && !custom) return undefined;
+  return { ...spec, standard_objects_to_sync: std ? [std] : [], custom_objects_to_sync: custom ? [custom] : [] } as SyncPipelineSpec;
 }
 
 function errorCode(err: unknown): string {

@@ -9,6 +9,10 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerReplyRoutes, type ReplyRoutesOptions } from './inbound/reply.ts';
+import { registerCallIn } from './api/call-in.ts';
+import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
+import { registerWebhookRoutes } from './inbound/webhooks.ts';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { html } from 'hono/html';
@@ -27,6 +31,7 @@ import { finishGrant, revokeGrant, startGrant } from './oauth/grant.ts';
 import { odataApp, type ODataAppOptions } from './odata/service.ts';
 import { messagePage, STYLES, type Html } from './ui/layout.ts';
 import { actionError, loginPage, overviewPage } from './ui/pages.ts';
+import { DASHBOARD_ASSETS, registerDashboard } from './ui/routes.ts';
 
 export interface AppOptions {
   service: Service;
@@ -42,6 +47,14 @@ export interface AppOptions {
   metrics?: Metrics;
   logger?: EventLogger;
   version?: string;
+  /** Request-reply routes under `/inbound/reply/{route}` (the config's `reply_routes:`). */
+  replyRoutes?: ReplyRoutesOptions['routes'];
+  /** Relative files of the config (JWT keys) resolve against this directory. */
+  baseDir?: string;
+  /** How request-reply routes call their remotes (default global fetch). */
+  replyFetch?: typeof fetch;
+  /** Where inbound routes read their secrets (`secret_env`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /** OData 4.0 sources served under `/odata/v4/{source}/` (each checks its own credentials). */
   odata?: ODataAppOptions['sources'];
 }
@@ -49,7 +62,9 @@ export interface AppOptions {
 type Vars = { Variables: { principal: Principal | undefined } };
 
 /** Paths anyone may call. */
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, /^\/inbound\//, /^\/odata\//];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/oauth\/callback$/, /^\/login$/, /^\/login\/link\/[^/]+$/, /^\/assets\/app\.css$/, DASHBOARD_ASSETS, /^\/inbound\//, /^\/odata\//];
+/** Remote call-in: the only routes a scoped token may use. */
+const CALL_IN_PATH = /^\/api\/v1\/call-in(\/|$)/;
 /** Paths that answer 401 JSON rather than redirecting to the sign-in page. */
 const MACHINE = /^\/(api\/|metrics$|connector\/|datasource\/)/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -90,18 +105,22 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     let principal: Principal | undefined;
     const isPublic = PUBLIC.some((re) => re.test(path));
     if (bearer) {
-      const name = await auth.verifyToken(bearer);
+      const token = await auth.tokenOf(bearer);
       // Public routes with their own credentials (OData sources, inbound webhooks) may carry a bearer token
       // that is theirs, not the service's.
-      if (!name && isPublic) principal = undefined;
-      else if (!name) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
-      else principal = { kind: 'token', name };
+      if (!token && isPublic) principal = undefined;
+      else if (!token) return c.json({ error: { code: 'UNAUTHORIZED', message: 'the API token is unknown or revoked; create one with: sfbridge tokens create --name NAME' } }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      else principal = { kind: 'token', name: token.name, scopes: token.scopes };
     } else {
       const session = await auth.session(cookies[SESSION_COOKIE]);
       if (session) principal = { kind: 'session', session };
     }
     c.set('principal', principal);
     if (isPublic) return next();
+    // A scoped token (remote call-in) reaches only the call-in routes; what it may write is checked there.
+    if (principal?.kind === 'token' && principal.scopes && !CALL_IN_PATH.test(path)) {
+      return c.json({ error: { code: 'FORBIDDEN', message: `token "${principal.name}" is scoped to ${principal.scopes.join(', ')} and may only use /api/v1/call-in; use an unscoped token for the rest of the API` } }, 403);
+    }
     if (!principal) {
       if (MACHINE.test(path)) return c.json({ error: { code: 'UNAUTHORIZED', message: 'authentication required: send Authorization: Bearer <token> (create one with: sfbridge tokens create --name NAME)' } }, 401, { 'www-authenticate': 'Bearer' });
       return c.redirect(`/login?next=${encodeURIComponent(path + url.search)}`, 303);
@@ -189,13 +208,11 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     return htmlPage(c, await overviewPage(service, csrfOf(c.get('principal')), notice));
   });
 
-  app.post('/ui/pipelines/:name/run', async (c) => {
-    try {
-      await service.runNow(c.req.param('name'));
-      return c.redirect(`/?queued=${encodeURIComponent(c.req.param('name'))}`, 303);
-    } catch (err) {
-      return htmlPage(c, actionError((err as Error).message, csrfOf(c.get('principal'))), errorBody(err).status);
-    }
+  registerDashboard(app as never, {
+    service,
+    htmlPage,
+    csrfOf: (c) => csrfOf(c.get('principal')),
+    notFound: (c, what) => htmlPage(c, messagePage('Not found', html`<p>There is no ${what}. <a href="/">Overview</a></p>`, csrfOf(c.get('principal'))), 404),
   });
 
   // Grant access --------------------------------------------------------------------------------------
@@ -219,7 +236,7 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
   app.post('/oauth/revoke/:connection', async (c) => {
     try {
       await revokeGrant(service, c.req.param('connection'));
-      return c.redirect(`/?revoked=${encodeURIComponent(c.req.param('connection'))}`, 303);
+      return c.redirect(`/connections?revoked=${encodeURIComponent(c.req.param('connection'))}`, 303);
     } catch (err) {
       return htmlPage(c, actionError((err as Error).message, csrfOf(c.get('principal'))), errorBody(err).status);
     }
@@ -249,6 +266,13 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
 
   registerApi(app as never, service);
   registerCoco(app as never, service);
+  registerCallIn(app as never, service);
+
+  // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------
+
+  registerOutboundMessageRoutes(app as never, service, { baseUrl });
+  registerWebhookRoutes(app as never, service, { env: opts.env });
+  if (opts.replyRoutes) registerReplyRoutes(app as never, { routes: opts.replyRoutes, service, baseDir: opts.baseDir ?? process.cwd(), env: opts.env, fetch: opts.replyFetch });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', { type: 'http', scheme: 'bearer', description: 'API token from: sfbridge tokens create --name NAME' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'dashboard session; writes also need the X-CSRF-Token header' });

@@ -31,7 +31,7 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 /** Who a request is. */
-export type Principal = { kind: 'token'; name: string } | { kind: 'session'; session: SessionRow };
+export type Principal = { kind: 'token'; name: string; scopes?: string[] | null } | { kind: 'session'; session: SessionRow };
 
 export interface AuthOptions {
   state: ServiceState;
@@ -57,25 +57,30 @@ export class Auth {
   }
 
   /** Creates an API token; the value is returned once and only its hash is kept. */
-  async createToken(name: string): Promise<{ name: string; token: string; prefix: string }> {
+  async createToken(name: string, opts: { scopes?: string[] } = {}): Promise<{ name: string; token: string; prefix: string }> {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`token name must be letters, digits, _ . - (at most 64), got "${name}"`);
     const active = (await this.#state.listTokens()).find((t) => t.name === name && !t.revokedAt);
     if (active) throw new Error(`a token named "${name}" exists already; revoke it first (sfbridge tokens revoke ${name}) or pick another name`);
     const token = `${TOKEN_PREFIX}${random(32)}`;
     const prefix = token.slice(0, TOKEN_PREFIX.length + 6);
-    await this.#state.createToken({ name, hash: sha256(token), prefix });
+    await this.#state.createToken({ name, hash: sha256(token), prefix, scopes: opts.scopes?.length ? opts.scopes : null });
     return { name, token, prefix };
   }
 
   /** The token's name when it is valid and not revoked. */
   async verifyToken(token: string): Promise<string | undefined> {
+    return (await this.tokenOf(token))?.name;
+  }
+
+  /** The token's name and scopes when it is valid and not revoked. */
+  async tokenOf(token: string): Promise<{ name: string; scopes: string[] | null } | undefined> {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
     const row = await this.#state.findToken(sha256(token));
     if (!row || row.revokedAt) return undefined;
     const now = new Date(this.#now()).toISOString();
     // Last use is kept to the minute: enough to see stale tokens, without a write per request.
     if (!row.lastUsedAt || Date.parse(now) - Date.parse(row.lastUsedAt) > 60_000) await this.#state.touchToken(row.id, now);
-    return row.name;
+    return { name: row.name, scopes: row.scopes ?? null };
   }
 
   /** Opens a session; returns the cookie value (only its hash is stored). */

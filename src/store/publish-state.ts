@@ -139,24 +139,15 @@ export class SqlPublishState implements PublishState {
    */
   async updateOutbox(pipeline: string, updates: readonly OutboxUpdate[], options?: OpOptions): Promise<void> {
     if (updates.length === 0) return;
-    const d = this.#d;
     const ts = now();
-    // A key may appear once per statement (Postgres would apply only one of two matching VALUES rows).
-    const batches: OutboxUpdate[][] = [];
-    let cur: OutboxUpdate[] = [];
-    let keys = new Set<string>();
-    for (const u of updates) {
-      if (keys.has(u.key) || cur.length >= WRITE_CHUNK) {
-        batches.push(cur);
-        cur = [];
-        keys = new Set();
-      }
-      cur.push(u);
-      keys.add(u.key);
-    }
-    if (cur.length) batches.push(cur);
+    const batches = this.#batches(updates);
+    await this.#driver.transaction((conn) => this.#updateOutboxIn(conn, pipeline, batches, ts, options));
+  }
+
+  async #updateOutboxIn(conn: Conn, pipeline: string, batches: OutboxUpdate[][], ts: string, options?: OpOptions): Promise<void> {
+    const d = this.#d;
     const flag = (b: boolean) => (b ? '1' : '0');
-    await this.#driver.transaction(async (conn) => {
+    {
       for (const batch of batches) {
         options?.signal?.throwIfAborted();
         const p = new Params(d);
@@ -189,6 +180,33 @@ export class SqlPublishState implements PublishState {
           p.values,
         );
       }
+    }
+  }
+
+  /** Splits updates into statements where each key appears once (Postgres applies one of two matching rows). */
+  #batches(updates: readonly OutboxUpdate[]): OutboxUpdate[][] {
+    const batches: OutboxUpdate[][] = [];
+    let cur: OutboxUpdate[] = [];
+    let keys = new Set<string>();
+    for (const u of updates) {
+      if (keys.has(u.key) || cur.length >= WRITE_CHUNK) {
+        batches.push(cur);
+        cur = [];
+        keys = new Set();
+      }
+      cur.push(u);
+      keys.add(u.key);
+    }
+    if (cur.length) batches.push(cur);
+    return batches;
+  }
+
+  async failRecords(pipeline: string, letters: readonly DeadLetterInput[], updates: readonly OutboxUpdate[], options?: OpOptions): Promise<number[]> {
+    const ts = now();
+    return this.#driver.transaction(async (conn) => {
+      const ids = await this.#addDeadLettersIn(conn, letters, ts, options);
+      await this.#updateOutboxIn(conn, pipeline, this.#batches(updates), ts, options);
+      return ids;
     });
   }
 
@@ -213,9 +231,13 @@ export class SqlPublishState implements PublishState {
 
   async addDeadLetters(letters: readonly DeadLetterInput[], options?: OpOptions): Promise<number[]> {
     if (letters.length === 0) return [];
-    const d = this.#d;
     const ts = now();
-    return this.#driver.transaction(async (conn) => {
+    return this.#driver.transaction((conn) => this.#addDeadLettersIn(conn, letters, ts, options));
+  }
+
+  async #addDeadLettersIn(conn: Conn, letters: readonly DeadLetterInput[], ts: string, options?: OpOptions): Promise<number[]> {
+    const d = this.#d;
+    {
       const ids: number[] = [];
       for (const l of letters) {
         options?.signal?.throwIfAborted();
@@ -230,7 +252,7 @@ export class SqlPublishState implements PublishState {
         ids.push(Number(row.id));
       }
       return ids;
-    });
+    }
   }
 
   async listDeadLetters(options: { pipeline?: string; status?: DeadLetterStatus | 'all'; limit?: number } = {}): Promise<DeadLetter[]> {

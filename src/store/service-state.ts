@@ -7,6 +7,8 @@
 import { Params, quote, type Conn, type Driver, type Row } from './driver.ts';
 import type {
   ConnectionRow,
+  InboxRow,
+  InboxState,
   JobRow,
   JobState,
   OneTimeTake,
@@ -74,7 +76,7 @@ const T = {
   },
   tokens: {
     name: '_sfbridge_api_tokens',
-    columns: { id: ['id', 'int'], name: ['name', 'text'], hash: ['hash', 'text'], prefix: ['prefix', 'text'], createdAt: ['created_at', 'text'], lastUsedAt: ['last_used_at', 'text'], revokedAt: ['revoked_at', 'text'] },
+    columns: { id: ['id', 'int'], name: ['name', 'text'], hash: ['hash', 'text'], prefix: ['prefix', 'text'], createdAt: ['created_at', 'text'], lastUsedAt: ['last_used_at', 'text'], revokedAt: ['revoked_at', 'text'], scopes: ['scopes', 'json'] },
     ddl: () => 'UNIQUE (hash)',
     indexes: ['name'],
   },
@@ -93,12 +95,18 @@ const T = {
     columns: { purpose: ['purpose', 'text'], idHash: ['id_hash', 'text'], data: ['data', 'json'], expiresAt: ['expires_at', 'text'], usedAt: ['used_at', 'text'] },
     ddl: () => 'PRIMARY KEY (purpose, id_hash)',
   },
+  inbox: {
+    name: '_sfbridge_inbox',
+    columns: { id: ['id', 'int'], pipeline: ['pipeline', 'text'], dedupeKey: ['dedupe_key', 'text'], bodyHash: ['body_hash', 'text'], payload: ['payload', 'json'], state: ['state', 'text'], attempts: ['attempts', 'int'], nextAttemptAt: ['next_attempt_at', 'text'], receivedAt: ['received_at', 'text'], updatedAt: ['updated_at', 'text'], lastError: ['last_error', 'text'], result: ['result', 'json'] },
+    ddl: () => 'UNIQUE (pipeline, dedupe_key)',
+    indexes: ['pipeline, state, next_attempt_at'],
+  },
 } satisfies Record<string, TableDef>;
 
 /** Tables whose `id` column is an auto-increment key. */
-const SERIAL = new Set<string>([T.jobs.name, T.runs.name, T.tokens.name]);
+const SERIAL = new Set<string>([T.jobs.name, T.runs.name, T.tokens.name, T.inbox.name]);
 /** Integer columns that are part of a key (NOT NULL). */
-const NOT_NULL = new Set(['name', 'kind', 'pipeline', 'key', 'run_id', 'seq', 'purpose', 'id_hash', 'org', 'hash']);
+const NOT_NULL = new Set(['name', 'kind', 'pipeline', 'key', 'run_id', 'seq', 'purpose', 'id_hash', 'org', 'hash', 'dedupe_key']);
 
 const nowIso = (): string => new Date().toISOString();
 
@@ -150,6 +158,14 @@ export class SqlServiceState implements ServiceState {
     }
     await driver.transaction(async (conn) => {
       for (const sql of ddl) await conn.run(sql);
+      // Tables made by an older release lack columns added since: they are added empty (all nullable).
+      for (const def of Object.values(T) as TableDef[]) {
+        const have = new Set((await d.columnsOf(conn, def.name))?.columns.map((c) => c.name) ?? []);
+        if (!have.size) continue;
+        for (const [column, codec] of Object.values(def.columns)) {
+          if (!have.has(column)) await conn.run(`ALTER TABLE ${d.table(def.name)} ADD COLUMN ${quote(column)} ${codec === 'int' || codec === 'bool' ? 'integer' : 'text'}`);
+        }
+      }
     });
     return new SqlServiceState(driver);
   }
@@ -369,7 +385,7 @@ export class SqlServiceState implements ServiceState {
 
   // Tokens --------------------------------------------------------------------------------------------
 
-  createToken(token: { name: string; hash: string; prefix: string }): Promise<TokenRow> {
+  createToken(token: { name: string; hash: string; prefix: string; scopes?: string[] | null }): Promise<TokenRow> {
     return this.#insert(T.tokens, { ...token, createdAt: nowIso() });
   }
   listTokens(): Promise<TokenRow[]> {
@@ -438,5 +454,67 @@ export class SqlServiceState implements ServiceState {
       if (row.expiresAt <= now) return { ok: false, reason: 'expired' } as const;
       return { ok: true, data: row.data } as const;
     });
+  }
+
+  // Inbox ---------------------------------------------------------------------------------------------
+
+  async addInbox(item: { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject; receivedAt?: string }): Promise<{ row: InboxRow; added: boolean }> {
+    return (await this.addInboxBatch([item]))[0];
+  }
+  addInboxBatch(items: readonly { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject; receivedAt?: string }[]): Promise<{ row: InboxRow; added: boolean }[]> {
+    const d = this.#d;
+    const def = T.inbox;
+    const fields = ['pipeline', 'dedupeKey', 'bodyHash', 'payload', 'state', 'attempts', 'nextAttemptAt', 'receivedAt', 'updatedAt'] as const;
+    const sql = `INSERT INTO ${d.table(def.name)} (${fields.map((f) => quote(def.columns[f][0])).join(', ')}) VALUES (${fields.map((_, i) => d.placeholder(i + 1)).join(', ')}) ON CONFLICT (pipeline, dedupe_key) DO NOTHING RETURNING *`;
+    return this.#driver.transaction(async (c) => {
+      const out: { row: InboxRow; added: boolean }[] = [];
+      for (const item of items) {
+        const ts = item.receivedAt ?? nowIso();
+        const values = { ...item, bodyHash: item.bodyHash ?? null, state: 'pending', attempts: 0, nextAttemptAt: ts, receivedAt: ts, updatedAt: ts } as Record<string, unknown>;
+        const [row] = await c.all(sql, fields.map((f) => encode(def.columns[f][1], values[f])));
+        if (row) out.push({ row: fromRow<InboxRow>(def, row), added: true });
+        else out.push({ row: (await this.#select<InboxRow>(def, { pipeline: item.pipeline, dedupeKey: item.dedupeKey }, '', c))[0], added: false });
+      }
+      return out;
+    });
+  }
+  async getInbox(id: number): Promise<InboxRow | undefined> {
+    return (await this.#select<InboxRow>(T.inbox, { id }))[0];
+  }
+  async findInbox(pipeline: string, dedupeKey: string): Promise<InboxRow | undefined> {
+    return (await this.#select<InboxRow>(T.inbox, { pipeline, dedupeKey }))[0];
+  }
+  async dueInbox(pipeline: string, now: string, limit: number): Promise<InboxRow[]> {
+    const d = this.#d;
+    const rows = await this.#driver.read((c) => c.all(`SELECT * FROM ${d.table(T.inbox.name)} WHERE pipeline = ${d.placeholder(1)} AND state = 'pending' AND next_attempt_at <= ${d.placeholder(2)} ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`, [pipeline, now]));
+    return rows.map((r) => fromRow<InboxRow>(T.inbox, r));
+  }
+  async nextInboxAttempt(pipeline: string): Promise<string | undefined> {
+    const d = this.#d;
+    const [row] = await this.#driver.read((c) => c.all(`SELECT MIN(next_attempt_at) AS at FROM ${d.table(T.inbox.name)} WHERE pipeline = ${d.placeholder(1)} AND state = 'pending'`, [pipeline]));
+    return row?.at == null ? undefined : String(row.at);
+  }
+  async updateInbox(id: number, changes: Partial<Pick<InboxRow, 'state' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'result' | 'payload'>>): Promise<void> {
+    await this.#update(T.inbox, { id }, { ...changes, updatedAt: nowIso() });
+  }
+  async listInbox(options: { pipeline?: string; state?: InboxState; limit?: number; before?: number } = {}): Promise<InboxRow[]> {
+    const d = this.#d;
+    const p = new Params(d);
+    const where: string[] = [];
+    if (options.pipeline !== undefined) where.push(`pipeline = ${p.add(options.pipeline)}`);
+    if (options.state !== undefined) where.push(`state = ${p.add(options.state)}`);
+    if (options.before !== undefined) where.push(`id < ${p.add(options.before)}`);
+    const limit = Math.max(1, Math.min(1000, Math.floor(options.limit ?? 50)));
+    const rows = await this.#driver.read((c) => c.all(`SELECT * FROM ${d.table(T.inbox.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`, p.values));
+    return rows.map((r) => fromRow<InboxRow>(T.inbox, r));
+  }
+  async countInbox(options: { pipeline?: string; state?: InboxState } = {}): Promise<number> {
+    const d = this.#d;
+    const p = new Params(d);
+    const where: string[] = [];
+    if (options.pipeline !== undefined) where.push(`pipeline = ${p.add(options.pipeline)}`);
+    if (options.state !== undefined) where.push(`state = ${p.add(options.state)}`);
+    const [row] = await this.#driver.read((c) => c.all(`SELECT COUNT(*) AS n FROM ${d.table(T.inbox.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, p.values));
+    return Number(row.n);
   }
 }

@@ -105,6 +105,8 @@ export interface TokenRow {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Null: the whole API. Otherwise what the token may do, e.g. `call-in:Contact:create,upsert`. */
+  scopes: string[] | null;
 }
 
 /** A dashboard session; `idHash` is the SHA-256 of the cookie value. */
@@ -113,6 +115,31 @@ export interface SessionRow {
   csrf: string;
   createdAt: string;
   expiresAt: string;
+}
+
+/** Where an inbound item is: waiting (or waiting to retry), delivered, or given up (a dead letter). */
+export type InboxState = 'pending' | 'delivered' | 'dead';
+
+/**
+ * One inbound item (an Outbound Message notification, a webhook event, a call-in request), written before
+ * the sender is answered. `dedupeKey` is unique per pipeline: a retry or redelivery of the same item finds
+ * the row instead of adding one.
+ */
+export interface InboxRow {
+  id: number;
+  pipeline: string;
+  dedupeKey: string;
+  /** SHA-256 of the request body (call-in: the same key with another body is refused). */
+  bodyHash: string | null;
+  payload: JsonObject;
+  state: InboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  receivedAt: string;
+  updatedAt: string;
+  lastError: string | null;
+  /** What delivery returned (call-in: the per-record results the caller gets). */
+  result: JsonValue | null;
 }
 
 /** Outcome of taking a one-time secret. */
@@ -159,7 +186,7 @@ export interface ServiceState {
   /** Removes readings older than `before`; returns how many. */
   pruneUsage(before: string): Promise<number>;
 
-  createToken(token: { name: string; hash: string; prefix: string }): Promise<TokenRow>;
+  createToken(token: { name: string; hash: string; prefix: string; scopes?: string[] | null }): Promise<TokenRow>;
   listTokens(): Promise<TokenRow[]>;
   findToken(hash: string): Promise<TokenRow | undefined>;
   touchToken(id: number, at: string): Promise<void>;
@@ -173,6 +200,24 @@ export interface ServiceState {
   /** Small service settings (JSON values by key). */
   getSetting(key: string): Promise<JsonValue | undefined>;
   putSetting(key: string, value: JsonValue): Promise<void>;
+
+  /**
+   * Writes an inbound item unless the pipeline already has one with its `dedupeKey`; returns the stored row
+   * and whether this call added it. Committed before it resolves.
+   */
+  addInbox(item: { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject; receivedAt?: string }): Promise<{ row: InboxRow; added: boolean }>;
+  /** Several items in one transaction (one SOAP message carries up to 100 notifications). */
+  addInboxBatch(items: readonly { pipeline: string; dedupeKey: string; bodyHash?: string | null; payload: JsonObject }[]): Promise<{ row: InboxRow; added: boolean }[]>;
+  getInbox(id: number): Promise<InboxRow | undefined>;
+  findInbox(pipeline: string, dedupeKey: string): Promise<InboxRow | undefined>;
+  /** Pending items due at `now`, oldest first. */
+  dueInbox(pipeline: string, now: string, limit: number): Promise<InboxRow[]>;
+  /** The earliest `nextAttemptAt` of the pipeline's pending items. */
+  nextInboxAttempt(pipeline: string): Promise<string | undefined>;
+  updateInbox(id: number, changes: Partial<Pick<InboxRow, 'state' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'result' | 'payload'>>): Promise<void>;
+  /** Newest first. */
+  listInbox(options?: { pipeline?: string; state?: InboxState; limit?: number; before?: number }): Promise<InboxRow[]>;
+  countInbox(options?: { pipeline?: string; state?: InboxState }): Promise<number>;
 
   /** Stores a one-time secret under `purpose` and the hash of its value. */
   putOneTime(purpose: string, idHash: string, data: JsonObject, expiresAt: string): Promise<void>;

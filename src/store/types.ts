@@ -493,6 +493,11 @@ export interface PublishState {
   clearOutbox(pipeline: string, states?: readonly OutboxState[]): Promise<number>;
   /** Adds dead letters; returns their ids. An open letter for the same pipeline+key is replaced. */
   addDeadLetters(letters: readonly DeadLetterInput[], options?: OpOptions): Promise<number[]>;
+  /**
+   * Adds dead letters and records the outbox outcomes in one transaction, so no row is ever `failed`
+   * without its letter (nor lettered while still waiting to be sent). Returns the letters' ids.
+   */
+  failRecords(pipeline: string, letters: readonly DeadLetterInput[], updates: readonly OutboxUpdate[], options?: OpOptions): Promise<number[]>;
   listDeadLetters(options?: { pipeline?: string; status?: DeadLetterStatus | 'all'; limit?: number }): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetter | undefined>;
   /** Changes a letter's status and, optionally, its payload, error or Salesforce Id. */

@@ -97,4 +97,14 @@ describe('sfbridge tokens', () => {
     assert.equal(await tokensCommand(['revoke', '--name', 'ci'], { stdout: out().stream, env }), 0);
     await assert.rejects(tokensCommand(['revoke', '--name', 'ci'], { stdout: out().stream, env }), /no active token/);
   });
+
+  it('creates a call-in token scoped to objects and operations, and refuses a malformed scope', async () => {
+    assert.equal(await tokensCommand(['create', '--name', 'erp', '--call-in', 'Contact:create,upsert', '--call-in', 'Account:*'], { stdout: out().stream, env }), 0);
+    const list = out();
+    await tokensCommand(['list', '--json'], { stdout: list.stream, env });
+    const erp = JSON.parse(list.text()).find((t: { name: string }) => t.name === 'erp');
+    assert.deepEqual(erp.scopes, ['call-in:Contact:create,upsert', 'call-in:Account:*']);
+    await assert.rejects(tokensCommand(['create', '--name', 'bad', '--call-in', 'Contact:destroy'], { stdout: out().stream, env }), /unknown operation "destroy"/);
+    await assert.rejects(tokensCommand(['create', '--name', 'bad', '--call-in', 'Contact'], { stdout: out().stream, env }), /write Object:operations/);
+  });
 });

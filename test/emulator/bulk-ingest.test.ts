@@ -207,17 +207,6 @@ test('state machine: one upload per job, no upload after close, delete only in f
   org.close();
 });
 
-test('closing a job with no upload fails it', async () => {
-  const org = await bulkOrg();
-  const job = await createJob(org, { object: 'Account', operation: 'insert' });
-  await setState(org, 'ingest', job.id, 'UploadComplete');
-  const { waitFinal } = await import('./bulk-helpers.ts');
-  const info = await waitFinal(org, 'ingest', job.id);
-  assert.equal(info.state, 'Failed');
-  assert.match(String(info.errorMessage), /^InvalidBatch : /);
-  org.close();
-});
-
 test('an upload over the configured size limit is rejected and the job stays Open', async () => {
   const org = await bulkOrg();
   const { bulkEngine } = await import('../../src/emulator/bulk/engine.ts');

@@ -26,21 +26,47 @@ function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-/** Runs the approve page like a browser: GET the page, submit its form with the credentials. */
+/** The hidden fields of a page's form, as a browser would submit them. */
+function hiddenFields(html: string): URLSearchParams {
+  const fields = new URLSearchParams();
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.set(m[1], m[2].replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))));
+  return fields;
+}
+
+function postAuthorize(emu: Emulator, fields: URLSearchParams): Promise<Response> {
+  return emu.request('/services/oauth2/authorize', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields });
+}
+
+/**
+ * Runs the pages as browser automation written for Salesforce does, with plain form posts of the controls'
+ * names: the login form (`username`, `pw`, `Login`), then the approve form (`oaapprove` or `oadeny`).
+ */
 async function approve(emu: Emulator, params: Record<string, string>, action = 'approve', password = 'emulator'): Promise<URL> {
   const page = await emu.request(`/services/oauth2/authorize?${new URLSearchParams({ response_type: 'code', client_id: CLIENT.client_id, redirect_uri: CALLBACK, ...params })}`);
   assert.equal(page.status, 200, await page.clone().text());
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const html = await page.text();
-  const fields = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.set(m[1], m[2].replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))));
-  assert.match(html, /name="action" value="approve"/);
-  assert.match(html, /name="action" value="deny"/);
+  assert.match(html, /<form name="login" id="login_form" method="POST"/);
+  assert.match(html, /<input type="email" id="username" name="username" value="[^"]*"/);
+  assert.match(html, /<input type="password" id="password" name="pw"/);
+  assert.match(html, /<input type="submit" id="Login" name="Login" value="Log In">/);
+  const fields = hiddenFields(html);
   fields.set('username', USER);
-  fields.set('password', password);
-  fields.set('action', action);
-  const res = await emu.request('/services/oauth2/authorize', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields });
-  if (res.status === 200) return new URL('about:blank');
+  fields.set('pw', password);
+  fields.set('Login', 'Log In');
+  const login = await postAuthorize(emu, fields);
+  assert.equal(login.status, 200);
+  const approvePage = await login.text();
+  if (!approvePage.includes('id="oaapprove"')) {
+    assert.match(approvePage, /<div id="error" class="loginError" role="alert">Please check your username and password/);
+    return new URL('about:blank');
+  }
+  assert.match(approvePage, /<input type="submit" id="oaapprove" name="oaapprove" value="Allow" class="btn">/);
+  assert.match(approvePage, /<input type="submit" id="oadeny" name="oadeny" value="Deny" class="btn">/);
+  const decision = hiddenFields(approvePage);
+  if (action === 'approve') decision.set('oaapprove', 'Allow');
+  else decision.set('oadeny', 'Deny');
+  const res = await postAuthorize(emu, decision);
   assert.equal(res.status, 302);
   return new URL(res.headers.get('location')!);
 }

@@ -111,7 +111,7 @@ describe('SOQL result shapes', () => {
   });
 
   it('toLabel and FORMAT keep the field name as key', async () => {
-    assert.deepEqual(await rows("SELECT toLabel(Rating), FORMAT(AnnualRevenue) FROM Account WHERE Name = 'Acme'"), [{ Rating: 'Hot', AnnualRevenue: 1000000 }]);
+    assert.deepEqual(await rows("SELECT toLabel(Rating), FORMAT(AnnualRevenue) FROM Account WHERE Name = 'Acme'"), [{ Rating: 'Hot', AnnualRevenue: '$1,000,000.00' }]);
   });
 
   it('child subquery: nested result per parent, null when no children', async () => {

@@ -87,9 +87,9 @@ describe('sfbridge publish', () => {
 
   it('inserts JSON lines from stdin, exit 0', async () => {
     const results = join(dir, 'stdin.jsonl');
-    const r = await cli(['--object', 'Contact', '--operation', 'create', '--match-field', 'Idem_Key__c', '--from', '-', '--results', results], '{"LastName":"S1","Idem_Key__c":"s1"}\n{"LastName":"S2","Idem_Key__c":"s2"}\n');
+    const r = await cli(['--object', 'Contact', '--operation', 'create', '--match-field', 'Idem_Key__c', '--from', '-', '--results', results, '--state', 'sqlite::memory:'], '{"LastName":"S1","Idem_Key__c":"s1"}\n{"LastName":"S2","Idem_Key__c":"s2"}\n');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /keeps its outbox in memory/);
+    assert.match(r.stderr, /keeps the outbox in memory: a rerun after a crash sends every record again/);
     const lines = readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.row, l.success, l.created]), [[1, true, true], [2, true, true]]);
   });
@@ -116,7 +116,7 @@ describe('sfbridge publish', () => {
     const seen: Headers[] = [];
     const out = capture();
     const err = capture();
-    const code = await publishCommand(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', input, '--all-or-none', '--assignment-rule', 'FALSE', '--duplicate-rules', 'allowSave=true;includeRecordDetails=false'], {
+    const code = await publishCommand(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', input, '--state', `sqlite:${join(dir, 'options.db')}`, '--all-or-none', '--assignment-rule', 'FALSE', '--duplicate-rules', 'allowSave=true;includeRecordDetails=false'], {
       ...io(),
       fetch: (i: RequestInfo | URL, init?: RequestInit) => {
         const req = new Request(i, init);

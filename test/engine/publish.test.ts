@@ -289,8 +289,10 @@ describe('publisher planner and Bulk API 2.0 path', () => {
     const { client, state, emu } = await setup();
     // The job inserts everything, then the connection dies before results are read.
     const bulk: BulkIngestApi = {
-      async *ingest(object, _op, records) {
+      async *ingest(object, _op, records, opts) {
         const rows = [...(records as Iterable<Record<string, unknown>>)];
+        // The job is recorded before it is closed (the bulk contract), then runs.
+        await opts?.beforeClose?.({ jobId: '750000000000001AAA', start: 0, rows: rows.length });
         await client.collections.create(rows.map((r) => ({ attributes: { type: object }, ...r })), { parallelism: 4 });
         yield { index: 0, success: true, id: null, created: true, error: null };
         throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

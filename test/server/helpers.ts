@@ -16,6 +16,7 @@ import { createApp } from '../../src/server/app.ts';
 import { Auth, SESSION_COOKIE } from '../../src/server/auth.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { odataConfigSchema, serviceODataSources } from '../../src/server/odata/config.ts';
+import { replyRoutesSchema } from '../../src/server/inbound/reply.ts';
 
 export const EMU = 'http://127.0.0.1:8484';
 export const PASSWORD = 'correct horse battery staple';
@@ -42,6 +43,10 @@ export interface HarnessOptions {
   storeUrl?: string;
   /** An `odata:` block, served under /odata/v4 with the service's store. */
   odata?: unknown;
+  /** Environment of inbound routes (webhook secrets). */
+  env?: NodeJS.ProcessEnv;
+  /** Request-reply routes (`reply_routes:`), validated. */
+  replyRoutes?: unknown;
 }
 
 export function emulatorFetch(emu: Emulator) {
@@ -61,7 +66,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     openStore: (url) => service.store(url),
     verifyServiceToken: async (req) => (await auth.verifyToken(/^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1] ?? '')) !== undefined,
   }, 0);
-  const app = createApp({ service, auth, metrics, publicUrl: undefined, odata });
+  const app = createApp({ service, auth, metrics, publicUrl: undefined, odata, env: opts.env, replyRoutes: opts.replyRoutes === undefined ? undefined : replyRoutesSchema.parse(opts.replyRoutes) });
   const { token } = await auth.createToken('test');
   if (opts.start !== false) await service.start();
   const doc = (await (await app.request('/api/v1/openapi.json', { headers: { authorization: `Bearer ${token}` } })).json()) as OpenApiDoc;
@@ -121,7 +126,7 @@ export function responseChecker(doc: OpenApiDoc) {
     if (!route) return;
     const op = doc.paths[route.template][method.toLowerCase()];
     if (!op) return;
-    if (status === 421 || (status === 403 && (body as { error?: { code?: string } })?.error?.code && ['CSRF', 'CROSS_ORIGIN'].includes((body as { error: { code: string } }).error.code))) return;
+    if (status === 421 || (status === 403 && (body as { error?: { code?: string } })?.error?.code && ['CSRF', 'CROSS_ORIGIN', 'FORBIDDEN'].includes((body as { error: { code: string } }).error.code))) return;
     const documented = op.responses[String(status)];
     assert.ok(documented, `${method} ${route.template} answered ${status}, which the OpenAPI document does not list (${Object.keys(op.responses).join(', ')}): ${JSON.stringify(body).slice(0, 300)}`);
     if (!documented.content || !contentType?.includes('json')) return;

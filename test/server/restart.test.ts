@@ -2,7 +2,8 @@
  * The service as a process: SIGKILL during a run, then a restart marks that run interrupted and a new run
  * continues it from its checkpoint (objects the killed run finished are not read again); SIGTERM during
  * that run commits the batch and exits 0; the third start finishes, the schedule is set, and the mirror
- * equals the org.
+ * equals the org. A second pipeline on a short schedule keeps running across the restarts and picks up
+ * what changed in the org while the service was down.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +29,7 @@ const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('bas
 
 before(async () => {
   org = await servedOrg();
-  await seedOrg(org.emu.org, 'Account=1200,Contact=1200,Lead=1200,Opportunity=1200');
+  await seedOrg(org.emu.org, 'Account=1200,Contact=1200,Lead=1200,Opportunity=1200,Case=40');
   // Every request waits, so a run lasts long enough to be killed in the middle.
   await org.emu.request('/__emulator/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: 120 }) });
   dir = mkdtempSync(join(tmpdir(), 'sfb-serve-'));
@@ -52,6 +53,12 @@ before(async () => {
       '    schedule: 1h',
       '    lag: 0',
       '    bulk_threshold: 1000000',
+      '  - name: cases',
+      '    kind: sync',
+      '    connection: emu',
+      '    standard_objects_to_sync: [Case]',
+      '    schedule: 2s',
+      '    lag: 0',
       '',
     ].join('\n'),
   );
@@ -60,7 +67,11 @@ before(async () => {
   await store.close();
 });
 
+const children = new Set<ChildProcess>();
+
 after(async () => {
+  // A failed assertion must not leave a service running.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await org.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -77,6 +88,7 @@ async function start(): Promise<Proc> {
     env: { ...env, EMU_SECRET: org.emu.org.clientSecret },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -87,7 +99,22 @@ async function start(): Promise<Proc> {
   return { child, url, exit, api };
 }
 
-const runs = async (p: Proc) => (await p.api('/api/v1/runs?pipeline=crm')).runs as Array<{ id: number; status: string; trigger: string; resumed_from: number | null; objects: Record<string, { status: string; read: number }> }>;
+type RunView = { id: number; status: string; trigger: string; started_at: string; resumed_from: number | null; objects: Record<string, { status: string; read: number; written: number; deleted: number }> };
+const runs = async (p: Proc, pipeline = 'crm') => (await p.api(`/api/v1/runs?pipeline=${pipeline}`)).runs as RunView[];
+
+/** Changes Cases in the org the way people do while the service is down: edits, deletes and new ones. */
+async function changeCasesInOrg(): Promise<void> {
+  const token = ((await (await org.emu.request('/services/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: org.emu.org.clientId, client_secret: org.emu.org.clientSecret }) })).json()) as { access_token: string }).access_token;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await org.emu.request(`/services/data/v62.0${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+    return res.status === 204 ? undefined : res.json();
+  };
+  const { records } = (await call('GET', `/query?q=${encodeURIComponent('SELECT Id FROM Case ORDER BY Id LIMIT 8')}`)) as { records: Array<{ Id: string }> };
+  for (const r of records.slice(0, 5)) await call('PATCH', `/sobjects/Case/${r.Id}`, { Subject: `Changed while the service was down ${r.Id}` });
+  for (const r of records.slice(5, 8)) await call('DELETE', `/sobjects/Case/${r.Id}`);
+  for (const n of [1, 2]) await call('POST', '/sobjects/Case', { Subject: `New while the service was down ${n}`, Status: 'New', Origin: 'Web' });
+}
 
 it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after the batch; the mirror equals the org', async () => {
   // 1. Killed once the first object is done and the second has started.
@@ -96,8 +123,12 @@ it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after 
     const [r] = await runs(first);
     return r && r.status === 'running' && r.objects.Account?.status === 'ok' && r.objects.Contact ? r : undefined;
   }, 60_000, 'the first run to finish Account');
+  const casesBefore = (await runs(first, 'cases')).filter((r) => r.status === 'succeeded');
+  assert.ok(casesBefore.length >= 1, 'the short schedule ran before the kill');
   first.child.kill('SIGKILL');
   assert.equal(await first.exit, null);
+  const downAt = new Date().toISOString();
+  await changeCasesInOrg();
 
   // 2. The restart marks it interrupted and continues it; stopped with SIGTERM during the continuation.
   const second = await start();
@@ -129,6 +160,13 @@ it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after 
   const pipeline = await third.api('/api/v1/pipelines/crm');
   assert.equal(pipeline.schedule.last_status, 'succeeded');
   assert.ok(Date.parse(pipeline.schedule.next_run_at) > Date.now() + 50 * 60_000, 'the next run is an hour out');
+  // The short schedule went on after each restart, by itself, and caught what changed while it was down.
+  const thirdAt = new Date().toISOString();
+  await until(async () => (await runs(third, 'cases')).filter((r) => r.started_at > thirdAt && r.status === 'succeeded' && r.trigger === 'schedule').length >= 2, 60_000, 'two scheduled runs of cases after the last start');
+  const afterDown = (await runs(third, 'cases')).filter((r) => r.started_at > downAt);
+  assert.ok(afterDown.every((r) => r.trigger !== 'manual'));
+  const caught = afterDown.reduce((a, r) => ({ written: a.written + (r.objects.Case?.written ?? 0), deleted: a.deleted + (r.objects.Case?.deleted ?? 0) }), { written: 0, deleted: 0 });
+  assert.ok(caught.written >= 7 && caught.deleted >= 3, `the runs after the restart picked up the 5 edits, 2 inserts and 3 deletes: ${JSON.stringify(caught)}`);
   third.child.kill('SIGTERM');
   assert.equal(await third.exit, 0);
 
@@ -138,6 +176,8 @@ it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after 
       assert.equal(await store.count(object), 1200, object);
       assert.deepEqual(await mirrorDiff(org.emu, store, object), [], object);
     }
+    assert.equal(await store.count('Case'), 40 - 3 + 2);
+    assert.deepEqual(await mirrorDiff(org.emu, store, 'Case'), [], 'Case');
   } finally {
     await store.close();
   }

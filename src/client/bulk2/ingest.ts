@@ -71,6 +71,12 @@ export interface BulkIngestOptions {
   /** The header; default: the union of all records' keys. Either way every column is checked against describe. */
   columns?: string[];
   onEvent?: (e: BulkEvent) => void;
+  /**
+   * Awaited after a job's upload and before its close (`UploadComplete`), the moment after which Salesforce
+   * processes its rows: a caller that must survive a crash records the job (and which of its inputs are rows
+   * `start … start + rows - 1`) here, so a job it has no record of is known never to have run.
+   */
+  beforeClose?: (job: { jobId: string; start: number; rows: number }) => Promise<void>;
   /** Where job spool files go; default the OS temp dir. */
   tmpDir?: string;
 }
@@ -454,6 +460,7 @@ async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
       long: true,
     });
     opts.onEvent?.({ type: 'job-uploaded', jobId, rows: spool.rows, bytes });
+    await opts.beforeClose?.({ jobId, start: spool.start, rows: spool.rows });
     await conn.request(`jobs/ingest/${jobId}`, { method: 'PATCH', json: { state: 'UploadComplete' }, signal });
     const info = await waitForJob(conn, 'ingest', jobId, { ...opts, signal, expectedRecords: spool.rows });
     // One job's results at a time in memory: the download and join of this job's results wait until the
@@ -742,6 +749,16 @@ class ColumnChecker {
     if (this.#operation === 'delete' || this.#operation === 'hardDelete') return out.filter(([c]) => c.toLowerCase() === 'id');
     return out;
   }
+}
+
+/**
+ * A record's CSV cells as an ingest job uploads them (before column names are canonicalised): what a job's
+ * result files echo back, so a caller can join result rows to records after the fact.
+ */
+export function ingestCells(record: Record<string, unknown>): [string, string][] {
+  const out: [string, string][] = [];
+  flatten(record, '', out);
+  return out;
 }
 
 /** Record → CSV cells: null → `#N/A` (sets null), Date → ISO, arrays → `;`-joined, `{Account:{Ext__c:'X'}}` → `Account.Ext__c`. */

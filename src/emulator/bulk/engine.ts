@@ -129,6 +129,8 @@ export class BulkEngine {
   #ingestStep(job: JobRow): void {
     if (job.state === 'UploadComplete') {
       if (job.pendingError) return this.fail(job, job.pendingError);
+      // Nothing was uploaded: there is no header to check and no row to run.
+      if (job.header === null) return void this.store.update(job.id, { state: 'JobComplete', systemModstamp: this.org.clock.now() });
       this.store.update(job.id, { state: 'InProgress', systemModstamp: this.org.clock.now() });
       job.state = 'InProgress';
     }

@@ -139,8 +139,8 @@ async function patchJob(ctx: Ctx, params: Params): Promise<Response> {
   const now = ctx.org.clock.now();
   if (target === 'UploadComplete') {
     if (job.state !== 'Open') throw bulkError(409, 'INVALIDJOBSTATE', `Job state ${job.state} cannot be changed to UploadComplete`);
-    const pendingError = job.header === null && !job.pendingError ? 'InvalidBatch : No data was uploaded for this job' : job.pendingError;
-    engine.store.update(job.id, { state: 'UploadComplete', pendingError, systemModstamp: now });
+    // A job closed without an upload has nothing to do: it completes with 0 records processed.
+    engine.store.update(job.id, { state: 'UploadComplete', pendingError: job.pendingError, systemModstamp: now });
     engine.kick();
   } else if (target === 'Aborted') {
     if (FINAL_STATES.includes(job.state)) throw bulkError(409, 'INVALIDJOBSTATE', `Job state ${job.state} cannot be changed to Aborted`);
@@ -231,7 +231,7 @@ async function createMultipart(ctx: Ctx, engine: BulkEngine): Promise<Response> 
   engine.store.update(job.id, { uploaded: 1 });
   await storeUpload(ctx, engine, job, data.stream());
   const stored = engine.store.get(job.id)!;
-  engine.store.update(job.id, { state: 'UploadComplete', pendingError: stored.header === null && !stored.pendingError ? 'InvalidBatch : No data was uploaded for this job' : stored.pendingError, systemModstamp: ctx.org.clock.now() });
+  engine.store.update(job.id, { state: 'UploadComplete', pendingError: stored.pendingError, systemModstamp: ctx.org.clock.now() });
   engine.kick();
   return jobJson(jobInfo(engine.store.get(job.id)!, false));
 }

@@ -62,7 +62,8 @@ export function saveAll(org: Org, n: number, allOrNone: boolean, exec: (i: numbe
   } catch (err) {
     if (err !== ROLLBACK) throw err;
     for (let i = 0; i < n; i++) {
-      if (!failed.has(i)) results[i] = { success: false, errors: [ROLLED_BACK] };
+      // An upsert result keeps its `created` key: nothing was created once the whole call rolled back.
+      if (!failed.has(i)) results[i] = { success: false, errors: [ROLLED_BACK], ...(results[i].created !== undefined ? { created: false } : {}) };
     }
   }
   return results;

@@ -13,9 +13,10 @@ export interface Part {
   body: Buffer;
 }
 
-/** The boundary of a multipart Content-Type, or null when the request is not multipart. */
+/** The boundary of a multipart/form-data Content-Type, or null when the request is not one. */
 export function multipartBoundary(contentType: string | null): string | null {
-  if (!contentType || !/^multipart\//i.test(contentType.trim())) return null;
+  // Only form-data is a blob upload; other multipart types (multipart/related) are not read, as on Salesforce.
+  if (!contentType || !/^multipart\/form-data\b/i.test(contentType.trim())) return null;
   const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   if (!m) throw new SfError(400, 'MULTIPART_PARSE_ERROR', 'The multipart request has no boundary parameter in its Content-Type header.');
   return m[1] ?? m[2];

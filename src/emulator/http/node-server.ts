@@ -1,9 +1,11 @@
 /**
- * Serves a fetch-style handler over node:http. Request bodies stream in and response bodies stream out, so
- * large query pages and bulk uploads never sit whole in memory. `onSocket` lets the fault injector drop a
- * connection mid-response.
+ * Serves a fetch-style handler over node:http, or node:https when given TLS material. Request bodies stream in
+ * and response bodies stream out, so large query pages and bulk uploads never sit whole in memory. `onSocket`
+ * lets the fault injector drop a connection mid-response. Each Request's URL carries the scheme actually
+ * served, so the URLs the emulator hands out (instance and identity URLs) point back over the same scheme.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
@@ -13,6 +15,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   signal?: AbortSignal;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface RunningServer {
@@ -20,13 +24,13 @@ export interface RunningServer {
   port: number;
   host: string;
   close(): Promise<void>;
-  server: http.Server;
+  server: http.Server | https.Server;
 }
 
 export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handleNodeRequest(handler, req, res);
-  });
+  const scheme = opts.tls ? 'https' : 'http';
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse) => void handleNodeRequest(handler, req, res, scheme);
+  const server = opts.tls ? https.createServer({ keepAliveTimeout: 65_000, cert: opts.tls.cert, key: opts.tls.key }, listener) : http.createServer({ keepAliveTimeout: 65_000 }, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -44,12 +48,12 @@ export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<
       setTimeout(() => server.closeAllConnections(), 2000).unref();
     });
   opts.signal?.addEventListener('abort', () => void close(), { once: true });
-  return { url: `http://${hostForUrl}:${addr.port}`, port: addr.port, host: addr.address, close, server };
+  return { url: `${scheme}://${hostForUrl}:${addr.port}`, port: addr.port, host: addr.address, close, server };
 }
 
-async function handleNodeRequest(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse) {
+async function handleNodeRequest(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https') {
   const host = req.headers.host ?? 'localhost';
-  const url = `http://${host}${req.url ?? '/'}`;
+  const url = `${scheme}://${host}${req.url ?? '/'}`;
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';

@@ -37,6 +37,11 @@ export class Router<C> {
     }
     return { methodMismatch };
   }
+
+  /** Every registered route, in match order (the route-walk tests enumerate these). */
+  routes(): { method: string; pattern: string }[] {
+    return this.#routes.map((r) => ({ method: r.method, pattern: `/${r.segments.join('/')}` }));
+  }
 }
 
 function split(path: string): string[] {

@@ -1,6 +1,6 @@
 /**
- * The web-server (authorization code) and user-agent flows: `GET /services/oauth2/authorize` shows a minimal
- * login-and-approve page, `POST` (its form) redirects to the callback with `code` and `state` (or, for
+ * The web-server (authorization code) and user-agent flows: `GET /services/oauth2/authorize` shows a login page
+ * and then an approve page with Salesforce's element ids and names, `POST` (their forms) redirects to the callback with `code` and `state` (or, for
  * `response_type=token`, the token in the fragment), and the `authorization_code` grant trades the code for
  * tokens. Codes are single use, expire after {@link AUTH_CODE_TTL_MS} on the org clock, and carry the PKCE
  * challenge (S256; a challenge without `code_challenge_method` is S256, as jsforce sends it).
@@ -104,20 +104,44 @@ function preflight(ctx: Ctx, p: AuthorizeParams): Response | null {
 
 export async function authorizeGet(ctx: Ctx): Promise<Response> {
   const p = readParams(ctx.url.searchParams);
-  return preflight(ctx, p) ?? approvePage(ctx, p, ctx.url.searchParams, null);
+  return preflight(ctx, p) ?? loginPage(ctx, p, ctx.url.searchParams, null);
 }
 
+/**
+ * The page's form posts, in Salesforce's two steps — the login form (`username`, `pw`, the `Login` button),
+ * then the approve form (`oaapprove` or `oadeny`, carrying the one-time approval ticket the login issued) — so
+ * browser automation written for Salesforce drives it unchanged. One-step scripts may instead post
+ * `username`, `password` (or `pw`) and `action=approve|deny` together.
+ */
 export async function authorizePost(ctx: Ctx): Promise<Response> {
   const form = await readForm(ctx.req);
   const p = readParams(form);
   const early = preflight(ctx, p);
   if (early) return early;
-  if (form.get('action') !== 'approve') return redirectError(p, 'access_denied', 'end-user denied authorization');
+  if (form.has('oadeny') || form.get('action') === 'deny') return redirectError(p, 'access_denied', 'end-user denied authorization');
+  if (form.has('oaapprove')) {
+    const ticket = takeTicket(ctx.org, form.get('ticket') ?? '', p);
+    if (!ticket) return loginPage(ctx, p, form, 'Your approval expired or was already used. Please log in again.');
+    // The user may have been deactivated between the two pages.
+    const user = findUser(ctx, ticket.username);
+    if (!user || !user.active) return loginPage(ctx, p, form, LOGIN_FAILED);
+    return grant(ctx, p, user.id);
+  }
+  const oneStep = form.get('action') === 'approve';
+  if (!oneStep && !form.has('Login') && !form.has('pw')) return redirectError(p, 'access_denied', 'end-user denied authorization');
   const user = findUser(ctx, form.get('username') ?? '');
   // Every active user signs in with the emulator's password (there is one password per emulated org).
-  if (!user || !user.active || form.get('password') !== ctx.org.password) return approvePage(ctx, p, form, 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.');
+  if (!user || !user.active || (form.get('pw') ?? form.get('password')) !== ctx.org.password) return loginPage(ctx, p, form, LOGIN_FAILED);
+  if (oneStep) return grant(ctx, p, user.id);
+  return approvePage(ctx, p, form, issueTicket(ctx.org, user.username, p));
+}
+
+const LOGIN_FAILED = 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.';
+
+/** Redirects to the callback with a code, or (user-agent flow) the token in the fragment. */
+async function grant(ctx: Ctx, p: AuthorizeParams, userId: string): Promise<Response> {
   if (p.responseType === 'token') {
-    const s = ctx.sessions.issue(user.id, p.clientId, p.scope, wantsRefreshToken(p.scope));
+    const s = ctx.sessions.issue(userId, p.clientId, p.scope, wantsRefreshToken(p.scope));
     const body = tokenResponse(ctx, s, true);
     if (hasOpenIdScope(p.scope)) body.id_token = await idToken(ctx, s, p.nonce);
     return redirect(p, body);
@@ -126,8 +150,40 @@ export async function authorizePost(ctx: Ctx): Promise<Response> {
   const store = codes(ctx.org);
   for (const [c, pending] of store) if (pending.expiresAt + AUTH_CODE_TTL_MS < now) store.delete(c);
   const code = `aPrx${randomBytes(36).toString('base64url')}`;
-  store.set(code, { clientId: p.clientId, redirectUri: p.redirectUri, userId: user.id, scope: p.scope, challenge: p.challenge, nonce: p.nonce, expiresAt: now + AUTH_CODE_TTL_MS, used: false });
+  store.set(code, { clientId: p.clientId, redirectUri: p.redirectUri, userId, scope: p.scope, challenge: p.challenge, nonce: p.nonce, expiresAt: now + AUTH_CODE_TTL_MS, used: false });
   return redirect(p, { code });
+}
+
+/** A signed-in user on the approve page: single use, bound to the client and callback, 15 minutes. */
+interface Ticket {
+  username: string;
+  clientId: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+const ticketStores = new WeakMap<Org, Map<string, Ticket>>();
+function tickets(org: Org): Map<string, Ticket> {
+  let m = ticketStores.get(org);
+  if (!m) ticketStores.set(org, (m = new Map()));
+  return m;
+}
+
+function issueTicket(org: Org, username: string, p: AuthorizeParams): string {
+  const store = tickets(org);
+  const now = org.clock.now();
+  for (const [t, pending] of store) if (pending.expiresAt < now) store.delete(t);
+  const ticket = randomBytes(24).toString('base64url');
+  store.set(ticket, { username, clientId: p.clientId, redirectUri: p.redirectUri, expiresAt: now + AUTH_CODE_TTL_MS });
+  return ticket;
+}
+
+function takeTicket(org: Org, ticket: string, p: AuthorizeParams): Ticket | null {
+  const store = tickets(org);
+  const t = store.get(ticket);
+  store.delete(ticket);
+  if (!t || t.expiresAt < org.clock.now() || t.clientId !== p.clientId || t.redirectUri !== p.redirectUri) return null;
+  return t;
 }
 
 /** `grant_type=authorization_code`. */
@@ -162,26 +218,43 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function approvePage(ctx: Ctx, p: AuthorizeParams, source: URLSearchParams, error: string | null): Response {
-  const hidden = PARAM_NAMES.filter((n) => source.get(n) !== null)
+function hiddenFields(source: URLSearchParams): string {
+  return PARAM_NAMES.filter((n) => source.get(n) !== null)
     .map((n) => `<input type="hidden" name="${n}" value="${esc(source.get(n)!)}">`)
     .join('\n    ');
+}
+
+/** The login form, with Salesforce's element ids and names: `#username`, `#password` (named `pw`), `#Login`. */
+function loginPage(ctx: Ctx, p: AuthorizeParams, source: URLSearchParams, error: string | null): Response {
   const username = source.get('username') ?? p.loginHint ?? ctx.org.username;
-  return html(200, `<h1>Allow access?</h1>
+  return html(200, `<h1>Log in</h1>
   <p><b>${esc(p.clientId)}</b> is asking to access this emulated org (scope: <code>${esc(p.scope)}</code>) and will return to <code>${esc(p.redirectUri)}</code>.</p>
-  ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
-  <form method="POST" action="/services/oauth2/authorize">
-    ${hidden}
-    <label>Username <input name="username" value="${esc(username)}" autocomplete="username"></label>
-    <label>Password <input name="password" type="password" autocomplete="current-password"></label>
-    <button type="submit" name="action" value="approve">Allow</button>
-    <button type="submit" name="action" value="deny">Deny</button>
+  ${error ? `<div id="error" class="loginError" role="alert">${esc(error)}</div>` : ''}
+  <form name="login" id="login_form" method="POST" action="/services/oauth2/authorize">
+    ${hiddenFields(source)}
+    <label for="username">Username</label>
+    <input type="email" id="username" name="username" value="${esc(username)}" autocomplete="username">
+    <label for="password">Password</label>
+    <input type="password" id="password" name="pw" autocomplete="current-password">
+    <input type="submit" id="Login" name="Login" value="Log In">
+  </form>`);
+}
+
+/** The approve form, with Salesforce's `#oaapprove` (Allow) and `#oadeny` (Deny) buttons. */
+function approvePage(ctx: Ctx, p: AuthorizeParams, source: URLSearchParams, ticket: string): Response {
+  return html(200, `<h1>Allow Access?</h1>
+  <p><b>${esc(p.clientId)}</b> is asking to access this emulated org as <b>${esc(source.get('username') ?? ctx.org.username)}</b> (scope: <code>${esc(p.scope)}</code>).</p>
+  <form name="frm" id="frm" method="POST" action="/services/oauth2/authorize">
+    ${hiddenFields(source)}
+    <input type="hidden" name="ticket" value="${esc(ticket)}">
+    <input type="submit" id="oaapprove" name="oaapprove" value="Allow" class="btn">
+    <input type="submit" id="oadeny" name="oadeny" value="Deny" class="btn">
   </form>`);
 }
 
 function html(status: number, body: string): Response {
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>sfbridge emulator · Authorize</title>
-<style>body{font:15px system-ui;max-width:34rem;margin:3rem auto}label{display:block;margin:.6rem 0}input{width:100%;padding:.3rem}.error{color:#b00}button{margin-right:.5rem;padding:.4rem 1rem}</style>
+<style>body{font:15px system-ui;max-width:34rem;margin:3rem auto}label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.3rem}input[type=submit]{width:auto;margin:.8rem .5rem 0 0;padding:.4rem 1rem}.loginError{color:#b00}</style>
 </head><body>${body}</body></html>`;
   return new Response(page, { status, headers: { 'content-type': 'text/html;charset=UTF-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY' } });
 }

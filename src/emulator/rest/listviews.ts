@@ -104,6 +104,16 @@ function soqlFor(ctx: Ctx, def: ObjectDef, v: ListView): string {
   return `SELECT ${select} FROM ${def.name}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`;
 }
 
+/** The SOQL of a list view by its Id (any object), for `query?explain=` — undefined when no view has that Id. */
+export function listViewSoql(ctx: Ctx, id: string): string | undefined {
+  for (const def of ctx.org.schema.all()) {
+    if (!isUiObject(def)) continue;
+    const v = listViews(ctx, def).find((x) => x.id === id || x.id.slice(0, 15) === id);
+    if (v) return soqlFor(ctx, def, v);
+  }
+  return undefined;
+}
+
 /** Column values are strings (or null), as list view results carry them; paths read nested parents. */
 function cellValue(rec: Record<string, unknown>, path: string): string | null {
   let v: unknown = rec;

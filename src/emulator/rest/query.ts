@@ -1,12 +1,15 @@
 /**
  * REST query resources: `GET /query?q=`, `GET /queryAll?q=` and the next-page locators
- * `GET /query/{locator}-{offset}` (also accepted under `/queryAll/`).
+ * `GET /query/{locator}-{offset}` (also accepted under `/queryAll/`); `columns=true` answers the query's column
+ * metadata (`query-columns.ts`) and `?explain=` its query plans (`query-explain.ts`).
  */
 import type { Ctx } from '../app.ts';
 import { SfError } from '../errors.ts';
 import { json } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import { queryMore, runQuery } from '../soql/index.ts';
+import { queryColumns } from './query-columns.ts';
+import { explainQuery } from './query-explain.ts';
 import { externalQueryMore, externalTarget, isExternalLocator, runExternalQuery } from '../external/query.ts';
 
 const V = '/services/data/:version';
@@ -29,7 +32,11 @@ function soqlParam(ctx: Ctx): string {
 export function registerQueryRoutes(router: Router<Ctx>): void {
   for (const resource of ['query', 'queryAll']) {
     router.on('GET', `${V}/${resource}`, async (ctx) => {
+      const explain = ctx.url.searchParams.get('explain');
+      if (explain !== null && !ctx.url.searchParams.has('q')) return json(explainQuery(ctx, explain));
       const soql = soqlParam(ctx);
+      // The column metadata the Salesforce CLI reads after each query: the query is compiled, not run.
+      if (ctx.url.searchParams.get('columns') === 'true') return json(queryColumns(ctx.org, soql, resource === 'queryAll'));
       const opts = { queryAll: resource === 'queryAll', batchSize: batchSize(ctx), version: ctx.version };
       // External objects (`__x`) are answered by a live OData callout, everything else from the org's tables.
       const external = externalTarget(ctx.org, soql);

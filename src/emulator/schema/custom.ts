@@ -28,7 +28,13 @@ const FIELD_TYPES = ['string', 'textarea', 'picklist', 'multipicklist', 'combobo
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent', 'long']);
 /** Types Salesforce allows as external IDs. */
 const EXTERNAL_ID_TYPES = new Set(['string', 'email', 'int', 'double', 'long']);
-const API_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[cex])?$/;
+/**
+ * An API name: letters, digits and single underscores, optionally ending in `__c`/`__e`/`__x`; a managed
+ * package's names carry its namespace prefix first (`SBQQ__Quote__c`, `SBQQ__NetAmount__c`), and then the
+ * custom suffix is required.
+ */
+const BASE_NAME = '[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*';
+const API_NAME = new RegExp(`^(?:${BASE_NAME}__${BASE_NAME}__[cex]|${BASE_NAME}(?:__[cex])?)$`);
 
 const picklistValueSchema = z.union([
   z.string().min(1),
@@ -36,7 +42,7 @@ const picklistValueSchema = z.union([
 ]);
 
 const fieldSchema = z.object({
-  name: z.string().regex(API_NAME, 'an API name starts with a letter, uses letters, digits and single underscores, and ends in __c (e.g. Amount__c)'),
+  name: z.string().regex(API_NAME, 'an API name starts with a letter, uses letters, digits and single underscores, and ends in __c (e.g. Amount__c, or SBQQ__Amount__c with a namespace prefix)'),
   type: z.enum(FIELD_TYPES),
   label: z.string().optional(),
   length: z.number().int().positive().max(131072).optional(),
@@ -67,7 +73,7 @@ const fieldSchema = z.object({
 }).strict();
 
 const objectSchema = z.object({
-  name: z.string().regex(API_NAME, 'an object API name starts with a letter and uses letters, digits and single underscores (custom objects end in __c)'),
+  name: z.string().regex(API_NAME, 'an object API name starts with a letter and uses letters, digits and single underscores (custom objects end in __c: Invoice__c, or SBQQ__Quote__c with a namespace prefix)'),
   label: z.string().optional(),
   labelPlural: z.string().optional(),
   keyPrefix: z.string().regex(/^[a-zA-Z0-9]{3}$/, 'a key prefix is 3 letters or digits, e.g. a01').optional(),
@@ -96,6 +102,12 @@ type ObjectSpec = z.infer<typeof objectSchema>;
 
 /** The parsed, validated content of a schema file. */
 export type SchemaFile = z.infer<typeof fileSchema>;
+
+/** `SBQQ__Quote` → `Quote`: labels leave out a managed package's namespace prefix. */
+function withoutNamespace(base: string): string {
+  const i = base.indexOf('__');
+  return i > 0 ? base.slice(i + 2) : base;
+}
 
 /** Reads and validates a schema file; errors name the file, the path in it and what to change. */
 export async function loadSchemaFile(path: string): Promise<ObjectDef[]> {
@@ -175,7 +187,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     if (o.keyPrefix && usedPrefixes.has(o.keyPrefix)) throw new Error(`${where} › keyPrefix: ${o.keyPrefix} is already used; pick another (custom objects usually use a00–a0Z) or leave it out`);
     const keyPrefix = o.keyPrefix ?? nextPrefix();
     usedPrefixes.add(keyPrefix);
-    const label = o.label ?? o.name.slice(0, -3).replace(/_/g, ' ');
+    const label = o.label ?? withoutNamespace(o.name.slice(0, -3)).replace(/_/g, ' ');
     const name: FieldDef = o.nameField?.type === 'autoNumber'
       ? { ...nameField(80), label: o.nameField.label ?? `${label} Name`, autoNumber: true, displayFormat: o.nameField.displayFormat ?? 'A-{0000}', createable: false, updateable: false, nillable: false, defaultedOnCreate: true }
       : { ...nameField(80), label: o.nameField?.label ?? `${label} Name`, nillable: true };
@@ -198,7 +210,7 @@ function platformEvent(o: ObjectSpec, fields: FieldDef[], usedPrefixes: Set<stri
   let keyPrefix = o.keyPrefix;
   while (!keyPrefix || usedPrefixes.has(keyPrefix)) keyPrefix = `e${String(n++).padStart(2, '0')}`;
   usedPrefixes.add(keyPrefix);
-  const label = o.label ?? o.name.slice(0, -3).replace(/_/g, ' ');
+  const label = o.label ?? withoutNamespace(o.name.slice(0, -3)).replace(/_/g, ' ');
   const ro = { createable: false, updateable: false };
   return {
     name: o.name, label, labelPlural: o.labelPlural ?? label, custom: true, keyPrefix,

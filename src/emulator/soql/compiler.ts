@@ -44,6 +44,8 @@ export interface Frag {
 /** How one select-list entry becomes a record key. */
 export type OutNode =
   | { k: 'val'; key: string; col: string; type: FieldType }
+  /** FORMAT(): the value as the running user's locale shows it (`$5,000.00`, `3/15/2024, 12:00 PM`). */
+  | { k: 'fmt'; key: string; col: string; type: FieldType; scale: number; locale: string; timeZone: string; currency: string }
   | { k: 'addr'; key: string; parts: [string, string][] }
   | { k: 'loc'; key: string; lat: string | null; lon: string | null }
   | { k: 'const'; key: string; value: null }
@@ -101,7 +103,7 @@ export interface Plan {
 
 const AGGREGATES = new Set(['COUNT', 'COUNT_DISTINCT', 'SUM', 'AVG', 'MIN', 'MAX']);
 const DATE_FUNCTIONS = new Set(['CALENDAR_MONTH', 'CALENDAR_QUARTER', 'CALENDAR_YEAR', 'DAY_IN_MONTH', 'DAY_IN_WEEK', 'DAY_IN_YEAR', 'DAY_ONLY', 'FISCAL_MONTH', 'FISCAL_QUARTER', 'FISCAL_YEAR', 'HOUR_IN_DAY', 'WEEK_IN_MONTH', 'WEEK_IN_YEAR']);
-const PASSTHROUGH_FUNCTIONS = new Set(['TOLABEL', 'FORMAT', 'CONVERTCURRENCY', 'CONVERTTIMEZONE']);
+const PASSTHROUGH_FUNCTIONS = new Set(['TOLABEL', 'FORMAT', 'CONVERTCURRENCY']);
 const NUMERIC: ReadonlySet<FieldType> = new Set(['int', 'double', 'currency', 'percent', 'long']);
 const TEXTUAL: ReadonlySet<FieldType> = new Set(['id', 'string', 'textarea', 'picklist', 'multipicklist', 'combobox', 'reference', 'email', 'phone', 'url', 'encryptedstring', 'base64', 'anyType', 'time']);
 /** Fields of the "Name" entity: all a polymorphic relationship (What, Who, Owner) exposes without TYPEOF. */
@@ -157,6 +159,8 @@ class Scope {
   readonly nodes = new Map<string, JoinNode>();
   readonly cols = new Map<string, string>();
   readonly colSql: string[] = [];
+  /** GROUP BY ROLLUP/CUBE: the grouped expressions, in order (GROUPING(field) refers to them by index). */
+  rollup: { kind: 'ROLLUP' | 'CUBE'; exprs: string[] } | null = null;
 
   constructor(sh: Shared, def: ObjectDef, userAlias?: string) {
     this.sh = sh;
@@ -179,6 +183,13 @@ class Scope {
   from(): string {
     return `FROM ${q(this.def.name)} AS ${this.alias}${this.joins.length ? ' ' + this.joins.join(' ') : ''}`;
   }
+}
+
+/** The running user's locale and time zone (FORMAT, convertTimezone); the emulated org has one currency. */
+function userPrefs(sh: Shared): { locale: string; timeZone: string; currency: string } {
+  const row = sh.org.store.prepare(`SELECT "LocaleSidKey", "TimeZoneSidKey" FROM ${q('User')} WHERE "Id" = ?`).get(sh.org.currentUserId) as { LocaleSidKey?: string; TimeZoneSidKey?: string } | undefined;
+  const tz = row?.TimeZoneSidKey ?? 'GMT';
+  return { locale: (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-'), timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) ? tz : 'GMT', currency: 'USD' };
 }
 
 function err(sh: Shared, code: string, token: string | undefined, text: string, from = 0): never {
@@ -216,15 +227,20 @@ function join(scope: Scope, parent: JoinNode | null, field: FieldDef): JoinNode 
 }
 
 /** Resolves a dotted field path (`Account.Owner.Email`, `a.Name`, `What.Type`) in a scope. */
-function resolve(scope: Scope, rawPath: string, clausePos = 0): Resolved {
+function resolve(scope: Scope, rawPath: string, clausePos = 0, from?: JoinNode): Resolved {
   const sh = scope.sh;
   const org = sh.org;
   let segs = rawPath.split('.');
-  if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  if (from) {
+    // A TYPEOF branch: the path starts at one concrete target of the polymorphic relationship.
+  } else if (segs.length > 1 && scope.userAlias && segs[0].toLowerCase() === scope.userAlias.toLowerCase()) segs = segs.slice(1);
+  // `SELECT Contact.FirstName FROM Contact`: the queried object's own name may qualify a path, unless it
+  // also names a relationship of that object (which then wins, as it did before qualifiers existed).
+  else if (segs.length > 1 && segs[0].toLowerCase() === scope.def.name.toLowerCase() && !org.schema.relationship(scope.def.name, segs[0])) segs = segs.slice(1);
   const chain: JoinNode[] = [];
-  let def = scope.def;
-  let alias = scope.alias;
-  let node: JoinNode | null = null;
+  let def = from?.def ?? scope.def;
+  let alias = from?.alias ?? scope.alias;
+  let node: JoinNode | null = from ?? null;
   const canon: string[] = [];
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i];
@@ -500,9 +516,28 @@ function comparison(sh: Shared, lhs: string, t: Target, cond: { operator: string
   if ((op === 'INCLUDES' || op === 'EXCLUDES') && t.type !== 'multipicklist') badOp();
   if (op === 'LIKE' && !TEXTUAL.has(t.type)) badOp();
 
+  if ((op === 'IN' || op === 'NOT IN') && lits.some((l) => 'range' in l)) {
+    // `CreatedDate IN (TODAY, LAST_N_DAYS:7, 2024-01-01)`: a record matches when it falls in any range
+    // or equals any plain value.
+    const parts: string[] = [];
+    const params: SqlValue[] = [];
+    for (const l of lits) {
+      if ('range' in l) {
+        parts.push(`(${lhs} >= ? AND ${lhs} < ?)`);
+        params.push(l.date ? isoDate(l.range.start) : l.range.start, l.date ? isoDate(l.range.end) : l.range.end);
+      } else if (l.v === null) {
+        parts.push(`${lhs} IS NULL`);
+      } else {
+        parts.push(`${lhs} = ?`);
+        params.push(l.v);
+      }
+    }
+    const any = `(${parts.join(' OR ')})`;
+    return op === 'IN' ? { sql: any, params } : { sql: `NOT COALESCE(${any}, 0)`, params };
+  }
   const first = lits[0];
   if ('range' in first) {
-    if (lits.length > 1 || op === 'IN' || op === 'NOT IN') badOp();
+    if (lits.length > 1) badOp();
     const s: SqlValue = first.date ? isoDate(first.range.start) : first.range.start;
     const e: SqlValue = first.date ? isoDate(first.range.end) : first.range.end;
     switch (op) {
@@ -577,6 +612,44 @@ function dateFunction(sh: Shared, name: string, arg: Resolved, raw: string): { s
   }
 }
 
+/**
+ * `DISTANCE(field, GEOLOCATION(lat, lon), 'mi'|'km')` over a geolocation field or a compound address
+ * (its Latitude/Longitude components), as SQL calling the store's haversine `sf_distance()`.
+ */
+function distanceSql(scope: Scope, fn: FunctionExp, clausePos: number): { sql: string; type: FieldType } {
+  const sh = scope.sh;
+  const raw = fn.rawValue ?? 'DISTANCE';
+  const [loc, point, unitRaw] = fn.parameters ?? [];
+  if (typeof loc !== 'string') return err(sh, 'MALFORMED_QUERY', raw, 'DISTANCE() requires a geolocation or address field as its first argument', clausePos);
+  const r = resolve(scope, loc, clausePos);
+  if (r.kind !== 'field' || (r.field.type !== 'location' && r.field.type !== 'address')) {
+    return err(sh, 'INVALID_FIELD', loc, `DISTANCE() requires a geolocation or address field: ${r.kind === 'field' ? r.field.name : loc}`, clausePos);
+  }
+  let lat: FieldDef | undefined;
+  let lon: FieldDef | undefined;
+  if (r.field.type === 'address') {
+    const prefix = r.field.name.replace(/Address$/, '');
+    lat = sh.org.schema.field(r.owner.name, `${prefix}Latitude`);
+    lon = sh.org.schema.field(r.owner.name, `${prefix}Longitude`);
+  } else {
+    const comps = r.owner.fields.filter((c) => c.compoundFieldName === r.field.name);
+    lat = comps.find((c) => /Latitude/.test(c.name));
+    lon = comps.find((c) => /Longitude/.test(c.name));
+  }
+  if (!lat || !lon) return err(sh, 'INVALID_FIELD', loc, `DISTANCE() requires a geolocation or address field: ${r.field.name}`, clausePos);
+  if (!point || typeof point === 'string' || (point.functionName ?? '').toUpperCase() !== 'GEOLOCATION') {
+    return err(sh, 'MALFORMED_QUERY', raw, 'DISTANCE() requires GEOLOCATION(latitude, longitude) as its second argument', clausePos);
+  }
+  // Coordinates are inlined as numbers, which they are checked to be.
+  const coords = (point.parameters ?? []).map((x) => (typeof x === 'string' ? Number(x) : NaN));
+  if (coords.length !== 2 || !coords.every(Number.isFinite) || Math.abs(coords[0]) > 90 || Math.abs(coords[1]) > 180) {
+    return err(sh, 'MALFORMED_QUERY', point.rawValue ?? 'GEOLOCATION', 'GEOLOCATION() takes a latitude between -90 and 90 and a longitude between -180 and 180', clausePos);
+  }
+  const unit = typeof unitRaw === 'string' ? unitRaw.replace(/^'|'$/g, '').toLowerCase() : '';
+  if (unit !== 'mi' && unit !== 'km') return err(sh, 'MALFORMED_QUERY', typeof unitRaw === 'string' ? unitRaw : raw, `DISTANCE() unit must be 'mi' or 'km'`, clausePos);
+  return { sql: `sf_distance(${r.alias}.${q(lat.name)}, ${r.alias}.${q(lon.name)}, ${coords[0]}, ${coords[1]}, '${unit}')`, type: 'double' };
+}
+
 function fnParam(fn: FunctionExp): string | FunctionExp | undefined {
   return fn.parameters?.[0];
 }
@@ -594,9 +667,24 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     if (r.kind !== 'field') return { sql: r.sql, type: r.kind === 'polyType' ? 'string' : 'id', resolved: r };
     return { sql: r.sql, type: r.field.type, field: r.field, resolved: r };
   };
+  if (name === 'GROUPING') {
+    if (!scope.rollup) err(sh, 'MALFORMED_QUERY', raw, 'GROUPING() can only be used with GROUP BY ROLLUP or GROUP BY CUBE', clausePos);
+    if (typeof p !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
+    const r = resolve(scope, p, clausePos);
+    const i = scope.rollup.exprs.indexOf(r.sql);
+    if (i < 0) err(sh, 'MALFORMED_QUERY', raw, `GROUPING field must be grouped: ${r.kind === 'field' ? r.field.name : p}`, clausePos);
+    // A marker each grouping set of the plan replaces with 0 or 1 (see rollupPlan).
+    return { sql: groupingMarker(i), type: 'int', aggregate: true };
+  }
   if (AGGREGATES.has(name)) {
     if (!allowAggregate) err(sh, 'MALFORMED_QUERY', raw, `Aggregate function ${name} is not allowed here`, clausePos);
     if (name === 'COUNT' && p === undefined) return { sql: 'COUNT(*)', type: 'int', aggregate: true };
+    if ((fn.parameters?.length ?? 0) > 1) {
+      // Aggregates take one field: the parser accepts a list, Salesforce stops at the comma.
+      const start = locate(sh.soql, fn.functionName ?? name, clausePos) ?? locate(sh.soql, fn.functionName ?? name);
+      const comma = start === undefined ? -1 : sh.soql.indexOf(',', start);
+      throw soqlError('MALFORMED_QUERY', sh.soql, comma >= 0 ? comma : start, `unexpected token: ','`);
+    }
     const a = inner();
     if ((name === 'SUM' || name === 'AVG') && !NUMERIC.has(a.type)) {
       err(sh, 'INVALID_FIELD', raw, `field ${a.field?.name ?? String(p)} does not support aggregate operator ${name}`, clausePos);
@@ -612,9 +700,29 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
     }
   }
   if (DATE_FUNCTIONS.has(name)) {
+    if (p !== undefined && typeof p !== 'string' && (p.functionName ?? '').toUpperCase() === 'CONVERTTIMEZONE') {
+      const inner = fnParam(p);
+      if (typeof inner !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
+      const r = resolve(scope, inner, clausePos);
+      if (r.kind !== 'field' || r.field.type !== 'datetime') err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() requires a dateTime field', clausePos);
+      // The time zone comes from the User row's restricted picklist and is checked to be a plain name.
+      const tz = userPrefs(sh).timeZone;
+      const shifted = { ...r, sql: `(${r.sql} + sf_tz_offset(${r.sql}, '${tz}'))` };
+      return { ...dateFunction(sh, name, shifted, raw), aggregate: false };
+    }
     if (typeof p !== 'string') return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${name}'`, clausePos);
     const r = resolve(scope, p, clausePos);
     return { ...dateFunction(sh, name, r, raw), aggregate: false };
+  }
+  if (name === 'DISTANCE') return { ...distanceSql(scope, fn, clausePos), aggregate: false };
+  if (name === 'GEOLOCATION') return err(sh, 'MALFORMED_QUERY', raw, 'GEOLOCATION() can only be used as the second argument of DISTANCE()', clausePos);
+  if (name === 'CONVERTTIMEZONE') return err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() can only be used in a date function', clausePos);
+  if (name === 'FORMAT') return err(sh, 'MALFORMED_QUERY', raw, 'FORMAT() can only be used in the SELECT clause', clausePos);
+  if (name === 'CONVERTCURRENCY') {
+    const a = inner();
+    if (a.type !== 'currency') err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${a.field?.name ?? String(p)}`, clausePos);
+    // A single-currency org converts nothing: the value is the record's own.
+    return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
   }
   if (PASSTHROUGH_FUNCTIONS.has(name)) {
     const a = inner();
@@ -628,6 +736,10 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
   return (cond) => {
     if ('valueQuery' in cond && cond.valueQuery) return semiJoin(scope, cond as ValueQueryCondition, clausePos);
     if ('fn' in cond && cond.fn) {
+      const op = String((cond as { operator?: string }).operator ?? '');
+      if ((cond.fn.functionName ?? '').toUpperCase() === 'DISTANCE' && op !== '<' && op !== '>') {
+        err(sh, 'MALFORMED_QUERY', cond.fn.rawValue ?? 'DISTANCE', `DISTANCE() can only be compared with < or >`, clausePos);
+      }
       const f = functionSql(scope, cond.fn, aggregate, clausePos);
       return comparison(sh, f.sql, { type: f.type, name: f.field?.name ?? cond.fn.rawValue ?? '' }, cond as never, cond.fn.rawValue ?? '');
     }
@@ -639,6 +751,37 @@ function whereLeaf(scope: Scope, clausePos: number, aggregate: boolean): Leaf {
     if (!isStored(r.field) && !r.field.formula) return { sql: '0', params: [] };
     return comparison(sh, r.sql, { type: r.field.type, name: r.field.name }, c as never, c.field);
   };
+}
+
+/**
+ * Salesforce's placement rules for semi-joins and anti-joins, checked before compiling: at most two per
+ * WHERE, each a term of the top-level AND (never under OR, NOT or parentheses), never inside another.
+ */
+function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJoin: boolean): void {
+  let depth = 0;
+  const topOps = new Set<string>();
+  const found: { cond: ValueQueryCondition; nested: boolean }[] = [];
+  toks.forEach((t, i) => {
+    if (t === '(') depth++;
+    else if (t === ')') depth--;
+    else if (t === 'AND' || t === 'OR') {
+      if (depth === 0) topOps.add(t);
+    } else if (typeof t === 'object' && 'valueQuery' in t.cond && t.cond.valueQuery) {
+      found.push({ cond: t.cond as ValueQueryCondition, nested: depth > 0 || toks[i - 1] === 'NOT' });
+    }
+  });
+  if (found.length === 0) return;
+  // The k-th semi-join of this clause is the k-th `field [NOT] IN (SELECT` after the clause keyword.
+  const starts = [...sh.soql.slice(clausePos).matchAll(/([\w.]+)\s+(?:NOT\s+)?IN\s*\(\s*SELECT\b/gi)].map((m) => clausePos + m.index);
+  const refuse = (k: number, text: string): never => {
+    throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
+  };
+  // A nested semi-join follows the outer one it sits in.
+  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  const nested = found.findIndex((x) => x.nested);
+  if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
+  if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
+  if (found.length > 2) refuse(2, 'Maximum 2 semi join sub-selects are allowed');
 }
 
 /** `Id IN (SELECT AccountId FROM Contact …)` and its NOT IN form. */
@@ -661,7 +804,12 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   if (r.kind === 'field' && r.field.type !== 'id' && r.field.type !== 'reference') {
     err(sh, 'MALFORMED_QUERY', r.field.name, `Invalid semi join: sub-select field ${r.field.name} must be an Id or reference field`, clausePos);
   }
-  const where = sub.where ? compileBool(sh, flatten(sub.where), whereLeaf(inner, clausePos, false)) : null;
+  let where: Frag | null = null;
+  if (sub.where) {
+    const toks = flatten(sub.where);
+    checkSemiJoins(sh, toks, clausePos, true);
+    where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
+  }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
   if (where) {
@@ -702,7 +850,13 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   const children: ChildPlan[] = [];
   const fields = query.fields ?? [];
   const groupBy = asArray<GroupByClause>(query.groupBy);
-  const isAggFn = (f: AstField) => f.type === 'FieldFunctionExpression' && AGGREGATES.has(f.functionName.toUpperCase());
+  const isAggFn = (f: AstField): boolean => {
+    if (f.type !== 'FieldFunctionExpression') return false;
+    const inner = f.parameters?.[0];
+    // FORMAT(SUM(Amount)) makes the query an aggregate as SUM(Amount) does.
+    if (f.functionName.toUpperCase() === 'FORMAT' && inner && typeof inner !== 'string') return AGGREGATES.has((inner.functionName ?? '').toUpperCase());
+    return AGGREGATES.has(f.functionName.toUpperCase());
+  };
   const aggregate = groupBy.length > 0 || fields.some(isAggFn);
   const countOnly = fields.length === 1 && fields[0].type === 'FieldFunctionExpression' && fields[0].functionName.toUpperCase() === 'COUNT' && fields[0].parameters.length === 0;
   const wherePos = keywordPos(sh.soql, 'WHERE') ?? 0;
@@ -724,7 +878,20 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     if ('fn' in g) {
       const name = (g.fn.functionName ?? '').toUpperCase();
       if (name === 'ROLLUP' || name === 'CUBE') {
-        err(sh, 'MALFORMED_QUERY', name, `GROUP BY ${name} is not supported by this org`, groupPos);
+        // "All grouped fields must be within the parentheses", and at most three of them.
+        if (groupBy.length > 1) {
+          const rest = groupBy.find((x) => x !== g)!;
+          err(sh, 'MALFORMED_QUERY', 'field' in rest ? rest.field : (rest.fn.functionName ?? ','), `GROUP BY ${name} cannot be combined with other GROUP BY fields`, groupPos);
+        }
+        const params = (g.fn.parameters ?? []) as string[];
+        if (params.length > 3) err(sh, 'MALFORMED_QUERY', params[3], `GROUP BY ${name} can include at most 3 fields`, groupPos);
+        for (const fname of params) {
+          const r = resolve(scope, fname, groupPos);
+          if (r.kind === 'field' && !groupable(r.field)) err(sh, 'INVALID_FIELD', fname, `field '${r.field.name}' can not be grouped in a query call`, groupPos);
+          groupSql.push(r.sql);
+        }
+        scope.rollup = { kind: name, exprs: [...groupSql] };
+        continue;
       }
       groupSql.push(functionSql(scope, g.fn, false, groupPos).sql);
       continue;
@@ -762,21 +929,48 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           }
           break;
         }
-        const fn = functionSql(scope, item, aggregate);
-        if (aggregate && !fn.aggregate && !groupSql.includes(fn.sql)) {
-          err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Field must be grouped or aggregated: ${item.rawValue ?? name}`);
-        }
-        if (!aggregate && PASSTHROUGH_FUNCTIONS.has(name) && typeof item.parameters[0] === 'string') {
-          const r = resolve(scope, item.parameters[0]);
-          const target = bodyFor(scope, body, r.chain);
+        // FORMAT(x) shapes x's value for display; what it wraps compiles as usual.
+        const formatted = name === 'FORMAT';
+        const target: string | FunctionExp | undefined = formatted ? (item.parameters[0] as string | FunctionExp | undefined) : (item as FunctionExp);
+        if (target === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
+        const node = (key: string, col: string, type: FieldType, f?: FieldDef): OutNode => {
+          if (!formatted) return { k: 'val', key, col, type };
+          return { k: 'fmt', key, col, type, scale: f?.scale ?? (type === 'currency' ? 2 : 0), ...userPrefs(sh) };
+        };
+        if (!aggregate && (typeof target === 'string' || PASSTHROUGH_FUNCTIONS.has((target.functionName ?? '').toUpperCase()))) {
+          // toLabel/FORMAT/convertCurrency over a field: the record key stays the field's name.
+          let innermost: string | FunctionExp | undefined = target;
+          while (innermost !== undefined && typeof innermost !== 'string') {
+            const n = (innermost.functionName ?? '').toUpperCase();
+            if (!PASSTHROUGH_FUNCTIONS.has(n) || n === 'FORMAT') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
+            if (n === 'CONVERTCURRENCY') functionSql(scope, innermost, false);
+            innermost = fnParam(innermost);
+          }
+          if (innermost === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
+          const r = resolve(scope, innermost);
+          const into = bodyFor(scope, body, r.chain);
           const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
-          put(target, { k: 'val', key, col: scope.col(r.sql), type: r.kind === 'field' ? r.field.type : 'string' });
+          put(into, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
           columns.push(item.alias ?? r.path);
           break;
         }
-        if (!aggregate) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
+        if (typeof target === 'string') {
+          // FORMAT(field) in an aggregate query: the field must be grouped.
+          const r = resolve(scope, target);
+          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', target, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : target}`);
+          const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
+          put(body, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
+          columns.push(key);
+          break;
+        }
+        const fn = functionSql(scope, target, aggregate);
+        if (aggregate && !fn.aggregate && !groupSql.includes(fn.sql)) {
+          err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Field must be grouped or aggregated: ${item.rawValue ?? name}`);
+        }
+        // DISTANCE() is the one computed expression a non-aggregate select list may hold.
+        if (!aggregate && name !== 'DISTANCE') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
         const key = item.alias ?? `expr${exprN++}`;
-        put(body, { k: 'val', key, col: scope.col(fn.sql), type: fn.type });
+        put(body, node(key, scope.col(fn.sql), fn.type, fn.field));
         columns.push(key);
         break;
       }
@@ -801,6 +995,10 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
         if (aggregate) err(sh, 'MALFORMED_QUERY', 'TYPEOF', 'TYPEOF is not supported in aggregate queries');
         const refField = sh.org.schema.relationship(def.name, item.field);
         if (!refField || refField.hidden) err(sh, 'INVALID_FIELD', item.field, unknownRelationship(item.field));
+        const typeofPos = locate(sh.soql, 'TYPEOF') ?? 0;
+        // "typeOfField can't reference a relationship field that is also referenced in fieldList".
+        const clash = fields.find((x) => x.type === 'FieldRelationship' && x.relationships[0].toLowerCase() === item.field.toLowerCase());
+        if (clash) err(sh, 'MALFORMED_QUERY', item.field, `TYPEOF ${refField.relationshipName} cannot be used with ${refField.relationshipName} fields elsewhere in the select list`, typeofPos);
         const node = join(scope, null, refField);
         if (node.def) err(sh, 'MALFORMED_QUERY', item.field, `TYPEOF can only be used on a polymorphic relationship field: ${item.field}`);
         bodyFor(scope, body, [node]);
@@ -811,17 +1009,25 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
             if (!t) err(sh, 'INVALID_TYPE', c.objectType, unsupportedType(c.objectType ?? ''));
             const b = poly.byType.get(t.def.name) ?? newBody();
             poly.byType.set(t.def.name, b);
+            // Paths in a branch start at that target, so `WHEN Contact THEN Account.Name` joins from Contact.
+            const base: JoinNode = { key: `${node.key}#${t.def.name}`, rel: node.rel, field: node.field, fkSql: node.fkSql, def: t.def, alias: t.alias, targets: [], depth: node.depth };
             for (const fname of c.fieldList) {
-              const f = visibleField(sh.org, t.def.name, fname);
-              if (!f) err(sh, 'INVALID_FIELD', fname, noSuchColumn(fname, t.def.name));
-              put(b, fieldNode(scope, f, t.def, t.alias, `${t.alias}.${q(f.name)}`));
-              columns.push(`${node.rel}.${f.name}`);
+              const r = resolve(scope, fname, typeofPos, base);
+              addResolved(scope, b, r);
+              columns.push(`${node.rel}.${r.path}`);
             }
           } else {
             const b = poly.otherwise ?? newBody();
             poly.otherwise = b;
             for (const fname of c.fieldList) {
-              const r = resolve(scope, `${node.rel}.${fname}`);
+              let r: Resolved;
+              try {
+                r = resolve(scope, `${node.rel}.${fname}`, typeofPos);
+              } catch (e) {
+                // The path resolved is `What.Name`; the query spells just `Name`, after ELSE.
+                if (e instanceof SfError && !e.message.startsWith('\n')) throw soqlError(e.errorCode, sh.soql, locate(sh.soql, fname, keywordPos(sh.soql, 'ELSE') ?? typeofPos), e.message);
+                throw e;
+              }
               if (r.kind === 'polyType') put(b, { k: 'polyType', key: 'Type', fkCol: scope.col(node.fkSql) });
               else if (r.kind === 'polyId') put(b, { k: 'val', key: 'Id', col: scope.col(r.sql), type: 'id' });
               else put(b, { k: 'val', key: r.field.name, col: scope.col(r.sql), type: r.field.type });
@@ -862,6 +1068,10 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
     err(sh, 'NUMBER_OUTSIDE_VALID_RANGE', 'OFFSET', `Maximum SOQL offset allowed is 2000`);
   }
 
+  if (scope.rollup) {
+    return rollupPlan(scope, { def, where, having, orderTerms, limit: query.limit, offset: query.offset ?? 0, body, children, columns });
+  }
+
   const plan: Plan & { fkCol?: string } = {
     def, alias: scope.alias, select: '', from: scope.from(), where, groupBy: groupSql.join(', '), having, orderBy: orderTerms.join(', '),
     limit: query.limit, offset: query.offset ?? 0, aggregate, countOnly: false, idCol, body, children, columns,
@@ -870,6 +1080,95 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
   if (!aggregate) scope.colSql.push(`${scope.alias}.rowid AS _rk`);
   plan.select = scope.colSql.join(', ');
   return plan;
+}
+
+/**
+ * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
+ * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
+ * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
+ * org does not have, so they are refused rather than answered with every row.
+ */
+function scopeFilter(scope: Scope, raw: string): Frag | null {
+  const sh = scope.sh;
+  const name = raw.toLowerCase();
+  const a = scope.alias;
+  const owned = Boolean(sh.org.schema.field(scope.def.name, 'OwnerId'));
+  const pos = keywordPos(sh.soql, 'SCOPE') ?? 0;
+  const refuse = (why: string): never => err(sh, 'MALFORMED_QUERY', raw, `USING SCOPE ${raw} is not supported for ${scope.def.name}: ${why}`, pos);
+  const me = sh.org.currentUserId;
+  switch (name) {
+    case 'everything':
+      return null;
+    case 'mine':
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      return { sql: `${a}."OwnerId" = ?`, params: [me] };
+    case 'team': {
+      if (!owned) refuse(`${scope.def.name} has no owner (its describe lists supportedScopes: everything)`);
+      if (!sh.org.schema.field('User', 'ManagerId')) return { sql: `${a}."OwnerId" = ?`, params: [me] };
+      const team = `WITH RECURSIVE team(id) AS (SELECT ? UNION SELECT u."Id" FROM ${q('User')} AS u JOIN team ON u."ManagerId" = team.id) SELECT id FROM team`;
+      return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
+    }
+    case 'delegated':
+      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
+    case 'mine_and_my_groups':
+      return refuse('this scope applies only to ProcessInstanceWorkitem');
+    case 'my_territory':
+    case 'my_team_territory':
+      return refuse('territory management is not enabled in this org');
+    case 'scopingrule':
+      return refuse('no scoping rule is active for this object');
+    default:
+      return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${raw}'`, pos);
+  }
+}
+
+const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
+
+/**
+ * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
+ * grouped expressions left out read NULL and GROUPING(field) reads 1 for them, 0 otherwise. ORDER BY
+ * applies to the union; without one, detail rows come before their subtotal and the grand total is last.
+ */
+function rollupPlan(
+  scope: Scope,
+  p: { def: ObjectDef; where: Frag; having: Frag | null; orderTerms: string[]; limit: number | undefined; offset: number; body: OutBody; children: ChildPlan[]; columns: string[] },
+): Plan {
+  const { kind, exprs } = scope.rollup!;
+  const n = exprs.length;
+  const sets: number[][] = [];
+  if (kind === 'ROLLUP') for (let k = n; k >= 0; k--) sets.push([...Array(k).keys()]);
+  else for (let mask = (1 << n) - 1; mask >= 0; mask--) sets.push([...Array(n).keys()].filter((i) => mask & (1 << (n - 1 - i))));
+  // Order terms are computed inside each set and sorted on outside, by column.
+  // The hierarchy order also breaks ties of an explicit ORDER BY, so pages never reorder.
+  const hierarchy = exprs.flatMap((e, i) => [`${groupingMarker(i)} ASC NULLS FIRST`, `${e} ASC NULLS FIRST`]);
+  const outerOrder = [...p.orderTerms, ...hierarchy].map((t) => {
+    const m = /^(.*) (ASC|DESC) NULLS (FIRST|LAST)$/s.exec(t)!;
+    return `u.${scope.col(m[1])} ${m[2]} NULLS ${m[3]}`;
+  });
+  const cols = [...scope.cols.entries()];
+  // Longest first, so an expression never rewrites part of a longer one that contains it.
+  const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
+  const render = (sql: string, set: number[]) => {
+    let out = sql;
+    for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
+    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  const params: SqlValue[] = [];
+  const parts = sets.map((set) => {
+    params.push(...p.where.params, ...(p.having?.params ?? []));
+    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
+    const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
+    return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
+  });
+  return {
+    def: p.def, alias: 'u', select: cols.map(([, c]) => `u.${c} AS ${c}`).join(', '), from: `FROM (${parts.join(' UNION ALL ')}) AS u`,
+    where: { sql: '1', params }, groupBy: '', having: null, orderBy: outerOrder.join(', '), limit: p.limit, offset: p.offset,
+    aggregate: true, countOnly: false, idCol: null, body: p.body, children: p.children, columns: p.columns,
+  };
 }
 
 function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, wherePos: number): Frag {
@@ -881,12 +1180,30 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   parts.push(`${a}._visible_at <= ?`);
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
+  const using = (query as Query).usingScope;
+  if (using !== undefined && !opts.childOf) {
+    const f = scopeFilter(scope, using);
+    if (f) {
+      parts.push(f.sql);
+      params.push(...f.params);
+    }
+  }
   if (query.where) {
-    const w = compileBool(scope.sh, flatten(query.where), whereLeaf(scope, wherePos, false));
+    const toks = flatten(query.where);
+    checkSemiJoins(scope.sh, toks, wherePos, false);
+    const w = compileBool(scope.sh, toks, whereLeaf(scope, wherePos, false));
     parts.push(w.sql);
     params.push(...w.params);
   }
   return { sql: parts.join(' AND '), params };
+}
+
+function tryParse(soql: string): Query | undefined {
+  try {
+    return parseQuery(soql);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -898,7 +1215,12 @@ export function compile(org: Org, soql: string, opts: { queryAll?: boolean } = {
   try {
     ast = parseQuery(soql);
   } catch (e) {
-    throw malformed(soql, e);
+    // The parser knows a fixed list of scope names; Salesforce parses any word there and decides later
+    // (mine_and_my_groups, scopingRule …), so a query failing only on its scope name is reparsed.
+    const m = /\bUSING\s+SCOPE\s+(\w+)/i.exec(soql);
+    const retry = m ? tryParse(soql.slice(0, m.index) + 'USING SCOPE everything' + soql.slice(m.index + m[0].length)) : undefined;
+    if (!retry || !m) throw malformed(soql, e);
+    ast = { ...retry, usingScope: m[1] };
   }
   const sh: Shared = { org, soql, now: org.clock.now(), aliasSeq: 0 };
   const def = org.schema.get(ast.sObject ?? '');

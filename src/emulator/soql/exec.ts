@@ -28,11 +28,49 @@ function conv(type: FieldType, v: SqlValue): unknown {
   }
 }
 
+const formats = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
+  let f = formats.get(key);
+  if (!f) formats.set(key, (f = make()));
+  return f as T;
+}
+
+/**
+ * FORMAT(): what Salesforce Classic shows the running user — currency with its symbol and scale
+ * (`$5,000.00`), grouped numbers, dates and datetimes in the user's locale and time zone
+ * (`3/15/2024`, `3/15/2024, 12:00 PM`). Other types come back as they are.
+ */
+function formatValue(n: Extract<OutBody['entries'][number], { k: 'fmt' }>, v: SqlValue): unknown {
+  if (v === null || v === undefined) return null;
+  // ICU puts a narrow no-break space before AM/PM; Salesforce's formats use a plain space.
+  const plain = (s: string) => s.replace(/[\u202f\u00a0]/g, ' ');
+  const digits = { minimumFractionDigits: n.scale, maximumFractionDigits: n.scale };
+  switch (n.type) {
+    case 'currency':
+      return plain(cached(`c:${n.locale}:${n.currency}:${n.scale}`, () => new Intl.NumberFormat(n.locale, { style: 'currency', currency: n.currency, ...digits })).format(Number(v)));
+    case 'int': case 'long': case 'double':
+      return plain(cached(`n:${n.locale}:${n.scale}`, () => new Intl.NumberFormat(n.locale, digits)).format(Number(v)));
+    case 'percent':
+      return `${plain(cached(`n:${n.locale}:${n.scale}`, () => new Intl.NumberFormat(n.locale, digits)).format(Number(v)))}%`;
+    case 'date':
+      return plain(cached(`d:${n.locale}`, () => new Intl.DateTimeFormat(n.locale, { timeZone: 'UTC', year: 'numeric', month: 'numeric', day: 'numeric' })).format(new Date(`${String(v)}T00:00:00Z`)));
+    case 'datetime':
+      return plain(cached(`dt:${n.locale}:${n.timeZone}`, () => new Intl.DateTimeFormat(n.locale, { timeZone: n.timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit' })).format(new Date(Number(v))));
+    case 'time':
+      return plain(cached(`t:${n.locale}`, () => new Intl.DateTimeFormat(n.locale, { timeZone: 'UTC', hour: 'numeric', minute: '2-digit' })).format(new Date(`1970-01-01T${String(v).replace(/Z$/, '')}Z`)));
+    default:
+      return conv(n.type, v);
+  }
+}
+
 function fill(out: ApiRecord, body: OutBody, row: Row, env: Env, id: SqlValue): void {
   for (const n of body.entries) {
     switch (n.k) {
       case 'val':
         out[n.key] = conv(n.type, row[n.col]);
+        break;
+      case 'fmt':
+        out[n.key] = formatValue(n, row[n.col]);
         break;
       case 'blob':
         out[n.key] = row[n.has] === 1 ? `${env.urlPrefix}${n.type}/${String(row[n.idCol])}/${n.key}` : null;

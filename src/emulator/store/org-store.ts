@@ -17,6 +17,33 @@ export type StoredRow = Record<string, SqlValue>;
 /** Quotes an identifier for SQLite. Names come from the schema, never from requests, but quote anyway. */
 export const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+const tzFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Milliseconds to add to a UTC instant for the wall-clock time in `tz` (`America/Los_Angeles`). */
+export function tzOffset(ms: number, tz: string): number {
+  let f = tzFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    tzFormats.set(tz, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+const EARTH_RADIUS_KM = 6371;
+const KM_PER_MILE = 1.609344;
+
+/** SOQL DISTANCE(): great-circle distance by the haversine formula; null when a coordinate is missing. */
+export function distance(lat1: unknown, lon1: unknown, lat2: unknown, lon2: unknown, unit: string): number | null {
+  if (lat1 === null || lon1 === null || lat2 === null || lon2 === null) return null;
+  const rad = (d: unknown) => (Number(d) * Math.PI) / 180;
+  const dLat = rad(lat2) - rad(lat1);
+  const dLon = rad(lon2) - rad(lon1);
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(dLon / 2) ** 2;
+  const km = 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+  return unit === 'mi' ? km / KM_PER_MILE : km;
+}
+
 export class OrgStore {
   readonly db: DatabaseSync;
   readonly schema: SchemaRegistry;
@@ -28,6 +55,9 @@ export class OrgStore {
     this.db = new DatabaseSync(path);
     this.schema = schema;
     this.db.function('sf_now', { deterministic: false }, () => now());
+    // convertTimezone(): the offset of an IANA time zone at an instant (DST included), for SOQL date functions.
+    this.db.function('sf_distance', { deterministic: true }, (lat1, lon1, lat2, lon2, unit) => distance(lat1, lon1, lat2, lon2, String(unit)));
+    this.db.function('sf_tz_offset', { deterministic: true }, (ms, tz) => (ms === null ? null : tzOffset(Number(ms), String(tz))));
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;');
     this.db.exec(`CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT);
       CREATE TABLE IF NOT EXISTS _sequence (prefix TEXT PRIMARY KEY, next INTEGER NOT NULL);

@@ -93,6 +93,8 @@ export interface PipelineRunResult {
   apiCalls: number;
   error?: string;
   errorCode?: string;
+  /** Run again no later than this (work waiting for a retry), whatever the schedule says. */
+  nextRunAt?: Date;
 }
 
 /** A kind of pipeline. `S` is the validated spec. */
@@ -104,6 +106,8 @@ export interface PipelineKind<S extends { name: string; connection: string; kind
   defaultEveryMs: number;
   /** Checks across pipelines (e.g. two syncs writing one mirror table); returns problems. */
   conflicts?(spec: S, others: readonly S[]): string[];
+  /** Checks within one spec that its schema cannot express (kept out of the schema so the union stays a plain object union). */
+  check?(spec: S): { path: string; message: string } | undefined;
   /** Queue priority of a scheduled run, from what the last runs left in `state`. */
   priority(spec: S, state: JsonObject): JobPriority;
   /** Objects (or other units) the run works through, for the dashboard before it starts. */
@@ -171,5 +175,7 @@ export function parsePipeline(raw: unknown, where = 'pipeline'): { name: string;
     if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} for a ${kindName} pipeline`;
     throw new PipelineError('INVALID_PIPELINE', 400, `${where}${path ? `.${path}` : ''}: ${message}`, path);
   }
+  const problem = kind.check?.(parsed.data as never);
+  if (problem) throw new PipelineError('INVALID_PIPELINE', 400, `${where}.${problem.path}: ${problem.message}`, problem.path);
   return parsed.data as never;
 }

@@ -29,6 +29,8 @@ export interface ServiceConfig {
   pipelines: PipelineEntry[];
   /** The `odata:` block as written (the server validates it). */
   odata?: unknown;
+  /** The `reply_routes:` block as written (the server validates it). */
+  replyRoutes?: unknown;
 }
 
 const TOP_LEVEL_SYNC_KEYS = ['standard_objects_to_sync', 'sync_custom_objects', 'custom_objects_to_sync', 'objects', 'interval', 'lag', 'bulk_threshold', 'formula_refresh', 'reconcile', 'schema_refresh', 'delete_mode', 'documents', 'budget'];
@@ -87,7 +89,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
   });
   const problems = checkAll(entries.map((e) => e.spec), Object.keys(connections));
   if (problems.length) throw new SyncConfigError('pipelines', problems.join('; '));
-  return { store: (raw.store as string | undefined) ?? (raw.to as string | undefined), connections, pipelines: entries, ...(raw.odata !== undefined ? { odata: raw.odata } : {}) };
+  return { store: (raw.store as string | undefined) ?? (raw.to as string | undefined), connections, pipelines: entries, ...(raw.odata !== undefined ? { odata: raw.odata } : {}), ...(raw.reply_routes !== undefined ? { replyRoutes: raw.reply_routes } : {}) };
 }
 
 function unknownKeyHint(keys: string[], value: unknown): string {

@@ -166,7 +166,7 @@ async function runSyncPipeline(spec: SyncPipelineSpec, run: PipelineRunContext):
       objects: remaining,
       events: run.events,
       signal: run.signal,
-      fieldFilters: Object.fromEntries(Object.entries(config.objects).map(([k, v]) => [k, v.fields])),
+      objectSettings: config.objects,
       lagMs: config.lagMs,
       bulkThreshold: config.bulkThreshold,
       formulaRefreshMs: config.formulaRefreshMs,

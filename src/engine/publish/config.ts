@@ -72,12 +72,13 @@ const fileSourceSchema = z
 
 const OPERATIONS = ['insert', 'create', 'update', 'upsert', 'delete'] as const;
 
-const targetSchema = z
+export const targetSchema = z
   .object({
     object: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an sObject API name such as Contact, Invoice__c or Order_Event__e'),
     operation: z.enum(OPERATIONS).default('upsert'),
     externalIdField: z.string().optional(),
     matchFields: z.array(z.string()).optional(),
+    idempotencyField: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a text field API name such as Sfbridge_Key__c').optional().describe('insert: a text (external ID) field sfbridge fills with a per-record marker, so an unknown outcome is looked up instead of resent'),
     updateOnly: z.boolean().optional().describe('upsert only updates: one REST call per record (?updateOnly=true)'),
     allOrNone: z.boolean().optional().describe('roll back each Collections call when a record in it fails'),
     assignmentRule: z.union([z.boolean(), z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'true, false or an assignment rule Id (01Q…)')]).optional(),
@@ -161,6 +162,7 @@ export function targetOf(p: PublishPipelineConfig): PublishTarget {
     operation: normalizeOperation(t.operation),
     externalIdField: t.externalIdField,
     matchFields: t.matchFields,
+    ...(t.idempotencyField !== undefined ? { idempotencyField: t.idempotencyField } : {}),
     ...(t.updateOnly !== undefined ? { updateOnly: t.updateOnly } : {}),
     ...(t.allOrNone !== undefined ? { allOrNone: t.allOrNone } : {}),
     ...(t.assignmentRule !== undefined ? { assignmentRule: t.assignmentRule } : {}),

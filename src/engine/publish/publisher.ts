@@ -17,24 +17,28 @@
  * queried, so they are resent (at-least-once, which is what Salesforce itself offers subscribers).
  */
 import { createHash } from 'node:crypto';
+import { csvRowBatches, ingestCells } from '../../client/index.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
 import { publisherBulk, type PUBLISH_DESCRIBE_FRESH_MS } from './meta.ts';
-import { bulkApiOf, hasChildren, idOf, sendBulk, sendCollections, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import { bulkApiOf, bulkRowOf, hasChildren, idOf, isTransientCode, parseBulkError, sendBulk, sendCollections, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
   isPlatformEvent,
   MAX_TRANSIENT_RETRIES,
   OUTBOX_PAGE,
+  lookupFieldsOf,
+  MAKE_INSERT_SAFE,
   PublishError,
   RECONCILE_BATCH,
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
   UNKNOWN_OUTCOME,
   collectionsOnlyReason,
+  type PublishOperation,
   type PublishErrorInfo,
   type PublishPath,
   type PublishRecordResult,
@@ -83,6 +87,11 @@ export interface PublishOptions {
   beforeSend?: (keys: readonly string[]) => Promise<void> | void;
 }
 
+/** The idempotency marker of one record: stable across runs for the same pipeline and key. */
+export function idempotencyMarker(pipeline: string, key: string): string {
+  return `sfb1-${createHash('sha256').update(pipeline).update('\u0000').update(key).digest('hex').slice(0, 32)}`;
+}
+
 /** Default outbox key: position plus a hash of the payload, so a rerun of the same input finds its rows. */
 export function defaultKey(index: number, record: Record<string, unknown>): string {
   return `${index}:${createHash('sha1').update(JSON.stringify(record)).digest('hex').slice(0, 16)}`;
@@ -101,6 +110,11 @@ interface Row {
 /** Validates a target (and, when given, the path asked for) before any record is read. */
 export function validateTarget(target: PublishTarget, path?: PublishOptions['path']): void {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(target.object)) throw new PublishError('PUBLISH_CONFIG', `object "${target.object}" is not an sObject API name (e.g. Contact, Invoice__c, Order_Event__e)`);
+  if (target.idempotencyField !== undefined) {
+    if (target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `idempotencyField applies to insert only (${target.operation} is idempotent already): remove it`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(target.idempotencyField)) throw new PublishError('PUBLISH_CONFIG', `idempotencyField "${target.idempotencyField}" is not a field API name (e.g. Sfbridge_Key__c)`);
+    if (isPlatformEvent(target.object)) throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event, which cannot be queried: an idempotency field cannot be looked up; remove it`);
+  }
   if (target.operation === 'upsert' && !target.externalIdField) throw new PublishError('PUBLISH_CONFIG', `upsert into ${target.object} needs an external ID field: pass --external-id Field__c (or target.externalIdField)`);
   if (isPlatformEvent(target.object) && target.operation !== 'insert') throw new PublishError('PUBLISH_CONFIG', `${target.object} is a platform event: only insert (publish) is possible, got ${target.operation}`);
   if (target.updateOnly) {
@@ -148,7 +162,8 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     if (seen.has(key)) throw new PublishError('PUBLISH_INPUT', `record ${index + 1} has the key "${key}" of an earlier record: keys must be unique within one run`);
     seen.add(key);
     keys.push(key);
-    batch.push({ key, payload: input.record as JsonObject });
+    const payload = (target.idempotencyField && input.record[target.idempotencyField] == null ? { ...input.record, [target.idempotencyField]: idempotencyMarker(pipeline, key) } : input.record) as JsonObject;
+    batch.push({ key, payload });
     if (batch.length >= OUTBOX_PAGE) await flushBatch();
   }
   if (batch.length) await flushBatch();
@@ -175,64 +190,71 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   let done = rows.filter((r) => r.alreadyPublished).length;
   opts.onProgress?.(done, rows.length);
 
-  const persist = async (updates: OutboxUpdate[]): Promise<void> => {
-    if (updates.length === 0) return;
-    await state.updateOutbox(pipeline, updates, { signal });
+  /** Mirrors written outbox updates into the run's rows (rows of other runs, settled from bulk jobs, are skipped). */
+  const track = (updates: readonly OutboxUpdate[]): void => {
     for (const u of updates) {
-      const row = byKey.get(u.key)!;
+      const row = byKey.get(u.key);
+      if (!row) continue;
+      const wasFinal = row.rec.state === 'succeeded' || row.rec.state === 'failed';
       row.rec = { ...row.rec, state: u.state, sfId: u.sfId !== undefined ? u.sfId : row.rec.sfId, created: u.created !== undefined ? u.created : row.rec.created, error: u.error !== undefined ? u.error : row.rec.error, attempts: row.rec.attempts + (u.attempted ? 1 : 0) };
       if (u.error) row.lastError = u.error;
-      if (u.state === 'succeeded' || u.state === 'failed') done++;
+      if (!wasFinal && (u.state === 'succeeded' || u.state === 'failed')) done++;
     }
     opts.onProgress?.(done, rows.length);
   };
-
-  const fail = async (failed: Row[], error: (r: Row) => PublishErrorInfo): Promise<void> => {
-    await persist(failed.map((r) => ({ key: r.rec.key, state: 'failed', error: error(r) })));
-    if (useDlq && failed.length) {
-      const ids = await state.addDeadLetters(
-        failed.map((r) => ({
-          pipeline,
-          key: r.rec.key,
-          object: target.object,
-          operation: target.operation,
-          externalIdField: target.operation === 'insert' ? (target.matchFields?.join(',') || null) : target.externalIdField ?? null,
-          payload: r.rec.payload,
-          error: error(r),
-          attempts: r.rec.attempts,
-        })),
-        { signal },
-      );
-      failed.forEach((r, i) => (r.deadLetterId = ids[i]));
-      summary.deadLettered += failed.length;
-    }
+  const persist = async (updates: OutboxUpdate[]): Promise<void> => {
+    if (updates.length === 0) return;
+    await state.updateOutbox(pipeline, updates, { signal });
+    track(updates);
   };
 
-  const apply = async (part: Row[], outcomes: SendOutcome[]): Promise<void> => {
+  // The dead letter and the failed state are written in one transaction: no row is ever failed without its
+  // letter, and a crash before it leaves the row to be settled again.
+  const failRecords = async (failed: { rec: OutboxRecord; error: PublishErrorInfo; attempted?: boolean }[]): Promise<void> => {
+    if (failed.length === 0) return;
+    const updates: OutboxUpdate[] = failed.map((f) => ({ key: f.rec.key, state: 'failed', error: f.error, attempted: f.attempted }));
+    if (!useDlq) return persist(updates);
+    const ids = await state.failRecords(
+      pipeline,
+      failed.map((f) => ({
+        pipeline,
+        key: f.rec.key,
+        object: target.object,
+        operation: target.operation,
+        externalIdField: target.operation === 'insert' ? (lookupFieldsOf(target).join(',') || null) : target.externalIdField ?? null,
+        payload: f.rec.payload,
+        error: f.error,
+        attempts: f.rec.attempts + (f.attempted ? 1 : 0),
+      })),
+      updates,
+      { signal },
+    );
+    track(updates);
+    failed.forEach((f, i) => {
+      const row = byKey.get(f.rec.key);
+      if (row) row.deadLetterId = ids[i];
+    });
+    summary.deadLettered += failed.length;
+  };
+  const fail = (failed: Row[], error: (r: Row) => PublishErrorInfo): Promise<void> => failRecords(failed.map((r) => ({ rec: r.rec, error: error(r) })));
+
+  const apply = (part: Row[], outcomes: SendOutcome[]): Promise<void> => applyRecs(part.map((r) => r.rec), outcomes);
+  const applyRecs = async (part: OutboxRecord[], outcomes: SendOutcome[]): Promise<void> => {
     const updates: OutboxUpdate[] = [];
-    const permanent: Row[] = [];
-    part.forEach((row, i) => {
+    const permanent: { rec: OutboxRecord; error: PublishErrorInfo; attempted: boolean }[] = [];
+    part.forEach((rec, i) => {
       const o = outcomes[i];
-      const key = row.rec.key;
-      if (o.kind === 'ok') updates.push({ key, state: 'succeeded', sfId: o.id ?? idOf(row.rec.payload) ?? null, created: o.created, error: null, attempted: true });
+      const key = rec.key;
+      if (o.kind === 'ok') updates.push({ key, state: 'succeeded', sfId: o.id ?? idOf(rec.payload) ?? null, created: o.created, error: null, attempted: true });
       else if (o.kind === 'unknown') updates.push({ key, state: 'sent', error: o.error, attempted: true });
-      else if (target.operation === 'delete' && row.rec.attempts > 0 && o.errors.some((e) => e.code === 'ENTITY_IS_DELETED')) {
+      else if (target.operation === 'delete' && rec.attempts > 0 && o.errors.some((e) => e.code === 'ENTITY_IS_DELETED')) {
         // An earlier attempt whose answer was lost did delete it.
-        updates.push({ key, state: 'succeeded', sfId: idOf(row.rec.payload) ?? null, created: false, error: null, attempted: true });
+        updates.push({ key, state: 'succeeded', sfId: idOf(rec.payload) ?? null, created: false, error: null, attempted: true });
       } else if (o.transient) updates.push({ key, state: 'pending', error: o.errors[0], attempted: true });
-      else {
-        updates.push({ key, state: 'sent', error: o.errors[0], attempted: true });
-        permanent.push(row);
-      }
+      else permanent.push({ rec, error: { ...o.errors[0], message: o.errors.map((e) => e.message).join('; ') }, attempted: true });
     });
     await persist(updates);
-    if (permanent.length) {
-      const errs = new Map(part.map((r, i) => [r, outcomes[i]]));
-      await fail(permanent, (r) => {
-        const o = errs.get(r)!;
-        return o.kind === 'error' ? { ...o.errors[0], message: o.errors.map((e) => e.message).join('; ') } : { code: 'UNKNOWN_ERROR', message: '', fields: [] };
-      });
-    }
+    await failRecords(permanent);
   };
 
   const bulkJobsKey = `${pipeline}#bulk-jobs`;
@@ -241,11 +263,9 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
   for (let round = 0; round <= maxRetries + 1; round++) {
     signal?.throwIfAborted();
     const last = round === maxRetries + 1;
-    const sent = rows.filter((r) => r.rec.state === 'sent');
-    if (sent.length) {
-      await settleBulkJobs();
-      await reconcile(sent);
-    }
+    // First round: always (a bulk round an earlier run left may hold rows of another input of this pipeline).
+    if (round === 0 || rows.some((r) => r.rec.state === 'sent')) await settleBulkJobs();
+    await reconcile(rows.filter((r) => r.rec.state === 'sent'));
     const pending = rows.filter((r) => r.rec.state === 'pending');
     if (pending.length === 0) break;
     if (last) {
@@ -315,16 +335,19 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     return 'bulk';
   }
 
-  /** Sends rows an outbox page at a time; each page is marked `sent` (committed) before it leaves. */
+  /** Moves rows to `sent` (committed) just before they leave, so a crash leaves only the rows in flight unknown. */
+  async function markRows(part: Row[]): Promise<void> {
+    const partKeys = part.map((r) => r.rec.key);
+    await state.markSent(pipeline, partKeys, { signal });
+    for (const r of part) r.rec = { ...r.rec, state: 'sent' };
+    await opts.beforeSend?.(partKeys);
+  }
+
+  /** Sends rows an outbox page at a time. */
   async function sendInPages(pending: Row[], send: (part: Row[]) => Promise<void>): Promise<void> {
     for (let i = 0; i < pending.length; i += OUTBOX_PAGE) {
       signal?.throwIfAborted();
-      const part = pending.slice(i, i + OUTBOX_PAGE);
-      const partKeys = part.map((r) => r.rec.key);
-      await state.markSent(pipeline, partKeys, { signal });
-      for (const r of part) r.rec = { ...r.rec, state: 'sent' };
-      await opts.beforeSend?.(partKeys);
-      await send(part);
+      await send(pending.slice(i, i + OUTBOX_PAGE));
     }
   }
 
@@ -333,6 +356,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       sendCollections(client, target, part.map((r) => r.rec.payload), {
         parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
         signal,
+        beforeChunk: (start, count) => markRows(part.slice(start, start + count)),
         onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
       }).then(() => undefined),
     );
@@ -343,28 +367,39 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       sendRest(client, target, part.map((r) => r.rec.payload), {
         parallelism: opts.parallelism ?? DEFAULT_PUBLISH_PARALLELISM,
         signal,
+        beforeChunk: (start, count) => markRows(part.slice(start, start + count)),
         onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
       }).then(() => undefined),
     );
   }
 
   function sendViaTree(pending: Row[]): Promise<void> {
-    return sendInPages(pending, (part) =>
-      sendTree(client, target, part.map((r) => r.rec.payload), {
+    return sendInPages(pending, async (part) => {
+      await markRows(part);
+      await sendTree(client, target, part.map((r) => r.rec.payload), {
         signal,
         onChunk: (indexes, outcomes) => apply(indexes.map((j) => part[j]), outcomes),
-      }).then(() => undefined),
-    );
+      });
+    });
   }
 
+  /**
+   * One Bulk API 2.0 round. Before anything is marked sent, the round's keys are recorded under
+   * `bulkJobsKey`; each job is added to that record (with the range of the round it holds) before it is
+   * closed. After a crash this tells, for every row: in a closed job (its outcome is in the job's result
+   * files) or not (never processed, safe to send again). See {@link settleBulkJobs}.
+   */
   async function sendViaBulk(pending: Row[]): Promise<void> {
     const bulk = bulkOf()!;
-    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) await state.markSent(pipeline, pending.slice(i, i + OUTBOX_PAGE).map((r) => r.rec.key), { signal });
+    const roundKeys = pending.map((r) => r.rec.key);
+    const jobs: TrackedJob[] = [];
+    const record = (): Promise<void> => state.setCursor(bulkJobsKey, { cursor: { v: 2, keys: roundKeys, jobs: jobs.map((j) => ({ ...j })) } as unknown as JsonObject, key: null });
+    await record();
+    for (let i = 0; i < pending.length; i += OUTBOX_PAGE) await state.markSent(pipeline, roundKeys.slice(i, i + OUTBOX_PAGE), { signal });
     for (const r of pending) r.rec = { ...r.rec, state: 'sent' };
-    await opts.beforeSend?.(pending.map((r) => r.rec.key));
+    await opts.beforeSend?.(roundKeys);
     let buf: { row: Row; o: SendOutcome }[] = [];
     const reported = new Set<number>();
-    const jobs: string[] = [];
     let tracking = Promise.resolve();
     const flush = async (): Promise<void> => {
       const b = buf;
@@ -374,12 +409,10 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     const outcomes = await sendBulk(bulk, target, pending.map((r) => r.rec.payload), {
       signal,
       tuning: opts.bulkOptions,
-      // Remember job ids: after a crash, a closed job keeps running server-side and must finish (or be
-      // aborted) before its rows are looked up, or a reconcile could miss rows it is about to write.
-      onJobCreated: (jobId) => {
-        jobs.push(jobId);
-        const list = [...jobs];
-        tracking = tracking.then(() => state.setCursor(bulkJobsKey, { cursor: list, key: null }));
+      beforeClose: (job) => {
+        jobs.push({ id: job.jobId, start: job.start, rows: job.rows });
+        tracking = tracking.then(record);
+        return tracking;
       },
       onResult: async (index, o) => {
         reported.add(index);
@@ -389,55 +422,153 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     });
     await flush();
     await tracking;
-    // Rows the job never reported (it failed midway) carry an unknown outcome: reconciled next round.
     const missing = pending.map((row, i) => ({ row, o: outcomes[i], i })).filter((x) => !reported.has(x.i));
     if (missing.length) await apply(missing.map((x) => x.row), missing.map((x) => x.o));
-    else await state.setCursor(bulkJobsKey, null);
+    // Rows of closed jobs without a result stay `sent`: the next round settles them from the job's results.
+    if (!pending.some((r) => r.rec.state === 'sent')) await state.setCursor(bulkJobsKey, null);
   }
 
-  /** Waits for (or aborts, if never closed) bulk jobs an earlier run of this pipeline left behind. */
+  /**
+   * Settles the bulk round an earlier run (or round) of this pipeline left behind, without resending anything
+   * that may have been written: a job never closed is aborted and its rows go back to `pending`; a closed job
+   * is waited for, then its result files are joined back to its rows (by the cells they echo) and each row
+   * gets its outcome; rows of the round in no closed job were never processed and go back to `pending`.
+   */
   async function settleBulkJobs(): Promise<void> {
     const tracked = await state.getCursor(bulkJobsKey);
-    const ids = Array.isArray(tracked?.cursor) ? (tracked.cursor as string[]) : [];
-    if (ids.length === 0) return;
+    if (!tracked) return;
+    const c = tracked.cursor as unknown as { v?: number; keys?: string[]; jobs?: TrackedJob[] } | string[] | null;
     const bulk = bulkOf();
-    if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort) {
-      opts.onWarning?.(`cannot check bulk jobs ${ids.join(', ')} left by an earlier run (no bulk client); reconciling anyway`);
-    } else {
-      for (const id of ids) {
+    if (Array.isArray(c)) {
+      // An older record: job ids only. Let them finish; their rows are then looked up by key.
+      for (const id of c) {
         try {
-          const info = await bulk.jobInfo('ingest', id, signal);
-          // An Open job was never closed: nothing in it ran. Abort it so it never will.
-          if (info.state === 'Open') await bulk.abort('ingest', id, signal);
-          else if (info.state === 'UploadComplete' || info.state === 'InProgress') await bulk.waitForJob('ingest', id, { signal });
+          const info = await bulk?.jobInfo?.('ingest', id, signal);
+          if (info?.state === 'Open') await bulk?.abort?.('ingest', id, signal);
+          else if (info && (info.state === 'UploadComplete' || info.state === 'InProgress')) await bulk?.waitForJob?.('ingest', id, { signal });
         } catch (err) {
           if ((err as Error)?.name === 'AbortError') throw err;
           opts.onWarning?.(`bulk job ${id}: ${(err as Error).message}`);
         }
       }
+      await state.setCursor(bulkJobsKey, null);
+      return;
     }
-    await state.setCursor(bulkJobsKey, null);
+    const keys = c?.keys ?? [];
+    const jobs = c?.jobs ?? [];
+    const recs = new Map<string, OutboxRecord>();
+    for (let i = 0; i < keys.length; i += RECONCILE_BATCH * 2) {
+      for (const r of await state.outbox(pipeline, { keys: keys.slice(i, i + RECONCILE_BATCH * 2), signal })) recs.set(r.key, r);
+    }
+    const isSent = (k: string): boolean => (byKey.get(k)?.rec.state ?? recs.get(k)?.state) === 'sent';
+    const recOf = (k: string): OutboxRecord | undefined => byKey.get(k)?.rec ?? recs.get(k);
+    const inJob = new Uint8Array(keys.length);
+    let unsettled = false;
+    for (const job of jobs) {
+      inJob.fill(1, job.start, job.start + job.rows);
+      const jobKeys = keys.slice(job.start, job.start + job.rows);
+      if (!jobKeys.some(isSent)) continue;
+      if (!bulk?.jobInfo || !bulk.waitForJob || !bulk.abort || !bulk.resultFile) {
+        opts.onWarning?.(`cannot read bulk job ${job.id} left by an earlier run (no bulk client); its rows are looked up by key instead`);
+        continue;
+      }
+      try {
+        let info = await bulk.jobInfo('ingest', job.id, signal);
+        if (info.state === 'Open') {
+          // Never closed: nothing in it ran. Abort it so it never will.
+          await bulk.abort('ingest', job.id, signal);
+          await persist(jobKeys.filter(isSent).map((key) => ({ key, state: 'pending' as const })));
+          continue;
+        }
+        if (info.state === 'UploadComplete' || info.state === 'InProgress') info = await bulk.waitForJob('ingest', job.id, { signal });
+        const outcomes = await jobOutcomes(bulk, job.id, jobKeys.map((k) => recOf(k)?.payload ?? {}));
+        const part: OutboxRecord[] = [];
+        const found: SendOutcome[] = [];
+        jobKeys.forEach((k, i) => {
+          const rec = recOf(k);
+          if (!rec || rec.state !== 'sent') return;
+          const o = outcomes[i];
+          if (!o) {
+            unsettled = true;
+            return;
+          }
+          part.push(rec);
+          found.push(o);
+        });
+        await applyRecs(part, found);
+      } catch (err) {
+        if ((err as Error)?.name === 'AbortError') throw err;
+        unsettled = true;
+        opts.onWarning?.(`bulk job ${job.id}: ${(err as Error).message}; its rows are looked up by key instead`);
+      }
+    }
+    // Rows of the round no closed job holds were never processed.
+    await persist(keys.filter((k, i) => !inJob[i] && isSent(k)).map((key) => ({ key, state: 'pending' as const })));
+    if (!unsettled) await state.setCursor(bulkJobsKey, null);
+  }
+
+  /** The outcome per row (by position in `payloads`) that a finished job's result files report. */
+  async function jobOutcomes(bulk: BulkIngestApi, jobId: string, payloads: JsonObject[]): Promise<(SendOutcome | undefined)[]> {
+    const out: (SendOutcome | undefined)[] = new Array(payloads.length);
+    let queues: Map<string, number[]> | null = null;
+    const unmatched: SendOutcome[] = [];
+    const files = [['successfulResults', 2], ['failedResults', 2], ['unprocessedrecords', 0]] as const;
+    for (const [file, lead] of files) {
+      const res = await bulk.resultFile!(jobId, file, signal);
+      let cols: string[] | null = null;
+      for await (const batch of csvRowBatches((res.body ?? []) as unknown as AsyncIterable<Uint8Array>)) {
+        for (const cells of batch) {
+          if (cols === null) {
+            cols = cells.slice(lead).map((h) => h.toLowerCase());
+            if (queues === null) {
+              queues = new Map();
+              for (let i = 0; i < payloads.length; i++) {
+                const byCol = new Map(ingestCells(bulkRowOf(target, payloads[i])).map(([k, v]) => [k.toLowerCase(), v]));
+                const sig = JSON.stringify(cols.map((h) => byCol.get(h) ?? ''));
+                queues.set(sig, [...(queues.get(sig) ?? []), i]);
+              }
+            }
+            continue;
+          }
+          let o: SendOutcome;
+          if (file === 'successfulResults') o = { kind: 'ok', id: cells[0] || null, created: cells[1] === 'true' };
+          else if (file === 'failedResults') {
+            const e = parseBulkError(cells[1] ?? '');
+            o = { kind: 'error', errors: [e], transient: isTransientCode(e.code) };
+          } else o = { kind: 'error', errors: [{ code: 'UNPROCESSED', message: `row not processed by bulk job ${jobId}`, fields: [] }], transient: true };
+          const q = queues!.get(JSON.stringify(cells.slice(lead)));
+          const i = q?.shift();
+          if (i === undefined) unmatched.push(o);
+          else out[i] = o;
+        }
+      }
+    }
+    // Rows whose echo did not match (a server re-serialising values): the free positions in order, as the
+    // ingest's own join does. Their outcomes are right in kind; only which of them got which Id may differ.
+    for (let i = 0; i < out.length && unmatched.length; i++) if (!out[i]) out[i] = unmatched.shift();
+    return out;
   }
 
   async function reconcile(sent: Row[]): Promise<void> {
+    if (sent.length === 0) return;
     if (target.operation !== 'insert' || isPlatformEvent(target.object)) {
       // Idempotent operations can simply be sent again; events are at-least-once by nature.
       await persist(sent.map((r) => ({ key: r.rec.key, state: 'pending' })));
       return;
     }
-    const fields = target.matchFields ?? [];
+    const fields = lookupFieldsOf(target);
     const noKey = fields.length === 0 ? sent : sent.filter((r) => fields.some((f) => r.rec.payload[f] == null || r.rec.payload[f] === ''));
     if (noKey.length) {
       await fail(noKey, (r) => ({
         code: UNKNOWN_OUTCOME,
-        message: `the insert was sent but its answer was lost${r.lastError ? ` (${r.lastError.code}: ${r.lastError.message})` : ''}, and there is no key to look the record up by; check Salesforce, then replay or discard this dead letter (set target.matchFields / --match-field to reconcile automatically)`,
+        message: `the insert was sent but its answer was lost${r.lastError ? ` (${r.lastError.code}: ${r.lastError.message})` : ''}, and there is no key to look the record up by, so it was not resent; check Salesforce, then discard this letter or replay it with --force. ${MAKE_INSERT_SAFE}`,
         fields,
       }));
     }
     const lookup = sent.filter((r) => !noKey.includes(r));
     for (let i = 0; i < lookup.length; i += RECONCILE_BATCH) {
       const part = lookup.slice(i, i + RECONCILE_BATCH);
-      const found = await findExisting(part.map((r) => r.rec.payload));
+      const found = await findExisting(fields, part.map((r) => r.rec.payload));
       const updates: OutboxUpdate[] = [];
       for (const r of part) {
         const id = found.get(matchKey(fields, r.rec.payload));
@@ -450,8 +581,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     }
   }
 
-  async function findExisting(payloads: JsonObject[]): Promise<Map<string, string>> {
-    const fields = target.matchFields!;
+  async function findExisting(fields: string[], payloads: JsonObject[]): Promise<Map<string, string>> {
     let where: Condition;
     if (fields.length === 1) where = cond(fields[0], 'IN', [...new Set(payloads.map((p) => String(p[fields[0]])))]);
     else where = or(...payloads.map((p) => and(...fields.map((f) => cond(f, '=', p[f] as string | number | boolean)))));
@@ -460,6 +590,13 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     for await (const rec of client.query(q.toString(), { signal })) out.set(matchKey(fields, rec as Record<string, unknown>), String(rec.Id));
     return out;
   }
+}
+
+/** A bulk job of a round: its id and the range of the round's keys it holds. */
+interface TrackedJob {
+  id: string;
+  start: number;
+  rows: number;
 }
 
 function matchKey(fields: readonly string[], rec: Record<string, unknown>): string {

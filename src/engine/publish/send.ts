@@ -7,9 +7,10 @@
  * - sObject Tree for parent/child sets (insert only);
  * - the single-record REST upsert, for `updateOnly` (which no batch resource has).
  */
-import { COLLECTION_CHUNK, SalesforceError, SfClientError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
+import { COLLECTION_CHUNK, SalesforceError, type CollectionResult, type SalesforceClient } from '../../client/index.ts';
 import { upsert as restUpsert } from '../../client/rest.ts';
-import { PublishError, TRANSIENT_ERROR_CODES, targetHeaders, type PublishErrorInfo, type PublishOperation, type PublishTarget } from './types.ts';
+import { classifyCallError, classifyRecordCode, classifyRecordErrors } from './classify.ts';
+import { PublishError, targetHeaders, type PublishErrorInfo, type PublishOperation, type PublishTarget } from './types.ts';
 
 /** What happened to one record on one send. */
 export type SendOutcome =
@@ -24,8 +25,10 @@ export interface BulkIngestApi {
     object: string,
     operation: 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete',
     records: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-    opts?: { externalIdField?: string; assignmentRuleId?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void } & BulkTuning,
+    opts?: { externalIdField?: string; assignmentRuleId?: string; signal?: AbortSignal; onEvent?: (e: { type: string; jobId?: string; kind?: string }) => void; beforeClose?: (job: { jobId: string; start: number; rows: number }) => Promise<void> } & BulkTuning,
   ): AsyncIterable<BulkIngestRecordResult>;
+  /** A raw result CSV of an ingest job (to settle jobs a crashed run left behind without resending). */
+  resultFile?(jobId: string, file: 'successfulResults' | 'failedResults' | 'unprocessedrecords', signal?: AbortSignal): Promise<Response>;
   /** Job state (to settle jobs a crashed run left behind). */
   jobInfo?(kind: 'ingest', jobId: string, signal?: AbortSignal): Promise<{ state: string }>;
   waitForJob?(kind: 'ingest', jobId: string, opts?: { signal?: AbortSignal }): Promise<{ state: string }>;
@@ -55,7 +58,7 @@ export function bulkApiOf(client: SalesforceClient): BulkIngestApi | undefined {
   return bulk && typeof bulk.ingest === 'function' ? bulk : undefined;
 }
 
-export const isTransientCode = (code: string): boolean => TRANSIENT_ERROR_CODES.has(code);
+export const isTransientCode = (code: string): boolean => classifyRecordCode(code) === 'retryable';
 
 function fromCollection(r: CollectionResult | undefined, op: PublishOperation): SendOutcome {
   if (!r) return { kind: 'unknown', error: { code: 'NO_RESULT', message: 'Salesforce returned no result for this record', fields: [] } };
@@ -63,23 +66,14 @@ function fromCollection(r: CollectionResult | undefined, op: PublishOperation): 
   if (r.success) return { kind: 'ok', id: r.id ?? null, created: op === 'insert' ? true : op === 'upsert' ? (r.created ?? false) : false };
   const errors = (r.errors ?? []).map((e) => ({ code: String(e.statusCode), message: String(e.message ?? ''), fields: e.fields ?? [] }));
   if (errors.length === 0) errors.push({ code: 'UNKNOWN_ERROR', message: 'record failed without an error', fields: [] });
-  return { kind: 'error', errors, transient: errors.every((e) => isTransientCode(e.code)) };
+  return { kind: 'error', errors, transient: classifyRecordErrors(errors) === 'retryable' };
 }
 
-/** Maps a failed call to the outcome of each of its records. */
+/** Maps a failed call to the outcome of each of its records (see classify.ts); rethrows what stops the run. */
 export function outcomeOfCallError(err: unknown): SendOutcome {
-  if (err instanceof SalesforceError) {
-    // Salesforce answered: nothing was written. A 5xx/429 answer is worth retrying.
-    const errors = err.errors.length ? err.errors.map((e) => ({ code: e.errorCode, message: e.message, fields: e.fields ?? [] })) : [{ code: err.errorCode, message: err.message, fields: err.fields }];
-    const transient = err.status === 429 || err.status >= 500 || errors.every((e) => isTransientCode(e.code));
-    return { kind: 'error', errors, transient };
-  }
-  if (err instanceof SfClientError) {
-    if (['AUTH_FAILED', 'SESSION_EXPIRED', 'CONFIG_ERROR', 'ORG_LIMIT_EXCEEDED', 'ORG_CEILING_REACHED', 'RUN_BUDGET_EXCEEDED'].includes(err.code)) throw err;
-    return { kind: 'unknown', error: { code: err.code, message: err.message, fields: [] } };
-  }
-  if ((err as Error)?.name === 'AbortError') throw err;
-  return { kind: 'unknown', error: { code: 'NETWORK_ERROR', message: (err as Error)?.message ?? String(err), fields: [] } };
+  const c = classifyCallError(err);
+  if (c.class === 'unknown-outcome') return { kind: 'unknown', error: c.errors[0] };
+  return { kind: 'error', errors: c.errors, transient: c.class === 'retryable' };
 }
 
 /** Sends records through sObject Collections; outcomes in input order. */
@@ -87,7 +81,7 @@ export async function sendCollections(
   client: SalesforceClient,
   target: PublishTarget,
   records: readonly Record<string, unknown>[],
-  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+  opts: { parallelism: number; signal?: AbortSignal; beforeChunk?: (start: number, count: number) => Promise<void>; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
   const out: SendOutcome[] = new Array(records.length);
   const chunks: number[] = [];
@@ -98,6 +92,7 @@ export async function sendCollections(
       opts.signal?.throwIfAborted();
       const start = chunks[next++];
       const items = records.slice(start, start + COLLECTION_CHUNK);
+      await opts.beforeChunk?.(start, items.length);
       let outcomes: SendOutcome[];
       try {
         const results = await sendChunk(client, target, items, opts.signal);
@@ -140,7 +135,7 @@ export async function sendRest(
   client: SalesforceClient,
   target: PublishTarget,
   records: readonly Record<string, unknown>[],
-  opts: { parallelism: number; signal?: AbortSignal; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
+  opts: { parallelism: number; signal?: AbortSignal; beforeChunk?: (start: number, count: number) => Promise<void>; onChunk?: (start: number, outcomes: SendOutcome[]) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
   const field = target.externalIdField;
   if (!field) throw new PublishError('PUBLISH_CONFIG', 'upsert needs an external ID field (--external-id or target.externalIdField)');
@@ -167,6 +162,7 @@ export async function sendRest(
   for (let start = 0; start < records.length; start += COLLECTION_CHUNK) {
     opts.signal?.throwIfAborted();
     const part = records.slice(start, start + COLLECTION_CHUNK);
+    await opts.beforeChunk?.(start, part.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < part.length) {
@@ -178,6 +174,11 @@ export async function sendRest(
     await opts.onChunk?.(start, out.slice(start, start + part.length));
   }
   return out;
+}
+
+/** A record as a Bulk API 2.0 job uploads it (delete: the Id only; insert: without an Id). */
+export function bulkRowOf(target: PublishTarget, r: Record<string, unknown>): Record<string, unknown> {
+  return target.operation === 'delete' ? { Id: idOf(r) ?? '' } : withoutId(r, target.operation);
 }
 
 /** An insert must not carry an Id (Salesforce rejects it); other operations keep it. */
@@ -206,15 +207,21 @@ export function parseBulkError(text: string | null): PublishErrorInfo {
   return { code: m[1], message: rest, fields: [] };
 }
 
-/** Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input order. */
+/**
+ * Sends records through Bulk API 2.0 ingest; calls `onResult` per row (any order) and returns outcomes in input
+ * order. `beforeClose` is awaited before each job is closed (see the bulk contract): rows of a job that was
+ * never closed were never processed, so when the load fails they come back retryable, and only rows of closed
+ * jobs without a result carry an unknown outcome.
+ */
 export async function sendBulk(
   bulk: BulkIngestApi,
   target: PublishTarget,
   records: readonly Record<string, unknown>[],
-  opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
+  opts: { signal?: AbortSignal; tuning?: BulkTuning; onJobCreated?: (jobId: string) => void; beforeClose?: (job: { jobId: string; start: number; rows: number }) => Promise<void>; onResult?: (index: number, outcome: SendOutcome) => Promise<void> | void },
 ): Promise<SendOutcome[]> {
   const out: SendOutcome[] = new Array(records.length);
-  const rows = target.operation === 'delete' ? records.map((r) => ({ Id: idOf(r) ?? '' })) : records.map((r) => withoutId(r, target.operation));
+  const closed = new Uint8Array(records.length);
+  const rows = records.map((r) => bulkRowOf(target, r));
   try {
     for await (const r of bulk.ingest(target.object, target.operation, rows, {
       ...opts.tuning,
@@ -223,6 +230,10 @@ export async function sendBulk(
       signal: opts.signal,
       onEvent: (e) => {
         if (e.type === 'job-created' && e.jobId) opts.onJobCreated?.(e.jobId);
+      },
+      beforeClose: async (job) => {
+        await opts.beforeClose?.(job);
+        closed.fill(1, job.start, job.start + job.rows);
       },
     })) {
       let o: SendOutcome;
@@ -236,8 +247,17 @@ export async function sendBulk(
       await opts.onResult?.(r.index, o);
     }
   } catch (err) {
-    const o = outcomeOfCallError(err);
-    for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = o.kind === 'error' ? { kind: 'unknown', error: o.errors[0] } : o;
+    const c = classifyCallError(err);
+    const error = c.errors[0];
+    const o: SendOutcome = { kind: 'error', errors: c.errors, transient: c.class !== 'permanent' };
+    for (let i = 0; i < out.length; i++) {
+      if (out[i]) continue;
+      // A row no closed job holds was never processed: the refusal (a bad column: permanent) or the failure
+      // (retryable) is its outcome. A row of a closed job may have been written: unknown until its job's
+      // results are read.
+      if (closed[i]) out[i] = { kind: 'unknown', error };
+      else out[i] = o;
+    }
     return out;
   }
   for (let i = 0; i < out.length; i++) if (!out[i]) out[i] = { kind: 'unknown', error: { code: 'NO_RESULT', message: 'the bulk job reported no result for this row', fields: [] } };
@@ -335,7 +355,7 @@ export async function sendTree(
         }
         outcomes = indexes.map((i): SendOutcome => {
           const e = errs.get(i);
-          if (e) return { kind: 'error', errors: e, transient: e.every((x) => isTransientCode(x.code)) };
+          if (e) return { kind: 'error', errors: e, transient: classifyRecordErrors(e) === 'retryable' };
           return { kind: 'error', errors: [{ code: 'TREE_ROLLED_BACK', message: 'rolled back because another record in the same tree call failed; resent', fields: [] }], transient: true };
         });
       }

@@ -39,6 +39,15 @@ export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
 /** Marker code for a record whose send outcome is unknown and cannot be reconciled (no key to look it up by). */
 export const UNKNOWN_OUTCOME = 'UNKNOWN_OUTCOME';
 
+/** The fields an insert is looked up by after an unknown outcome: the idempotency field, else the match fields. */
+export function lookupFieldsOf(target: PublishTarget): string[] {
+  if (target.idempotencyField) return [target.idempotencyField];
+  return target.matchFields ?? [];
+}
+
+/** What to tell the user when an insert has nothing to be looked up by. */
+export const MAKE_INSERT_SAFE = 'to make plain inserts crash-safe, name a text external ID field for sfbridge to mark each record with (--idempotency-field Sfbridge_Key__c, or target.idempotencyField), or a field of your data that identifies a record (--match-field / target.matchFields)';
+
 /** Write operations (`create` is accepted as a synonym of `insert`). */
 export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export const PUBLISH_OPERATIONS: readonly PublishOperation[] = ['insert', 'update', 'upsert', 'delete'];
@@ -57,6 +66,13 @@ export interface PublishTarget {
    * fields such as `Email`). Used to reconcile rows whose send outcome is unknown after a crash or timeout.
    */
   matchFields?: string[];
+  /**
+   * For insert: a text field (ideally a unique external ID, e.g. `Sfbridge_Key__c`) that sfbridge fills with a
+   * marker unique to each record of the pipeline (`sfb1-` + 32 hex characters of a hash of the pipeline and the
+   * record's key). After a crash or timeout, a record whose outcome is unknown is looked up by its marker before
+   * anything is resent, so a plain insert is exactly-once without any natural key in the data.
+   */
+  idempotencyField?: string;
   /**
    * Upsert that only updates (`?updateOnly=true`, reference §2.6): a record whose external ID matches nothing
    * fails with `NOT_FOUND` instead of being created. Salesforce has it on the single-record REST upsert only

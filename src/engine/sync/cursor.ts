@@ -38,6 +38,7 @@
  * costs exactly one query call per cycle.
  */
 import { parseSfDate } from '../../client/datetime.ts';
+import { from, not, type Condition } from '../../soql/index.ts';
 import type { CheckpointCursor } from '../../store/types.ts';
 
 /** Formats a SOQL datetime literal (second precision, UTC). Flooring only widens the window, never narrows it. */
@@ -71,8 +72,25 @@ export function cursorOf(record: Record<string, unknown>): CheckpointCursor | un
   return typeof stamp === 'string' && stamp !== '' && typeof id === 'string' ? { systemModstamp: stamp, id } : undefined;
 }
 
-/** The incremental (or ordered REST initial) query of an object. */
-export function changeQuery(object: string, fields: readonly string[], since: string | undefined): string {
-  const where = since ? ` WHERE SystemModstamp >= ${since}` : '';
-  return `SELECT ${fields.join(', ')} FROM ${object}${where} ORDER BY SystemModstamp ASC, Id ASC`;
+/**
+ * The incremental (or ordered REST initial) query of an object; `filter` (the object's `where:`) is ANDed
+ * with the window, so the cursor walks the stream of matching versions only.
+ */
+export function changeQuery(object: string, fields: readonly string[], since: string | undefined, filter?: Condition): string {
+  let q = from(object).select(fields);
+  if (filter) q = q.where(filter);
+  if (since) q = q.where('SystemModstamp', '>=', new Date(since));
+  return q.orderBy('SystemModstamp', 'ASC').orderBy('Id', 'ASC').toString();
+}
+
+/**
+ * The filter's exit stream: Ids (and stamps) of versions in the window that do not match the filter. Every
+ * one of them the mirror holds left the filter and is removed. `NOT (filter)` is the exact complement in
+ * SOQL (a comparison with a null field is false, its negation true), so every changed record is in exactly
+ * one of the two streams.
+ */
+export function exitQuery(object: string, since: string | undefined, filter: Condition): string {
+  let q = from(object).select('Id', 'SystemModstamp');
+  if (since) q = q.where('SystemModstamp', '>=', new Date(since));
+  return q.where(not(filter)).orderBy('SystemModstamp', 'ASC').orderBy('Id', 'ASC').toString();
 }

@@ -8,11 +8,17 @@
  * argument (cursor.ts) every such row is already in the mirror, so a refresh never inserts a partial row;
  * rows inside the window are re-read in full by every incremental cycle anyway.
  */
+import { from, type Condition } from '../../soql/index.ts';
 
-/** The refresh query, or undefined when there is nothing to refresh. */
-export function formulaQuery(object: string, formulaFields: readonly string[], before: string | undefined): string | undefined {
+/**
+ * The refresh query, or undefined when there is nothing to refresh. With the object's `where:` filter only
+ * matching rows are re-read: the others are not in the mirror, and a partial row must never be inserted.
+ */
+export function formulaQuery(object: string, formulaFields: readonly string[], before: string | undefined, filter?: Condition): string | undefined {
   if (!formulaFields.length || !before) return undefined;
-  return `SELECT Id, SystemModstamp, ${formulaFields.join(', ')} FROM ${object} WHERE SystemModstamp < ${before}`;
+  let q = from(object).select('Id', 'SystemModstamp', ...formulaFields).where('SystemModstamp', '<', new Date(before));
+  if (filter) q = q.where(filter);
+  return q.toString();
 }
 
 /** Whether a periodic task is due (never run, or its period elapsed). */

@@ -9,17 +9,20 @@ import type { DescribeSObjectResult } from '../../client/describe.ts';
 import { LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
-import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter } from '../config.ts';
+import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
+import { cond, from, parseCondition, type Condition } from '../../soql/index.ts';
 import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
 import { documentStream, documentTombstone, documentVersion } from '../documents/version.ts';
 import { sinkEvents, SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
 import type { Sink, SinkRetryOptions } from '../sinks/index.ts';
 import { bulkOf } from './bulk.ts';
-import { changeQuery, cursorOf, maxCursor, windowStart } from './cursor.ts';
+import { changeQuery, cursorOf, exitQuery, maxCursor, windowStart } from './cursor.ts';
 import { findDeletedIds } from './deletes.ts';
 import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
+import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
+import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
 
 /** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
 export const BULK_PAGE_RECORDS = 50_000;
@@ -54,6 +57,11 @@ export interface SyncRunOptions {
   /** Object API names, in the order they are synced. */
   objects: readonly string[];
   fieldFilters?: Readonly<Record<string, FieldFilter | undefined>>;
+  /**
+   * Per-object settings (the config's `objects:`): field selection (used when `fieldFilters` has no entry),
+   * `where` filter and page size.
+   */
+  objectSettings?: Readonly<Record<string, ObjectSettings | undefined>>;
   lagMs?: number;
   bulkThreshold?: number;
   formulaRefreshMs?: number;
@@ -89,6 +97,31 @@ interface ObjectState extends JsonObject {
   describedAt: string;
   selectionKey: string;
   loaded: boolean;
+  // Also kept, through the index signature: `paths` (relationship paths mirrored as columns, `Owner.Email`
+  // → `Owner_Email`) and `exitCursor` (the position in a `where:` filter's exit stream).
+}
+
+/** A `where:` filter the object's describe refuses (unknown or unfilterable field). */
+export class SyncFilterError extends Error {
+  readonly code = 'INVALID_FILTER';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyncFilterError';
+  }
+}
+
+/** Checks every field a filter compares against describe (relationship paths through the parents'). */
+async function checkFilterFields(client: SalesforceClient, describe: DescribeSObjectResult, fields: readonly string[], where: string, signal?: AbortSignal): Promise<void> {
+  for (const f of fields) {
+    let resolved: ResolvedPath;
+    try {
+      resolved = await resolvePath(describe, f, (o) => client.describe(o, signal), where);
+    } catch (err) {
+      if (err instanceof FieldPathError) throw new SyncFilterError(err.message);
+      throw err;
+    }
+    if (resolved.field.filterable === false) throw new SyncFilterError(`${where}: ${resolved.object}.${resolved.field.name} cannot be filtered on (describe says filterable: false; long text and encrypted fields are not filterable); filter on another field`);
+  }
 }
 
 type Counters = { read: number; written: number; deleted: number };
@@ -193,11 +226,29 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const cp = await store.getCheckpoint(object);
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
-  const filter = opts.fieldFilters?.[object];
+  const settings = opts.objectSettings?.[object] ?? {};
+  const filter = opts.fieldFilters?.[object] ?? settings.fields;
+  let where: Condition | undefined;
+  if (settings.where !== undefined) {
+    try {
+      where = parseCondition(settings.where).condition;
+    } catch (err) {
+      throw new SyncFilterError(`objects.${object}.where: ${(err as Error).message}`);
+    }
+  }
+  const pageSize = settings.pageSize ?? opts.pageSize;
   // Documents emit only on change, per destination: a new destination has no hashes yet, and the reload a
   // changed selection key causes gives it every document.
   const docStream = documentStream(opts.documentSinks);
-  const selectionKey = JSON.stringify(opts.documentSinks?.length ? { filter: filter ?? null, documents: Boolean(opts.documents), docStream } : { filter: filter ?? null, documents: Boolean(opts.documents) });
+  // Keys are added only when set, so mirrors made before they existed keep their key (and are not reloaded).
+  const selectionKey = JSON.stringify({
+    filter: filter ?? null,
+    documents: Boolean(opts.documents),
+    ...(opts.documentSinks?.length ? { docStream } : {}),
+    ...(where ? { where: where.text } : {}),
+    ...(settings.transform ? { transform: settings.transform } : {}),
+  });
+  const transform = settings.transform ? compileInboundTransform(settings.transform) : undefined;
   const emitDocs = async (docs: readonly SearchDocument[], deletedIds: readonly string[]): Promise<EmitPlan<SearchDocument>> => {
     const plan = await planEmission(store, docStream, docs.map((d) => documentVersion(d, docStream)), deletedIds, documentTombstone(object, docStream));
     await deliverPlan(opts.documentSinks ?? [], plan, { signal, retry: opts.sinkRetry, observer: sinkEvents(events, 'documents', object) });
@@ -209,7 +260,28 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
   if (stale) {
     const describe = await client.describe(object, signal);
-    const schema = objectSchema(describe, filter);
+    // Relationship paths in the include list are resolved through the parents' describes.
+    const dotted = filter && 'include' in filter ? filter.include.filter((f) => f.includes('.')) : [];
+    const plain: FieldFilter | undefined = filter && 'include' in filter ? { include: filter.include.filter((f) => !f.includes('.')) } : filter;
+    const paths: ResolvedPath[] = [];
+    for (const p of dotted) {
+      try {
+        paths.push(await resolvePath(describe, p, (o) => client.describe(o, signal), `objects.${object}.fields.include`));
+      } catch (err) {
+        if (err instanceof FieldPathError) throw new SyncFilterError(err.message);
+        throw err;
+      }
+    }
+    if (where) await checkFilterFields(client, describe, parseCondition(settings.where!).fields, `objects.${object}.where`, signal);
+    const schema = objectSchema(describe, plain, paths);
+    if (settings.transform) {
+      try {
+        schema.table = { ...schema.table, fields: transformedColumns(schema.table.fields, settings.transform, `objects.${object}.transform`) };
+      } catch (err) {
+        if (err instanceof InboundTransformError) throw new SyncFilterError(err.message);
+        throw err;
+      }
+    }
     // A table created for an initial load gets its (stamp, Id) index when the load ends: built once over the
     // loaded rows instead of being updated row by row in stamp order, which is random in a real org.
     const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
@@ -221,6 +293,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
     }
     const lower = new Set(schema.fields.map((f) => f.toLowerCase()));
+    for (const p of paths) lower.add(p.path.toLowerCase());
     const docFields = opts.documents ? opts.documents.queryFields(object, describe).filter((f) => !lower.has(f.toLowerCase())) : [];
     // A different field selection or documents switched on: rows already stored lack the new values, so
     // the object is loaded again (idempotently). New org fields only need their own column backfilled.
@@ -240,6 +313,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       hasIsDeleted: schema.hasIsDeleted,
       describedAt: new Date(now()).toISOString(),
       selectionKey,
+      paths: schema.paths.map((p) => ({ path: p.path, column: p.column })),
       loaded: reselected ? false : (prev?.loaded ?? false),
       backfill: [...new Set([...pending, ...added])],
     } as ObjectState;
@@ -249,8 +323,19 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   } else {
     state = prev as ObjectState;
   }
-  const columns = new Set(state.fields);
-  const select = [...state.fields, ...state.docFields];
+  const paths = (state.paths as Array<{ path: string; column: string }> | undefined) ?? [];
+  const columns = new Set([...state.fields, ...paths.map((p) => p.column)]);
+  const select = [...state.fields, ...paths.map((p) => p.path), ...state.docFields];
+  /**
+   * A record as the table stores it: relationship paths flattened into their columns, nothing else extra,
+   * then the object's inbound transform.
+   */
+  const shape = (r: Record<string, unknown>): Record<string, unknown> => {
+    const row = toRow(r, columns);
+    for (const p of paths) row[p.column] = pathValue(r, p.path);
+    return transform ? transform(row) : row;
+  };
+  const reshape = state.docFields.length > 0 || paths.length > 0 || transform !== undefined;
   const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
 
   /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
@@ -263,13 +348,16 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // Documents are built before the transaction: building may call the API (feeds, files), and a
     // transaction must not stay open across network calls.
-    const docs = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    const built = opts.documents && live.length ? await opts.documents.build(object, live) : [];
+    // Documents are built from the Salesforce record (profiles name its fields); with a transform, the
+    // record they carry to the sinks is the transformed one, with the related records still attached.
+    const docs = transform ? withTransformedRaw(built, live, shape) : built;
     // Only new and changed documents are written and emitted; a lag-window re-read of an unchanged record
     // is neither. Delivered before the transaction: the checkpoint moves only past delivered documents.
     const plan = opts.documents ? await emitDocs(docs, deletedIds) : undefined;
     // Without document fields the records hold exactly the table's columns (plus REST `attributes`, which
     // the store ignores), so the per-record copy is skipped.
-    const rows = state.docFields.length ? records.map((r) => toRow(r, columns)) : records;
+    const rows = reshape ? records.map(shape) : records;
     const res = await store.transaction(async (tx: StoreTransaction) => {
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
@@ -289,6 +377,41 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     events.emit('object:batch', { object, mode, read: counters.read, written: counters.written, deleted: counters.deleted, cursor: nextCursor?.systemModstamp });
   };
 
+  /**
+   * The filter's exit stream (see cursor.ts `exitQuery`): versions in the window that do not match. Each
+   * one the mirror holds is removed like a delete, at the stamp of the version that left; a later version
+   * that matches again is newer than that tombstone and comes back. Its own cursor, like the change cursor,
+   * is the largest stamp it has read, committed with the removals.
+   */
+  const filterExits = async (filter: Condition): Promise<void> => {
+    // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
+    // version can be behind it), which keeps the exit window as short as the change window.
+    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
+    const soql = exitQuery(object, windowStart(exit, lagMs), filter);
+    for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
+      let next = exit;
+      for (const r of page.records) next = maxCursor(next, cursorOf(r as unknown as Record<string, unknown>));
+      const candidates = page.records.map((r) => ({ id: r.Id, deletedDate: r.SystemModstamp }));
+      const held: Array<{ id: string; deletedDate: string }> = [];
+      for (const c of candidates) if (await store.getRecord(object, c.id)) held.push(c);
+      const plan = opts.documents && held.length ? await emitDocs([], held.map((d) => d.id)) : undefined;
+      state = { ...state, exitCursor: next ? { systemModstamp: next.systemModstamp, id: next.id } : null };
+      const res = await store.transaction(async (tx) => {
+        const r = held.length ? await tx.markDeleted(object, held) : { deleted: 0, missing: 0, skippedStale: 0 };
+        if (plan) {
+          await tx.deleteDocuments(held.map((d) => d.id));
+          await commitPlan(tx, plan);
+        }
+        await tx.setCheckpoint(object, cursor, state);
+        return r;
+      });
+      exit = next;
+      counters.deleted += res.deleted;
+      if (res.deleted) events.emit('object:deletes', { object, source: 'filter', count: res.deleted });
+      if (signal?.aborted) throw new StopRun('aborted');
+    }
+  };
+
   let mode: LoadMode = 'incremental';
   if (!state.loaded) {
     const bulkInProgress = state.bulk && typeof state.bulk === 'object' ? (state.bulk as unknown as BulkProgress) : undefined;
@@ -297,26 +420,32 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       ? { mode: 'bulk' as const, count: undefined as number | undefined, reason: 'resuming' }
       : cursor
         ? { mode: 'rest' as const, count: undefined as number | undefined, reason: 'resuming' }
-        : await planInitialLoad(client, object, opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, signal);
+        : await planInitialLoad(client, object, opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD, signal, where);
     mode = plan.mode;
     events.emit('object:started', { object, mode, total: plan.count });
     // Reconciliation and formula refresh restart their clocks from the initial load: it read everything.
     const loadStarted = new Date(now()).toISOString();
     if (plan.mode === 'bulk') {
-      cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal);
+      cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal, where, settings.pageSize);
     } else {
-      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, opts.pageSize);
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, pageSize, where);
     }
     // Before the load is marked done: a crash in between resumes the (idempotent) load and builds it then.
     await store.ensureIndexes(object, { signal });
     state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
     delete (state as JsonObject).bulk;
+    if (where) {
+      // The exit stream starts where the load ended. A record that stopped matching while the load ran
+      // (after it was read) may have a stamp before that window, so a reconciliation follows the load at once.
+      state.exitCursor = cursor ? { systemModstamp: cursor.systemModstamp, id: cursor.id } : null;
+      delete (state as JsonObject).reconciledAt;
+    }
     await store.setCheckpoint(object, cursor, state);
     // A Bulk export is a snapshot taken when its job ran — possibly in an earlier, killed run that this one
     // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
     // current as of its start rather than as of the snapshot.
     if (plan.mode === 'bulk' && !signal?.aborted) {
-      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, opts.pageSize);
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
     }
   } else {
     const since = windowStart(cursor, lagMs);
@@ -324,7 +453,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // without it, e.g. a table created by other means with deferred indexes.
     await store.ensureIndexes(object, { signal });
     events.emit('object:started', { object, mode: 'incremental', since });
-    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, opts.pageSize);
+    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, pageSize, where);
+    if (where && !signal?.aborted) await filterExits(where);
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
@@ -334,9 +464,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Get Deleted first (one call): exact deletion times for everything still in the delete log since the
     // last reconciliation, including deletes purged before an incremental read could see them.
     const logged = await deletedSince(client, object, state.reconciledAt, lagMs, now(), signal, events);
-    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal });
+    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal, filter: where });
     const byId = new Map<string, { id: string; deletedDate: string }>();
-    for (const d of [...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))]) byId.set(d.id, d);
+    for (const d of [...found.excluded, ...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))]) byId.set(d.id, d);
     // A logged deletion time is more precise than "now" for a purge found by the Id comparison.
     for (const d of logged) byId.set(d.id, d);
     const deletes = [...byId.values()];
@@ -353,6 +483,16 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     });
     counters.deleted += res.deleted;
     if (deletes.length) events.emit('object:deletes', { object, source: 'reconcile', count: res.deleted });
+    // Records that came to match without their own change (a formula, a parent's field, a relative date):
+    // read in full by Id and written like any other page, the cursor unchanged.
+    for (let i = 0; where && i < found.entered.length; i += ENTERED_CHUNK) {
+      const ids = found.entered.slice(i, i + ENTERED_CHUNK);
+      const q = from(object).select(select).where(cond('Id', 'IN', ids)).where(where);
+      const records: Record<string, unknown>[] = [];
+      for await (const r of client.query(q.toString(), { signal })) records.push(r);
+      if (records.length) await commit(records, 'incremental', cursor, state);
+      if (signal?.aborted) throw new StopRun('aborted');
+    }
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
@@ -361,11 +501,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
    * them as partial rows; `done` is merged into the checkpoint with the last batch.
    */
   const refresh = async (fields: readonly string[], done: Partial<ObjectState>): Promise<number> => {
-    const soql = formulaQuery(object, fields, windowStart(cursor, lagMs));
+    // A transform computes columns from several fields, so a partial row cannot be transformed: whole rows.
+    const soql = formulaQuery(object, transform ? select.filter((f) => f !== 'Id' && f !== 'SystemModstamp') : fields, windowStart(cursor, lagMs), where);
     let n = 0;
     let batch: Record<string, unknown>[] = [];
     const flush = async (final: boolean) => {
-      const rows = batch.map((r) => toRow(r, columns));
+      const rows = batch.map(shape);
       batch = [];
       if (final) state = { ...state, ...done } as ObjectState;
       await store.transaction(async (tx) => {
@@ -375,7 +516,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       n += rows.length;
     };
     if (soql) {
-      for await (const r of client.query(soql, { signal })) {
+      for await (const r of client.query(soql, { signal, batchSize: pageSize })) {
         batch.push(r);
         if (batch.length >= (opts.batchSize ?? DEFAULT_BATCH_SIZE)) await flush(false);
       }
@@ -393,13 +534,29 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
-  // Formula fields: refreshed on their own schedule (they change without moving SystemModstamp).
-  if (state.formulaFields.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
-    const n = await refresh(state.formulaFields, { formulaRefreshedAt: new Date(now()).toISOString() });
-    events.emit('object:formulas', { object, fields: state.formulaFields, records: n });
+  // Formula fields and relationship paths: refreshed on their own schedule (they change without moving
+  // the record's SystemModstamp: a formula when what it reads changes, a path when the parent changes).
+  const refreshed = [...state.formulaFields, ...paths.map((p) => p.path)];
+  if (refreshed.length && (opts.force?.formulas || isDue(state.formulaRefreshedAt, opts.formulaRefreshMs ?? DEFAULT_FORMULA_REFRESH_MS, now()))) {
+    const n = await refresh(refreshed, { formulaRefreshedAt: new Date(now()).toISOString() });
+    events.emit('object:formulas', { object, fields: refreshed, records: n });
   }
   return mode;
 }
+
+/** Replaces each document's `raw` record fields with the transformed row, keeping attached related lists. */
+function withTransformedRaw(docs: SearchDocument[], records: readonly Record<string, unknown>[], shape: (r: Record<string, unknown>) => Record<string, unknown>): SearchDocument[] {
+  const byId = new Map(records.map((r) => [String(r.Id), r]));
+  return docs.map((d) => {
+    const rec = byId.get(d.id);
+    if (!rec || !d.raw || typeof d.raw !== 'object' || Array.isArray(d.raw)) return d;
+    const related = Object.entries(d.raw).filter(([k, v]) => !(k in rec) && v !== null && typeof v === 'object' && !Array.isArray(v) && 'records' in v);
+    return { ...d, raw: { ...(shape(rec) as Record<string, JsonObject[keyof JsonObject]>), ...Object.fromEntries(related) } };
+  });
+}
+
+/** Ids per read of records that came to match a filter (the select list and Ids share the URI's 16 KB). */
+export const ENTERED_CHUNK = 200;
 
 /** Days back Get Deleted may start (Salesforce keeps the delete log for 15 days; one day of margin). */
 export const GET_DELETED_WINDOW_DAYS = 14;
@@ -437,8 +594,9 @@ async function restLoad(
   includeDeleted: boolean,
   signal: AbortSignal | undefined,
   batchSize: number | undefined,
+  filter: Condition | undefined,
 ): Promise<CheckpointCursor | null> {
-  const soql = changeQuery(object, select, since);
+  const soql = changeQuery(object, select, since, filter);
   // queryAll in incremental mode: soft-deleted rows come back with IsDeleted = true and become tombstones.
   const result = includeDeleted && state.hasIsDeleted ? client.queryAll(soql, { signal, batchSize }) : client.query(soql, { signal, batchSize });
   for await (const page of result.pages()) {
@@ -466,10 +624,13 @@ async function bulkLoad(
   resume: BulkProgress | undefined,
   commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
   signal: AbortSignal | undefined,
+  filter: Condition | undefined,
+  pageSize: number | undefined,
 ): Promise<CheckpointCursor | null> {
   const bulk = bulkOf(opts.client)!;
-  const soql = `SELECT ${select.join(', ')} FROM ${object}`;
-  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  const q = from(object).select(select);
+  const soql = (filter ? q.where(filter) : q).toString();
+  const batchSize = pageSize ?? opts.batchSize ?? DEFAULT_BATCH_SIZE;
   let max: CheckpointCursor | null = resume?.max ?? null;
   const attempt = async (from: BulkProgress | undefined): Promise<CheckpointCursor | null> => {
     const result = bulk.query(soql, {

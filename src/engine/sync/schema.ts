@@ -5,6 +5,7 @@
 import type { DescribeField, DescribeSObjectResult } from '../../client/describe.ts';
 import type { FieldSpec, TableSpec } from '../../store/types.ts';
 import type { FieldFilter } from '../config.ts';
+import type { ResolvedPath } from './paths.ts';
 
 /**
  * Field types never selected: compound fields duplicate their components (and Bulk API cannot read them),
@@ -24,6 +25,8 @@ export interface ObjectSchema {
   formulaFields: string[];
   /** Whether the object has IsDeleted (queryAll can then report soft deletes). */
   hasIsDeleted: boolean;
+  /** Relationship paths and the columns they fill (after the fields in the table). */
+  paths: Array<{ path: string; column: string }>;
   table: TableSpec;
 }
 
@@ -39,7 +42,7 @@ export class UnsyncableObjectError extends Error {
 }
 
 /** Builds the object's schema from its describe and the configured field filter. */
-export function objectSchema(describe: DescribeSObjectResult, filter?: FieldFilter): ObjectSchema {
+export function objectSchema(describe: DescribeSObjectResult, filter?: FieldFilter, paths: readonly ResolvedPath[] = []): ObjectSchema {
   const object = describe.name;
   if (describe.queryable === false) throw new UnsyncableObjectError(object, 'is not queryable, so it cannot be mirrored; remove it from the objects to sync');
   const byName = new Map(describe.fields.map((f) => [f.name.toLowerCase(), f]));
@@ -61,18 +64,30 @@ export function objectSchema(describe: DescribeSObjectResult, filter?: FieldFilt
   }
   // Id and SystemModstamp first: readable rows and a stable column order.
   chosen.sort((a, b) => rank(a.name) - rank(b.name));
-  const specs: FieldSpec[] = chosen.map((f) => {
-    const spec: FieldSpec = { name: f.name, type: f.type };
+  const specOf = (f: DescribeField, name: string): FieldSpec => {
+    const spec: FieldSpec = { name, type: f.type };
     if (typeof f.length === 'number' && f.length > 0) spec.length = f.length;
     if (typeof f.precision === 'number' && f.precision > 0) spec.precision = f.precision as number;
     if (typeof f.scale === 'number') spec.scale = f.scale as number;
     return spec;
-  });
+  };
+  const specs: FieldSpec[] = chosen.map((f) => specOf(f, f.name));
+  // A path's column is typed like the parent field it reads; it must not collide with a field's name.
+  const taken = new Map(describe.fields.map((f) => [f.name.toLowerCase(), f.name]));
+  const columns: Array<{ path: string; column: string }> = [];
+  for (const p of paths) {
+    const clash = taken.get(p.column.toLowerCase());
+    if (clash) throw new UnsyncableObjectError(object, `the column ${p.column} for ${p.path} would collide with ${clash === p.column ? 'the field' : 'the column'} ${clash}; keep one of them in objects.${object}.fields.include`);
+    taken.set(p.column.toLowerCase(), p.path);
+    specs.push(specOf(p.field, p.column));
+    columns.push({ path: p.path, column: p.column });
+  }
   return {
     object,
     fields: chosen.map((f) => f.name),
     formulaFields: chosen.filter((f) => f.calculated === true && f.name !== 'Id').map((f) => f.name),
     hasIsDeleted: chosen.some((f) => f.name === 'IsDeleted'),
+    paths: columns,
     table: { object, fields: specs },
   };
 }

@@ -136,7 +136,7 @@ export async function finishGrant(service: Service, query: URLSearchParams, opts
         <tr><th scope="row">Org</th><td><code>${view.org_id ?? ''}</code></td></tr>
         <tr><th scope="row">Instance</th><td><code>${view.instance_url ?? ''}</code></td></tr>
       </tbody></table>
-      <p><a class="button" href="/">Back to the dashboard</a></p>`,
+      <p><a class="button" href="/connections">Back to the connections</a></p>`,
       opts.csrf,
     ),
   };

@@ -15,11 +15,18 @@ export interface PageOptions {
   csrf?: string;
   /** Highlighted nav entry. */
   active?: string;
+  /** More elements for <head> (scripts and stylesheets of one page). */
+  head?: Html;
 }
 
-/** Navigation of signed-in pages; later pages add entries here. */
+/** Navigation of signed-in pages. */
 export const NAV: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/', label: 'Overview' },
+  { href: '/connections', label: 'Connections' },
+  { href: '/pipelines', label: 'Pipelines' },
+  { href: '/runs', label: 'Runs' },
+  { href: '/dead-letters', label: 'Dead letters' },
+  { href: '/usage', label: 'API usage' },
   { href: '/api/v1/docs', label: 'API reference' },
 ];
 
@@ -42,6 +49,19 @@ code{background:#eef1f4;padding:.05rem .3rem;border-radius:3px}form.inline{displ
 .alert{border-left:4px solid var(--err);background:#fff;padding:.6rem 1rem;margin:1rem 0}
 .notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem 1rem;margin:1rem 0}
 meter{width:8rem}
+caption{text-align:left;padding:.3rem 0}
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:var(--accent);padding:.4rem .8rem}.skip:focus{left:.5rem;z-index:9}
+nav[aria-label=Main] a{margin-right:.9rem}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+progress{width:9rem;vertical-align:middle}
+.row{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-end}.row label{margin:.2rem 0}
+select,textarea{font:inherit;padding:.3rem}textarea{width:100%;box-sizing:border-box;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem}
+pre{background:#fff;border:1px solid var(--line);padding:.6rem;overflow:auto;max-height:24rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;background:#fff;border:1px solid var(--line);padding:.8rem 1rem;border-radius:6px;margin:0 0 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.fix{border-left:4px solid var(--warn);background:#fffbea;padding:.5rem .9rem;margin:.5rem 0}
+.chart{background:#fff;border:1px solid var(--line);padding:.5rem;margin:.5rem 0 1rem;min-height:2rem}
+.pager{margin:.8rem 0}.pager a{margin-right:1rem}
+select:focus-visible,textarea:focus-visible,button:focus-visible{outline:3px solid #f0b400;outline-offset:1px}
 `;
 
 export function page(opts: PageOptions): Html {
@@ -60,8 +80,11 @@ export function page(opts: PageOptions): Html {
 ${opts.csrf ? html`<meta name="csrf-token" content="${opts.csrf}">` : ''}
 <title>${opts.title} · sfbridge</title>
 <link rel="stylesheet" href="/assets/app.css">
+${opts.head ?? ''}
+${opts.csrf ? html`<script src="/assets/app.js" defer></script>` : ''}
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 ${nav}
 <main id="main">
 ${opts.body}

@@ -1,11 +1,12 @@
 /**
  * The dashboard pages of the service's core: sign in, and an overview of connections (with Grant access
  * and Revoke for web connections), pipelines (state, last and next run, Run now), recent runs and API
- * usage per org. Richer pages build on the same shell (layout.ts) and the same service calls.
+ * usage per org. The pages of each part are in dashboard.ts, on the same shell (layout.ts).
  */
 import { html } from 'hono/html';
 import type { Service } from '../../engine/service.ts';
 import { pipelineView, runView } from '../api/routes.ts';
+import { statusClass } from './dashboard.ts';
 import { messagePage, page, when, type Html } from './layout.ts';
 
 export function loginPage(opts: { csrf: string; next: string; passwordLogin: boolean; error?: string }): Html {
@@ -28,7 +29,6 @@ export function loginPage(opts: { csrf: string; next: string; passwordLogin: boo
   });
 }
 
-const statusClass = (s: string | null | undefined) => (s === 'succeeded' || s === 'connected' || s === 'ok' ? 'ok' : s === 'failed' || s === 'error' ? 'err' : s === 'interrupted' || s === 'not_connected' || s === 'incomplete' ? 'warn' : '');
 
 export async function overviewPage(service: Service, csrf: string, notice?: string): Promise<Html> {
   const [connections, overview, runs, usage] = await Promise.all([service.connections.list(), service.overview(), service.listRuns({ limit: 10 }), service.usageNow()]);
@@ -62,7 +62,7 @@ export async function overviewPage(service: Service, csrf: string, notice?: stri
         ? html`<table aria-labelledby="pipelines"><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Last run</th><th scope="col">Next run</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>
           ${pipelines.map(
             (p) => html`<tr>
-              <td>${p.name}${p.read_only ? html` <span class="muted">(config file)</span>` : ''}</td>
+              <td><a href="/pipelines/${encodeURIComponent(p.name)}">${p.name}</a>${p.read_only ? html` <span class="muted">(config file)</span>` : ''}</td>
               <td>${p.kind}</td>
               <td>${p.state}</td>
               <td class="${statusClass(p.schedule.last_status)}">${p.schedule.last_status ?? '—'} <span class="muted">${when(p.schedule.last_run_at)}</span></td>
@@ -78,7 +78,7 @@ export async function overviewPage(service: Service, csrf: string, notice?: stri
           ${runs.map((r) => {
             const v = runView(r);
             const totals = Object.values(v.objects).reduce((a, o) => ({ read: a.read + o.read, written: a.written + o.written, deleted: a.deleted + o.deleted }), { read: 0, written: 0, deleted: 0 });
-            return html`<tr><td><a href="/api/v1/runs/${v.id}">${v.id}</a></td><td>${v.pipeline}</td><td class="${statusClass(v.status)}">${v.status}${v.error ? html`<br><span class="muted">${v.error}</span>` : ''}</td><td>${when(v.started_at)}</td><td>${totals.read} / ${totals.written} / ${totals.deleted}</td><td>${v.api_calls}</td></tr>`;
+            return html`<tr><td><a href="/runs/${v.id}">${v.id}</a></td><td>${v.pipeline}</td><td class="${statusClass(v.status)}">${v.status}${v.error ? html`<br><span class="muted">${v.error}</span>` : ''}</td><td>${when(v.started_at)}</td><td>${totals.read} / ${totals.written} / ${totals.deleted}</td><td>${v.api_calls}</td></tr>`;
           })}
           </tbody></table>`
         : html`<p class="muted">No runs yet.</p>`}

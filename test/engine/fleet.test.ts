@@ -1,0 +1,172 @@
+/**
+ * The fleet end to end on the local Postgres: a scheduler (the service with the fleet's job engine and no
+ * workers of its own), 3 `sfbridge worker` processes and 3 emulated orgs. Workers are SIGKILLed at random
+ * points during the initial loads and during incremental cycles while the orgs keep changing, and a
+ * replacement is started each time. Afterwards every mirror equals its org on every row and field, the
+ * audit table shows no (connection, object) ever ran on two workers at once, and SIGTERM stops the
+ * survivors cleanly. The takeover latency is printed.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
+import { parsePipeline, type PipelineEntry } from '../../src/engine/pipelines/index.ts';
+import { Service } from '../../src/engine/service.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { auditOverlaps, readAudit, scratchDatabase, startWorker, takeoverLatencies, type WorkerProcess } from '../helpers/fleet.ts';
+import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { clientFor, mirrorDiff } from './helpers.ts';
+
+const ORGS = 3;
+const WORKERS = 3;
+const OBJECTS = ['Account', 'Contact', 'Opportunity'];
+const SEED = 'Account=300,Contact=1500,Opportunity=300';
+
+describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
+  it('every mirror equals its org, no (connection, object) ran twice at once, takeover measured', { timeout: 420_000 }, async () => {
+    const db = await scratchDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'sfbridge-fleet-'));
+    const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_LOG_LEVEL: 'info' };
+    const orgs: ServedOrg[] = [];
+    const workers: WorkerProcess[] = [];
+    const killedAt = new Map<number, number>();
+    const log: string[] = [];
+    let service: Service | undefined;
+    let writing = true;
+    let writer: Promise<void> | undefined;
+    const stores: Store[] = [];
+    try {
+      const connections: Record<string, unknown> = {};
+      const pipelines: Array<Record<string, unknown>> = [];
+      for (let i = 0; i < ORGS; i++) {
+        const org = await servedOrg();
+        await seedOrg(org.emu.org, SEED);
+        orgs.push(org);
+        connections[`org${i}`] = { kind: 'client_credentials', instance_url: org.url, client_id: org.emu.org.clientId, client_secret: org.emu.org.clientSecret };
+        pipelines.push({ name: `crm${i}`, kind: 'sync', connection: `org${i}`, standard_objects_to_sync: OBJECTS, store: db.url(`mirror${i}`), schedule: '1s', lag: '1s', bulk_threshold: 1000 });
+      }
+      const config = join(dir, 'sfbridge.yaml');
+      writeFileSync(config, JSON.stringify({ connections, pipelines }));
+      const storeUrl = db.url('svc');
+      const args = ['--store', storeUrl, '--config', config, '--concurrency', '2'];
+
+      // The scheduler: no workers of its own.
+      const entries: PipelineEntry[] = pipelines.map((raw) => ({ spec: parsePipeline(raw), raw: raw as never, source: 'config' }));
+      service = await Service.open({ storeUrl, connections: connections as never, pipelines: entries, baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
+      await service.start();
+      for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(args, env));
+
+      // The orgs keep changing for the whole test: updates, inserts, soft deletes.
+      const writers = orgs.map((o) => clientFor(o.emu, { governor: false }));
+      writer = (async () => {
+        let n = 0;
+        while (writing) {
+          for (const [i, w] of writers.entries()) {
+            const [acc] = await w.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 1 OFFSET ${(n * 7) % 250}`).toArray();
+            if (acc) await w.update('Account', acc.Id, { Name: `Changed ${n}`, NumberOfEmployees: n });
+            await w.create('Contact', { LastName: `New ${i}.${n}` });
+            if (n % 5 === 0) {
+              const [opp] = await w.query<{ Id: string }>(`SELECT Id FROM Opportunity ORDER BY Id LIMIT 1 OFFSET ${n % 200}`).toArray();
+              if (opp) await w.delete('Opportunity', opp.Id).catch(() => undefined);
+            }
+          }
+          n++;
+          await sleep(50);
+        }
+      })();
+
+      /** Kills a worker a random moment after it starts loading an object (initial) or reading its changes, and starts a replacement. */
+      const killOne = async (phase: 'initial load' | 'incremental', maxDelayMs: number) => {
+        const match = (rec: Record<string, unknown>) => (phase === 'incremental') === (rec.mode === 'incremental');
+        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(30_000).then(() => undefined)]);
+        if (!started) {
+          log.push(`${phase}: no worker started one within 30 s, no kill`);
+          return;
+        }
+        const delay = Math.floor(Math.random() * maxDelayMs);
+        await sleep(delay);
+        started.w.child.kill('SIGKILL');
+        killedAt.set(started.w.pid, Date.now());
+        log.push(`${phase}: killed worker ${started.w.pid} ${delay} ms after it started ${String(started.rec.pipeline)} ${String(started.rec.object)} (${String(started.rec.mode)}, run ${String(started.rec.runId)})`);
+        await started.w.exited;
+        workers.push(await startWorker(args, env));
+      };
+
+      // During the initial loads.
+      await killOne('initial load', 1500);
+      await killOne('initial load', 1500);
+      // Wait for every object to be loaded, then kill during incremental cycles.
+      const loaded = async () => {
+        for (let i = 0; i < ORGS; i++) {
+          const store = await openStore(db.url(`mirror${i}`));
+          try {
+            for (const o of OBJECTS) if (!(await store.getCheckpoint(o))?.extra?.loaded) return false;
+          } finally {
+            await store.close();
+          }
+        }
+        return true;
+      };
+      const t0 = Date.now();
+      while (!(await loaded())) {
+        assert.ok(Date.now() - t0 < 240_000, `initial loads did not finish:\n${log.join('\n')}`);
+        await sleep(1000);
+      }
+      await killOne('incremental', 400);
+      await killOne('incremental', 400);
+      for (const phase of ['initial load', 'incremental']) assert.ok(log.some((l) => l.startsWith(`${phase}: killed`)), `a worker was killed during the ${phase} phase:\n${log.join('\n')}`);
+      await sleep(3000);
+      writing = false;
+      await writer;
+
+      // Converge: the writes are over; within a few cycles (and takeovers) every mirror equals its org.
+      let diffs: string[] = [];
+      const t1 = Date.now();
+      do {
+        await sleep(2000);
+        diffs = [];
+        for (let i = 0; i < ORGS; i++) {
+          const store = await openStore(db.url(`mirror${i}`));
+          try {
+            for (const o of OBJECTS) diffs.push(...(await mirrorDiff(orgs[i].emu, store, o, 5)).map((d) => `org${i} ${d}`));
+          } finally {
+            await store.close();
+          }
+        }
+      } while (diffs.length && Date.now() - t1 < 120_000);
+      assert.deepEqual(diffs, [], `mirrors differ from their orgs after the kills:\n${log.join('\n')}`);
+
+      // SIGTERM: the survivors commit their batch, hand the rest back and exit 0.
+      await service.stop();
+      service = undefined;
+      for (const w of workers.filter((x) => !killedAt.has(x.pid))) w.child.kill('SIGTERM');
+      for (const w of workers.filter((x) => !killedAt.has(x.pid))) {
+        const e = await w.exited;
+        assert.equal(e.code, 0, `worker ${w.pid} did not stop cleanly:\n${w.output().slice(-2000)}`);
+      }
+
+      const spans = await readAudit(storeUrl, 'svc');
+      assert.deepEqual(auditOverlaps(spans, killedAt), [], 'no (connection, object) ran on two workers at once');
+      assert.equal(new Set(spans.map((s) => s.key)).size, ORGS * OBJECTS.length, 'one key per (connection, object)');
+      const takeovers = takeoverLatencies(spans, killedAt);
+      assert.ok(takeovers.length >= 1, `a killed worker held at least one job (${log.join('; ')})`);
+      assert.deepEqual(takeovers.filter((t) => t.seconds === null), [], 'every job of a killed worker was taken over');
+      const secs = takeovers.map((t) => t.seconds!);
+      console.log(`fleet takeover latency: ${takeovers.length} jobs, min ${Math.min(...secs).toFixed(1)} s, max ${Math.max(...secs).toFixed(1)} s, mean ${(secs.reduce((a, b) => a + b, 0) / secs.length).toFixed(1)} s; ${spans.length} attempts in the audit table\n  ${log.join('\n  ')}`);
+    } finally {
+      writing = false;
+      await writer?.catch(() => undefined);
+      await service?.stop().catch(() => undefined);
+      for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      for (const s of stores) await s.close();
+      for (const o of orgs) await o.close();
+      rmSync(dir, { recursive: true, force: true });
+      await sleep(200);
+      await db.drop();
+    }
+  });
+});
