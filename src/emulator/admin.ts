@@ -127,7 +127,7 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
   // Change Data Capture selection: GET lists it; PUT {"objects": ["Account", "Invoice__c"] | "all"} replaces it.
   router.on('GET', '/__emulator/cdc', (ctx) => json({ objects: ctx.org.bus.cdcObjects }));
   router.on(['PUT', 'POST'], '/__emulator/cdc', async (ctx) => {
-    const body = await readJson<{ objects?: string[] | 'all' }>(ctx.req);
+    const body = await readJson<{ objects?: string[] | 'all' }>(ctx.req, { anyMediaType: true });
     if (body.objects !== 'all' && !(Array.isArray(body.objects) && body.objects.every((o) => typeof o === 'string'))) {
       return json({ error: 'cdc body must be {"objects": ["Account", "Contact"]} or {"objects": "all"}' }, 400);
     }
@@ -141,7 +141,7 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
   // Header-only gap events and overflow events, so subscribers can test their recovery:
   // {"object": "Account", "changeType": "GAP_UPDATE", "recordIds": ["001…"]} or {"object": "Account", "changeType": "GAP_OVERFLOW"}.
   router.on('POST', '/__emulator/events/gap', async (ctx) => {
-    const body = await readJson<{ object?: string; changeType?: string; recordIds?: string[] }>(ctx.req);
+    const body = await readJson<{ object?: string; changeType?: string; recordIds?: string[] }>(ctx.req, { anyMediaType: true });
     const types = ['GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE', 'GAP_OVERFLOW'] as const;
     const type = types.find((t) => t === body.changeType);
     const def = body.object ? ctx.org.schema.get(body.object) : undefined;
