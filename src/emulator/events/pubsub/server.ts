@@ -53,6 +53,8 @@ export interface PubSubServer {
   /** `host:port`, what a Pub/Sub client takes as its endpoint. */
   address: string;
   tls: boolean;
+  /** Counters for tests and the admin view: events delivered, keepalives sent, streams open. */
+  stats: { delivered: number; keepalives: number; subscriptions: number };
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   /** Open subscription streams: `drop(true)` fails them with UNAVAILABLE (fault), `drop(false)` ends them. */
   const streams = new Set<(fault: boolean) => void>();
+  const stats = { delivered: 0, keepalives: 0, get subscriptions() { return streams.size; } };
 
   function authenticate(md: grpc.Metadata, rpcId: string): Session {
     const token = String(md.get('accesstoken')[0] ?? '');
@@ -224,6 +227,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
             position = batch[batch.length - 1].replayId;
             credit -= batch.length;
             sentSinceTick = true;
+            stats.delivered += batch.length;
             call.write({ events: batch.map((e) => toConsumerEvent(org, e)), latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
           }
         } catch (err) {
@@ -238,6 +242,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
         if (!sentSinceTick && credit > 0) pump();
         if (!sentSinceTick && !done) {
           position = Math.max(position, readTipFor());
+          stats.keepalives++;
           call.write({ events: [], latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
         }
         sentSinceTick = false;
@@ -308,6 +313,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     port,
     address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     tls: Boolean(opts.tls),
+    stats,
     close: () => new Promise<void>((resolve) => {
       org.bus.off('drop', stopDrops);
       for (const end of [...streams]) end(false);
