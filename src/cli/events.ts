@@ -110,8 +110,10 @@ export function eventLine(ev: PubSubEvent): string {
     const fields = Object.entries(ev.payload).filter(([, v]) => v !== null && v !== undefined);
     return `${replayHex(ev.replayId)}  ${ev.topic}  ${ev.id}  ${JSON.stringify(Object.fromEntries(fields))}\n`;
   }
-  const values = h.changedFields.map((f) => `${f}=${JSON.stringify(valueAt(ev.payload, f) ?? null)}`);
-  for (const f of h.nulledFields) if (!h.changedFields.includes(f)) values.push(`${f}=null`);
+  // A create (or undelete) lists no changed fields: everything it carries is new.
+  const shown = h.changedFields.length ? h.changedFields : Object.keys(ev.payload).filter((f) => f !== 'ChangeEventHeader' && ev.payload[f] !== null && ev.payload[f] !== undefined);
+  const values = shown.map((f) => `${f}=${JSON.stringify(valueAt(ev.payload, f) ?? null)}`);
+  for (const f of h.nulledFields) if (!shown.includes(f)) values.push(`${f}=null`);
   return `${replayHex(ev.replayId)}  ${h.changeType}  ${h.entityName}  ${h.recordIds.join(',')}${values.length ? `  ${values.join(' ')}` : ''}\n`;
 }
 

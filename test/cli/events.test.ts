@@ -19,8 +19,12 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 
 /** A tail in a child process; `lines` grows as it prints. */
+const children = new Set<ReturnType<typeof startSfbridge>>();
+
 function startTail(args: string[], org: CliOrg, cwd: string) {
   const child = startSfbridge(['events', 'tail', ...args], { cwd, env: org.env });
+  children.add(child);
+  child.on('close', () => children.delete(child));
   const lines: string[] = [];
   let buf = '';
   let stderr = '';
@@ -55,6 +59,8 @@ describe('sfbridge events', () => {
   });
 
   after(async () => {
+    // A failed assertion must not leave a tail running (it would keep the test process alive).
+    for (const child of children) child.kill('SIGKILL');
     await pubsub.close();
     await org.close();
   });
@@ -74,7 +80,7 @@ describe('sfbridge events', () => {
     assert.equal(create.header.changeType, 'CREATE');
     assert.equal(create.header.entityName, 'Account');
     assert.deepEqual(create.header.recordIds, [id]);
-    assert.equal(create.header.changeOrigin, 'com/salesforce/api/rest');
+    assert.match(create.header.changeOrigin, /^com\/salesforce\/api\/rest/);
     assert.equal(create.payload.Name, 'Tail Co');
     assert.equal(update.header.changeType, 'UPDATE');
     assert.deepEqual([...update.header.changedFields].sort(), ['BillingAddress.City', 'LastModifiedDate', 'Name']);
@@ -136,7 +142,7 @@ describe('sfbridge events', () => {
   });
 
   test('bad input is refused with the fix, exit 2, before anything is published', async () => {
-    const delivered = pubsub.stats.published ?? 0;
+    const tip = org.emu.org.bus.tip;
     const cases: [string[], RegExp][] = [
       [['events', 'publish', '/event/Ping__e', '--data', '{"Nope__c":1}'], /Ping__e has no field Nope__c; its fields are .*Note__c/],
       [['events', 'publish', '/event/Ping__e', '--data', '{nope'], /--data is not JSON/],
@@ -152,7 +158,7 @@ describe('sfbridge events', () => {
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, message, args.join(' '));
     }
-    assert.equal(pubsub.stats.published ?? 0, delivered);
+    assert.equal(org.emu.org.bus.tip, tip, 'nothing was published');
   });
 
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
