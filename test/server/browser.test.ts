@@ -101,11 +101,15 @@ describe('the dashboard in chromium', { skip: executable ? false : 'no chromium 
     await row.locator('[data-k=status]', { hasText: /^not connected/ }).waitFor();
     await snap('connections-not-connected');
     await page.getByRole('link', { name: 'Grant access to Salesforce for org' }).click();
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    // The emulator's login and approve pages, by the element ids automation written for Salesforce uses.
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
     assert.equal(new URL(page.url()).origin, org.url, 'the browser is on the org');
-    await page.getByLabel('Password').fill(org.emu.org.password);
+    await page.locator('#password').fill(org.emu.org.password);
+    await snap('emulator-login');
+    await page.locator('#Login').click();
+    await page.getByRole('heading', { name: 'Allow Access?' }).waitFor();
     await snap('emulator-approve');
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.locator('#oaapprove').click();
     await page.getByText('Connected to Salesforce').waitFor();
     assert.equal(new URL(page.url()).pathname, '/oauth/callback');
     assert.ok((await page.content()).includes(org.emu.org.username));
