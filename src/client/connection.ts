@@ -95,6 +95,26 @@ export class Connection {
     return `/services/data/v${this.apiVersion}`;
   }
 
+  #versionCheck: Promise<void> | undefined;
+
+  /**
+   * Refuses an API version the org does not serve, naming the versions it does (`GET /services/data`, which
+   * counts against no limit); checked once per connection. A version the org does not know would otherwise
+   * answer 404 on every resource, which reads like "object not found".
+   */
+  checkApiVersion(signal?: AbortSignal): Promise<void> {
+    this.#versionCheck ??= (async () => {
+      const list = await this.request<{ version: string }[]>('/services/data', { signal, ungoverned: true });
+      if (!Array.isArray(list) || list.length === 0) return;
+      const versions = list.map((v) => String(v.version));
+      if (versions.includes(this.apiVersion)) return;
+      const newest = versions[versions.length - 1];
+      throw new ConfigError(`API version ${this.apiVersion} is not served by this org (it serves ${versions[0]}–${newest}): use --api-version ${newest} (api_version: "${newest}" in the connection block), or leave it out for the default`);
+    })();
+    this.#versionCheck.catch(() => (this.#versionCheck = undefined));
+    return this.#versionCheck;
+  }
+
   /** The current session (logs in if needed). */
   session(signal?: AbortSignal): Promise<Session> {
     return this.auth.getSession(signal);

@@ -21,6 +21,7 @@ import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -32,6 +33,8 @@ import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, typ
 export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
+/** Arrivals on inbound routes within this window are delivered by one run. */
+export const INBOUND_BATCH_WINDOW_MS = 200;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
 export const USAGE_SAMPLE_MS = 60_000;
 /** Readings older than this are pruned. */
@@ -85,6 +88,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** The fleet's API budget per org, shared through Postgres (fleet only). */
+  readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
   readonly fleet: boolean;
   readonly #schedules: boolean;
@@ -128,7 +133,9 @@ export class Service {
     this.#schedules = opts.schedule !== false;
     this.#schedulePollMs = opts.schedulePollMs ?? FLEET_SCHEDULE_POLL_MS;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
+    this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
+    const budgets = this.budgets;
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
     this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
@@ -202,6 +209,7 @@ export class Service {
     clearTimeout(this.#timer);
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
+    await this.budgets?.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
@@ -262,8 +270,8 @@ export class Service {
     }
   }
 
-  async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial'): Promise<Job> {
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority });
+  async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial', runAt?: Date): Promise<Job> {
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
     this.events.emit('pipeline:queued', { pipeline, jobId: job.id, trigger, priority, runAt: job.runAt });
     return job;
   }
@@ -319,7 +327,8 @@ export class Service {
       if (!this.started) return;
       void (async () => {
         const queued = new Set((await this.queue.list({ states: ['queued'] })).map((j) => j.key));
-        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc');
+        // A short window gathers a burst of arrivals into one delivery run (one publisher call, one run row).
+        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc', new Date(this.#now() + INBOUND_BATCH_WINDOW_MS));
       })().catch((err: unknown) => this.events.emit('warning', { pipeline: names.join(', '), code: 'ENQUEUE_FAILED', message: `could not queue delivery: ${(err as Error).message}` }));
     });
   }
