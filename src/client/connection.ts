@@ -23,6 +23,8 @@ export interface ClientOptions {
   /** `62.0` style; default {@link DEFAULT_API_VERSION}. */
   apiVersion?: string;
   fetch?: FetchLike;
+  /** HTTP proxy URL for this client's requests (else `HTTPS_PROXY`/`HTTP_PROXY`; `NO_PROXY` honoured). */
+  proxy?: string;
   retry?: Partial<RetryPolicy>;
   /** Shared retry budget (share one per org across clients). */
   budget?: RetryBudget;
@@ -79,7 +81,7 @@ export class Connection {
   constructor(opts: ClientOptions) {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^\d+\.\d$/.test(this.apiVersion)) throw new ConfigError(`apiVersion must look like 62.0, got "${this.apiVersion}"`);
-    this.transport = new Transport({ fetch: opts.fetch, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
+    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
     if (opts.authenticator) this.auth = opts.authenticator;
     else if (opts.credentials) this.auth = new Authenticator({ credentials: opts.credentials, transport: this.transport, tokenStore: opts.tokenStore });
     else throw new ConfigError('no credentials: pass credentials (see resolveCredentials) or an authenticator');
@@ -91,6 +93,26 @@ export class Connection {
   /** `/services/data/vXX.X` for this client's version. */
   get dataPath(): string {
     return `/services/data/v${this.apiVersion}`;
+  }
+
+  #versionCheck: Promise<void> | undefined;
+
+  /**
+   * Refuses an API version the org does not serve, naming the versions it does (`GET /services/data`, which
+   * counts against no limit); checked once per connection. A version the org does not know would otherwise
+   * answer 404 on every resource, which reads like "object not found".
+   */
+  checkApiVersion(signal?: AbortSignal): Promise<void> {
+    this.#versionCheck ??= (async () => {
+      const list = await this.request<{ version: string }[]>('/services/data', { signal, ungoverned: true });
+      if (!Array.isArray(list) || list.length === 0) return;
+      const versions = list.map((v) => String(v.version));
+      if (versions.includes(this.apiVersion)) return;
+      const newest = versions[versions.length - 1];
+      throw new ConfigError(`API version ${this.apiVersion} is not served by this org (it serves ${versions[0]}–${newest}): use --api-version ${newest} (api_version: "${newest}" in the connection block), or leave it out for the default`);
+    })();
+    this.#versionCheck.catch(() => (this.#versionCheck = undefined));
+    return this.#versionCheck;
   }
 
   /** The current session (logs in if needed). */

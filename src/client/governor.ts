@@ -46,6 +46,21 @@ export interface GovernorOptions {
   maxPauseMs?: number;
 }
 
+/**
+ * The org's budget as a fleet of processes sees it (one per org, e.g. kept in Postgres): every admitted
+ * call is counted there before it is made, and every reading raises the count to at least what Salesforce
+ * reported, so processes that share it stop at one ceiling together.
+ */
+export interface SharedBudget {
+  /**
+   * Counts one call if the fleet's count stays within `ceiling` (a fraction of the allocation). `known`
+   * is false while no process has a reading yet (the caller then decides alone).
+   */
+  take(ceiling: number, signal?: AbortSignal): Promise<{ known: boolean; ok: boolean; used: number; max: number }>;
+  /** A reading from a response's Sforce-Limit-Info (or `/limits`). */
+  observe(reading: UsageReading): Promise<void>;
+}
+
 /** Events: a new reading, a refusal (also thrown), a pause and its end. */
 export interface GovernorEvents {
   reading: [UsageReading];
@@ -123,6 +138,8 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
   #probe: { done: Promise<void>; settle: () => void } | undefined;
   /** True once the probe (and the `/limits` fallback) ran without yielding a reading: admit unchecked. */
   #unreadable = false;
+  /** The fleet's shared view of the org's budget, when this process is one of many (set before the first call). */
+  shared: SharedBudget | undefined;
   /** Reads `/limits`; wired by the client, used in pause mode and when responses carry no Sforce-Limit-Info. */
   readLimits: ((signal?: AbortSignal) => Promise<UsageReading | undefined>) | undefined;
 
@@ -161,6 +178,7 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     const r = typeof reading === 'string' || reading == null ? parseLimitInfo(reading) : reading;
     if (!r) return;
     this.#reading = r;
+    void this.shared?.observe(r).catch(() => undefined);
     if (!this.#start) {
       this.#start = r;
       this.#startRunUsed = this.#runUsed;
@@ -177,6 +195,11 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
    */
   async admit(opts: { long?: boolean; signal?: AbortSignal } = {}): Promise<() => void> {
     let probing = false;
+    if (!this.#reading && this.shared) {
+      // Another process already read the org: its count stands in for the probe's reading.
+      const fleet = await this.shared.take(this.orgCeiling, opts.signal).catch(() => undefined);
+      if (fleet?.known) return this.#admitShared(fleet, opts);
+    }
     while (!this.#reading && !this.#unreadable) {
       if (!this.#probe) {
         // This call is the probe: it goes unchecked (there is nothing to check against yet) and its
@@ -190,6 +213,10 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
       await abortable(this.#probe.done, opts.signal);
     }
     await this.#check(opts.signal);
+    if (this.shared && !probing) {
+      const fleet = await this.shared.take(this.orgCeiling, opts.signal).catch(() => undefined);
+      if (fleet?.known && !fleet.ok) throw this.#refuse(this.#ceilingError({ ...this.numbers(), used: fleet.used, max: fleet.max, ceiling: Math.floor(this.orgCeiling * fleet.max) }, 'the fleet has'));
+    }
     let releaseSlot: (() => void) | undefined;
     try {
       releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
@@ -207,6 +234,25 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
       releaseSlot?.();
       if (probing) void this.#afterProbe();
     };
+  }
+
+  /** Admission decided by the fleet's count before this process has a reading of its own. */
+  async #admitShared(fleet: { ok: boolean; used: number; max: number }, opts: { long?: boolean; signal?: AbortSignal }): Promise<() => void> {
+    if (!fleet.ok) throw this.#refuse(this.#ceilingError({ ...this.numbers(), used: fleet.used, max: fleet.max, ceiling: Math.floor(this.orgCeiling * fleet.max) }, 'the fleet has'));
+    const releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+    this.#runUsed++;
+    this.#inflight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#inflight--;
+      releaseSlot?.();
+    };
+  }
+
+  #ceilingError(n: LimitNumbers, who = 'org API usage is'): LimitError {
+    return new LimitError(ERROR_CODES.orgCeiling, `${who === 'org API usage is' ? who : `${who} counted the org's API usage`} at its ceiling: ${n.used}/${n.max} calls used in the last 24 h, ceiling ${pct(this.orgCeiling)} = ${n.ceiling}. Wait for the rolling window to free calls, or raise the ceiling (other integrations share this allocation)`, n);
   }
 
   /**
@@ -255,7 +301,7 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
       const n = this.numbers();
       // Calls in flight have not shown up in a reading yet; count them so parallel calls cannot overshoot.
       if (n.used + this.#inflight + 1 <= n.ceiling) break;
-      const err = new LimitError(ERROR_CODES.orgCeiling, `org API usage is at its ceiling: ${n.used}/${n.max} calls used in the last 24 h, ceiling ${pct(this.orgCeiling)} = ${n.ceiling}. Wait for the rolling window to free calls, or raise the ceiling (other integrations share this allocation)`, n);
+      const err = this.#ceilingError(n);
       if (this.#onCeiling === 'throw' || !this.readLimits || Date.now() - pausedAt >= this.#maxPauseMs) throw this.#refuse(err);
       if (!paused) this.emit('paused', n);
       paused = true;

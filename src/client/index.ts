@@ -127,3 +127,4 @@ export { COLLECTION_CHUNK, MAX_SUBREQUESTS, NOT_ATTEMPTED, type BatchSubrequest,
 export type { SaveResult, UpsertResult, LimitValue } from './rest.ts';
 export { redactUrl, redactHeaders, redactObject, type Logger } from './log.ts';
 export * from './bulk2.ts';
+export { envProxy, parseProxyUrl, proxyDispatcher, proxyFetch, redactProxy, ProxyConfigError } from './proxy.ts';

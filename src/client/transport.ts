@@ -14,6 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, TransportError, parseErrorBody } from './errors.ts';
 import { redactHeaders, redactUrl, type Logger } from './log.ts';
+import { proxyFetch } from './proxy.ts';
 
 /** A fetch-compatible function (global fetch, undici, or an in-process emulator). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -133,7 +134,13 @@ export interface TransportResponse {
 }
 
 export interface TransportOptions {
+  /** An explicit fetch (an in-process emulator, a test double); it is used as it is, without a proxy. */
   fetch?: FetchLike;
+  /**
+   * An HTTP proxy for every request (`http://proxy.corp:3128`). Without one, `HTTPS_PROXY`/`HTTP_PROXY`
+   * apply; `NO_PROXY` is honoured either way (see proxy.ts).
+   */
+  proxy?: string;
   retry?: Partial<RetryPolicy>;
   budget?: RetryBudget;
   timeoutMs?: number;
@@ -161,8 +168,9 @@ export class Transport {
   readonly #random: () => number;
 
   constructor(opts: TransportOptions = {}) {
-    // Node's global fetch (undici) keeps connections alive by default, so calls reuse sockets.
-    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    // Node's global fetch (undici) keeps connections alive by default, so calls reuse sockets; through a
+    // proxy, its agent keeps the tunnels alive the same way.
+    this.#fetch = opts.fetch ?? proxyFetch(opts.proxy) ?? ((input, init) => fetch(input, init));
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.budget = opts.budget ?? new RetryBudget();
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

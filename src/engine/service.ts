@@ -15,11 +15,13 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
+import { proxyFetch } from '../client/proxy.ts';
 import { openStore, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
+import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -84,6 +86,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** The fleet's API budget per org, shared through Postgres (fleet only). */
+  readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
   readonly fleet: boolean;
   readonly #schedules: boolean;
@@ -102,6 +106,14 @@ export class Service {
   readonly #soon = new Set<string>();
   #soonTimer: NodeJS.Immediate | undefined;
 
+  readonly #injectedFetch: boolean;
+
+  /** The fetch for calls made for a connection that names `proxy` (an injected fetch is used as it is). */
+  fetchFor(proxy: string | undefined): FetchLike {
+    if (!proxy || this.#injectedFetch) return this.fetch;
+    return proxyFetch(proxy) ?? this.fetch;
+  }
+
   private constructor(opts: ServiceOptions, store: Store, state: ServiceState, box: SecretBox) {
     this.events = opts.events ?? new ServiceEvents();
     this.storeUrl = opts.storeUrl;
@@ -109,14 +121,19 @@ export class Service {
     this.#store = store;
     this.state = state;
     this.box = box;
-    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    // The service's own calls (Grant access code exchange, identity, revoke) honour HTTPS_PROXY/NO_PROXY
+    // like the client does; a connection's own proxy is applied by fetchFor.
+    this.fetch = opts.fetch ?? proxyFetch() ?? ((input, init) => fetch(input, init));
+    this.#injectedFetch = opts.fetch !== undefined;
     this.#now = opts.now ?? Date.now;
     this.#concurrency = opts.concurrency ?? 2;
     this.fleet = opts.jobs === 'postgres';
     this.#schedules = opts.schedule !== false;
     this.#schedulePollMs = opts.schedulePollMs ?? FLEET_SCHEDULE_POLL_MS;
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl });
+    this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
+    const budgets = this.budgets;
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
     this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
@@ -190,6 +207,7 @@ export class Service {
     clearTimeout(this.#timer);
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
+    await this.budgets?.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();

@@ -252,7 +252,8 @@ for (const backend of backends) {
       const events = new SyncEvents();
       let batches = 0;
       events.on('object:batch', () => batches++);
-      const run = await sync(emu, store, ['Account'], { events, objectSettings: { Account: { pageSize: 200 } }, bulkThreshold: 10_000 });
+      // Object names are case-insensitive, as in Salesforce.
+      const run = await sync(emu, store, ['Account'], { events, objectSettings: { account: { pageSize: 200 } }, bulkThreshold: 10_000 });
       assert.equal(run.status, 'succeeded', run.error);
       assert.equal(batches, 3);
       assert.equal(await store.count('Account'), 450);

@@ -188,8 +188,22 @@ class Scope {
 /** The running user's locale and time zone (FORMAT, convertTimezone); the emulated org has one currency. */
 function userPrefs(sh: Shared): { locale: string; timeZone: string; currency: string } {
   const row = sh.org.store.prepare(`SELECT "LocaleSidKey", "TimeZoneSidKey" FROM ${q('User')} WHERE "Id" = ?`).get(sh.org.currentUserId) as { LocaleSidKey?: string; TimeZoneSidKey?: string } | undefined;
+  const known = (make: () => unknown) => {
+    try {
+      make();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const tz = row?.TimeZoneSidKey ?? 'GMT';
-  return { locale: (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-'), timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) ? tz : 'GMT', currency: 'USD' };
+  const locale = (row?.LocaleSidKey ?? 'en_US').replace(/_/g, '-');
+  // A zone or locale the runtime does not know falls back to the org defaults rather than failing the query.
+  return {
+    locale: known(() => new Intl.NumberFormat(locale)) ? locale : 'en-US',
+    timeZone: /^[A-Za-z0-9_+\-/]+$/.test(tz) && known(() => new Intl.DateTimeFormat('en-US', { timeZone: tz })) ? tz : 'GMT',
+    currency: 'USD',
+  };
 }
 
 function err(sh: Shared, code: string, token: string | undefined, text: string, from = 0): never {
@@ -650,6 +664,24 @@ function distanceSql(scope: Scope, fn: FunctionExp, clausePos: number): { sql: s
   return { sql: `sf_distance(${r.alias}.${q(lat.name)}, ${r.alias}.${q(lon.name)}, ${coords[0]}, ${coords[1]}, '${unit}')`, type: 'double' };
 }
 
+/**
+ * `convertCurrency(field)` in a select list. The emulated org has one currency, so the value is the
+ * record's own; what Salesforce refuses (a non-currency field, an aggregate's result) is refused.
+ */
+function convertCurrencySql(scope: Scope, fn: FunctionExp): Resolved & { kind: 'field' } {
+  const sh = scope.sh;
+  const raw = fn.rawValue ?? 'convertCurrency';
+  const p = fnParam(fn);
+  if (p === undefined) return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: ')'`);
+  if (typeof p !== 'string') {
+    if (AGGREGATES.has((p.functionName ?? '').toUpperCase())) return err(sh, 'MALFORMED_QUERY', raw, 'convertCurrency() cannot convert the result of an aggregate function');
+    return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${p.functionName ?? ''}'`);
+  }
+  const r = resolve(scope, p);
+  if (r.kind !== 'field' || r.field.type !== 'currency') return err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${r.kind === 'field' ? r.field.name : p}`);
+  return r;
+}
+
 function fnParam(fn: FunctionExp): string | FunctionExp | undefined {
   return fn.parameters?.[0];
 }
@@ -718,12 +750,8 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
   if (name === 'GEOLOCATION') return err(sh, 'MALFORMED_QUERY', raw, 'GEOLOCATION() can only be used as the second argument of DISTANCE()', clausePos);
   if (name === 'CONVERTTIMEZONE') return err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() can only be used in a date function', clausePos);
   if (name === 'FORMAT') return err(sh, 'MALFORMED_QUERY', raw, 'FORMAT() can only be used in the SELECT clause', clausePos);
-  if (name === 'CONVERTCURRENCY') {
-    const a = inner();
-    if (a.type !== 'currency') err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${a.field?.name ?? String(p)}`, clausePos);
-    // A single-currency org converts nothing: the value is the record's own.
-    return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
-  }
+  // "You can't use the convertCurrency() function in a WHERE clause", nor with ORDER BY: SELECT only.
+  if (name === 'CONVERTCURRENCY') return err(sh, 'MALFORMED_QUERY', raw, 'convertCurrency() can only be used in the SELECT clause', clausePos);
   if (PASSTHROUGH_FUNCTIONS.has(name)) {
     const a = inner();
     return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
@@ -776,8 +804,7 @@ function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJo
   const refuse = (k: number, text: string): never => {
     throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
   };
-  // A nested semi-join follows the outer one it sits in.
-  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  if (insideSemiJoin) refuse(0, 'Nesting of semi join sub-selects is not supported');
   const nested = found.findIndex((x) => x.nested);
   if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
   if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
@@ -807,11 +834,18 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   let where: Frag | null = null;
   if (sub.where) {
     const toks = flatten(sub.where);
-    checkSemiJoins(sh, toks, clausePos, true);
+    // The sub-select's own WHERE, so a nested semi-join is pointed at where it is written.
+    const own = new RegExp(`\\bFROM\\s+${(sub.sObject ?? '').replace(/\W/g, '')}\\b[^()]*?\\bWHERE\\b`, 'i').exec(sh.soql.slice(clausePos));
+    checkSemiJoins(sh, toks, own ? clausePos + own.index : clausePos, true);
     where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
   }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
   const params: SqlValue[] = [sh.now];
+  const scoped = sub.usingScope === undefined ? null : scopeFilter(inner, sub.usingScope);
+  if (scoped) {
+    pred.push(scoped.sql);
+    params.push(...scoped.params);
+  }
   if (where) {
     pred.push(where.sql);
     params.push(...where.params);
@@ -943,7 +977,7 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           while (innermost !== undefined && typeof innermost !== 'string') {
             const n = (innermost.functionName ?? '').toUpperCase();
             if (!PASSTHROUGH_FUNCTIONS.has(n) || n === 'FORMAT') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
-            if (n === 'CONVERTCURRENCY') functionSql(scope, innermost, false);
+            if (n === 'CONVERTCURRENCY') convertCurrencySql(scope, innermost);
             innermost = fnParam(innermost);
           }
           if (innermost === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
@@ -954,10 +988,11 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           columns.push(item.alias ?? r.path);
           break;
         }
-        if (typeof target === 'string') {
-          // FORMAT(field) in an aggregate query: the field must be grouped.
-          const r = resolve(scope, target);
-          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', target, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : target}`);
+        if (typeof target === 'string' || (target.functionName ?? '').toUpperCase() === 'CONVERTCURRENCY') {
+          // FORMAT(field) or convertCurrency(field) in an aggregate query: the field must be grouped.
+          const r = typeof target === 'string' ? resolve(scope, target) : convertCurrencySql(scope, target);
+          const spelled = typeof target === 'string' ? target : (target.rawValue ?? name);
+          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', spelled, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : spelled}`);
           const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
           put(body, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
           columns.push(key);
@@ -1085,7 +1120,7 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
 /**
  * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
  * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
- * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * no account or opportunity teams; `delegated` is the tasks and events the running user created and someone else owns
  * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
  * org does not have, so they are refused rather than answered with every row.
  */
@@ -1110,7 +1145,8 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
       return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
     }
     case 'delegated':
-      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      // Delegation is an activity notion ("My delegated tasks"): other objects are refused, not guessed at.
+      if (scope.def.name !== 'Task' && scope.def.name !== 'Event') refuse('only activities (Task, Event) are delegated');
       return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
     case 'mine_and_my_groups':
       return refuse('this scope applies only to ProcessInstanceWorkitem');
@@ -1125,6 +1161,25 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
 }
 
 const groupingMarker = (i: number) => `(__GROUPING_${i}__)`;
+
+/** Replaces `expr` in `sql` wherever it is not inside an aggregate call (COUNT(…), SUM(…) …). */
+function outsideAggregates(sql: string, expr: string, repl: string): string {
+  const inAggregate: boolean[] = [];
+  let out = '';
+  for (let i = 0; i < sql.length; ) {
+    if (sql.startsWith(expr, i) && !inAggregate.includes(true)) {
+      out += repl;
+      i += expr.length;
+      continue;
+    }
+    const c = sql[i];
+    if (c === '(') inAggregate.push(AGGREGATES.has(/(\w+)\s*$/.exec(sql.slice(0, i))?.[1]?.toUpperCase() ?? ''));
+    else if (c === ')') inAggregate.pop();
+    out += c;
+    i++;
+  }
+  return out;
+}
 
 /**
  * GROUP BY ROLLUP/CUBE as the UNION ALL of its grouping sets (SQLite has neither): in each set the
@@ -1150,16 +1205,26 @@ function rollupPlan(
   const cols = [...scope.cols.entries()];
   // Longest first, so an expression never rewrites part of a longer one that contains it.
   const order = [...exprs.keys()].sort((a, b) => exprs[b].length - exprs[a].length);
-  const render = (sql: string, set: number[]) => {
+  const markers = (sql: string, set: number[]) => {
     let out = sql;
     for (let i = 0; i < n; i++) out = out.split(groupingMarker(i)).join(set.includes(i) ? '0' : '1');
-    for (const i of order) if (!set.includes(i)) out = out.split(exprs[i]).join('NULL');
+    return out;
+  };
+  // A select-list column is a whole expression: a rolled-up grouped field reads NULL, an aggregate over
+  // it still aggregates the rows. HAVING mixes both, so only occurrences outside aggregate calls change.
+  const column = (sql: string, set: number[]) => {
+    const i = exprs.indexOf(sql);
+    return i >= 0 && !set.includes(i) ? 'NULL' : markers(sql, set);
+  };
+  const render = (sql: string, set: number[]) => {
+    let out = markers(sql, set);
+    for (const i of order) if (!set.includes(i)) out = outsideAggregates(out, exprs[i], 'NULL');
     return out;
   };
   const params: SqlValue[] = [];
   const parts = sets.map((set) => {
     params.push(...p.where.params, ...(p.having?.params ?? []));
-    const select = cols.map(([sql, c]) => `${render(sql, set)} AS ${c}`).join(', ');
+    const select = cols.map(([sql, c]) => `${column(sql, set)} AS ${c}`).join(', ');
     const groupBy = set.length ? ` GROUP BY ${set.map((i) => exprs[i]).join(', ')}` : '';
     const having = p.having ? ` HAVING ${render(p.having.sql, set)}` : '';
     return `SELECT ${select} ${scope.from()} WHERE ${p.where.sql}${groupBy}${having}`;
@@ -1181,7 +1246,7 @@ function whereFrag(scope: Scope, query: Query | Subquery, opts: BuildOpts, where
   if (!opts.queryAll) parts.push(`${a}."IsDeleted" = 0`);
   params.push(scope.sh.now);
   const using = (query as Query).usingScope;
-  if (using !== undefined && !opts.childOf) {
+  if (using !== undefined) {
     const f = scopeFilter(scope, using);
     if (f) {
       parts.push(f.sql);

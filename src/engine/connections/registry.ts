@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { parseSfdxAuthUrl, type Credentials, type Session } from '../../client/auth.ts';
 import { defaultStateDir, type StoredToken, type TokenStore } from '../../client/token-store.ts';
 import { loadOrCreateKey, seal, unseal, type SealedBox } from '../../client/secret-key.ts';
-import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions } from '../../client/index.ts';
+import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget } from '../../client/index.ts';
 import type { ConnectionRow, JsonObject, ServiceState } from '../../store/index.ts';
 import type { ServiceEvents } from '../events.ts';
-import { connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
+import { connectionProxy, connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
 
 /** Env variable holding the 32-byte key that seals connection secrets (base64 or hex). */
 export const SECRET_KEY_ENV = 'SFBRIDGE_SECRET_KEY';
@@ -92,6 +92,8 @@ export interface ConnectionsOptions {
   fetch?: FetchLike;
   /** Base URL of the service, for the callback URL shown on web connections. */
   publicUrl?: () => string | undefined;
+  /** The fleet's shared API budget of an org (by org id), when many processes call it. */
+  sharedBudget?: (org: string) => SharedBudget;
 }
 
 /** Options for a run's client. */
@@ -121,7 +123,10 @@ export class Connections {
     this.#events = opts.events;
     this.#fetch = opts.fetch;
     this.#publicUrl = opts.publicUrl ?? (() => undefined);
+    this.#sharedBudget = opts.sharedBudget;
   }
+
+  readonly #sharedBudget: ((org: string) => SharedBudget) | undefined;
 
   /** Names defined in the config file. */
   get configNames(): string[] {
@@ -327,7 +332,7 @@ export class Connections {
     const fingerprint = JSON.stringify([r.spec, Object.keys(r.secrets).sort(), r.row?.updatedAt]);
     let entry = this.#auth.get(name);
     if (!entry || entry.fingerprint !== fingerprint) {
-      const transport = new Transport({ fetch: this.#fetch });
+      const transport = new Transport({ fetch: this.#fetch, proxy: connectionProxy(r.spec, r.secrets) });
       const tokenStore = credentials.kind === 'refreshToken' ? this.#rotationStore(name) : undefined;
       entry = { fingerprint, auth: new Authenticator({ credentials, transport, tokenStore }), describes: new MemoryDescribeCache(), checked: false };
       this.#auth.set(name, entry);
@@ -336,6 +341,7 @@ export class Connections {
     const client = new SalesforceClient({
       authenticator: entry.auth,
       fetch: this.#fetch,
+      proxy: connectionProxy(r.spec, r.secrets),
       apiVersion: r.spec.api_version,
       describeCache: entry.describes,
       governor: { runShare: b?.run_share, orgCeiling: b?.org_ceiling, onCeiling: b?.on_ceiling, ...req.governor },
@@ -350,6 +356,8 @@ export class Connections {
     });
     const orgId = orgOf(session);
     if (orgId) this.#orgCache.set(name, orgId);
+    // Before the run's first call: every process counts this org's calls in one place.
+    if (this.#sharedBudget && client.governor) client.governor.shared = this.#sharedBudget(orgId ?? `connection:${name}`);
     if (!entry.checked) {
       entry.checked = true;
       await this.#markStatus(name, r, 'connected', { org_id: orgId ?? null, instance_url: session.instanceUrl });

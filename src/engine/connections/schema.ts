@@ -10,6 +10,7 @@
  *   partner: { kind: web, login_url: https://login.salesforce.com, client_id: …, client_secret: … }   # then "Grant access"
  * ```
  */
+import { parseProxyUrl } from '../../client/proxy.ts';
 import { z } from 'zod';
 
 const httpsUrl = z
@@ -32,8 +33,22 @@ const budget = z
   })
   .describe('API budget for every run on this connection');
 
+/** An HTTP proxy URL; checked here so a typo fails when the connection is saved, not at the first call. */
+export const proxyUrl = z.string().superRefine((v, ctx) => {
+  try {
+    parseProxyUrl(v, 'proxy');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^proxy: /, '') });
+    return;
+  }
+  // Connection settings are returned by the API and kept unsealed; the password has its own sealed field.
+  if (new URL(v).password) ctx.addIssue({ code: 'custom', message: 'put the proxy password in proxy_password (write-only, sealed at rest), not in the URL: proxy: http://user@host:port' });
+});
+
 const common = {
   api_version: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').optional(),
+  proxy: proxyUrl.optional().describe('HTTP proxy for this connection, e.g. http://proxy.corp:3128 or http://user@proxy.corp:3128 (default: HTTPS_PROXY/HTTP_PROXY; NO_PROXY is honoured)'),
+  proxy_password: z.string().min(1).optional().describe('password for the proxy user named in proxy; write-only'),
   budget: budget.optional(),
   description: z.string().max(500).optional(),
 };
@@ -99,7 +114,7 @@ export type ConnectionKind = ConnectionSpec['kind'];
 export const CONNECTION_KINDS: readonly ConnectionKind[] = ['client_credentials', 'jwt', 'sfdx', 'web', 'password'];
 
 /** Fields that are secrets: never returned, never logged, sealed at rest. */
-export const SECRET_FIELDS = ['client_secret', 'private_key', 'auth_url', 'password'] as const;
+export const SECRET_FIELDS = ['client_secret', 'private_key', 'auth_url', 'password', 'proxy_password'] as const;
 export type SecretField = (typeof SECRET_FIELDS)[number];
 
 /** Secrets each kind needs before it can log in (web also needs a granted refresh token). */
@@ -110,6 +125,15 @@ export const REQUIRED_SECRETS: Record<ConnectionKind, readonly SecretField[]> = 
   web: [],
   password: ['client_secret', 'password'],
 };
+
+/** The proxy URL a connection's calls use: its `proxy` with the sealed `proxy_password` put back in. */
+export function connectionProxy(spec: { proxy?: string }, secrets: { proxy_password?: string }): string | undefined {
+  if (!spec.proxy) return undefined;
+  if (!secrets.proxy_password) return spec.proxy;
+  const u = new URL(spec.proxy);
+  u.password = secrets.proxy_password;
+  return u.toString().replace(/\/$/, '');
+}
 
 /** Connection names: used in URLs, flags and metrics labels. */
 export const connectionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, _ . - (at most 63 characters)');
@@ -142,7 +166,7 @@ export type ConnectionView = z.infer<typeof connectionView>;
  */
 export function specFromLegacyBlock(block: Record<string, string | undefined>): Record<string, unknown> {
   const v = (k: string) => (block[k] ? block[k] : undefined);
-  const base = { api_version: v('api_version') };
+  const base = { api_version: v('api_version'), ...(v('proxy') ? { proxy: v('proxy') } : {}) };
   if (v('auth_url')) return { kind: 'sfdx', auth_url: v('auth_url'), ...base };
   if (v('jwt_key')) return { kind: 'jwt', login_url: v('login_url') ?? v('instance_url'), client_id: v('client_id'), username: v('username'), private_key: v('jwt_key'), ...base };
   if (v('password')) return { kind: 'password', login_url: v('login_url') ?? v('instance_url'), client_id: v('client_id'), client_secret: v('client_secret'), username: v('username'), password: v('password'), ...base };

@@ -9,6 +9,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { SinkConfig } from './config.ts';
 import { SinkError, type DeliverOptions, type Sink, type SinkMessage } from './types.ts';
+import { proxyFetch } from '../../client/proxy.ts';
 
 /** Messages per POST unless `batch_size` says otherwise. */
 export const WEBHOOK_BATCH_SIZE = 100;
@@ -33,7 +34,8 @@ export class WebhookSink implements Sink {
 
   constructor(config: SinkConfig, opts: { fetch?: typeof fetch } = {}) {
     this.#config = config;
-    this.#fetch = opts.fetch ?? fetch;
+    // Webhooks honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY like every other HTTP call sfbridge makes.
+    this.#fetch = opts.fetch ?? (proxyFetch() as typeof fetch | undefined) ?? fetch;
     const u = new URL(config.url!);
     this.label = `${u.origin}${u.pathname}`;
   }

@@ -12,6 +12,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { html } from 'hono/html';
 import { ConnectionError } from '../../engine/connections/registry.ts';
+import { connectionProxy } from '../../engine/connections/schema.ts';
 import type { Service } from '../../engine/service.ts';
 import { sha256 } from '../auth.ts';
 import { messagePage, type Html } from '../ui/layout.ts';
@@ -102,7 +103,7 @@ export async function finishGrant(service: Service, query: URLSearchParams, opts
   if (secrets.client_secret) form.set('client_secret', secrets.client_secret);
   let token: Record<string, unknown>;
   try {
-    const res = await service.fetch(new URL('/services/oauth2/token', spec.login_url).toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() });
+    const res = await service.fetchFor(connectionProxy(spec, secrets))(new URL('/services/oauth2/token', spec.login_url).toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() });
     token = (await res.json().catch(() => ({ error: `HTTP ${res.status}`, error_description: 'the token endpoint did not answer JSON' }))) as Record<string, unknown>;
   } catch (err) {
     return bad('Salesforce could not be reached', html`<p>The code could not be exchanged at <code>${spec.login_url}</code>: ${(err as Error).message}. Check the connection's login_url and the network (proxy), then start Grant access again.</p>`, 502);
@@ -117,7 +118,7 @@ export async function finishGrant(service: Service, query: URLSearchParams, opts
   if (typeof token.refresh_token !== 'string') {
     return bad('Salesforce returned no refresh token', html`<p>Without a refresh token sfbridge could only work until the session expires. Add the scope <b>Perform requests at any time (refresh_token, offline_access)</b> to the connected app's Selected OAuth Scopes, keep <code>refresh_token</code> in the connection's scope (<code>${spec.scope}</code>), then start Grant access again.</p>`);
   }
-  const identity = await fetchIdentity(service, String(token.id ?? ''), String(token.access_token));
+  const identity = await fetchIdentity(service, String(token.id ?? ''), String(token.access_token), connectionProxy(spec, secrets));
   const ids = String(token.id ?? '').split('/');
   const view = await service.connections.setGrant(name, {
     refreshToken: token.refresh_token,
@@ -142,12 +143,12 @@ export async function finishGrant(service: Service, query: URLSearchParams, opts
   };
 }
 
-async function fetchIdentity(service: Service, idUrl: string, accessToken: string): Promise<{ username?: string; display_name?: string; user_id?: string; organization_id?: string }> {
+async function fetchIdentity(service: Service, idUrl: string, accessToken: string, proxy?: string): Promise<{ username?: string; display_name?: string; user_id?: string; organization_id?: string }> {
   if (!/^https?:\/\//.test(idUrl)) return {};
   try {
     const url = new URL(idUrl);
     url.searchParams.set('format', 'json');
-    const res = await service.fetch(url.toString(), { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } });
+    const res = await service.fetchFor(proxy)(url.toString(), { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } });
     if (!res.ok) return {};
     return (await res.json()) as Record<string, string>;
   } catch {
@@ -163,7 +164,7 @@ export async function revokeGrant(service: Service, connection: string): Promise
   if (!secrets.refresh_token) throw new ConnectionError('NOT_CONNECTED', 409, `connection "${connection}" is not connected`);
   let res: Response;
   try {
-    res = await service.fetch(new URL('/services/oauth2/revoke', spec.login_url).toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: secrets.refresh_token }).toString() });
+    res = await service.fetchFor(connectionProxy(spec, secrets))(new URL('/services/oauth2/revoke', spec.login_url).toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: secrets.refresh_token }).toString() });
   } catch (err) {
     throw new ConnectionError('REVOKE_FAILED', 502, `could not reach ${spec.login_url} to revoke the grant (${(err as Error).message}); the grant is kept, try again`);
   }
