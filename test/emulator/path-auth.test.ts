@@ -19,6 +19,7 @@ const PUBLIC = new Set([
   'POST /__emulator/reset', 'GET /__emulator/faults', 'POST /__emulator/faults', 'PUT /__emulator/faults', 'POST /__emulator/clock',
   'GET /__emulator/clock', 'GET /__emulator/stats', 'POST /__emulator/sessions/expire',
   'GET /__emulator/cdc', 'PUT /__emulator/cdc', 'POST /__emulator/cdc', 'POST /__emulator/events/gap', 'POST /__emulator/events/drop',
+  'GET /__emulator/outbound-messages', 'POST /__emulator/outbound-messages/retry',
 ]);
 
 const PARAMS: Record<string, string> = {
