@@ -169,6 +169,8 @@ export class Emulator {
         else if (fault) return fault;
         this.#countCall();
       }
+      // `/services/data/<anything but vNN.N>` names no version: not found (after authentication, as on Salesforce).
+      if (!versioned && /^\/services\/data\/[^/]+/.test(url.pathname)) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       const found = this.#router.match(method, url.pathname);
       if (!('handler' in found)) {
         if (found.methodMismatch) throw new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are HEAD,GET,POST,PATCH,DELETE`);

@@ -188,3 +188,12 @@ test('in-process requests treat a leading // as a path, not a host', async () =>
   const res = await org.emu.request('//services/data/v62.0/sobjects');
   assert.equal(res.status, 401);
 });
+
+test('a /services/data path without a vNN.N version is not found, after authentication', async () => {
+  const anonymous = await raw(org.url, 'GET', '/services/data/latest/sobjects');
+  assert.equal(anonymous.status, 401);
+  for (const p of ['/services/data/latest', '/services/data/v62/sobjects', '/services/data/62.0']) {
+    const res = await raw(org.url, 'GET', p, { authorization: `Bearer ${token}` });
+    assert.deepEqual([res.status, JSON.parse(res.body)], [404, [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }]], p);
+  }
+});
