@@ -146,6 +146,10 @@ describe('SOQL fidelity', () => {
     });
     it('refuses a semi-join nested in another', async () => {
       await refused('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT WhoId FROM Task))', 'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 75);
+      await refused(
+        "SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity) AND Id IN (SELECT AccountId FROM Contact WHERE LastName = 'x' AND Id IN (SELECT WhoId FROM Task))",
+        'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 140,
+      );
     });
     it('refuses a semi-join under OR', async () => {
       await refused("SELECT Name FROM Account WHERE Name = 'x' OR Id IN (SELECT AccountId FROM Contact)", 'MALFORMED_QUERY', "Semi join sub-selects are not allowed with the 'OR' operator", 46);

@@ -804,8 +804,7 @@ function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJo
   const refuse = (k: number, text: string): never => {
     throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
   };
-  // A nested semi-join follows the outer one it sits in.
-  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  if (insideSemiJoin) refuse(0, 'Nesting of semi join sub-selects is not supported');
   const nested = found.findIndex((x) => x.nested);
   if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
   if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
@@ -835,7 +834,9 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   let where: Frag | null = null;
   if (sub.where) {
     const toks = flatten(sub.where);
-    checkSemiJoins(sh, toks, clausePos, true);
+    // The sub-select's own WHERE, so a nested semi-join is pointed at where it is written.
+    const own = new RegExp(`\\bFROM\\s+${(sub.sObject ?? '').replace(/\W/g, '')}\\b[^()]*?\\bWHERE\\b`, 'i').exec(sh.soql.slice(clausePos));
+    checkSemiJoins(sh, toks, own ? clausePos + own.index : clausePos, true);
     where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
   }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
