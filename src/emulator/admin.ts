@@ -87,6 +87,17 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
     }
   });
 
+  // Outbound Messages: the definitions and the queue with its attempts (Setup's monitoring), and a retry.
+  router.on('GET', '/__emulator/outbound-messages', (ctx) => {
+    const state = ctx.url.searchParams.get('state') ?? undefined;
+    if (state && !['pending', 'delivered', 'expired'].includes(state)) return json({ error: 'state must be pending, delivered or expired' }, 400);
+    return json({ definitions: ctx.emulator.outbound.definitions, queue: ctx.emulator.outbound.queue({ state: state as 'pending' | undefined }) });
+  });
+  router.on('POST', '/__emulator/outbound-messages/retry', async (ctx) => {
+    await ctx.emulator.outbound.retryNow();
+    return json({ queue: ctx.emulator.outbound.queue() });
+  });
+
   router.on('GET', '/__emulator/faults', (ctx) => json(ctx.org.faults.settings));
 
   // Body: a spec string ("http503=0.1,latency=20") or a JSON object of settings; unspecified keys keep their value.

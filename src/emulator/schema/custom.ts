@@ -72,6 +72,14 @@ const fieldSchema = z.object({
   externalName: z.string().min(1).optional(),
 }).strict();
 
+const outboundMessageSchema = z.object({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'a name of letters, digits and underscores, e.g. AccountToErp'),
+  endpointUrl: z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL, e.g. http://127.0.0.1:8080/inbound/outbound-messages/accounts'),
+  fields: z.array(z.string().min(1)).min(1),
+  on: z.array(z.enum(['create', 'update'])).min(1).default(['create', 'update']),
+  when: z.object({ field: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).strict().optional(),
+}).strict();
+
 const objectSchema = z.object({
   name: z.string().regex(API_NAME, 'an object API name starts with a letter and uses letters, digits and single underscores (custom objects end in __c: Invoice__c, or SBQQ__Quote__c with a namespace prefix)'),
   label: z.string().optional(),
@@ -93,6 +101,8 @@ const objectSchema = z.object({
   externalIdColumn: z.string().optional(),
   externalIdType: z.enum(['string', 'number']).optional(),
   writable: z.boolean().optional(),
+  /** Outbound Messages sent on this object's changes (see outbound/sender.ts). */
+  outboundMessages: z.array(outboundMessageSchema).optional(),
 }).strict();
 
 const fileSchema = z.object({ externalDataSources: z.array(externalDataSourceSchema).default([]), objects: z.array(objectSchema) }).strict();
@@ -172,7 +182,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     const fields = buildFields(o, oi, source, known, std);
     if (std) {
       // Extending a standard object: keep its own properties, add the fields (the registry merges them).
-      return { ...std, fields, ...(o.cdc === undefined ? {} : { cdc: o.cdc }) };
+      return { ...std, fields, ...(o.cdc === undefined ? {} : { cdc: o.cdc }), ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...std.fields, ...fields], where) } : {}) };
     }
     if (o.name.endsWith('__e')) return platformEvent(o, fields, usedPrefixes);
     if (o.name.endsWith('__x')) {
@@ -196,6 +206,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
       queryable: o.queryable, createable: o.createable, updateable: o.updateable, deletable: o.deletable, replicateable: o.replicateable,
       feedEnabled: o.feedEnabled, cdc: o.cdc,
       fields: [...systemFields({ owner: true, name }), ...fields],
+      ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...systemFields({ owner: true, name }), ...fields], where) } : {}),
     } satisfies ObjectDef;
   });
 }
@@ -302,4 +313,18 @@ function toFieldDefs(f: FieldSpec, where: string, known: Set<string>, numericNam
     base.scale = f.scale ?? 2;
   }
   return [base];
+}
+
+/** Outbound message fields must exist on the object (a typo would otherwise send nulls forever). */
+function checkOutbound(defs: z.infer<typeof outboundMessageSchema>[], fields: readonly FieldDef[], where: string): z.infer<typeof outboundMessageSchema>[] {
+  const names = new Set(fields.map((f) => f.name.toLowerCase()));
+  const canonical = new Map(fields.map((f) => [f.name.toLowerCase(), f.name]));
+  for (const [i, d] of defs.entries()) {
+    for (const f of [...d.fields, ...(d.when ? [d.when.field] : [])]) {
+      if (!names.has(f.toLowerCase())) throw new Error(`${where} › outboundMessages[${i}] ${d.name}: no field ${f} on this object`);
+    }
+    d.fields = d.fields.map((f) => canonical.get(f.toLowerCase())!);
+    if (d.when) d.when.field = canonical.get(d.when.field.toLowerCase())!;
+  }
+  return defs;
 }
