@@ -18,7 +18,7 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { clientFor, credentialsFromFlags } from './connect.ts';
+import { clientFor, clientLogger, credentialsFromFlags } from './connect.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
@@ -79,7 +79,7 @@ export function formatSummary(run: RunSummary): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${run.apiCalls} API call${run.apiCalls === 1 ? '' : 's'}${run.error ? ` — ${run.error}` : ''}`);
+  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${run.apiCalls} API call${run.apiCalls === 1 ? '' : 's'}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`);
   return out.join('\n') + '\n';
 }
 
@@ -142,6 +142,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // file's `interval` sets the pause once continuous mode is on.
   const continuous = !values.once && (values.interval !== undefined || Boolean(env.SFBRIDGE_INTERVAL));
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
+  // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
+  const logging = clientLogger(values, env, stderr);
   const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
   const controller = new AbortController();
   const onSigint = () => {
@@ -180,6 +182,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
       const client = clientFor(credentials, env, {
+        ...logging,
         proxy: config.connection.proxy,
         authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
         governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
