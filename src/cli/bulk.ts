@@ -17,9 +17,12 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceError } from '../client/errors.ts';
-import { BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
+import { BULK_DESCRIBE_REUSE_MS, BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileBulkRateStore, cacheDir } from './cache.ts';
-import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { parse } from 'csv-parse';
+import { CliError, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
+import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
+import { reportError } from './report.ts';
 import { csvRowBatches } from '../client/bulk2/csv-rows.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
@@ -93,6 +96,7 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
   const say = (s: string) => stdout.write(`${s}\n`);
+  let dirFlag = '';
   try {
     const { values, positionals } = parseFlags(argv, FLAGS, USAGE);
     if (values.help) {
@@ -103,6 +107,7 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     if (!sub) throw new UsageError(`missing subcommand\n\n${USAGE}`);
     const wait = values.wait !== undefined ? parseDuration(values.wait, '--wait') : undefined;
     const resultsDir = values['results-dir'] ?? '.';
+    if (values['results-dir'] !== undefined) dirFlag = ` --results-dir ${values['results-dir']}`;
     const apiVersion = values['api-version'] as string | undefined;
     const connect = async () => {
       // Describes and learned job rates persist in the cache dir, so a repeat load skips the describe and plans
@@ -143,20 +148,49 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     const concurrency = intFlag(values.concurrency, '--concurrency');
     const maxRowsPerJob = intFlag(values['max-rows-per-job'], '--max-rows-per-job');
     const client = await connect();
-    return await load(client, { object, operation, file: values.file, externalIdField: values['external-id'], wait, concurrency, maxRowsPerJob, resultsDir }, say, stderr);
+    // Preflight before the manifest or any job exists: login, object, operation, external ID, header columns.
+    const canonical = await preflightLoad(client, object, operation, values.file, values['external-id']);
+    return await load(client, { object: canonical, operation, file: values.file, externalIdField: values['external-id'], wait, concurrency, maxRowsPerJob, resultsDir }, say, stderr);
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge bulk: ${err.message}\n`);
+    if (err instanceof CliError) return reportError('bulk', err, { stdout, stderr });
+    // Input refused before any job exists (a ragged row, a column): nothing was sent, so exit 2.
+    if (err instanceof BulkError && err.code === 'BULK_INVALID_INPUT' && err.jobIds.length === 0) {
+      stderr.write(`sfbridge bulk: ${err.code}: ${err.message}\n`);
       return 2;
     }
     if (err instanceof BulkError) {
-      const hint = err.code === 'BULK_WAIT_EXCEEDED' ? `\nre-attach later with: ${err.jobIds.map((id) => `sfbridge bulk resume ${id}`).join('; ')}` : '';
+      const hint = err.code === 'BULK_WAIT_EXCEEDED' ? `\nre-attach later with: ${err.jobIds.map((id) => `sfbridge bulk resume ${id}${dirFlag}`).join('; ')}` : '';
       stderr.write(`sfbridge bulk: ${err.code}: ${err.message}${hint}\n`);
       return 1;
     }
-    stderr.write(`sfbridge bulk: ${failureText(err)}\n`);
-    return 1;
+    return reportError('bulk', err, { stdout, stderr });
   }
+}
+
+/**
+ * Checks a load before anything is written or created: one login, the object (with the closest name when
+ * it does not exist), the operation, the external ID field and every column of the header row. Returns the
+ * object's API name as the org spells it.
+ */
+async function preflightLoad(client: SalesforceClient, object: string, operation: BulkOperation, file: string, externalIdField: string | undefined): Promise<string> {
+  let header: string[] | undefined;
+  try {
+    const input = createReadStream(file);
+    const rows = input.pipe(parse({ to_line: 1, bom: true }));
+    input.once('error', (err) => rows.destroy(err));
+    for await (const row of rows as AsyncIterable<string[]>) header = row;
+  } catch (err) {
+    throw new UsageError(`--file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { code: 'INPUT_NOT_FOUND' });
+  }
+  if (!header?.length) throw new UsageError(`--file ${file} is empty: it needs a header row of field names`, { code: 'EMPTY_INPUT' });
+  await checkLogin(client);
+  const op: PublishOperation = operation === 'hardDelete' ? 'delete' : operation;
+  // The describe the load's own column check reuses (BULK_DESCRIBE_REUSE_MS): the preflight costs no extra call.
+  const o = { freshForMs: BULK_DESCRIBE_REUSE_MS };
+  const d = await preflightTarget(client, object, op, externalIdField, o);
+  const check = columnChecker(client, d, op, o);
+  await check(Object.fromEntries(header.map((h) => [h.trim(), 'x'])), `${file}: `);
+  return d.name;
 }
 
 function intFlag(v: string | undefined, flag: string): number | undefined {
@@ -399,12 +433,16 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     files = undefined;
     manifest.done = true;
     saveManifest(manifestPath, manifest);
-    task.finish(`${done} records, ${bad} not loaded`);
+    task.finish(`${plural(done, 'record')}, ${bad.toLocaleString('en-US')} not loaded`);
+  } catch (err) {
+    // Refused before any job existed (a ragged row): there is nothing to resume, so no manifest stays behind.
+    if (!run && manifest.jobs.length === 0) await rm(manifestPath, { force: true });
+    throw err;
   } finally {
     progress.close();
     if (files) await files.close().catch(() => undefined);
   }
-  say(`${done} records: ${done - bad} succeeded, ${bad} failed or unprocessed`);
+  say(`${plural(done, 'record')}: ${(done - bad).toLocaleString('en-US')} succeeded, ${bad.toLocaleString('en-US')} failed or unprocessed`);
   return bad > 0 ? 1 : 0;
 }
 

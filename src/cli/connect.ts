@@ -3,7 +3,9 @@
  * cannot work (no credentials, a malformed `--api-version`) is a usage error (exit 2) naming the fix, and a
  * refresh-token login saves rotated refresh tokens (FileTokenStore) so the next run can still log in.
  */
+import { existsSync } from 'node:fs';
 import { resolveCredentials } from '../client/config.ts';
+import { readConfigFile } from '../engine/config.ts';
 import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type Credentials, type SalesforceClientOptions } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
@@ -29,8 +31,46 @@ function toUsage(err: unknown): unknown {
   return err instanceof SfClientError && err.code === 'CONFIG_ERROR' ? new UsageError(err.message) : err;
 }
 
-/** Resolves credentials from flags and env; a missing or contradictory setting is a {@link UsageError}. */
+/**
+ * The config file a command reads: `--config FILE`, else `$SFBRIDGE_CONFIG`, else `./sfbridge.yaml` when it
+ * exists (the way `sf` finds its project config), else none.
+ */
+export function configFileOf(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+  if (typeof flags.config === 'string' && flags.config !== '') return flags.config;
+  if (env.SFBRIDGE_CONFIG) return env.SFBRIDGE_CONFIG;
+  return existsSync('sfbridge.yaml') ? 'sfbridge.yaml' : undefined;
+}
+
+/** The config file's `connection:` keys as connection flags; flags given on the command line win key by key. */
+export function withFileConnection(flags: Record<string, unknown>, block: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!block || typeof block !== 'object') return flags;
+  const out: Record<string, unknown> = { ...flags };
+  const keys: Record<string, string> = { instance_url: 'instance-url', login_url: 'login-url', client_id: 'client-id', client_secret: 'client-secret', username: 'username', password: 'password', jwt_key: 'jwt-key', auth_url: 'auth-url', access_token: 'access-token' };
+  for (const [key, flag] of Object.entries(keys)) {
+    const v = block[key];
+    if (typeof v === 'string' && (out[flag] === undefined || out[flag] === '')) out[flag] = v;
+  }
+  if (typeof block.api_version === 'string' && out['api-version'] === undefined) out['api-version'] = block.api_version;
+  return out;
+}
+
+/**
+ * Resolves credentials from flags, the config file's `connection:` block and env (in that order, key by
+ * key), or from `--connection NAME`; a missing or contradictory setting is a {@link UsageError}.
+ */
 export async function credentialsFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  if (!(typeof flags.connection === 'string' && flags.connection !== '')) {
+    const file = configFileOf(flags, env);
+    if (file) {
+      let raw: Record<string, unknown>;
+      try {
+        raw = await readConfigFile(file, env);
+      } catch (err) {
+        throw new UsageError(`config: ${(err as Error).message}`, { code: 'CONFIG_ERROR' });
+      }
+      flags = withFileConnection(flags, raw.connection as Record<string, unknown> | undefined);
+    }
+  }
   try {
     if (typeof flags.connection === 'string' && flags.connection !== '') {
       const { namedCredentials } = await import('../engine/connections/named.ts');

@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { openStore, parseStoreUrl } from '../store/index.ts';
-import type { SearchHit } from '../store/types.ts';
-import { parseFlags, UsageError } from './args.ts';
+import type { SearchHit, Store } from '../store/types.ts';
+import { CliError, parseFlags, plural, UsageError } from './args.ts';
+import { reportError, wantsJson, writeJson } from './report.ts';
 
 /** Store searched when `--db` is not given (where `sfbridge sync` writes by default). */
 export const DEFAULT_SEARCH_DB = './data/sfbridge.db';
@@ -25,6 +26,9 @@ must match, best matches first.
   --type OBJECT      only documents of this object, e.g. Case or Invoice__c
   --limit N          at most N hits, 1..${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT})
   --format F         table (default): title, type, category, snippet, URL per hit; jsonl: one hit per line
+  --json             {"ok":true,"command":"search","query":…,"hits":[…]}
+
+A store synced without documents has none to search: the command says so (exit 1) and how to build them.
 `;
 
 /** Injection points for tests. */
@@ -53,6 +57,7 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
       type: { type: 'string' },
       limit: { type: 'string' },
       format: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
     if (values.help) {
@@ -82,30 +87,52 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     }
     // Opening SQLite creates a missing file; an empty new database would only hide the real problem.
     if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-      stderr.write(`sfbridge search: no database at ${target.path}. Run \`sfbridge sync\` first to mirror the org and build the search index, or point --db at an existing store.\n`);
-      return 1;
+      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync --documents` first to mirror the org and build the search index, or point --db at an existing store' });
     }
     const store = await openStore(url);
     let hits: SearchHit[];
     try {
       hits = await store.search(text, { type, limit });
+      // No hits may mean the store has no documents at all: say so, and how to build them.
+      if (!hits.length) {
+        const why = await whyNoDocuments(store);
+        if (why) throw new CliError('NO_SEARCH_DOCUMENTS', why, { fix: 'run `sfbridge sync --documents` (or set documents: {enabled: true} in the config file) to build them' });
+      }
     } finally {
       await store.close();
     }
-    if (format === 'jsonl') {
+    if (values.json) writeJson(stdout, 'search', { query: text, hits });
+    else if (format === 'jsonl') {
       for (const h of hits) stdout.write(`${JSON.stringify(h)}\n`);
     } else {
       stdout.write(formatHits(hits, text, { tty: !!stdout.isTTY, type }));
     }
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge search: ${err.message}\n`);
-      return 2;
-    }
-    stderr.write(`sfbridge search: ${(err as Error).message}\n`);
-    return 1;
+    return reportError('search', err, { stdout, stderr, json: wantsJson(argv) });
   }
+}
+
+/**
+ * Why a store has no search documents, or undefined when it may have some: every object synced into it was
+ * synced without documents (each object's checkpoint records whether its sync built documents).
+ */
+async function whyNoDocuments(store: Store): Promise<string | undefined> {
+  const runs = await store.listRuns(50);
+  // Documents can come from elsewhere than a sync (the comments pipeline, the API): without runs, no verdict.
+  if (!runs.length) return undefined;
+  const objects = new Set(runs.flatMap((r) => Object.keys(r.objects)));
+  for (const o of objects) {
+    const cp = await store.getCheckpoint(o);
+    const key = (cp?.extra as { selectionKey?: unknown } | null | undefined)?.selectionKey;
+    if (typeof key !== 'string') return undefined;
+    try {
+      if ((JSON.parse(key) as { documents?: boolean }).documents !== false) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return `this store has no search documents: ${[...objects].join(', ')} were synced without them`;
 }
 
 /** Hits as numbered blocks: title, type and category path; the snippet; the URL. */
@@ -121,7 +148,7 @@ export function formatHits(hits: readonly SearchHit[], text: string, opts: { tty
     if (snippet) lines.push(`${pad}${snippet}`);
     if (h.url) lines.push(`${pad}${h.url}`);
   });
-  lines.push(`(${hits.length} hit${hits.length === 1 ? '' : 's'})`);
+  lines.push(`(${plural(hits.length, 'hit')})`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -7,7 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { closestName } from '../client/suggest.ts';
 import { durationSchema } from './duration.ts';
+
+export { closestName, editDistance } from '../client/suggest.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
@@ -168,6 +171,8 @@ export const syncConfigSchema = z.strictObject({
   interval: duration.default(DEFAULT_INTERVAL_MS).superRefine((ms, ctx) => {
     if (ms < MIN_INTERVAL_MS) ctx.addIssue({ code: 'custom', message: `${ms / 1000} s is below the ${MIN_INTERVAL_MS / 1000} s floor: a shorter pause between cycles is a busy loop that spends the org's daily API allowance (use 30s, 5m, … or --once for a single cycle)` });
   }),
+  /** `sfbridge sync` runs cycle after cycle (default: true when `interval` is set, else one cycle). */
+  continuous: z.boolean().optional(),
   lag: duration.default(DEFAULT_LAG_MS),
   bulk_threshold: z.number().int().min(0).default(DEFAULT_BULK_THRESHOLD),
   formula_refresh: duration.default(DEFAULT_FORMULA_REFRESH_MS),
@@ -219,6 +224,11 @@ export interface SyncConfig {
   customObjects: string[] | '*';
   objects: Record<string, ObjectSettings>;
   intervalMs: number;
+  /**
+   * Whether `sfbridge sync` keeps running: `continuous:` when set, else true when an interval was given (file
+   * `interval:`, `SFBRIDGE_INTERVAL` or `--interval`). `--once` always runs one cycle.
+   */
+  continuous: boolean;
   lagMs: number;
   bulkThreshold: number;
   formulaRefreshMs: number;
@@ -255,31 +265,6 @@ export const SYNC_ENV = Object.freeze({
   lag: 'SFBRIDGE_LAG',
   bulkThreshold: 'SFBRIDGE_BULK_THRESHOLD',
 });
-
-/** Levenshtein distance (small strings: config keys). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
-/** The candidate closest to `name`, if it is close enough to be a plausible typo. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: [string, number] | undefined;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (!best || d < best[1]) best = [c, d];
-  }
-  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : undefined;
-}
 
 /** Replaces `${NAME}` in every string of a parsed YAML tree; a missing variable is an error naming it. */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
@@ -368,7 +353,7 @@ export function validateConfig(raw: unknown): SyncConfig {
     store: p.to ?? p.store ?? DEFAULT_STORE_URL,
     standardObjects: p.standard_objects_to_sync,
     // Naming custom objects implies syncing them.
-    syncCustomObjects: p.sync_custom_objects || (custom !== '*' && custom.length > 0),
+    syncCustomObjects: p.sync_custom_objects || custom === '*' || custom.length > 0,
     customObjects: custom,
     objects: Object.fromEntries(Object.entries(p.objects).map(([name, o]) => [name, {
       ...(o.fields ? { fields: o.fields } : {}),
@@ -377,6 +362,7 @@ export function validateConfig(raw: unknown): SyncConfig {
       ...(o.transform ? { transform: o.transform } : {}),
     }])),
     intervalMs: p.interval,
+    continuous: p.continuous ?? (raw as { interval?: unknown } | null)?.interval !== undefined,
     lagMs: p.lag,
     bulkThreshold: p.bulk_threshold,
     formulaRefreshMs: p.formula_refresh,
@@ -409,7 +395,8 @@ export async function readConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // The parser's message carries the line, column and a code frame pointing at the mistake: keep it whole.
+    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.trimEnd()}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new SyncConfigError('', `${path} must contain a mapping of settings (key: value), got ${Array.isArray(doc) ? 'a list' : typeof doc}`);

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Connection } from '../connection.ts';
 import type { DescribeField, DescribeSObjectResult } from '../describe.ts';
+import { didYouMean } from '../suggest.ts';
 import { csvRowBatches } from './csv-rows.ts';
 import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo, type LearnedFirstPoll } from './common.ts';
 
@@ -734,9 +735,11 @@ class ColumnChecker {
       canon = await this.#resolve(col);
     }
     if (canon === null) {
-      const where = index >= 0 ? ` (first seen in record ${index})` : '';
+      // Records are counted from 1, as people count lines (record 1 is the first data row of a CSV).
+      const where = index >= 0 ? ` (first seen in record ${index + 1})` : '';
       const jobs = jobIds.length ? `; jobs already created: ${jobIds.join(', ')}` : '';
-      throw new BulkError(BULK_ERROR_CODES.invalidInput, `${this.#object} has no field ${col}${where}: check the spelling against \`describe ${this.#object}\`, or use Relationship.ExternalIdField for a parent reference${jobs}`, { jobIds: [...jobIds] });
+      const hint = didYouMean(col, [...this.#fields.values()].map((f) => f.name));
+      throw new BulkError(BULK_ERROR_CODES.invalidInput, `${this.#object} has no field ${col}${hint}${where}: check the spelling against \`describe ${this.#object}\`, or use Relationship.ExternalIdField for a parent reference${jobs}`, { jobIds: [...jobIds] });
     }
     this.#known.set(lower, canon);
     return canon;

@@ -6,7 +6,7 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
@@ -17,7 +17,7 @@ import { sinkEvents, SyncEvents, type LoadMode, type ObjectSummary, type RunSumm
 import type { Sink, SinkRetryOptions } from '../sinks/index.ts';
 import { bulkOf } from './bulk.ts';
 import { changeQuery, cursorOf, exitQuery, maxCursor, windowStart } from './cursor.ts';
-import { findDeletedIds } from './deletes.ts';
+import { findDeletedIds, VERIFY_CHUNK } from './deletes.ts';
 import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
@@ -118,6 +118,13 @@ export class SyncFilterError extends Error {
   }
 }
 
+function settingsFor<T>(map: Readonly<Record<string, T | undefined>> | undefined, object: string): T | undefined {
+  if (!map) return undefined;
+  if (map[object] !== undefined) return map[object];
+  const key = Object.keys(map).find((k) => k.toLowerCase() === object.toLowerCase());
+  return key === undefined ? undefined : map[key];
+}
+
 /** Checks every field a filter compares against describe (relationship paths through the parents'). */
 async function checkFilterFields(client: SalesforceClient, describe: DescribeSObjectResult, fields: readonly string[], where: string, signal?: AbortSignal): Promise<void> {
   for (const f of fields) {
@@ -187,6 +194,13 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';
           status = 'aborted';
+        } else if (err instanceof AuthError) {
+          // A refused login fails every object the same way: report it once and stop the run.
+          stopAll = true;
+          summary.status = 'failed';
+          summary.error = err.message;
+          status = 'failed';
+          runError = err.message;
         } else if (err instanceof LimitError) {
           stopAll = true;
           summary.status = 'failed';
@@ -261,12 +275,16 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const cp = await store.getCheckpoint(object);
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
-  const settings = opts.objectSettings?.[object] ?? {};
+  // Object names are case-insensitive in Salesforce, so `objects: { account: … }` applies to Account.
+  const settings = settingsFor(opts.objectSettings, object) ?? {};
   const filter = opts.fieldFilters?.[object] ?? settings.fields;
   let where: Condition | undefined;
+  let semiJoin = false;
   if (settings.where !== undefined) {
     try {
-      where = parseCondition(settings.where).condition;
+      const parsed = parseCondition(settings.where);
+      where = parsed.condition;
+      semiJoin = parsed.semiJoin;
     } catch (err) {
       throw new SyncFilterError(`objects.${object}.where: ${(err as Error).message}`);
     }
@@ -307,7 +325,23 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
         throw err;
       }
     }
-    if (where) await checkFilterFields(client, describe, parseCondition(settings.where!).fields, `objects.${object}.where`, signal);
+    if (where) {
+      const parsed = parseCondition(settings.where!);
+      const at = `objects.${object}.where`;
+      await checkFilterFields(client, describe, parsed.fields, at, signal);
+      for (const sub of parsed.subqueries) {
+        let d: DescribeSObjectResult;
+        try {
+          d = await client.describe(sub.object, signal);
+        } catch (err) {
+          if (err instanceof SalesforceError && err.status === 404) throw new SyncFilterError(`${at}: the subquery's object ${sub.object} does not exist in the org`);
+          throw err;
+        }
+        await checkFilterFields(client, d, sub.fields, `${at} (subquery on ${sub.object})`, signal);
+        const selected = d.fields.find((f) => f.name.toLowerCase() === sub.fields[0].toLowerCase());
+        if (selected && selected.type !== 'id' && selected.type !== 'reference') throw new SyncFilterError(`${at}: a semi-join selects an Id or lookup field; ${sub.object}.${selected.name} is a ${selected.type} field`);
+      }
+    }
     const schema = objectSchema(describe, plain, paths);
     if (settings.transform) {
       try {
@@ -422,11 +456,20 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
     // version can be behind it), which keeps the exit window as short as the change window.
     let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
-    const soql = exitQuery(object, windowStart(exit, lagMs), filter);
+    const soql = exitQuery(object, windowStart(exit, lagMs), semiJoin ? undefined : filter);
     for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
       let next = exit;
       for (const r of page.records) next = maxCursor(next, cursorOf(r as unknown as Record<string, unknown>));
-      const candidates = page.records.map((r) => ({ id: r.Id, deletedDate: r.SystemModstamp }));
+      let candidates = page.records.map((r) => ({ id: r.Id, deletedDate: r.SystemModstamp }));
+      if (semiJoin && candidates.length) {
+        // Every changed Id came back: the ones that still match stay.
+        const matching = new Set<string>();
+        for (let i = 0; i < candidates.length; i += VERIFY_CHUNK) {
+          const q = from(object).select('Id').where(cond('Id', 'IN', candidates.slice(i, i + VERIFY_CHUNK).map((c) => c.id))).where(filter);
+          for await (const r of client.query<{ Id: string }>(q.toString(), { signal })) matching.add(r.Id);
+        }
+        candidates = candidates.filter((c) => !matching.has(c.id));
+      }
       const held: Array<{ id: string; deletedDate: string }> = [];
       for (const c of candidates) if (await store.getRecord(object, c.id)) held.push(c);
       const plan = opts.documents && held.length ? await emitDocs([], held.map((d) => d.id)) : undefined;
