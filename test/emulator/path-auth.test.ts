@@ -18,6 +18,7 @@ const PUBLIC = new Set([
   'POST /services/oauth2/singleaccess', 'GET /secur/frontdoor.jsp', 'GET /id/keys', 'GET /.well-known/openid-configuration',
   'POST /__emulator/reset', 'GET /__emulator/faults', 'POST /__emulator/faults', 'PUT /__emulator/faults', 'POST /__emulator/clock',
   'GET /__emulator/clock', 'GET /__emulator/stats', 'POST /__emulator/sessions/expire',
+  'GET /__emulator/outbound-messages', 'POST /__emulator/outbound-messages/retry',
 ]);
 
 const PARAMS: Record<string, string> = {
