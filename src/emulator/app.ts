@@ -18,6 +18,8 @@ import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
 import { AsyncError, asyncErrorResponse, requestWire } from './bulk1/format.ts';
+import { changeOrigin, inTransactionScope } from './events/capture.ts';
+import { registerCometdRoutes } from './events/cometd.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -80,6 +82,7 @@ export class Emulator {
     registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
     registerRestRoutes(this.#router);
+    registerCometdRoutes(this.#router);
     // Bulk jobs left InProgress by a previous run (file-backed org) continue without waiting for a request.
     bulkEngine(this.org);
     this.outbound = new OutboundSender(this.org, { fetch: opts.outboundFetch, baseUrl: () => this.#baseUrl ?? 'http://127.0.0.1:8484' });
@@ -173,7 +176,10 @@ export class Emulator {
         if (found.methodMismatch) throw new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are HEAD,GET,POST,PATCH,DELETE`);
         throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const res = await found.handler(ctx, found.params);
+      // One outer request is one transaction for change events (Composite subrequests join it).
+      const res = inner
+        ? await found.handler(ctx, found.params)
+        : await inTransactionScope(changeOrigin(url.pathname.startsWith('/services/async/') ? 'bulkapi' : /\/tooling(\/|$)/.test(url.pathname) ? 'toolingrest' : 'rest', /^\/services\/async\/(\d+\.\d)/.exec(url.pathname)?.[1] ?? ctx.version, req.headers.get('sforce-call-options')), () => found.handler(ctx, found.params));
       const out = needsAuth && versioned ? withLimitInfo(res, this.org) : res;
       return cut ? cutMidResponse(out, CONNECTION_RESET) : out;
     } catch (err) {

@@ -18,6 +18,7 @@ const PUBLIC = new Set([
   'POST /services/oauth2/singleaccess', 'GET /secur/frontdoor.jsp', 'GET /id/keys', 'GET /.well-known/openid-configuration',
   'POST /__emulator/reset', 'GET /__emulator/faults', 'POST /__emulator/faults', 'PUT /__emulator/faults', 'POST /__emulator/clock',
   'GET /__emulator/clock', 'GET /__emulator/stats', 'POST /__emulator/sessions/expire',
+  'GET /__emulator/cdc', 'PUT /__emulator/cdc', 'POST /__emulator/cdc', 'POST /__emulator/events/gap', 'POST /__emulator/events/drop',
   'GET /__emulator/outbound-messages', 'POST /__emulator/outbound-messages/retry',
 ]);
 
@@ -105,7 +106,11 @@ test('every protected route answers 401 without a token, in every spelling of it
     for (const [kind, p] of Object.entries({ tidy: path, ...variants(path) })) {
       const res = await raw(org.url, method, p, pattern.startsWith('/services/async/') ? { 'content-type': 'application/xml; charset=UTF-8' } : {});
       const where = `${method} ${p} (${kind}, route ${pattern})`;
-      if (pattern.startsWith('/services/async/')) {
+      if (pattern.startsWith('/cometd/')) {
+        // CometD answers in Bayeux: each message fails with 401::Authentication invalid and reconnect none.
+        assert.equal(res.status, 200, where);
+        assert.equal((JSON.parse(res.body) as { error: string }[])[0].error, '401::Authentication invalid', where);
+      } else if (pattern.startsWith('/services/async/')) {
         // Bulk API 1.0 reports a missing session in its own shape, with 400, as Salesforce does.
         assert.equal(res.status, 400, where);
         assert.match(res.body, /<exceptionCode>InvalidSessionId<\/exceptionCode>\s*<exceptionMessage>Invalid session id<\/exceptionMessage>/, where);

@@ -91,6 +91,8 @@ const objectSchema = z.object({
   deletable: z.boolean().optional(),
   replicateable: z.boolean().optional(),
   feedEnabled: z.boolean().optional(),
+  /** Change Data Capture on (true) or off (false); default on for Account, Contact, Lead, Opportunity, Case. */
+  cdc: z.boolean().optional(),
   nameField: z.object({ type: z.enum(['string', 'autoNumber']).default('string'), label: z.string().optional(), displayFormat: z.string().optional() }).strict().optional(),
   fields: z.array(fieldSchema).default([]),
   /** External objects (`__x`): the data source, entity set and key property (see external/schema.ts). */
@@ -180,7 +182,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     const fields = buildFields(o, oi, source, known, std);
     if (std) {
       // Extending a standard object: keep its own properties, add the fields (the registry merges them).
-      return { ...std, fields, ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...std.fields, ...fields], where) } : {}) };
+      return { ...std, fields, ...(o.cdc === undefined ? {} : { cdc: o.cdc }), ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...std.fields, ...fields], where) } : {}) };
     }
     if (o.name.endsWith('__e')) return platformEvent(o, fields, usedPrefixes);
     if (o.name.endsWith('__x')) {
@@ -202,7 +204,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     return {
       name: o.name, label, labelPlural: o.labelPlural ?? `${label}s`, custom: true, keyPrefix,
       queryable: o.queryable, createable: o.createable, updateable: o.updateable, deletable: o.deletable, replicateable: o.replicateable,
-      feedEnabled: o.feedEnabled,
+      feedEnabled: o.feedEnabled, cdc: o.cdc,
       fields: [...systemFields({ owner: true, name }), ...fields],
       ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...systemFields({ owner: true, name }), ...fields], where) } : {}),
     } satisfies ObjectDef;
@@ -211,7 +213,8 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
 
 /**
  * A platform event (`Order_Shipped__e`): publish-only (create), not queryable, updatable or deletable, with
- * the standard event fields. Minimal support: events are stored like records but nothing delivers them.
+ * the standard event fields. Published events go onto the org's event bus (`/event/Order_Shipped__e`),
+ * never into a table.
  */
 function platformEvent(o: ObjectSpec, fields: FieldDef[], usedPrefixes: Set<string | null | undefined>): ObjectDef {
   let n = 0;

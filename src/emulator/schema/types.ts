@@ -115,6 +115,8 @@ export interface ObjectDef {
    * a top-level query is refused as Salesforce refuses it.
    */
   subqueryOnly?: boolean;
+  /** Change Data Capture on (true) or off (false) for this object; unset: the org default. */
+  cdc?: boolean;
   /** External objects (`__x`): where their rows live (Salesforce Connect, OData 4.0). */
   external?: ExternalObjectInfo;
   /** Record types, if any (describe recordTypeInfos always carries the Master one). */
