@@ -29,6 +29,8 @@ Commands:
   worker       run jobs scheduled by serve on a Postgres store (any number of workers, any machines)
   connections  add, list or remove named connections (--connection NAME on every command)
   tokens       create, list or revoke API tokens for the service
+  runs         the sync run history in the store: status, per-object counts, errors
+  completion   bash or zsh completion script
 
 Run \`sfbridge help <command>\` (or \`sfbridge <command> --help\`) for a command's options;
 \`sfbridge --version\` prints the version.
@@ -94,6 +96,8 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import('./worker.ts')).workerCommand,
   connections: async () => (await import('./connections.ts')).connectionsCommand,
   tokens: async () => (await import('./tokens.ts')).tokensCommand,
+  runs: async () => (await import('./runs.ts')).runsCommand,
+  completion: async () => (await import('./completion.ts')).completionCommand(Object.keys(commands)),
 };
 
 /** The command names, for completion and did-you-mean. */

@@ -25,7 +25,7 @@ import { parseFlags, plural, UsageError } from './args.ts';
 import { clientFor, configFileOf, credentialsFromFlags } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
-import { writeJson } from './report.ts';
+import { red, useColour, writeJson } from './report.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -86,14 +86,16 @@ async function loadDocuments(client: SalesforceClient, config: SyncConfig['docum
  * Formats a run's per-object table. The status column holds the status only; an object's error follows the
  * table in full on its own line, so no field name or fix is ever cut off.
  */
-export function formatSummary(run: RunSummary): string {
+export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}): string {
   const header = ['object', 'mode', 'read', 'written', 'deleted', 'mirrored', 'seconds', 'status'];
   const rows = run.objects.map((o) => [o.object, o.mode, fmt(o.read), fmt(o.written), fmt(o.deleted), fmt(o.mirrored), o.seconds.toFixed(1), o.status]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(`${o.object} ${o.status}: ${o.error}`);
-  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.error ? ` — ${run.error}` : ''}`);
+  // Failures stand out when colour is on (a terminal without NO_COLOR); the padding is computed uncoloured.
+  const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
+  for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
+  out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
 }
 
@@ -256,7 +258,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       progress.close();
       const next = continuous && !signal.aborted ? new Date(Date.now() + config.intervalMs) : undefined;
       if (json) writeJson(stdout, 'sync', runJson(run, next ? { nextCycle: next.toISOString() } : {}));
-      else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run));
+      else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
       if (!next) break;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
