@@ -82,8 +82,15 @@ function positiveInt(value: unknown, flag: string): number | undefined {
   return n;
 }
 
-/** The Pub/Sub client for the flags (endpoint, TLS) on the connection's session. */
-async function pubsubFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv, fetch: FetchLike | undefined): Promise<PubSubClient> {
+/** The flags `--pubsub-endpoint`, `--pubsub-plaintext` and `--pubsub-ca` (for every command that uses Pub/Sub). */
+export const PUBSUB_FLAG_OPTIONS = {
+  'pubsub-endpoint': { type: 'string' },
+  'pubsub-plaintext': { type: 'boolean' },
+  'pubsub-ca': { type: 'string' },
+} as const;
+
+/** Where the Pub/Sub API is and how to talk to it, from the flags and `SF_PUBSUB_*`; a bad value is a usage error. */
+export async function pubsubTransport(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<{ endpoint: string; tls: false | true | { ca: string } }> {
   const endpoint = (values['pubsub-endpoint'] as string | undefined) || env.SF_PUBSUB_ENDPOINT || DEFAULT_PUBSUB_ENDPOINT;
   if (!/^[^\s/:]+:\d{1,5}$/.test(endpoint)) throw new UsageError(`--pubsub-endpoint must be HOST:PORT (like ${DEFAULT_PUBSUB_ENDPOINT}), got "${endpoint}"`);
   const plaintext = Boolean(values['pubsub-plaintext']) || env.SF_PUBSUB_PLAINTEXT === '1' || env.SF_PUBSUB_PLAINTEXT === 'true';
@@ -97,10 +104,16 @@ async function pubsubFromFlags(values: Record<string, unknown>, env: NodeJS.Proc
       throw new UsageError(`--pubsub-ca ${caFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
   }
+  return { endpoint, tls: plaintext ? false : ca ? { ca } : true };
+}
+
+/** The Pub/Sub client for the flags (endpoint, TLS) on the connection's session. */
+async function pubsubFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv, fetch: FetchLike | undefined): Promise<PubSubClient> {
+  const transport = await pubsubTransport(values, env);
   const client = await clientFromFlags(values, env, { apiVersion: values['api-version'] as string | undefined, fetch });
   // Log in before opening the stream: a wrong password is exit 3 here, not a gRPC error later.
   await client.auth.getSession();
-  return new PubSubClient({ auth: client.auth, endpoint, tls: plaintext ? false : ca ? { ca } : true });
+  return new PubSubClient({ auth: client.auth, ...transport });
 }
 
 /** A change event as one line: replay id, change type, object, record ids, and the changed values. */
@@ -237,9 +250,7 @@ async function publish(argv: string[], io: Required<Pick<EventsCommandIO, 'stdou
 const FLAGS = {
   ...CONNECTION_FLAG_OPTIONS,
   json: { type: 'boolean' },
-  'pubsub-endpoint': { type: 'string' },
-  'pubsub-plaintext': { type: 'boolean' },
-  'pubsub-ca': { type: 'string' },
+  ...PUBSUB_FLAG_OPTIONS,
   'api-version': { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },

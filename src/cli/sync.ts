@@ -28,6 +28,7 @@ import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './c
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
+import { PUBSUB_FLAG_OPTIONS, pubsubTransport } from './events.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -47,6 +48,11 @@ const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
   --bulk-threshold N         rows at which an initial load uses Bulk API 2.0 (default 2000)
   --documents                build search documents (sfbridge search)
   --reconcile                run the hard-delete Id reconciliation now
+  --cdc                      after the initial run, follow Change Data Capture events (Pub/Sub API) into the
+                             mirror until Ctrl-C: each change within moments, the replay id committed with
+                             the rows; an overflow or an expired replay id re-reads by the cursor.
+                             --pubsub-endpoint HOST:PORT, --pubsub-plaintext, --pubsub-ca FILE as for
+                             sfbridge events (SF_PUBSUB_ENDPOINT, SF_PUBSUB_PLAINTEXT, SF_PUBSUB_CA)
   --api-version 62.0
 
 ${CONNECTION_USAGE}
@@ -150,6 +156,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     'bulk-threshold': { type: 'string' },
     documents: { type: 'boolean' },
     reconcile: { type: 'boolean' },
+    cdc: { type: 'boolean' },
+    ...PUBSUB_FLAG_OPTIONS,
     'api-version': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -158,6 +166,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     stdout.write(USAGE);
     return 0;
   }
+  if (values.cdc && values.once) throw new UsageError('--cdc keeps following changes after the initial run; leave out --once');
   if (values.once && values.interval) throw new UsageError('--once and --interval contradict each other: give one');
   if (values.objects && values['all-standard']) throw new UsageError('--objects and --all-standard contradict each other: give one');
   let config: SyncConfig;
@@ -183,7 +192,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   }
   // Continuous when an interval was given anywhere (flag, SFBRIDGE_INTERVAL, the file's `interval:`) or the
   // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
-  const continuous = !values.once && config.continuous;
+  const continuous = !values.once && config.continuous && !values.cdc;
+  const transport = values.cdc ? await pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
   // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
@@ -266,6 +276,13 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       if (json) writeJson(stdout, 'sync', runJson(run, next ? { nextCycle: next.toISOString() } : {}));
       else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
+      if (values.cdc && exit === 0) {
+        exit = await followCdc(client, store, await resolveObjects(client, config, signal), transport!, signal, stderr, (object) => runSync({
+          client, store, objects: [object], events, signal, objectSettings: config.objects, lagMs: config.lagMs,
+          bulkThreshold: config.bulkThreshold, schemaRefreshMs: config.schemaRefreshMs, storeLabel: redactStore(config.store),
+        }));
+        break;
+      }
       if (!next) break;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
       try {
@@ -282,4 +299,32 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     await store.close();
   }
   return exit;
+}
+
+/**
+ * `--cdc`: follows every synced object's change events into the mirror until the signal aborts (exit 0),
+ * or until the stream fails in a way resubscribing cannot fix (exit 1).
+ */
+async function followCdc(client: SalesforceClient, store: Store, objects: readonly string[], transport: Awaited<ReturnType<typeof pubsubTransport>>, signal: AbortSignal, stderr: Writable, catchUp: (object: string) => Promise<RunSummary>): Promise<number> {
+  const { PubSubClient } = await import('../client/pubsub/client.ts');
+  const { followChanges } = await import('../engine/sync/cdc.ts');
+  const pubsub = new PubSubClient({ auth: client.auth, ...transport });
+  stderr.write(`following change events of ${objects.join(', ')} (${transport.endpoint}); Ctrl-C stops\n`);
+  try {
+    await followChanges({
+      client, pubsub, store, objects, signal,
+      catchUp: async (object, reason) => {
+        stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention'}; re-reading by the cursor\n`);
+        await catchUp(object);
+      },
+      onApplied: (object, ev, rows) => stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''} (${plural(rows, 'row')})\n`),
+    });
+    return 0;
+  } catch (err) {
+    if (signal.aborted) return 0;
+    stderr.write(`sfbridge sync --cdc: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    pubsub.close();
+  }
 }

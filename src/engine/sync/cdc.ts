@@ -75,8 +75,12 @@ async function mapperFor(client: SalesforceClient, store: Store, object: string)
         }
       } else put(rec, top, value);
     }
-    // The commit time orders this change against what the store holds (the store's upsert guard).
-    if (stored.has('SystemModstamp')) rec.SystemModstamp = new Date(h.commitTimestamp).toISOString().replace('Z', '+0000') as never;
+    // The change's own LastModifiedDate (else its commit time) orders it against what the store holds
+    // (the store's SystemModstamp guard); events carry no SystemModstamp.
+    const modified = typeof ev.payload.LastModifiedDate === 'number' ? ev.payload.LastModifiedDate : h.commitTimestamp;
+    if (stored.has('SystemModstamp')) rec.SystemModstamp = new Date(modified).toISOString().replace('Z', '+0000') as never;
+    // Change events never carry IsDeleted: a created (or changed) record is live.
+    if (stored.has('IsDeleted')) rec.IsDeleted = false as never;
     return rec;
   };
   return { map, columns: [...stored] };
