@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { SalesforceClient } from '../../src/client/index.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
+import { openStore } from '../../src/store/index.ts';
 import { cliOrg, sfbridge, startSfbridge, workdir, type CliOrg } from './helpers.ts';
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -168,5 +169,31 @@ describe('sfbridge events', () => {
     const down = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--pubsub-endpoint', '127.0.0.1:1', '--json'], { cwd, env: org.env });
     assert.equal(down.code, 3, down.stdout);
     assert.equal(JSON.parse(down.stdout).error.code, 'PUBSUB_UNAVAILABLE');
+  });
+
+  test('sync --cdc loads, then follows REST changes into the mirror with the replay id beside the rows', async () => {
+    const { id } = await sf.create('Account', { Name: 'Before Load', Phone: '1' });
+    const dir = await workdir();
+    const child = startSfbridge(['sync', '--cdc', '--objects', 'Account', '--to', 'sqlite:./m.db'], { cwd: dir, env: org.env });
+    children.add(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.stdout.resume();
+    const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+    await until(() => /following change events of Account/.test(stderr), `the follower to start: ${stderr}`);
+    await sf.update('Account', id, { Name: 'After Load' });
+    const { id: created } = await sf.create('Account', { Name: 'Created Live' });
+    await until(() => stderr.includes(`Account CREATE ${created}`), `the live create: ${stderr}`);
+    child.kill('SIGINT');
+    assert.equal(await exit, 0, stderr);
+    const store = await openStore(`sqlite:${dir}/m.db`);
+    try {
+      assert.equal((await store.getRecord('Account', id))?.Name, 'After Load');
+      assert.equal((await store.getRecord('Account', id))?.Phone, '1');
+      assert.equal((await store.getRecord('Account', created))?.Name, 'Created Live');
+      assert.match(String((await store.getCheckpoint('cdc:Account'))?.extra?.replayId), /^[0-9a-f]{16}$/);
+    } finally {
+      await store.close();
+    }
   });
 });
