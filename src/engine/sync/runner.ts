@@ -6,7 +6,7 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { AuthError, ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
@@ -23,6 +23,9 @@ import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
+
+/** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
+export const MAX_READ_RESTARTS = 2;
 
 /** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
 export const BULK_PAGE_RECORDS = 50_000;
@@ -531,7 +534,20 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // without it, e.g. a table created by other means with deferred indexes.
     await store.ensureIndexes(object, { signal });
     events.emit('object:started', { object, mode: 'incremental', since });
-    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, pageSize, where);
+    // A connection cut mid-page that the query could not read again (the first page, once records of it were
+    // handed out) restarts the read from the last committed checkpoint: every page committed its cursor, so
+    // nothing is lost and the re-read rows are guarded no-ops.
+    for (let restarts = 0; ; restarts++) {
+      try {
+        cursor = await restLoad(client, object, select, cursor, restarts === 0 ? since : windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
+        break;
+      } catch (caught) {
+        const err = caught as TransportError;
+        if (restarts >= MAX_READ_RESTARTS || signal?.aborted || !(caught instanceof TransportError) || (err.code !== 'NETWORK_ERROR' && err.code !== 'TIMEOUT')) throw caught;
+        cursor = (await store.getCheckpoint(object))?.cursor ?? cursor;
+        events.emit('warning', { object, code: 'READ_RESTARTED', message: `${object}: ${err.message}; reading again from the last committed checkpoint` });
+      }
+    }
     if (where && !signal?.aborted) await filterExits(where);
     // Repair scan: rows whose commit came later than the lag are behind the cursor when they become
     // visible. Re-reading a fixed window behind the cursor now and then picks them up (the store's
