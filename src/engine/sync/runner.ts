@@ -353,7 +353,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
     if (ensured.removed.length) {
-      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
+      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: ${settings.transform ? 'column(s) no longer produced (by the org or the transform)' : 'field(s) no longer in the org'}: ${ensured.removed.join(', ')}; their columns and data are kept` });
     }
     for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
       events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
