@@ -21,6 +21,7 @@ Commands:
   describe     list an object's fields: types, external IDs, what is writable
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
+  events       tail change events and platform events (Pub/Sub API), publish platform events
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
@@ -29,6 +30,8 @@ Commands:
   worker       run jobs scheduled by serve on a Postgres store (any number of workers, any machines)
   connections  add, list or remove named connections (--connection NAME on every command)
   tokens       create, list or revoke API tokens for the service
+  runs         the sync run history in the store: status, per-object counts, errors
+  completion   bash or zsh completion script
 
 Run \`sfbridge help <command>\` (or \`sfbridge <command> --help\`) for a command's options;
 \`sfbridge --version\` prints the version.
@@ -87,6 +90,7 @@ const commands: Record<string, () => Promise<Command>> = {
   query: async () => (await import('./query.ts')).queryCommand,
   bulk: async () => (await import('./bulk.ts')).bulkCommand,
   publish: async () => (await import('./publish.ts')).publishCommand,
+  events: async () => (await import('./events.ts')).eventsCommand,
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
   search: async () => (await import('./search.ts')).searchCommand,
   comments: async () => (await import('./comments.ts')).commentsCommand,
@@ -94,6 +98,8 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import('./worker.ts')).workerCommand,
   connections: async () => (await import('./connections.ts')).connectionsCommand,
   tokens: async () => (await import('./tokens.ts')).tokensCommand,
+  runs: async () => (await import('./runs.ts')).runsCommand,
+  completion: async () => (await import('./completion.ts')).completionCommand(Object.keys(commands)),
 };
 
 /** The command names, for completion and did-you-mean. */

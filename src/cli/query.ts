@@ -10,7 +10,7 @@ import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
 import { didYouMean } from '../client/suggest.ts';
-import { UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
+import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 import { reportError, writeJson } from './report.ts';
@@ -21,7 +21,8 @@ const USAGE = `Usage: sfbridge query "SOQL" | --file FILE.soql | - [options]
   --all              include deleted and archived rows (queryAll)
   --bulk             run as a Bulk API 2.0 query job (large exports: few API calls, constant memory);
                      values come back as CSV strings with dotted parent columns; formats csv or jsonl
-  --wait D           with --bulk: stop waiting for the job after D (30s, 10m); default no limit
+  --wait D           with --bulk: stop waiting for the job after D (30s, 10m); default no limit;
+                     Ctrl-C aborts the job and writes no output file
   --max-records N    with --bulk: records per results page
   --format F         jsonl, csv or table; default: from --output's extension (.csv, .jsonl/.ndjson,
                      .txt = table), else table on a terminal and jsonl otherwise
@@ -208,10 +209,28 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
         if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new UsageError(`--max-records must be a positive integer, got "${values['max-records']}"`);
       }
       let jobId: string | undefined;
-      const n = await bulkExport(client, soql, { queryAll: Boolean(values.all), wait, maxRecords, format: format as 'csv' | 'jsonl', onJob: (id) => (jobId = id) }, lazyWriter(target), stderr).catch(async (err: unknown) => {
-        throw await explainQueryError(client, err);
-      });
-      return finish(n, jobId ? { jobId } : {});
+      // Ctrl-C: abort the query job (it would keep running and count against the org's limits), drop the
+      // partial output, and say so; a second Ctrl-C quits at once.
+      let stopping = false;
+      const onSigint = () => {
+        if (stopping) process.exit(EXIT.interrupted);
+        stopping = true;
+        void (async () => {
+          if (jobId) await client.bulk.abort('query', jobId).catch(() => undefined);
+          await file?.discard();
+          stderr.write(`\nsfbridge query: interrupted${jobId ? `; bulk query job ${jobId} aborted` : ''}${file ? ', no output file written' : ''}. Run the command again to export.\n`);
+          process.exit(EXIT.interrupted);
+        })();
+      };
+      if (!io.fetch) process.on('SIGINT', onSigint);
+      try {
+        const n = await bulkExport(client, soql, { queryAll: Boolean(values.all), wait, maxRecords, format: format as 'csv' | 'jsonl', onJob: (id) => (jobId = id) }, lazyWriter(target), stderr).catch(async (err: unknown) => {
+          throw await explainQueryError(client, err);
+        });
+        return await finish(n, jobId ? { jobId } : {});
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
     }
     if (values.wait !== undefined || values['max-records'] !== undefined) throw new UsageError('--wait and --max-records need --bulk');
     const result = values.all ? client.queryAll(soql, { batchSize }) : client.query(soql, { batchSize });

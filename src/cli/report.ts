@@ -48,13 +48,24 @@ export function errorText(command: string, e: ReportedError, err?: unknown): str
   return `sfbridge ${command}: ${body}${fix}\n`;
 }
 
+/**
+ * Whether to colour output on `stream`: a terminal, and neither NO_COLOR (https://no-color.org: set and
+ * not empty) nor TERM=dumb.
+ */
+export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+/** Red bold (failures), when colour is on. */
+export const red = (s: string, on: boolean): string => (on ? `\x1b[1;31m${s}\x1b[0m` : s);
+
 /** Reports `err` the command's way and returns the exit code. */
 export function reportError(command: string, err: unknown, io: { stdout: Writable; stderr: Writable; json?: boolean }): number {
   const e = classify(err);
   if (io.json) {
     const error = { code: e.code, message: e.message.split('\n\n')[0], ...(e.fix ? { fix: e.fix } : {}) };
     io.stdout.write(`${JSON.stringify({ ok: false, command, exitCode: e.exitCode, error })}\n`);
-  } else io.stderr.write(errorText(command, e, err));
+  } else io.stderr.write(red(errorText(command, e, err).trimEnd(), useColour(io.stderr as { isTTY?: boolean })) + '\n');
   return e.exitCode;
 }
 

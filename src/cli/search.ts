@@ -11,6 +11,8 @@ import { reportError, wantsJson, writeJson } from './report.ts';
 
 /** Store searched when `--db` is not given (where `sfbridge sync` writes by default). */
 export const DEFAULT_SEARCH_DB = './data/sfbridge.db';
+/** The demo's database (`sfbridge demo`, `serve --demo`), searched when the sync store does not exist. */
+export const DEMO_SEARCH_DB = './data/demo.db';
 /** Hits shown when `--limit` is not given. */
 export const DEFAULT_SEARCH_LIMIT = 20;
 /** Largest `--limit` (the store's cap). */
@@ -22,7 +24,7 @@ Searches the documents built by \`sfbridge sync\` (title, content, tags and cate
 must match, best matches first.
 
   --db URL|PATH      store to search (default $SFBRIDGE_STORE, the store \`sfbridge sync\` uses, else
-                     ${DEFAULT_SEARCH_DB}); a bare path means a SQLite file
+                     ${DEFAULT_SEARCH_DB}, else the demo's ${DEMO_SEARCH_DB}); a bare path means a SQLite file
   --type OBJECT      only documents of this object, e.g. Case or Invoice__c
   --limit N          at most N hits, 1..${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT})
   --format F         table (default): title, type, category, snippet, URL per hit; jsonl: one hit per line
@@ -77,7 +79,8 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     if (type !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new UsageError(`--type must be an object API name such as Case or Invoice__c, got "${type}"`);
 
     // SFBRIDGE_STORE is what `sfbridge sync` writes to when it has no --to, so both find the same store.
-    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? DEFAULT_SEARCH_DB;
+    // Without a sync store yet, the demo's own database (`npm start`, `npm run demo`) is searched.
+    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? (!existsSync(DEFAULT_SEARCH_DB) && existsSync(DEMO_SEARCH_DB) ? DEMO_SEARCH_DB : DEFAULT_SEARCH_DB);
     let target;
     const url = searchStoreUrl(db);
     try {

@@ -9,6 +9,8 @@
  * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error or an object
  * or field the org does not have, 3 login failed or the org is unreachable, 130 Ctrl-C.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -22,10 +24,10 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { parseFlags, plural, UsageError } from './args.ts';
-import { clientFor, configFileOf, credentialsFromFlags } from './connect.ts';
+import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
-import { writeJson } from './report.ts';
+import { red, useColour, writeJson } from './report.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -86,14 +88,16 @@ async function loadDocuments(client: SalesforceClient, config: SyncConfig['docum
  * Formats a run's per-object table. The status column holds the status only; an object's error follows the
  * table in full on its own line, so no field name or fix is ever cut off.
  */
-export function formatSummary(run: RunSummary): string {
+export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}): string {
   const header = ['object', 'mode', 'read', 'written', 'deleted', 'mirrored', 'seconds', 'status'];
   const rows = run.objects.map((o) => [o.object, o.mode, fmt(o.read), fmt(o.written), fmt(o.deleted), fmt(o.mirrored), o.seconds.toFixed(1), o.status]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(`${o.object} ${o.status}: ${o.error}`);
-  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.error ? ` — ${run.error}` : ''}`);
+  // Failures stand out when colour is on (a terminal without NO_COLOR); the padding is computed uncoloured.
+  const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
+  for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
+  out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
 }
 
@@ -182,6 +186,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   const continuous = !values.once && config.continuous;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
+  // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
+  const logging = clientLogger(values, env, stderr);
   const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
   const describeCache = new MemoryDescribeCache();
   const governor = { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling };
@@ -207,6 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const signal = controller.signal;
 
+  // A SQLite file's folder is created now, after the preflight passed (a refused run leaves nothing behind).
+  if (config.store.startsWith('sqlite:') && config.store !== 'sqlite::memory:') await mkdir(dirname(resolve(config.store.slice('sqlite:'.length))), { recursive: true });
   const store = await openStore(config.store, { deleteMode: config.deleteMode });
   const events = new SyncEvents();
   const progress = createProgress(stderr);
@@ -231,7 +239,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     for (let cycle = 0; ; cycle++) {
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
-      const client = clientFor(credentials, env, { proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
+      const client = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
       auth = client.auth;
       if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents, store);
       let run: RunSummary;
@@ -256,7 +264,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       progress.close();
       const next = continuous && !signal.aborted ? new Date(Date.now() + config.intervalMs) : undefined;
       if (json) writeJson(stdout, 'sync', runJson(run, next ? { nextCycle: next.toISOString() } : {}));
-      else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run));
+      else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
       if (!next) break;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);

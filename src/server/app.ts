@@ -9,6 +9,7 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerInbox } from './api/inbox.ts';
 import { mirrors, registerChangesStream } from './api/changes.ts';
 import { registerChangesPage } from './ui/changes.ts';
 import { registerReplyRoutes, type ReplyRoutesOptions } from './inbound/reply.ts';
@@ -270,6 +271,7 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
   registerApi(app as never, service);
   registerCoco(app as never, service);
   registerCallIn(app as never, service);
+  registerInbox(app as never, service);
   registerChangesStream(app as never, service);
 
   // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------

@@ -45,6 +45,63 @@ describe('conventions', () => {
   });
 });
 
+describe('completion and runs', () => {
+  it('completion scripts are valid shell and list the commands', async () => {
+    const cwd = await workdir();
+    const b = await sfbridge(['completion', 'bash'], { cwd, env: org.env });
+    assert.equal(b.code, 0);
+    assert.match(b.stdout, /complete -o default -F _sfbridge sfbridge/);
+    assert.match(b.stdout, /\bsync objects describe query\b/);
+    await writeFile(join(cwd, 'c.bash'), b.stdout);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('bash', ['-n', join(cwd, 'c.bash')]);
+    const z = await sfbridge(['completion', 'zsh'], { cwd, env: org.env });
+    assert.match(z.stdout, /^#compdef sfbridge/);
+    assert.equal((await sfbridge(['completion', 'fish'], { cwd, env: org.env })).code, 2);
+  });
+
+  it('runs lists the store\'s run history; a missing store is refused, not created', async () => {
+    const cwd = await workdir();
+    const missing = await sfbridge(['runs', '--store', 'sqlite:./m.db'], { cwd, env: org.env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^sfbridge runs: no database at \.\/m\.db/);
+    assert.deepEqual(await filesIn(cwd), []);
+    assert.equal((await sfbridge(['sync', '--objects', 'Account', '--to', 'sqlite:./m.db'], { cwd, env: org.env })).code, 0);
+    const r = await sfbridge(['runs', '--store', 'sqlite:./m.db'], { cwd, env: org.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^run 1 .* succeeded /);
+    assert.match(r.stdout, /^  Account\s+12 read\s+12 written\s+0 deleted$/m);
+    const j = JSON.parse((await sfbridge(['runs', '--store', 'sqlite:./m.db', '--json'], { cwd, env: org.env })).stdout);
+    assert.deepEqual(j.runs[0].objects.Account, { read: 12, written: 12, deleted: 0 });
+  });
+
+  it('search on a store synced without documents says so and how to build them', async () => {
+    const cwd = await workdir();
+    assert.equal((await sfbridge(['sync', '--objects', 'Account', '--to', 'sqlite:./m.db'], { cwd, env: org.env })).code, 0);
+    const r = await sfbridge(['search', 'acme', '--db', './m.db'], { cwd, env: org.env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^sfbridge search: this store has no search documents: Account were synced without them — run `sfbridge sync --documents`/);
+  });
+});
+
+describe('bulk --json', () => {
+  it('stdout carries only the result document; job lines go to stderr', async () => {
+    const cwd = await workdir();
+    await writeFile(join(cwd, 'in.csv'), 'LastName,Company\nOne,Bulk Co\nTwo,Bulk Co\n');
+    const r = await sfbridge(['bulk', 'insert', '--object', 'Lead', '--file', 'in.csv', '--json'], { cwd, env: org.env });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.ok, true);
+    assert.equal(doc.records, 2);
+    assert.equal(doc.notLoaded, 0);
+    assert.equal(doc.jobs.length, 1);
+    assert.match(doc.jobs[0].jobId, /^750/);
+    assert.deepEqual(doc.jobs[0].files, [`${doc.jobs[0].jobId}-success-records.csv`]);
+    assert.match(r.stderr, /run manifest bulk-run-/);
+    assert.match(r.stderr, /job 750\w+ created/);
+  });
+});
+
 describe('catalog', () => {
   it('objects lists custom objects; describe lists fields; --json shapes', async () => {
     const cwd = await workdir();
@@ -140,5 +197,21 @@ describe('sync', () => {
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     assert.equal(code, 0, out);
     assert.match(out, /^Account\s+incremental/m);
+  });
+});
+
+describe('examples/sfbridge.yaml', () => {
+  it('is a valid config: sync --once with it mirrors what it names', async () => {
+    const { readFile: read } = await import('node:fs/promises');
+    const cwd = await workdir();
+    // The example as shipped, with a store in the work folder and only objects this org has data for.
+    const text = (await read(join(import.meta.dirname, '../../examples/sfbridge.yaml'), 'utf8'))
+      .replace('standard_objects_to_sync: [Account, Contact, Opportunity, Case]', 'standard_objects_to_sync: [Account, Contact]');
+    await writeFile(join(cwd, 'sfbridge.yaml'), text);
+    const r = await sfbridge(['sync', '--json'], { cwd, env: org.env });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const run = JSON.parse(r.stdout);
+    assert.deepEqual(run.objects.map((o: { object: string; written: number }) => [o.object, o.written]), [['Account', 12], ['Contact', 5]]);
+    assert.equal(run.nextCycle, undefined, 'continuous: false runs one cycle');
   });
 });

@@ -150,6 +150,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   const events = opts.events ?? new SyncEvents();
   const started = now();
   const apiStart = opts.client.governor?.runUsed ?? 0;
+  const wireStart = opts.client.transport.requests;
   const summaries: ObjectSummary[] = [];
   let status: RunSummary['status'] = 'succeeded';
   let runError: string | undefined;
@@ -239,6 +240,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   }
   const finished = now();
   const apiCalls = (opts.client.governor?.runUsed ?? 0) - apiStart;
+  const requests = opts.client.transport.requests - wireStart;
   const result: RunSummary = {
     runId: undefined,
     status,
@@ -246,6 +248,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
     finished: new Date(finished).toISOString(),
     seconds: (finished - started) / 1000,
     apiCalls,
+    requests,
     objects: summaries,
     error: runError,
     ...(warnings.length ? { warnings } : {}),
