@@ -106,7 +106,7 @@ for (const w of values.workers.split(',').map(Number)) {
     workers.forEach((c, i) => (peak[i] = Math.max(peak[i], procStats(c.pid!).peakRss)));
     let done = 0;
     for (let i = 0; i < ORGS; i++) {
-      const store = await openStore(url(`mirror${i}`));
+      const store = await openStore(url(`mirror${i}`), { maxConnections: 1 });
       try {
         for (const o of OBJECTS) if ((await store.getCheckpoint(o))?.extra?.loaded) done++;
       } finally {

@@ -31,6 +31,8 @@ import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, typ
 
 /** Job kinds the service runs. */
 export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
+/** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
+export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
@@ -145,7 +147,7 @@ export class Service {
     const storeUrl = resolveStoreUrl(opts.storeUrl, opts.baseDir ?? process.cwd());
     if (opts.jobs === 'postgres' && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new PipelineError('FLEET_NEEDS_POSTGRES', 400, 'workers share jobs through Postgres: give a postgres://… store (--store postgres://user@host/db?schema=sfbridge)');
     if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') await mkdir(dirname(storeUrl.slice('sqlite:'.length)), { recursive: true });
-    const store = await openStore(storeUrl);
+    const store = await openStore(storeUrl, opts.jobs === 'postgres' ? { maxConnections: FLEET_STORE_CONNECTIONS } : {});
     try {
       const state = await store.serviceState();
       const box = opts.box ?? (await SecretBox.load({ env: opts.env }));
@@ -163,7 +165,8 @@ export class Service {
     if (!s) {
       s = (async () => {
         if (resolved.startsWith('sqlite:') && resolved !== 'sqlite::memory:') await mkdir(dirname(resolved.slice('sqlite:'.length)), { recursive: true });
-        return openStore(resolved);
+        // A fleet is many processes times every store they touch: keep each handle's pool small.
+        return openStore(resolved, this.fleet ? { maxConnections: FLEET_STORE_CONNECTIONS } : {});
       })();
       s.catch(() => this.#stores.delete(resolved));
       this.#stores.set(resolved, s);

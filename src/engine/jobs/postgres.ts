@@ -109,7 +109,7 @@ export class PostgresJobQueue implements JobQueue {
     this.#boss = new PgBoss({
       connectionString: target.connectionString,
       schema: `${this.#schema}_jobs`.slice(0, 63),
-      max: 3,
+      max: 2,
       superviseIntervalSeconds: SUPERVISE_SECONDS,
       monitorIntervalSeconds: SUPERVISE_SECONDS,
     });
