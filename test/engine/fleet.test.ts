@@ -68,7 +68,6 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       // The scheduler: no workers of its own.
       const entries: PipelineEntry[] = pipelines.map((raw) => ({ spec: parsePipeline(raw), raw: raw as never, source: 'config' }));
       service = await Service.open({ storeUrl, connections: connections as never, pipelines: entries, baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
-      await service.start();
       for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(args, env));
 
       // The orgs keep changing for the whole test: updates, inserts, soft deletes.
@@ -93,9 +92,9 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       /** Kills a worker a random moment after it starts loading an object (initial) or reading its changes, and starts a replacement. */
       const killOne = async (phase: 'initial load' | 'incremental', maxDelayMs: number) => {
         const match = (rec: Record<string, unknown>) => (phase === 'incremental') === (rec.mode === 'incremental');
-        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(30_000).then(() => undefined)]);
+        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(45_000).then(() => undefined)]);
         if (!started) {
-          log.push(`${phase}: no worker started one within 30 s, no kill`);
+          log.push(`${phase}: no worker started one within 45 s, no kill`);
           return;
         }
         const delay = Math.floor(Math.random() * maxDelayMs);
@@ -107,8 +106,11 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
         workers.push(await startWorker(args, env));
       };
 
-      // During the initial loads.
-      await killOne('initial load', 1500);
+      // During the initial loads: the first kill waits for a load before anything is scheduled, so it cannot miss them.
+      const firstKill = killOne('initial load', 1500);
+      await service.start();
+      await firstKill;
+      // The killed worker's load is taken over and started again: the second kill can aim at it.
       await killOne('initial load', 1500);
       // Wait for every object to be loaded, then kill during incremental cycles.
       const loaded = async () => {
