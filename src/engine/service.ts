@@ -692,7 +692,11 @@ export class Service {
     const jobs = await this.queue.list({ states: ['queued', 'running'] });
     const runningKeys = new Set(jobs.filter((j) => j.state === 'running').map((j) => j.key));
     const queuedKeys = new Set(jobs.filter((j) => j.state === 'queued').map((j) => j.key));
-    return pipelines.map((entry) => ({ entry, schedule: schedules.get(entry.spec.name), running: runningKeys.has(jobKey(entry.spec.name)), queued: queuedKeys.has(jobKey(entry.spec.name)) }));
+    return pipelines.map((entry) => {
+      // On the fleet a sync pipeline's work is one job per object.
+      const keys = [jobKey(entry.spec.name), ...(this.#fanOut(entry.spec) ?? []).map((o) => objectJobKey(entry.spec.connection, o))];
+      return { entry, schedule: schedules.get(entry.spec.name), running: keys.some((k) => runningKeys.has(k)), queued: keys.some((k) => queuedKeys.has(k)) };
+    });
   }
 
   /** True when the store answers. */
