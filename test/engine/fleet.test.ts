@@ -115,7 +115,7 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       // Wait for every object to be loaded, then kill during incremental cycles.
       const loaded = async () => {
         for (let i = 0; i < ORGS; i++) {
-          const store = await openStore(db.url(`mirror${i}`));
+          const store = await openStore(db.url(`mirror${i}`), { maxConnections: 1 });
           try {
             for (const o of OBJECTS) if (!(await store.getCheckpoint(o))?.extra?.loaded) return false;
           } finally {
@@ -143,7 +143,7 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
         await sleep(2000);
         diffs = [];
         for (let i = 0; i < ORGS; i++) {
-          const store = await openStore(db.url(`mirror${i}`));
+          const store = await openStore(db.url(`mirror${i}`), { maxConnections: 1 });
           try {
             for (const o of OBJECTS) diffs.push(...(await mirrorDiff(orgs[i].emu, store, o, 5)).map((d) => `org${i} ${d}`));
           } finally {

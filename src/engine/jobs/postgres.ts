@@ -103,7 +103,7 @@ export class PostgresJobQueue implements JobQueue {
     this.#audit = `${quote(this.#schema)}."_sfbridge_job_audit"`;
     this.#pollSeconds = Math.max(0.5, opts.pollSeconds ?? 1);
     // Small pools: a fleet of workers times every pool must fit the server's max_connections.
-    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 2 });
+    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 1 });
     // A pool error (the server closed an idle connection) must not end the process; the next query reconnects.
     this.#pool.on('error', () => undefined);
     this.#boss = new PgBoss({
