@@ -8,6 +8,19 @@
  * `$orderby`, `$top=26`, `$count=true` — through the hono app in process (the HTTP server adds the same
  * constant to any handler), plus a selective key lookup and a deep keyset page. Prints p50/p99/max per query
  * and the store's size. The mirror is loaded once per store URL and reused by later runs.
+ *
+ *   npx node --disable-warning=ExperimentalWarning bench/patterns.ts --only om [--rate 100] [--seconds 30]
+ *
+ * `om`: Outbound Message acknowledgement latency over real HTTP: a service on a file-backed SQLite store, one
+ * SOAP message with one notification every 1/rate s (each in its own request, keep-alive), timed from send
+ * to the `<Ack>`, which includes the durable inbox write. Prints p50/p99/max and checks every notification was
+ * delivered (to a JSONL queue) afterwards.
+ *
+ *   npx node --disable-warning=ExperimentalWarning bench/patterns.ts --only callin [--records 2000]
+ *
+ * `callin`: remote call-in throughput against the in-process emulator: `--records` Contacts in requests of 200
+ * and in requests of 1, each with its own Idempotency-Key; records per second and Salesforce API calls per
+ * record (the emulator's own counter), plus a repeat of every batch request (answered from the inbox).
  */
 import { parseArgs } from 'node:util';
 import { buildODataSources, odataConfigSchema } from '../src/server/odata/config.ts';
@@ -20,6 +33,9 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     store: { type: 'string', default: 'sqlite:/tmp/sfbridge-bench-odata.db' },
     queries: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '30' },
+    records: { type: 'string', default: '2000' },
   },
 });
 const ROWS = Number(values.rows);
@@ -106,5 +122,109 @@ async function odata(): Promise<void> {
   }
 }
 
+async function om(): Promise<void> {
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { randomBytes } = await import('node:crypto');
+  const { Service } = await import('../src/engine/service.ts');
+  const { SecretBox } = await import('../src/engine/connections/registry.ts');
+  const { parsePipeline } = await import('../src/engine/pipelines/index.ts');
+  const { createApp } = await import('../src/server/app.ts');
+  const { Auth } = await import('../src/server/auth.ts');
+  const { listen } = await import('../src/server/http.ts');
+  const rate = Number(values.rate);
+  const total = rate * Number(values.seconds);
+  const dir = await mkdtemp(join(tmpdir(), 'sfbridge-bench-om-'));
+  const orgId = '00D5g0000000001AAA';
+  const spec = { name: 'om', kind: 'outbound-messages', connection: 'erp', organization_id: orgId, target: { queue: { kind: 'jsonl', url: join(dir, 'out.jsonl') } } };
+  const service = await Service.open({ storeUrl: `sqlite:${join(dir, 'service.db')}`, box: new SecretBox(randomBytes(32)), connections: { erp: { kind: 'client_credentials', instance_url: 'https://example.my.salesforce.com', client_id: 'x', client_secret: 'y' } as never }, pipelines: [{ spec: parsePipeline(spec), raw: spec as never, source: 'config' }] });
+  await service.start();
+  const app = createApp({ service, auth: new Auth({ state: service.state }) });
+  const server = await listen((req) => app.fetch(req), { port: 0, host: '127.0.0.1' });
+  const envelope = (i: number) => `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>${orgId}</OrganizationId><ActionId>04k5g0000000001AAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>x</EnterpriseUrl><PartnerUrl>x</PartnerUrl><Notification><Id>04l${String(i).padStart(15, '0')}</Id><sObject xsi:type="sf:Account" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>001${String(i).padStart(15, '0')}</sf:Id><sf:Name>Account ${i}</sf:Name><sf:Industry>Energy</sf:Industry></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`;
+  const latencies: number[] = [];
+  let failed = 0;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      (async () => {
+        const start = performance.now();
+        const res = await fetch(`${server.url}/inbound/outbound-messages/om`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' }, body: envelope(i) });
+        const text = await res.text();
+        latencies.push(performance.now() - start);
+        if (!text.includes('<Ack>true</Ack>')) failed++;
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - t0) / 1000;
+  const end = Date.now() + 60_000;
+  let delivered = 0;
+  while (Date.now() < end && (delivered = await service.state.countInbox({ pipeline: 'om', state: 'delivered' })) < total) await new Promise((r) => setTimeout(r, 100));
+  const lines = (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
+  latencies.sort((a, b) => a - b);
+  console.log(`Outbound Message ack latency, ${total} messages at ${rate}/s over ${elapsed.toFixed(1)} s (durable SQLite inbox write before each Ack):`);
+  console.log(`  p50 ${quantile(latencies, 0.5).toFixed(1)} ms  p99 ${quantile(latencies, 0.99).toFixed(1)} ms  max ${latencies.at(-1)!.toFixed(1)} ms  not acked ${failed}`);
+  console.log(`  delivered ${delivered}/${total} (queue lines ${lines}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  await server.close();
+  await service.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function callin(): Promise<void> {
+  const { randomBytes } = await import('node:crypto');
+  const { createEmulator } = await import('../src/emulator/app.ts');
+  const { seedOrg } = await import('../src/emulator/seed/index.ts');
+  const { Service } = await import('../src/engine/service.ts');
+  const { SecretBox } = await import('../src/engine/connections/registry.ts');
+  const { createApp } = await import('../src/server/app.ts');
+  const { Auth } = await import('../src/server/auth.ts');
+  const records = Number(values.records);
+  const emu = createEmulator();
+  await seedOrg(emu.org, 'none');
+  const service = await Service.open({ storeUrl: 'sqlite::memory:', box: new SecretBox(randomBytes(32)), fetch: (input, init) => emu.fetch(new Request(input, init)), connections: { emu: { kind: 'client_credentials', instance_url: 'http://127.0.0.1:8484', client_id: emu.org.clientId, client_secret: emu.org.clientSecret } as never } });
+  await service.start();
+  const auth = new Auth({ state: service.state });
+  const { token } = await auth.createToken('bench');
+  const app = createApp({ service, auth });
+  const post = async (body: unknown, key: string) => {
+    const res = await app.request('/api/v1/call-in/Contact', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+    const out = (await res.json()) as { status: string };
+    if (out.status !== 'succeeded') throw new Error(`call-in failed: ${JSON.stringify(out).slice(0, 300)}`);
+  };
+  const run = async (label: string, perRequest: number, concurrency: number) => {
+    const requests = Math.ceil(records / perRequest);
+    const calls0 = emu.org.apiUsage;
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      for (let r = next++; r < requests; r = next++) {
+        const batch = Array.from({ length: perRequest }, (_, i) => ({ LastName: `${label} ${r * perRequest + i}` }));
+        await post(perRequest === 1 ? { operation: 'create', record: batch[0] } : { operation: 'create', records: batch }, `${label}-${r}`);
+      }
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    const calls = emu.org.apiUsage - calls0;
+    console.log(`  ${label}: ${records} records in ${requests} requests (concurrency ${concurrency}): ${(records / seconds).toFixed(0)} records/s, ${(calls / records).toFixed(3)} API calls per record (${calls} calls)`);
+    return requests;
+  };
+  console.log(`Remote call-in into the in-process emulator (${records} Contacts per variant):`);
+  const batches = await run('batch-200', 200, 4);
+  await run('single', 1, 8);
+  const calls0 = emu.org.apiUsage;
+  const t0 = performance.now();
+  for (let r = 0; r < batches; r++) await post({ operation: 'create', records: Array.from({ length: 200 }, (_, i) => ({ LastName: `batch-200 ${r * 200 + i}` })) }, `batch-200-${r}`);
+  console.log(`  repeat of every batch request with its key: ${((performance.now() - t0) / batches).toFixed(1)} ms per request, ${emu.org.apiUsage - calls0} API calls`);
+  await service.stop();
+  emu.close();
+}
+
 if (values.only === 'odata') await odata();
-else throw new Error(`--only ${values.only}: known sections: odata`);
+else if (values.only === 'om') await om();
+else if (values.only === 'callin') await callin();
+else throw new Error(`--only ${values.only}: known sections: odata, om, callin`);

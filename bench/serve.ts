@@ -42,6 +42,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sfb-bench-serve-'));
 const storeUrl = values.store ?? `sqlite:${join(dir, 'service.db')}`;
 const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: join(dir, 'home'), SFBRIDGE_LOG_LEVEL: 'warn' };
 const ms = (t: number) => `${t.toFixed(1)} ms`;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -113,12 +114,15 @@ const pid = child.pid!;
 await new Promise((r) => setTimeout(r, 2000));
 const rssStart = procRss(pid);
 
+const bytes = new Map<string, number>();
 const time = async (path: string, headers: Record<string, string>): Promise<number> => {
   const t = performance.now();
-  const res = await fetch(`${url}${path}`, { headers });
-  await res.arrayBuffer();
+  // Not following redirects: a 303 to the sign-in page would time the wrong page.
+  const res = await fetch(`${url}${path}`, { headers, redirect: 'manual' });
+  const body = await res.arrayBuffer();
   const dt = performance.now() - t;
-  if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.headers.get('location') ?? ''}`);
+  bytes.set(path, body.byteLength);
   return dt;
 };
 const api = { authorization: `Bearer ${token}` };
@@ -140,7 +144,7 @@ for (const p of apiPaths) {
   for (let i = 0; i < REQUESTS; i++) ts.push(await time(p, api));
   ts.sort((a, b) => a - b);
   all.push(...ts);
-  rows.push(`| \`GET ${p}\` | ${ms(pct(ts, 50))} | ${ms(pct(ts, 99))} | ${ms(ts[ts.length - 1])} |`);
+  rows.push(`| \`GET ${p}\` | ${ms(pct(ts, 50))} | ${ms(pct(ts, 99))} | ${ms(ts[ts.length - 1])} | ${kb(bytes.get(p)!)} |`);
 }
 all.sort((a, b) => a - b);
 const pageRows: string[] = [];
@@ -150,7 +154,7 @@ for (const p of pagePaths) {
   for (let i = 0; i < PAGE_REQUESTS; i++) ts.push(await time(p, page));
   ts.sort((a, b) => a - b);
   pageMax = Math.max(pageMax, pct(ts, 95));
-  pageRows.push(`| \`${p}\` | ${ms(pct(ts, 50))} | ${ms(pct(ts, 95))} | ${ms(ts[ts.length - 1])} |`);
+  pageRows.push(`| \`${p}\` | ${ms(pct(ts, 50))} | ${ms(pct(ts, 95))} | ${ms(ts[ts.length - 1])} | ${kb(bytes.get(p)!)} |`);
 }
 const rssAfterRequests = procRss(pid);
 
@@ -185,14 +189,14 @@ const out = [
   '',
   `API, ${REQUESTS} sequential requests per endpoint: p50 ${ms(pct(all, 50))}, p99 ${ms(pct(all, 99))} over all ${all.length}`,
   '',
-  '| Endpoint | p50 | p99 | max |',
-  '| --- | ---: | ---: | ---: |',
+  '| Endpoint | p50 | p99 | max | body |',
+  '| --- | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
   `Dashboard pages, ${PAGE_REQUESTS} requests each (signed in): slowest p95 ${ms(pageMax)}`,
   '',
-  '| Page | p50 | p95 | max |',
-  '| --- | ---: | ---: | ---: |',
+  '| Page | p50 | p95 | max | body |',
+  '| --- | ---: | ---: | ---: | ---: |',
   ...pageRows,
   '',
   `Idle between schedules (${IDLE_S} s, next run 30+ min away${runsAfter === runsBefore ? ', no run started' : ', A RUN STARTED'}): CPU ${idleCpu.toFixed(2)}% of one core`,

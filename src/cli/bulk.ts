@@ -17,9 +17,12 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceError } from '../client/errors.ts';
-import { BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
+import { BULK_DESCRIBE_REUSE_MS, BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileBulkRateStore, cacheDir } from './cache.ts';
-import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { parse } from 'csv-parse';
+import { CliError, EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
+import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
+import { reportError, wantsJson, writeJson } from './report.ts';
 import { csvRowBatches } from '../client/bulk2/csv-rows.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
@@ -60,7 +63,13 @@ Repeat loads reuse the object's describe (up to 15 minutes) and the job rates le
 (to time status polls) from the cache dir: $SFBRIDGE_CACHE_DIR, else $SFBRIDGE_HOME/cache, else
 $XDG_CACHE_HOME/sfbridge or ~/.cache/sfbridge; SFBRIDGE_CACHE_DIR=off disables it. No tokens are kept there.
 
-Exit codes: 0 all records succeeded, 1 some failed / unprocessed / error, 2 usage error.
+  --json              one JSON document on stdout: {ok, command, object, operation, manifest, jobs: [{jobId,
+                      succeeded, failed, unprocessed, files}], records, notLoaded}; job lines go to stderr
+
+Ctrl-C stops waiting and prints the resume command: jobs already created keep running in Salesforce.
+
+Exit codes: 0 all records succeeded, 1 some failed / unprocessed / error, 2 usage error or input refused
+before any job (unknown object or column; nothing created), 3 login failed, 130 interrupted.
 
 ${CONNECTION_USAGE}
 `;
@@ -84,15 +93,38 @@ const FLAGS = {
   'max-rows-per-job': { type: 'string' },
   'api-version': { type: 'string' },
   manifest: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** What a load did, for `--json` (docs/CLI.md). */
+interface LoadReport {
+  manifest?: string;
+  jobs: { jobId: string; succeeded: number; failed: number; unprocessed: number; files: string[] }[];
+  records: number;
+  notLoaded: number;
+}
+
+/** The run manifest of the load in progress, for the Ctrl-C message. */
+let activeManifest: string | undefined;
 
 /** Runs `sfbridge bulk …`; returns the exit code. */
 export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
-  const say = (s: string) => stdout.write(`${s}\n`);
+  const json = wantsJson(argv);
+  // With --json, stdout carries the one result document; the manifest and job lines go to stderr.
+  const say = (s: string) => (json ? stderr : stdout).write(`${s}\n`);
+  let dirFlag = '';
+  const report: LoadReport = { jobs: [], records: 0, notLoaded: 0 };
+  // Ctrl-C: jobs already created keep running in Salesforce; say how to finish the run, then stop.
+  const onSigint = () => {
+    stderr.write(`\nsfbridge bulk: interrupted.${activeManifest ? ` Jobs already created keep running in Salesforce; finish the run (every row exactly once) with:\n  sfbridge bulk resume --manifest ${activeManifest}\n` : '\n'}`);
+    process.exit(EXIT.interrupted);
+  };
+  if (!io.fetch) process.on('SIGINT', onSigint);
   try {
     const { values, positionals } = parseFlags(argv, FLAGS, USAGE);
     if (values.help) {
@@ -103,6 +135,7 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     if (!sub) throw new UsageError(`missing subcommand\n\n${USAGE}`);
     const wait = values.wait !== undefined ? parseDuration(values.wait, '--wait') : undefined;
     const resultsDir = values['results-dir'] ?? '.';
+    if (values['results-dir'] !== undefined) dirFlag = ` --results-dir ${values['results-dir']}`;
     const apiVersion = values['api-version'] as string | undefined;
     const connect = async () => {
       // Describes and learned job rates persist in the cache dir, so a repeat load skips the describe and plans
@@ -143,20 +176,54 @@ export async function bulkCommand(argv: string[], io: BulkCommandIO = {}): Promi
     const concurrency = intFlag(values.concurrency, '--concurrency');
     const maxRowsPerJob = intFlag(values['max-rows-per-job'], '--max-rows-per-job');
     const client = await connect();
-    return await load(client, { object, operation, file: values.file, externalIdField: values['external-id'], wait, concurrency, maxRowsPerJob, resultsDir }, say, stderr);
+    // Preflight before the manifest or any job exists: login, object, operation, external ID, header columns.
+    const canonical = await preflightLoad(client, object, operation, values.file, values['external-id']);
+    const code = await load(client, { object: canonical, operation, file: values.file, externalIdField: values['external-id'], wait, concurrency, maxRowsPerJob, resultsDir }, say, stderr, undefined, report);
+    if (json) writeJson(stdout, 'bulk', { object: canonical, operation, ...report });
+    return code;
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge bulk: ${err.message}\n`);
+    if (err instanceof CliError || json) return reportError('bulk', err, { stdout, stderr, json });
+    // Input refused before any job exists (a ragged row, a column): nothing was sent, so exit 2.
+    if (err instanceof BulkError && err.code === 'BULK_INVALID_INPUT' && err.jobIds.length === 0) {
+      stderr.write(`sfbridge bulk: ${err.code}: ${err.message}\n`);
       return 2;
     }
     if (err instanceof BulkError) {
-      const hint = err.code === 'BULK_WAIT_EXCEEDED' ? `\nre-attach later with: ${err.jobIds.map((id) => `sfbridge bulk resume ${id}`).join('; ')}` : '';
+      const hint = err.code === 'BULK_WAIT_EXCEEDED' ? `\nre-attach later with: ${err.jobIds.map((id) => `sfbridge bulk resume ${id}${dirFlag}`).join('; ')}` : '';
       stderr.write(`sfbridge bulk: ${err.code}: ${err.message}${hint}\n`);
       return 1;
     }
-    stderr.write(`sfbridge bulk: ${failureText(err)}\n`);
-    return 1;
+    return reportError('bulk', err, { stdout, stderr });
+  } finally {
+    process.off('SIGINT', onSigint);
+    activeManifest = undefined;
   }
+}
+
+/**
+ * Checks a load before anything is written or created: one login, the object (with the closest name when
+ * it does not exist), the operation, the external ID field and every column of the header row. Returns the
+ * object's API name as the org spells it.
+ */
+async function preflightLoad(client: SalesforceClient, object: string, operation: BulkOperation, file: string, externalIdField: string | undefined): Promise<string> {
+  let header: string[] | undefined;
+  try {
+    const input = createReadStream(file);
+    const rows = input.pipe(parse({ to_line: 1, bom: true }));
+    input.once('error', (err) => rows.destroy(err));
+    for await (const row of rows as AsyncIterable<string[]>) header = row;
+  } catch (err) {
+    throw new UsageError(`--file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { code: 'INPUT_NOT_FOUND' });
+  }
+  if (!header?.length) throw new UsageError(`--file ${file} is empty: it needs a header row of field names`, { code: 'EMPTY_INPUT' });
+  await checkLogin(client);
+  const op: PublishOperation = operation === 'hardDelete' ? 'delete' : operation;
+  // The describe the load's own column check reuses (BULK_DESCRIBE_REUSE_MS): the preflight costs no extra call.
+  const o = { freshForMs: BULK_DESCRIBE_REUSE_MS };
+  const d = await preflightTarget(client, object, op, externalIdField, o);
+  const check = columnChecker(client, d, op, o);
+  await check(Object.fromEntries(header.map((h) => [h.trim(), 'x'])), `${file}: `);
+  return d.name;
 }
 
 function intFlag(v: string | undefined, flag: string): number | undefined {
@@ -339,7 +406,7 @@ class JobFiles {
  * Loads the file (or, on resume, the rows of `select`), recording each job in the run manifest before its id is
  * printed. Returns the counts; the caller turns them into an exit code.
  */
-async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) => void, stderr: Writable & { isTTY?: boolean }, run?: { path: string; manifest: RunManifest; select: Ranges }): Promise<number> {
+async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) => void, stderr: Writable & { isTTY?: boolean }, run?: { path: string; manifest: RunManifest; select: Ranges }, report?: LoadReport): Promise<number> {
   await mkdir(o.resultsDir, { recursive: true });
   let manifestPath = run?.path;
   const manifest: RunManifest = run?.manifest ?? { version: 1, file: resolve(o.file), object: o.object, operation: o.operation, externalIdField: o.externalIdField, concurrency: o.concurrency, maxRowsPerJob: o.maxRowsPerJob, resultsDir: resolve(o.resultsDir), jobs: [], done: false };
@@ -348,6 +415,8 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     saveManifest(manifestPath, manifest);
     say(`run manifest ${manifestPath} (if this run is interrupted: sfbridge bulk resume --manifest ${manifestPath})`);
   }
+  activeManifest = manifestPath;
+  if (report) report.manifest = manifestPath;
   const select = run?.select;
   let columns: string[] = [];
   const csvRows = csvRecords(o.file, (header) => (columns = header));
@@ -366,7 +435,8 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
       job.written = true;
       saveManifest(manifestPath, manifest);
     }
-    say(`job ${files.jobId}: ${c.success} succeeded, ${c.failed} failed, ${c.unprocessed} unprocessed`);
+    report?.jobs.push({ jobId: files.jobId, succeeded: c.success, failed: c.failed, unprocessed: c.unprocessed, files: written });
+    say(`job ${files.jobId}: ${c.success.toLocaleString('en-US')} succeeded, ${c.failed.toLocaleString('en-US')} failed, ${c.unprocessed.toLocaleString('en-US')} unprocessed`);
     for (const f of written) say(`  ${f}`);
   };
   try {
@@ -399,12 +469,20 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     files = undefined;
     manifest.done = true;
     saveManifest(manifestPath, manifest);
-    task.finish(`${done} records, ${bad} not loaded`);
+    task.finish(`${plural(done, 'record')}, ${bad.toLocaleString('en-US')} not loaded`);
+  } catch (err) {
+    // Refused before any job existed (a ragged row): there is nothing to resume, so no manifest stays behind.
+    if (!run && manifest.jobs.length === 0) await rm(manifestPath, { force: true });
+    throw err;
   } finally {
     progress.close();
     if (files) await files.close().catch(() => undefined);
   }
-  say(`${done} records: ${done - bad} succeeded, ${bad} failed or unprocessed`);
+  if (report) {
+    report.records = done;
+    report.notLoaded = bad;
+  }
+  say(`${plural(done, 'record')}: ${(done - bad).toLocaleString('en-US')} succeeded, ${bad.toLocaleString('en-US')} failed or unprocessed`);
   return bad > 0 ? 1 : 0;
 }
 

@@ -3,19 +3,74 @@
  * cannot work (no credentials, a malformed `--api-version`) is a usage error (exit 2) naming the fix, and a
  * refresh-token login saves rotated refresh tokens (FileTokenStore) so the next run can still log in.
  */
+import { existsSync } from 'node:fs';
 import { resolveCredentials } from '../client/config.ts';
+import { readConfigFile } from '../engine/config.ts';
 import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type Credentials, type SalesforceClientOptions } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import { UsageError } from './args.ts';
+import pino from 'pino';
+import type { Logger } from '../client/log.ts';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * The client's request logger for `--log-level` (or `SFBRIDGE_LOG_LEVEL`): JSON lines on stderr through the
+ * client's redaction. `warn` (the default) shows retries as they happen; `info` every request with its status,
+ * time and API usage; `debug` adds the (redacted) request headers.
+ */
+export function clientLogger(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, stream: NodeJS.WritableStream = process.stderr): { logger: Logger; logHeaders: boolean } {
+  const level = (typeof flags['log-level'] === 'string' ? flags['log-level'] : undefined) ?? env.SFBRIDGE_LOG_LEVEL ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be ${LOG_LEVELS.join(', ')}, got "${level}" (also SFBRIDGE_LOG_LEVEL)`);
+  return { logger: pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream as pino.DestinationStream), logHeaders: level === 'debug' };
+}
 
 /** The client's configuration errors become usage errors; anything else is returned as is. */
 function toUsage(err: unknown): unknown {
   return err instanceof SfClientError && err.code === 'CONFIG_ERROR' ? new UsageError(err.message) : err;
 }
 
-/** Resolves credentials from flags and env; a missing or contradictory setting is a {@link UsageError}. */
+/**
+ * The config file a command reads: `--config FILE`, else `$SFBRIDGE_CONFIG`, else `./sfbridge.yaml` when it
+ * exists (the way `sf` finds its project config), else none.
+ */
+export function configFileOf(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+  if (typeof flags.config === 'string' && flags.config !== '') return flags.config;
+  if (env.SFBRIDGE_CONFIG) return env.SFBRIDGE_CONFIG;
+  return existsSync('sfbridge.yaml') ? 'sfbridge.yaml' : undefined;
+}
+
+/** The config file's `connection:` keys as connection flags; flags given on the command line win key by key. */
+export function withFileConnection(flags: Record<string, unknown>, block: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!block || typeof block !== 'object') return flags;
+  const out: Record<string, unknown> = { ...flags };
+  const keys: Record<string, string> = { instance_url: 'instance-url', login_url: 'login-url', client_id: 'client-id', client_secret: 'client-secret', username: 'username', password: 'password', jwt_key: 'jwt-key', auth_url: 'auth-url', access_token: 'access-token' };
+  for (const [key, flag] of Object.entries(keys)) {
+    const v = block[key];
+    if (typeof v === 'string' && (out[flag] === undefined || out[flag] === '')) out[flag] = v;
+  }
+  if (typeof block.api_version === 'string' && out['api-version'] === undefined) out['api-version'] = block.api_version;
+  return out;
+}
+
+/**
+ * Resolves credentials from flags, the config file's `connection:` block and env (in that order, key by
+ * key), or from `--connection NAME`; a missing or contradictory setting is a {@link UsageError}.
+ */
 export async function credentialsFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  if (!(typeof flags.connection === 'string' && flags.connection !== '')) {
+    const file = configFileOf(flags, env);
+    if (file) {
+      let raw: Record<string, unknown>;
+      try {
+        raw = await readConfigFile(file, env);
+      } catch (err) {
+        throw new UsageError(`config: ${(err as Error).message}`, { code: 'CONFIG_ERROR' });
+      }
+      flags = withFileConnection(flags, raw.connection as Record<string, unknown> | undefined);
+    }
+  }
   try {
     if (typeof flags.connection === 'string' && flags.connection !== '') {
       const { namedCredentials } = await import('../engine/connections/named.ts');
@@ -35,8 +90,9 @@ export async function credentialsFromFlags(flags: Record<string, unknown>, env: 
  */
 export function clientFor(credentials: Credentials, env: NodeJS.ProcessEnv, opts: Omit<SalesforceClientOptions, 'credentials'> = {}): SalesforceClient {
   const tokenStore = credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined;
+  const logging = opts.logger ? {} : clientLogger({}, env);
   try {
-    return new SalesforceClient({ tokenStore, ...opts, credentials });
+    return new SalesforceClient({ tokenStore, ...logging, ...opts, credentials });
   } catch (err) {
     throw toUsage(err);
   }
@@ -44,5 +100,5 @@ export function clientFor(credentials: Credentials, env: NodeJS.ProcessEnv, opts
 
 /** Credentials from flags and env, then a client (see {@link clientFor}). */
 export async function clientFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: Omit<SalesforceClientOptions, 'credentials'> = {}): Promise<SalesforceClient> {
-  return clientFor(await credentialsFromFlags(flags, env), env, opts);
+  return clientFor(await credentialsFromFlags(flags, env), env, { ...(opts.logger ? {} : clientLogger(flags, env)), ...opts });
 }

@@ -1,6 +1,7 @@
 /**
  * `sfbridge demo` (what `npm start` runs): starts the org emulator in-process with demo data, syncs every
- * standard object that has data into a fresh `./data/sfbridge.db`, builds search documents when the
+ * standard object that has data into a fresh `./data/demo.db` (its own file: the default sync store
+ * `./data/sfbridge.db` is never touched), builds search documents when the
  * documents module is present, prints the per-object summary and an example search, and exits 0.
  * Needs nothing but Node: no Salesforce org, no network.
  */
@@ -17,14 +18,14 @@ import { parseFlags } from './args.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { formatSummary } from './sync.ts';
 
-const USAGE = `Usage: sfbridge demo [--db ./data/sfbridge.db] [--search acme]
+const USAGE = `Usage: sfbridge demo [--db ./data/demo.db] [--search acme]
 
 Starts an emulated org with demo data in this process, syncs it into a fresh SQLite file, and searches it.
 For an interactive emulator instead, run: sfbridge emulator --seed demo
 `;
 
 /** Where the demo writes its mirror. */
-export const DEMO_DB = './data/sfbridge.db';
+export const DEMO_DB = './data/demo.db';
 const BASE = 'http://127.0.0.1:8484';
 
 export async function demoCommand(argv: string[], io: { stdout?: Writable & { isTTY?: boolean } ; stderr?: Writable & { isTTY?: boolean } } = {}): Promise<number> {

@@ -5,15 +5,33 @@
  *   replay ID|--all    resend (optionally with --payload FILE.json holding the fixed record)
  *   discard ID         close a letter without resending
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import type { FetchLike } from '../client/index.ts';
 import { DEFAULT_PUBLISH_STATE, replayDeadLetters } from '../engine/publish/index.ts';
 import type { DeadLetter, DeadLetterStatus, JsonObject } from '../store/index.ts';
 import { parseFlags, UsageError } from './args.ts';
+import { reportError, wantsJson, writeJson } from './report.ts';
 import { clientFromFlags } from './connect.ts';
-import { openStateStore } from './publish.ts';
+import { defaultPublishState, openStateStore } from './publish.ts';
+
+/**
+ * dlq only reads state publish wrote: a SQLite file that does not exist is a typo or the wrong folder, and
+ * opening it would create an empty database. Postgres URLs are checked by connecting.
+ */
+async function assertStateExists(url: string, given: boolean): Promise<void> {
+  if (!url.startsWith('sqlite:') || url === 'sqlite::memory:') return;
+  const path = url.slice('sqlite:'.length);
+  try {
+    await access(path);
+  } catch {
+    throw new UsageError(`there is no publish state at ${path}${given ? '' : ' (the default)'}: nothing has been published with this state store`, {
+      code: 'NO_PUBLISH_STATE',
+      fix: `pass the --state that sfbridge publish used${given ? ` (check the path)` : ', e.g. --state sqlite:./data/publish.db from the folder publish ran in'}`,
+    });
+  }
+}
 
 const USAGE = `Usage:
   sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
@@ -21,7 +39,9 @@ const USAGE = `Usage:
   sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME] [--force]
   sfbridge dlq discard ID
 
-  --state URL          publisher state store (default ${DEFAULT_PUBLISH_STATE})
+  --state URL          publisher state store (default $SFBRIDGE_PUBLISH_STATE or ${DEFAULT_PUBLISH_STATE},
+                       where sfbridge publish keeps it by default)
+  --config FILE        config file whose connection: block connects (replay)
   --payload FILE.json  the corrected record to send instead of the stored payload (replay of one ID)
   --force              also resend inserts whose first answer was lost and that have no field to look them
                        up by (otherwise refused: check Salesforce first, a resend may duplicate them)
@@ -62,6 +82,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       all: { type: 'boolean' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
     const [sub, idArg, ...extra] = positionals;
@@ -70,7 +91,9 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       return values.help ? 0 : 2;
     }
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"\n\n${USAGE}`);
-    const store = await openStateStore((values.state as string | undefined) ?? DEFAULT_PUBLISH_STATE);
+    const stateUrl = (values.state as string | undefined) ?? defaultPublishState(env);
+    await assertStateExists(stateUrl, Boolean(values.state));
+    const store = await openStateStore(stateUrl);
     try {
       const state = await store.publishState();
       switch (sub) {
@@ -78,7 +101,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
           const status = (values.status as string | undefined) ?? 'open';
           if (!['open', 'replayed', 'discarded', 'all'].includes(status)) throw new UsageError(`--status must be open, replayed, discarded or all, got "${status}"`);
           const letters = await state.listDeadLetters({ pipeline: values.pipeline as string | undefined, status: status as DeadLetterStatus | 'all', limit: 100_000 });
-          if (values.json) for (const l of letters) stdout.write(`${JSON.stringify(l)}\n`);
+          if (values.json) writeJson(stdout, 'dlq list', { status, deadLetters: letters });
           else {
             for (const l of letters) stdout.write(row(l));
             stdout.write(`(${letters.length} dead letter${letters.length === 1 ? '' : 's'}${status === 'all' ? '' : `, ${status}`})\n`);
@@ -87,15 +110,17 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
         }
         case 'show': {
           const l = await state.getDeadLetter(parseId(idArg));
-          if (!l) throw new UsageError(`no dead letter ${idArg}; see "sfbridge dlq list --status all"`);
-          stdout.write(`${JSON.stringify(l, null, 2)}\n`);
+          if (!l) throw new UsageError(`no dead letter ${idArg}; see "sfbridge dlq list --status all"`, { code: 'NO_SUCH_DEAD_LETTER' });
+          if (values.json) writeJson(stdout, 'dlq show', { deadLetter: l });
+          else stdout.write(`${JSON.stringify(l, null, 2)}\n`);
           return 0;
         }
         case 'discard': {
           const id = parseId(idArg);
           if (!(await state.getDeadLetter(id))) throw new UsageError(`no dead letter ${idArg}`);
           await state.updateDeadLetter(id, { status: 'discarded' });
-          stdout.write(`dead letter ${id} discarded\n`);
+          if (values.json) writeJson(stdout, 'dlq discard', { id, status: 'discarded' });
+          else stdout.write(`dead letter ${id} discarded\n`);
           return 0;
         }
         case 'replay': {
@@ -123,24 +148,27 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
             }
           }
           if (letters.length === 0) {
-            stdout.write('no open dead letters\n');
+            if (values.json) writeJson(stdout, 'dlq replay', { replayed: 0, failed: 0, outcomes: [] });
+            else stdout.write('no open dead letters\n');
             return 0;
           }
           const client = await clientFromFlags(values, env, { fetch: io.fetch });
           const outcomes = await replayDeadLetters({ client, state, letters, payloads, force: Boolean(values.force), onWarning: (m) => stderr.write(`warning: ${m}\n`), publishOptions: io.publishOptions });
           let failed = 0;
+          const text = values.json ? undefined : stdout;
           for (const o of outcomes) {
-            if (o.result.success) stdout.write(`${o.letter.id}: replayed → ${o.result.id}${o.result.reconciled ? ' (found in Salesforce, not resent)' : ''}\n`);
+            if (o.result.success) text?.write(`${o.letter.id}: replayed → ${o.result.id}${o.result.reconciled ? ' (found in Salesforce, not resent)' : ''}\n`);
             else if (o.refused) {
               failed++;
-              stdout.write(`${o.letter.id}: not resent: ${o.result.errors[0].message}\n`);
+              text?.write(`${o.letter.id}: not resent: ${o.result.errors[0].message}\n`);
             } else {
               failed++;
               const e = o.result.errors[0];
-              stdout.write(`${o.letter.id}: failed again: ${e?.code}: ${e?.message}\n`);
+              text?.write(`${o.letter.id}: failed again: ${e?.code}: ${e?.message}\n`);
             }
           }
-          stdout.write(`${outcomes.length - failed} replayed, ${failed} still failing\n`);
+          if (values.json) writeJson(stdout, 'dlq replay', { replayed: outcomes.length - failed, failed, outcomes: outcomes.map((o) => ({ id: o.letter.id, success: o.result.success, ...(o.result.id ? { recordId: o.result.id } : {}), ...(o.result.success ? {} : { error: o.result.errors[0] }) })) });
+          else stdout.write(`${outcomes.length - failed} replayed, ${failed} still failing\n`);
           return failed ? 1 : 0;
         }
         default:
@@ -150,11 +178,6 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       await store.close();
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge dlq: ${err.message}\n`);
-      return 2;
-    }
-    stderr.write(`sfbridge dlq: ${(err as Error).message}\n`);
-    return 1;
+    return reportError('dlq', err, { stdout, stderr, json: wantsJson(argv) });
   }
 }

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { loadJwtVerificationKey } from '../emulator/oauth/config.ts';
 import { loadSchemaFile } from '../emulator/schema/custom.ts';
 import { seedOrg } from '../emulator/seed/index.ts';
+import { DEFAULT_PUBSUB_PORT, startPubSub } from '../emulator/events/pubsub/server.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 
 export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
@@ -35,6 +36,10 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
                          fingerprint is printed and its PEM written next to the printed path)
   --tls-cert PATH        serve HTTPS with this PEM certificate (with --tls-key)
   --tls-key PATH         the PEM private key of --tls-cert
+  --pubsub-port N        port of the Pub/Sub API (gRPC; default ${DEFAULT_PUBSUB_PORT}, or a free port when --port
+                         is 0; 0 picks a free port); TLS with the same certificate as HTTPS
+  --cdc OBJECTS|all      objects with Change Data Capture on, e.g. Account,Invoice__c (default Account,
+                         Contact,Lead,Opportunity,Case plus schema-file objects with cdc: true)
 `;
 
 export async function emulatorCommand(argv: string[], signal?: AbortSignal): Promise<number> {
@@ -52,6 +57,8 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     'redirect-uri': { type: 'string', multiple: true },
     'rotate-refresh-tokens': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
+    cdc: { type: 'string' },
+    'pubsub-port': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -61,6 +68,8 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     return 0;
   }
   const port = parsePort(values.port!);
+  // A throwaway emulator (--port 0, as tests start it) must not collide with another one on the Pub/Sub port.
+  const pubsubPort = values['pubsub-port'] !== undefined ? parsePort(values['pubsub-port'], '--pubsub-port') : port === 0 ? 0 : DEFAULT_PUBSUB_PORT;
   const apiVersion = values['api-version']!;
   if (!SUPPORTED_VERSIONS.includes(apiVersion)) throw new UsageError(`--api-version ${apiVersion} is not served; use one of ${SUPPORTED_VERSIONS[0]}..${SUPPORTED_VERSIONS.at(-1)}`);
   let faults;
@@ -88,17 +97,32 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   }
   const tls = await tlsFromFlags(values.tls!, values['tls-cert'], values['tls-key'], values.host!);
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
-  const emulator = createEmulator({
-    db: values.db, faults, apiVersion, objects,
-    clientId: values['client-id'], clientSecret: values['client-secret'],
-    jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
-  });
+  const cdc = values.cdc === undefined ? undefined : values.cdc.trim() === 'all' ? 'all' as const : values.cdc.split(',').map((s) => s.trim()).filter(Boolean);
+  let emulator;
+  try {
+    emulator = createEmulator({
+      db: values.db, faults, apiVersion, objects, cdc,
+      clientId: values['client-id'], clientSecret: values['client-secret'],
+      jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
+    });
+  } catch (err) {
+    if (cdc !== undefined && /Change Data Capture/.test((err as Error).message)) throw new UsageError(`--cdc: ${(err as Error).message}`);
+    throw err;
+  }
   const seeded = await seedOrg(emulator.org, values.seed!);
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const server = await serve(emulator.fetch, { port, host: values.host!, signal: controller.signal, tls });
+  let pubsub;
+  try {
+    pubsub = await startPubSub(emulator, { port: pubsubPort, host: values.host!, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
+  } catch (err) {
+    await server.close();
+    emulator.close();
+    throw new UsageError(`--pubsub-port ${pubsubPort}: cannot serve the Pub/Sub API (${(err as Error).message}); pick another port or 0`);
+  }
   const out = process.stdout;
-  out.write(`sfbridge emulator listening on ${server.url}\n`);
+  out.write(`sfbridge emulator listening on ${server.url} (pubsub on ${pubsub.address})\n`);
   if (tls) {
     let certFile = values['tls-cert'];
     if (!certFile) {
@@ -116,6 +140,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
   out.write(`  oauth flows:        client_credentials, password, authorization_code (${redirectUris.length ? redirectUris.join(' ') : 'any http://localhost callback'}), refresh_token${values['rotate-refresh-tokens'] ? ' (rotating)' : ''}, JWT bearer (${jwtCert ? values['jwt-cert'] : 'off: no --jwt-cert'})\n`);
   out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire}\n`);
+  out.write(`  pubsub API (gRPC):  ${pubsub.address} ${pubsub.tls ? 'TLS' : 'plaintext'}; change events for ${emulator.org.bus.cdcObjects.join(', ') || 'no objects'}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -123,6 +148,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     process.once('SIGTERM', stop);
     controller.signal.addEventListener('abort', stop, { once: true });
   });
+  await pubsub.close();
   await server.close();
   emulator.close();
   out.write('sfbridge emulator stopped\n');

@@ -1,7 +1,9 @@
 /**
  * `sfbridge publish`: pushes records from a file (or stdin) into Salesforce, or runs the `publish:`
  * pipelines of a config file. Prints a summary, writes one result line per input record, exits 1 when any
- * record failed.
+ * record failed. Before anything is sent or written (state store, result file) it logs in once and checks
+ * the object, the operation, the external ID field and every input column (after the mapping) against
+ * describe, so a typo exits 2 with the closest name, as `bulk` refuses the same input.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../engine/config.ts';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import type { FetchLike } from '../client/index.ts';
 import {
@@ -32,9 +35,12 @@ import {
   type PublishTarget,
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { UsageError, parseDuration, parseFlags, plural } from './args.ts';
 import { clientFromFlags } from './connect.ts';
+import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
 import { createProgress } from './progress.ts';
+import { reportError, writeJson } from './report.ts';
+import { redactUrl } from './store-flags.ts';
 
 const USAGE = `Usage:
   sfbridge publish --object Contact --operation insert|update|upsert|delete --from FILE.csv|FILE.jsonl|-
@@ -55,8 +61,9 @@ const USAGE = `Usage:
   --key FIELD           input field whose value identifies a record across runs (default: position + content)
   --map FILE            transforms (YAML: select, rename, drop, constants, expressions, lookups)
   --results FILE        per-record results (.jsonl or .csv; default: <input>.results.jsonl)
-  --state URL           outbox + dead letters (default ${DEFAULT_PUBLISH_STATE}, which sfbridge dlq reads
-                        too): a rerun of the same input resumes and never sends a published record again
+  --state URL           outbox + dead letters (default $SFBRIDGE_PUBLISH_STATE or ${DEFAULT_PUBLISH_STATE}, which
+                        sfbridge dlq reads too): a rerun of the same input resumes and never sends a
+                        published record again
   --pipeline NAME       outbox namespace (default derived from object, operation and input);
                         with --config: run only this pipeline
   --path P              auto (default: < 2,000 records collections, else Bulk API 2.0), collections, bulk
@@ -69,9 +76,11 @@ const USAGE = `Usage:
   --parallel N          collections calls in flight (default 4)
   --describe-max-age D  how long a describe kept in --state is used without asking the org (default 24h)
   --max-retries N       resend rounds for transient errors (default 4)
-  --config FILE         run the publish: pipelines of this config file
+  --config FILE         run the publish: pipelines of this config file (its connection: block connects)
+  --json                print the summary as one JSON document on stdout
 
-Exit status: 0 all records succeeded, 1 any record failed (or an error), 2 usage error.
+Exit status: 0 all records succeeded, 1 any record failed (or an error), 2 usage error or input the org
+refuses (unknown object, field or column; nothing sent), 3 login failed.
 
 ${CONNECTION_USAGE}
 `;
@@ -94,14 +103,19 @@ export async function openStateStore(url: string): Promise<Store> {
 }
 
 
-/** Writes results as JSON lines or CSV. */
+/** Writes results as JSON lines or CSV; the file is created with the first result (a refused input leaves none). */
 class ResultWriter {
-  readonly #out: Writable;
+  readonly #path: string;
+  #stream: Writable | undefined;
   readonly #csv: boolean;
   #header = false;
   constructor(path: string) {
-    this.#out = createWriteStream(path);
+    this.#path = path;
     this.#csv = /\.csv$/i.test(path);
+  }
+  get #out(): Writable {
+    this.#stream ??= createWriteStream(this.#path);
+    return this.#stream;
   }
   async write(r: PublishRecordResult): Promise<void> {
     const e = r.errors[0];
@@ -116,17 +130,31 @@ class ResultWriter {
     if (!this.#out.write(line)) await new Promise((res) => this.#out.once('drain', res));
   }
   close(): Promise<void> {
-    return new Promise((res, rej) => this.#out.end((err?: Error | null) => (err ? rej(err) : res())));
+    const out = this.#stream;
+    if (!out) return Promise.resolve();
+    return new Promise((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
   }
 }
 
 function summaryLine(what: string, s: PublishSummary): string {
-  const parts = [`${s.succeeded} succeeded (${s.created} created)`, `${s.failed} failed`];
-  if (s.deadLettered) parts.push(`${s.deadLettered} dead-lettered`);
-  if (s.retried) parts.push(`${s.retried} resent after transient errors`);
-  if (s.alreadyPublished) parts.push(`${s.alreadyPublished} already published earlier`);
-  if (s.reconciled) parts.push(`${s.reconciled} found in Salesforce after an unknown outcome`);
-  return `${what}: ${s.total} record${s.total === 1 ? '' : 's'} via ${s.paths.join('+') || 'nothing sent'}: ${parts.join(', ')}\n`;
+  if (!s.paths.length && s.failed === 0) return `${what}: ${plural(s.total, 'record')}: 0 sent, ${s.total.toLocaleString('en-US')} already published\n`;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts = [`${n(s.succeeded)} succeeded (${n(s.created)} created)`, `${n(s.failed)} failed`];
+  if (s.deadLettered) parts.push(`${n(s.deadLettered)} dead-lettered`);
+  if (s.retried) parts.push(`${n(s.retried)} resent after transient errors`);
+  if (s.alreadyPublished) parts.push(`${n(s.alreadyPublished)} already published earlier`);
+  if (s.reconciled) parts.push(`${n(s.reconciled)} found in Salesforce after an unknown outcome`);
+  return `${what}: ${plural(s.total, 'record')} via ${s.paths.join('+') || 'nothing sent'}: ${parts.join(', ')}\n`;
+}
+
+/** A summary as the stable `--json` shape (docs/CLI.md). */
+function summaryJson(s: PublishSummary, extra: Record<string, unknown>): Record<string, unknown> {
+  return { total: s.total, sent: s.paths.length ? s.total - s.alreadyPublished : 0, succeeded: s.succeeded, created: s.created, failed: s.failed, deadLettered: s.deadLettered, retried: s.retried, alreadyPublished: s.alreadyPublished, reconciled: s.reconciled, paths: s.paths, ...extra };
+}
+
+/** The default state store, shared with `sfbridge dlq`. */
+export function defaultPublishState(env: NodeJS.ProcessEnv): string {
+  return env.SFBRIDGE_PUBLISH_STATE || DEFAULT_PUBLISH_STATE;
 }
 
 /** Runs the command; returns the exit code. */
@@ -134,6 +162,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
+  let json = false;
   try {
     const { values: parsedValues } = parseFlags(argv, {
       ...CONNECTION_FLAG_OPTIONS,
@@ -157,10 +186,12 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       'describe-max-age': { type: 'string' },
       parallel: { type: 'string' },
       'max-retries': { type: 'string' },
-      config: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
     const values = parsedValues as Record<string, string | string[] | boolean | undefined>;
+    json = Boolean(values.json);
     if (values.help) {
       stdout.write(USAGE);
       return 0;
@@ -184,9 +215,9 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       const configPath = resolve(values.config as string);
       let doc: unknown;
       try {
-        doc = parseYaml(await readFile(configPath, 'utf8'));
+        doc = await readConfigFile(configPath, env);
       } catch (err) {
-        throw new UsageError(`cannot read config ${values.config}: ${(err as Error).message}`);
+        throw new UsageError(`config: ${(err as Error).message}`, { code: 'CONFIG_ERROR' });
       }
       let pipelines;
       try {
@@ -196,8 +227,12 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       }
       if (values.pipeline) pipelines = pipelines.filter((p) => p.name === values.pipeline);
       if (pipelines.length === 0) throw new UsageError(values.pipeline ? `no publish pipeline named "${values.pipeline}" in ${values.config}` : `${values.config} has no publish: pipelines`);
+      // The file's connection: block connects (flags win key by key), as for every command.
       const client = await clientFromFlags(values, env, { fetch: io.fetch });
+      await checkLogin(client);
+      for (const p of pipelines) await preflightTarget(client, p.target.object, p.target.operation as PublishOperation, p.target.externalIdField);
       let failed = 0;
+      const results: Record<string, unknown>[] = [];
       for (const p of pipelines) {
         const task = progress.task(p.name);
         const resultsPath = values.results ? (values.results as string).replace(/(\.[a-z]+)?$/i, (ext) => `.${p.name}${ext || '.jsonl'}`) : undefined;
@@ -217,9 +252,11 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
         task.finish();
         await writer?.close();
         failed += s.failed;
-        stdout.write(summaryLine(`${p.name} → ${p.target.object} ${p.target.operation}`, s) + (s.writtenBack ? `  ${s.writtenBack} source rows updated\n` : '') + (resultsPath ? `  results: ${resultsPath}\n` : ''));
+        results.push({ pipeline: p.name, object: p.target.object, operation: p.target.operation, ...summaryJson(s, { writtenBack: s.writtenBack ?? 0, ...(resultsPath ? { results: resultsPath } : {}) }) });
+        if (!json) stdout.write(summaryLine(`${p.name} → ${p.target.object} ${p.target.operation}`, s) + (s.writtenBack ? `  ${plural(s.writtenBack, 'source row')} updated\n` : '') + (resultsPath ? `  results: ${resultsPath}\n` : ''));
       }
       progress.close();
+      if (json) writeJson(stdout, 'publish', { pipelines: results });
       return failed > 0 ? 1 : 0;
     }
 
@@ -254,30 +291,53 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       }
       transform = compileTransform(spec);
     }
-    const stateUrl = (values.state as string | undefined) ?? DEFAULT_PUBLISH_STATE;
-    if (stateUrl === 'sqlite::memory:' && target.operation === 'insert' && !target.object.endsWith('__e')) {
-      stderr.write(`warning: --state sqlite::memory: keeps the outbox in memory: a rerun after a crash sends every record again; use a file (the default ${DEFAULT_PUBLISH_STATE})\n`);
-    }
-    if (target.operation === 'insert' && !target.object.endsWith('__e') && lookupFieldsOf(target).length === 0) {
-      stderr.write(`note: plain insert without --idempotency-field or --match-field: a record whose answer is lost in a crash or timeout is not resent but dead-lettered for you to check (Bulk API 2.0 loads are settled from their jobs' results); ${MAKE_INSERT_SAFE}\n`);
-    }
+    const stateUrl = (values.state as string | undefined) ?? defaultPublishState(env);
     const resultsPath = (values.results as string | undefined) ?? (from === '-' ? 'publish-results.jsonl' : `${from.replace(/\.[^./]+$/, '')}.results.jsonl`);
     const pipeline = (values.pipeline as string | undefined) ?? `cli:${target.object}:${target.operation}:${from === '-' ? 'stdin' : basename(from)}`;
     // Checked before anything is opened or written, so a typo leaves no state file or result file behind.
     if (from !== '-') await statOrUsage(from, 'file', `--from ${from}`);
     await statOrUsage(dirname(resolve(resultsPath)), 'directory', `--results ${resultsPath}: the directory ${dirname(resultsPath)}`);
     const client = await clientFromFlags(values, env, { fetch: io.fetch });
+    // Preflight: login, object, operation, external ID, then every column of the input (a file is read once
+    // for it; stdin is checked record by record as it streams). Nothing exists yet to clean up on refusal.
+    await checkLogin(client);
+    const describe = await preflightTarget(client, target.object, target.operation as PublishOperation, target.externalIdField);
+    target.object = describe.name;
+    const checkColumns = columnChecker(client, describe, target.operation as PublishOperation);
+    const keyField = values.key as string | undefined;
+    if (from !== '-') {
+      let n = 0;
+      try {
+        for await (const row of readRecords(from, format)) {
+          n++;
+          await checkColumns(transform(row), format === 'csv' ? `${from}: ` : `${from} line ${n}: `);
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--from ${from}: no such file`, { code: 'INPUT_NOT_FOUND' });
+        throw err;
+      }
+    }
+    // Notes about the run come once it is known to be valid, so a refusal is the first thing printed.
+    if (stateUrl === 'sqlite::memory:' && target.operation === 'insert' && !target.object.endsWith('__e')) {
+      stderr.write(`warning: --state sqlite::memory: keeps the outbox in memory: a rerun after a crash sends every record again; use a file (the default ${DEFAULT_PUBLISH_STATE})\n`);
+    }
+    if (target.operation === 'insert' && !target.object.endsWith('__e') && lookupFieldsOf(target).length === 0) {
+      stderr.write(`note: plain insert without --idempotency-field or --match-field: a record whose answer is lost in a crash or timeout is not resent but dead-lettered for you to check (Bulk API 2.0 loads are settled from their jobs' results); ${MAKE_INSERT_SAFE}\n`);
+    }
     const store = await openStateStore(stateUrl);
     const writer = new ResultWriter(resultsPath);
     const task = progress.task(`${target.object} ${target.operation}`);
     let summary: PublishSummary;
     try {
-      const keyField = values.key as string | undefined;
       const source = from === '-' ? (io.stdin ?? process.stdin) : from;
       const records = (async function* (): AsyncGenerator<PublishInput> {
+        let n = 0;
         for await (const row of readRecords(source, format)) {
           const k = keyField ? row[keyField] : undefined;
-          yield { key: k == null ? undefined : String(k), record: transform(row) };
+          const record = transform(row);
+          n++;
+          if (from === '-') await checkColumns(record, `stdin ${format === 'csv' ? 'record' : 'line'} ${n}: `);
+          yield { key: k == null ? undefined : String(k), record };
         }
       })();
       summary = await publish({
@@ -304,20 +364,14 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       await writer.close();
       await store.close();
     }
-    stdout.write(summaryLine(`${target.object} ${target.operation}`, summary) + `  results: ${resultsPath}\n`);
-    if (summary.deadLettered) stdout.write(`  inspect failures: sfbridge dlq list${values.state ? ` --state ${values.state}` : ''}\n`);
+    if (json) writeJson(stdout, 'publish', { object: target.object, operation: target.operation, pipeline, state: redactUrl(stateUrl), results: resultsPath, ...summaryJson(summary, {}) });
+    else {
+      stdout.write(summaryLine(`${target.object} ${target.operation}`, summary) + `  results: ${resultsPath}\n`);
+      if (summary.deadLettered) stdout.write(`  inspect failures: sfbridge dlq list${values.state ? ` --state ${values.state}` : ''}\n`);
+    }
     return summary.failed > 0 ? 1 : 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge publish: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof PublishError && err.code === 'PUBLISH_CONFIG') {
-      stderr.write(`sfbridge publish: ${err.message}\n`);
-      return 2;
-    }
-    stderr.write(`sfbridge publish: ${failureText(err)}\n`);
-    return 1;
+    return reportError('publish', err, { stdout, stderr, json });
   }
 }
 

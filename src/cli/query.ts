@@ -2,26 +2,37 @@
  * `sfbridge query "SOQL"`: streams query results as JSON lines, CSV or a table. Records are written as
  * pages arrive (with the client's one-page prefetch), so memory stays flat for any result size.
  */
-import { createWriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
-import { SalesforceClient, type FetchLike } from '../client/index.ts';
-import { BulkError } from '../client/bulk2.ts';
-import { UsageError, failureText, parseDuration, parseFlags } from './args.ts';
+import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
+import { didYouMean } from '../client/suggest.ts';
+import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
+import { reportError, writeJson } from './report.ts';
 
-const USAGE = `Usage: sfbridge query "SOQL" [--all] [--bulk] [--format jsonl|csv|table] [--output FILE] [--batch-size N] [--api-version 62.0]
+const USAGE = `Usage: sfbridge query "SOQL" | --file FILE.soql | - [options]
 
+  SOQL               the query in quotes; --file FILE reads it from a file, - (or --file -) from stdin
   --all              include deleted and archived rows (queryAll)
   --bulk             run as a Bulk API 2.0 query job (large exports: few API calls, constant memory);
                      values come back as CSV strings with dotted parent columns; formats csv or jsonl
-  --wait D           with --bulk: stop waiting for the job after D (30s, 10m); default no limit
+  --wait D           with --bulk: stop waiting for the job after D (30s, 10m); default no limit;
+                     Ctrl-C aborts the job and writes no output file
   --max-records N    with --bulk: records per results page
-  --format F         jsonl (default when not a terminal), csv, or table (default on a terminal)
-  --output FILE      write to FILE instead of stdout
+  --format F         jsonl, csv or table; default: from --output's extension (.csv, .jsonl/.ndjson,
+                     .txt = table), else table on a terminal and jsonl otherwise
+  --output FILE      write to FILE (created only once the org has answered; "wrote N records to FILE"
+                     goes to stderr)
+  --json             one JSON document on stdout: {"ok":true,"totalSize":N,"records":[…]} (with --output:
+                     the records go to the file and stdout gets {"ok":true,"file":…,"records":N})
   --batch-size N     page size hint, 200..2000
+
+SELECT COUNT() FROM … prints the count (as sf data query does).
 
 ${CONNECTION_USAGE}
 `;
@@ -35,99 +46,260 @@ const TABLE_MAX_WIDTH = 40;
 export interface QueryCommandIO {
   stdout?: Writable & { isTTY?: boolean };
   stderr?: Writable;
+  stdin?: Readable;
   env?: NodeJS.ProcessEnv;
   fetch?: FetchLike;
 }
 
-/** Runs the command; returns the exit code (0 ok, 1 Salesforce/transport error, 2 usage error). */
+type Format = 'jsonl' | 'csv' | 'table';
+
+/** The output format an `--output` file name implies, if any. */
+export function formatOfFile(path: string): Format | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' || ext === '.json' ? 'jsonl' : ext === '.txt' ? 'table' : undefined;
+}
+
+/**
+ * An output file written under a temporary name and renamed into place on success, so a failed query never
+ * leaves a partial (or empty) file behind; nothing is created before the first write.
+ */
+class OutputFile {
+  readonly path: string;
+  readonly #tmp: string;
+  #stream: WriteStream | undefined;
+  constructor(path: string) {
+    this.path = path;
+    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  }
+  get stream(): Writable {
+    this.#stream ??= createWriteStream(this.#tmp);
+    return this.#stream;
+  }
+  async commit(): Promise<void> {
+    const s = this.stream as WriteStream;
+    await new Promise<void>((resolve, reject) => s.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await rename(this.#tmp, this.path);
+  }
+  async discard(): Promise<void> {
+    if (!this.#stream) return;
+    this.#stream.destroy();
+    await rm(this.#tmp, { force: true });
+  }
+}
+
+/** A writable that opens its target on first write. */
+function lazyWriter(get: () => Writable): (chunk: string) => Promise<void> {
+  let w: ((chunk: string) => Promise<void>) | undefined;
+  return (chunk) => (w ??= writer(get()))(chunk);
+}
+
+/** Reads the SOQL from the positional, `--file FILE` or stdin (`-`). */
+async function readSoql(positionals: string[], file: string | undefined, stdin: Readable): Promise<string> {
+  if (file !== undefined && positionals.length) throw new UsageError(`give the query either in quotes or with --file, not both\n\n${USAGE}`);
+  const source = file ?? (positionals.length === 1 && positionals[0] === '-' ? '-' : undefined);
+  if (source !== undefined) {
+    let text: string;
+    try {
+      if (source === '-') {
+        let buf = '';
+        for await (const chunk of stdin) buf += chunk;
+        text = buf;
+      } else text = await readFile(source, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--file ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    // SOQL files often end with a newline or a semicolon from an editor or another tool.
+    const soql = text.trim().replace(/;\s*$/, '');
+    if (!soql) throw new UsageError(`${source === '-' ? 'stdin' : source} holds no query`);
+    return soql;
+  }
+  if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`expected exactly one SOQL query in quotes (or --file FILE, or - for stdin)\n\n${USAGE}`);
+  return positionals[0];
+}
+
+/**
+ * Salesforce's "no such object / no such column" with the closest real name: the query is refused before
+ * anything is written (exit 2), with Salesforce's own code and text kept.
+ */
+async function explainQueryError(client: SalesforceClient, err: unknown): Promise<unknown> {
+  if (!(err instanceof SalesforceError)) return err;
+  const text = failureText(err);
+  try {
+    if (err.errorCode === 'INVALID_TYPE') {
+      const m = /sObject type '([^']+)' is not supported/.exec(text);
+      if (m) {
+        const names = (await client.describeGlobal()).sobjects.map((o) => o.name);
+        const hint = didYouMean(m[1], names);
+        return new UsageError(`${m[1]} is not an object in this org${hint}\n${text}`, { code: 'INVALID_TYPE', fix: 'list the org\'s objects with `sfbridge objects`' });
+      }
+    }
+    if (err.errorCode === 'INVALID_FIELD') {
+      const m = /No such column '([^']+)' on entity '([^']+)'/.exec(text);
+      if (m) {
+        const d = await client.describe(m[2]);
+        const hint = didYouMean(m[1], d.fields.map((f) => f.name));
+        return new UsageError(`${d.name} has no field ${m[1]}${hint}\n${text}`, { code: 'INVALID_FIELD', fix: `list its fields with \`sfbridge describe ${d.name}\`` });
+      }
+    }
+    if (err.errorCode === 'MALFORMED_QUERY' || err.errorCode === 'INVALID_QUERY_FILTER_OPERATOR') return new UsageError(text, { code: err.errorCode });
+  } catch {
+    // The suggestion is a courtesy: if describing fails, report the org's own error.
+  }
+  return err;
+}
+
+/** Runs the command; returns the exit code (0 ok, 1 Salesforce/transport error, 2 usage error, 3 login). */
 export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
-  let out: Writable = stdout;
+  let file: OutputFile | undefined;
+  let json = false;
   try {
     const { values, positionals } = parseFlags(argv, {
       ...CONNECTION_FLAG_OPTIONS,
       all: { type: 'boolean' },
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      file: { type: 'string', short: 'f' },
+      json: { type: 'boolean' },
       'batch-size': { type: 'string' },
       bulk: { type: 'boolean' },
       wait: { type: 'string' },
       'max-records': { type: 'string' },
       'api-version': { type: 'string' },
+      config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
+    json = Boolean(values.json);
     if (values.help) {
       stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`expected exactly one SOQL query in quotes\n\n${USAGE}`);
-    const soql = positionals[0];
-    const format = (values.format as string | undefined) ?? (values.output || !stdout.isTTY ? 'jsonl' : 'table');
+    const soql = await readSoql(positionals, values.file as string | undefined, io.stdin ?? process.stdin);
+    const output = values.output as string | undefined;
+    if (output && (output === '-' || !output.trim())) throw new UsageError('--output needs a file name (leave it out to write to stdout)');
+    const format = ((values.format as string | undefined) ?? (output ? formatOfFile(output) ?? 'jsonl' : !stdout.isTTY || json ? 'jsonl' : 'table')) as Format;
     if (!['jsonl', 'csv', 'table'].includes(format)) throw new UsageError(`--format must be jsonl, csv or table, got "${format}"`);
+    if (json && !output && values.format !== undefined && format !== 'jsonl') throw new UsageError('--json prints the records as JSON on stdout: leave out --format, or write the file with --output');
     let batchSize: number | undefined;
     if (values['batch-size'] !== undefined) {
       batchSize = Number(values['batch-size']);
       if (!Number.isInteger(batchSize) || batchSize < 200 || batchSize > 2000) throw new UsageError(`--batch-size must be an integer from 200 to 2000, got "${values['batch-size']}"`);
     }
     const client = await clientFromFlags(values, env, { apiVersion: values['api-version'] as string | undefined, fetch: io.fetch });
+    file = output ? new OutputFile(output) : undefined;
+    const target = (): Writable => (file ? file.stream : stdout);
+    const finish = async (n: number, extra: Record<string, unknown> = {}): Promise<number> => {
+      if (file) {
+        await file.commit();
+        stderr.write(`wrote ${plural(n, 'record')} to ${file.path}\n`);
+        if (json) writeJson(stdout, 'query', { file: file.path, format, records: n, ...extra });
+      }
+      return 0;
+    };
     if (values.bulk) {
       if (format === 'table') throw new UsageError('--bulk writes csv or jsonl (use --format csv or --format jsonl)');
       if (batchSize !== undefined) throw new UsageError('--batch-size applies to REST queries; with --bulk use --max-records');
+      if (json && !output) throw new UsageError('--bulk with --json needs --output FILE (the records go to the file, the summary to stdout)');
       const wait = values.wait !== undefined ? parseDuration(values.wait as string, '--wait') : undefined;
       let maxRecords: number | undefined;
       if (values['max-records'] !== undefined) {
         maxRecords = Number(values['max-records']);
         if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new UsageError(`--max-records must be a positive integer, got "${values['max-records']}"`);
       }
-      if (values.output) out = createWriteStream(values.output as string);
-      await bulkExport(client, soql, { queryAll: Boolean(values.all), wait, maxRecords, format: format as 'csv' | 'jsonl' }, writer(out), stderr);
-      if (out !== stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      return 0;
+      let jobId: string | undefined;
+      // Ctrl-C: abort the query job (it would keep running and count against the org's limits), drop the
+      // partial output, and say so; a second Ctrl-C quits at once.
+      let stopping = false;
+      const onSigint = () => {
+        if (stopping) process.exit(EXIT.interrupted);
+        stopping = true;
+        void (async () => {
+          if (jobId) await client.bulk.abort('query', jobId).catch(() => undefined);
+          await file?.discard();
+          stderr.write(`\nsfbridge query: interrupted${jobId ? `; bulk query job ${jobId} aborted` : ''}${file ? ', no output file written' : ''}. Run the command again to export.\n`);
+          process.exit(EXIT.interrupted);
+        })();
+      };
+      if (!io.fetch) process.on('SIGINT', onSigint);
+      try {
+        const n = await bulkExport(client, soql, { queryAll: Boolean(values.all), wait, maxRecords, format: format as 'csv' | 'jsonl', onJob: (id) => (jobId = id) }, lazyWriter(target), stderr).catch(async (err: unknown) => {
+          throw await explainQueryError(client, err);
+        });
+        return await finish(n, jobId ? { jobId } : {});
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
     }
     if (values.wait !== undefined || values['max-records'] !== undefined) throw new UsageError('--wait and --max-records need --bulk');
     const result = values.all ? client.queryAll(soql, { batchSize }) : client.query(soql, { batchSize });
-    if (values.output) out = createWriteStream(values.output as string);
+    // The first page decides: an error (no such field, no such object) is reported before any output exists.
+    const it = result[Symbol.asyncIterator]();
+    let first: IteratorResult<Record<string, unknown>>;
+    try {
+      first = await it.next();
+    } catch (err) {
+      throw await explainQueryError(client, err);
+    }
+    const rows = (async function* () {
+      for (let r = first; !r.done; r = await it.next()) yield r.value;
+    })();
     const columns = selectColumns(soql);
-    const write = writer(out);
+    const write = writer(target());
+    // SELECT COUNT() returns no records, only totalSize: print it as one row with a count column.
+    if (first.done && isCountQuery(soql)) {
+      const count = result.totalSize ?? 0;
+      if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
+      else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
+      else if (format === 'csv') await write(stringify([['count'], [count]]));
+      else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${count.toLocaleString('en-US')}\n`);
+      return finish(1, { totalSize: count });
+    }
+    let n = 0;
+    if (json && !file) {
+      // Streamed as it arrives: the document is written piece by piece, never held whole.
+      await write(`{"ok":true,"command":"query","records":[`);
+      for await (const rec of rows) await write(`${n++ ? ',' : ''}${JSON.stringify(stripAttributes(rec))}`);
+      await write(`],"totalSize":${result.totalSize ?? n},"done":true}\n`);
+      return 0;
+    }
     if (format === 'jsonl') {
-      for await (const rec of result) await write(`${JSON.stringify(stripAttributes(rec))}\n`);
+      for await (const rec of rows) {
+        await write(`${JSON.stringify(stripAttributes(rec))}\n`);
+        n++;
+      }
     } else if (format === 'csv') {
       let header: string[] | undefined = columns;
       if (header) await write(stringify([header]));
-      for await (const rec of result) {
+      for await (const rec of rows) {
         if (!header) {
           header = flatKeys(rec);
           await write(stringify([header]));
         }
         await write(stringify([header.map((c) => cell(lookup(rec, c)))]));
+        n++;
       }
     } else {
-      await writeTable(result, columns, write);
+      n = await writeTable(rows, columns, write);
     }
-    if (out !== stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    return 0;
+    return finish(n, { totalSize: result.totalSize ?? n });
   } catch (err) {
-    if (out !== stdout) out.destroy();
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge query: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof BulkError) {
-      stderr.write(`sfbridge query: ${err.code}: ${err.message}\n`);
-      return 1;
-    }
-    stderr.write(`sfbridge query: ${failureText(err)}\n`);
-    return 1;
+    await file?.discard();
+    return reportError('query', err, { stdout, stderr, json });
   }
+}
+
+/** `SELECT COUNT() FROM …` (the form that returns only totalSize). */
+export function isCountQuery(soql: string): boolean {
+  return /^\s*SELECT\s+COUNT\(\s*\)\s+FROM\s/i.test(soql);
 }
 
 /**
  * `--bulk`: one Bulk 2.0 query job, records written as the CSV pages stream in. The job id goes to stderr
  * first so an interrupted export can be inspected; progress shows on a terminal.
  */
-async function bulkExport(client: SalesforceClient, soql: string, opts: { queryAll: boolean; wait?: number; maxRecords?: number; format: 'csv' | 'jsonl' }, write: (s: string) => Promise<void>, stderr: Writable & { isTTY?: boolean }): Promise<void> {
+async function bulkExport(client: SalesforceClient, soql: string, opts: { queryAll: boolean; wait?: number; maxRecords?: number; format: 'csv' | 'jsonl'; onJob?: (jobId: string) => void }, write: (s: string) => Promise<void>, stderr: Writable & { isTTY?: boolean }): Promise<number> {
   const progress = createProgress(stderr);
   const task = progress.task('bulk query');
   try {
@@ -137,6 +309,7 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
       maxRecords: opts.maxRecords,
       onEvent: (e) => {
         if (e.type === 'job-created') {
+          opts.onJob?.(e.jobId);
           if (!progress.enabled) stderr.write(`bulk query job ${e.jobId}\n`);
           task.update(0, `job ${e.jobId}`);
         } else if (e.type === 'job-polled') task.update(0, `job ${e.jobId} ${e.state}`);
@@ -173,7 +346,8 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
       const columns = selectColumns(soql);
       if (columns) await write(stringify([columns]));
     }
-    task.finish(`${n} records`);
+    task.finish(plural(n, 'record'));
+    return n;
   } finally {
     progress.close();
   }
@@ -209,7 +383,7 @@ function writer(out: Writable): (chunk: string) => Promise<void> {
         });
 }
 
-async function writeTable(rows: AsyncIterable<Record<string, unknown>>, columns: string[] | undefined, write: (s: string) => Promise<void>): Promise<void> {
+async function writeTable(rows: AsyncIterable<Record<string, unknown>>, columns: string[] | undefined, write: (s: string) => Promise<void>): Promise<number> {
   const sample: Record<string, unknown>[] = [];
   const it = rows[Symbol.asyncIterator]();
   let next = await it.next();
@@ -229,7 +403,8 @@ async function writeTable(rows: AsyncIterable<Record<string, unknown>>, columns:
     total++;
     next = await it.next();
   }
-  await write(`(${total} row${total === 1 ? '' : 's'})\n`);
+  await write(`(${plural(total, 'row')})\n`);
+  return total;
 }
 
 function fit(s: string, w: number): string {

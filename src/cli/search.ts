@@ -5,11 +5,14 @@
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { openStore, parseStoreUrl } from '../store/index.ts';
-import type { SearchHit } from '../store/types.ts';
-import { parseFlags, UsageError } from './args.ts';
+import type { SearchHit, Store } from '../store/types.ts';
+import { CliError, parseFlags, plural, UsageError } from './args.ts';
+import { reportError, wantsJson, writeJson } from './report.ts';
 
 /** Store searched when `--db` is not given (where `sfbridge sync` writes by default). */
 export const DEFAULT_SEARCH_DB = './data/sfbridge.db';
+/** The demo's database (`sfbridge demo`, `serve --demo`), searched when the sync store does not exist. */
+export const DEMO_SEARCH_DB = './data/demo.db';
 /** Hits shown when `--limit` is not given. */
 export const DEFAULT_SEARCH_LIMIT = 20;
 /** Largest `--limit` (the store's cap). */
@@ -21,10 +24,13 @@ Searches the documents built by \`sfbridge sync\` (title, content, tags and cate
 must match, best matches first.
 
   --db URL|PATH      store to search (default $SFBRIDGE_STORE, the store \`sfbridge sync\` uses, else
-                     ${DEFAULT_SEARCH_DB}); a bare path means a SQLite file
+                     ${DEFAULT_SEARCH_DB}, else the demo's ${DEMO_SEARCH_DB}); a bare path means a SQLite file
   --type OBJECT      only documents of this object, e.g. Case or Invoice__c
   --limit N          at most N hits, 1..${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT})
   --format F         table (default): title, type, category, snippet, URL per hit; jsonl: one hit per line
+  --json             {"ok":true,"command":"search","query":…,"hits":[…]}
+
+A store synced without documents has none to search: the command says so (exit 1) and how to build them.
 `;
 
 /** Injection points for tests. */
@@ -53,6 +59,7 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
       type: { type: 'string' },
       limit: { type: 'string' },
       format: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }, USAGE);
     if (values.help) {
@@ -72,7 +79,8 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     if (type !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(type)) throw new UsageError(`--type must be an object API name such as Case or Invoice__c, got "${type}"`);
 
     // SFBRIDGE_STORE is what `sfbridge sync` writes to when it has no --to, so both find the same store.
-    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? DEFAULT_SEARCH_DB;
+    // Without a sync store yet, the demo's own database (`npm start`, `npm run demo`) is searched.
+    const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? (!existsSync(DEFAULT_SEARCH_DB) && existsSync(DEMO_SEARCH_DB) ? DEMO_SEARCH_DB : DEFAULT_SEARCH_DB);
     let target;
     const url = searchStoreUrl(db);
     try {
@@ -82,30 +90,52 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     }
     // Opening SQLite creates a missing file; an empty new database would only hide the real problem.
     if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-      stderr.write(`sfbridge search: no database at ${target.path}. Run \`sfbridge sync\` first to mirror the org and build the search index, or point --db at an existing store.\n`);
-      return 1;
+      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync --documents` first to mirror the org and build the search index, or point --db at an existing store' });
     }
     const store = await openStore(url);
     let hits: SearchHit[];
     try {
       hits = await store.search(text, { type, limit });
+      // No hits may mean the store has no documents at all: say so, and how to build them.
+      if (!hits.length) {
+        const why = await whyNoDocuments(store);
+        if (why) throw new CliError('NO_SEARCH_DOCUMENTS', why, { fix: 'run `sfbridge sync --documents` (or set documents: {enabled: true} in the config file) to build them' });
+      }
     } finally {
       await store.close();
     }
-    if (format === 'jsonl') {
+    if (values.json) writeJson(stdout, 'search', { query: text, hits });
+    else if (format === 'jsonl') {
       for (const h of hits) stdout.write(`${JSON.stringify(h)}\n`);
     } else {
       stdout.write(formatHits(hits, text, { tty: !!stdout.isTTY, type }));
     }
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`sfbridge search: ${err.message}\n`);
-      return 2;
-    }
-    stderr.write(`sfbridge search: ${(err as Error).message}\n`);
-    return 1;
+    return reportError('search', err, { stdout, stderr, json: wantsJson(argv) });
   }
+}
+
+/**
+ * Why a store has no search documents, or undefined when it may have some: every object synced into it was
+ * synced without documents (each object's checkpoint records whether its sync built documents).
+ */
+async function whyNoDocuments(store: Store): Promise<string | undefined> {
+  const runs = await store.listRuns(50);
+  // Documents can come from elsewhere than a sync (the comments pipeline, the API): without runs, no verdict.
+  if (!runs.length) return undefined;
+  const objects = new Set(runs.flatMap((r) => Object.keys(r.objects)));
+  for (const o of objects) {
+    const cp = await store.getCheckpoint(o);
+    const key = (cp?.extra as { selectionKey?: unknown } | null | undefined)?.selectionKey;
+    if (typeof key !== 'string') return undefined;
+    try {
+      if ((JSON.parse(key) as { documents?: boolean }).documents !== false) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return `this store has no search documents: ${[...objects].join(', ')} were synced without them`;
 }
 
 /** Hits as numbered blocks: title, type and category path; the snippet; the URL. */
@@ -121,7 +151,7 @@ export function formatHits(hits: readonly SearchHit[], text: string, opts: { tty
     if (snippet) lines.push(`${pad}${snippet}`);
     if (h.url) lines.push(`${pad}${h.url}`);
   });
-  lines.push(`(${hits.length} hit${hits.length === 1 ? '' : 's'})`);
+  lines.push(`(${plural(hits.length, 'hit')})`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -43,6 +43,7 @@ dashboard and the HTTP API (/api/v1, reference at /api/v1/docs) on one port.
                        schedule only; \`sfbridge worker\` processes on the same store run the jobs)
   --log-level LEVEL    info (default), warn, error, debug
   --demo               an emulated demo org in this process, with a connection and a sync pipeline
+                       (store default: sqlite:./data/demo.db, never the default sync store)
 
 Sign in with SFBRIDGE_ADMIN_PASSWORD or the one-time link printed at start. API tokens: sfbridge tokens create.
 Secrets are sealed with SFBRIDGE_SECRET_KEY, or a key file created in ~/.sfbridge/secret.key.
@@ -136,7 +137,8 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
     fetch = demo.fetch;
     stdout.write(`emulated demo org at ${demo.url} (${demo.seeded})\n`);
   }
-  const storeUrl = values.store ?? env.SFBRIDGE_STORE ?? fileStore ?? DEFAULT_STORE_URL;
+  // The demo keeps its own database, so `npm start` never replaces a store a user synced into.
+  const storeUrl = values.store ?? env.SFBRIDGE_STORE ?? fileStore ?? (values.demo ? "sqlite:./data/demo.db" : DEFAULT_STORE_URL);
   if (workers !== undefined && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new UsageError('--workers needs a postgres:// store (--store postgres://user@host/db?schema=sfbridge): workers share jobs through Postgres');
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
   const service = await Service.open({ storeUrl, connections, pipelines, baseDir, concurrency: workers ?? concurrency, jobs: workers === undefined ? 'embedded' : 'postgres', env, fetch, publicUrl: () => publicUrl ?? listening?.url });

@@ -3,8 +3,14 @@
  * interval. Flags cover the common case; `--config sfbridge.yaml` covers everything. Progress bars on a TTY,
  * structured JSON logs (stderr) otherwise; a per-object summary table on stdout after each run.
  *
- * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error, 130 Ctrl-C.
+ * Before anything is opened it logs in once and checks the objects and field filters against the org
+ * (preflight.ts), so a typo exits 2 with the closest name and leaves no store behind.
+ *
+ * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error or an object
+ * or field the org does not have, 3 login failed or the org is unreachable, 130 Ctrl-C.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -17,20 +23,26 @@ import { openSink, type Sink } from '../engine/sinks/index.ts';
 import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { parseFlags, UsageError } from './args.ts';
-import { clientFor, credentialsFromFlags } from './connect.ts';
+import { parseFlags, plural, UsageError } from './args.ts';
+import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './connect.ts';
+import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
+import { red, useColour, writeJson } from './report.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
   --config FILE              YAML config (keys: standard_objects_to_sync, custom_objects_to_sync, objects,
-                             interval, lag, bulk_threshold, formula_refresh, reconcile, documents, store, …)
+                             interval, continuous, lag, bulk_threshold, formula_refresh, reconcile,
+                             documents, store, …; see docs/CONFIG.md)
   --to URL                   store: sqlite:./data/sfbridge.db | sqlite::memory: | postgres://…[?schema=s]
   --objects A,B              objects to sync (default Account,Opportunity,Contact,Lead,Campaign,Case)
   --all-standard             the default standard objects
   --custom-objects '*'|A__c  custom objects too ('*' = every queryable custom object)
-  --once                     run one cycle and exit (default when --interval is not given)
+  --once                     run one cycle and exit, whatever the config says
   --interval 30s             run continuously, pausing this long between cycles
+                             (continuous also when the config file sets interval: or continuous: true,
+                             or SFBRIDGE_INTERVAL is set; otherwise one cycle)
+  --json                     print each run's summary as one JSON line on stdout (logs stay on stderr)
   --lag 5m                   lag window behind the cursor (covers late-committing writes)
   --bulk-threshold N         rows at which an initial load uses Bulk API 2.0 (default 2000)
   --documents                build search documents (sfbridge search)
@@ -72,18 +84,48 @@ async function loadDocuments(client: SalesforceClient, config: SyncConfig['docum
   return { builder: createDocumentBuilder(client), sinks, close: async () => void (await Promise.all(sinks.map((k) => k.close()))) };
 }
 
-/** Formats a run's per-object table. */
-export function formatSummary(run: RunSummary): string {
+/**
+ * Formats a run's per-object table. The status column holds the status only; an object's error follows the
+ * table in full on its own line, so no field name or fix is ever cut off.
+ */
+export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}): string {
   const header = ['object', 'mode', 'read', 'written', 'deleted', 'mirrored', 'seconds', 'status'];
-  const rows = run.objects.map((o) => [o.object, o.mode, fmt(o.read), fmt(o.written), fmt(o.deleted), fmt(o.mirrored), o.seconds.toFixed(1), o.status + (o.error && o.status !== 'ok' ? `: ${o.error.slice(0, 80)}` : '')]);
+  const rows = run.objects.map((o) => [o.object, o.mode, fmt(o.read), fmt(o.written), fmt(o.deleted), fmt(o.mirrored), o.seconds.toFixed(1), o.status]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  out.push(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${run.apiCalls} API call${run.apiCalls === 1 ? '' : 's'}${run.error ? ` — ${run.error}` : ''}`);
+  // Failures stand out when colour is on (a terminal without NO_COLOR); the padding is computed uncoloured.
+  const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
+  for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
+  out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
 }
 
+/** A run as the stable `--json` shape (docs/CLI.md). */
+export function runJson(run: RunSummary, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    runId: run.runId ?? null,
+    status: run.status,
+    started: run.started,
+    finished: run.finished,
+    seconds: run.seconds,
+    apiCalls: run.apiCalls,
+    objects: run.objects.map((o) => ({ object: o.object, mode: o.mode, status: o.status, read: o.read, written: o.written, deleted: o.deleted, mirrored: o.mirrored, seconds: o.seconds, ...(o.error ? { error: o.error } : {}) })),
+    ...(run.error ? { error: run.error } : {}),
+    ...extra,
+  };
+}
+
 const fmt = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * A continuous cycle with nothing to report: succeeded, nothing deleted, and no object wrote more than it
+ * re-read from the lag window it always re-reads (rows already mirrored come back unchanged). Such a cycle
+ * prints one line instead of the table.
+ */
+function quiet(run: RunSummary): boolean {
+  return run.status === 'succeeded' && run.objects.every((o) => o.status === 'ok' && o.mode === 'incremental' && o.deleted === 0 && o.written === 0);
+}
 
 /** Redacts a password in a store URL for display. */
 function redactStore(url: string): string {
@@ -109,6 +151,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     documents: { type: 'boolean' },
     reconcile: { type: 'boolean' },
     'api-version': { type: 'string' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, USAGE);
   if (values.help) {
@@ -121,7 +164,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   try {
     const custom = values['custom-objects'] as string | undefined;
     config = await loadSyncConfig({
-      file: values.config as string | undefined,
+      file: configFileOf(values, env),
       env,
       flags: {
         store: values.to as string | undefined,
@@ -138,11 +181,28 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     if (err instanceof SyncConfigError) throw new UsageError(`config: ${err.message}`);
     throw err;
   }
-  // Continuous mode is opt-in (--interval): a cron job with a config file keeps running one cycle; the
-  // file's `interval` sets the pause once continuous mode is on.
-  const continuous = !values.once && (values.interval !== undefined || Boolean(env.SFBRIDGE_INTERVAL));
+  // Continuous when an interval was given anywhere (flag, SFBRIDGE_INTERVAL, the file's `interval:`) or the
+  // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
+  const continuous = !values.once && config.continuous;
+  const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
+  // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
+  const logging = clientLogger(values, env, stderr);
   const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
+  const describeCache = new MemoryDescribeCache();
+  const governor = { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling };
+  const fieldFilters = Object.fromEntries(Object.entries(config.objects).map(([k, v]) => [k, v.fields]));
+  // Preflight, before the store exists: one login (a bad secret is one error, not one per object), then the
+  // objects and field filters against the org.
+  let auth: SalesforceClient['auth'] | undefined;
+  {
+    const client = clientFor(credentials, env, { proxy: config.connection.proxy, apiVersion, fetch: io.fetch, describeCache });
+    auth = client.auth;
+    await checkLogin(client, io.signal);
+    const objects = await resolveObjects(client, config, io.signal);
+    const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
+    await preflightSync(client, { objects, named, fieldFilters }, io.signal);
+  }
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -153,6 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const signal = controller.signal;
 
+  // A SQLite file's folder is created now, after the preflight passed (a refused run leaves nothing behind).
+  if (config.store.startsWith('sqlite:') && config.store !== 'sqlite::memory:') await mkdir(dirname(resolve(config.store.slice('sqlite:'.length))), { recursive: true });
   const store = await openStore(config.store, { deleteMode: config.deleteMode });
   const events = new SyncEvents();
   const progress = createProgress(stderr);
@@ -171,19 +233,13 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     events.on('sink:resumed', (e) => stderr.write(`${e.pipeline}: ${e.sink} back after ${(e.pausedMs / 1000).toFixed(1)} s\n`));
   }
 
-  const describeCache = new MemoryDescribeCache();
-  let auth: SalesforceClient['auth'] | undefined;
   let exit = 0;
   let docs: Awaited<ReturnType<typeof loadDocuments>> | undefined;
   try {
     for (let cycle = 0; ; cycle++) {
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
-      const client = clientFor(credentials, env, {
-        proxy: config.connection.proxy,
-        authenticator: auth, apiVersion, fetch: io.fetch, describeCache,
-        governor: { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling },
-      });
+      const client = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
       auth = client.auth;
       if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents, store);
       let run: RunSummary;
@@ -206,9 +262,12 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         throw err;
       }
       progress.close();
-      stdout.write(formatSummary(run));
+      const next = continuous && !signal.aborted ? new Date(Date.now() + config.intervalMs) : undefined;
+      if (json) writeJson(stdout, 'sync', runJson(run, next ? { nextCycle: next.toISOString() } : {}));
+      else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
-      if (!continuous || signal.aborted) break;
+      if (!next) break;
+      (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
       try {
         await sleep(config.intervalMs, undefined, { signal });
       } catch {

@@ -7,7 +7,7 @@ import { AuthError, ConfigError, ERROR_CODES, LimitError, SalesforceError, Trans
 import { ApiGovernor, type GovernorOptions, type UsageReading } from './governor.ts';
 import type { Logger } from './log.ts';
 import type { TokenStore } from './token-store.ts';
-import { RetryBudget, Transport, type BodySource, type FetchLike, type RetryPolicy } from './transport.ts';
+import { RetryBudget, Transport, type BodySource, type FetchLike, type RetryEvent, type RetryPolicy } from './transport.ts';
 
 /** API version used when none is given. */
 export const DEFAULT_API_VERSION = '62.0';
@@ -30,6 +30,10 @@ export interface ClientOptions {
   budget?: RetryBudget;
   /** Per-attempt timeout in ms. */
   timeoutMs?: number;
+  /** No-byte timeout while a response body is read (see `DEFAULT_PROGRESS_TIMEOUT_MS`). */
+  progressTimeoutMs?: number;
+  /** Called before each retry's wait (they are also logged at warn level). */
+  onRetry?: (e: RetryEvent) => void;
   logger?: Logger;
   logHeaders?: boolean;
   /** A governor to share, options for a new one, or `false` to disable (not recommended against real orgs). */
@@ -81,7 +85,7 @@ export class Connection {
   constructor(opts: ClientOptions) {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^\d+\.\d$/.test(this.apiVersion)) throw new ConfigError(`apiVersion must look like 62.0, got "${this.apiVersion}"`);
-    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
+    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, progressTimeoutMs: opts.progressTimeoutMs, onRetry: opts.onRetry, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
     if (opts.authenticator) this.auth = opts.authenticator;
     else if (opts.credentials) this.auth = new Authenticator({ credentials: opts.credentials, transport: this.transport, tokenStore: opts.tokenStore });
     else throw new ConfigError('no credentials: pass credentials (see resolveCredentials) or an authenticator');
@@ -93,6 +97,26 @@ export class Connection {
   /** `/services/data/vXX.X` for this client's version. */
   get dataPath(): string {
     return `/services/data/v${this.apiVersion}`;
+  }
+
+  #versionCheck: Promise<void> | undefined;
+
+  /**
+   * Refuses an API version the org does not serve, naming the versions it does (`GET /services/data`, which
+   * counts against no limit); checked once per connection. A version the org does not know would otherwise
+   * answer 404 on every resource, which reads like "object not found".
+   */
+  checkApiVersion(signal?: AbortSignal): Promise<void> {
+    this.#versionCheck ??= (async () => {
+      const list = await this.request<{ version: string }[]>('/services/data', { signal, ungoverned: true });
+      if (!Array.isArray(list) || list.length === 0) return;
+      const versions = list.map((v) => String(v.version));
+      if (versions.includes(this.apiVersion)) return;
+      const newest = versions[versions.length - 1];
+      throw new ConfigError(`API version ${this.apiVersion} is not served by this org (it serves ${versions[0]}–${newest}): use --api-version ${newest} (api_version: "${newest}" in the connection block), or leave it out for the default`);
+    })();
+    this.#versionCheck.catch(() => (this.#versionCheck = undefined));
+    return this.#versionCheck;
   }
 
   /** The current session (logs in if needed). */

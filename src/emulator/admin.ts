@@ -12,6 +12,7 @@ import type { Router } from './http/router.ts';
 import type { Org } from './org.ts';
 import { seedOrg } from './seed/index.ts';
 import { q } from './store/org-store.ts';
+import { captureGap } from './events/capture.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -56,6 +57,7 @@ export async function resetOrg(ctx: Pick<Ctx, 'org' | 'sessions'>, opts: ResetOp
     org.store.transaction(() => {
       for (const def of org.schema.all()) if (!def.view) org.store.prepare(`DELETE FROM ${q(def.name)}`).run();
       org.store.prepare('DELETE FROM _deleted_log').run();
+      org.bus.clear();
       org.store.prepare("DELETE FROM _meta WHERE key = 'seeded' OR key = 'apiUsage' OR key LIKE 'limit:%'").run();
       if (admin) org.store.insertRow(userDef, { ...admin, ProfileId: null, UserRoleId: null });
       org.store.resetSequences(admin ? { [userDef.keyPrefix ?? '005']: idSequence(org.adminUserId) + 1 } : {});
@@ -83,6 +85,17 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
     } catch (err) {
       return json({ error: (err as Error).message }, 400);
     }
+  });
+
+  // Outbound Messages: the definitions and the queue with its attempts (Setup's monitoring), and a retry.
+  router.on('GET', '/__emulator/outbound-messages', (ctx) => {
+    const state = ctx.url.searchParams.get('state') ?? undefined;
+    if (state && !['pending', 'delivered', 'expired'].includes(state)) return json({ error: 'state must be pending, delivered or expired' }, 400);
+    return json({ definitions: ctx.emulator.outbound.definitions, queue: ctx.emulator.outbound.queue({ state: state as 'pending' | undefined }) });
+  });
+  router.on('POST', '/__emulator/outbound-messages/retry', async (ctx) => {
+    await ctx.emulator.outbound.retryNow();
+    return json({ queue: ctx.emulator.outbound.queue() });
   });
 
   router.on('GET', '/__emulator/faults', (ctx) => json(ctx.org.faults.settings));
@@ -120,6 +133,40 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
     // Tables without IsDeleted (change-event shadows) have no recycle bin: count every row.
     for (const def of ctx.org.schema.all()) counts[def.name] = ctx.org.store.count(def, !def.fields.some((f) => f.name === 'IsDeleted'));
     return json({ ...ctx.emulator.stats, apiUsage: ctx.org.apiUsage, records: counts, rssBytes: process.memoryUsage().rss });
+  });
+
+  // Change Data Capture selection: GET lists it; PUT {"objects": ["Account", "Invoice__c"] | "all"} replaces it.
+  router.on('GET', '/__emulator/cdc', (ctx) => json({ objects: ctx.org.bus.cdcObjects }));
+  router.on(['PUT', 'POST'], '/__emulator/cdc', async (ctx) => {
+    const body = await readJson<{ objects?: string[] | 'all' }>(ctx.req, { anyMediaType: true });
+    if (body.objects !== 'all' && !(Array.isArray(body.objects) && body.objects.every((o) => typeof o === 'string'))) {
+      return json({ error: 'cdc body must be {"objects": ["Account", "Contact"]} or {"objects": "all"}' }, 400);
+    }
+    try {
+      return json({ objects: ctx.org.setCdc(body.objects) });
+    } catch (err) {
+      return json({ error: (err as Error).message }, 400);
+    }
+  });
+
+  // Header-only gap events and overflow events, so subscribers can test their recovery:
+  // {"object": "Account", "changeType": "GAP_UPDATE", "recordIds": ["001…"]} or {"object": "Account", "changeType": "GAP_OVERFLOW"}.
+  router.on('POST', '/__emulator/events/gap', async (ctx) => {
+    const body = await readJson<{ object?: string; changeType?: string; recordIds?: string[] }>(ctx.req, { anyMediaType: true });
+    const types = ['GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE', 'GAP_OVERFLOW'] as const;
+    const type = types.find((t) => t === body.changeType);
+    const def = body.object ? ctx.org.schema.get(body.object) : undefined;
+    if (!def || !ctx.org.bus.cdcEnabled(def.name)) return json({ error: `object must name an object with Change Data Capture on (${ctx.org.bus.cdcObjects.join(', ')})` }, 400);
+    if (!type) return json({ error: `changeType must be one of ${types.join(', ')}` }, 400);
+    if (type !== 'GAP_OVERFLOW' && !(Array.isArray(body.recordIds) && body.recordIds.length > 0)) return json({ error: 'recordIds must list the record ids of a gap event' }, 400);
+    const replayId = captureGap(ctx.org, def, type, body.recordIds ?? []);
+    return json({ replayId });
+  });
+
+  // The dropped-stream fault: every open Pub/Sub subscription and CometD client is closed by the server.
+  router.on('POST', '/__emulator/events/drop', (ctx) => {
+    ctx.org.bus.emit('drop');
+    return json({ dropped: true });
   });
 
   // Expire every access token now (tests of the refresh path).

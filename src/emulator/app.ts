@@ -3,6 +3,7 @@
  * `serve(emulator.fetch)` puts it on a socket. Cross-cutting behaviour lives here: authentication,
  * API-usage counting and `Sforce-Limit-Info`, fault injection, and turning SfErrors into Salesforce bodies.
  */
+import { OutboundSender } from './outbound/sender.ts';
 import { Org, type OrgOptions } from './org.ts';
 import { SfError } from './errors.ts';
 import { json, sfErrorResponse } from './http/respond.ts';
@@ -17,6 +18,8 @@ import { registerRestRoutes } from './rest/routes.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { bulkEngine } from './bulk/engine.ts';
 import { AsyncError, asyncErrorResponse, requestWire } from './bulk1/format.ts';
+import { changeOrigin, inTransactionScope } from './events/capture.ts';
+import { registerCometdRoutes } from './events/cometd.ts';
 
 /** Thrown (or returned via `resetResponse`) when the `reset` fault decides to drop the connection. */
 export const CONNECTION_RESET = Symbol('sfbridge.emulator.connectionReset');
@@ -55,6 +58,8 @@ export interface EmulatorOptions extends Omit<OrgOptions, 'objects'>, OAuthOptio
   objects?: OrgOptions['objects'];
   /** Public base URL when behind a proxy; otherwise taken from each request's Host. */
   baseUrl?: string;
+  /** How Outbound Messages are POSTed (default global fetch). */
+  outboundFetch?: typeof fetch;
 }
 
 export class Emulator {
@@ -66,6 +71,8 @@ export class Emulator {
   readonly #baseUrl: string | undefined;
   /** Requests served, by outcome, for `/__emulator/stats`. */
   readonly stats = { requests: 0, errors: 0, faults: 0 };
+  /** Outbound Messages of the schema's definitions (queue, sender, `/__emulator/outbound-messages`). */
+  readonly outbound: OutboundSender;
 
   constructor(opts: EmulatorOptions = {}) {
     this.org = new Org({ ...opts, objects: [...standardObjects, ...(opts.objects ?? [])] });
@@ -75,8 +82,10 @@ export class Emulator {
     registerAdminRoutes(this.#router);
     registerOAuthRoutes(this.#router);
     registerRestRoutes(this.#router);
+    registerCometdRoutes(this.#router);
     // Bulk jobs left InProgress by a previous run (file-backed org) continue without waiting for a request.
     bulkEngine(this.org);
+    this.outbound = new OutboundSender(this.org, { fetch: opts.outboundFetch, baseUrl: () => this.#baseUrl ?? 'http://127.0.0.1:8484' });
   }
 
   /** Adds routes (used by feature modules registered after construction). */
@@ -160,12 +169,17 @@ export class Emulator {
         else if (fault) return fault;
         this.#countCall();
       }
+      // `/services/data/<anything but vNN.N>` names no version: not found (after authentication, as on Salesforce).
+      if (!versioned && /^\/services\/data\/[^/]+/.test(url.pathname)) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       const found = this.#router.match(method, url.pathname);
       if (!('handler' in found)) {
         if (found.methodMismatch) throw new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are HEAD,GET,POST,PATCH,DELETE`);
         throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
-      const res = await found.handler(ctx, found.params);
+      // One outer request is one transaction for change events (Composite subrequests join it).
+      const res = inner
+        ? await found.handler(ctx, found.params)
+        : await inTransactionScope(changeOrigin(url.pathname.startsWith('/services/async/') ? 'bulkapi' : /\/tooling(\/|$)/.test(url.pathname) ? 'toolingrest' : 'rest', /^\/services\/async\/(\d+\.\d)/.exec(url.pathname)?.[1] ?? ctx.version, req.headers.get('sforce-call-options')), () => found.handler(ctx, found.params));
       const out = needsAuth && versioned ? withLimitInfo(res, this.org) : res;
       return cut ? cutMidResponse(out, CONNECTION_RESET) : out;
     } catch (err) {
@@ -227,6 +241,7 @@ export class Emulator {
 
   /** Closes the org database (pending writes are flushed). */
   close(): void {
+    this.outbound.stop();
     this.org.close();
   }
 }

@@ -10,6 +10,8 @@ import type { FieldDef, ObjectDef } from './schema/types.ts';
 import type { StoredRow } from './store/org-store.ts';
 import { isStored, toStorage, type SqlValue } from './store/values.ts';
 import { afterFileInsert, deriveFileColumns } from './files.ts';
+import { captureChange, capturePlatformEvent } from './events/capture.ts';
+import { randomUUID } from 'node:crypto';
 
 export type ApiRecord = Record<string, unknown>;
 
@@ -148,6 +150,7 @@ export function formatAutoNumber(f: FieldDef, n: number): string {
 /** Inserts one record and returns its new Id. */
 export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: DmlOptions = {}): string {
   checkRowLock(org);
+  if (isPlatformEvent(def)) return publishPlatformEvent(org, def, record, opts).id;
   if (def.createable === false) throw new SfError(400, 'CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY', `entity type cannot be inserted: ${def.name}`);
   if ('Id' in record && record.Id !== null && record.Id !== undefined) {
     throw new SfError(400, 'INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: Id. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, ['Id']);
@@ -175,8 +178,10 @@ export function insertRecord(org: Org, def: ObjectDef, record: ApiRecord, opts: 
     SystemModstamp: now,
     _visible_at: org.faults.visibleAt(now),
   };
-  org.store.insertRow(def, pickStored(def, row));
+  const stored = pickStored(def, row);
+  org.store.insertRow(def, stored);
   afterFileInsert(org, def.name, id);
+  captureChange(org, def, 'CREATE', id, stored);
   org.events.emit('write', { object: def.name, id, op: 'create' });
   return id;
 }
@@ -196,13 +201,15 @@ export function updateRecord(org: Org, def: ObjectDef, id: string, record: ApiRe
   }
   checkUnique(org, def, cols, String(existing.Id));
   const now = Math.max(org.clock.now(), Number(existing.SystemModstamp) + 1);
-  org.store.updateRow(def, String(existing.Id), {
+  const changes: StoredRow = {
     ...cols,
     LastModifiedDate: now,
     LastModifiedById: org.currentUserId,
     SystemModstamp: now,
     _visible_at: org.faults.visibleAt(now),
-  });
+  };
+  org.store.updateRow(def, String(existing.Id), changes);
+  captureChange(org, def, 'UPDATE', String(existing.Id), changes, existing);
   org.events.emit('write', { object: def.name, id: String(existing.Id), op: 'update' });
 }
 
@@ -247,6 +254,7 @@ export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
   org.store.transaction(() => {
     org.store.updateRow(def, rowId, { IsDeleted: 1, _deleted_at: now, SystemModstamp: now, _visible_at: org.faults.visibleAt(now) });
     org.store.prepare('INSERT INTO _deleted_log (object, id, deleted_at) VALUES (?, ?, ?) ON CONFLICT(object, id) DO UPDATE SET deleted_at = excluded.deleted_at, purged = 0').run(def.name, rowId, now);
+    captureChange(org, def, 'DELETE', rowId);
     for (const child of org.schema.childRelationships(def.name)) {
       if (!child.cascadeDelete) continue;
       const childDef = org.schema.get(child.childSObject)!;
@@ -264,6 +272,7 @@ export function undeleteRecord(org: Org, def: ObjectDef, id: string): void {
   const now = org.clock.now();
   org.store.updateRow(def, String(row.Id), { IsDeleted: 0, _deleted_at: null, SystemModstamp: now, LastModifiedDate: now, _visible_at: org.faults.visibleAt(now) });
   org.store.prepare('DELETE FROM _deleted_log WHERE object = ? AND id = ?').run(def.name, String(row.Id));
+  captureChange(org, def, 'UNDELETE', String(row.Id), org.store.getRow(def, String(row.Id)));
   org.events.emit('write', { object: def.name, id: String(row.Id), op: 'undelete' });
 }
 
@@ -274,8 +283,32 @@ export function hardDeleteRecord(org: Org, def: ObjectDef, id: string): void {
   org.store.transaction(() => {
     org.store.deleteRow(def, String(row.Id));
     org.store.prepare('INSERT INTO _deleted_log (object, id, deleted_at, purged) VALUES (?, ?, ?, 1) ON CONFLICT(object, id) DO UPDATE SET purged = 1').run(def.name, String(row.Id), org.clock.now());
+    // A record emptied from the recycle bin was already reported deleted.
+    if (row.IsDeleted !== 1) captureChange(org, def, 'DELETE', String(row.Id));
   });
   org.events.emit('write', { object: def.name, id: String(row.Id), op: 'purge' });
+}
+
+/** Platform events (`Order_Shipped__e`): published, never stored as records. */
+export function isPlatformEvent(def: ObjectDef): boolean {
+  return def.name.endsWith('__e');
+}
+
+/**
+ * Publishes a platform event from API fields (REST, Composite, Collections): validated like an insert, put on
+ * the bus after commit, and answered with a dummy record id and the event's EventUuid.
+ */
+export function publishPlatformEvent(org: Org, def: ObjectDef, record: ApiRecord, opts: DmlOptions = {}): { id: string; uuid: string; replayId: number } {
+  const cols = toColumns(org, def, opts.bulk ? stripBulkEmpty(record) : record, 'create');
+  for (const f of def.fields) {
+    if (isStored(f) && cols[f.name] === undefined && f.defaultValue !== undefined && !f.system) cols[f.name] = toStorage(f, f.defaultValue);
+  }
+  checkRequired(def, cols);
+  const uuid = randomUUID();
+  const fields: StoredRow = { CreatedDate: org.clock.now(), CreatedById: org.currentUserId, EventUuid: uuid };
+  for (const [k, v] of Object.entries(cols)) if (v !== null && v !== undefined) fields[k] = v;
+  const replayId = capturePlatformEvent(org, def, uuid, fields);
+  return { id: org.store.nextId(def), uuid, replayId };
 }
 
 /** A live (not recycled) row by 15/18-char Id, or the error Salesforce gives. */

@@ -11,6 +11,8 @@ import type { ObjectDef } from './schema/types.ts';
 import { OrgStore } from './store/org-store.ts';
 import { formatDateTime } from './store/values.ts';
 import { assignAccess, ensureAccess } from './seed/access.ts';
+import { changeEventFor } from './schema/objects/change-events.ts';
+import { cdcCapable, DEFAULT_CDC_OBJECTS, EventBus } from './events/bus.ts';
 
 export interface OrgOptions {
   /** SQLite path or `:memory:`. */
@@ -23,6 +25,12 @@ export interface OrgOptions {
   username?: string;
   password?: string;
   random?: () => number;
+  /**
+   * Objects with Change Data Capture on: names, or `all` (every standard and custom object). Default:
+   * Account, Contact, Lead, Opportunity and Case, plus schema-file objects marked `cdc: true` (and minus
+   * those marked `cdc: false`).
+   */
+  cdc?: string[] | 'all';
 }
 
 export interface OrgEvents {
@@ -41,6 +49,8 @@ export class Org {
   readonly clock = new Clock();
   readonly faults: Faults;
   readonly events = new EventEmitter<OrgEvents>();
+  /** Change events and platform events (the log behind Pub/Sub and CometD). */
+  readonly bus: EventBus;
   readonly apiVersion: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -54,8 +64,13 @@ export class Org {
   apiUsage = 0;
 
   constructor(opts: OrgOptions) {
-    this.schema = new SchemaRegistry(opts.objects);
+    // Change-event entities follow the CDC selection (and the merged fields of their parent).
+    this.schema = new SchemaRegistry(opts.objects.filter((o) => o.associateEntityType !== 'ChangeEvent'));
+    const cdc = resolveCdcObjects(this.schema, opts.objects, opts.cdc);
+    for (const name of cdc) this.schema.add(changeEventFor(this.schema.get(name)!));
     this.store = new OrgStore(opts.db ?? ':memory:', this.schema, () => this.clock.now());
+    this.bus = new EventBus(this.store, this.clock);
+    this.bus.setCdc(cdc);
     this.faults = new Faults(opts.faults ?? DEFAULT_FAULTS, opts.random);
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     this.clientId = opts.clientId ?? DEFAULT_CLIENT_ID;
@@ -114,6 +129,20 @@ export class Org {
     if (this.apiUsage % 100 === 0) this.store.setMeta('apiUsage', String(this.apiUsage));
   }
 
+  /** Turns Change Data Capture on for exactly these objects (admin API); adds their change-event entities. */
+  setCdc(objects: string[] | 'all'): string[] {
+    const cdc = resolveCdcObjects(this.schema, [], objects);
+    for (const name of cdc) {
+      const ce = changeEventFor(this.schema.get(name)!);
+      if (!this.schema.get(ce.name)) {
+        this.schema.add(ce);
+        this.store.ensureTable(ce);
+      }
+    }
+    this.bus.setCdc(cdc);
+    return cdc;
+  }
+
   nowIso(): string {
     return formatDateTime(this.clock.now());
   }
@@ -122,4 +151,30 @@ export class Org {
     this.store.setMeta('apiUsage', String(this.apiUsage));
     this.store.close();
   }
+}
+
+/**
+ * The canonical names of the objects with CDC on. Throws an Error naming the problem for an unknown object
+ * or one CDC cannot capture (views, external objects, platform events).
+ */
+export function resolveCdcObjects(schema: SchemaRegistry, objects: ObjectDef[], selection: string[] | 'all' | undefined): string[] {
+  if (selection === 'all') return schema.all().filter(cdcCapable).map((o) => o.name);
+  if (selection) {
+    const out: string[] = [];
+    for (const name of selection) {
+      const def = schema.get(name.trim());
+      if (!def) throw new Error(`no object named ${name} for Change Data Capture; use standard or schema-file object names, e.g. Account,Invoice__c, or all`);
+      if (!cdcCapable(def)) throw new Error(`${def.name} cannot have Change Data Capture (views, external objects, platform events and change events have none)`);
+      if (!out.includes(def.name)) out.push(def.name);
+    }
+    return out;
+  }
+  const on = new Set(DEFAULT_CDC_OBJECTS);
+  for (const o of objects) {
+    const def = schema.get(o.name);
+    if (!def || o.cdc === undefined) continue;
+    if (o.cdc) on.add(def.name);
+    else on.delete(def.name);
+  }
+  return [...on].filter((n) => schema.get(n) && cdcCapable(schema.get(n)!));
 }

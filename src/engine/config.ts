@@ -7,7 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { closestName } from '../client/suggest.ts';
 import { durationSchema } from './duration.ts';
+
+export { closestName, editDistance } from '../client/suggest.ts';
 import { parsePublishPipelines, type PublishPipelineConfig } from './publish/config.ts';
 import { commentsSchema, toCommentsConfig, type CommentsConfig } from './comments/config.ts';
 import { queueSchema, toSinkConfig, type SinkConfig } from './sinks/config.ts';
@@ -57,6 +60,23 @@ export const DEFAULT_BULK_THRESHOLD = 2000;
 export const DEFAULT_LAG_MS = 5 * 60_000;
 /** Default pause between cycles in continuous mode. */
 export const DEFAULT_INTERVAL_MS = 5 * 60_000;
+/**
+ * Shortest pause between cycles. Below it a continuous sync is a busy loop (an interval of 0 made 843 calls
+ * in 8 s, a 100,000-call daily allowance gone in about 16 minutes) while a cycle that starts sooner finds
+ * nothing new anyway.
+ */
+export const MIN_INTERVAL_MS = 1000;
+/**
+ * Shortest lag window considered safe: Salesforce stamps SystemModstamp when a transaction starts, so a write
+ * that commits later than the lag is behind the cursor when it becomes visible. Shorter lags are allowed (a
+ * sandbox with no long transactions) but warned about; the repair scan ({@link REPAIR_WINDOW_MS}) re-reads
+ * what such a lag could have skipped.
+ */
+export const MIN_SAFE_LAG_MS = 60_000;
+/** How far behind the cursor the periodic repair scan re-reads (late commits longer than the lag). */
+export const REPAIR_WINDOW_MS = 60 * 60_000;
+/** Default period of the repair scan. */
+export const DEFAULT_REPAIR_MS = 15 * 60_000;
 /** Default period of the formula-field refresh. */
 export const DEFAULT_FORMULA_REFRESH_MS = 60 * 60_000;
 /** Default period of the hard-delete Id reconciliation. */
@@ -148,7 +168,11 @@ export const syncConfigSchema = z.strictObject({
   /** `['*']` (or `'*'`) = every queryable custom object. */
   custom_objects_to_sync: z.union([z.literal('*'), z.array(apiName.or(z.literal('*')))]).default([]),
   objects: z.record(apiName, objectSettings).default({}),
-  interval: duration.default(DEFAULT_INTERVAL_MS),
+  interval: duration.default(DEFAULT_INTERVAL_MS).superRefine((ms, ctx) => {
+    if (ms < MIN_INTERVAL_MS) ctx.addIssue({ code: 'custom', message: `${ms / 1000} s is below the ${MIN_INTERVAL_MS / 1000} s floor: a shorter pause between cycles is a busy loop that spends the org's daily API allowance (use 30s, 5m, … or --once for a single cycle)` });
+  }),
+  /** `sfbridge sync` runs cycle after cycle (default: true when `interval` is set, else one cycle). */
+  continuous: z.boolean().optional(),
   lag: duration.default(DEFAULT_LAG_MS),
   bulk_threshold: z.number().int().min(0).default(DEFAULT_BULK_THRESHOLD),
   formula_refresh: duration.default(DEFAULT_FORMULA_REFRESH_MS),
@@ -200,6 +224,11 @@ export interface SyncConfig {
   customObjects: string[] | '*';
   objects: Record<string, ObjectSettings>;
   intervalMs: number;
+  /**
+   * Whether `sfbridge sync` keeps running: `continuous:` when set, else true when an interval was given (file
+   * `interval:`, `SFBRIDGE_INTERVAL` or `--interval`). `--once` always runs one cycle.
+   */
+  continuous: boolean;
   lagMs: number;
   bulkThreshold: number;
   formulaRefreshMs: number;
@@ -236,31 +265,6 @@ export const SYNC_ENV = Object.freeze({
   lag: 'SFBRIDGE_LAG',
   bulkThreshold: 'SFBRIDGE_BULK_THRESHOLD',
 });
-
-/** Levenshtein distance (small strings: config keys). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
-/** The candidate closest to `name`, if it is close enough to be a plausible typo. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: [string, number] | undefined;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (!best || d < best[1]) best = [c, d];
-  }
-  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : undefined;
-}
 
 /** Replaces `${NAME}` in every string of a parsed YAML tree; a missing variable is an error naming it. */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
@@ -349,7 +353,7 @@ export function validateConfig(raw: unknown): SyncConfig {
     store: p.to ?? p.store ?? DEFAULT_STORE_URL,
     standardObjects: p.standard_objects_to_sync,
     // Naming custom objects implies syncing them.
-    syncCustomObjects: p.sync_custom_objects || (custom !== '*' && custom.length > 0),
+    syncCustomObjects: p.sync_custom_objects || custom === '*' || custom.length > 0,
     customObjects: custom,
     objects: Object.fromEntries(Object.entries(p.objects).map(([name, o]) => [name, {
       ...(o.fields ? { fields: o.fields } : {}),
@@ -358,6 +362,7 @@ export function validateConfig(raw: unknown): SyncConfig {
       ...(o.transform ? { transform: o.transform } : {}),
     }])),
     intervalMs: p.interval,
+    continuous: p.continuous ?? (raw as { interval?: unknown } | null)?.interval !== undefined,
     lagMs: p.lag,
     bulkThreshold: p.bulk_threshold,
     formulaRefreshMs: p.formula_refresh,
@@ -390,7 +395,8 @@ export async function readConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // The parser's message carries the line, column and a code frame pointing at the mistake: keep it whole.
+    throw new SyncConfigError('', `${path} is not valid YAML: ${(err as Error).message.trimEnd()}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new SyncConfigError('', `${path} must contain a mapping of settings (key: value), got ${Array.isArray(doc) ? 'a list' : typeof doc}`);

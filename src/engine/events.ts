@@ -30,9 +30,14 @@ export interface RunSummary {
   started: string;
   finished: string;
   seconds: number;
+  /** Calls admitted by the API governor: what counts against the org's daily allowance. */
   apiCalls: number;
+  /** Requests on the wire: every attempt, retries and token calls included. */
+  requests?: number;
   objects: ObjectSummary[];
   error?: string;
+  /** Settings that weaken a guarantee (e.g. a lag below the safe minimum), as warned at the start. */
+  warnings?: string[];
 }
 
 /** Every event the engine emits, with its payload. */
@@ -41,7 +46,7 @@ export interface SyncEventMap {
   'object:started': [{ object: string; mode: LoadMode; total?: number; since?: string }];
   /** A page (REST) or batch (Bulk) was committed together with its checkpoint. */
   'object:batch': [{ object: string; mode: LoadMode; read: number; written: number; deleted: number; total?: number; cursor?: string }];
-  'object:deletes': [{ object: string; source: 'queryAll' | 'getDeleted' | 'reconcile' | 'filter'; count: number }];
+  'object:deletes': [{ object: string; source: 'queryAll' | 'getDeleted' | 'reconcile' | 'filter' | 'count'; count: number }];
   'object:formulas': [{ object: string; fields: string[]; records: number }];
   'object:schema': [{ object: string; created: boolean; added: string[]; removed: string[] }];
   'object:finished': [ObjectSummary];

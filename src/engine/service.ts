@@ -35,6 +35,8 @@ export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', obj
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
+/** Arrivals on inbound routes within this window are delivered by one run. */
+export const INBOUND_BATCH_WINDOW_MS = 200;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
 export const USAGE_SAMPLE_MS = 60_000;
 /** Readings older than this are pruned. */
@@ -271,8 +273,8 @@ export class Service {
     }
   }
 
-  async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial'): Promise<Job> {
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority });
+  async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial', runAt?: Date): Promise<Job> {
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
     this.events.emit('pipeline:queued', { pipeline, jobId: job.id, trigger, priority, runAt: job.runAt });
     return job;
   }
@@ -328,7 +330,8 @@ export class Service {
       if (!this.started) return;
       void (async () => {
         const queued = new Set((await this.queue.list({ states: ['queued'] })).map((j) => j.key));
-        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc');
+        // A short window gathers a burst of arrivals into one delivery run (one publisher call, one run row).
+        for (const name of names) if (!queued.has(jobKey(name))) await this.#enqueue(name, 'inbound', 'cdc', new Date(this.#now() + INBOUND_BATCH_WINDOW_MS));
       })().catch((err: unknown) => this.events.emit('warning', { pipeline: names.join(', '), code: 'ENQUEUE_FAILED', message: `could not queue delivery: ${(err as Error).message}` }));
     });
   }

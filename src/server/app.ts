@@ -9,6 +9,9 @@
  * else needs an API token or a dashboard session, and writes with a session also need its CSRF token and a
  * same-origin `Origin`.
  */
+import { registerInbox } from './api/inbox.ts';
+import { mirrors, registerChangesStream } from './api/changes.ts';
+import { registerChangesPage } from './ui/changes.ts';
 import { registerReplyRoutes, type ReplyRoutesOptions } from './inbound/reply.ts';
 import { registerCallIn } from './api/call-in.ts';
 import { registerOutboundMessageRoutes } from './inbound/outbound-messages.ts';
@@ -214,6 +217,7 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
     csrfOf: (c) => csrfOf(c.get('principal')),
     notFound: (c, what) => htmlPage(c, messagePage('Not found', html`<p>There is no ${what}. <a href="/">Overview</a></p>`, csrfOf(c.get('principal'))), 404),
   });
+  registerChangesPage(app as never, { objects: async () => [...(await mirrors(service)).keys()], htmlPage: (c, body) => htmlPage(c, body), csrfOf: (c) => csrfOf(c.get('principal')) });
 
   // Grant access --------------------------------------------------------------------------------------
 
@@ -267,6 +271,8 @@ export function createApp(opts: AppOptions): OpenAPIHono<Vars> {
   registerApi(app as never, service);
   registerCoco(app as never, service);
   registerCallIn(app as never, service);
+  registerInbox(app as never, service);
+  registerChangesStream(app as never, service);
 
   // Inbound routes (Outbound Messages, webhooks): each checks its own sender -------------------------------
 

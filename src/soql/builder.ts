@@ -35,13 +35,20 @@ function selectItem(name: string): string {
 export class Condition {
   readonly text: string;
   readonly #compound: boolean;
-  private constructor(text: string, compound: boolean) {
+  /** `AND` when the condition is a conjunction (joined into an outer AND without parentheses). */
+  readonly #joiner: 'AND' | 'OR' | undefined;
+  private constructor(text: string, compound: boolean, joiner?: 'AND' | 'OR') {
     this.text = text;
     this.#compound = compound;
+    this.#joiner = joiner;
   }
   /** @internal */
-  static make(text: string, compound = false): Condition {
-    return new Condition(text, compound);
+  static make(text: string, compound = false, joiner?: 'AND' | 'OR'): Condition {
+    return new Condition(text, compound, joiner);
+  }
+  /** @internal The text as a part of an outer `AND` (a conjunction needs no parentheses there). */
+  get inAnd(): string {
+    return this.#joiner === 'AND' ? this.text : this.grouped;
   }
   /** The text wrapped in parentheses when it combines several conditions. */
   get grouped(): string {
@@ -75,13 +82,15 @@ export function cond(fieldName: string, op: Operator, value: SoqlValue | readonl
 /** All of the conditions. */
 export function and(...conds: Condition[]): Condition {
   if (conds.length === 0) throw new TypeError('and() needs at least one condition');
-  return conds.length === 1 ? conds[0] : Condition.make(conds.map((c) => c.grouped).join(' AND '), true);
+  // A conjunction inside a conjunction is spliced in: `a AND b AND c`, not `(a AND b) AND c` (the same
+  // meaning, and Salesforce allows semi-joins only in a flat top-level AND).
+  return conds.length === 1 ? conds[0] : Condition.make(conds.map((c) => c.inAnd).join(' AND '), true, 'AND');
 }
 
 /** Any of the conditions. */
 export function or(...conds: Condition[]): Condition {
   if (conds.length === 0) throw new TypeError('or() needs at least one condition');
-  return conds.length === 1 ? conds[0] : Condition.make(conds.map((c) => c.grouped).join(' OR '), true);
+  return conds.length === 1 ? conds[0] : Condition.make(conds.map((c) => c.grouped).join(' OR '), true, 'OR');
 }
 
 /** Negation. */

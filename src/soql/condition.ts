@@ -4,9 +4,10 @@
  * condition may hold, and the condition is then rebuilt from the parse tree through {@link cond}/{@link and}/
  * {@link or}/{@link not} with every value passing through {@link literal}: the user's text never reaches a
  * query, so nothing in it (a stray quote, a `LIMIT`, a second statement) can change the query's structure.
+ * Semi-joins (`Id IN (SELECT AccountId FROM Opportunity WHERE …)`, one level) are rebuilt the same way.
  */
 import { parseQuery, type Condition as AstCondition, type ValueQueryCondition, type WhereClause } from '@jetstreamapp/soql-parser-js';
-import { and, cond, Condition, not, or, OPERATORS, type Operator } from './builder.ts';
+import { and, cond, Condition, from, not, or, OPERATORS, type Operator } from './builder.ts';
 import { dateLiteral, escapeLike, likePattern, soqlDate, type SoqlValue } from './literals.ts';
 
 /** A condition that cannot be used: not SOQL, not a condition, or using something the filter refuses. */
@@ -23,6 +24,24 @@ export interface ParsedCondition {
   condition: Condition;
   /** Field paths as written (`Industry`, `Owner.Email`), in order of appearance, without duplicates. */
   fields: string[];
+  /** Semi-join subqueries (`Id IN (SELECT AccountId FROM Opportunity WHERE …)`): their object and fields. */
+  subqueries: Array<{ object: string; fields: string[] }>;
+  /**
+   * Whether the condition holds a semi-join. Salesforce refuses `NOT (…)` around one, so the complement of
+   * such a condition cannot be queried directly.
+   */
+  semiJoin: boolean;
+}
+
+interface Collected {
+  fields: string[];
+  subqueries: ParsedCondition['subqueries'];
+  /** Semi-joins may not nest (Salesforce allows one level). */
+  nested: boolean;
+  /** Whether the leaf being built sits in the top-level AND chain (outside every OR and NOT). */
+  top: boolean;
+  /** Whether the condition holds a semi-join. */
+  semiJoin: boolean;
 }
 
 const EXAMPLE = "e.g. Industry = 'Banking' AND (NumberOfEmployees > 10 OR Rating = 'Hot')";
@@ -112,14 +131,13 @@ function decodeValue(raw: string, type: string, n: number | undefined, like: boo
   throw new SoqlConditionError(`${fieldName}: cannot read the value ${raw}`);
 }
 
-function leaf(c: AstCondition | ValueQueryCondition, fields: string[]): Condition {
+function leaf(c: AstCondition | ValueQueryCondition, into: Collected): Condition {
+  const fields = into.fields;
   if ('fn' in c) {
     throw new SoqlConditionError(`functions such as ${(c as { fn: { rawValue?: string; functionName?: string } }).fn.rawValue ?? (c as { fn: { functionName?: string } }).fn.functionName} are not supported in a filter; compare the field itself (CreatedDate >= 2024-01-01T00:00:00Z, or a date literal such as THIS_YEAR)`);
   }
   const fieldName = (c as { field: string }).field;
-  if ('valueQuery' in c && c.valueQuery) {
-    throw new SoqlConditionError(`${fieldName} ${(c as ValueQueryCondition).operator} (SELECT …): semi-join subqueries are not supported in a filter; filter on a relationship field instead (e.g. Account.Industry = 'Banking')`);
-  }
+  if ('valueQuery' in c && c.valueQuery) return semiJoin(c as ValueQueryCondition, into);
   const rawOp = (c as { operator: string }).operator;
   const operator = String(rawOp).toUpperCase() as Operator;
   if (!OPERATORS.includes(operator)) throw new SoqlConditionError(`unsupported operator ${rawOp} (use one of ${OPERATORS.join(', ')})`);
@@ -144,32 +162,80 @@ function leaf(c: AstCondition | ValueQueryCondition, fields: string[]): Conditio
   }
 }
 
+/**
+ * `field IN (SELECT f FROM Obj [WHERE …])` (or NOT IN), rebuilt through the builder: one plain field, no
+ * other clause, its condition parsed like the outer one.
+ */
+function semiJoin(c: ValueQueryCondition, into: Collected): Condition {
+  const op = String(c.operator).toUpperCase();
+  const q = c.valueQuery as unknown as Record<string, unknown> & { fields?: Array<{ type: string; field?: string }>; sObject?: string; where?: WhereClause };
+  const shown = `${c.field} ${op} (SELECT …)`;
+  if (into.nested) throw new SoqlConditionError(`${shown}: semi-joins cannot be nested; use one level of subquery`);
+  if (!into.top) throw new SoqlConditionError(`${shown}: Salesforce allows a semi-join only in the top-level AND of a condition, not under OR or NOT; for "not in" write ${c.field} NOT IN (SELECT …)`);
+  into.semiJoin = true;
+  if (op !== 'IN' && op !== 'NOT IN') throw new SoqlConditionError(`${shown}: a subquery needs IN or NOT IN`);
+  const extra = CLAUSES.filter((k) => q[k] !== undefined);
+  if (extra.length) throw new SoqlConditionError(`${shown}: a semi-join subquery takes only SELECT, FROM and WHERE, found ${extra.map((k) => k.replace(/([A-Z])/g, ' $1').toUpperCase()).join(', ')}; remove it`);
+  const sel = q.fields ?? [];
+  if (sel.length !== 1 || sel[0].type !== 'Field' || !sel[0].field || sel[0].field.includes('.')) throw new SoqlConditionError(`${shown}: a semi-join selects exactly one Id or lookup field of its object (SELECT AccountId FROM Opportunity)`);
+  if (!q.sObject || typeof q.sObject !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(q.sObject)) throw new SoqlConditionError(`${shown}: the subquery names no object`);
+  const inner: Collected = { fields: [sel[0].field], subqueries: [], nested: true, top: true, semiJoin: false };
+  let sub = from(q.sObject).select(sel[0].field);
+  if (q.where) sub = sub.where(build(flatten(q.where), inner));
+  into.subqueries.push({ object: q.sObject, fields: inner.fields });
+  if (!into.fields.some((f) => f.toLowerCase() === c.field.toLowerCase())) into.fields.push(c.field);
+  try {
+    return cond(c.field, op as Operator, sub);
+  } catch (err) {
+    throw new SoqlConditionError(`${shown}: ${(err as Error).message}`);
+  }
+}
+
 /** Boolean structure over the leaves. SOQL needs parentheses to mix AND and OR at one level. */
-function build(toks: Tok[], fields: string[]): Condition {
+function build(toks: Tok[], fields: Collected): Condition {
   let i = 0;
-  const unary = (): Condition => {
+  const unary = (top: boolean): Condition => {
     const t = toks[i++];
-    if (t === 'NOT') return not(unary());
+    if (t === 'NOT') return not(unary(false));
     if (t === '(') {
-      const e = expr();
+      const e = expr(top);
       if (toks[i++] !== ')') throw new SoqlConditionError(`missing closing parenthesis; ${EXAMPLE}`);
       return e;
     }
-    if (t && typeof t === 'object') return leaf(t.cond, fields);
+    if (t && typeof t === 'object') {
+      fields.top = top;
+      return leaf(t.cond, fields);
+    }
     throw new SoqlConditionError(`unexpected ${String(t ?? 'end of condition')}; ${EXAMPLE}`);
   };
-  const expr = (): Condition => {
-    const parts = [unary()];
+  const expr = (top: boolean): Condition => {
+    // The operator of this level decides whether its terms are still in the top-level AND chain.
+    let j = i;
+    let depth = 0;
+    let level: string | undefined;
+    for (; j < toks.length; j++) {
+      const t = toks[j];
+      if (t === '(') depth++;
+      else if (t === ')') {
+        if (depth === 0) break;
+        depth--;
+      } else if (depth === 0 && (t === 'AND' || t === 'OR')) {
+        level = t;
+        break;
+      }
+    }
+    const inTop = top && level !== 'OR';
+    const parts = [unary(inTop)];
     let op: string | null = null;
     while (toks[i] === 'AND' || toks[i] === 'OR') {
       const next = toks[i++] as string;
       if (op && op !== next) throw new SoqlConditionError(`AND and OR are mixed without parentheses; group them, e.g. A AND (B OR C)`);
       op = next;
-      parts.push(unary());
+      parts.push(unary(inTop));
     }
     return parts.length === 1 ? parts[0] : op === 'OR' ? or(...parts) : and(...parts);
   };
-  const out = expr();
+  const out = expr(true);
   if (i < toks.length) throw new SoqlConditionError(`unexpected ${String(toks[i])}; ${EXAMPLE}`);
   return out;
 }
@@ -198,6 +264,7 @@ export function parseCondition(text: string): ParsedCondition {
     throw new SoqlConditionError(`only a condition is allowed, found ${extra.length ? extra.map((k) => k.replace(/([A-Z])/g, ' $1').toUpperCase()).join(', ') : 'a query'}; remove it (${EXAMPLE})`);
   }
   if (!ast.where) throw new SoqlConditionError(`not a SOQL condition; ${EXAMPLE}`);
-  const fields: string[] = [];
-  return { condition: build(flatten(ast.where), fields), fields };
+  const into: Collected = { fields: [], subqueries: [], nested: false, top: true, semiJoin: false };
+  const condition = build(flatten(ast.where), into);
+  return { condition, fields: into.fields, subqueries: into.subqueries, semiJoin: into.semiJoin };
 }

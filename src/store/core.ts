@@ -33,6 +33,8 @@ import {
   type SearchHit,
   type SearchOptions,
   type SfRecord,
+  type ChangeCursor,
+  type MirrorChange,
   type PublishState,
   type Store,
   type StoreOperations,
@@ -390,11 +392,12 @@ class Ops implements StoreOperations {
   async #writeTombstones(object: string, items: readonly { id: string; at: string }[]): Promise<void> {
     const d = this.#d;
     const p = new Params(d);
-    const values = items.map((it) => `(${p.add(object)}, ${p.add(it.id)}, ${p.add(d.toParam('datetime', it.at))})`).join(', ');
+    const written = d.toParam('datetime', new Date().toISOString());
+    const values = items.map((it) => `(${p.add(object)}, ${p.add(it.id)}, ${p.add(d.toParam('datetime', it.at))}, ${p.add(written)})`).join(', ');
     // Keep the latest deletion time when an Id was deleted, undeleted and deleted again.
     await this.#conn.run(
-      `INSERT INTO ${d.table(TOMBSTONES_TABLE)} AS tb (object, id, deleted_at) VALUES ${values} ` +
-        `ON CONFLICT (object, id) DO UPDATE SET deleted_at = excluded.deleted_at WHERE excluded.deleted_at > tb.deleted_at`,
+      `INSERT INTO ${d.table(TOMBSTONES_TABLE)} AS tb (object, id, deleted_at, written_at) VALUES ${values} ` +
+        `ON CONFLICT (object, id) DO UPDATE SET deleted_at = excluded.deleted_at, written_at = excluded.written_at WHERE excluded.deleted_at > tb.deleted_at`,
       p.values,
     );
   }
@@ -660,6 +663,10 @@ export class MirrorStore implements Store {
     try {
       await driver.transaction(async (conn) => {
         for (const sql of driver.dialect.bootstrap()) await conn.run(sql);
+        // Tombstones made by an older release lack the write time the change feed orders deletes by.
+        const cols = await driver.dialect.columnsOf(conn, TOMBSTONES_TABLE);
+        if (cols && !cols.columns.some((c) => c.name === 'written_at')) await conn.run(`ALTER TABLE ${driver.dialect.table(TOMBSTONES_TABLE)} ADD COLUMN written_at ${driver.dialect.timestampType}`);
+        await conn.run(`CREATE INDEX IF NOT EXISTS ${quote('_sfbridge_tombstones_written')} ON ${driver.dialect.table(TOMBSTONES_TABLE)} (object, written_at, id)`);
       });
     } catch (err) {
       await driver.destroy();
@@ -879,6 +886,52 @@ export class MirrorStore implements Store {
         const columns = found.columns.map((c) => ({ name: c.name, kind: kindOfSqlType(c.type), nullable: c.nullable, ...(c.length !== undefined ? { length: c.length } : {}) }));
         return { table, mirror: false, columns, key: found.key };
       }),
+    );
+  }
+
+  async changesSince(object: string, after: ChangeCursor | null, limit: number, options?: OpOptions): Promise<MirrorChange[]> {
+    this.#open();
+    options?.signal?.throwIfAborted();
+    const d = this.driver.dialect;
+    const key = `changes:${object.toLowerCase()}`;
+    return this.#track(
+      (async () => {
+        if (!this.#indexed.has(key)) {
+          await this.driver.transaction(async (conn) => {
+            const meta = await this.loadMeta(conn, object);
+            if (meta) await conn.run(`CREATE INDEX IF NOT EXISTS ${quote(`_sfb_ch_${createHash('sha256').update(meta.object).digest('hex').slice(0, 24)}`)} ON ${d.table(meta.object)} (${quote(SYNCED_COL)}, ${quote('Id')})`);
+          });
+          this.#indexed.add(key);
+        }
+        return this.driver.read(async (conn) => {
+          const meta = await this.loadMeta(conn, object);
+          if (!meta) return [];
+          const p = new Params(d);
+          const s = quote(SYNCED_COL);
+          // Positions carry the canonical form (+0000); the column holds what toParam makes of an ISO instant.
+          const since = after ? d.toParam('datetime', toIsoUtc(after.at, 'change position')) : undefined;
+          const where = after ? ` WHERE ${s} > ${p.add(since)} OR (${s} = ${p.add(since)} AND ${quote('Id')} > ${p.add(after.id)})` : '';
+          const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
+          const rows = await conn.all(`SELECT * FROM ${d.table(meta.object)}${where} ORDER BY ${s}, ${quote('Id')} LIMIT ${n}`, p.values);
+          const out: MirrorChange[] = rows.map((row) => {
+            const record: SfRecord = {};
+            for (const col of meta.columns.values()) if (!col.removed) record[col.spec.name] = fromCanonical(col.kind, d.fromColumn(col.kind, row[col.spec.name]));
+            const at = fromCanonical('datetime', d.fromColumn('datetime', row[SYNCED_COL])) as string;
+            return { object: meta.object, id: String(row.Id), at, deleted: Boolean(fromCanonical('boolean', d.fromColumn('boolean', row[DELETED_COL]))), record };
+          });
+          if (this.deleteMode !== 'remove') return out;
+          // Removed rows live on as tombstones: merged in by their write time.
+          const q = new Params(d);
+          const w = quote('written_at');
+          const objectParam = q.add(meta.object);
+          const tw = after ? ` AND (${w} > ${q.add(since)} OR (${w} = ${q.add(since)} AND id > ${q.add(after.id)}))` : '';
+          const dead = await conn.all(`SELECT id, written_at FROM ${d.table(TOMBSTONES_TABLE)} WHERE object = ${objectParam} AND ${w} IS NOT NULL${tw} ORDER BY ${w}, id LIMIT ${n}`, q.values);
+          for (const t of dead) out.push({ object: meta.object, id: String(t.id), at: fromCanonical('datetime', d.fromColumn('datetime', t.written_at)) as string, deleted: true, record: { Id: String(t.id) } });
+          const byte = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+          out.sort((a, b) => byte(a.at, b.at) || byte(a.id, b.id));
+          return out.slice(0, n);
+        });
+      })(),
     );
   }
 

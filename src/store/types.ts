@@ -363,6 +363,11 @@ export interface Store extends StoreOperations {
    * application table in the same database or schema; undefined when neither exists.
    */
   tableShape(table: string): Promise<TableShape | undefined>;
+  /**
+   * Rows of a mirror table written (or marked deleted) by sfbridge after `after`, in write order: the change
+   * feed behind `/api/v1/changes/stream`. A row changed twice shows once, as it now is.
+   */
+  changesSince(object: string, after: ChangeCursor | null, limit: number, options?: OpOptions): Promise<MirrorChange[]>;
   /** Rows a query selects (see `query.ts`: an AST, every value bound); mirror rows flagged deleted never appear. */
   queryTable(shape: TableShape, query: TableQuery, options?: OpOptions): Promise<Record<string, Canonical>[]>;
   /** How many rows `where` selects. */
@@ -541,4 +546,20 @@ export class StoreClosedError extends Error {
     super(message);
     this.name = 'StoreClosedError';
   }
+}
+
+/** Where a change feed stands in one mirror table: the last row's write time and Id. */
+export interface ChangeCursor {
+  at: string;
+  id: string;
+}
+
+/** One row of a change feed (`Store.changesSince`). */
+export interface MirrorChange {
+  object: string;
+  id: string;
+  /** When sfbridge wrote the row (ISO). */
+  at: string;
+  deleted: boolean;
+  record: SfRecord;
 }

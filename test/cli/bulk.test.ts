@@ -3,6 +3,7 @@
  * exit codes, upper-case headers and tricky cells in the input file, resume and status of a job.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,12 +111,13 @@ describe('sfbridge bulk', () => {
     assert.match((await run(bulkCommand, ['resume', 'nope'])).stderr, /job id/);
   });
 
-  it('an unknown column fails before any job, exit 1', async () => {
+  it('an unknown column is refused before any job or manifest, exit 2', async () => {
     const file = join(dir, 'bad.csv');
     await writeFile(file, 'Name,Bogus__c\nA,1\n');
     const r = await run(bulkCommand, ['insert', '--object', 'Account', '--file', file, '--results-dir', join(dir, 'r5')]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /BULK_INVALID_INPUT: Account has no field Bogus__c/);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^sfbridge bulk: .*bad\.csv: Account has no field Bogus__c/);
+    assert.ok(!existsSync(join(dir, 'r5')), 'no results dir, no manifest');
     assert.doesNotMatch(r.stdout, /created/);
   });
 
@@ -123,7 +125,7 @@ describe('sfbridge bulk', () => {
     const file = join(dir, 'ragged.csv');
     await writeFile(file, 'LastName,Legacy_Key__c\r\n\r\nOk,R-1\r\nBad,R-2,extra\r\n');
     const r = await run(bulkCommand, ['upsert', '-s', 'Contact', '--external-id', 'Legacy_Key__c', '-f', file, '--results-dir', join(dir, 'r-ragged')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /BULK_INVALID_INPUT: .*ragged\.csv: data row 2 has 3 fields but the header has 2/);
     assert.doesNotMatch(r.stdout, /job 750/);
   });

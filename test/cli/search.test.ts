@@ -120,7 +120,7 @@ describe('sfbridge search', () => {
       (e: { code: number; stderr: string }) => e,
     );
     assert.equal(err.code, 1);
-    assert.match(err.stderr, /no database at \.\/data\/sfbridge\.db\. Run `sfbridge sync` first/);
+    assert.match(err.stderr, /no database at \.\/data\/sfbridge\.db — run `sfbridge sync --documents` first/);
   });
 
   it('usage errors exit 2', async () => {

@@ -123,7 +123,7 @@ describe('bulk.ingest', () => {
   it('an unknown field in the 5000th record fails before any job is created, naming the field', async () => {
     const { org, sf, calls } = await setup();
     const input = Array.from({ length: 5000 }, (_, i) => (i === 4999 ? { Name: 'x', Bogus__c: 1 } : { Name: `Acct ${i}` }));
-    await assert.rejects(collect(sf.bulk.ingest('Account', 'insert', input, FAST)), (err: unknown) => err instanceof BulkError && err.code === 'BULK_INVALID_INPUT' && /Bogus__c \(first seen in record 4999\)/.test(err.message));
+    await assert.rejects(collect(sf.bulk.ingest('Account', 'insert', input, FAST)), (err: unknown) => err instanceof BulkError && err.code === 'BULK_INVALID_INPUT' && /Bogus__c \(first seen in record 5000\)/.test(err.message));
     assert.ok(!calls.includes('POST /services/data/v62.0/jobs/ingest'));
     org.close();
   });

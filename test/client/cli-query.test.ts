@@ -72,10 +72,19 @@ describe('sfbridge query', () => {
     assert.deepEqual(JSON.parse((await readFile(file, 'utf8')).trim()), { Name: 'Globex, "Ltd"' });
   });
 
-  it('Salesforce errors print errorCode and message, exit 1', async () => {
+  it('an unknown field or object is refused with the closest name and Salesforce\'s error, exit 2', async () => {
     const r = await run(['SELECT Nmae FROM Account']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^sfbridge query: INVALID_FIELD: /);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^sfbridge query: Account has no field Nmae \(did you mean Name\?\)\nINVALID_FIELD: /);
+    const t = await run(['SELECT Id FROM Acount']);
+    assert.equal(t.code, 2);
+    assert.match(t.stderr, /^sfbridge query: Acount is not an object in this org \(did you mean Account\?\)\nINVALID_TYPE: /);
+  });
+
+  it('Salesforce errors print errorCode and message, exit 1', async () => {
+    const r = await run(['SELECT Id FROM Account WHERE CreatedDate > 2020']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^sfbridge query: [A-Z_]+: /);
   });
 
   it('usage errors exit 2', async () => {
@@ -89,7 +98,7 @@ describe('sfbridge query', () => {
 
   it('flags win over env', async () => {
     const r = await run(['SELECT Id FROM Account', '--client-secret', 'wrong']);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 3, 'a refused login exits 3');
     assert.match(r.stderr, /invalid_client.*consumer key and consumer secret/);
   });
 

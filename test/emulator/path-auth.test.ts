@@ -18,6 +18,8 @@ const PUBLIC = new Set([
   'POST /services/oauth2/singleaccess', 'GET /secur/frontdoor.jsp', 'GET /id/keys', 'GET /.well-known/openid-configuration',
   'POST /__emulator/reset', 'GET /__emulator/faults', 'POST /__emulator/faults', 'PUT /__emulator/faults', 'POST /__emulator/clock',
   'GET /__emulator/clock', 'GET /__emulator/stats', 'POST /__emulator/sessions/expire',
+  'GET /__emulator/cdc', 'PUT /__emulator/cdc', 'POST /__emulator/cdc', 'POST /__emulator/events/gap', 'POST /__emulator/events/drop',
+  'GET /__emulator/outbound-messages', 'POST /__emulator/outbound-messages/retry',
 ]);
 
 const PARAMS: Record<string, string> = {
@@ -99,12 +101,17 @@ test('every protected route answers 401 without a token, in every spelling of it
   assert.ok(routes.length > 100, `walked ${routes.length} routes`);
   let checked = 0;
   for (const { method, pattern } of routes) {
-    if (PUBLIC.has(`${method} ${pattern}`)) continue;
+    // The emulator's own admin API is public by design (every route under /__emulator).
+    if (PUBLIC.has(`${method} ${pattern}`) || pattern.startsWith('/__emulator/')) continue;
     const path = concrete(pattern);
     for (const [kind, p] of Object.entries({ tidy: path, ...variants(path) })) {
       const res = await raw(org.url, method, p, pattern.startsWith('/services/async/') ? { 'content-type': 'application/xml; charset=UTF-8' } : {});
       const where = `${method} ${p} (${kind}, route ${pattern})`;
-      if (pattern.startsWith('/services/async/')) {
+      if (pattern.startsWith('/cometd/')) {
+        // CometD answers in Bayeux: each message fails with 401::Authentication invalid and reconnect none.
+        assert.equal(res.status, 200, where);
+        assert.equal((JSON.parse(res.body) as { error: string }[])[0].error, '401::Authentication invalid', where);
+      } else if (pattern.startsWith('/services/async/')) {
         // Bulk API 1.0 reports a missing session in its own shape, with 400, as Salesforce does.
         assert.equal(res.status, 400, where);
         assert.match(res.body, /<exceptionCode>InvalidSessionId<\/exceptionCode>\s*<exceptionMessage>Invalid session id<\/exceptionMessage>/, where);
@@ -181,4 +188,13 @@ test('with a token, the untidy spellings reach the same resource as the tidy pat
 test('in-process requests treat a leading // as a path, not a host', async () => {
   const res = await org.emu.request('//services/data/v62.0/sobjects');
   assert.equal(res.status, 401);
+});
+
+test('a /services/data path without a vNN.N version is not found, after authentication', async () => {
+  const anonymous = await raw(org.url, 'GET', '/services/data/latest/sobjects');
+  assert.equal(anonymous.status, 401);
+  for (const p of ['/services/data/latest', '/services/data/v62/sobjects', '/services/data/62.0']) {
+    const res = await raw(org.url, 'GET', p, { authorization: `Bearer ${token}` });
+    assert.deepEqual([res.status, JSON.parse(res.body)], [404, [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }]], p);
+  }
 });

@@ -99,3 +99,19 @@ test('explain takes a list view Id, and refuses bad SOQL with the query error', 
   assert.equal(((await bad.json()) as { errorCode: string }[])[0].errorCode, 'MALFORMED_QUERY');
   org.close();
 });
+
+test('columns=true on an external object answers from its fields, without calling the data source', async () => {
+  const { schemaFromData } = await import('../../src/emulator/schema/custom.ts');
+  const objects = schemaFromData({
+    // Port 9 (discard): a callout would fail, so a 200 proves none was made.
+    externalDataSources: [{ name: 'ERP', url: 'http://127.0.0.1:9/odata/' }],
+    objects: [{ name: 'Order__x', dataSource: 'ERP', table: 'Orders', externalIdColumn: 'order_id', fields: [{ name: 'Total__c', type: 'currency', externalName: 'total' }] }],
+  });
+  const org = await testOrg({ objects });
+  const res = await org.api(`/query?q=${q('SELECT ExternalId, Total__c FROM Order__x')}&columns=true`);
+  assert.equal(res.status, 200, await res.clone().text());
+  const body = (await res.json()) as { entityName: string; idSelected: boolean; columnMetadata: { columnName: string; apexType: string; custom: boolean }[] };
+  assert.deepEqual([body.entityName, body.idSelected], ['Order__x', false]);
+  assert.deepEqual(body.columnMetadata.map((c) => [c.columnName, c.apexType, c.custom]), [['ExternalId', 'String', false], ['Total__c', 'Decimal', true]]);
+  org.close();
+});

@@ -105,8 +105,30 @@ describe('SOQL fidelity', () => {
       ]);
       assert.deepEqual(await names('SELECT Name FROM Contact WHERE AccountId IN (SELECT Id FROM Account USING SCOPE mine) ORDER BY LastName'), ['Eve Adams', 'Ada Lovelace', 'Bob Smith']);
     });
+    it('a Bulk API 2.0 query job runs as the user who created it', async () => {
+      const res = await f.api('/jobs/query', { method: 'POST', json: { operation: 'query', query: 'SELECT Name FROM Account USING SCOPE mine ORDER BY Name' } });
+      assert.equal(res.status, 200, await res.clone().text());
+      const job = (await res.json()) as { id: string };
+      // Another user's request was the last one served when the job's first step runs.
+      const o = f.emu.org;
+      o.currentUserId = users.Other;
+      try {
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      } finally {
+        o.currentUserId = o.adminUserId;
+      }
+      for (let i = 0; i < 5000; i++) {
+        const info = (await (await f.api(`/jobs/query/${job.id}`)).json()) as { state: string };
+        if (info.state === 'JobComplete') break;
+        assert.notEqual(info.state, 'Failed');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const csv = await (await f.api(`/jobs/query/${job.id}/results`)).text();
+      assert.equal(csv, '"Name"\n"Acme"\n"acme subsidiary"\n"O\'Reilly Media"\n');
+    });
     it('refuses the scopes this org cannot honour', async () => {
       await refused('SELECT Name FROM Account USING SCOPE my_territory', 'MALFORMED_QUERY', 'USING SCOPE my_territory is not supported for Account: territory management is not enabled in this org', 38);
+      await refused('SELECT Name FROM Account USING SCOPE delegated', 'MALFORMED_QUERY', 'USING SCOPE delegated is not supported for Account: only activities (Task, Event) are delegated', 38);
       await refused('SELECT Name FROM Account USING SCOPE scopingRule', 'MALFORMED_QUERY', 'USING SCOPE scopingRule is not supported for Account: no scoping rule is active for this object', 38);
       await refused("SELECT Name FROM Account USING SCOPE queue WHERE Name = 'x'", 'MALFORMED_QUERY', "unexpected token: 'queue'", 38);
       await refused('SELECT Name FROM Account USING SCOPE mine_and_my_groups', 'MALFORMED_QUERY', 'USING SCOPE mine_and_my_groups is not supported for Account: this scope applies only to ProcessInstanceWorkitem', 38);
@@ -124,6 +146,10 @@ describe('SOQL fidelity', () => {
     });
     it('refuses a semi-join nested in another', async () => {
       await refused('SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT WhoId FROM Task))', 'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 75);
+      await refused(
+        "SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity) AND Id IN (SELECT AccountId FROM Contact WHERE LastName = 'x' AND Id IN (SELECT WhoId FROM Task))",
+        'MALFORMED_QUERY', 'Nesting of semi join sub-selects is not supported', 140,
+      );
     });
     it('refuses a semi-join under OR', async () => {
       await refused("SELECT Name FROM Account WHERE Name = 'x' OR Id IN (SELECT AccountId FROM Contact)", 'MALFORMED_QUERY', "Semi join sub-selects are not allowed with the 'OR' operator", 46);
@@ -230,6 +256,9 @@ describe('SOQL fidelity', () => {
     it('convertCurrency() leaves the value as it is in a single-currency org', async () => {
       assert.deepEqual(await rows('SELECT Name, convertCurrency(Amount) FROM Opportunity ORDER BY Amount'), [{ Name: 'Small Deal', Amount: 100 }, { Name: 'Mid Deal', Amount: 1000 }, { Name: 'Big Deal', Amount: 5000 }]);
       assert.deepEqual(await rows('SELECT convertCurrency(Amount) amt FROM Opportunity WHERE Amount > 1000'), [{ amt: 5000 }]);
+      assert.deepEqual(await rows('SELECT FORMAT(convertCurrency(Amount)) fc, convertCurrency(Amount) FROM Opportunity ORDER BY Amount'), [
+        { fc: '$100.00', Amount: 100 }, { fc: '$1,000.00', Amount: 1000 }, { fc: '$5,000.00', Amount: 5000 },
+      ]);
     });
     it('date functions over convertTimezone() use the running user\'s time zone, daylight saving included', async () => {
       const hours = 'SELECT HOUR_IN_DAY(convertTimezone(CreatedDate)) h, COUNT(Id) n FROM Account GROUP BY HOUR_IN_DAY(convertTimezone(CreatedDate)) ORDER BY HOUR_IN_DAY(convertTimezone(CreatedDate))';
@@ -248,6 +277,9 @@ describe('SOQL fidelity', () => {
     it('refuses what Salesforce refuses', async () => {
       await refused('SELECT convertTimezone(CreatedDate) FROM Account', 'MALFORMED_QUERY', 'convertTimezone() can only be used in a date function', 8);
       await refused('SELECT convertCurrency(Name) FROM Account', 'INVALID_FIELD', 'convertCurrency() can only be applied to currency fields: Name', 8);
+      await refused('SELECT Name FROM Opportunity WHERE convertCurrency(Amount) > 100', 'MALFORMED_QUERY', 'convertCurrency() can only be used in the SELECT clause', 36);
+      await refused('SELECT convertCurrency(SUM(Amount)) FROM Opportunity', 'MALFORMED_QUERY', 'convertCurrency() cannot convert the result of an aggregate function', 8);
+      await refused('SELECT StageName, convertCurrency(Amount) a FROM Opportunity GROUP BY StageName', 'MALFORMED_QUERY', 'Field must be grouped or aggregated: Amount', 19);
       await refused("SELECT Name FROM Account WHERE FORMAT(AnnualRevenue) = '1'", 'MALFORMED_QUERY', 'FORMAT() can only be used in the SELECT clause', 32);
     });
   });

@@ -81,7 +81,7 @@ describe('sfbridge sync command', () => {
       }
       return ok;
     }) as typeof stdout.write;
-    const code = await syncCommand(['--instance-url', BASE, '--client-id', emu.org.clientId, '--client-secret', emu.org.clientSecret, '--objects', 'Account', '--to', 'sqlite::memory:', '--interval', '50ms', '--lag', '1s'], {
+    const code = await syncCommand(['--instance-url', BASE, '--client-id', emu.org.clientId, '--client-secret', emu.org.clientSecret, '--objects', 'Account', '--to', 'sqlite::memory:', '--interval', '1s', '--lag', '1s'], {
       stdout, stderr: sink(), env: {}, fetch: (i, init) => emu.fetch(new Request(i, init)), signal: controller.signal,
     });
     assert.equal(code, 0, 'stopped between cycles: the last run succeeded');

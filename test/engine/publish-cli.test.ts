@@ -44,7 +44,7 @@ async function dlq(argv: string[]) {
 before(() => {
   emu = publishEmulator();
   dir = mkdtempSync(join(tmpdir(), 'sfb-pubcli-'));
-  env = { SF_INSTANCE_URL: BASE, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir };
+  env = { SF_INSTANCE_URL: BASE, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir, SFBRIDGE_PUBLISH_STATE: `sqlite:${join(dir, 'default-state.db')}` };
 });
 
 describe('sfbridge publish', () => {
@@ -82,7 +82,7 @@ describe('sfbridge publish', () => {
 
     // Rerunning the same file is a no-op for rows already published.
     const rerun = await cli(['--object', 'Contact', '--operation', 'upsert', '--external-id', 'External_Id__c', '--from', input, '--state', state, '--results', join(dir, 'out2.jsonl')]);
-    assert.match(rerun.stdout, /already published earlier/);
+    assert.match(rerun.stdout, /Contact upsert: 3 records: 0 sent, 3 already published/);
   });
 
   it('inserts JSON lines from stdin, exit 0', async () => {

@@ -72,15 +72,17 @@ for (const backend of backends) {
       emu.close();
     });
 
-    it('an idle incremental cycle makes one API call per object', async () => {
+    it('an idle incremental cycle makes one API call per object, plus the COUNT() that catches hard deletes', async () => {
       const emu = await emulator('Account=10,Lead=10');
       await sync(emu, store, ['Account', 'Lead'], { schemaRefreshMs: 3_600_000 });
       const before = emu.org.apiUsage;
-      const run = await sync(emu, store, ['Account', 'Lead'], { schemaRefreshMs: 3_600_000, reconcileMs: 3_600_000 });
+      const run = await sync(emu, store, ['Account', 'Lead'], { schemaRefreshMs: 3_600_000, reconcileMs: 3_600_000, countCheck: false });
       assert.equal(run.status, 'succeeded');
       assert.equal(run.apiCalls, 2);
       // The governor's first reading comes from the first response's header: no /limits call of its own.
       assert.equal(emu.org.apiUsage - before, 2, `org counted ${emu.org.apiUsage - before} calls`);
+      const counted = await sync(emu, store, ['Account', 'Lead'], { schemaRefreshMs: 3_600_000, reconcileMs: 3_600_000 });
+      assert.equal(counted.apiCalls, 4);
       emu.close();
     });
 
@@ -124,7 +126,7 @@ for (const backend of backends) {
       ev2.on('object:batch', (e) => {
         if (e.mode === 'bulk') read = e.read;
       });
-      ev2.on('warning', (e) => modes.push(e.code));
+      ev2.on('warning', (e) => e.code !== 'LAG_TOO_SHORT' && modes.push(e.code));
       const second = await sync(emu, store, ['Contact'], { events: ev2, bulkThreshold: 100, batchSize: 100 });
       assert.equal(second.status, 'succeeded', second.error);
       assert.deepEqual(modes, ['bulk'], 'resumed the same job, no new export');
@@ -143,7 +145,7 @@ for (const backend of backends) {
       // Deleted, then purged from the recycle bin before the engine saw the soft delete.
       await clientFor(emu, { governor: false }).delete('Account', ids[1]);
       hardDeleteRecord(emu.org, def, ids[1]);
-      const quiet = await sync(emu, store, ['Account'], { reconcileMs: 3_600_000 });
+      const quiet = await sync(emu, store, ['Account'], { reconcileMs: 3_600_000, countCheck: false });
       assert.equal(quiet.status, 'succeeded');
       assert.ok(await store.getRecord('Account', ids[0]), 'the incremental read cannot see a purge');
       const run = await sync(emu, store, ['Account'], { force: { reconcile: true } });
@@ -203,15 +205,17 @@ for (const backend of backends) {
           await sleep(3);
         }
       })();
+      // countCheck off: the emulator's commitDelay hides a row entirely while an update of it commits (Salesforce
+      // keeps showing the last committed version), so a COUNT() taken then reads as a hard delete.
       for (let i = 0; i < 8; i++) {
-        const r = await sync(emu, store, ['Contact'], { lagMs: 1000 });
+        const r = await sync(emu, store, ['Contact'], { lagMs: 1000, countCheck: false });
         assert.equal(r.status, 'succeeded', r.error);
         await sleep(60);
       }
       writing = false;
       await writer;
       await sleep(350); // every pending commit becomes visible
-      await sync(emu, store, ['Contact'], { lagMs: 1000 });
+      await sync(emu, store, ['Contact'], { lagMs: 1000, countCheck: false });
       assert.ok(written > 30, `writer made ${written} writes`);
       assert.deepEqual(await mirrorDiff(emu, store, 'Contact', 20), []);
       emu.close();

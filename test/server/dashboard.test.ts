@@ -159,9 +159,19 @@ describe('dashboard pages', () => {
     assert.equal(last.data.status, 'succeeded');
     assert.equal(last.data.objects.Contact.written, 5001, '5,000 seeded and the one the publish pipeline inserted');
     assert.equal(last.data.objects.Contact.status, 'ok');
+    // The event log came along: each entry once, in order.
+    const seqs = events.flatMap((e) => (e.data.events ?? []).map((x: { seq: number }) => x.seq));
+    assert.ok(seqs.length >= 2, `event-log entries in the stream: ${seqs.join(',')}`);
+    assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'no entry twice, oldest first');
+    assert.ok(events.flatMap((e) => e.data.events ?? []).some((x: { type: string }) => x.type === 'run:started'));
     // A finished run's stream sends the final snapshot and ends.
     const again = await (await h.app.request(`/runs/${run.id}/stream`, { headers: { cookie: s.cookie } })).text();
     assert.match(again, /^event: finished$/m);
+    // A reconnect (Last-Event-ID: the last entry's seq) gets only the entries after it.
+    const all = (await h.service.runEvents(run.id)).map((e) => e.seq);
+    const resumed = await (await h.app.request(`/runs/${run.id}/stream?after=0`, { headers: { cookie: s.cookie, 'last-event-id': String(all[all.length - 2]) } })).text();
+    const data = JSON.parse(/^data: (.+)$/m.exec(resumed)![1]);
+    assert.deepEqual(data.events.map((e: { seq: number }) => e.seq), [all[all.length - 1]]);
   });
 
   it('dead letters: the error with its fix, replay with an edited payload, discard', async () => {

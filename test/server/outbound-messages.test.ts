@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { XMLParser } from 'fast-xml-parser';
 import { clientFor } from '../engine/helpers.ts';
 import { harness, until, type Harness } from './helpers.ts';
@@ -36,6 +37,7 @@ describe('sfbridge serve: Outbound Messages intake and delivery', () => {
     h = await harness({
       pipelines: [
         { name: 'accounts', kind: 'outbound-messages', connection: 'emu', objects: ['Account'], target: { queue: { kind: 'jsonl', url: file } } },
+        { name: 'to-table', kind: 'outbound-messages', connection: 'emu', retry: { max_attempts: 1 }, target: { table: { name: 'erp_accounts', key: 'delivery_id', store: `sqlite:${join(dir, 'app.db')}` } } },
         { name: 'to-tasks', kind: 'outbound-messages', connection: 'emu', target: { salesforce: { object: 'Task', operation: 'insert' } }, transform: { select: ['Id', 'Name'], rename: { Id: 'WhatId' }, expressions: { Subject: 'Follow up {{Name}}' }, drop: ['Name'] } },
       ],
     });
@@ -133,5 +135,26 @@ describe('sfbridge serve: Outbound Messages intake and delivery', () => {
     assert.equal(tasks.length, 1);
     assert.equal(tasks[0].Subject, 'Follow up Hooli');
     assert.equal(((row.result as { id: string }[])[0]).id, tasks[0].Id);
+  });
+
+  it('delivers into an application table by delivery id; a dead item is listed and retried through the API', async () => {
+    const msg = envelope(h.emu.org.orgId, [{ id: '04l000000000040AAA', object: 'Account', fields: { Id: '001000000000040AAA', Name: 'Table Co', Industry: 'Energy' } }]);
+    assert.equal((await post('to-table', msg)).status, 200);
+    // The table does not exist yet and the pipeline allows one attempt: the item is dead, with the fix.
+    const dead = await until(async () => {
+      const r = await h.api('/api/v1/inbox/to-table?state=dead');
+      return r.body.items.length === 1 && r;
+    }, 10_000, 'a dead item');
+    assert.match(dead.body.items[0].last_error, /table erp_accounts does not exist in the store; create it/);
+    assert.deepEqual(dead.body.counts, { pending: 0, delivered: 0, dead: 1 });
+    const db = new DatabaseSync(join(dir, 'app.db'));
+    db.exec('CREATE TABLE erp_accounts (delivery_id TEXT PRIMARY KEY, Id TEXT, Name TEXT, Industry TEXT)');
+    const retried = await h.api(`/api/v1/inbox/to-table/${dead.body.items[0].id}/retry`, { method: 'POST' });
+    assert.equal(retried.status, 202);
+    await until(async () => (await h.api('/api/v1/inbox/to-table?state=delivered')).body.items.length === 1, 10_000, 'delivered after the retry');
+    assert.deepEqual(db.prepare('SELECT * FROM erp_accounts').all().map((r) => ({ ...r })), [{ delivery_id: '04l000000000040AAA:0', Id: '001000000000040AAA', Name: 'Table Co', Industry: 'Energy' }]);
+    assert.equal((await h.api(`/api/v1/inbox/to-table/${dead.body.items[0].id}/retry`, { method: 'POST' })).status, 409);
+    assert.equal((await h.api('/api/v1/inbox/nope')).status, 404);
+    db.close();
   });
 });

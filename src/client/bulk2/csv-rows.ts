@@ -5,25 +5,38 @@
  * after the last job has ended) and yields the rows of each input chunk as one batch, so there is one promise
  * per chunk rather than per row.
  */
+import { BULK_ERROR_CODES, BulkError } from './common.ts';
+
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
 
-/** Rows of `source` (bytes of UTF-8 CSV), in batches. Blank lines are skipped; rows may differ in width. */
+/**
+ * Rows of `source` (bytes of UTF-8 CSV), in batches. Blank lines are skipped; rows may differ in width. A
+ * quoted field still open at the end of the input (an unterminated quote, or a body cut mid-field) throws a
+ * {@link BulkError} naming the row it starts in, instead of silently dropping everything after it.
+ */
 export async function* csvRowBatches(source: AsyncIterable<Uint8Array | string>, delimiter = ','): AsyncGenerator<string[][]> {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
   const d = delimiter.charCodeAt(0);
   let rest = '';
+  let seen = 0;
   for await (const chunk of source) {
     const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
     const { rows, consumed } = parseRows(text, d, false);
     rest = consumed === 0 ? text : text.slice(consumed);
+    seen += rows.length;
     if (rows.length > 0) yield rows;
   }
   const text = rest + decoder.decode();
   if (text.length > 0) {
-    const { rows } = parseRows(text, d, true);
+    const { rows, consumed } = parseRows(text, d, true);
+    seen += rows.length;
     if (rows.length > 0) yield rows;
+    if (consumed < text.length) {
+      const snippet = text.slice(consumed, consumed + 40);
+      throw new BulkError(BULK_ERROR_CODES.invalidInput, `CSV row ${seen + 1} (counting the header row) opens a quoted field that is never closed (${JSON.stringify(snippet)}…): close the quote, and write a quote inside a quoted field as ""`);
+    }
   }
 }
 
@@ -45,6 +58,7 @@ export function parseRows(buf: string, d: number, final: boolean): { rows: strin
         let value = '';
         for (;;) {
           const q = buf.indexOf('"', seg);
+          // Unterminated: wait for more input, or (final) leave the rest unconsumed for the caller to report.
           if (q < 0 || (q + 1 >= len && !final)) break rows;
           if (buf.charCodeAt(q + 1) === QUOTE) {
             value += buf.slice(seg, q + 1);

@@ -8,6 +8,7 @@
  */
 import type { Org } from '../org.ts';
 import { orgWriteLock } from '../composite/write-lock.ts';
+import { changeOrigin, inTransactionScope } from '../events/capture.ts';
 import { BulkStore, type JobRow } from './store.ts';
 import { applyRow, batchesFor, InvalidBatchError, nextRows, planIngest, type IngestPlan } from './ingest.ts';
 import { queryStep, type QuerySnapshot } from './query-snapshot.ts';
@@ -149,7 +150,8 @@ export class BulkEngine {
     // Rows run as the user who created the job (CreatedById/OwnerId), as on Salesforce.
     this.org.currentUserId = job.createdById;
     try {
-      this.org.store.transaction(() => {
+      // Each chunk is one transaction for change events, made by the Bulk API.
+      inTransactionScope(changeOrigin('bulkapi', job.apiVersion, null), () => this.org.store.transaction(() => {
         const record = this.org.store.prepare('UPDATE _bulk_row SET status = ?, record_id = ?, created = ?, error = ? WHERE job_id = ? AND seq = ?');
         let failed = 0;
         for (const row of rows) {
@@ -172,7 +174,7 @@ export class BulkEngine {
           ...(done ? { state: 'JobComplete' as const } : {}),
         });
         if (done) this.#plans.delete(job.id);
-      });
+      }));
     } finally {
       this.org.currentUserId = previousUser;
     }

@@ -125,10 +125,15 @@ export function queryStep(engine: BulkEngine, job: JobRow): void {
   if (!snap) {
     // A fresh start, or an InProgress job whose iterator was lost with the previous process: start over.
     let prepared: PreparedQuery;
+    // The query runs as the job's creator: `USING SCOPE mine` means their records, whoever called last.
+    const previousUser = org.currentUserId;
+    org.currentUserId = job.createdById;
     try {
       prepared = compile(org, job.query ?? '', job.operation === 'queryAll');
     } catch (err) {
       return engine.fail(job, `InvalidJob : ${(err as Error).message}`);
+    } finally {
+      org.currentUserId = previousUser;
     }
     const types = prepared.columns.map((c) => columnType(org, prepared.object, c));
     snap = { rows: prepared.rows()[Symbol.iterator](), columns: prepared.columns, types };

@@ -5,7 +5,7 @@
  * section of the org write lock, so they never land inside another request's open transaction.
  */
 import type { Ctx } from '../app.ts';
-import { deleteRecord, insertRecord, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
+import { deleteRecord, insertRecord, isPlatformEvent, publishPlatformEvent, requireObject, updateRecord, upsertRecord, type ApiRecord } from '../dml.ts';
 import { SfError } from '../errors.ts';
 import { json, readJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
@@ -109,6 +109,10 @@ function createAll(ctx: Ctx, records: ApiRecord[], allOrNone: boolean): SaveResu
   return saveAll(ctx.org, records.length, allOrNone, (i) => {
     const def = recordType(ctx, records[i]);
     if (idOf(records[i]) !== undefined) throw fail('INVALID_FIELD', 'Cannot specify Id in an insert call');
+    if (isPlatformEvent(def)) {
+      const ev = publishPlatformEvent(ctx.org, def, withoutMeta(records[i]));
+      return { id: ev.id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: ev.uuid, fields: [] }] };
+    }
     const id = insertRecord(ctx.org, def, withoutMeta(records[i]));
     return { id, success: true, errors: [] };
   }, (_i, error) => ({ success: false, errors: [error] }));

@@ -121,10 +121,12 @@ export async function atomically<T>(org: Org, fn: () => Promise<T>, commit: (res
       result = await fn();
     } catch (err) {
       db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      org.store.notifyCommit();
       throw err;
     }
     if (commit(result)) db.exec(`RELEASE ${name}`);
     else db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+    org.store.notifyCommit();
     return result;
   });
 }

@@ -48,6 +48,8 @@ const NUMERIC_FUNCTIONS = new Set(['COUNT', 'COUNT_DISTINCT', 'SUM', 'AVG']);
 
 /** The column metadata of a SOQL query. Throws the query's own SfError (MALFORMED_QUERY, INVALID_FIELD …). */
 export function queryColumns(org: Org, soql: string, queryAll = false): QueryColumns {
+  const external = externalColumns(org, soql);
+  if (external) return external;
   const plan = compile(org, soql, { queryAll });
   const ast = parseQuery(soql);
   // Aggregate and date functions become `expr0`, `expr1`… unless aliased; their displayName is the call as written.
@@ -64,6 +66,29 @@ export function queryColumns(org: Org, soql: string, queryAll = false): QueryCol
     idSelected: plan.body.entries.some((e) => e.k === 'val' && e.key === 'Id'),
     keyPrefix: plan.def.keyPrefix,
   };
+}
+
+/**
+ * External objects (`__x`) are queried by a callout, not compiled to SQL: their columns come from the select
+ * list and the object's fields. The query is checked the way the external query resource checks it.
+ */
+function externalColumns(org: Org, soql: string): QueryColumns | null {
+  let ast;
+  try {
+    ast = parseQuery(soql);
+  } catch {
+    return null;
+  }
+  const def = org.schema.get(ast.sObject ?? '');
+  if (!def?.external) return null;
+  const columns: ColumnMetadata[] = [];
+  for (const f of ast.fields ?? []) {
+    if (f.type !== 'Field') return null;
+    const field = org.schema.field(def.name, f.field);
+    if (!field) return null;
+    columns.push(fieldColumn(f.field, field, def));
+  }
+  return { columnMetadata: columns, entityName: def.name, groupBy: false, idSelected: columns.some((c) => c.columnName === 'Id'), keyPrefix: def.keyPrefix };
 }
 
 function bodyColumns(org: Org, plan: Plan, body: OutBody, def: ObjectDef | undefined, functions: Map<string, FieldFunctionExpression>): ColumnMetadata[] {

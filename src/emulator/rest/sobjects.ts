@@ -9,7 +9,7 @@
 import type { Ctx } from '../app.ts';
 import { orgWriteLock } from '../composite/write-lock.ts';
 import { describeGlobal, describeGlobalEntry, describeSObject } from '../describe.ts';
-import { deleteRecord, insertRecord, requireLiveRow, requireObject, updateRecord, upsertRecord } from '../dml.ts';
+import { deleteRecord, insertRecord, isPlatformEvent, publishPlatformEvent, requireLiveRow, requireObject, updateRecord, upsertRecord } from '../dml.ts';
 import { SfError } from '../errors.ts';
 import { json, noContent } from '../http/respond.ts';
 import { blobResponse, readRecordInput } from './files.ts';
@@ -97,6 +97,11 @@ export function registerSObjectRoutes(router: Router<Ctx>): void {
   router.on('POST', `${V}/sobjects/:object`, async (ctx, p) => {
     const def = objectFromPath(ctx, p.object);
     const body = await readRecordInput(ctx, def);
+    if (isPlatformEvent(def)) {
+      // Events are not records: a dummy id, and the EventUuid in an informational OPERATION_ENQUEUED entry.
+      const ev = await orgWriteLock(ctx.org).shared(() => publishPlatformEvent(ctx.org, def, body));
+      return json({ id: ev.id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: ev.uuid, fields: [] }] }, 201);
+    }
     const id = await orgWriteLock(ctx.org).shared(() => insertRecord(ctx.org, def, body));
     return json({ id, success: true, errors: [] }, 201, { location: recordUrl(ctx.org, def, id, ctx.version) });
   });

@@ -72,6 +72,14 @@ const fieldSchema = z.object({
   externalName: z.string().min(1).optional(),
 }).strict();
 
+const outboundMessageSchema = z.object({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'a name of letters, digits and underscores, e.g. AccountToErp'),
+  endpointUrl: z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL, e.g. http://127.0.0.1:8080/inbound/outbound-messages/accounts'),
+  fields: z.array(z.string().min(1)).min(1),
+  on: z.array(z.enum(['create', 'update'])).min(1).default(['create', 'update']),
+  when: z.object({ field: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).strict().optional(),
+}).strict();
+
 const objectSchema = z.object({
   name: z.string().regex(API_NAME, 'an object API name starts with a letter and uses letters, digits and single underscores (custom objects end in __c: Invoice__c, or SBQQ__Quote__c with a namespace prefix)'),
   label: z.string().optional(),
@@ -83,6 +91,8 @@ const objectSchema = z.object({
   deletable: z.boolean().optional(),
   replicateable: z.boolean().optional(),
   feedEnabled: z.boolean().optional(),
+  /** Change Data Capture on (true) or off (false); default on for Account, Contact, Lead, Opportunity, Case. */
+  cdc: z.boolean().optional(),
   nameField: z.object({ type: z.enum(['string', 'autoNumber']).default('string'), label: z.string().optional(), displayFormat: z.string().optional() }).strict().optional(),
   fields: z.array(fieldSchema).default([]),
   /** External objects (`__x`): the data source, entity set and key property (see external/schema.ts). */
@@ -91,6 +101,8 @@ const objectSchema = z.object({
   externalIdColumn: z.string().optional(),
   externalIdType: z.enum(['string', 'number']).optional(),
   writable: z.boolean().optional(),
+  /** Outbound Messages sent on this object's changes (see outbound/sender.ts). */
+  outboundMessages: z.array(outboundMessageSchema).optional(),
 }).strict();
 
 const fileSchema = z.object({ externalDataSources: z.array(externalDataSourceSchema).default([]), objects: z.array(objectSchema) }).strict();
@@ -170,7 +182,7 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     const fields = buildFields(o, oi, source, known, std);
     if (std) {
       // Extending a standard object: keep its own properties, add the fields (the registry merges them).
-      return { ...std, fields };
+      return { ...std, fields, ...(o.cdc === undefined ? {} : { cdc: o.cdc }), ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...std.fields, ...fields], where) } : {}) };
     }
     if (o.name.endsWith('__e')) return platformEvent(o, fields, usedPrefixes);
     if (o.name.endsWith('__x')) {
@@ -192,15 +204,17 @@ export function schemaFromData(data: unknown, source = 'schema'): ObjectDef[] {
     return {
       name: o.name, label, labelPlural: o.labelPlural ?? `${label}s`, custom: true, keyPrefix,
       queryable: o.queryable, createable: o.createable, updateable: o.updateable, deletable: o.deletable, replicateable: o.replicateable,
-      feedEnabled: o.feedEnabled,
+      feedEnabled: o.feedEnabled, cdc: o.cdc,
       fields: [...systemFields({ owner: true, name }), ...fields],
+      ...(o.outboundMessages ? { outboundMessages: checkOutbound(o.outboundMessages, [...systemFields({ owner: true, name }), ...fields], where) } : {}),
     } satisfies ObjectDef;
   });
 }
 
 /**
  * A platform event (`Order_Shipped__e`): publish-only (create), not queryable, updatable or deletable, with
- * the standard event fields. Minimal support: events are stored like records but nothing delivers them.
+ * the standard event fields. Published events go onto the org's event bus (`/event/Order_Shipped__e`),
+ * never into a table.
  */
 function platformEvent(o: ObjectSpec, fields: FieldDef[], usedPrefixes: Set<string | null | undefined>): ObjectDef {
   let n = 0;
@@ -299,4 +313,18 @@ function toFieldDefs(f: FieldSpec, where: string, known: Set<string>, numericNam
     base.scale = f.scale ?? 2;
   }
   return [base];
+}
+
+/** Outbound message fields must exist on the object (a typo would otherwise send nulls forever). */
+function checkOutbound(defs: z.infer<typeof outboundMessageSchema>[], fields: readonly FieldDef[], where: string): z.infer<typeof outboundMessageSchema>[] {
+  const names = new Set(fields.map((f) => f.name.toLowerCase()));
+  const canonical = new Map(fields.map((f) => [f.name.toLowerCase(), f.name]));
+  for (const [i, d] of defs.entries()) {
+    for (const f of [...d.fields, ...(d.when ? [d.when.field] : [])]) {
+      if (!names.has(f.toLowerCase())) throw new Error(`${where} › outboundMessages[${i}] ${d.name}: no field ${f} on this object`);
+    }
+    d.fields = d.fields.map((f) => canonical.get(f.toLowerCase())!);
+    if (d.when) d.when.field = canonical.get(d.when.field.toLowerCase())!;
+  }
+  return defs;
 }

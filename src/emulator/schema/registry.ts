@@ -30,7 +30,8 @@ export class SchemaRegistry {
       for (const f of def.fields) byName.set(f.name.toLowerCase(), f);
       // Object-level properties stay the standard object's (a schema file that only adds fields carries no
       // key prefix or labels of its own).
-      def = { ...existing, fields: [...byName.values()] };
+      const outbound = [...(existing.outboundMessages ?? []), ...(def.outboundMessages ?? [])];
+      def = { ...existing, fields: [...byName.values()], ...(outbound.length ? { outboundMessages: outbound } : {}) };
     }
     this.#objects.set(key, def);
     this.#fields.set(key, new Map(def.fields.map((f) => [f.name.toLowerCase(), f])));

@@ -1,3 +1,4 @@
+import type { OutboundMessageDef } from '../outbound/sender.ts';
 /**
  * The emulator's metadata model: what describe returns and what the store, the SOQL compiler and DML
  * validation read. One definition per sObject; describe JSON is rendered from it (see describe.ts).
@@ -101,6 +102,8 @@ export interface ObjectDef {
   mergeable?: boolean;
   /** Fields in describe order. System fields (Id, CreatedDate …) are included here explicitly. */
   fields: FieldDef[];
+  /** Outbound Messages defined on the object (schema file `outboundMessages:`). */
+  outboundMessages?: OutboundMessageDef[];
   /**
    * Objects whose rows are other objects' rows, stored as a SQL view: CaseFeed is the FeedItems posted on
    * Cases (same Ids), ActivityHistory the closed Tasks and past Events. Each source contributes the view's
@@ -112,6 +115,8 @@ export interface ObjectDef {
    * a top-level query is refused as Salesforce refuses it.
    */
   subqueryOnly?: boolean;
+  /** Change Data Capture on (true) or off (false) for this object; unset: the org default. */
+  cdc?: boolean;
   /** External objects (`__x`): where their rows live (Salesforce Connect, OData 4.0). */
   external?: ExternalObjectInfo;
   /** Record types, if any (describe recordTypeInfos always carries the Master one). */

@@ -664,6 +664,24 @@ function distanceSql(scope: Scope, fn: FunctionExp, clausePos: number): { sql: s
   return { sql: `sf_distance(${r.alias}.${q(lat.name)}, ${r.alias}.${q(lon.name)}, ${coords[0]}, ${coords[1]}, '${unit}')`, type: 'double' };
 }
 
+/**
+ * `convertCurrency(field)` in a select list. The emulated org has one currency, so the value is the
+ * record's own; what Salesforce refuses (a non-currency field, an aggregate's result) is refused.
+ */
+function convertCurrencySql(scope: Scope, fn: FunctionExp): Resolved & { kind: 'field' } {
+  const sh = scope.sh;
+  const raw = fn.rawValue ?? 'convertCurrency';
+  const p = fnParam(fn);
+  if (p === undefined) return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: ')'`);
+  if (typeof p !== 'string') {
+    if (AGGREGATES.has((p.functionName ?? '').toUpperCase())) return err(sh, 'MALFORMED_QUERY', raw, 'convertCurrency() cannot convert the result of an aggregate function');
+    return err(sh, 'MALFORMED_QUERY', raw, `unexpected token: '${p.functionName ?? ''}'`);
+  }
+  const r = resolve(scope, p);
+  if (r.kind !== 'field' || r.field.type !== 'currency') return err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${r.kind === 'field' ? r.field.name : p}`);
+  return r;
+}
+
 function fnParam(fn: FunctionExp): string | FunctionExp | undefined {
   return fn.parameters?.[0];
 }
@@ -732,12 +750,8 @@ function functionSql(scope: Scope, fn: FunctionExp, allowAggregate: boolean, cla
   if (name === 'GEOLOCATION') return err(sh, 'MALFORMED_QUERY', raw, 'GEOLOCATION() can only be used as the second argument of DISTANCE()', clausePos);
   if (name === 'CONVERTTIMEZONE') return err(sh, 'MALFORMED_QUERY', raw, 'convertTimezone() can only be used in a date function', clausePos);
   if (name === 'FORMAT') return err(sh, 'MALFORMED_QUERY', raw, 'FORMAT() can only be used in the SELECT clause', clausePos);
-  if (name === 'CONVERTCURRENCY') {
-    const a = inner();
-    if (a.type !== 'currency') err(sh, 'INVALID_FIELD', raw, `convertCurrency() can only be applied to currency fields: ${a.field?.name ?? String(p)}`, clausePos);
-    // A single-currency org converts nothing: the value is the record's own.
-    return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
-  }
+  // "You can't use the convertCurrency() function in a WHERE clause", nor with ORDER BY: SELECT only.
+  if (name === 'CONVERTCURRENCY') return err(sh, 'MALFORMED_QUERY', raw, 'convertCurrency() can only be used in the SELECT clause', clausePos);
   if (PASSTHROUGH_FUNCTIONS.has(name)) {
     const a = inner();
     return { sql: a.sql, type: a.type, field: a.field, aggregate: false };
@@ -790,8 +804,7 @@ function checkSemiJoins(sh: Shared, toks: Tok[], clausePos: number, insideSemiJo
   const refuse = (k: number, text: string): never => {
     throw soqlError('MALFORMED_QUERY', sh.soql, starts[k] ?? locate(sh.soql, found[k].cond.field, clausePos), text);
   };
-  // A nested semi-join follows the outer one it sits in.
-  if (insideSemiJoin) refuse(1, 'Nesting of semi join sub-selects is not supported');
+  if (insideSemiJoin) refuse(0, 'Nesting of semi join sub-selects is not supported');
   const nested = found.findIndex((x) => x.nested);
   if (nested >= 0) refuse(nested, 'Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.');
   if (topOps.has('OR')) refuse(0, "Semi join sub-selects are not allowed with the 'OR' operator");
@@ -821,7 +834,9 @@ function semiJoin(scope: Scope, cond: ValueQueryCondition, clausePos: number): F
   let where: Frag | null = null;
   if (sub.where) {
     const toks = flatten(sub.where);
-    checkSemiJoins(sh, toks, clausePos, true);
+    // The sub-select's own WHERE, so a nested semi-join is pointed at where it is written.
+    const own = new RegExp(`\\bFROM\\s+${(sub.sObject ?? '').replace(/\W/g, '')}\\b[^()]*?\\bWHERE\\b`, 'i').exec(sh.soql.slice(clausePos));
+    checkSemiJoins(sh, toks, own ? clausePos + own.index : clausePos, true);
     where = compileBool(sh, toks, whereLeaf(inner, clausePos, false));
   }
   const pred = [`${inner.alias}."IsDeleted" = 0`, `${inner.alias}._visible_at <= ?`, `${r.sql} IS NOT NULL`];
@@ -962,7 +977,7 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           while (innermost !== undefined && typeof innermost !== 'string') {
             const n = (innermost.functionName ?? '').toUpperCase();
             if (!PASSTHROUGH_FUNCTIONS.has(n) || n === 'FORMAT') err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `Only aggregate expressions use field aliasing`);
-            if (n === 'CONVERTCURRENCY') functionSql(scope, innermost, false);
+            if (n === 'CONVERTCURRENCY') convertCurrencySql(scope, innermost);
             innermost = fnParam(innermost);
           }
           if (innermost === undefined) err(sh, 'MALFORMED_QUERY', item.rawValue ?? name, `unexpected token: ')'`);
@@ -973,10 +988,11 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
           columns.push(item.alias ?? r.path);
           break;
         }
-        if (typeof target === 'string') {
-          // FORMAT(field) in an aggregate query: the field must be grouped.
-          const r = resolve(scope, target);
-          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', target, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : target}`);
+        if (typeof target === 'string' || (target.functionName ?? '').toUpperCase() === 'CONVERTCURRENCY') {
+          // FORMAT(field) or convertCurrency(field) in an aggregate query: the field must be grouped.
+          const r = typeof target === 'string' ? resolve(scope, target) : convertCurrencySql(scope, target);
+          const spelled = typeof target === 'string' ? target : (target.rawValue ?? name);
+          if (!groupSql.includes(r.sql)) err(sh, 'MALFORMED_QUERY', spelled, `Field must be grouped or aggregated: ${r.kind === 'field' ? r.field.name : spelled}`);
           const key = item.alias ?? (r.kind === 'field' ? r.field.name : r.path.split('.').pop()!);
           put(body, node(key, scope.col(r.sql), r.kind === 'field' ? r.field.type : 'string', r.kind === 'field' ? r.field : undefined));
           columns.push(key);
@@ -1104,7 +1120,7 @@ function buildPlan(sh: Shared, query: Query | Subquery, def: ObjectDef, opts: Bu
 /**
  * `USING SCOPE`: the scopes the emulated org can honour from its own data. `mine` is ownership by the
  * running user; `team` adds the users who report to them (User.ManagerId, any depth) since the org has
- * no account or opportunity teams; `delegated` is what the running user created and someone else owns
+ * no account or opportunity teams; `delegated` is the tasks and events the running user created and someone else owns
  * (Salesforce's "delegated tasks"). Territory, queue and scoping-rule scopes need features the emulated
  * org does not have, so they are refused rather than answered with every row.
  */
@@ -1129,7 +1145,8 @@ function scopeFilter(scope: Scope, raw: string): Frag | null {
       return { sql: `${a}."OwnerId" IN (${team})`, params: [me] };
     }
     case 'delegated':
-      if (!owned || !sh.org.schema.field(scope.def.name, 'CreatedById')) refuse(`${scope.def.name} records cannot be delegated (no owner)`);
+      // Delegation is an activity notion ("My delegated tasks"): other objects are refused, not guessed at.
+      if (scope.def.name !== 'Task' && scope.def.name !== 'Event') refuse('only activities (Task, Event) are delegated');
       return { sql: `(${a}."CreatedById" = ? AND ${a}."OwnerId" IS NOT ?)`, params: [me, me] };
     case 'mine_and_my_groups':
       return refuse('this scope applies only to ProcessInstanceWorkitem');

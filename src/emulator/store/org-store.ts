@@ -162,9 +162,22 @@ export class OrgStore {
       throw err;
     } finally {
       this.#depth--;
+      if (this.#depth === 0) this.notifyCommit();
     }
   }
   #depth = 0;
+  readonly #commitHooks: (() => void)[] = [];
+
+  /** Registers a callback run after a transaction commits (the event bus moves its tip). */
+  onCommit(fn: () => void): void {
+    this.#commitHooks.push(fn);
+  }
+
+  /** Tells the commit hooks that a transaction may have ended (callers that open savepoints themselves). */
+  notifyCommit(): void {
+    if (this.db.isTransaction) return;
+    for (const fn of this.#commitHooks) fn();
+  }
 
   getMeta(key: string): string | undefined {
     const row = this.prepare('SELECT value FROM _meta WHERE key = ?').get(key);

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Credentials } from '../../client/auth.ts';
+import { didYouMean } from '../../client/suggest.ts';
 import { openStore, parseStoreUrl } from '../../store/index.ts';
 import { DEFAULT_STORE_URL, readConfigFile, SyncConfigError } from '../config.ts';
 import { ConnectionError, Connections, SecretBox } from './registry.ts';
@@ -50,7 +51,7 @@ export async function namedCredentials(name: string, opts: NamedLookup = {}): Pr
   const { configFile, storeUrl } = lookupPlaces(opts);
   const fromConfig = configFile ? await configConnections(configFile, env) : {};
   if (!storeUrl) {
-    if (!fromConfig[name]) throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}" not found: ${configFile ? `${configFile} has ${Object.keys(fromConfig).join(', ') || 'no connections'}` : 'no config file (--config or ./sfbridge.yaml)'} and no service store (--store or SFBRIDGE_STORE); add it with: sfbridge connections add ${name} …`);
+    if (!fromConfig[name]) throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}"${didYouMean(name, Object.keys(fromConfig))} not found: ${configFile ? `${configFile} has ${Object.keys(fromConfig).join(', ') || 'no connections'}` : 'no config file (--config or ./sfbridge.yaml)'} and no service store (--store or SFBRIDGE_STORE); add it with: sfbridge connections add ${name} …`);
     const store = await openStore('sqlite::memory:');
     try {
       return await new Connections({ state: await store.serviceState(), box: new SecretBox(new Uint8Array(32)), fromConfig }).credentials(name);
@@ -63,7 +64,7 @@ export async function namedCredentials(name: string, opts: NamedLookup = {}): Pr
     const connections = new Connections({ state: await store.serviceState(), box: await SecretBox.load({ env }), fromConfig });
     if (!(await connections.get(name))) {
       const names = (await connections.list()).map((c) => c.name);
-      throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}" not found in ${[configFile, storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')].filter(Boolean).join(' or ')} (connections: ${names.join(', ') || 'none'}); add it with: sfbridge connections add ${name} …`);
+      throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}"${didYouMean(name, names)} not found in ${[configFile, storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')].filter(Boolean).join(' or ')} (connections: ${names.join(', ') || 'none'}); add it with: sfbridge connections add ${name} …`);
     }
     return await connections.credentials(name);
   } finally {

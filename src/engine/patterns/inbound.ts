@@ -6,12 +6,15 @@
  * - `target: { salesforce: {object, operation, externalIdField} }` — through the publisher, whose outbox
  *   makes each record's write happen once even across crashes (the outbox key is the inbox row plus the
  *   record's position), and whose dead letters hold records Salesforce refused;
- * - `target: { queue: {kind: nats|rabbitmq|redis|webhook|jsonl|store, …} }` — a sink, with a message id per
- *   record so a redelivery after a crash deduplicates at the broker.
+ * - `target: { queue: {kind: nats|rabbitmq|redis|webhook|jsonl, …} }` — a sink, with a message id per
+ *   record so a redelivery after a crash deduplicates at the broker;
+ * - `target: { table: {name, key, store?} }` — rows of an application table (columns matched to the record's
+ *   fields by name; the table's unique `key` column gets the delivery id, so a redelivery updates the row).
  *
  * A delivery that fails for a reason that may pass (a broker down, Salesforce unavailable) is retried with
  * exponential backoff; an item older than `retry.max_age` or past `retry.max_attempts` becomes a dead letter
- * (inbox state `dead`, shown with its error and retried by hand through the API).
+ * (inbox state `dead`, listed with its error by `GET /api/v1/inbox/{pipeline}` and sent again by
+ * `POST /api/v1/inbox/{pipeline}/{id}/retry`).
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -36,9 +39,20 @@ export const INBOUND_SWEEP_MS = 15 * 60_000;
 const STORE_URL = z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'a store URL: sqlite:./data/inbound.db or postgres://user@host/db');
 
 export const inboundTargetSchema = z
-  .union([z.strictObject({ salesforce: targetSchema }), z.strictObject({ queue: queueSchema })], {
-    error: 'target needs salesforce: {object, operation, externalIdField} (written through the publisher) or queue: {kind, url, name} (nats, rabbitmq, redis, webhook, jsonl, store)',
-  })
+  .union(
+    [
+      z.strictObject({ salesforce: targetSchema }),
+      z.strictObject({ queue: queueSchema }),
+      z.strictObject({
+        table: z.strictObject({
+          name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table name such as erp_accounts'),
+          key: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('the table\'s unique column that receives the delivery id ({dedupe key}:{position}), so a redelivery updates instead of inserting twice'),
+          store: STORE_URL.optional().describe("the database holding the table (default: the service's store)"),
+        }),
+      }),
+    ],
+    { error: 'target needs salesforce: {object, operation, externalIdField} (written through the publisher), queue: {kind, url, name} (nats, rabbitmq, redis, webhook, jsonl) or table: {name, key} (an application table)' },
+  )
   .meta({ id: 'InboundTarget' });
 
 /** Keys every inbound pipeline kind has besides the base fields. */
@@ -142,6 +156,11 @@ export async function drainInbox(spec: InboundSpec, run: PipelineRunContext, rec
           publishStore ??= await run.store(inboundStateUrl(spec, run.serviceStoreUrl, run.baseDir));
           outcome = await deliverToSalesforce(spec, publishTarget(spec.target.salesforce), batch, { client, publishState: await publishStore.publishState(), signal: run.signal });
           apiCalls += (client.governor?.runUsed ?? 0) - before;
+        } else if ('table' in spec.target) {
+          const t = spec.target.table;
+          const store = await run.store(resolveStoreUrl(t.store ?? run.serviceStoreUrl, run.baseDir));
+          await deliverToTable(store, t.name, t.key, batch);
+          outcome = new Map(batch.map(({ row, records }) => [row.id, { ok: true, result: { rows: records.length } }]));
         } else {
           if (!sink) {
             const config = parseSinkConfig(spec.target.queue, 'target.queue');
@@ -250,4 +269,28 @@ async function deliverToSalesforce(
     out.set(row.id, failed.length ? { ok: false, error: `${first?.[0]?.code ?? 'FAILED'}: ${first?.[0]?.message ?? 'refused'}`, result: list } : { ok: true, result: list });
   }
   return out;
+}
+
+/** Upserts records into an application table by its delivery-id column (columns it lacks are left out). */
+async function deliverToTable(store: Store, table: string, keyColumn: string, batch: { row: InboxRow; records: InboundRecord[] }[]): Promise<void> {
+  const shape = await store.tableShape(table);
+  // A table not created yet may be created by its application: retried with backoff, not given up.
+  if (!shape) throw new Error(`table ${table} does not exist in the store; create it (with a unique ${keyColumn} column)`);
+  if (shape.mirror) throw new SinkError('SINK_REJECTED', `table ${table}`, `${table} is a Salesforce mirror table; deliver into an application table or into Salesforce`);
+  const byName = new Map(shape.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  const key = byName.get(keyColumn.toLowerCase());
+  if (!key) throw new SinkError('SINK_REJECTED', `table ${table}`, `table ${table} has no column ${keyColumn} (columns: ${shape.columns.map((c) => c.name).join(', ')})`);
+  for (const { row, records } of batch) {
+    for (const [i, r] of records.entries()) {
+      const values: Record<string, string | number | boolean | null> = {};
+      for (const [field, v] of Object.entries(r.record)) {
+        const col = byName.get(field.toLowerCase());
+        if (col && col !== key) values[col] = v === undefined ? null : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean | null);
+      }
+      const id = `${row.dedupeKey}:${i}`;
+      // Update first: a redelivery after a crash finds its row; otherwise insert it.
+      const updated = Object.keys(values).length ? await store.mutateTable(shape, { kind: 'update', key: { [key]: id }, values }) : (await store.countTable(shape, { kind: 'compare', op: 'eq', column: key, value: id }));
+      if (!updated) await store.mutateTable(shape, { kind: 'insert', values: { ...values, [key]: id } });
+    }
+  }
 }

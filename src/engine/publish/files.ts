@@ -39,10 +39,19 @@ export async function* readRecords(source: string | Readable, format: FileFormat
   const name = typeof source === 'string' ? source : 'stdin';
   if (format === 'csv') {
     const parser = stream.pipe(parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: false }));
-    for await (const row of parser as AsyncIterable<Record<string, string>>) {
-      const clean: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(row)) if (v !== '') clean[k.trim()] = v;
-      yield nestDotted(clean);
+    try {
+      for await (const row of parser as AsyncIterable<Record<string, string>>) {
+        const clean: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(row)) if (v !== '') clean[k.trim()] = v;
+        yield nestDotted(clean);
+      }
+    } catch (err) {
+      // csv-parse's own errors (an unterminated quote, a row wider than the header) name the line: say which
+      // file and how to fix it, and fail before anything is sent rather than publish what parsed.
+      if ((err as { code?: string }).code?.startsWith('CSV_')) {
+        throw new PublishError('PUBLISH_INPUT', `${name}: ${(err as Error).message}; nothing was sent. Close the quote (a quote inside a quoted field is written ""), or quote fields that contain commas or line breaks`);
+      }
+      throw err;
     }
     return;
   }

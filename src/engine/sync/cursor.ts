@@ -89,8 +89,11 @@ export function changeQuery(object: string, fields: readonly string[], since: st
  * SOQL (a comparison with a null field is false, its negation true), so every changed record is in exactly
  * one of the two streams.
  */
-export function exitQuery(object: string, since: string | undefined, filter: Condition): string {
+export function exitQuery(object: string, since: string | undefined, filter: Condition | undefined): string {
   let q = from(object).select('Id', 'SystemModstamp');
   if (since) q = q.where('SystemModstamp', '>=', new Date(since));
-  return q.where(not(filter)).orderBy('SystemModstamp', 'ASC').orderBy('Id', 'ASC').toString();
+  // Without a filter (a semi-join's, which Salesforce does not allow under NOT): every changed Id, and the
+  // caller keeps those that do not match.
+  if (filter) q = q.where(not(filter));
+  return q.orderBy('SystemModstamp', 'ASC').orderBy('Id', 'ASC').toString();
 }

@@ -6,10 +6,10 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
-import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_SCHEMA_REFRESH_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
+import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
 import { cond, from, parseCondition, type Condition } from '../../soql/index.ts';
 import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
 import { documentStream, documentTombstone, documentVersion } from '../documents/version.ts';
@@ -17,7 +17,7 @@ import { sinkEvents, SyncEvents, type LoadMode, type ObjectSummary, type RunSumm
 import type { Sink, SinkRetryOptions } from '../sinks/index.ts';
 import { bulkOf } from './bulk.ts';
 import { changeQuery, cursorOf, exitQuery, maxCursor, windowStart } from './cursor.ts';
-import { findDeletedIds } from './deletes.ts';
+import { findDeletedIds, VERIFY_CHUNK } from './deletes.ts';
 import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
@@ -66,6 +66,14 @@ export interface SyncRunOptions {
   bulkThreshold?: number;
   formulaRefreshMs?: number;
   reconcileMs?: number;
+  /** Period of the repair scan, which re-reads the last {@link REPAIR_WINDOW_MS} behind the cursor (default {@link DEFAULT_REPAIR_MS}). */
+  repairMs?: number;
+  /**
+   * Compare the org's `COUNT()` with the mirror's live rows after each incremental read (one call per object)
+   * and run the Id reconciliation at once when the org has fewer: hard deletes leave the mirror in the cycle
+   * after they happen instead of at the next scheduled reconciliation. Default true.
+   */
+  countCheck?: boolean;
   schemaRefreshMs?: number;
   /** Bulk/formula batch size (records per transaction). */
   batchSize?: number;
@@ -110,6 +118,13 @@ export class SyncFilterError extends Error {
   }
 }
 
+function settingsFor<T>(map: Readonly<Record<string, T | undefined>> | undefined, object: string): T | undefined {
+  if (!map) return undefined;
+  if (map[object] !== undefined) return map[object];
+  const key = Object.keys(map).find((k) => k.toLowerCase() === object.toLowerCase());
+  return key === undefined ? undefined : map[key];
+}
+
 /** Checks every field a filter compares against describe (relationship paths through the parents'). */
 async function checkFilterFields(client: SalesforceClient, describe: DescribeSObjectResult, fields: readonly string[], where: string, signal?: AbortSignal): Promise<void> {
   for (const f of fields) {
@@ -135,6 +150,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   const events = opts.events ?? new SyncEvents();
   const started = now();
   const apiStart = opts.client.governor?.runUsed ?? 0;
+  const wireStart = opts.client.transport.requests;
   const summaries: ObjectSummary[] = [];
   let status: RunSummary['status'] = 'succeeded';
   let runError: string | undefined;
@@ -144,8 +160,26 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   gov?.on('paused', onPaused);
   gov?.on('resumed', onResumed);
   events.emit('run:started', { objects: [...opts.objects], store: opts.storeLabel ?? opts.store.kind });
+  const warnings: string[] = [];
+  const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
+  if (lagMs < MIN_SAFE_LAG_MS) {
+    const message = `lag ${lagMs / 1000} s is shorter than the safe minimum of ${MIN_SAFE_LAG_MS / 1000} s: a write that commits later than the lag is already behind the cursor when it becomes visible, and stays missing or stale until the repair scan re-reads the last ${REPAIR_WINDOW_MS / 60_000} minutes (every ${(opts.repairMs ?? DEFAULT_REPAIR_MS) / 60_000} minutes). Use --lag 5m (lag: 5m) unless no transaction in this org runs long`;
+    warnings.push(message);
+    events.emit('warning', { code: 'LAG_TOO_SHORT', message });
+  }
   try {
-    for (const object of opts.objects) {
+    // An API version the org does not serve makes every object "not found": refuse it at the start instead.
+    await opts.client.checkApiVersion(opts.signal);
+  } catch (err) {
+    // Anything but a refused version (the org unreachable, say) is left to the objects' own calls to report.
+    if (err instanceof ConfigError) {
+      status = 'failed';
+      runError = err.message;
+      events.emit('warning', { code: 'API_VERSION', message: err.message });
+    }
+  }
+  try {
+    for (const object of status === 'failed' ? [] : opts.objects) {
       if (opts.signal?.aborted) {
         status = 'aborted';
         break;
@@ -160,6 +194,13 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';
           status = 'aborted';
+        } else if (err instanceof AuthError) {
+          // A refused login fails every object the same way: report it once and stop the run.
+          stopAll = true;
+          summary.status = 'failed';
+          summary.error = err.message;
+          status = 'failed';
+          runError = err.message;
         } else if (err instanceof LimitError) {
           stopAll = true;
           summary.status = 'failed';
@@ -192,8 +233,14 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
     gov?.off('paused', onPaused);
     gov?.off('resumed', onResumed);
   }
+  // A run that skipped every object it was given moved nothing: a failure, not a success with zero rows.
+  if (status === 'succeeded' && summaries.length > 0 && summaries.every((s) => s.status === 'skipped')) {
+    status = 'failed';
+    runError = `every object was skipped (${summaries.map((s) => s.object).join(', ')}): ${summaries[0].error ?? 'not syncable'}; check the object names and the connection's API version`;
+  }
   const finished = now();
   const apiCalls = (opts.client.governor?.runUsed ?? 0) - apiStart;
+  const requests = opts.client.transport.requests - wireStart;
   const result: RunSummary = {
     runId: undefined,
     status,
@@ -201,8 +248,10 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
     finished: new Date(finished).toISOString(),
     seconds: (finished - started) / 1000,
     apiCalls,
+    requests,
     objects: summaries,
     error: runError,
+    ...(warnings.length ? { warnings } : {}),
   };
   result.runId = await opts.store.recordRun({
     started: result.started,
@@ -226,12 +275,16 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const cp = await store.getCheckpoint(object);
   let cursor: CheckpointCursor | null = cp?.cursor ?? null;
   const prev = (cp?.extra ?? null) as Partial<ObjectState> | null;
-  const settings = opts.objectSettings?.[object] ?? {};
+  // Object names are case-insensitive in Salesforce, so `objects: { account: … }` applies to Account.
+  const settings = settingsFor(opts.objectSettings, object) ?? {};
   const filter = opts.fieldFilters?.[object] ?? settings.fields;
   let where: Condition | undefined;
+  let semiJoin = false;
   if (settings.where !== undefined) {
     try {
-      where = parseCondition(settings.where).condition;
+      const parsed = parseCondition(settings.where);
+      where = parsed.condition;
+      semiJoin = parsed.semiJoin;
     } catch (err) {
       throw new SyncFilterError(`objects.${object}.where: ${(err as Error).message}`);
     }
@@ -272,7 +325,23 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
         throw err;
       }
     }
-    if (where) await checkFilterFields(client, describe, parseCondition(settings.where!).fields, `objects.${object}.where`, signal);
+    if (where) {
+      const parsed = parseCondition(settings.where!);
+      const at = `objects.${object}.where`;
+      await checkFilterFields(client, describe, parsed.fields, at, signal);
+      for (const sub of parsed.subqueries) {
+        let d: DescribeSObjectResult;
+        try {
+          d = await client.describe(sub.object, signal);
+        } catch (err) {
+          if (err instanceof SalesforceError && err.status === 404) throw new SyncFilterError(`${at}: the subquery's object ${sub.object} does not exist in the org`);
+          throw err;
+        }
+        await checkFilterFields(client, d, sub.fields, `${at} (subquery on ${sub.object})`, signal);
+        const selected = d.fields.find((f) => f.name.toLowerCase() === sub.fields[0].toLowerCase());
+        if (selected && selected.type !== 'id' && selected.type !== 'reference') throw new SyncFilterError(`${at}: a semi-join selects an Id or lookup field; ${sub.object}.${selected.name} is a ${selected.type} field`);
+      }
+    }
     const schema = objectSchema(describe, plain, paths);
     if (settings.transform) {
       try {
@@ -387,11 +456,20 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
     // version can be behind it), which keeps the exit window as short as the change window.
     let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
-    const soql = exitQuery(object, windowStart(exit, lagMs), filter);
+    const soql = exitQuery(object, windowStart(exit, lagMs), semiJoin ? undefined : filter);
     for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
       let next = exit;
       for (const r of page.records) next = maxCursor(next, cursorOf(r as unknown as Record<string, unknown>));
-      const candidates = page.records.map((r) => ({ id: r.Id, deletedDate: r.SystemModstamp }));
+      let candidates = page.records.map((r) => ({ id: r.Id, deletedDate: r.SystemModstamp }));
+      if (semiJoin && candidates.length) {
+        // Every changed Id came back: the ones that still match stay.
+        const matching = new Set<string>();
+        for (let i = 0; i < candidates.length; i += VERIFY_CHUNK) {
+          const q = from(object).select('Id').where(cond('Id', 'IN', candidates.slice(i, i + VERIFY_CHUNK).map((c) => c.id))).where(filter);
+          for await (const r of client.query<{ Id: string }>(q.toString(), { signal })) matching.add(r.Id);
+        }
+        candidates = candidates.filter((c) => !matching.has(c.id));
+      }
       const held: Array<{ id: string; deletedDate: string }> = [];
       for (const c of candidates) if (await store.getRecord(object, c.id)) held.push(c);
       const plan = opts.documents && held.length ? await emitDocs([], held.map((d) => d.id)) : undefined;
@@ -432,7 +510,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // Before the load is marked done: a crash in between resumes the (idempotent) load and builds it then.
     await store.ensureIndexes(object, { signal });
-    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted };
+    state = { ...state, loaded: true, reconciledAt: loadStarted, formulaRefreshedAt: loadStarted, repairedAt: loadStarted };
     delete (state as JsonObject).bulk;
     if (where) {
       // The exit stream starts where the load ended. A record that stopped matching while the load ran
@@ -455,11 +533,37 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     events.emit('object:started', { object, mode: 'incremental', since });
     cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, pageSize, where);
     if (where && !signal?.aborted) await filterExits(where);
+    // Repair scan: rows whose commit came later than the lag are behind the cursor when they become
+    // visible. Re-reading a fixed window behind the cursor now and then picks them up (the store's
+    // SystemModstamp guard makes rows already current a no-op), so a too-short lag cannot lose a row for good.
+    // Its clock starts with the load (which read everything), or with the first cycle of an older mirror.
+    if (state.repairedAt === undefined) {
+      state = { ...state, repairedAt: new Date(now()).toISOString() };
+      await store.setCheckpoint(object, cursor, state);
+    } else if (isDue(state.repairedAt, opts.repairMs ?? DEFAULT_REPAIR_MS, now())) {
+      const at = new Date(now()).toISOString();
+      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, Math.max(REPAIR_WINDOW_MS, lagMs)), state, commit, 'incremental', true, signal, pageSize, where);
+      state = { ...state, repairedAt: at };
+      await store.setCheckpoint(object, cursor, state);
+    }
   }
   if (signal?.aborted) throw new StopRun('aborted');
 
-  // Hard deletes and purges: periodic Id reconciliation.
-  if (opts.force?.reconcile || isDue(state.reconciledAt, opts.reconcileMs ?? DEFAULT_RECONCILE_MS, now())) {
+  // Hard deletes within a cycle: the org holding fewer live rows than the mirror means a delete the reads
+  // cannot see (hard delete, recycle bin emptied). One COUNT() call; the Id reconciliation runs at once.
+  let reconcileNow = opts.force?.reconcile || isDue(state.reconciledAt, opts.reconcileMs ?? DEFAULT_RECONCILE_MS, now());
+  if (!reconcileNow && mode === 'incremental' && opts.countCheck !== false) {
+    const countQuery = from(object).select('COUNT()');
+    const orgCount = await client.count((where ? countQuery.where(where) : countQuery).toString(), { signal });
+    const mirrorCount = await store.count(object);
+    if (orgCount < mirrorCount) {
+      events.emit('object:deletes', { object, source: 'count', count: mirrorCount - orgCount });
+      reconcileNow = true;
+    }
+  }
+
+  // Hard deletes and purges: Id reconciliation (periodic, or now when the counts disagree).
+  if (reconcileNow) {
     const at = new Date(now()).toISOString();
     // Get Deleted first (one call): exact deletion times for everything still in the delete log since the
     // last reconciliation, including deletes purged before an incremental read could see them.

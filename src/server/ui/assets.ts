@@ -70,10 +70,38 @@ export const APP_JS = `(() => {
         text(cell(tr, 'failed'), String(o.failed || 0));
       }
     };
+    const log = $('#run-events');
+    const when = (iso) => iso.slice(0, 19).replace('T', ' ') + ' UTC';
+    let lastSeq = 0;
+    for (const tr of log ? log.rows : []) lastSeq = Math.max(lastSeq, Number(tr.dataset.seq) || 0);
+    const addEvents = (events) => {
+      if (!log || !events) return;
+      for (const e of events) {
+        if (e.seq <= lastSeq) continue;
+        lastSeq = e.seq;
+        const tr = document.createElement('tr');
+        tr.dataset.seq = String(e.seq);
+        const cells = [when(e.at), e.level, null, e.message];
+        for (const [i, v] of cells.entries()) {
+          const td = document.createElement('td');
+          if (i === 2) { const code = document.createElement('code'); code.textContent = e.type; td.append(code); }
+          else td.textContent = v;
+          if (i === 1) td.className = e.level === 'error' ? 'err' : e.level === 'warn' ? 'warn' : '';
+          tr.append(td);
+        }
+        log.append(tr);
+      }
+    };
     const es = new EventSource(run.dataset.stream);
-    es.addEventListener('progress', (e) => render(JSON.parse(e.data)));
+    es.addEventListener('progress', (e) => {
+      const snap = JSON.parse(e.data);
+      render(snap);
+      addEvents(snap.events);
+    });
     es.addEventListener('finished', (e) => {
-      render(JSON.parse(e.data));
+      const snap = JSON.parse(e.data);
+      render(snap);
+      addEvents(snap.events);
       es.close();
       // The finished page has the counts, the errors with what to do, and the event log.
       setTimeout(() => location.reload(), 400);

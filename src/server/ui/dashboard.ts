@@ -247,6 +247,8 @@ export interface RunSnapshot {
   api_calls: number;
   error: string | null;
   objects: Record<string, LiveObject>;
+  /** Event-log entries after the ones the page has (the stream's `after`). */
+  events?: Array<{ seq: number; at: string; level: string; type: string; message: string }>;
 }
 
 export function runSnapshot(r: PipelineRunRow, live: { totals?: Record<string, number>; waiting?: (object: string) => boolean } = {}, now = Date.now()): RunSnapshot {
@@ -303,7 +305,7 @@ export async function runPage(service: Service, id: number, csrf: string, live: 
     csrf,
     active: '/runs',
     body: html`<h1>Run ${id} of <a href="/pipelines/${enc(s.pipeline)}">${s.pipeline}</a></h1>
-      <div id="run" ${running ? raw(`data-stream="/runs/${id}/stream"`) : ''}>
+      <div id="run" ${running ? raw(`data-stream="/runs/${id}/stream?after=${events.at(-1)?.seq ?? 0}"`) : ''}>
       <dl class="facts">
         <dt>Status</dt><dd id="run-status" class="${statusClass(s.status)}" aria-live="polite">${s.status}</dd>
         <dt>Trigger</dt><dd>${v.trigger}${v.resumed_from ? html` — continues <a href="/runs/${v.resumed_from}">run ${v.resumed_from}</a>` : ''}</dd>
@@ -324,13 +326,15 @@ export async function runPage(service: Service, id: number, csrf: string, live: 
           ${deadLetters ? html`<p><a class="button" href="/dead-letters?pipeline=${enc(s.pipeline)}">Open the dead letters of ${s.pipeline}</a></p>` : ''}`
         : ''}
       <h2 id="log">Event log</h2>
-      ${events.length
-        ? html`<table aria-labelledby="log"><thead><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Event</th><th scope="col">Message</th></tr></thead><tbody>
-          ${events.map((e) => html`<tr><td>${when(e.at)}</td><td class="${e.level === 'error' ? 'err' : e.level === 'warn' ? 'warn' : ''}">${e.level}</td><td><code>${e.type}</code></td><td>${e.message}</td></tr>`)}
+      ${events.length || running
+        ? html`<table aria-labelledby="log"><thead><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Event</th><th scope="col">Message</th></tr></thead><tbody id="run-events">
+          ${events.map((e) => html`<tr data-seq="${e.seq}"><td>${when(e.at)}</td><td class="${levelClass(e.level)}">${e.level}</td><td><code>${e.type}</code></td><td>${e.message}</td></tr>`)}
           </tbody></table>`
-        : html`<p class="muted">No events yet${running ? ' (this page updates when the run ends)' : ''}.</p>`}`,
+        : html`<p class="muted">No events.</p>`}`,
   });
 }
+
+const levelClass = (level: string) => (level === 'error' ? 'err' : level === 'warn' ? 'warn' : '');
 
 /** A run started by hand that has not started yet: the page refreshes itself until the run exists. */
 export function queuedPage(pipeline: string, jobId: number, csrf: string): Html {

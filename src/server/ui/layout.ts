@@ -27,6 +27,7 @@ export const NAV: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/runs', label: 'Runs' },
   { href: '/dead-letters', label: 'Dead letters' },
   { href: '/usage', label: 'API usage' },
+  { href: '/changes', label: 'Live changes' },
   { href: '/api/v1/docs', label: 'API reference' },
 ];
 

@@ -1,6 +1,6 @@
 /**
- * The live part of the run page: `GET /runs/:id/stream` is a Server-Sent Events stream of the run's
- * snapshot (status and per-object counts). It sends one snapshot at once, then one after engine events of
+ * The live part of the run page: `GET /runs/:id/stream[?after=SEQ]` is a Server-Sent Events stream of the
+ * run's snapshot (status, per-object counts, and the event-log entries after SEQ). It sends one snapshot at once, then one after engine events of
  * that run (coalesced, at most every {@link SNAPSHOT_MS}), and a `finished` snapshot when the run ends, after
  * which it closes. A comment line every {@link HEARTBEAT_MS} keeps proxies from closing an idle stream.
  *
@@ -65,18 +65,23 @@ export class RunTotals {
 /** The SSE response of `/runs/:id/stream` (the caller checked that the run exists). */
 export function runStream(c: Context, service: Service, runId: number): Response {
   const totals = RunTotals.of(service);
+  // Event-log entries the page has already (it renders them); the stream sends the ones after.
+  // A reconnecting EventSource sends the id of the last message it got, which is the last entry's seq.
+  let after = Number(c.req.header('last-event-id') || c.req.query('after') || 0);
+  if (!Number.isSafeInteger(after) || after < 0) after = 0;
   return streamSSE(c, async (stream) => {
     let timer: NodeJS.Timeout | undefined;
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     let ended = false;
-    let seq = 0;
     const send = async (final: boolean) => {
       if (ended) return;
       const run = await service.getRun(runId);
       if (!run || ended) return;
       const last = final || run.status !== 'running';
-      await stream.writeSSE({ event: last ? 'finished' : 'progress', id: String(++seq), data: JSON.stringify(runSnapshot(run, totals.get(runId))) });
+      const events = (await service.runEvents(runId, after)).map((e) => ({ seq: e.seq, at: e.at, level: e.level, type: e.type, message: e.message }));
+      if (events.length) after = events[events.length - 1].seq;
+      await stream.writeSSE({ event: last ? 'finished' : 'progress', id: String(after), data: JSON.stringify({ ...runSnapshot(run, totals.get(runId)), events }) });
       if (last) {
         ended = true;
         finish();

@@ -1,0 +1,82 @@
+/**
+ * `sfbridge runs`: the sync run history kept in the store (what `sfbridge sync` and the service record),
+ * newest first, with per-object counts and errors. Reads the store only; a store that does not exist is
+ * refused rather than created.
+ */
+import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { DEFAULT_STORE_URL, readConfigFile } from '../engine/config.ts';
+import { openStore, parseStoreUrl } from '../store/index.ts';
+import { CliError, parseFlags, plural, UsageError } from './args.ts';
+import { configFileOf } from './connect.ts';
+import { reportError, writeJson } from './report.ts';
+import { redactUrl } from './store-flags.ts';
+
+const USAGE = `Usage: sfbridge runs [--last N] [--store URL] [--config FILE] [--json]
+
+The sync runs recorded in the store, newest first: status, duration, API calls, per-object counts and errors.
+
+  --last N        how many runs (default 10)
+  --store URL     the store (default: --to/store of the config file, $SFBRIDGE_STORE, ${DEFAULT_STORE_URL})
+  --json          {"ok":true,"command":"runs","runs":[{id,started,finished,status,apiCalls,error,
+                  objects:{NAME:{read,written,deleted}}}]}
+`;
+
+export async function runsCommand(argv: string[], io: { stdout?: Writable; stderr?: Writable; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  let json = false;
+  try {
+    const { values, positionals } = parseFlags(argv, { last: { type: 'string' }, store: { type: 'string' }, to: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+    json = Boolean(values.json);
+    if (values.help) {
+      stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
+    const last = values.last === undefined ? 10 : Number(values.last);
+    if (!Number.isInteger(last) || last < 1 || last > 1000) throw new UsageError(`--last must be an integer from 1 to 1000, got "${values.last}"`);
+    let url = values.store ?? values.to ?? env.SFBRIDGE_STORE;
+    if (!url) {
+      const file = configFileOf(values, env);
+      const raw = file ? await readConfigFile(file, env).catch((err: Error) => { throw new UsageError(`config: ${err.message}`, { code: 'CONFIG_ERROR' }); }) : {};
+      url = (raw.to as string | undefined) ?? (raw.store as string | undefined) ?? DEFAULT_STORE_URL;
+    }
+    let target;
+    try {
+      target = parseStoreUrl(url);
+    } catch (err) {
+      throw new UsageError(`--store: ${(err as Error).message}`);
+    }
+    if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
+      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync` first, or point --store at the store it writes to' });
+    }
+    const store = await openStore(url);
+    let runs;
+    try {
+      runs = await store.listRuns(last);
+    } finally {
+      await store.close();
+    }
+    if (json) {
+      writeJson(stdout, 'runs', { store: redactUrl(url), runs });
+      return 0;
+    }
+    if (!runs.length) {
+      stdout.write(`no runs recorded in ${redactUrl(url)}\n`);
+      return 0;
+    }
+    for (const r of runs) {
+      const secs = r.finished ? ((Date.parse(r.finished) - Date.parse(r.started)) / 1000).toFixed(1) : '-';
+      stdout.write(`run ${r.id}  ${r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${r.status}  ${secs} s  ${plural(r.apiCalls, 'API call')}\n`);
+      for (const [name, o] of Object.entries(r.objects)) {
+        stdout.write(`  ${name.padEnd(24)} ${o.read.toLocaleString('en-US').padStart(9)} read ${o.written.toLocaleString('en-US').padStart(9)} written ${o.deleted.toLocaleString('en-US').padStart(7)} deleted\n`);
+      }
+      if (r.error) stdout.write(`  error: ${r.error}\n`);
+    }
+    return 0;
+  } catch (err) {
+    return reportError('runs', err, { stdout, stderr, json });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Bad input to `sfbridge publish` and `sfbridge bulk`: a clear one-line error naming the problem and the fix,
+ * a non-zero exit, and nothing half-written (no record in the org, no result file, no state file, no job).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { bulkCommand } from '../../src/cli/bulk.ts';
+import { publishCommand } from '../../src/cli/publish.ts';
+import { BASE, clientFor, publishEmulator } from './publish-helpers.ts';
+
+function capture() {
+  const s = new PassThrough() as PassThrough & { isTTY?: boolean };
+  let text = '';
+  s.on('data', (c: Buffer) => (text += c.toString()));
+  return { stream: s, text: () => text };
+}
+
+const emu = publishEmulator();
+const dir = mkdtempSync(join(tmpdir(), 'sfb-badin-'));
+const env = { SF_INSTANCE_URL: BASE, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir };
+const fetch = (i: RequestInfo | URL, init?: RequestInit) => emu.fetch(new Request(i, init));
+
+async function run(cmd: typeof publishCommand | typeof bulkCommand, argv: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await cmd(argv, { stdout: out.stream, stderr: err.stream, env, fetch });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+after(() => emu.close());
+
+const BAD = 'LastName,Email\nA,a@example.com\n"B,b@example.com\nC,c@example.com\n';
+
+describe('bad input: one-line error, non-zero exit, nothing written', () => {
+  it('publish: a CSV with an unterminated quote fails naming the line; no record, no result file', async () => {
+    const file = join(dir, 'bad.csv');
+    writeFileSync(file, BAD);
+    const state = join(dir, 'state1.db');
+    const results = join(dir, 'bad.results.jsonl');
+    const r = await run(publishCommand, ['--object', 'Contact', '--operation', 'insert', '--from', file, '--state', `sqlite:${state}`, '--results', results]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.csv: Quote Not Closed: .*line 4; nothing was sent\. Close the quote/);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('note:')).length, 1, r.stderr);
+    assert.equal(existsSync(results), false, 'no result file');
+    assert.equal(await clientFor(emu).count("SELECT COUNT() FROM Contact WHERE Email LIKE '%@example.com'"), 0);
+  });
+
+  it('bulk: a CSV with an unterminated quote fails naming the row; no job is created', async () => {
+    const file = join(dir, 'bad-bulk.csv');
+    writeFileSync(file, BAD);
+    const jobsBefore = (await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length;
+    const r = await run(bulkCommand, ['insert', '--object', 'Contact', '--file', file, '--results-dir', join(dir, 'bulk-out')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /CSV row 3 \(counting the header row\) opens a quoted field that is never closed.*close the quote/);
+    assert.doesNotMatch(r.stdout + r.stderr, /0 records: 0 succeeded/);
+    assert.equal((await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length, jobsBefore, 'no job created');
+    assert.equal(await clientFor(emu).count("SELECT COUNT() FROM Contact WHERE Email LIKE '%@example.com'"), 0);
+  });
+
+  it('publish: a missing --from file is a one-line usage error; no state file is created', async () => {
+    const state = join(dir, 'state2.db');
+    const r = await run(publishCommand, ['--object', 'Contact', '--operation', 'insert', '--from', join(dir, 'nope.csv'), '--state', `sqlite:${state}`]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^sfbridge publish: --from .*nope\.csv does not exist: check the path\n$/m);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    assert.equal(existsSync(state), false);
+  });
+
+  it('publish: a --results file in a missing directory is a one-line usage error', async () => {
+    const file = join(dir, 'ok.csv');
+    writeFileSync(file, 'LastName\nX\n');
+    const r = await run(publishCommand, ['--object', 'Contact', '--operation', 'insert', '--from', file, '--state', `sqlite:${join(dir, 'state3.db')}`, '--results', join(dir, 'no', 'such', 'r.jsonl')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--results .*r\.jsonl: the directory .*such does not exist: create it first, or pick another path/);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Outbound Messages end to end, with crashes: the emulator's rule fires on every Account created, its
+ * sender POSTs the SOAP messages to `sfbridge serve`, which acks after the inbox write and writes one Task
+ * per notification into the org through the publisher. The service is SIGKILLed at random points while
+ * messages arrive and are delivered, and restarted. Afterwards every notification was delivered, none was
+ * processed twice (one Task per Account), and the inbox holds each notification id once.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { schemaFromData } from '../../src/emulator/schema/custom.ts';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { clientFor } from '../engine/helpers.ts';
+import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { until } from './helpers.ts';
+
+const ACCOUNTS = 60;
+let org: ServedOrg;
+let dir: string;
+let port: number;
+let storeUrl: string;
+let config: string;
+const children = new Set<ChildProcess>();
+const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: '' };
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return p;
+}
+
+before(async () => {
+  port = await freePort();
+  org = await servedOrg({
+    objects: schemaFromData({ objects: [{ name: 'Account', outboundMessages: [{ name: 'AccountToTasks', endpointUrl: `http://127.0.0.1:${port}/inbound/outbound-messages/om`, fields: ['Id', 'Name'], on: ['create'] }] }] }),
+  });
+  await seedOrg(org.emu.org, 'none');
+  dir = mkdtempSync(join(tmpdir(), 'sfb-om-'));
+  env.SFBRIDGE_HOME = join(dir, 'home');
+  storeUrl = `sqlite:${join(dir, 'service.db')}`;
+  config = join(dir, 'sfbridge.yaml');
+  writeFileSync(
+    config,
+    [
+      'connections:',
+      '  emu:',
+      '    kind: client_credentials',
+      `    instance_url: ${org.url}`,
+      `    client_id: ${org.emu.org.clientId}`,
+      '    client_secret: ${EMU_SECRET}',
+      'pipelines:',
+      '  - name: om',
+      '    kind: outbound-messages',
+      '    connection: emu',
+      '    objects: [Account]',
+      '    transform: { select: [Id, Name], rename: { Id: WhatId }, expressions: { Subject: "OM {{Name}}" }, drop: [Name] }',
+      '    target: { salesforce: { object: Task, operation: insert } }',
+      '',
+    ].join('\n'),
+  );
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await org.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(): Promise<{ child: ChildProcess; exit: Promise<unknown> }> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve', '--config', config, '--store', storeUrl, '--port', String(port)], { env: { ...env, EMU_SECRET: org.emu.org.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise((resolve) => child.on('exit', resolve));
+  await until(() => /dashboard http/.test(out), 20_000, 'the service to listen').catch((e: Error) => {
+    throw new Error(`${e.message} (stdout: ${out.slice(0, 500)} stderr: ${err.slice(-1500)})`);
+  });
+  return { child, exit };
+}
+
+it('no notification is lost and none is processed twice across SIGKILLs of the service', async () => {
+  const c = clientFor(org.emu, { governor: false });
+  const ids: string[] = [];
+  let svc = await start();
+  for (let round = 0; round < 3; round++) {
+    // Accounts are created (notifications fire) while the service runs, then it is killed at a random point.
+    const writes = (async () => {
+      for (let i = 0; i < ACCOUNTS / 3; i++) ids.push((await c.create('Account', { Name: `OM ${round}-${i}` })).id);
+    })();
+    await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+    svc.child.kill('SIGKILL');
+    await svc.exit;
+    await writes;
+    svc = await start();
+    // Salesforce would retry after its backoff; the emulator's admin retry makes the pending ones due now.
+    await org.emu.outbound.retryNow();
+  }
+  await until(async () => {
+    await org.emu.outbound.retryNow();
+    return org.emu.outbound.queue({ state: 'pending' }).length === 0;
+  }, 60_000, 'every notification acknowledged');
+  const queue = org.emu.outbound.queue({ limit: 10_000 });
+  assert.equal(queue.length, ACCOUNTS);
+  assert.ok(queue.every((q) => q.state === 'delivered'));
+  const store = await openStore(storeUrl);
+  try {
+    const state = await store.serviceState();
+    await until(async () => (await state.countInbox({ pipeline: 'om', state: 'delivered' })) === ACCOUNTS, 60_000, 'every notification delivered by the service');
+    assert.equal(await state.countInbox({ pipeline: 'om' }), ACCOUNTS, 'each notification id once in the inbox');
+  } finally {
+    await store.close();
+  }
+  const tasks = await c.query("SELECT WhatId FROM Task WHERE Subject LIKE 'OM %'").toArray();
+  const per = new Map<string, number>();
+  for (const t of tasks) per.set(String(t.WhatId), (per.get(String(t.WhatId)) ?? 0) + 1);
+  assert.equal(per.size, ACCOUNTS, 'a Task for every Account');
+  assert.deepEqual([...per.values()].filter((n) => n !== 1), [], 'no Account got two Tasks');
+  assert.deepEqual(new Set(per.keys()), new Set(ids));
+  svc.child.kill('SIGTERM');
+  await svc.exit;
+});
