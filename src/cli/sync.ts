@@ -9,6 +9,8 @@
  * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error or an object
  * or field the org does not have, 3 login failed or the org is unreachable, 130 Ctrl-C.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -211,6 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const signal = controller.signal;
 
+  // A SQLite file's folder is created now, after the preflight passed (a refused run leaves nothing behind).
+  if (config.store.startsWith('sqlite:') && config.store !== 'sqlite::memory:') await mkdir(dirname(resolve(config.store.slice('sqlite:'.length))), { recursive: true });
   const store = await openStore(config.store, { deleteMode: config.deleteMode });
   const events = new SyncEvents();
   const progress = createProgress(stderr);
