@@ -10,6 +10,21 @@ import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type Credentials, type SalesforceClientOptions } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
 import { UsageError } from './args.ts';
+import pino from 'pino';
+import type { Logger } from '../client/log.ts';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * The client's request logger for `--log-level` (or `SFBRIDGE_LOG_LEVEL`): JSON lines on stderr through the
+ * client's redaction. `warn` (the default) shows retries as they happen; `info` every request with its status,
+ * time and API usage; `debug` adds the (redacted) request headers.
+ */
+export function clientLogger(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, stream: NodeJS.WritableStream = process.stderr): { logger: Logger; logHeaders: boolean } {
+  const level = (typeof flags['log-level'] === 'string' ? flags['log-level'] : undefined) ?? env.SFBRIDGE_LOG_LEVEL ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be ${LOG_LEVELS.join(', ')}, got "${level}" (also SFBRIDGE_LOG_LEVEL)`);
+  return { logger: pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream as pino.DestinationStream), logHeaders: level === 'debug' };
+}
 
 /** The client's configuration errors become usage errors; anything else is returned as is. */
 function toUsage(err: unknown): unknown {
@@ -75,8 +90,9 @@ export async function credentialsFromFlags(flags: Record<string, unknown>, env: 
  */
 export function clientFor(credentials: Credentials, env: NodeJS.ProcessEnv, opts: Omit<SalesforceClientOptions, 'credentials'> = {}): SalesforceClient {
   const tokenStore = credentials.kind === 'refreshToken' ? new FileTokenStore({ env }) : undefined;
+  const logging = opts.logger ? {} : clientLogger({}, env);
   try {
-    return new SalesforceClient({ tokenStore, ...opts, credentials });
+    return new SalesforceClient({ tokenStore, ...logging, ...opts, credentials });
   } catch (err) {
     throw toUsage(err);
   }
@@ -84,5 +100,5 @@ export function clientFor(credentials: Credentials, env: NodeJS.ProcessEnv, opts
 
 /** Credentials from flags and env, then a client (see {@link clientFor}). */
 export async function clientFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: Omit<SalesforceClientOptions, 'credentials'> = {}): Promise<SalesforceClient> {
-  return clientFor(await credentialsFromFlags(flags, env), env, opts);
+  return clientFor(await credentialsFromFlags(flags, env), env, { ...(opts.logger ? {} : clientLogger(flags, env)), ...opts });
 }

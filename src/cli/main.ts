@@ -21,6 +21,7 @@ Commands:
   describe     list an object's fields: types, external IDs, what is writable
   query        run a SOQL query and stream the records (jsonl, csv, table; --bulk for Bulk API 2.0)
   bulk         Bulk API 2.0 loads from CSV: insert|update|upsert|delete|hardDelete, resume, status
+  events       tail change events and platform events (Pub/Sub API), publish platform events
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
   search       full-text search over the synced records' documents (offline)
@@ -89,6 +90,7 @@ const commands: Record<string, () => Promise<Command>> = {
   query: async () => (await import('./query.ts')).queryCommand,
   bulk: async () => (await import('./bulk.ts')).bulkCommand,
   publish: async () => (await import('./publish.ts')).publishCommand,
+  events: async () => (await import('./events.ts')).eventsCommand,
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
   search: async () => (await import('./search.ts')).searchCommand,
   comments: async () => (await import('./comments.ts')).commentsCommand,

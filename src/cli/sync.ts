@@ -9,6 +9,8 @@
  * Exit codes: 0 success, 1 a run failed (including a refused API budget), 2 usage/config error or an object
  * or field the org does not have, 3 login failed or the org is unreachable, 130 Ctrl-C.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -22,7 +24,7 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { parseFlags, plural, UsageError } from './args.ts';
-import { clientFor, configFileOf, credentialsFromFlags } from './connect.ts';
+import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
@@ -95,7 +97,7 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
   for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
-  out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
+  out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
 }
 
@@ -184,6 +186,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   const continuous = !values.once && config.continuous;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
+  // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
+  const logging = clientLogger(values, env, stderr);
   const apiVersion = (values['api-version'] as string | undefined) ?? config.connection.api_version;
   const describeCache = new MemoryDescribeCache();
   const governor = { runShare: config.budget.run_share, orgCeiling: config.budget.org_ceiling, onCeiling: config.budget.on_ceiling };
@@ -209,6 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const signal = controller.signal;
 
+  // A SQLite file's folder is created now, after the preflight passed (a refused run leaves nothing behind).
+  if (config.store.startsWith('sqlite:') && config.store !== 'sqlite::memory:') await mkdir(dirname(resolve(config.store.slice('sqlite:'.length))), { recursive: true });
   const store = await openStore(config.store, { deleteMode: config.deleteMode });
   const events = new SyncEvents();
   const progress = createProgress(stderr);
@@ -233,7 +239,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     for (let cycle = 0; ; cycle++) {
       // A client per cycle: each run gets its own API budget (the governor's run share), while the session
       // and describe cache carry over.
-      const client = clientFor(credentials, env, { proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
+      const client = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
       auth = client.auth;
       if (config.documents.enabled && !docs) docs = await loadDocuments(client, config.documents, store);
       let run: RunSummary;

@@ -15,7 +15,7 @@ import { MemoryKeyValueStore, type KeyValueStore } from './kv.ts';
 
 export { BulkQueryResult, bulkQuery, type BulkQueryOptions } from './bulk2/query.ts';
 export { csvRowBatches } from './bulk2/csv-rows.ts';
-export { bulkIngest, ingestCells, ingestJobInfo, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
+export { bulkIngest, ingestCells, ingestJobInfo, removeOrphanSpools, ingestResultFile, BULK_OPERATIONS, DEFAULT_INGEST_CONCURRENCY, DEFAULT_MAX_BYTES_PER_JOB, DEFAULT_MAX_ROWS_PER_JOB, type BulkIngestOptions, type BulkOperation, type BulkRecordResult, type DescribeFn } from './bulk2/ingest.ts';
 export { BULK_ERROR_CODES, BULK_INGEST_ASSUMED_ROWS_PER_SEC, BULK_LEARNED_AFTER_END_MARGIN, BULK_LEARNED_RATE_SLACK_MS, BULK_POLL_LEARNED_MAX_MS, BULK_POLL_BACKOFF, BULK_POLL_ESTIMATE_MARGIN, BULK_POLL_ESTIMATE_MAX_MS, BULK_POLL_INITIAL_MS, BULK_POLL_MAX_MS, BULK_POLL_MIN_MS, BulkError, FINAL_JOB_STATES, planNextPoll, streamGet, waitForJob, type BulkErrorCode, type BulkEvent, type BulkJobInfo, type PollOptions, type PollState } from './bulk2/common.ts';
 
 /**

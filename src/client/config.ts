@@ -37,7 +37,7 @@ export const CONNECTION_SETTINGS: Readonly<Record<Key, { flag: string; env: stri
 
 /** `parseArgs` option definitions for the connection flags (spread into a command's options). */
 export const CONNECTION_FLAG_OPTIONS = Object.freeze(
-  Object.fromEntries([...Object.values(CONNECTION_SETTINGS).map(({ flag }) => flag), 'connection'].map((flag) => [flag, { type: 'string' as const }])),
+  Object.fromEntries([...Object.values(CONNECTION_SETTINGS).map(({ flag }) => flag), 'connection', 'log-level'].map((flag) => [flag, { type: 'string' as const }])),
 ) as Readonly<Record<string, { type: 'string' }>>;
 
 /** Usage text for the connection flags. */
@@ -49,7 +49,9 @@ export const CONNECTION_USAGE = `Connection (flags override environment variable
   --username, --password  username-password flow (+ client id/secret)       SF_USERNAME, SF_PASSWORD
   --client-id, --client-secret  connected app consumer key/secret          SF_CLIENT_ID, SF_CLIENT_SECRET
   --instance-url URL      My Domain URL (client credentials, access token)  SF_INSTANCE_URL
-  --login-url URL         login host (default ${DEFAULT_LOGIN_URL})   SF_LOGIN_URL`;
+  --login-url URL         login host (default ${DEFAULT_LOGIN_URL})   SF_LOGIN_URL
+  --log-level L           warn (default: retries as they happen), info (every request), debug (+ headers,
+                          redacted)                                          SFBRIDGE_LOG_LEVEL`;
 
 /** Reads settings from flag values (keyed by flag name, as parseArgs returns them) and env; flags win. */
 export function readSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): { merged: ConnectionSettings; fromFlags: ConnectionSettings } {

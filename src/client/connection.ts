@@ -7,7 +7,7 @@ import { AuthError, ConfigError, ERROR_CODES, LimitError, SalesforceError, Trans
 import { ApiGovernor, type GovernorOptions, type UsageReading } from './governor.ts';
 import type { Logger } from './log.ts';
 import type { TokenStore } from './token-store.ts';
-import { RetryBudget, Transport, type BodySource, type FetchLike, type RetryPolicy } from './transport.ts';
+import { RetryBudget, Transport, type BodySource, type FetchLike, type RetryEvent, type RetryPolicy } from './transport.ts';
 
 /** API version used when none is given. */
 export const DEFAULT_API_VERSION = '62.0';
@@ -30,6 +30,10 @@ export interface ClientOptions {
   budget?: RetryBudget;
   /** Per-attempt timeout in ms. */
   timeoutMs?: number;
+  /** No-byte timeout while a response body is read (see `DEFAULT_PROGRESS_TIMEOUT_MS`). */
+  progressTimeoutMs?: number;
+  /** Called before each retry's wait (they are also logged at warn level). */
+  onRetry?: (e: RetryEvent) => void;
   logger?: Logger;
   logHeaders?: boolean;
   /** A governor to share, options for a new one, or `false` to disable (not recommended against real orgs). */
@@ -81,7 +85,7 @@ export class Connection {
   constructor(opts: ClientOptions) {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^\d+\.\d$/.test(this.apiVersion)) throw new ConfigError(`apiVersion must look like 62.0, got "${this.apiVersion}"`);
-    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
+    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, progressTimeoutMs: opts.progressTimeoutMs, onRetry: opts.onRetry, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
     if (opts.authenticator) this.auth = opts.authenticator;
     else if (opts.credentials) this.auth = new Authenticator({ credentials: opts.credentials, transport: this.transport, tokenStore: opts.tokenStore });
     else throw new ConfigError('no credentials: pass credentials (see resolveCredentials) or an authenticator');

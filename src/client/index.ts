@@ -118,7 +118,7 @@ export * from './auth.ts';
 export * from './config.ts';
 export * from './governor.ts';
 export * from './token-store.ts';
-export { Transport, RetryBudget, DEFAULT_RETRY, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT_MS, NON_EXECUTION_STATUSES, BEFORE_SEND_ERROR_CODES, parseRetryAfter, type FetchLike, type RetryPolicy, type BodySource, type TransportRequest, type TransportResponse } from './transport.ts';
+export { Transport, RetryBudget, DEFAULT_RETRY, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT_MS, DEFAULT_PROGRESS_TIMEOUT_MS, type RetryEvent, NON_EXECUTION_STATUSES, BEFORE_SEND_ERROR_CODES, parseRetryAfter, type FetchLike, type RetryPolicy, type BodySource, type TransportRequest, type TransportResponse } from './transport.ts';
 export { MemoryKeyValueStore, type KeyValueStore } from './kv.ts';
 export { parseSfDate } from './datetime.ts';
 export { FileDescribeCache, MemoryDescribeCache, type DescribeCache, type DescribeOptions, type DescribeCacheEntry, type DescribeField, type DescribeGlobalResult, type DescribeSObjectResult } from './describe.ts';

@@ -61,6 +61,14 @@ export const BEFORE_SEND_ERROR_CODES: readonly string[] = Object.freeze([
 /** Default per-attempt timeout (2 minutes: Salesforce synchronous calls time out server-side at ~120 s). */
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
+/**
+ * Longest wait with no byte of a response body arriving while it is being read: a stalled body (a proxy that
+ * holds the connection, a server that stopped mid-page) fails the attempt after this instead of hanging, and
+ * is retried like a dropped connection. Waits for the response headers keep the per-attempt timeout, since a
+ * Salesforce call may legitimately think for a long time before it answers.
+ */
+export const DEFAULT_PROGRESS_TIMEOUT_MS = 30_000;
+
 /** Retry budget defaults: 20 retries in the bucket, refilled at one every 2 seconds. */
 export const DEFAULT_RETRY_BUDGET = Object.freeze({ capacity: 20, refillPerSecond: 0.5 });
 
@@ -114,6 +122,8 @@ export interface TransportRequest {
   signal?: AbortSignal;
   /** Per-attempt timeout; defaults to the transport's. */
   timeoutMs?: number;
+  /** No-byte timeout while a body is read; defaults to the transport's ({@link DEFAULT_PROGRESS_TIMEOUT_MS}). */
+  progressTimeoutMs?: number;
   /** Overrides the method-based idempotency decision (e.g. a POST query that is safe to replay). */
   idempotent?: boolean;
   /**
@@ -144,11 +154,28 @@ export interface TransportOptions {
   retry?: Partial<RetryPolicy>;
   budget?: RetryBudget;
   timeoutMs?: number;
+  /** See {@link DEFAULT_PROGRESS_TIMEOUT_MS}. */
+  progressTimeoutMs?: number;
+  /** Called before each retry's wait (also logged at warn level), so a run shows its retries as they happen. */
+  onRetry?: (e: RetryEvent) => void;
   logger?: Logger;
   /** Also log request headers (redacted) at debug level. */
   logHeaders?: boolean;
   /** Source of randomness for jitter (tests pass a constant). */
   random?: () => number;
+}
+
+/** One retry about to happen. */
+export interface RetryEvent {
+  method: string;
+  /** Redacted path and query. */
+  path: string;
+  /** The attempt that failed (1-based) and the most there will be. */
+  attempt: number;
+  maxAttempts: number;
+  /** What failed: `status 503`, `ECONNRESET`, `no data for 30000 ms`, … */
+  reason: string;
+  delayMs: number;
 }
 
 interface Attempt {
@@ -161,8 +188,15 @@ interface Attempt {
 export class Transport {
   readonly retry: RetryPolicy;
   readonly budget: RetryBudget;
+  /**
+   * Requests put on the wire so far: every attempt, retries and token calls included (the governor counts
+   * admitted calls, which is what the org's allowance sees; this is what the network saw).
+   */
+  requests = 0;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
+  readonly #progressMs: number;
+  readonly #onRetry: ((e: RetryEvent) => void) | undefined;
   readonly #logger: Logger | undefined;
   readonly #logHeaders: boolean;
   readonly #random: () => number;
@@ -174,6 +208,8 @@ export class Transport {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.budget = opts.budget ?? new RetryBudget();
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#progressMs = opts.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
+    this.#onRetry = opts.onRetry;
     this.#logger = opts.logger;
     this.#logHeaders = opts.logHeaders ?? false;
     this.#random = opts.random ?? Math.random;
@@ -191,7 +227,11 @@ export class Transport {
    */
   async stream(req: TransportRequest): Promise<Response> {
     const { res, text } = await this.#run(req, false);
-    return text === undefined ? res : new Response(text, { status: res.status, headers: res.headers });
+    if (text !== undefined) return new Response(text, { status: res.status, headers: res.headers });
+    // The consumer reads at its own pace (a prefetched page may wait unread): the no-byte clock runs only
+    // while a read is waiting, so a stalled body errors the stream instead of hanging the reader.
+    if (!res.body) return res;
+    return new Response(watchProgress(res.body, req.progressTimeoutMs ?? this.#progressMs, `${req.method.toUpperCase()} ${redactUrl(pathOf(req.url))}`), { status: res.status, statusText: res.statusText, headers: res.headers });
   }
 
   async #run(req: TransportRequest, readBody: boolean): Promise<{ res: Response; text?: string; attempts: number }> {
@@ -226,7 +266,11 @@ export class Transport {
           { attempts: attempt, status: outcome.res?.status, cause: outcome.error },
         );
       }
-      await sleep(retryAfter ?? this.backoff(attempt), undefined, { signal: req.signal }).catch((err: unknown) => {
+      const delayMs = retryAfter ?? this.backoff(attempt);
+      const event: RetryEvent = { method, path: redactUrl(pathOf(req.url)), attempt, maxAttempts: this.retry.maxAttempts, reason: reasonOf(outcome), delayMs };
+      this.#logger?.warn({ ...event }, `retrying ${method} ${event.path} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${this.retry.maxAttempts}): ${event.reason}`);
+      this.#onRetry?.(event);
+      await sleep(delayMs, undefined, { signal: req.signal }).catch((err: unknown) => {
         throw req.signal?.aborted ? req.signal.reason : err;
       });
     }
@@ -252,6 +296,7 @@ export class Transport {
     const init: RequestInit & { duplex?: 'half' } = { method, headers: req.headers, body: body as BodyInit | undefined, signal };
     if (body instanceof ReadableStream) init.duplex = 'half';
     let res: Response;
+    this.requests++;
     try {
       res = await this.#fetch(req.url, init);
     } catch (error) {
@@ -263,7 +308,7 @@ export class Transport {
     // Error bodies are small: read them so UNABLE_TO_LOCK_ROW & co. can be recognised and retried.
     if (!readBody && res.status < 400) return { res };
     try {
-      return { res, text: await res.text() };
+      return { res, text: await readText(res, req.progressTimeoutMs ?? this.#progressMs) };
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
       return { error: { phase: 'body', error, status: res.status } };
@@ -292,7 +337,8 @@ export class Transport {
     const inner = failure.error;
     const where = `${req.method.toUpperCase()} ${redactUrl(pathOf(req.url))}`;
     if (isTimeout(inner)) {
-      return new TransportError(ERROR_CODES.timeout, `${where} timed out after ${req.timeoutMs ?? this.#timeoutMs} ms (attempt ${attempts}); raise the timeout or narrow the request`, { attempts, cause: inner });
+      const stall = /^no data for/.test((inner as Error).message);
+      return new TransportError(ERROR_CODES.timeout, stall ? `${where}: ${(inner as Error).message} (attempt ${attempts}); the server or a proxy stopped sending` : `${where} timed out after ${req.timeoutMs ?? this.#timeoutMs} ms (attempt ${attempts}); raise the timeout or narrow the request`, { attempts, cause: inner });
     }
     const code = errorCodeOf(inner);
     const phase = failure.phase === 'body' ? 'while reading the response' : 'while sending';
@@ -356,6 +402,73 @@ function isBeforeSend(err: unknown): boolean {
 
 function isTimeout(err: unknown): boolean {
   return (err as Error)?.name === 'TimeoutError';
+}
+
+/** A failed attempt in a few words for a retry line. */
+function reasonOf(o: Attempt): string {
+  if (o.res) return `status ${o.res.status}`;
+  const inner = (o.error as { error: unknown }).error;
+  return errorCodeOf(inner) ?? (inner as Error)?.message ?? 'network failure';
+}
+
+/** A progress timeout: no byte arrived for `ms`. A TimeoutError, so it is reported and retried like one. */
+function stalled(ms: number, what: string): DOMException {
+  return new DOMException(`no data for ${ms} ms while reading the response of ${what}`, 'TimeoutError');
+}
+
+/** Reads a body as text, failing when no byte arrives for `ms`. */
+async function readText(res: Response, ms: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(stalled(ms, res.url ? redactUrl(pathOf(res.url)) : 'the request')), ms);
+      });
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } catch (err) {
+    await reader.cancel(err).catch(() => undefined);
+    throw err;
+  }
+  return text + decoder.decode();
+}
+
+/** A body that errors with a progress timeout when a read waits more than `ms` for its next chunk. */
+function watchProgress(body: ReadableStream<Uint8Array>, ms: number, what: string): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(stalled(ms, what)), ms);
+      });
+      try {
+        const chunk = await Promise.race([reader.read(), timeout]);
+        if (chunk.done) controller.close();
+        else controller.enqueue(chunk.value);
+      } catch (err) {
+        // Frees the socket of a stalled response; the reader sees the timeout as a dropped body.
+        await reader.cancel(err).catch(() => undefined);
+        controller.error(err);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 function describeOutcome(o: Attempt): string {

@@ -30,7 +30,10 @@ export interface RunSummary {
   started: string;
   finished: string;
   seconds: number;
+  /** Calls admitted by the API governor: what counts against the org's daily allowance. */
   apiCalls: number;
+  /** Requests on the wire: every attempt, retries and token calls included. */
+  requests?: number;
   objects: ObjectSummary[];
   error?: string;
   /** Settings that weaken a guarantee (e.g. a lag below the safe minimum), as warned at the start. */

@@ -199,3 +199,19 @@ describe('sync', () => {
     assert.match(out, /^Account\s+incremental/m);
   });
 });
+
+describe('examples/sfbridge.yaml', () => {
+  it('is a valid config: sync --once with it mirrors what it names', async () => {
+    const { readFile: read } = await import('node:fs/promises');
+    const cwd = await workdir();
+    // The example as shipped, with a store in the work folder and only objects this org has data for.
+    const text = (await read(join(import.meta.dirname, '../../examples/sfbridge.yaml'), 'utf8'))
+      .replace('standard_objects_to_sync: [Account, Contact, Opportunity, Case]', 'standard_objects_to_sync: [Account, Contact]');
+    await writeFile(join(cwd, 'sfbridge.yaml'), text);
+    const r = await sfbridge(['sync', '--json'], { cwd, env: org.env });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const run = JSON.parse(r.stdout);
+    assert.deepEqual(run.objects.map((o: { object: string; written: number }) => [o.object, o.written]), [['Account', 12], ['Contact', 5]]);
+    assert.equal(run.nextCycle, undefined, 'continuous: false runs one cycle');
+  });
+});

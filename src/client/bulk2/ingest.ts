@@ -23,7 +23,7 @@
  * Dates as ISO strings).
  */
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -169,7 +169,10 @@ export async function* bulkIngest(
   await columns.load();
   const fixed = opts.columns ? await Promise.all(opts.columns.map((c) => columns.check(c, -1, jobIds))) : null;
   if (operation === 'upsert' && opts.externalIdField) await columns.check(opts.externalIdField, -1, jobIds);
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'sfbridge-bulk-'));
+  const base = opts.tmpDir ?? tmpdir();
+  await removeOrphanSpools(base);
+  // The pid in the name lets a later run tell a spool whose process died (a kill) from one in use.
+  const dir = await mkdtemp(join(base, `${SPOOL_PREFIX}${process.pid}-`));
   const inflight: Promise<JobOutcome>[] = [];
   const ctx: JobContext = { conn, object, operation, opts, jobIds, columns, signal, yielded: new Gate(signal) };
   let seq = 0;
@@ -223,6 +226,40 @@ export async function* bulkIngest(
     stop.abort();
     await Promise.allSettled(inflight);
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Spool directories are `sfbridge-bulk-<pid>-<random>` in the temp directory. */
+const SPOOL_PREFIX = 'sfbridge-bulk-';
+
+/**
+ * Removes spool directories of processes that no longer run (a killed load leaves its rows' copy behind; a
+ * resume never needs it, since it spools its input again). Best effort: a directory that cannot be read or
+ * removed is left alone.
+ */
+export async function removeOrphanSpools(base: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(base);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await rm(join(base, name), { recursive: true, force: true }).then(() => removed++, () => undefined);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,172 @@
+/**
+ * `sfbridge events tail|publish`: the real launcher in a child process against an emulator serving REST over
+ * HTTP and the Pub/Sub API over gRPC on random ports. Change events for REST writes with their exact
+ * headers, replay from a printed replay id, a tail that survives a dropped stream, publish and receive a
+ * platform event, and refusals before anything is sent.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SalesforceClient } from '../../src/client/index.ts';
+import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
+import { schemaFromData } from '../../src/emulator/schema/custom.ts';
+import { cliOrg, sfbridge, startSfbridge, workdir, type CliOrg } from './helpers.ts';
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 1500) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A tail in a child process; `lines` grows as it prints. */
+const children = new Set<ReturnType<typeof startSfbridge>>();
+
+function startTail(args: string[], org: CliOrg, cwd: string) {
+  const child = startSfbridge(['events', 'tail', ...args], { cwd, env: org.env });
+  children.add(child);
+  child.on('close', () => children.delete(child));
+  const lines: string[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    buf += c;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exit = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+  return { child, lines, exit, stderr: () => stderr };
+}
+
+describe('sfbridge events', () => {
+  let org: CliOrg;
+  let pubsub: PubSubServer;
+  let sf: SalesforceClient;
+  let cwd: string;
+
+  before(async () => {
+    const objects = schemaFromData({ objects: [{ name: 'Ping__e', fields: [{ name: 'Note__c', type: 'string', length: 50 }, { name: 'Count__c', type: 'int' }] }] });
+    org = await cliOrg({ objects });
+    pubsub = await startPubSub(org.emu, { port: 0, host: '127.0.0.1', keepaliveMs: 100 });
+    org.env.SF_PUBSUB_ENDPOINT = pubsub.address;
+    org.env.SF_PUBSUB_PLAINTEXT = '1';
+    sf = new SalesforceClient({
+      credentials: { kind: 'clientCredentials', instanceUrl: org.server.url, clientId: org.emu.org.clientId, clientSecret: org.emu.org.clientSecret },
+      governor: false,
+    });
+    cwd = await workdir();
+  });
+
+  after(async () => {
+    // A failed assertion must not leave a tail running (it would keep the test process alive).
+    for (const child of children) child.kill('SIGKILL');
+    await pubsub.close();
+    await org.close();
+  });
+
+  test('tail --replay earliest --json prints change events of REST writes with their exact headers', async () => {
+    const { id } = await sf.create('Account', { Name: 'Tail Co', BillingCity: 'Leeds' });
+    await sf.update('Account', id, { Name: 'Tail Co Ltd', Phone: null, BillingCity: 'York' });
+    await sf.update('Account', id, { Phone: '123' });
+    await sf.update('Account', id, { Phone: null });
+    const run = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '4', '--json'], { cwd, env: org.env });
+    assert.equal(run.code, 0, run.stderr);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(events.length, 4);
+    const [create, update, , nulled] = events;
+    assert.equal(create.topic, '/data/AccountChangeEvent');
+    assert.match(create.replayId, /^[0-9a-f]{16}$/);
+    assert.equal(create.header.changeType, 'CREATE');
+    assert.equal(create.header.entityName, 'Account');
+    assert.deepEqual(create.header.recordIds, [id]);
+    assert.match(create.header.changeOrigin, /^com\/salesforce\/api\/rest/);
+    assert.equal(create.payload.Name, 'Tail Co');
+    assert.equal(update.header.changeType, 'UPDATE');
+    assert.deepEqual([...update.header.changedFields].sort(), ['BillingAddress.City', 'LastModifiedDate', 'Name']);
+    assert.equal(update.payload.BillingAddress.City, 'York');
+    assert.deepEqual(nulled.header.nulledFields, ['Phone']);
+    assert.ok(nulled.header.changedFields.includes('Phone'));
+    assert.ok(events.every((e, i) => i === 0 || e.replayId > events[i - 1].replayId), 'replay ids increase');
+    assert.match(run.stderr, /tailing \/data\/AccountChangeEvent from earliest/);
+  });
+
+  test('tail --replay ID prints only the events after that replay id', async () => {
+    const first = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '1', '--json'], { cwd, env: org.env });
+    const from = JSON.parse(first.stdout).replayId as string;
+    const all = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '3', '--json'], { cwd, env: org.env });
+    const after = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', from, '--limit', '2', '--json'], { cwd, env: org.env });
+    assert.equal(after.code, 0, after.stderr);
+    const ids = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l).replayId as string);
+    assert.deepEqual(ids(after.stdout), ids(all.stdout).slice(1));
+  });
+
+  test('a tail from latest prints new changes as lines and keeps going after a dropped stream', async () => {
+    const subs = pubsub.stats.subscriptions;
+    const tail = startTail(['/data/AccountChangeEvent', '--limit', '2'], org, cwd);
+    await until(() => pubsub.stats.subscriptions > subs, 'the subscription');
+    const { id } = await sf.create('Account', { Name: 'Live One' });
+    await until(() => tail.lines.length === 1, 'the first event');
+    assert.match(tail.lines[0], new RegExp(`^[0-9a-f]{16}  CREATE  Account  ${id}  .*Name="Live One"`));
+    await org.emu.request('/__emulator/events/drop', { method: 'POST' });
+    await sf.update('Account', id, { Name: 'Live Two' });
+    assert.equal(await tail.exit, 0, tail.stderr());
+    assert.equal(tail.lines.length, 2);
+    assert.match(tail.lines[1], new RegExp(`^[0-9a-f]{16}  UPDATE  Account  ${id}  .*Name="Live Two"`));
+    assert.match(tail.stderr(), /2 events/);
+  });
+
+  test('publish --data sends platform events a tail receives; --json gives the result of each', async () => {
+    const subs = pubsub.stats.subscriptions;
+    const tail = startTail(['/event/Ping__e', '--limit', '2', '--json'], org, cwd);
+    await until(() => pubsub.stats.subscriptions > subs, 'the subscription');
+    const run = await sfbridge(['events', 'publish', '/event/Ping__e', '--data', '[{"id":"k-1","Note__c":"one","Count__c":1},{"Note__c":"two"}]', '--json'], { cwd, env: org.env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.ok, true);
+    assert.equal(doc.published, 2);
+    assert.equal(doc.results[0].correlationKey, 'k-1');
+    assert.ok(doc.results.every((r: { replayId?: string }) => /^[0-9a-f]{16}$/.test(r.replayId ?? '')));
+    assert.equal(await tail.exit, 0, tail.stderr());
+    const got = tail.lines.map((l) => JSON.parse(l));
+    assert.deepEqual(got.map((e) => [e.payload.Note__c, e.payload.Count__c]), [['one', 1], ['two', null]]);
+    assert.equal(got[0].id, 'k-1');
+    assert.deepEqual(got.map((e) => e.replayId), doc.results.map((r: { replayId: string }) => r.replayId));
+  });
+
+  test('publish --from - reads JSON lines from stdin', async () => {
+    const run = await sfbridge(['events', 'publish', '/event/Ping__e', '--from', '-'], { cwd, env: org.env, input: '{"Note__c":"a"}\n\n{"Note__c":"b"}\n' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim().split('\n').filter((l) => l.startsWith('published ')).length, 2);
+    assert.match(run.stderr, /2 events published to \/event\/Ping__e/);
+  });
+
+  test('bad input is refused with the fix, exit 2, before anything is published', async () => {
+    const tip = org.emu.org.bus.tip;
+    const cases: [string[], RegExp][] = [
+      [['events', 'publish', '/event/Ping__e', '--data', '{"Nope__c":1}'], /Ping__e has no field Nope__c; its fields are .*Note__c/],
+      [['events', 'publish', '/event/Ping__e', '--data', '{nope'], /--data is not JSON/],
+      [['events', 'publish', '/data/AccountChangeEvent', '--data', '{}'], /not a platform event channel/],
+      [['events', 'publish', '/event/Ping__e'], /--data JSON or --from FILE/],
+      [['events', 'tail', '/data/AccountChangeEvent', '--replay', 'yesterday'], /--replay must be latest, earliest or a replay id in hex/],
+      [['events', 'tail', 'AccountChangeEvent'], /not a Pub\/Sub topic name/],
+      [['events', 'tail', '/data/NopeChangeEvent'], /NopeChangeEvent/],
+      [['events', 'tial'], /unknown events command "tial"/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await sfbridge(args, { cwd, env: org.env });
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message, args.join(' '));
+    }
+    assert.equal(org.emu.org.bus.tip, tip, 'nothing was published');
+  });
+
+  test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
+    const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', '00000000000000ff', '--json'], { cwd, env: org.env });
+    assert.equal(expired.code, 1, expired.stdout);
+    assert.equal(JSON.parse(expired.stdout).error.code, 'PUBSUB_REPLAY_ID_EXPIRED');
+    const down = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--pubsub-endpoint', '127.0.0.1:1', '--json'], { cwd, env: org.env });
+    assert.equal(down.code, 3, down.stdout);
+    assert.equal(JSON.parse(down.stdout).error.code, 'PUBSUB_UNAVAILABLE');
+  });
+});
