@@ -356,7 +356,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
     if (ensured.removed.length) {
-      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
+      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: ${settings.transform ? 'column(s) no longer produced (by the org or the transform)' : 'field(s) no longer in the org'}: ${ensured.removed.join(', ')}; their columns and data are kept` });
     }
     for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
       events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
@@ -452,10 +452,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
    * that matches again is newer than that tombstone and comes back. Its own cursor, like the change cursor,
    * is the largest stamp it has read, committed with the removals.
    */
-  const filterExits = async (filter: Condition): Promise<void> => {
-    // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
-    // version can be behind it), which keeps the exit window as short as the change window.
-    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
+  const filterExits = async (filter: Condition, changeCursorBefore: CheckpointCursor | null): Promise<void> => {
+    // The change cursor as it was before this cycle's change read is a valid exit position too (the largest
+    // stamp of rows read by earlier cycles, so ≤ the previous cycle's time, as cursor.ts's argument needs),
+    // which keeps the exit window as short as the change window. Not the cursor after this cycle's read: a
+    // version that left the filter while this cycle ran could be behind it.
+    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, changeCursorBefore);
     const soql = exitQuery(object, windowStart(exit, lagMs), semiJoin ? undefined : filter);
     for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
       let next = exit;
@@ -531,8 +533,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // without it, e.g. a table created by other means with deferred indexes.
     await store.ensureIndexes(object, { signal });
     events.emit('object:started', { object, mode: 'incremental', since });
+    const before = cursor;
     cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, pageSize, where);
-    if (where && !signal?.aborted) await filterExits(where);
+    if (where && !signal?.aborted) await filterExits(where, before);
     // Repair scan: rows whose commit came later than the lag are behind the cursor when they become
     // visible. Re-reading a fixed window behind the cursor now and then picks them up (the store's
     // SystemModstamp guard makes rows already current a no-op), so a too-short lag cannot lose a row for good.
