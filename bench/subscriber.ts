@@ -3,7 +3,7 @@
  * transform, and an HTTP proxy cost on an initial load, and the API calls of an idle filtered cycle.
  * Emulator in a child process on a real socket → a fresh SQLite file per scenario.
  *
- *   npx node bench/subscriber.ts [--contacts 50000] [--bulk-threshold 2000]
+ *   npx node bench/subscriber.ts [--contacts 50000] [--bulk-threshold 2000] [--proxy-repeat 3]
  *                                [--where "Account.Industry IN ('Banking','Retail','Technology')"]
  *
  * Scenarios (Contact, initial load then one idle incremental cycle):
@@ -11,7 +11,8 @@
  * - all fields with the `where:` filter;
  * - seven fields, then the same seven plus Owner.Email, Account.Name, Account.Owner.Email and a transform
  *   (rename + two expressions);
- * - REST load (no Bulk) direct, then through a local CONNECT proxy (this process), with `proxy:`.
+ * - REST load (no Bulk) direct and through a local CONNECT proxy (this process), with `proxy:`, in
+ *   --proxy-repeat pairs alternating the order; the median proxy/direct time ratio is printed.
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +32,8 @@ const { values } = parseArgs({
     contacts: { type: 'string', default: '50000' },
     'bulk-threshold': { type: 'string', default: '2000' },
     where: { type: 'string', default: "Account.Industry IN ('Banking','Retail','Technology')" },
+    // Direct/proxy REST load pairs, alternating which goes first; the median ratio is reported.
+    'proxy-repeat': { type: 'string', default: '3' },
   },
 });
 const contacts = Number(values.contacts);
@@ -112,10 +115,22 @@ try {
     fields: { include: [...seven, 'Owner.Email', 'Account.Name', 'Account.Owner.Email'] },
     transform: { rename: { Account_Name: 'Company' }, expressions: { Display: '{{FirstName}} {{LastName}} ({{Account_Name}})', Mail: '{{Email | lower}}' } },
   });
-  await scenario('REST load, direct', undefined, { bulkThreshold: Number.MAX_SAFE_INTEGER });
   const proxy = await startProxy();
-  await scenario('REST load, through a CONNECT proxy', undefined, { bulkThreshold: Number.MAX_SAFE_INTEGER, proxy: proxy.url });
-  console.log(`proxy tunnels opened: ${proxy.tunnels}`);
+  const ratios: number[] = [];
+  for (let i = 0; i < Number(values['proxy-repeat']); i++) {
+    const pair = [
+      () => scenario('REST load, direct', undefined, { bulkThreshold: Number.MAX_SAFE_INTEGER }),
+      () => scenario('REST load, through a CONNECT proxy', undefined, { bulkThreshold: Number.MAX_SAFE_INTEGER, proxy: proxy.url }),
+    ];
+    if (i % 2 === 1) pair.reverse();
+    for (const run of pair) await run();
+    const last = rows.slice(-2);
+    const direct = last.find((r) => r.scenario.endsWith('direct'))!;
+    const via = last.find((r) => r.scenario.includes('proxy'))!;
+    ratios.push(via.seconds / direct.seconds);
+  }
+  ratios.sort((a, b) => a - b);
+  console.log(`proxy tunnels opened: ${proxy.tunnels}; proxy/direct time ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${ratios[Math.floor(ratios.length / 2)]?.toFixed(2)}`);
   proxy.close();
 } finally {
   emu.child.kill('SIGKILL');

@@ -574,7 +574,11 @@ async function resumeRun(client: SalesforceClient, m: RunManifest, path: string,
   // The jobs aborted above are dropped from the manifest: their rows get new jobs.
   m.jobs = settled;
   saveManifest(path, m);
-  const code = await load(client, { object: m.object, operation: m.operation, file: m.file, externalIdField: m.externalIdField, wait, concurrency: m.concurrency, maxRowsPerJob: m.maxRowsPerJob, resultsDir: m.resultsDir }, say, stderr, { path, manifest: m, select });
+  const report: LoadReport = { jobs: [], records: 0, notLoaded: 0 };
+  const code = await load(client, { object: m.object, operation: m.operation, file: m.file, externalIdField: m.externalIdField, wait, concurrency: m.concurrency, maxRowsPerJob: m.maxRowsPerJob, resultsDir: m.resultsDir }, say, stderr, { path, manifest: m, select }, report);
+  // The whole run, not only the rows this resume sent (which may be none).
+  const total = m.jobs.reduce((n, j) => n + count(j.ranges), 0);
+  say(`run ${path}: ${plural(total, 'row')} in ${plural(m.jobs.length, 'job')}, ${(bad + report.notLoaded).toLocaleString('en-US')} failed or unprocessed; results in ${m.resultsDir}`);
   return code === 0 && bad === 0 ? 0 : 1;
 }
 

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { loadOrCreateKey, seal, SECRET_KEY_BYTES, unseal, type SealedBox } from './secret-key.ts';
 
@@ -44,6 +45,26 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SFBRIDGE_HOME || join(homedir(), '.sfbridge');
 }
 
+/** Env variable naming the token-store key file (when `SFBRIDGE_TOKEN_KEY` holds no key). */
+export const TOKEN_KEY_FILE_ENV = 'SFBRIDGE_TOKEN_KEY_FILE';
+
+/**
+ * Where the token-store key file goes by default: outside the token directory, so a copy or backup of that
+ * directory (or a leak of it) does not carry the key that decrypts it. `$SFBRIDGE_TOKEN_KEY_FILE`; else,
+ * with `$SFBRIDGE_HOME` set, `<that directory>.keys/token.key` beside it; else
+ * `$XDG_CONFIG_HOME/sfbridge/token.key` (`~/.config/sfbridge/token.key`). A key file an older version created
+ * inside the token directory is still used when it exists and the new one does not, so stored tokens stay
+ * readable.
+ */
+export function defaultTokenKeyPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env[TOKEN_KEY_FILE_ENV]) return env[TOKEN_KEY_FILE_ENV]!;
+  const fresh = env.SFBRIDGE_HOME
+    ? join(dirname(env.SFBRIDGE_HOME), `${basename(env.SFBRIDGE_HOME)}.keys`, 'token.key')
+    : join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'sfbridge', 'token.key');
+  const legacy = join(defaultStateDir(env), 'token.key');
+  return !existsSync(fresh) && existsSync(legacy) ? legacy : fresh;
+}
+
 const FILE_MODE = 0o600;
 const KEY_BYTES = SECRET_KEY_BYTES;
 
@@ -52,7 +73,7 @@ export interface FileTokenStoreOptions {
   path?: string;
   /** Explicit 32-byte key; otherwise `SFBRIDGE_TOKEN_KEY`, otherwise a generated key file. */
   key?: Uint8Array;
-  /** Key file created (0600) when no key is given; default `<state dir>/token.key`. */
+  /** Key file created (0600, in a 0700 directory) when no key is given; default {@link defaultTokenKeyPath}. */
   keyPath?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -69,7 +90,7 @@ export class FileTokenStore implements TokenStore {
     this.#env = opts.env ?? process.env;
     const dir = defaultStateDir(this.#env);
     this.path = opts.path ?? join(dir, 'tokens.enc');
-    this.keyPath = opts.keyPath ?? join(dir, 'token.key');
+    this.keyPath = opts.keyPath ?? defaultTokenKeyPath(this.#env);
     this.#key = opts.key;
     if (this.#key && this.#key.length !== KEY_BYTES) throw new ConfigError(`token store key must be ${KEY_BYTES} bytes, got ${this.#key.length}`);
   }

@@ -31,6 +31,8 @@ import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, typ
 
 /** Job kinds the service runs. */
 export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
+/** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
+export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
 /** Arrivals on inbound routes within this window are delivered by one run. */
@@ -147,7 +149,7 @@ export class Service {
     const storeUrl = resolveStoreUrl(opts.storeUrl, opts.baseDir ?? process.cwd());
     if (opts.jobs === 'postgres' && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new PipelineError('FLEET_NEEDS_POSTGRES', 400, 'workers share jobs through Postgres: give a postgres://… store (--store postgres://user@host/db?schema=sfbridge)');
     if (storeUrl.startsWith('sqlite:') && storeUrl !== 'sqlite::memory:') await mkdir(dirname(storeUrl.slice('sqlite:'.length)), { recursive: true });
-    const store = await openStore(storeUrl);
+    const store = await openStore(storeUrl, opts.jobs === 'postgres' ? { maxConnections: FLEET_STORE_CONNECTIONS } : {});
     try {
       const state = await store.serviceState();
       const box = opts.box ?? (await SecretBox.load({ env: opts.env }));
@@ -165,7 +167,8 @@ export class Service {
     if (!s) {
       s = (async () => {
         if (resolved.startsWith('sqlite:') && resolved !== 'sqlite::memory:') await mkdir(dirname(resolved.slice('sqlite:'.length)), { recursive: true });
-        return openStore(resolved);
+        // A fleet is many processes times every store they touch: keep each handle's pool small.
+        return openStore(resolved, this.fleet ? { maxConnections: FLEET_STORE_CONNECTIONS } : {});
       })();
       s.catch(() => this.#stores.delete(resolved));
       this.#stores.set(resolved, s);
@@ -692,7 +695,11 @@ export class Service {
     const jobs = await this.queue.list({ states: ['queued', 'running'] });
     const runningKeys = new Set(jobs.filter((j) => j.state === 'running').map((j) => j.key));
     const queuedKeys = new Set(jobs.filter((j) => j.state === 'queued').map((j) => j.key));
-    return pipelines.map((entry) => ({ entry, schedule: schedules.get(entry.spec.name), running: runningKeys.has(jobKey(entry.spec.name)), queued: queuedKeys.has(jobKey(entry.spec.name)) }));
+    return pipelines.map((entry) => {
+      // On the fleet a sync pipeline's work is one job per object.
+      const keys = [jobKey(entry.spec.name), ...(this.#fanOut(entry.spec) ?? []).map((o) => objectJobKey(entry.spec.connection, o))];
+      return { entry, schedule: schedules.get(entry.spec.name), running: keys.some((k) => runningKeys.has(k)), queued: keys.some((k) => queuedKeys.has(k)) };
+    });
   }
 
   /** True when the store answers. */

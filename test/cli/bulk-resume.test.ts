@@ -89,6 +89,8 @@ async function scenario(name: string, killWhen: (stdout: string) => boolean): Pr
     const resumed = await cli(['resume', jobIds[0], '--results-dir', results]);
     assert.equal(resumed.code, 0, `${resumed.stdout}\n${resumed.stderr}`);
     assert.match(resumed.stdout, /resuming the whole run/);
+    // The summary counts the whole run, not only the rows this resume sent.
+    assert.match(resumed.stdout, new RegExp(`^run .*: ${ROWS.toLocaleString('en-US')} rows in \\d+ jobs, 0 failed or unprocessed; results in `, 'm'));
 
     // Every input key exactly once across all result files, all successes, all created (processed once).
     const seen = new Map<string, number>();

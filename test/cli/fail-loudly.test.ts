@@ -51,6 +51,16 @@ describe('sync refuses before any work', () => {
     assert.deepEqual(await filesIn(cwd), ['sfbridge.yaml']);
   });
 
+  it('a YAML syntax error keeps its line, column and code frame', async () => {
+    const cwd = await workdir();
+    await writeFile(join(cwd, 'sfbridge.yaml'), 'store: sqlite:./mirror.db\nstandard_objects_to_sync: [Account\nlag: 5m\n');
+    const r = await sfbridge(['sync'], { cwd, env: org.env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^sfbridge sync: config: sfbridge\.yaml is not valid YAML: .* at line \d+, column \d+/);
+    assert.match(r.stderr, /\n\s*\^/, 'the code frame points at the mistake');
+    assert.deepEqual(await filesIn(cwd), ['sfbridge.yaml']);
+  });
+
   it('field settings for an object that is not synced are refused with the synced name', async () => {
     const cwd = await workdir();
     await writeFile(join(cwd, 'c.yaml'), 'store: sqlite:./mirror.db\nstandard_objects_to_sync: [Account]\nobjects:\n  Acount:\n    fields:\n      include: [Name]\n');

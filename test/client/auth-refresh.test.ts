@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { importSPKI, jwtVerify } from 'jose';
 import { SalesforceClient } from '../../src/client/index.ts';
@@ -148,9 +148,21 @@ describe('FileTokenStore', () => {
     const raw = await readFile(join(dir, 'tokens.enc'), 'utf8');
     assert.ok(!raw.includes('5Aep861SecretRefreshTokenValue'), 'token is not stored in clear');
     assert.equal((await stat(join(dir, 'tokens.enc'))).mode & 0o777, 0o600);
-    assert.equal((await stat(join(dir, 'token.key'))).mode & 0o777, 0o600);
+    // The key lives outside the token directory (a copy of that directory does not carry its key).
+    assert.equal(store.keyPath, `${dir}.keys/token.key`);
+    assert.equal((await stat(store.keyPath)).mode & 0o777, 0o600);
+    assert.equal((await stat(dirname(store.keyPath))).mode & 0o777, 0o700);
+    await assert.rejects(stat(join(dir, 'token.key')), /ENOENT/);
     const reopened = new FileTokenStore({ env: { SFBRIDGE_HOME: dir } });
     assert.equal((await reopened.get('k'))?.refreshToken, '5Aep861SecretRefreshTokenValue');
+  });
+
+  it('keeps using a key file an older version created inside the token directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sfb-tok-'));
+    await writeFile(join(dir, 'token.key'), Buffer.alloc(32, 7).toString('base64'), { mode: 0o600 });
+    const store = new FileTokenStore({ env: { SFBRIDGE_HOME: dir } });
+    assert.equal(store.keyPath, join(dir, 'token.key'));
+    assert.equal(new FileTokenStore({ env: { SFBRIDGE_HOME: dir, SFBRIDGE_TOKEN_KEY_FILE: '/k/token.key' } }).keyPath, '/k/token.key');
   });
 
   it('uses SFBRIDGE_TOKEN_KEY and refuses to decrypt with another key', async () => {

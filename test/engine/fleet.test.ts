@@ -5,6 +5,13 @@
  * replacement is started each time. Afterwards every mirror equals its org on every row and field, the
  * audit table shows no (connection, object) ever ran on two workers at once, and SIGTERM stops the
  * survivors cleanly. The takeover latency is printed.
+ *
+ * One API budget per org across the fleet: 4 workers sync one emulated org with an 80% ceiling until the
+ * ceiling refuses their runs; the emulator's own counter of API calls never passes the ceiling. (Each run
+ * has a governor of its own, so without the shared count every new run would make one unchecked call past
+ * the ceiling, and workers' calls in flight would not see each other.)
+ *
+ * Both in one file so they never run at the same time (each holds many Postgres connections).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_FAULTS } from '../../src/emulator/faults.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { parsePipeline, type PipelineEntry } from '../../src/engine/pipelines/index.ts';
 import { Service } from '../../src/engine/service.ts';
@@ -25,6 +33,9 @@ const ORGS = 3;
 const WORKERS = 3;
 const OBJECTS = ['Account', 'Contact', 'Opportunity'];
 const SEED = 'Account=300,Contact=1500,Opportunity=300';
+const DAILY = 250;
+const CEILING = 0.8;
+const BUDGET_OBJECTS = ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Campaign'];
 
 describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
   it('every mirror equals its org, no (connection, object) ran twice at once, takeover measured', { timeout: 420_000 }, async () => {
@@ -57,7 +68,6 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       // The scheduler: no workers of its own.
       const entries: PipelineEntry[] = pipelines.map((raw) => ({ spec: parsePipeline(raw), raw: raw as never, source: 'config' }));
       service = await Service.open({ storeUrl, connections: connections as never, pipelines: entries, baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
-      await service.start();
       for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(args, env));
 
       // The orgs keep changing for the whole test: updates, inserts, soft deletes.
@@ -82,9 +92,9 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       /** Kills a worker a random moment after it starts loading an object (initial) or reading its changes, and starts a replacement. */
       const killOne = async (phase: 'initial load' | 'incremental', maxDelayMs: number) => {
         const match = (rec: Record<string, unknown>) => (phase === 'incremental') === (rec.mode === 'incremental');
-        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(30_000).then(() => undefined)]);
+        const started = await Promise.race([...workers.filter((w) => !killedAt.has(w.pid)).map((w) => w.next('object:started', match).then((rec) => ({ w, rec }))), sleep(45_000).then(() => undefined)]);
         if (!started) {
-          log.push(`${phase}: no worker started one within 30 s, no kill`);
+          log.push(`${phase}: no worker started one within 45 s, no kill`);
           return;
         }
         const delay = Math.floor(Math.random() * maxDelayMs);
@@ -96,13 +106,16 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
         workers.push(await startWorker(args, env));
       };
 
-      // During the initial loads.
-      await killOne('initial load', 1500);
+      // During the initial loads: the first kill waits for a load before anything is scheduled, so it cannot miss them.
+      const firstKill = killOne('initial load', 1500);
+      await service.start();
+      await firstKill;
+      // The killed worker's load is taken over and started again: the second kill can aim at it.
       await killOne('initial load', 1500);
       // Wait for every object to be loaded, then kill during incremental cycles.
       const loaded = async () => {
         for (let i = 0; i < ORGS; i++) {
-          const store = await openStore(db.url(`mirror${i}`));
+          const store = await openStore(db.url(`mirror${i}`), { maxConnections: 1 });
           try {
             for (const o of OBJECTS) if (!(await store.getCheckpoint(o))?.extra?.loaded) return false;
           } finally {
@@ -130,7 +143,7 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
         await sleep(2000);
         diffs = [];
         for (let i = 0; i < ORGS; i++) {
-          const store = await openStore(db.url(`mirror${i}`));
+          const store = await openStore(db.url(`mirror${i}`), { maxConnections: 1 });
           try {
             for (const o of OBJECTS) diffs.push(...(await mirrorDiff(orgs[i].emu, store, o, 5)).map((d) => `org${i} ${d}`));
           } finally {
@@ -166,6 +179,59 @@ describe('fleet: 3 workers, 3 orgs, SIGKILLs during loads and cycles', () => {
       for (const o of orgs) await o.close();
       rmSync(dir, { recursive: true, force: true });
       await sleep(200);
+      await db.drop();
+    }
+  });
+});
+
+describe('fleet: one API budget per org', () => {
+  it('4 workers on one org with an 80% ceiling never pass it (the emulator\'s counter)', { timeout: 300_000 }, async () => {
+    const db = await scratchDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'sfbridge-fleet-budget-'));
+    const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64') };
+    const workers: WorkerProcess[] = [];
+    let org: ServedOrg | undefined;
+    let service: Service | undefined;
+    try {
+      org = await servedOrg({ faults: { ...DEFAULT_FAULTS, dailyLimit: DAILY } });
+      await seedOrg(org.emu.org, 'Account=200,Contact=300,Opportunity=100,Lead=100,Case=100,Campaign=20');
+      const connections = { prod: { kind: 'client_credentials', instance_url: org.url, client_id: org.emu.org.clientId, client_secret: org.emu.org.clientSecret, budget: { run_share: 1, org_ceiling: CEILING } } };
+      const raw = { name: 'crm', kind: 'sync', connection: 'prod', standard_objects_to_sync: BUDGET_OBJECTS, store: db.url('mirror'), schedule: '1s', lag: '1s' };
+      const config = join(dir, 'sfbridge.yaml');
+      writeFileSync(config, JSON.stringify({ connections, pipelines: [raw] }));
+      const storeUrl = db.url('svc');
+      service = await Service.open({ storeUrl, connections: connections as never, pipelines: [{ spec: parsePipeline(raw), raw: raw as never, source: 'config' } as PipelineEntry], baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
+      await service.start();
+      for (let i = 0; i < 4; i++) workers.push(await startWorker(['--store', storeUrl, '--config', config, '--concurrency', '2'], env));
+
+      // Run until the ceiling has refused runs and the counter stands still.
+      const ceiling = Math.floor(CEILING * DAILY);
+      let last = -1;
+      let still = 0;
+      const t0 = Date.now();
+      let refused = 0;
+      while (still < 6) {
+        assert.ok(Date.now() - t0 < 240_000, `the org never reached its ceiling (${org.emu.org.apiUsage} calls)`);
+        await sleep(1000);
+        const used = org.emu.org.apiUsage;
+        refused = (await service.listRuns({ limit: 200 })).filter((r) => r.status === 'failed' && /ceiling/.test(r.error ?? '')).length;
+        still = used === last && refused > 0 ? still + 1 : 0;
+        last = used;
+      }
+      const used = org.emu.org.apiUsage;
+      console.log(`fleet budget: 4 workers, daily ${DAILY}, ceiling ${ceiling}; the emulator counted ${used} calls; ${refused} runs refused at the ceiling`);
+      assert.ok(refused > 0, 'runs were refused at the ceiling');
+      assert.ok(used <= ceiling, `the fleet made ${used} calls, past the ${ceiling} ceiling`);
+      assert.ok(used >= ceiling - 8, `the fleet stopped well short of the ceiling (${used} of ${ceiling})`);
+      const shared = await service.budgets!.list();
+      assert.equal(shared.length, 1, 'one budget row for the org');
+      assert.ok(shared[0].used >= used, `the fleet's count (${shared[0].used}) never undercounts the org's (${used})`);
+    } finally {
+      await service?.stop().catch(() => undefined);
+      for (const w of workers) w.child.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
+      await org?.close();
+      rmSync(dir, { recursive: true, force: true });
       await db.drop();
     }
   });

@@ -125,6 +125,38 @@ describe('sync guardrails', () => {
     emu.close();
   });
 
+  it('an incremental read whose first page is cut mid-body restarts from the checkpoint and the run succeeds', async () => {
+    const emu = await emulator();
+    await createAccounts(emu, 3, 'Cut');
+    await sync(emu, store, ['Account'], { lagMs: 60_000 });
+    await createAccounts(emu, 3, 'After');
+    let cut = 0;
+    const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const res = await emu.fetch(new Request(input, init));
+      const url = String(input instanceof Request ? input.url : input);
+      if (cut > 0 || !/\/query(All)?\?q=SELECT\+Id/i.test(url)) return res;
+      cut++;
+      // The headers and part of the body arrive, then the connection drops.
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(bytes.slice(0, Math.floor(bytes.length * 0.7)));
+          setImmediate(() => c.error(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const events = new SyncEvents();
+    const warned: string[] = [];
+    events.on('warning', (e) => warned.push(e.code));
+    const run = await sync(emu, store, ['Account'], { lagMs: 60_000, events, client: clientFor(emu, { fetch }) });
+    assert.equal(cut, 1, 'the read was cut once');
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.ok(warned.includes('READ_RESTARTED'), warned.join(', '));
+    assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
+    emu.close();
+  });
+
   it('a run that skipped every object fails', async () => {
     const emu = await emulator();
     const run = await sync(emu, store, ['NoSuch__c']);

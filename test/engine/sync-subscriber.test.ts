@@ -72,6 +72,9 @@ for (const backend of backends) {
         await w.update('Account', ids[1], { Industry: 'Banking' }); // enters
         await w.update('Account', ids[2], { Name: 'Renamed' }); // stays, changed
         await w.update('Account', ids[3], { Name: 'Other' }); // leaves (the LIKE no longer matches)
+        // A second later, a new matching record: the change cursor moves past the leaving versions' second,
+        // which the exit read must still cover (its window starts from the cursor before this cycle).
+        await sleep(1100);
         const [created] = await accounts(emu, ['Banking'], 'New');
         const deletes: string[] = [];
         const ev2 = new SyncEvents();

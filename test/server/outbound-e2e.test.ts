@@ -6,87 +6,48 @@
  * processed twice (one Task per Account), and the inbox holds each notification id once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { clientFor } from '../engine/helpers.ts';
 import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { freePort, serviceHome, type ServiceHome } from '../helpers/service-process.ts';
 import { until } from './helpers.ts';
 
 const ACCOUNTS = 60;
 let org: ServedOrg;
-let dir: string;
+let home: ServiceHome;
 let port: number;
-let storeUrl: string;
-let config: string;
-const children = new Set<ChildProcess>();
-const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: '' };
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
-}
 
 before(async () => {
   port = await freePort();
   org = await servedOrg({
-    objects: schemaFromData({ objects: [{ name: 'Account', outboundMessages: [{ name: 'AccountToTasks', endpointUrl: `http://127.0.0.1:${port}/inbound/outbound-messages/om`, fields: ['Id', 'Name'], on: ['create'] }] }] }),
+    objects: schemaFromData({
+      objects: [
+        { name: 'Account', outboundMessages: [{ name: 'AccountToTasks', endpointUrl: `http://127.0.0.1:${port}/inbound/outbound-messages/om`, fields: ['Id', 'Name'], on: ['create'] }] },
+        // The marker field that makes plain inserts crash-safe: an insert whose answer a kill cut off is looked up, not resent.
+        { name: 'Task', fields: [{ name: 'Sfbridge_Key__c', type: 'string', length: 80, externalId: true, unique: true }] },
+      ],
+    }),
   });
   await seedOrg(org.emu.org, 'none');
-  dir = mkdtempSync(join(tmpdir(), 'sfb-om-'));
-  env.SFBRIDGE_HOME = join(dir, 'home');
-  storeUrl = `sqlite:${join(dir, 'service.db')}`;
-  config = join(dir, 'sfbridge.yaml');
-  writeFileSync(
-    config,
-    [
-      'connections:',
-      '  emu:',
-      '    kind: client_credentials',
-      `    instance_url: ${org.url}`,
-      `    client_id: ${org.emu.org.clientId}`,
-      '    client_secret: ${EMU_SECRET}',
-      'pipelines:',
-      '  - name: om',
-      '    kind: outbound-messages',
-      '    connection: emu',
-      '    objects: [Account]',
-      '    transform: { select: [Id, Name], rename: { Id: WhatId }, expressions: { Subject: "OM {{Name}}" }, drop: [Name] }',
-      '    target: { salesforce: { object: Task, operation: insert } }',
-      '',
-    ].join('\n'),
-  );
+  home = serviceHome(org, [
+    '  - name: om',
+    '    kind: outbound-messages',
+    '    connection: emu',
+    '    objects: [Account]',
+    '    transform: { select: [Id, Name], rename: { Id: WhatId }, expressions: { Subject: "OM {{Name}}" }, drop: [Name] }',
+    '    target: { salesforce: { object: Task, operation: insert, idempotencyField: Sfbridge_Key__c } }',
+  ]);
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  home.close();
   await org.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<{ child: ChildProcess; exit: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve', '--config', config, '--store', storeUrl, '--port', String(port)], { env: { ...env, EMU_SECRET: org.emu.org.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise((resolve) => child.on('exit', resolve));
-  await until(() => /dashboard http/.test(out), 20_000, 'the service to listen').catch((e: Error) => {
-    throw new Error(`${e.message} (stdout: ${out.slice(0, 500)} stderr: ${err.slice(-1500)})`);
-  });
-  return { child, exit };
-}
+const start = () => home.start({ port });
 
 it('no notification is lost and none is processed twice across SIGKILLs of the service', async () => {
   const c = clientFor(org.emu, { governor: false });
@@ -112,10 +73,13 @@ it('no notification is lost and none is processed twice across SIGKILLs of the s
   const queue = org.emu.outbound.queue({ limit: 10_000 });
   assert.equal(queue.length, ACCOUNTS);
   assert.ok(queue.every((q) => q.state === 'delivered'));
-  const store = await openStore(storeUrl);
+  const store = await openStore(home.storeUrl);
   try {
     const state = await store.serviceState();
-    await until(async () => (await state.countInbox({ pipeline: 'om', state: 'delivered' })) === ACCOUNTS, 60_000, 'every notification delivered by the service');
+    await until(async () => (await state.countInbox({ pipeline: 'om', state: 'delivered' })) === ACCOUNTS, 60_000, 'every notification delivered by the service').catch(async (err: Error) => {
+      const open = (await state.listInbox({ pipeline: 'om', limit: 1000 })).filter((r) => r.state !== 'delivered');
+      throw new Error(`${err.message}: ${JSON.stringify(open.map((r) => ({ state: r.state, attempts: r.attempts, next: r.nextAttemptAt, error: r.lastError })).slice(0, 5))}`);
+    });
     assert.equal(await state.countInbox({ pipeline: 'om' }), ACCOUNTS, 'each notification id once in the inbox');
   } finally {
     await store.close();

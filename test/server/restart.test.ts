@@ -6,97 +6,58 @@
  * what changed in the org while the service was down.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { Auth } from '../../src/server/auth.ts';
 import { openStore } from '../../src/store/index.ts';
 import { mirrorDiff } from '../engine/helpers.ts';
 import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { serviceHome, type ServiceHome, type ServiceProcess } from '../helpers/service-process.ts';
 import { until } from './helpers.ts';
 
 const OBJECTS = ['Account', 'Contact', 'Lead', 'Opportunity'];
 let org: ServedOrg;
-let dir: string;
-let storeUrl: string;
+let home: ServiceHome;
 let token: string;
-let config: string;
-const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: '' };
 
 before(async () => {
   org = await servedOrg();
   await seedOrg(org.emu.org, 'Account=1200,Contact=1200,Lead=1200,Opportunity=1200,Case=40');
   // Every request waits, so a run lasts long enough to be killed in the middle.
   await org.emu.request('/__emulator/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: 120 }) });
-  dir = mkdtempSync(join(tmpdir(), 'sfb-serve-'));
-  env.SFBRIDGE_HOME = join(dir, 'home');
-  storeUrl = `sqlite:${join(dir, 'service.db')}`;
-  config = join(dir, 'sfbridge.yaml');
-  writeFileSync(
-    config,
-    [
-      'connections:',
-      '  emu:',
-      '    kind: client_credentials',
-      `    instance_url: ${org.url}`,
-      `    client_id: ${org.emu.org.clientId}`,
-      '    client_secret: ${EMU_SECRET}',
-      'pipelines:',
-      '  - name: crm',
-      '    kind: sync',
-      '    connection: emu',
-      `    standard_objects_to_sync: [${OBJECTS.join(', ')}]`,
-      '    schedule: 1h',
-      '    lag: 0',
-      '    bulk_threshold: 1000000',
-      '  - name: cases',
-      '    kind: sync',
-      '    connection: emu',
-      '    standard_objects_to_sync: [Case]',
-      '    schedule: 2s',
-      '    lag: 0',
-      '',
-    ].join('\n'),
-  );
-  const store = await openStore(storeUrl);
+  home = serviceHome(org, [
+    '  - name: crm',
+    '    kind: sync',
+    '    connection: emu',
+    `    standard_objects_to_sync: [${OBJECTS.join(', ')}]`,
+    '    schedule: 1h',
+    '    lag: 0',
+    '    bulk_threshold: 1000000',
+    '  - name: cases',
+    '    kind: sync',
+    '    connection: emu',
+    '    standard_objects_to_sync: [Case]',
+    '    schedule: 2s',
+    '    lag: 0',
+  ]);
+  const store = await openStore(home.storeUrl);
   token = (await new Auth({ state: await store.serviceState() }).createToken('restart-test')).token;
   await store.close();
 });
 
-const children = new Set<ChildProcess>();
-
 after(async () => {
-  // A failed assertion must not leave a service running.
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  home.close();
   await org.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  exit: Promise<number | null>;
+interface Proc extends ServiceProcess {
   api(path: string): Promise<any>;
 }
 
 async function start(): Promise<Proc> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve', '--config', config, '--store', storeUrl, '--port', '0'], {
-    env: { ...env, EMU_SECRET: org.emu.org.clientSecret },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await until(() => /dashboard (http:\/\/[^/\s]+)\//.exec(out)?.[1], 20_000, `the service to listen (stdout: ${out} stderr: ${err.slice(0, 2000)})`);
-  const api = async (path: string) => (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
-  return { child, url, exit, api };
+  const p = await home.start();
+  const api = async (path: string) => (await fetch(`${p.url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  return { ...p, api };
 }
 
 type RunView = { id: number; status: string; trigger: string; started_at: string; resumed_from: number | null; objects: Record<string, { status: string; read: number; written: number; deleted: number }> };
@@ -170,7 +131,7 @@ it('SIGKILL mid-run, restart resumes from the checkpoint; SIGTERM exits 0 after 
   third.child.kill('SIGTERM');
   assert.equal(await third.exit, 0);
 
-  const store = await openStore(storeUrl);
+  const store = await openStore(home.storeUrl);
   try {
     for (const object of OBJECTS) {
       assert.equal(await store.count(object), 1200, object);

@@ -4,59 +4,35 @@
  * written into Salesforce exactly once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { after, before, it } from 'node:test';
+import { schemaFromData } from '../../src/emulator/schema/custom.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { clientFor } from '../engine/helpers.ts';
 import { servedOrg, type ServedOrg } from '../helpers/served.ts';
+import { freePort, serviceHome, type ServiceHome } from '../helpers/service-process.ts';
 import { until } from './helpers.ts';
 
 const SECRET = 'crash-test-secret';
 let org: ServedOrg;
-let dir: string;
+let home: ServiceHome;
 let port: number;
-let config: string;
-let storeUrl: string;
-const children = new Set<ChildProcess>();
-const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: '', HOOK_SECRET: SECRET };
 
 before(async () => {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  org = await servedOrg();
+  port = await freePort();
+  org = await servedOrg({ objects: schemaFromData({ objects: [{ name: 'Contact', fields: [{ name: 'Sfbridge_Key__c', type: 'string', length: 80, externalId: true, unique: true }] }] }) });
   await seedOrg(org.emu.org, 'none');
   // Slow Salesforce writes keep accepted events waiting in the inbox when the kill comes.
   await org.emu.request('/__emulator/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: 60 }) });
-  dir = mkdtempSync(join(tmpdir(), 'sfb-hook-'));
-  env.SFBRIDGE_HOME = join(dir, 'home');
-  storeUrl = `sqlite:${join(dir, 'service.db')}`;
-  config = join(dir, 'sfbridge.yaml');
-  writeFileSync(config, ['connections:', '  emu:', '    kind: client_credentials', `    instance_url: ${org.url}`, `    client_id: ${org.emu.org.clientId}`, '    client_secret: ${EMU_SECRET}', 'pipelines:', '  - name: hook', '    kind: webhook', '    connection: emu', '    signature: { scheme: github, secret_env: HOOK_SECRET }', '    event_id: { path: id }', '    records: contact', '    target: { salesforce: { object: Contact, operation: insert } }', ''].join('\n'));
+  home = serviceHome(org, ['  - name: hook', '    kind: webhook', '    connection: emu', '    signature: { scheme: github, secret_env: HOOK_SECRET }', '    event_id: { path: id }', '    records: contact', '    target: { salesforce: { object: Contact, operation: insert, idempotencyField: Sfbridge_Key__c } }'], { HOOK_SECRET: SECRET });
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  home.close();
   await org.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<{ child: ChildProcess; exit: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve', '--config', config, '--store', storeUrl, '--port', String(port)], { env: { ...env, EMU_SECRET: org.emu.org.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', () => undefined);
-  const exit = new Promise((resolve) => child.on('exit', resolve));
-  await until(() => /dashboard http/.test(out), 20_000, 'the service to listen');
-  return { child, exit };
-}
+const start = () => home.start({ port });
 
 it('every event accepted with 202 is written once, across a SIGKILL right after the answers', async () => {
   const send = async (n: number) => {

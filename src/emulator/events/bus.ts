@@ -112,7 +112,8 @@ export class EventBus extends EventEmitter<BusEvents> {
         kind TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         body TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS _event_log_channel ON _event_log (channel, replay_id);`);
+      CREATE INDEX IF NOT EXISTS _event_log_channel ON _event_log (channel, replay_id);
+      CREATE INDEX IF NOT EXISTS _event_log_time ON _event_log (created_at);`);
     this.#tip = this.#maxStored();
     store.onCommit(() => this.committed());
   }
@@ -212,6 +213,7 @@ export class EventBus extends EventEmitter<BusEvents> {
     this.#lastPurge = Date.now();
     if (this.#store.db.isTransaction) return;
     const cutoff = this.#clock.now() - EVENT_RETENTION_MS;
+    // The time index keeps this proportional to what expires, not to the log's size.
     const row = this.#store.prepare('SELECT MAX(replay_id) AS m FROM _event_log WHERE created_at < ?').get(cutoff);
     const through = Number(row?.m ?? 0);
     if (through <= 0) return;

@@ -23,7 +23,7 @@ export class PostgresBudgets {
   constructor(storeUrl: string) {
     const target = parseStoreUrl(storeUrl);
     if (target.kind !== 'postgres') throw new TypeError('a shared API budget needs a postgres:// store');
-    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 4 });
+    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 1 });
     this.#pool.on('error', () => undefined);
     this.#table = `${quote(target.schema ?? 'public')}."_sfbridge_org_budget"`;
   }

@@ -102,13 +102,14 @@ export class PostgresJobQueue implements JobQueue {
     this.#schema = target.schema ?? 'public';
     this.#audit = `${quote(this.#schema)}."_sfbridge_job_audit"`;
     this.#pollSeconds = Math.max(0.5, opts.pollSeconds ?? 1);
-    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 4 });
+    // Small pools: a fleet of workers times every pool must fit the server's max_connections.
+    this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 1 });
     // A pool error (the server closed an idle connection) must not end the process; the next query reconnects.
     this.#pool.on('error', () => undefined);
     this.#boss = new PgBoss({
       connectionString: target.connectionString,
       schema: `${this.#schema}_jobs`.slice(0, 63),
-      max: 4,
+      max: 2,
       superviseIntervalSeconds: SUPERVISE_SECONDS,
       monitorIntervalSeconds: SUPERVISE_SECONDS,
     });
@@ -142,13 +143,13 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   /** Runs `fn` holding the key's advisory lock (across every process on this database). */
-  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  async #locked<T>(key: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.#pool.connect();
     const lockKey = `sfbridge:job:${this.#schema}:${key}`;
     try {
       await c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
       try {
-        return await fn();
+        return await fn(c);
       } finally {
         await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
       }
@@ -233,17 +234,17 @@ export class PostgresJobQueue implements JobQueue {
   async #take(token: { id: string; data: { id: number; key: string }; signal: AbortSignal }): Promise<void> {
     if (this.#stopped) throw new Error('this worker is stopping; the job goes to another');
     const { id, key } = token.data;
-    const claim = await this.#locked(key, async () => {
+    const claim = await this.#locked(key, async (c) => {
       const row = await this.#state.getJob(id);
       if (!row || row.state === 'failed') return undefined;
       const at = new Date(this.#now()).toISOString();
       if (row.state === 'running') {
         // Only the key's active token runs: the row's last holder lost its token (its heartbeat stopped).
-        await this.#pool.query(`UPDATE ${this.#audit} SET outcome = 'lost', taken_over_at = clock_timestamp() WHERE key = $1 AND ended_at IS NULL AND outcome IS NULL`, [key]);
+        await c.query(`UPDATE ${this.#audit} SET outcome = 'lost', taken_over_at = clock_timestamp() WHERE key = $1 AND ended_at IS NULL AND outcome IS NULL`, [key]);
       }
       const claimed: JobRow = { ...row, state: 'running', lockedBy: this.instance, lockedAt: at, attempts: row.attempts + 1 };
       await this.#state.updateJob(id, { state: 'running', lockedBy: this.instance, lockedAt: at, attempts: claimed.attempts });
-      const audit = await this.#pool.query<{ id: string }>(`INSERT INTO ${this.#audit} (job_id, key, kind, worker) VALUES ($1, $2, $3, $4) RETURNING id`, [id, key, row.kind, this.instance]);
+      const audit = await c.query<{ id: string }>(`INSERT INTO ${this.#audit} (job_id, key, kind, worker) VALUES ($1, $2, $3, $4) RETURNING id`, [id, key, row.kind, this.instance]);
       return { row: claimed, auditId: Number(audit.rows[0].id), resumed: row.attempts > 0 || row.checkpoint !== null };
     });
     if (!claim) return;
@@ -273,7 +274,7 @@ export class PostgresJobQueue implements JobQueue {
     }
     let final: 'done' | 'failed' | undefined;
     try {
-      await this.#locked(key, async () => {
+      await this.#locked(key, async (c) => {
         if (outcome === 'done') {
           await this.#state.deleteJob(id);
           final = 'done';
@@ -292,7 +293,7 @@ export class PostgresJobQueue implements JobQueue {
           final = 'failed';
         }
         const label = outcome === 'failed' && final !== 'failed' ? 'retry' : outcome;
-        await this.#pool.query(`UPDATE ${this.#audit} SET ended_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [auditId, label]);
+        await c.query(`UPDATE ${this.#audit} SET ended_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [auditId, label]);
       });
       if (final === 'failed') await this.#pruneFailed();
     } finally {

@@ -22,9 +22,9 @@ import type { InboxRow, JsonObject, JsonValue, ServiceState, Store } from '../..
 import { duration } from '../config.ts';
 import type { RunObjectCounts } from '../events.ts';
 import { publish } from '../publish/publisher.ts';
-import { targetSchema } from '../publish/config.ts';
+import { publishTargetOf, targetSchema } from '../publish/config.ts';
 import { compileTransform, transformSchema, validateTransform } from '../publish/transform.ts';
-import { normalizeOperation, type PublishTarget } from '../publish/types.ts';
+import type { PublishTarget } from '../publish/types.ts';
 import { openSink, parseSinkConfig, queueSchema, SinkError, type Sink, type SinkMessage } from '../sinks/index.ts';
 import type { PipelineRunContext, PipelineRunResult } from '../pipelines/kinds.ts';
 import { resolveStoreUrl } from '../pipelines/sync.ts';
@@ -104,9 +104,6 @@ export function retryDelayMs(spec: InboundSpec, attempts: number): number {
   return Math.min(max, base * 2 ** Math.max(0, attempts - 1));
 }
 
-function publishTarget(t: z.output<typeof targetSchema>): PublishTarget {
-  return { object: t.object, operation: normalizeOperation(t.operation), externalIdField: t.externalIdField, matchFields: t.matchFields, ...(t.allOrNone !== undefined ? { allOrNone: t.allOrNone } : {}) };
-}
 
 /** One record of an inbox item, as the pattern read it (`object` labels counts: the sObject of an Outbound Message). */
 export interface InboundRecord {
@@ -154,7 +151,7 @@ export async function drainInbox(spec: InboundSpec, run: PipelineRunContext, rec
           const client = await run.client();
           const before = client.governor?.runUsed ?? 0;
           publishStore ??= await run.store(inboundStateUrl(spec, run.serviceStoreUrl, run.baseDir));
-          outcome = await deliverToSalesforce(spec, publishTarget(spec.target.salesforce), batch, { client, publishState: await publishStore.publishState(), signal: run.signal });
+          outcome = await deliverToSalesforce(spec, publishTargetOf(spec.target.salesforce), batch, { client, publishState: await publishStore.publishState(), signal: run.signal });
           apiCalls += (client.governor?.runUsed ?? 0) - before;
         } else if ('table' in spec.target) {
           const t = spec.target.table;

@@ -156,7 +156,11 @@ export function parsePublishPipelines(value: unknown, path = 'publish'): Publish
 
 /** The target of a pipeline in publisher terms. */
 export function targetOf(p: PublishPipelineConfig): PublishTarget {
-  const t = p.target;
+  return publishTargetOf(p.target);
+}
+
+/** A `target:` block (of a publish pipeline, or of an inbound pipeline's `salesforce:`) in publisher terms. */
+export function publishTargetOf(t: z.output<typeof targetSchema>): PublishTarget {
   return {
     object: t.object,
     operation: normalizeOperation(t.operation),

@@ -6,7 +6,7 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { AuthError, ConfigError, LimitError, SalesforceError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
@@ -23,6 +23,9 @@ import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
+
+/** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
+export const MAX_READ_RESTARTS = 2;
 
 /** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
 export const BULK_PAGE_RECORDS = 50_000;
@@ -356,7 +359,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
     if (ensured.removed.length) {
-      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: field(s) no longer in the org: ${ensured.removed.join(', ')}; their columns and data are kept` });
+      events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: ${settings.transform ? 'column(s) no longer produced (by the org or the transform)' : 'field(s) no longer in the org'}: ${ensured.removed.join(', ')}; their columns and data are kept` });
     }
     for (const t of ensured.typeChanges.filter((c) => !c.applied)) {
       events.emit('warning', { object, code: 'FIELD_TYPE_CHANGED', message: `${object}.${t.field}: type changed ${t.from} → ${t.to}; the column keeps ${t.from} (rebuild the table to change it)` });
@@ -452,10 +455,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
    * that matches again is newer than that tombstone and comes back. Its own cursor, like the change cursor,
    * is the largest stamp it has read, committed with the removals.
    */
-  const filterExits = async (filter: Condition): Promise<void> => {
-    // The change cursor is a valid exit position too (the largest stamp of rows already read, so no later
-    // version can be behind it), which keeps the exit window as short as the change window.
-    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, cursor);
+  const filterExits = async (filter: Condition, changeCursorBefore: CheckpointCursor | null): Promise<void> => {
+    // The change cursor as it was before this cycle's change read is a valid exit position too (the largest
+    // stamp of rows read by earlier cycles, so ≤ the previous cycle's time, as cursor.ts's argument needs),
+    // which keeps the exit window as short as the change window. Not the cursor after this cycle's read: a
+    // version that left the filter while this cycle ran could be behind it.
+    let exit = maxCursor((state.exitCursor as CheckpointCursor | null | undefined) ?? null, changeCursorBefore);
     const soql = exitQuery(object, windowStart(exit, lagMs), semiJoin ? undefined : filter);
     for await (const page of client.query<{ Id: string; SystemModstamp: string }>(soql, { signal, batchSize: pageSize }).pages()) {
       let next = exit;
@@ -531,8 +536,22 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // without it, e.g. a table created by other means with deferred indexes.
     await store.ensureIndexes(object, { signal });
     events.emit('object:started', { object, mode: 'incremental', since });
-    cursor = await restLoad(client, object, select, cursor, since, state, commit, 'incremental', true, signal, pageSize, where);
-    if (where && !signal?.aborted) await filterExits(where);
+    // A connection cut mid-page that the query could not read again (the first page, once records of it were
+    // handed out) restarts the read from the last committed checkpoint: every page committed its cursor, so
+    // nothing is lost and the re-read rows are guarded no-ops.
+    const before = cursor;
+    for (let restarts = 0; ; restarts++) {
+      try {
+        cursor = await restLoad(client, object, select, cursor, restarts === 0 ? since : windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
+        break;
+      } catch (caught) {
+        const err = caught as TransportError;
+        if (restarts >= MAX_READ_RESTARTS || signal?.aborted || !(caught instanceof TransportError) || (err.code !== 'NETWORK_ERROR' && err.code !== 'TIMEOUT')) throw caught;
+        cursor = (await store.getCheckpoint(object))?.cursor ?? cursor;
+        events.emit('warning', { object, code: 'READ_RESTARTED', message: `${object}: ${err.message}; reading again from the last committed checkpoint` });
+      }
+    }
+    if (where && !signal?.aborted) await filterExits(where, before);
     // Repair scan: rows whose commit came later than the lag are behind the cursor when they become
     // visible. Re-reading a fixed window behind the cursor now and then picks them up (the store's
     // SystemModstamp guard makes rows already current a no-op), so a too-short lag cannot lose a row for good.
