@@ -121,6 +121,14 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     emulator.close();
     throw new UsageError(`--pubsub-port ${pubsubPort}: cannot serve the Pub/Sub API (${(err as Error).message}); pick another port or 0`);
   }
+  // Signals are taken before the ready line is printed: a supervisor that stops the emulator as soon as it
+  // reads the line gets a clean stop, not a default kill.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    controller.signal.addEventListener('abort', stop, { once: true });
+  });
   const out = process.stdout;
   out.write(`sfbridge emulator listening on ${server.url} (pubsub on ${pubsub.address})\n`);
   if (tls) {
@@ -142,12 +150,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire}\n`);
   out.write(`  pubsub API (gRPC):  ${pubsub.address} ${pubsub.tls ? 'TLS' : 'plaintext'}; change events for ${emulator.org.bus.cdcObjects.join(', ') || 'no objects'}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    controller.signal.addEventListener('abort', stop, { once: true });
-  });
+  await stopped;
   await pubsub.close();
   await server.close();
   emulator.close();

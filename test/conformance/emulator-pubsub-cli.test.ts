@@ -29,7 +29,8 @@ function run(args: string[]): { child: ChildProcess; ready: Promise<{ url: strin
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const m = /listening on (https?:\/\/\S+) \(pubsub on (\S+)\)/.exec(out);
-      if (m && out.includes('admin API')) resolve({ url: m[1], pubsub: m[2], out });
+      // The banner arrives in several writes: wait for its Pub/Sub line, the last one asserted on.
+      if (m && out.includes('admin API') && /pubsub API \(gRPC\):[^\n]*\n/.test(out)) resolve({ url: m[1], pubsub: m[2], out });
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     void exit.then(({ code }) => reject(new Error(`emulator exited with ${code}: ${err}${out}`)));
