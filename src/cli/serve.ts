@@ -7,6 +7,7 @@
  * `--demo` (what `npm start` runs) starts an emulated demo org in this process, a connection to it and a
  * pipeline syncing every standard object the demo has, with search documents.
  */
+import { untilStopped } from './stop.ts';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -200,20 +201,7 @@ export async function serveCommand(argv: string[], io: ServeIO = {}): Promise<nu
   stdout.write('  stop with Ctrl-C (the running batch is committed first)\n');
   io.onListening?.({ url: listening.url, loginUrl, service });
 
-  const reason = await new Promise<string>((resolveStop) => {
-    if (io.signal) {
-      if (io.signal.aborted) resolveStop('abort');
-      io.signal.addEventListener('abort', () => resolveStop('abort'), { once: true });
-      return;
-    }
-    const on = (sig: NodeJS.Signals) => () => {
-      // A second signal while stopping: leave now (the store is consistent at every commit).
-      process.once(sig, () => process.exit(130));
-      resolveStop(sig);
-    };
-    process.once('SIGINT', on('SIGINT'));
-    process.once('SIGTERM', on('SIGTERM'));
-  });
+  const reason = await untilStopped(io.signal);
   stdout.write(`sfbridge serve: stopping (${reason}); committing the current batch\n`);
   await listening.close();
   await service.stop(reason);

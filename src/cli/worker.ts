@@ -8,6 +8,7 @@
  * worker continues from their checkpoints); a second signal exits at once. A worker killed outright is
  * noticed by its missing heartbeat and its jobs are taken over within seconds.
  */
+import { untilStopped } from './stop.ts';
 import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import pino from 'pino';
@@ -91,19 +92,7 @@ export async function workerCommand(argv: string[], io: WorkerIO = {}): Promise<
   stdout.write(`sfbridge worker: ready (${instance}, concurrency ${concurrency}, store ${redactUrl(storeUrl)})\n`);
   io.onReady?.(service);
 
-  const reason = await new Promise<string>((resolveStop) => {
-    if (io.signal) {
-      if (io.signal.aborted) resolveStop('abort');
-      io.signal.addEventListener('abort', () => resolveStop('abort'), { once: true });
-      return;
-    }
-    const on = (sig: NodeJS.Signals) => () => {
-      process.once(sig, () => process.exit(130));
-      resolveStop(sig);
-    };
-    process.once('SIGINT', on('SIGINT'));
-    process.once('SIGTERM', on('SIGTERM'));
-  });
+  const reason = await untilStopped(io.signal);
   stdout.write(`sfbridge worker: stopping (${reason}); committing the current batch and handing the rest back\n`);
   await service.stop(reason);
   detachLog();

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JobRow, JsonObject, ServiceState } from '../../store/index.ts';
-import { JOB_PRIORITIES, priorityRank, type AddResult, type Job, type JobOutcome, type JobQueue, type JobSpec, type WorkerOptions } from './queue.ts';
+import { jobFromRow, priorityRank, type AddResult, type Job, type JobOutcome, type JobQueue, type JobSpec, type WorkerOptions } from './queue.ts';
 
 /** Failed jobs kept for inspection. */
 const FAILED_KEPT = 200;
@@ -17,23 +17,6 @@ const FAILED_KEPT = 200;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 10 * 60_000;
 
-function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    key: row.key,
-    kind: row.kind,
-    payload: row.payload,
-    priority: JOB_PRIORITIES[row.rank] ?? 'initial',
-    runAt: row.runAt,
-    state: row.state,
-    attempts: row.attempts,
-    maxAttempts: row.maxAttempts,
-    checkpoint: row.checkpoint,
-    resumed: row.attempts > 1 || row.checkpoint !== null,
-    error: row.error,
-    createdAt: row.createdAt,
-  };
-}
 
 export interface EmbeddedJobQueueOptions {
   state: ServiceState;
@@ -81,16 +64,16 @@ export class EmbeddedJobQueue implements JobQueue {
       row = await this.#state.insertJob({ key: spec.key, kind: spec.kind, rank, runAt, state: 'queued', payload: spec.payload, maxAttempts: spec.maxAttempts ?? 1 });
     }
     this.poke();
-    return { job: toJob(row), added };
+    return { job: jobFromRow(row), added };
   }
 
   async get(id: number): Promise<Job | undefined> {
     const row = await this.#state.getJob(id);
-    return row && toJob(row);
+    return row && jobFromRow(row);
   }
 
   async list(options: { key?: string; states?: readonly Job['state'][]; limit?: number } = {}): Promise<Job[]> {
-    return (await this.#state.listJobs(options)).map(toJob);
+    return (await this.#state.listJobs(options)).map(jobFromRow);
   }
 
   async cancel(id: number): Promise<boolean> {
@@ -107,7 +90,7 @@ export class EmbeddedJobQueue implements JobQueue {
     for (const row of stale) {
       if (this.#running.has(row.id)) continue;
       await this.#state.updateJob(row.id, { state: 'queued', lockedBy: null, lockedAt: null });
-      out.push(toJob({ ...row, state: 'queued' }));
+      out.push(jobFromRow({ ...row, state: 'queued' }));
     }
     return out;
   }
@@ -163,7 +146,7 @@ export class EmbeddedJobQueue implements JobQueue {
 
   #launch(row: JobRow): void {
     const controller = new AbortController();
-    const job = toJob(row);
+    const job = jobFromRow(row);
     const handler = this.#options!.handlers[row.kind];
     const done = (async () => {
       let outcome: JobOutcome | 'failed' = 'failed';

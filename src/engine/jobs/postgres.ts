@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { parseStoreUrl, type JobRow, type JsonObject, type ServiceState } from '../../store/index.ts';
-import { JOB_PRIORITIES, priorityRank, type AddResult, type Job, type JobOutcome, type JobQueue, type JobSpec, type WorkerOptions } from './queue.ts';
+import { jobFromRow, JOB_PRIORITIES, priorityRank, type AddResult, type Job, type JobOutcome, type JobQueue, type JobSpec, type WorkerOptions } from './queue.ts';
 
 /** The one pg-boss queue every sfbridge job token goes through (exclusivity is per singleton key in it). */
 export const BOSS_QUEUE = 'sfbridge';
@@ -57,23 +57,6 @@ export interface PostgresJobQueueOptions {
   pollSeconds?: number;
 }
 
-function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    key: row.key,
-    kind: row.kind,
-    payload: row.payload,
-    priority: JOB_PRIORITIES[row.rank] ?? 'initial',
-    runAt: row.runAt,
-    state: row.state,
-    attempts: row.attempts,
-    maxAttempts: row.maxAttempts,
-    checkpoint: row.checkpoint,
-    resumed: row.attempts > 1 || row.checkpoint !== null,
-    error: row.error,
-    createdAt: row.createdAt,
-  };
-}
 
 const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
@@ -175,21 +158,21 @@ export class PostgresJobQueue implements JobQueue {
         const row = { ...queued, ...changes };
         // A higher priority or an earlier time needs a token that says so; the old one becomes a no-op.
         if (changes.rank < queued.rank || changes.runAt < queued.runAt) await this.#token(row);
-        return { job: toJob(row), added: false };
+        return { job: jobFromRow(row), added: false };
       }
       const row = await this.#state.insertJob({ key: spec.key, kind: spec.kind, rank, runAt, state: 'queued', payload: spec.payload, maxAttempts: spec.maxAttempts ?? 1 });
       await this.#token(row);
-      return { job: toJob(row), added: true };
+      return { job: jobFromRow(row), added: true };
     });
   }
 
   async get(id: number): Promise<Job | undefined> {
     const row = await this.#state.getJob(id);
-    return row && toJob(row);
+    return row && jobFromRow(row);
   }
 
   async list(options: { key?: string; states?: readonly Job['state'][]; limit?: number } = {}): Promise<Job[]> {
-    return (await this.#state.listJobs(options)).map(toJob);
+    return (await this.#state.listJobs(options)).map(jobFromRow);
   }
 
   async cancel(id: number): Promise<boolean> {
@@ -255,7 +238,7 @@ export class PostgresJobQueue implements JobQueue {
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
     this.#running.set(id, { key, controller, done });
-    const job = { ...toJob(row), resumed: claim.resumed };
+    const job = { ...jobFromRow(row), resumed: claim.resumed };
     let outcome: JobOutcome | 'failed' = 'failed';
     let error: unknown;
     try {

@@ -9,7 +9,7 @@
  * job key → its job key / singleton key, priority → its priority, runAt → its run_at / startAfter,
  * checkpoint → a row the handler updates. Callers never see which one runs.
  */
-import type { JsonObject } from '../../store/index.ts';
+import type { JobRow, JsonObject } from '../../store/index.ts';
 
 /** Priorities, highest first: work started by a person, then change events, then incremental cycles, then initial loads. */
 export const JOB_PRIORITIES = ['interactive', 'cdc', 'incremental', 'initial'] as const;
@@ -101,4 +101,23 @@ export interface JobQueue {
   settled(id: number): Promise<'done' | 'failed' | 'gone'>;
   /** Stops taking jobs, aborts running ones (they end `interrupted` and stay queued) and waits for them. */
   stop(): Promise<void>;
+}
+
+/** A stored job row as the queue's callers see it (both backends keep jobs in `_sfbridge_jobs`). */
+export function jobFromRow(row: JobRow): Job {
+  return {
+    id: row.id,
+    key: row.key,
+    kind: row.kind,
+    payload: row.payload,
+    priority: JOB_PRIORITIES[row.rank] ?? 'initial',
+    runAt: row.runAt,
+    state: row.state,
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    checkpoint: row.checkpoint,
+    resumed: row.attempts > 1 || row.checkpoint !== null,
+    error: row.error,
+    createdAt: row.createdAt,
+  };
 }
