@@ -145,3 +145,16 @@ test('tree import errors name the file and the reference, and leave the org unto
   await assert.rejects(seedOrg(emu.org, `tree:${join(dir, 'plan.json')}`), /Contacts\.json record 1 \(ContactRef1\): REQUIRED_FIELD_MISSING/);
   emu.close();
 });
+
+test('seed summary: each count is what the org holds for that object (demo Users include the admin and integration users)', async () => {
+  for (const spec of ['demo', 'Account=30,User=3']) {
+    const { org } = createEmulator();
+    const summary = await seedOrg(org, spec);
+    const pairs = summary.split(',').map((p) => p.split('='));
+    assert.ok(pairs.some(([k]) => k === 'User'), summary);
+    for (const [obj, n] of pairs) {
+      const live = Number(rows(org, `SELECT COUNT(*) AS n FROM "${obj}" WHERE IsDeleted = 0`)[0].n);
+      assert.equal(Number(n), live, `${spec}: ${obj} in "${summary}"`);
+    }
+  }
+});

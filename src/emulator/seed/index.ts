@@ -34,18 +34,31 @@ export async function seedOrg(org: Org, spec: string): Promise<string> {
   if (org.store.getMeta('seeded')) return `kept existing data (${org.store.getMeta('seeded')})`;
   let summary: string;
   if (spec === 'demo') {
-    summary = formatCounts(seedDemo(org));
+    summary = formatCounts(orgCounts(org, seedDemo(org)));
   } else if (spec.startsWith('tree:')) {
     const path = spec.slice('tree:'.length);
     if (!path) throw new Error('--seed tree: needs a plan file, e.g. --seed tree:data/sf-tree/apex-recipes/data-plan.json');
-    summary = formatCounts(await importTree(org, path));
+    summary = formatCounts(orgCounts(org, await importTree(org, path)));
   } else if (/^[A-Za-z]/.test(spec) && spec.includes('=')) {
-    summary = formatCounts(seedCounts(org, parseCounts(spec, org)));
+    summary = formatCounts(orgCounts(org, seedCounts(org, parseCounts(spec, org))));
   } else {
     throw new Error(`--seed "${spec}" is not understood: use demo, none, COUNTS like Account=1000,Contact=3000, or tree:PLAN.json`);
   }
   org.store.setMeta('seeded', `${spec}: ${summary}`);
   return summary;
+}
+
+/**
+ * The live rows the org holds for each seeded object: the summary tells users what a sync will read, which
+ * includes rows the org had before seeding (the admin and integration Users, for example).
+ */
+function orgCounts(org: Org, seeded: Record<string, number>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [name, n] of Object.entries(seeded)) {
+    const def = org.schema.get(name);
+    counts[name] = def ? org.store.count(def) : n;
+  }
+  return counts;
 }
 
 function formatCounts(counts: Record<string, number>): string {
