@@ -54,7 +54,7 @@ export interface PubSubServer {
   address: string;
   tls: boolean;
   /** Counters for tests and the admin view: events delivered, keepalives sent, streams open. */
-  stats: { delivered: number; keepalives: number; subscriptions: number };
+  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number };
   close(): Promise<void>;
 }
 
@@ -87,7 +87,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   /** Open subscription streams: `drop(true)` fails them with UNAVAILABLE (fault), `drop(false)` ends them. */
   const streams = new Set<(fault: boolean) => void>();
-  const stats = { delivered: 0, keepalives: 0, get subscriptions() { return streams.size; } };
+  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, get subscriptions() { return streams.size; } };
 
   function authenticate(md: grpc.Metadata, rpcId: string): Session {
     const token = String(md.get('accesstoken')[0] ?? '');
@@ -223,6 +223,12 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
               // Nothing for this channel up to the tip: the position moves there (latest_replay_id).
               position = Math.max(position, tip);
               break;
+            }
+            // The streamDrop fault closes the stream instead of delivering: the batch is not lost.
+            if (org.faults.roll('streamDrop')) {
+              stats.faultDrops++;
+              drop(true);
+              return;
             }
             position = batch[batch.length - 1].replayId;
             credit -= batch.length;
