@@ -151,7 +151,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
   out.write(`  oauth flows:        client_credentials, password, authorization_code (${redirectUris.length ? redirectUris.join(' ') : 'any http://localhost callback'}), refresh_token${values['rotate-refresh-tokens'] ? ' (rotating)' : ''}, JWT bearer (${jwtCert ? values['jwt-cert'] : 'off: no --jwt-cert'})\n`);
-  out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire,cdc,events/drop,events/gap}\n`);
+  out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire,cdc,events/drop,events/gap,managed-subscriptions}\n`);
   out.write(`  pubsub API (gRPC):  ${pubsub.address} ${pubsub.tls ? 'TLS' : 'plaintext'}; change events for ${emulator.org.bus.cdcObjects.join(', ') || 'no objects'}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
   await stopped;
