@@ -27,6 +27,10 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
   --client-secret S      connected app consumer secret (default ${DEFAULT_CLIENT_SECRET})
   --faults SPEC          http503=P,http429=P,lockrow=P,reset=P,latency=MS,tokenTtl=SECONDS,dailyLimit=N,
                          commitDelay=MS (P a probability 0..1), e.g. http503=0.05,latency=20
+                         events: streamDrop=P (a subscription is closed instead of getting its next
+                         batch), gap=P (a change is published as its header-only GAP_ event),
+                         overflow=N (per transaction and object, changes past N become one
+                         GAP_OVERFLOW; default 100000)
   --jwt-cert PATH        PEM certificate (or RSA public key) that verifies JWT bearer assertions
   --redirect-uri URL     callback URL for the authorization-code flow (repeatable; default: any
                          http://localhost / 127.0.0.1 URL)
@@ -147,7 +151,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);
   out.write(`  oauth flows:        client_credentials, password, authorization_code (${redirectUris.length ? redirectUris.join(' ') : 'any http://localhost callback'}), refresh_token${values['rotate-refresh-tokens'] ? ' (rotating)' : ''}, JWT bearer (${jwtCert ? values['jwt-cert'] : 'off: no --jwt-cert'})\n`);
-  out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire}\n`);
+  out.write(`  admin API:          ${server.url}/__emulator/{reset,faults,clock,stats,sessions/expire,cdc,events/drop,events/gap,managed-subscriptions}\n`);
   out.write(`  pubsub API (gRPC):  ${pubsub.address} ${pubsub.tls ? 'TLS' : 'plaintext'}; change events for ${emulator.org.bus.cdcObjects.join(', ') || 'no objects'}\n`);
   out.write(`  api version:        ${apiVersion}   data: ${values.db}${seeded ? `   seeded: ${seeded}` : ''}\n`);
   await stopped;

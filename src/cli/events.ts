@@ -14,18 +14,21 @@ import { clientFromFlags } from './connect.ts';
 import { reportError, writeJson } from './report.ts';
 
 const USAGE = `Usage:
-  sfbridge events tail TOPIC [--replay latest|earliest|REPLAY_ID] [--limit N] [--json]
+  sfbridge events tail TOPIC [--from latest|earliest|REPLAY_ID] [--format table|jsonl] [--limit N]
   sfbridge events publish /event/NAME__e --data '{"Field__c":"value"}' | --from FILE.jsonl|- [--json]
 
   TOPIC                 /data/AccountChangeEvent, /data/ChangeEvents, /data/Custom__ChangeEvent or
                         /event/NAME__e
-  --replay FROM         tail: latest (default; only new events), earliest (everything retained) or a
-                        replay id printed by an earlier tail (hex): the events after it
+  --from FROM           tail: latest (default; only new events), earliest (everything retained) or a
+                        replay id printed by an earlier tail (hex): the events after it (--replay is the
+                        same flag)
+  --format F            tail: table (default; one line per event: commit time, change type, object,
+                        record ids, the changed fields with their values, replay id) or jsonl (one JSON
+                        object per line: {topic,replayId,id,schemaId,header,payload}; --json is the same)
   --limit N             tail: stop after N events (default: until Ctrl-C)
-  --json                tail: one JSON object per event and line ({topic,replayId,id,schemaId,header,payload});
-                        publish: one JSON document with the result of each event
   --data JSON           publish: one event (an object) or several (an array) of field values
   --from FILE|-         publish: events as JSON lines from a file or stdin
+  --json                publish: one JSON document with the result of each event
 
 Pub/Sub endpoint:
   --pubsub-endpoint HOST:PORT   default ${DEFAULT_PUBSUB_ENDPOINT}                 SF_PUBSUB_ENDPOINT
@@ -34,7 +37,7 @@ Pub/Sub endpoint:
 
 A tail resubscribes from its last event after a dropped stream and refreshes the session once when it
 expires; a replay id past the 72-hour retention fails with PUBSUB_REPLAY_ID_EXPIRED (tail again with
---replay earliest or latest). Ctrl-C stops a tail (exit 130).
+--from earliest or latest). Ctrl-C stops a tail (exit 130).
 
 ${CONNECTION_USAGE}
 `;
@@ -54,13 +57,13 @@ export function replayHex(id: Uint8Array): string {
   return Buffer.from(id).toString('hex');
 }
 
-/** `--replay`: latest, earliest, or the hex of a replay id. */
-export function parseReplay(value: string | undefined): ReplayFrom {
+/** `--from` (or `--replay`): latest, earliest, or the hex of a replay id. */
+export function parseReplay(value: string | undefined, flag = '--from'): ReplayFrom {
   if (value === undefined) return 'latest';
   const v = value.trim().toLowerCase();
   if (v === 'latest' || v === 'earliest') return v;
   if (/^(?:0x)?(?:[0-9a-f]{2})+$/.test(v)) return { after: new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex')) };
-  throw new UsageError(`--replay must be latest, earliest or a replay id in hex (as tail prints it), got "${value}"`);
+  throw new UsageError(`${flag} must be latest, earliest or a replay id in hex (as tail prints it), got "${value}"`);
 }
 
 /** Topic names the Pub/Sub API serves; anything else is refused before connecting. */
@@ -116,18 +119,41 @@ async function pubsubFromFlags(values: Record<string, unknown>, env: NodeJS.Proc
   return new PubSubClient({ auth: client.auth, ...transport });
 }
 
-/** A change event as one line: replay id, change type, object, record ids, and the changed values. */
+/** Audit fields every create carries; the table leaves them out so the line shows the record's own values. */
+const AUDIT_FIELDS = new Set(['CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp']);
+const MAX_SHOWN_VALUE = 40;
+
+function shownValue(v: unknown): string {
+  const text = JSON.stringify(v ?? null, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null';
+  return text.length > MAX_SHOWN_VALUE ? `${text.slice(0, MAX_SHOWN_VALUE - 1)}…` : text;
+}
+
+function isoTime(ms: unknown): string {
+  const n = typeof ms === 'bigint' ? Number(ms) : Number(ms);
+  return Number.isFinite(n) && n > 0 ? new Date(n).toISOString() : '-'.padEnd(24);
+}
+
+/**
+ * An event as one table line: commit time, change type, object, record ids, the changed fields with their
+ * values (a create's own fields; audit fields left out), and the replay id to resume after it. Platform
+ * events show their CreatedDate, `EVENT`, the event name, the event id and their field values.
+ */
 export function eventLine(ev: PubSubEvent): string {
   const h = ev.header;
+  const replay = `replay ${replayHex(ev.replayId)}`;
   if (!h) {
-    const fields = Object.entries(ev.payload).filter(([, v]) => v !== null && v !== undefined);
-    return `${replayHex(ev.replayId)}  ${ev.topic}  ${ev.id}  ${JSON.stringify(Object.fromEntries(fields))}\n`;
+    const fields = Object.entries(ev.payload).filter(([k, v]) => v !== null && v !== undefined && k !== 'CreatedDate' && k !== 'CreatedById' && k !== 'EventUuid');
+    const name = ev.topic.replace(/^\/event\//, '');
+    return `${isoTime(ev.payload.CreatedDate)}  ${'EVENT'.padEnd(12)}  ${name}  ${ev.id}  ${fields.map(([k, v]) => `${k}=${shownValue(v)}`).join(' ') || '-'}  ${replay}\n`;
   }
   // A create (or undelete) lists no changed fields: everything it carries is new.
-  const shown = h.changedFields.length ? h.changedFields : Object.keys(ev.payload).filter((f) => f !== 'ChangeEventHeader' && ev.payload[f] !== null && ev.payload[f] !== undefined);
-  const values = shown.map((f) => `${f}=${JSON.stringify(valueAt(ev.payload, f) ?? null)}`);
+  const created = h.changedFields.length === 0;
+  const shown = created
+    ? Object.keys(ev.payload).filter((f) => f !== 'ChangeEventHeader' && !AUDIT_FIELDS.has(f) && ev.payload[f] !== null && ev.payload[f] !== undefined)
+    : h.changedFields;
+  const values = shown.map((f) => `${f}=${shownValue(valueAt(ev.payload, f))}`);
   for (const f of h.nulledFields) if (!shown.includes(f)) values.push(`${f}=null`);
-  return `${replayHex(ev.replayId)}  ${h.changeType}  ${h.entityName}  ${h.recordIds.join(',')}${values.length ? `  ${values.join(' ')}` : ''}\n`;
+  return `${isoTime(h.commitTimestamp)}  ${h.changeType.padEnd(12)}  ${h.entityName}  ${h.recordIds.join(',') || '-'}  ${values.join(' ') || '-'}  ${replay}\n`;
 }
 
 function valueAt(payload: Record<string, unknown>, path: string): unknown {
@@ -142,14 +168,18 @@ export function eventJson(ev: PubSubEvent): string {
 }
 
 async function tail(argv: string[], io: Required<Pick<EventsCommandIO, 'stdout' | 'stderr' | 'env'>> & EventsCommandIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...FLAGS, replay: { type: 'string' }, limit: { type: 'string' } }, USAGE);
+  const { values, positionals } = parseFlags(argv, { ...FLAGS, replay: { type: 'string' }, from: { type: 'string' }, format: { type: 'string' }, limit: { type: 'string' } }, USAGE);
   if (values.help) {
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
   if (positionals.length > 1) throw new UsageError(`events tail follows one topic, got ${positionals.length}: ${positionals.join(' ')}`);
   const topic = checkTopic(positionals[0], 'tail');
-  const replay = parseReplay(values.replay as string | undefined);
+  if (values.from !== undefined && values.replay !== undefined) throw new UsageError('events tail takes --from or --replay (the same flag), not both');
+  const replay = values.replay !== undefined ? parseReplay(values.replay as string, '--replay') : parseReplay(values.from as string | undefined);
+  const format = values.format === undefined ? (values.json ? 'jsonl' : 'table') : String(values.format);
+  if (format !== 'table' && format !== 'jsonl') throw new UsageError(`--format must be table or jsonl, got "${format}"`);
+  if (values.json && format !== 'jsonl') throw new UsageError('--json prints JSON lines; leave it out with --format table');
   const limit = positiveInt(values.limit, '--limit');
   const pubsub = await pubsubFromFlags(values, io.env, io.fetch);
   const controller = new AbortController();
@@ -162,7 +192,7 @@ async function tail(argv: string[], io: Required<Pick<EventsCommandIO, 'stdout' 
     await pubsub.topic(topic, controller.signal);
     io.stderr.write(`tailing ${topic} from ${typeof replay === 'string' ? replay : `after ${replayHex(replay.after)}`}${limit ? ` (${plural(limit, 'event')})` : ''}; Ctrl-C stops\n`);
     for await (const ev of pubsub.subscribe(topic, { replay, signal: controller.signal, batch: limit ? Math.min(limit, 100) : undefined })) {
-      io.stdout.write(values.json ? eventJson(ev) : eventLine(ev));
+      io.stdout.write(format === 'jsonl' ? eventJson(ev) : eventLine(ev));
       if (++n === limit) break;
     }
   } catch (err) {
@@ -260,7 +290,7 @@ const FLAGS = {
 export async function eventsCommand(argv: string[], io: EventsCommandIO = {}): Promise<number> {
   const full = { ...io, stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
   const [sub, ...rest] = argv;
-  const json = rest.includes('--json');
+  const json = rest.includes('--json') || rest.some((a, i) => (a === '--format' && rest[i + 1] === 'jsonl') || a === '--format=jsonl');
   try {
     if (sub === 'tail') return await tail(rest, full);
     if (sub === 'publish') return await publish(rest, full);

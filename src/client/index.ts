@@ -12,20 +12,35 @@ import { describe, describeGlobal, MemoryDescribeCache, type DescribeCache, type
 import { count, QueryResult, type QueryOptions, type SObjectRecord } from './query.ts';
 import * as rest from './rest.ts';
 import { Bulk2 } from './bulk2.ts';
+import { Events, type EventsOptions } from './pubsub/events.ts';
 
 export interface SalesforceClientOptions extends ClientOptions {
   /** Describe cache; default in-memory. Use {@link FileDescribeCache} to keep describes across runs. */
   describeCache?: DescribeCache;
+  /** The Pub/Sub API for {@link SalesforceClient.events} (default `api.pubsub.salesforce.com:7443` over TLS). */
+  pubsub?: EventsOptions;
 }
 
 /** A Salesforce org client: auth, retries, governor, REST, describe, query and composite. */
 export class SalesforceClient extends Connection {
   readonly describeCache: DescribeCache;
   #bulk: Bulk2 | undefined;
+  #events: Events | undefined;
+  readonly #pubsub: EventsOptions;
 
   constructor(opts: SalesforceClientOptions) {
     super(opts);
     this.describeCache = opts.describeCache ?? new MemoryDescribeCache();
+    this.#pubsub = opts.pubsub ?? {};
+  }
+
+  /**
+   * Change events and platform events over the Pub/Sub API, on this client's session:
+   * `subscribe(topic, { replay, checkpoint })` and `publish(topic, events, { via: 'unary' | 'stream' })`.
+   */
+  get events(): Events {
+    this.#events ??= new Events(this.auth, this.#pubsub);
+    return this.#events;
   }
 
   /** Streams records of a SOQL query (see {@link QueryResult}). */
@@ -127,4 +142,6 @@ export { COLLECTION_CHUNK, MAX_SUBREQUESTS, NOT_ATTEMPTED, type BatchSubrequest,
 export type { SaveResult, UpsertResult, LimitValue } from './rest.ts';
 export { redactUrl, redactHeaders, redactObject, type Logger } from './log.ts';
 export * from './bulk2.ts';
+export { Events, type EventsOptions, type EventsPublishOptions, type EventsSubscribeOptions } from './pubsub/events.ts';
+export * from './pubsub/checkpoints.ts';
 export { envProxy, parseProxyUrl, proxyDispatcher, proxyFetch, redactProxy, ProxyConfigError } from './proxy.ts';

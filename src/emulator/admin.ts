@@ -13,6 +13,7 @@ import type { Org } from './org.ts';
 import { seedOrg } from './seed/index.ts';
 import { q } from './store/org-store.ts';
 import { captureGap } from './events/capture.ts';
+import { ManagedSubscriptionError, managedSubscriptions, type ManagedSubscriptionDef } from './events/managed.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -167,6 +168,22 @@ export function registerAdminRoutes(router: Router<Ctx>): void {
   router.on('POST', '/__emulator/events/drop', (ctx) => {
     ctx.org.bus.emit('drop');
     return json({ dropped: true });
+  });
+
+  // Managed subscriptions (Pub/Sub ManagedSubscribe): list, define or update by developerName, delete.
+  router.on('GET', '/__emulator/managed-subscriptions', (ctx) => json({ subscriptions: managedSubscriptions(ctx.org).list() }));
+  router.on(['POST', 'PUT'], '/__emulator/managed-subscriptions', async (ctx) => {
+    const body = await readJson<ManagedSubscriptionDef>(ctx.req, { anyMediaType: true });
+    try {
+      return json(managedSubscriptions(ctx.org).define(body ?? ({} as ManagedSubscriptionDef)));
+    } catch (err) {
+      if (err instanceof ManagedSubscriptionError) return json({ error: err.message }, 400);
+      throw err;
+    }
+  });
+  router.on('DELETE', '/__emulator/managed-subscriptions/:id', (ctx, params) => {
+    const id = params.id;
+    return managedSubscriptions(ctx.org).remove(id) ? json({ deleted: id }) : json({ error: `no managed subscription ${id}` }, 404);
   });
 
   // Expire every access token now (tests of the refresh path).

@@ -1,7 +1,8 @@
 /**
  * Fault injection for tests and demos. A spec is a comma list: `http503=0.05,lockrow=0.1,latency=20,
- * commitDelay=500,tokenTtl=3600,dailyLimit=15000`. Probabilities are 0..1; times are milliseconds except
- * tokenTtl (seconds). The same settings can be changed at runtime through `/__emulator/faults`.
+ * commitDelay=500,tokenTtl=3600,dailyLimit=15000,streamDrop=0.1,gap=0.05,overflow=1000`. Probabilities are
+ * 0..1; times are milliseconds except tokenTtl (seconds). The same settings can be changed at runtime through
+ * `/__emulator/faults`.
  */
 export interface FaultSettings {
   http503: number;
@@ -19,6 +20,19 @@ export interface FaultSettings {
   concurrentLongLimit: number;
   /** When a running request counts as long-running (Salesforce: 20 s). */
   longRequestMs: number;
+  /**
+   * Event streams: the chance that the server closes a subscription instead of delivering its next batch
+   * (Pub/Sub: UNAVAILABLE; CometD: the client is forgotten, `403::Unknown client`). Nothing is lost: the
+   * batch is delivered again to a client that resubscribes from its last replay id.
+   */
+  streamDrop: number;
+  /** The chance that a record change is published as its header-only gap event (`GAP_UPDATE` for an update …). */
+  gap: number;
+  /**
+   * Change events one transaction publishes per object before the rest become one `GAP_OVERFLOW` event
+   * with no record ids (Salesforce: 100,000).
+   */
+  overflow: number;
 }
 
 export const DEFAULT_FAULTS: FaultSettings = {
@@ -32,9 +46,14 @@ export const DEFAULT_FAULTS: FaultSettings = {
   dailyLimit: 100_000,
   concurrentLongLimit: 25,
   longRequestMs: 20_000,
+  streamDrop: 0,
+  gap: 0,
+  overflow: 100_000,
 };
 
-const PROBABILITIES = new Set(['http503', 'http429', 'lockrow', 'reset']);
+const PROBABILITIES = new Set(['http503', 'http429', 'lockrow', 'reset', 'streamDrop', 'gap']);
+/** Counts that must be whole and at least 1. */
+const POSITIVE_INTEGERS = new Set(['overflow']);
 
 /** Parses a fault spec; throws an Error naming the bad entry and the accepted keys. */
 export function parseFaultSpec(spec: string, base: FaultSettings = DEFAULT_FAULTS): FaultSettings {
@@ -49,6 +68,7 @@ export function parseFaultSpec(spec: string, base: FaultSettings = DEFAULT_FAULT
       throw new Error(`fault "${key}" needs a non-negative number, got "${raw ?? ''}" (e.g. ${key}=${PROBABILITIES.has(key) ? '0.1' : '100'})`);
     }
     if (PROBABILITIES.has(key) && value > 1) throw new Error(`fault "${key}" is a probability between 0 and 1, got ${value}`);
+    if (POSITIVE_INTEGERS.has(key) && (!Number.isInteger(value) || value < 1)) throw new Error(`fault "${key}" is a count of at least 1, got ${raw} (e.g. ${key}=1000)`);
     out[key as keyof FaultSettings] = value;
   }
   return out;
@@ -61,7 +81,7 @@ export class Faults {
     this.settings = { ...settings };
     this.#random = random;
   }
-  roll(key: 'http503' | 'http429' | 'lockrow' | 'reset'): boolean {
+  roll(key: 'http503' | 'http429' | 'lockrow' | 'reset' | 'streamDrop' | 'gap'): boolean {
     const p = this.settings[key];
     return p > 0 && this.#random() < p;
   }

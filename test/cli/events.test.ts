@@ -66,12 +66,12 @@ describe('sfbridge events', () => {
     await org.close();
   });
 
-  test('tail --replay earliest --json prints change events of REST writes with their exact headers', async () => {
+  test('tail --from earliest --format jsonl prints change events of REST writes with their exact headers', async () => {
     const { id } = await sf.create('Account', { Name: 'Tail Co', BillingCity: 'Leeds' });
     await sf.update('Account', id, { Name: 'Tail Co Ltd', Phone: null, BillingCity: 'York' });
     await sf.update('Account', id, { Phone: '123' });
     await sf.update('Account', id, { Phone: null });
-    const run = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '4', '--json'], { cwd, env: org.env });
+    const run = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', 'earliest', '--limit', '4', '--format', 'jsonl'], { cwd, env: org.env });
     assert.equal(run.code, 0, run.stderr);
     const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(events.length, 4);
@@ -92,14 +92,19 @@ describe('sfbridge events', () => {
     assert.match(run.stderr, /tailing \/data\/AccountChangeEvent from earliest/);
   });
 
-  test('tail --replay ID prints only the events after that replay id', async () => {
-    const first = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '1', '--json'], { cwd, env: org.env });
+  test('tail --from ID prints only the events after that replay id (--replay is the same flag)', async () => {
+    const first = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', 'earliest', '--limit', '1', '--json'], { cwd, env: org.env });
     const from = JSON.parse(first.stdout).replayId as string;
     const all = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', 'earliest', '--limit', '3', '--json'], { cwd, env: org.env });
-    const after = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', from, '--limit', '2', '--json'], { cwd, env: org.env });
+    const after = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', from, '--limit', '2', '--json'], { cwd, env: org.env });
     assert.equal(after.code, 0, after.stderr);
     const ids = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l).replayId as string);
     assert.deepEqual(ids(after.stdout), ids(all.stdout).slice(1));
+    const alias = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', from, '--limit', '2', '--format', 'jsonl'], { cwd, env: org.env });
+    assert.deepEqual(ids(alias.stdout), ids(all.stdout).slice(1));
+    // The table's replay id column resumes a tail as well.
+    const table = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', 'earliest', '--limit', '1'], { cwd, env: org.env });
+    assert.equal(/replay ([0-9a-f]{16})$/.exec(table.stdout.trim())?.[1], from);
   });
 
   test('a tail from latest prints new changes as lines and keeps going after a dropped stream', async () => {
@@ -108,12 +113,15 @@ describe('sfbridge events', () => {
     await until(() => pubsub.stats.subscriptions > subs, 'the subscription');
     const { id } = await sf.create('Account', { Name: 'Live One' });
     await until(() => tail.lines.length === 1, 'the first event');
-    assert.match(tail.lines[0], new RegExp(`^[0-9a-f]{16}  CREATE  Account  ${id}  .*Name="Live One"`));
+    const time = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+    assert.match(tail.lines[0], new RegExp(`^${time}  CREATE {6}  Account  ${id}  (?:\\S+=\\S+ )*Name="Live One"(?: \\S+=\\S+)*  replay [0-9a-f]{16}$`));
+    // A create's line leaves out the audit fields every create carries.
+    assert.doesNotMatch(tail.lines[0], /CreatedDate|LastModifiedById/);
     await org.emu.request('/__emulator/events/drop', { method: 'POST' });
     await sf.update('Account', id, { Name: 'Live Two' });
     assert.equal(await tail.exit, 0, tail.stderr());
     assert.equal(tail.lines.length, 2);
-    assert.match(tail.lines[1], new RegExp(`^[0-9a-f]{16}  UPDATE  Account  ${id}  .*Name="Live Two"`));
+    assert.match(tail.lines[1], new RegExp(`^${time}  UPDATE {6}  Account  ${id}  (?:Name="Live Two" LastModifiedDate=\\d+|LastModifiedDate=\\d+ Name="Live Two")  replay [0-9a-f]{16}$`));
     assert.match(tail.stderr(), /2 events/);
   });
 
@@ -140,6 +148,13 @@ describe('sfbridge events', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim().split('\n').filter((l) => l.startsWith('published ')).length, 2);
     assert.match(run.stderr, /2 events published to \/event\/Ping__e/);
+    // The table shows a platform event with its time, EVENT, the event name, its id and its values.
+    const key = /published {2}(\S+)/.exec(run.stdout)![1];
+    const replay = /replay ([0-9a-f]{16})/.exec(run.stdout)![1];
+    const before = (BigInt(`0x${replay}`) - 1n).toString(16).padStart(16, '0');
+    const tail = await sfbridge(['events', 'tail', '/event/Ping__e', '--from', before, '--limit', '1'], { cwd, env: org.env });
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout.trim(), new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  EVENT {7}  Ping__e  ${key}  Note__c="a"  replay ${replay}$`));
   });
 
   test('bad input is refused with the fix, exit 2, before anything is published', async () => {
@@ -149,7 +164,10 @@ describe('sfbridge events', () => {
       [['events', 'publish', '/event/Ping__e', '--data', '{nope'], /--data is not JSON/],
       [['events', 'publish', '/data/AccountChangeEvent', '--data', '{}'], /not a platform event channel/],
       [['events', 'publish', '/event/Ping__e'], /--data JSON or --from FILE/],
+      [['events', 'tail', '/data/AccountChangeEvent', '--from', 'yesterday'], /--from must be latest, earliest or a replay id in hex/],
       [['events', 'tail', '/data/AccountChangeEvent', '--replay', 'yesterday'], /--replay must be latest, earliest or a replay id in hex/],
+      [['events', 'tail', '/data/AccountChangeEvent', '--format', 'csv'], /--format must be table or jsonl, got "csv"/],
+      [['events', 'tail', '/data/AccountChangeEvent', '--from', 'latest', '--replay', 'latest'], /--from or --replay/],
       [['events', 'tail', 'AccountChangeEvent'], /not a Pub\/Sub topic name/],
       [['events', 'tail', '/data/NopeChangeEvent'], /NopeChangeEvent/],
       [['events', 'tial'], /unknown events command "tial"/],
@@ -163,7 +181,7 @@ describe('sfbridge events', () => {
   });
 
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
-    const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--replay', '00000000000000ff', '--json'], { cwd, env: org.env });
+    const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', '00000000000000ff', '--format', 'jsonl'], { cwd, env: org.env });
     assert.equal(expired.code, 1, expired.stdout);
     assert.equal(JSON.parse(expired.stdout).error.code, 'PUBSUB_REPLAY_ID_EXPIRED');
     const down = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--pubsub-endpoint', '127.0.0.1:1', '--json'], { cwd, env: org.env });

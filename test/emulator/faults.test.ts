@@ -12,8 +12,8 @@ import { servedOrg } from '../helpers/served.ts';
 
 describe('fault spec', () => {
   test('parses every key; unknown keys, bad numbers and probabilities over 1 are named in the error', () => {
-    const s = parseFaultSpec('http503=0.1,http429=0.2,lockrow=0.3,reset=0.4,latency=50,tokenTtl=60,dailyLimit=15000,commitDelay=500,concurrentLongLimit=5,longRequestMs=1000');
-    assert.deepEqual(s, { http503: 0.1, http429: 0.2, lockrow: 0.3, reset: 0.4, latency: 50, tokenTtl: 60, dailyLimit: 15000, commitDelay: 500, concurrentLongLimit: 5, longRequestMs: 1000 });
+    const s = parseFaultSpec('http503=0.1,http429=0.2,lockrow=0.3,reset=0.4,latency=50,tokenTtl=60,dailyLimit=15000,commitDelay=500,concurrentLongLimit=5,longRequestMs=1000,streamDrop=0.5,gap=0.6,overflow=7');
+    assert.deepEqual(s, { http503: 0.1, http429: 0.2, lockrow: 0.3, reset: 0.4, latency: 50, tokenTtl: 60, dailyLimit: 15000, commitDelay: 500, concurrentLongLimit: 5, longRequestMs: 1000, streamDrop: 0.5, gap: 0.6, overflow: 7 });
     assert.deepEqual(parseFaultSpec(''), DEFAULT_FAULTS);
     assert.throws(() => parseFaultSpec('http500=0.1'), /unknown fault "http500".*use one of http503/);
     assert.throws(() => parseFaultSpec('latency=abc'), /fault "latency" needs a non-negative number, got "abc"/);

@@ -28,6 +28,8 @@ export const PUBSUB_ERROR_CODES = {
   topic: 'PUBSUB_TOPIC',
   /** Authentication failed even after a session refresh. */
   auth: 'PUBSUB_AUTH',
+  /** The events given cannot be published as a batch (two share an id); nothing was sent. */
+  invalidEvent: 'PUBSUB_INVALID_EVENT',
   /** Any other refusal (bad request, publish refused, retries exhausted). */
   failed: 'PUBSUB_FAILED',
 } as const;
@@ -98,6 +100,9 @@ export interface PubSubEvent {
   /** The decoded ChangeEventHeader of change events. */
   header?: ChangeHeader;
 }
+
+/** One platform event to publish: field values, and `id` as its correlation key (a UUID when absent). */
+export type PlatformEventInput = Record<string, unknown> & { id?: string };
 
 export interface PublishResult {
   correlationKey: string;
@@ -327,28 +332,110 @@ export class PubSubClient {
   }
 
   /**
-   * Publishes platform events (field values; `CreatedDate` and `CreatedById` are filled in when absent).
-   * Results are per event, in order, with the correlation key (`id` of each event, or a generated UUID).
+   * Encodes platform events for a topic with its current schema (missing fields null, CreatedDate and
+   * CreatedById filled in). An event whose values do not fit the schema gets a result with the error code
+   * `INVALID_EVENT` and is not sent.
    */
-  async publish(topicName: string, events: (Record<string, unknown> & { id?: string })[], signal?: AbortSignal): Promise<PublishResult[]> {
+  async #encode(topicName: string, events: readonly PlatformEventInput[], signal?: AbortSignal): Promise<{ wire: WireEvent['event'][]; refused: Map<string, PublishResult>; order: string[] }> {
     const topic = await this.topic(topicName, signal);
     if (!topic.canPublish) throw new PubSubError(PUBSUB_ERROR_CODES.topic, `publish ${topicName}: the topic cannot be published to (only platform events can)`);
     const type = await this.schema(topic.schemaId, signal);
     const session = await this.#opts.auth.getSession(signal);
     const userId = session.identityUrl?.split('/').at(-1) ?? '';
     const fields = (type as avro.types.RecordType).fields.map((f) => f.name);
-    const wire = events.map(({ id, ...values }) => {
+    const wire: WireEvent['event'][] = [];
+    const refused = new Map<string, PublishResult>();
+    const order: string[] = [];
+    for (const { id: given, ...values } of events) {
+      const id = given ?? crypto.randomUUID();
+      if (order.includes(id)) throw new PubSubError(PUBSUB_ERROR_CODES.invalidEvent, `publish ${topicName}: two events share the id ${id}; each event needs its own correlation key`);
+      order.push(id);
       const rec: Record<string, unknown> = {};
       for (const name of fields) rec[name] = values[name] ?? null;
       rec.CreatedDate ??= Date.now();
       rec.CreatedById ??= userId;
-      return { id: id ?? crypto.randomUUID(), schemaId: topic.schemaId, payload: type.toBuffer(rec) };
-    });
-    const res = await this.#unary<{ results: { replayId: Buffer; correlationKey: string; error: { code: string; msg: string } | null }[] }>('Publish', { topicName, events: wire }, signal);
-    return res.results.map((r) => (r.error
-      ? { correlationKey: r.correlationKey, error: { code: r.error.code, message: r.error.msg } }
-      : { correlationKey: r.correlationKey, replayId: new Uint8Array(r.replayId) }));
+      try {
+        wire.push({ id, schemaId: topic.schemaId, payload: type.toBuffer(rec) });
+      } catch (err) {
+        refused.set(id, { correlationKey: id, error: { code: 'INVALID_EVENT', message: `the values do not fit the schema of ${topicName}: ${(err as Error).message}` } });
+      }
+    }
+    return { wire, refused, order };
   }
+
+  /**
+   * Publishes platform events with one unary Publish (field values; `CreatedDate` and `CreatedById` are
+   * filled in when absent). Results are per event, in order, with the correlation key (`id` of each event,
+   * or a generated UUID).
+   */
+  async publish(topicName: string, events: readonly PlatformEventInput[], signal?: AbortSignal): Promise<PublishResult[]> {
+    const { wire, refused, order } = await this.#encode(topicName, events, signal);
+    const results = new Map(refused);
+    if (wire.length > 0) {
+      const res = await this.#unary<{ results: WireResult[] }>('Publish', { topicName, events: wire }, signal);
+      res.results.forEach((r, i) => results.set(r.correlationKey || wire[i].id, toResult(r)));
+    }
+    return order.map((id) => results.get(id) ?? { correlationKey: id, error: { code: 'UNACKNOWLEDGED', message: 'the server answered without a result for this event' } });
+  }
+
+  /**
+   * Publishes platform events over one PublishStream call, `batchSize` events per PublishRequest (default
+   * 200, Salesforce's recommendation). Results are per event, in input order, matched by correlation key.
+   * A stream refused before any result (auth after one session refresh, topic) throws {@link PubSubError};
+   * when it fails part-way, the events the server never answered for get the error code `UNACKNOWLEDGED`
+   * (they may or may not have been published: resend them only if duplicates are harmless).
+   */
+  async publishStream(topicName: string, events: readonly PlatformEventInput[], opts: { signal?: AbortSignal; batchSize?: number } = {}): Promise<PublishResult[]> {
+    const { signal } = opts;
+    const batchSize = Math.min(200, Math.max(1, Math.trunc(opts.batchSize ?? 200)));
+    const { wire, refused, order } = await this.#encode(topicName, events, signal);
+    const results = new Map<string, PublishResult>();
+    let session = await this.#opts.auth.getSession(signal);
+    for (let attempt = 0; ; attempt++) {
+      const pending = wire.filter((e) => !results.has(e.id));
+      if (pending.length === 0) break;
+      const failure = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = this.#stub.PublishStream(this.#metadata(session)) as grpc.ClientDuplexStream<unknown, { results: WireResult[] }>;
+        const onAbort = () => call.cancel();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const settle = (err: grpc.ServiceError | null) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(err);
+        };
+        call.on('data', (res: { results: WireResult[] }) => {
+          for (const r of res.results) results.set(r.correlationKey, toResult(r));
+        });
+        call.on('error', (err: grpc.ServiceError) => settle(err));
+        call.on('end', () => settle(null));
+        for (let i = 0; i < pending.length; i += batchSize) call.write({ topicName, events: pending.slice(i, i + batchSize) });
+        call.end();
+      });
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      if (!failure) {
+        if (wire.every((e) => results.has(e.id))) break;
+        throw new PubSubError(PUBSUB_ERROR_CODES.failed, `publishStream ${topicName}: the server ended the stream without a result for every event`);
+      }
+      // Refused before publishing anything (the server checks the session when the stream opens): refresh once.
+      if (failure.code === grpc.status.UNAUTHENTICATED && attempt === 0) {
+        session = await this.#opts.auth.refresh(session, signal);
+        continue;
+      }
+      if (results.size === 0) throw this.#typed(failure, `publishStream ${topicName}`);
+      for (const e of wire) {
+        if (!results.has(e.id)) results.set(e.id, { correlationKey: e.id, error: { code: 'UNACKNOWLEDGED', message: `the stream failed before the server answered for this event (${failure.details || failure.message}); it may or may not have been published` } });
+      }
+      break;
+    }
+    return order.map((id) => refused.get(id) ?? results.get(id)!);
+  }
+}
+
+interface WireResult { replayId: Buffer; correlationKey: string; error: { code: string; msg: string } | null }
+
+function toResult(r: WireResult): PublishResult {
+  return r.error
+    ? { correlationKey: r.correlationKey, error: { code: r.error.code, message: r.error.msg } }
+    : { correlationKey: r.correlationKey, replayId: new Uint8Array(r.replayId) };
 }
 
 /**

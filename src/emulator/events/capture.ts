@@ -24,6 +24,8 @@ interface TxScope {
   seq: number;
   commitNumber?: number;
   commitTimestamp?: number;
+  /** Record changes captured per object, for the overflow limit. */
+  changes?: Map<string, number>;
 }
 
 const scopes = new AsyncLocalStorage<TxScope>();
@@ -58,8 +60,7 @@ function currentScope(org: Org): TxScope {
   return s;
 }
 
-function headerFor(org: Org, def: ObjectDef, type: ChangeType, ids: string[]): ChangeHeader {
-  const scope = currentScope(org);
+function headerFor(org: Org, def: ObjectDef, type: ChangeType, ids: string[], scope: TxScope = currentScope(org)): ChangeHeader {
   scope.key ??= randomUUID();
   scope.commitTimestamp ??= org.clock.now();
   scope.commitNumber ??= org.store.nextSequence('#events.commitNumber');
@@ -86,7 +87,22 @@ function headerFor(org: Org, def: ObjectDef, type: ChangeType, ids: string[]): C
  */
 export function captureChange(org: Org, def: ObjectDef, type: 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE', id: string, row?: StoredRow, before?: StoredRow): void {
   if (!org.bus.cdcEnabled(def.name)) return;
-  const header = headerFor(org, def, type, [id]);
+  const scope = currentScope(org);
+  // Overflow: past the limit, one transaction's further changes of an object become one GAP_OVERFLOW.
+  const changes = (scope.changes ??= new Map());
+  const n = (changes.get(def.name) ?? 0) + 1;
+  changes.set(def.name, n);
+  const limit = org.faults.settings.overflow;
+  if (n > limit) {
+    if (n === limit + 1) org.bus.append(changeChannel(def.name), { kind: 'change', header: headerFor(org, def, 'GAP_OVERFLOW', [], scope), fields: {} });
+    return;
+  }
+  // The gap fault: the change is published as its header-only gap event, record ids kept.
+  if (org.faults.roll('gap')) {
+    org.bus.append(changeChannel(def.name), { kind: 'change', header: headerFor(org, def, `GAP_${type}`, [id], scope), fields: {} });
+    return;
+  }
+  const header = headerFor(org, def, type, [id], scope);
   const fields: Record<string, SqlValue> = {};
   if ((type === 'CREATE' || type === 'UNDELETE') && row) {
     for (const f of def.fields) {

@@ -6,7 +6,8 @@
  *
  * A connect is held until an event is due or the hold (110 s, `advice.timeout`) ends. A client that has not
  * come back within 40 s of its last response is forgotten: its next message gets `403::Unknown client` and
- * `advice.reconnect: handshake`, as does every client after the `drop` fault.
+ * `advice.reconnect: handshake`, as does every client after the `drop` fault, and a client the `streamDrop`
+ * fault closes instead of delivering to it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Ctx } from '../app.ts';
@@ -141,6 +142,12 @@ class CometdServer {
     return { ...reply, successful: true };
   }
 
+  /** True when a subscription of the client has an event to deliver. */
+  #pending(client: Client): boolean {
+    for (const [channel, sub] of client.subs) if (this.#org.bus.read(channel, sub.position, 1).length > 0) return true;
+    return false;
+  }
+
   /** Events due for a client, moving its positions. */
   #due(client: Client): Message[] {
     const out: Message[] = [];
@@ -154,8 +161,19 @@ class CometdServer {
     return out;
   }
 
+  /** The streamDrop fault: the client is forgotten before a delivery (its positions stay where they were). */
+  #dropped(client: Client, reply: Message): Message[] | null {
+    if (!this.#org.faults.roll('streamDrop')) return null;
+    this.#clients.delete(client.id);
+    return [{ ...reply, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }];
+  }
+
   async #connect(ctx: Ctx, client: Client, msg: Message, immediate: boolean): Promise<Message[]> {
     const reply = { channel: '/meta/connect', ...(msg.id !== undefined ? { id: msg.id } : {}), clientId: client.id, successful: true, advice: { reconnect: 'retry', interval: 0, timeout: this.holdMs } };
+    if (this.#pending(client)) {
+      const dropped = this.#dropped(client, reply);
+      if (dropped) return dropped;
+    }
     let events = this.#due(client);
     // The first connect after a handshake, or one batched with other messages, answers at once.
     const first = !client.connected || (msg.advice as Record<string, unknown> | undefined)?.timeout === 0;
@@ -176,6 +194,10 @@ class CometdServer {
       });
       if (!this.#clients.has(client.id)) {
         return [{ ...reply, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }];
+      }
+      if (this.#pending(client)) {
+        const dropped = this.#dropped(client, reply);
+        if (dropped) return dropped;
       }
       events = this.#due(client);
     }

@@ -1,7 +1,8 @@
 /**
  * The Pub/Sub API (`eventbus.v1.PubSub`) over gRPC, served from the org's event bus: GetTopic, GetSchema,
- * Subscribe (pull-based, exact `num_requested` credit, keepalives carrying `latest_replay_id`), Publish and
- * PublishStream. ManagedSubscribe is not served (gRPC answers UNIMPLEMENTED).
+ * Subscribe (pull-based, exact `num_requested` credit, keepalives carrying `latest_replay_id`), Publish,
+ * PublishStream and ManagedSubscribe (the position kept by the server: see `../managed.ts`; commits are
+ * answered in a FetchResponse without events that carries `commit_response`).
  *
  * Auth is checked on every call like Salesforce checks it: metadata `accesstoken` (a live emulator session),
  * `instanceurl` (a URL; when the server knows the emulator's URL, its origin) and `tenantid` (the org id, 15 or
@@ -18,6 +19,7 @@ import type { Emulator } from '../../app.ts';
 import { orgWriteLock } from '../../composite/write-lock.ts';
 import type { Session } from '../../oauth/sessions.ts';
 import { decodeReplayId, encodeReplayId } from '../avro.ts';
+import { managedSubscriptions, type ManagedSubscription } from '../managed.ts';
 import { resolveTopic, schemas, toConsumerEvent, topicSchema, type Topic } from '../topics.ts';
 
 /** The keepalive interval: an empty FetchResponse at least this often while nothing is delivered. */
@@ -54,7 +56,7 @@ export interface PubSubServer {
   address: string;
   tls: boolean;
   /** Counters for tests and the admin view: events delivered, keepalives sent, streams open. */
-  stats: { delivered: number; keepalives: number; subscriptions: number };
+  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number };
   close(): Promise<void>;
 }
 
@@ -78,6 +80,8 @@ function rpcError(code: grpc.status, message: string, rpcId: string, errorCode?:
 interface FetchRequest { topicName: string; replayPreset: number; replayId: Buffer; numRequested: number; authRefresh: string }
 interface ProducerEvent { id: string; schemaId: string; payload: Buffer }
 interface PublishRequest { topicName: string; events: ProducerEvent[]; authRefresh: string }
+interface CommitReplayRequest { commitRequestId: string; replayId: Buffer }
+interface ManagedFetchRequest { subscriptionId: string; developerName: string; numRequested: number; authRefresh: string; commitReplayIdRequest: CommitReplayRequest | null }
 
 /** Starts the Pub/Sub server for an emulator; `port: 0` picks a free port. */
 export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}): Promise<PubSubServer> {
@@ -87,7 +91,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   /** Open subscription streams: `drop(true)` fails them with UNAVAILABLE (fault), `drop(false)` ends them. */
   const streams = new Set<(fault: boolean) => void>();
-  const stats = { delivered: 0, keepalives: 0, get subscriptions() { return streams.size; } };
+  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, get subscriptions() { return streams.size; } };
 
   function authenticate(md: grpc.Metadata, rpcId: string): Session {
     const token = String(md.get('accesstoken')[0] ?? '');
@@ -183,118 +187,173 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
       call.on('end', () => void queue.then(() => call.end()));
     },
 
-    Subscribe: (call: grpc.ServerDuplexStream<FetchRequest, unknown>) => {
-      const rpcId = randomUUID();
-      let topic: Topic | null = null;
-      let position = 0;
-      let credit = 0;
-      let done = false;
-      let sentSinceTick = false;
-      let pumping = false;
-      let session: Session;
-      const finish = (err?: unknown) => {
-        if (done) return;
-        done = true;
-        org.bus.off('commit', pump);
-        clearInterval(timer);
-        streams.delete(drop);
-        if (err) call.emit('error', toServiceError(err, rpcId));
-        else call.end();
-      };
-      const drop = (fault: boolean) => finish(fault ? rpcError(grpc.status.UNAVAILABLE, 'The stream was closed by the server. Subscribe again with the last replay ID.', rpcId) : undefined);
-      try {
-        session = authenticate(call.metadata, rpcId);
-      } catch (err) {
-        done = true;
-        call.emit('error', toServiceError(err, rpcId));
-        return;
-      }
-      void session;
-      streams.add(drop);
+    Subscribe: (call: grpc.ServerDuplexStream<FetchRequest, unknown>) => serveStream(call, false),
 
-      function pump(): void {
-        if (done || !topic || pumping) return;
-        pumping = true;
-        try {
-          while (credit > 0 && !done) {
-            const tip = org.bus.tip;
-            const batch = org.bus.read(topic.channel, position, Math.min(credit, MAX_NUM_REQUESTED));
-            if (batch.length === 0) {
-              // Nothing for this channel up to the tip: the position moves there (latest_replay_id).
-              position = Math.max(position, tip);
-              break;
-            }
-            position = batch[batch.length - 1].replayId;
-            credit -= batch.length;
-            sentSinceTick = true;
-            stats.delivered += batch.length;
-            call.write({ events: batch.map((e) => toConsumerEvent(org, e)), latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
-          }
-        } catch (err) {
-          finish(err);
-        } finally {
-          pumping = false;
-        }
-      }
-
-      const timer = setInterval(() => {
-        if (done || !topic) return;
-        if (!sentSinceTick && credit > 0) pump();
-        if (!sentSinceTick && !done) {
-          position = Math.max(position, readTipFor());
-          stats.keepalives++;
-          call.write({ events: [], latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
-        }
-        sentSinceTick = false;
-      }, keepaliveMs);
-      timer.unref();
-      // Only when the channel has nothing pending may the position skip to the tip.
-      function readTipFor(): number {
-        const tip = org.bus.tip;
-        return org.bus.read(topic!.channel, position, 1).length === 0 ? tip : position;
-      }
-
-      call.on('data', (req: FetchRequest) => {
-        if (done) return;
-        try {
-          if (!emulator.sessions.validate(String(call.metadata.get('accesstoken')[0] ?? '')) && !(req.authRefresh && emulator.sessions.validate(req.authRefresh))) {
-            throw rpcError(grpc.status.UNAUTHENTICATED, 'The access token is invalid or expired.', rpcId, ERROR_CODES.auth);
-          }
-          if (req.authRefresh && !emulator.sessions.validate(req.authRefresh)) throw rpcError(grpc.status.UNAUTHENTICATED, 'The auth_refresh token is invalid.', rpcId, ERROR_CODES.authRefresh);
-          const n = Number(req.numRequested ?? 0);
-          if (!topic) {
-            topic = topicOf(req.topicName, rpcId);
-            const preset = Number(req.replayPreset ?? 0);
-            if (preset === 2) {
-              if (!req.replayId || req.replayId.length === 0) throw rpcError(grpc.status.INVALID_ARGUMENT, 'A CUSTOM replay preset needs a replay_id.', rpcId, ERROR_CODES.replayValidation);
-              const id = decodeReplayId(req.replayId);
-              const start = id === null ? null : org.bus.validReplayStart(id);
-              if (start === null) throw rpcError(grpc.status.INVALID_ARGUMENT, 'The Replay ID validation failed: the replay ID is unknown or outside the retention window. Subscribe with EARLIEST or LATEST and resynchronise.', rpcId, ERROR_CODES.replayCorrupted);
-              position = start;
-            } else if (preset === 1) {
-              org.bus.purgeExpired();
-              position = org.bus.purgedThrough;
-            } else {
-              position = org.bus.tip;
-            }
-          } else if (req.topicName && req.topicName !== topic.channel) {
-            throw rpcError(grpc.status.INVALID_ARGUMENT, `The topic ${req.topicName} differs from this subscription's topic ${topic.channel}.`, rpcId);
-          }
-          if (!Number.isInteger(n) || n <= 0 || n > MAX_NUM_REQUESTED) {
-            throw rpcError(grpc.status.INVALID_ARGUMENT, `num_requested must be between 1 and ${MAX_NUM_REQUESTED}, got ${n}.`, rpcId, ERROR_CODES.requestedInvalid);
-          }
-          credit += n;
-          pump();
-        } catch (err) {
-          finish(err);
-        }
-      });
-      org.bus.on('commit', pump);
-      call.on('end', () => finish());
-      call.on('cancelled', () => finish());
-      call.on('error', () => finish());
-    },
+    ManagedSubscribe: (call: grpc.ServerDuplexStream<ManagedFetchRequest, unknown>) => serveStream(call, true),
   };
+
+  /**
+   * One subscription stream. Subscribe reads its start from the first FetchRequest; ManagedSubscribe from the
+   * managed subscription it names (its committed replay id, else its default replay), and takes commits.
+   */
+  function serveStream(call: grpc.ServerDuplexStream<FetchRequest | ManagedFetchRequest, unknown>, managed: boolean): void {
+    const rpcId = randomUUID();
+    let topic: Topic | null = null;
+    let subscription: ManagedSubscription | null = null;
+    let position = 0;
+    let credit = 0;
+    let done = false;
+    let sentSinceTick = false;
+    let pumping = false;
+    const finish = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      org.bus.off('commit', pump);
+      clearInterval(timer);
+      streams.delete(drop);
+      if (err) call.emit('error', toServiceError(err, rpcId));
+      else call.end();
+    };
+    const drop = (fault: boolean) => finish(fault ? rpcError(grpc.status.UNAVAILABLE, 'The stream was closed by the server. Subscribe again with the last replay ID.', rpcId) : undefined);
+    try {
+      authenticate(call.metadata, rpcId);
+    } catch (err) {
+      done = true;
+      call.emit('error', toServiceError(err, rpcId));
+      return;
+    }
+    streams.add(drop);
+
+    function pump(): void {
+      if (done || !topic || pumping) return;
+      pumping = true;
+      try {
+        while (credit > 0 && !done) {
+          const tip = org.bus.tip;
+          const batch = org.bus.read(topic.channel, position, Math.min(credit, MAX_NUM_REQUESTED));
+          if (batch.length === 0) {
+            // Nothing for this channel up to the tip: the position moves there (latest_replay_id).
+            position = Math.max(position, tip);
+            break;
+          }
+          // The streamDrop fault closes the stream instead of delivering: the batch is not lost.
+          if (org.faults.roll('streamDrop')) {
+            stats.faultDrops++;
+            drop(true);
+            return;
+          }
+          position = batch[batch.length - 1].replayId;
+          credit -= batch.length;
+          sentSinceTick = true;
+          stats.delivered += batch.length;
+          call.write({ events: batch.map((e) => toConsumerEvent(org, e)), latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
+        }
+      } catch (err) {
+        finish(err);
+      } finally {
+        pumping = false;
+      }
+    }
+
+    const timer = setInterval(() => {
+      if (done || !topic) return;
+      if (!sentSinceTick && credit > 0) pump();
+      if (!sentSinceTick && !done) {
+        position = Math.max(position, readTipFor());
+        stats.keepalives++;
+        call.write({ events: [], latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit });
+      }
+      sentSinceTick = false;
+    }, keepaliveMs);
+    timer.unref();
+    // Only when the channel has nothing pending may the position skip to the tip.
+    function readTipFor(): number {
+      const tip = org.bus.tip;
+      return org.bus.read(topic!.channel, position, 1).length === 0 ? tip : position;
+    }
+
+    /** Where a stream replaying after `id` starts; a purged or unknown id is refused with the Salesforce code. */
+    function customStart(id: number | null): number {
+      const start = id === null ? null : org.bus.validReplayStart(id);
+      if (start === null) throw rpcError(grpc.status.INVALID_ARGUMENT, 'The Replay ID validation failed: the replay ID is unknown or outside the retention window. Subscribe with EARLIEST or LATEST and resynchronise.', rpcId, ERROR_CODES.replayCorrupted);
+      return start;
+    }
+
+    function earliest(): number {
+      org.bus.purgeExpired();
+      return org.bus.purgedThrough;
+    }
+
+    /** The first request of a Subscribe stream: topic and start point. */
+    function startSubscribe(req: FetchRequest): void {
+      topic = topicOf(req.topicName, rpcId);
+      const preset = Number(req.replayPreset ?? 0);
+      if (preset === 2) {
+        if (!req.replayId || req.replayId.length === 0) throw rpcError(grpc.status.INVALID_ARGUMENT, 'A CUSTOM replay preset needs a replay_id.', rpcId, ERROR_CODES.replayValidation);
+        position = customStart(decodeReplayId(req.replayId));
+      } else position = preset === 1 ? earliest() : org.bus.tip;
+    }
+
+    /** The first request of a ManagedSubscribe stream: the subscription and its stored position. */
+    function startManaged(req: ManagedFetchRequest): void {
+      const key = req.subscriptionId || req.developerName;
+      const sub = key ? managedSubscriptions(org).get(key) : undefined;
+      if (!sub || (req.subscriptionId && req.developerName && sub.developerName !== req.developerName)) {
+        throw rpcError(grpc.status.NOT_FOUND, `Managed subscription ${key || '(empty)'} not found. Name it by subscription_id or developer_name.`, rpcId);
+      }
+      if (sub.state !== 'RUN') throw rpcError(grpc.status.FAILED_PRECONDITION, `Managed subscription ${sub.developerName} is in the ${sub.state} state; set it to RUN to subscribe.`, rpcId);
+      topic = topicOf(sub.topicName, rpcId);
+      subscription = sub;
+      position = sub.committedReplayId !== null ? customStart(sub.committedReplayId) : sub.defaultReplay === 'EARLIEST' ? earliest() : org.bus.tip;
+    }
+
+    /** A commit of a managed subscription: stored when the id is one the bus can replay after. */
+    function commit(c: CommitReplayRequest): void {
+      const id = c.replayId && c.replayId.length ? decodeReplayId(c.replayId) : null;
+      const valid = id !== null && org.bus.validReplayStart(id) !== null;
+      if (valid) managedSubscriptions(org).commit(subscription!.id, id);
+      const commitResponse = {
+        commitRequestId: c.commitRequestId,
+        replayId: c.replayId ?? Buffer.alloc(0),
+        processTime: org.clock.now(),
+        ...(valid ? {} : { error: { code: 2, msg: 'The replay ID cannot be committed: it is unknown or outside the retention window.' } }),
+      };
+      call.write({ events: [], latestReplayId: encodeReplayId(position), rpcId, pendingNumRequested: credit, commitResponse });
+    }
+
+    call.on('data', (req: FetchRequest & ManagedFetchRequest) => {
+      if (done) return;
+      try {
+        if (!emulator.sessions.validate(String(call.metadata.get('accesstoken')[0] ?? '')) && !(req.authRefresh && emulator.sessions.validate(req.authRefresh))) {
+          throw rpcError(grpc.status.UNAUTHENTICATED, 'The access token is invalid or expired.', rpcId, ERROR_CODES.auth);
+        }
+        if (req.authRefresh && !emulator.sessions.validate(req.authRefresh)) throw rpcError(grpc.status.UNAUTHENTICATED, 'The auth_refresh token is invalid.', rpcId, ERROR_CODES.authRefresh);
+        const n = Number(req.numRequested ?? 0);
+        if (!topic) {
+          if (managed) startManaged(req);
+          else startSubscribe(req);
+        } else if (!managed && req.topicName && req.topicName !== topic.channel) {
+          throw rpcError(grpc.status.INVALID_ARGUMENT, `The topic ${req.topicName} differs from this subscription's topic ${topic.channel}.`, rpcId);
+        } else if (managed && ((req.subscriptionId && !subscription!.id.startsWith(req.subscriptionId)) || (req.developerName && req.developerName !== subscription!.developerName))) {
+          throw rpcError(grpc.status.INVALID_ARGUMENT, `The subscription ${req.subscriptionId || req.developerName} differs from this stream's subscription ${subscription!.developerName}.`, rpcId);
+        }
+        // A request that only commits may ask for no events.
+        const commitOnly = managed && req.commitReplayIdRequest && n === 0;
+        if (!commitOnly && (!Number.isInteger(n) || n <= 0 || n > MAX_NUM_REQUESTED)) {
+          throw rpcError(grpc.status.INVALID_ARGUMENT, `num_requested must be between 1 and ${MAX_NUM_REQUESTED}, got ${n}.`, rpcId, ERROR_CODES.requestedInvalid);
+        }
+        if (managed && req.commitReplayIdRequest) commit(req.commitReplayIdRequest);
+        credit += n;
+        pump();
+      } catch (err) {
+        finish(err);
+      }
+    });
+    org.bus.on('commit', pump);
+    call.on('end', () => finish());
+    call.on('cancelled', () => finish());
+    call.on('error', () => finish());
+  }
 
   server.addService(loadService(), handlers);
   const host = opts.host ?? '127.0.0.1';
