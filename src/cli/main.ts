@@ -63,6 +63,7 @@ Environment:
   SFBRIDGE_CACHE_DIR         describe/bulk-rate cache (default $SFBRIDGE_HOME/cache or ~/.cache/sfbridge; off)
   SFBRIDGE_SECRET_KEY        key that seals stored connection secrets (else ~/.sfbridge/secret.key)
   SFBRIDGE_TOKEN_KEY         key that seals saved refresh tokens (else a generated key file)
+  SFBRIDGE_TOKEN_KEY_FILE    where that generated key file lives (default outside the token directory)
   SFBRIDGE_ADMIN_PASSWORD    dashboard password for sfbridge serve
   SFBRIDGE_PORT, SFBRIDGE_HOST, SFBRIDGE_PUBLIC_URL, SFBRIDGE_TRUST_PROXY, SFBRIDGE_LOG_LEVEL
                              sfbridge serve's --port, --host, --public-url, --trust-proxy (1), --log-level

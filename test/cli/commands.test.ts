@@ -5,7 +5,7 @@
  * continuous/interval semantics.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nameField, systemFields, text } from '../../src/emulator/schema/dsl.ts';
@@ -41,7 +41,18 @@ describe('conventions', () => {
     assert.match(h.stdout, /^Usage: sfbridge sync/);
     const top = await sfbridge(['--help'], { cwd, env: org.env });
     assert.match(top.stdout, /Exit codes: 0 success; 1 the work ran and something failed; 2 /);
-    for (const v of ['SFBRIDGE_CONFIG', 'SFBRIDGE_STORE', 'SFBRIDGE_PUBLISH_STATE', 'SFBRIDGE_HOME', 'SFBRIDGE_HEAP', 'NO_COLOR']) assert.ok(top.stdout.includes(v), v);
+    // Every SFBRIDGE_* variable the code (or the launcher) reads is listed, so a new one cannot go undocumented.
+    const read = new Set<string>();
+    for (const dir of ['src', 'bin']) {
+      for (const file of await readdir(new URL(`../../${dir}/`, import.meta.url), { recursive: true })) {
+        if (!/\.(ts|js)$/.test(file)) continue;
+        for (const m of (await readFile(new URL(`../../${dir}/${file}`, import.meta.url), 'utf8')).matchAll(/SFBRIDGE_[A-Z][A-Z_]*[A-Z]/g)) read.add(m[0]);
+      }
+    }
+    assert.ok(read.size > 10, [...read].join(' '));
+    const listed = new Set(top.stdout.match(/SFBRIDGE_[A-Z][A-Z_]*[A-Z]/g));
+    assert.deepEqual([...read].filter((v) => !listed.has(v)).sort(), []);
+    assert.ok(top.stdout.includes('NO_COLOR'));
   });
 });
 
