@@ -53,6 +53,11 @@ describe('conventions', () => {
     const listed = new Set(top.stdout.match(/SFBRIDGE_[A-Z][A-Z_]*[A-Z]/g));
     assert.deepEqual([...read].filter((v) => !listed.has(v)).sort(), []);
     assert.ok(top.stdout.includes('NO_COLOR'));
+    // docs/CLI.md's command table has a row for every command --help lists.
+    const commands = [...top.stdout.split('\n\n')[1].matchAll(/^  ([a-z]+) /gm)].map((m) => m[1]);
+    assert.ok(commands.length > 15, commands.join(' '));
+    const rows = (await readFile(new URL('../../docs/CLI.md', import.meta.url), 'utf8')).split('\n').filter((l) => l.startsWith('| `')).map((l) => l.split(' | ')[0]);
+    assert.deepEqual(commands.filter((c) => !rows.some((r) => r.includes(`\`${c}\``) || r.includes(`\`${c} `))), []);
   });
 });
 
