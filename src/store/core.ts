@@ -761,7 +761,7 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec, options?.deferIndexes === true);
+      return existing ? this.#alterTable(conn, existing, spec, options?.drop ?? []) : this.#createTable(conn, spec, options?.deferIndexes === true);
     });
     try {
       return await this.#track(run);
@@ -798,7 +798,7 @@ export class MirrorStore implements Store {
     if (deferIndexes) this.#indexed.delete(spec.object.toLowerCase());
     else await this.#createIndexes(conn, spec.object, guard);
     await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
-    return { created: true, added: [], removed: [], typeChanges: [] };
+    return { created: true, added: [], removed: [], dropped: [], typeChanges: [] };
   }
 
   /** Lower-cased objects whose index this store instance has created or seen created (skips the statement). */
@@ -826,9 +826,10 @@ export class MirrorStore implements Store {
     this.#indexed.add(key);
   }
 
-  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {
+  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec, drop: readonly string[]): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
-    const result: EnsureTableResult = { created: false, added: [], removed: [], typeChanges: [] };
+    const result: EnsureTableResult = { created: false, added: [], removed: [], dropped: [], typeChanges: [] };
+    const dropping = new Set(drop.map((f) => f.toLowerCase()));
     const incoming = new Map(spec.fields.map((f) => [f.name.toLowerCase(), f]));
     const newFields: FieldSpec[] = [];
     const setRemoved = async (col: ColumnMeta, removed: boolean) => {
@@ -860,12 +861,24 @@ export class MirrorStore implements Store {
         }
       }
     }
+    let positions = meta.columns.size;
     for (const col of meta.columns.values()) {
-      if (incoming.has(col.spec.name.toLowerCase())) continue;
+      const name = col.spec.name.toLowerCase();
+      if (incoming.has(name)) continue;
+      // The guard and key columns are never dropped: versions could no longer be ordered.
+      if (dropping.has(name) && name !== 'id' && name !== meta.guard.toLowerCase() && name !== 'isdeleted') {
+        await conn.run(`ALTER TABLE ${d.table(meta.object)} DROP COLUMN ${quote(col.spec.name)}`);
+        const p = new Params(d);
+        await conn.run(`DELETE FROM ${d.table(FIELDS_TABLE)} WHERE object_key = ${p.add(meta.object.toLowerCase())} AND field_key = ${p.add(name)}`, p.values);
+        result.dropped.push(col.spec.name);
+        continue;
+      }
       result.removed.push(col.spec.name);
       if (!col.removed) await setRemoved(col, true);
     }
-    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, meta.columns.size);
+    // Positions only order the columns: new ones go after every position ever given, dropped ones included.
+    if (result.dropped.length) positions += result.dropped.length;
+    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, positions);
     return result;
   }
 

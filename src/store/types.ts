@@ -93,6 +93,8 @@ export interface EnsureTableResult {
   added: string[];
   /** Fields that have a column but are no longer in describe. Their columns and data are kept. */
   removed: string[];
+  /** Columns dropped with their data because {@link EnsureTableOptions.drop} named them. */
+  dropped: string[];
   typeChanges: FieldTypeChange[];
 }
 
@@ -255,6 +257,12 @@ export interface EnsureTableOptions extends OpOptions {
    * (500,000 rows with random stamps: 69.6 s with it, 39.5 s without). No effect on an existing table.
    */
   deferIndexes?: boolean;
+  /**
+   * Fields whose columns are dropped, data and all, when the table has them and the spec leaves them out:
+   * fields the org still has but the configuration now excludes (PII taken out of a mirror must leave it).
+   * Fields missing from the spec and not named here keep their columns and data (see `removed`).
+   */
+  drop?: readonly string[];
 }
 
 /** Options for `upsert`. */
