@@ -32,6 +32,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** No-byte timeout while a response body is read (see `DEFAULT_PROGRESS_TIMEOUT_MS`). */
   progressTimeoutMs?: number;
+  /** Wait for response headers after which a "still waiting" notice is logged (see `DEFAULT_WAIT_NOTICE_MS`). */
+  waitNoticeMs?: number;
   /** Called before each retry's wait (they are also logged at warn level). */
   onRetry?: (e: RetryEvent) => void;
   logger?: Logger;
@@ -85,7 +87,7 @@ export class Connection {
   constructor(opts: ClientOptions) {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^\d+\.\d$/.test(this.apiVersion)) throw new ConfigError(`apiVersion must look like 62.0, got "${this.apiVersion}"`);
-    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, progressTimeoutMs: opts.progressTimeoutMs, onRetry: opts.onRetry, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
+    this.transport = new Transport({ fetch: opts.fetch, proxy: opts.proxy, retry: opts.retry, budget: opts.budget, timeoutMs: opts.timeoutMs, progressTimeoutMs: opts.progressTimeoutMs, waitNoticeMs: opts.waitNoticeMs, onRetry: opts.onRetry, logger: opts.logger, logHeaders: opts.logHeaders, random: opts.random });
     if (opts.authenticator) this.auth = opts.authenticator;
     else if (opts.credentials) this.auth = new Authenticator({ credentials: opts.credentials, transport: this.transport, tokenStore: opts.tokenStore });
     else throw new ConfigError('no credentials: pass credentials (see resolveCredentials) or an authenticator');

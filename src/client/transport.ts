@@ -69,6 +69,13 @@ export const DEFAULT_TIMEOUT_MS = 120_000;
  */
 export const DEFAULT_PROGRESS_TIMEOUT_MS = 30_000;
 
+/**
+ * How long a request may wait for its response headers before sfbridge says it is still waiting (at warn
+ * level, so the default log shows it): a server that accepts the connection and never answers is then
+ * visible within seconds, while the attempt itself keeps the full per-attempt timeout.
+ */
+export const DEFAULT_WAIT_NOTICE_MS = 10_000;
+
 /** Retry budget defaults: 20 retries in the bucket, refilled at one every 2 seconds. */
 export const DEFAULT_RETRY_BUDGET = Object.freeze({ capacity: 20, refillPerSecond: 0.5 });
 
@@ -156,6 +163,8 @@ export interface TransportOptions {
   timeoutMs?: number;
   /** See {@link DEFAULT_PROGRESS_TIMEOUT_MS}. */
   progressTimeoutMs?: number;
+  /** See {@link DEFAULT_WAIT_NOTICE_MS}. */
+  waitNoticeMs?: number;
   /** Called before each retry's wait (also logged at warn level), so a run shows its retries as they happen. */
   onRetry?: (e: RetryEvent) => void;
   logger?: Logger;
@@ -196,6 +205,7 @@ export class Transport {
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
   readonly #progressMs: number;
+  readonly #waitNoticeMs: number;
   readonly #onRetry: ((e: RetryEvent) => void) | undefined;
   readonly #logger: Logger | undefined;
   readonly #logHeaders: boolean;
@@ -209,6 +219,7 @@ export class Transport {
     this.budget = opts.budget ?? new RetryBudget();
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#progressMs = opts.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
+    this.#waitNoticeMs = opts.waitNoticeMs ?? DEFAULT_WAIT_NOTICE_MS;
     this.#onRetry = opts.onRetry;
     this.#logger = opts.logger;
     this.#logHeaders = opts.logHeaders ?? false;
@@ -240,7 +251,7 @@ export class Transport {
     for (let attempt = 1; ; attempt++) {
       req.signal?.throwIfAborted();
       const started = performance.now();
-      const outcome = await this.#attempt(req, method, readBody);
+      const outcome = await this.#attempt(req, method, readBody, attempt);
       this.#log(req, method, outcome, attempt, performance.now() - started);
       const decision = this.#decide(outcome, idempotent);
       if (!decision.retry) {
@@ -282,8 +293,15 @@ export class Transport {
     return Math.floor(this.#random() * ceiling);
   }
 
-  async #attempt(req: TransportRequest, method: string, readBody: boolean): Promise<Attempt> {
+  async #attempt(req: TransportRequest, method: string, readBody: boolean, attempt: number): Promise<Attempt> {
     const ms = req.timeoutMs ?? this.#timeoutMs;
+    const notice =
+      this.#logger && this.#waitNoticeMs < ms
+        ? setTimeout(() => {
+            const path = redactUrl(pathOf(req.url));
+            this.#logger?.warn({ method, path, attempt, waitedMs: this.#waitNoticeMs, timeoutMs: ms }, `still waiting for ${method} ${path}: no response after ${span(this.#waitNoticeMs)} (attempt ${attempt} of ${this.retry.maxAttempts}; this attempt gives up after ${span(ms)})`);
+          }, this.#waitNoticeMs)
+        : undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timeout: AbortSignal;
     if (req.headersTimeoutOnly && !readBody) {
@@ -304,6 +322,7 @@ export class Transport {
       return { error: { phase: 'send', error } };
     } finally {
       clearTimeout(timer);
+      clearTimeout(notice);
     }
     // Error bodies are small: read them so UNABLE_TO_LOCK_ROW & co. can be recognised and retried.
     if (!readBody && res.status < 400) return { res };
@@ -409,6 +428,11 @@ function reasonOf(o: Attempt): string {
   if (o.res) return `status ${o.res.status}`;
   const inner = (o.error as { error: unknown }).error;
   return errorCodeOf(inner) ?? (inner as Error)?.message ?? 'network failure';
+}
+
+/** `400 ms`, `10 s`. */
+function span(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** A progress timeout: no byte arrived for `ms`. A TimeoutError, so it is reported and retried like one. */

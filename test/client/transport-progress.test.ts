@@ -74,6 +74,29 @@ describe('transport: progress timeout on stalled bodies', () => {
     assert.doesNotMatch(JSON.stringify(lines), /secret/);
   });
 
+  it('a request whose server never answers says it is still waiting after the notice time, once per attempt, then times out', async () => {
+    const srv = await server(() => {
+      // Accepts the request and never writes a byte (the socket stays open).
+    });
+    closers.push(srv.close);
+    const lines: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (_obj: object, msg?: string) => lines.push(msg ?? '') };
+    const t = new Transport({ waitNoticeMs: 100, timeoutMs: 400, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 }, logger });
+    await assert.rejects(t.send({ method: 'GET', url: `${srv.url}/slow?access_token=secret` }), /timed out after 400 ms \(attempt 2\)/);
+    const waits = lines.filter((l) => l.startsWith('still waiting'));
+    assert.equal(waits.length, 2, lines.join('\n'));
+    assert.match(waits[0], /^still waiting for GET \/slow\?access_token=(\[REDACTED\]|%5BREDACTED%5D): no response after 100 ms \(attempt 1 of 2; this attempt gives up after 400 ms\)/);
+    assert.match(waits[1], /attempt 2 of 2/);
+    assert.doesNotMatch(lines.join('\n'), /secret/);
+    // A prompt answer says nothing.
+    const quick = await server((_req, res) => res.end('{}'));
+    closers.push(quick.close);
+    lines.length = 0;
+    await t.send({ method: 'GET', url: `${quick.url}/fast` });
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(lines, []);
+  });
+
   it('a POST whose body stalls is not resent (it may have run) and fails naming the stall', async () => {
     const srv = await server((_req, res) => stall(res, '[{"id":"001'));
     closers.push(srv.close);

@@ -115,6 +115,32 @@ describe('sync guardrails', () => {
     emu.close();
   });
 
+  it('the Id reconciliation reads Ids by one Bulk job at or above the Bulk threshold, by REST below it', async () => {
+    const emu = await emulator();
+    const ids = await createAccounts(emu, 6, 'Recon');
+    await sync(emu, store, ['Account']);
+    hardDeleteRecord(emu.org, emu.org.schema.get('Account')!, ids[0]);
+    const bulkQueries: string[] = [];
+    const client = clientFor(emu);
+    const bulk = (client as unknown as { bulk: { query: (soql: string, o?: unknown) => unknown } }).bulk;
+    const query = bulk.query.bind(bulk);
+    bulk.query = (soql, o) => {
+      bulkQueries.push(soql);
+      return query(soql, o);
+    };
+    const big = await sync(emu, store, ['Account'], { client, bulkThreshold: 5, force: { reconcile: true } });
+    assert.equal(big.status, 'succeeded');
+    assert.deepEqual(bulkQueries, ['SELECT Id FROM Account'], 'one Bulk job for the Id read');
+    assert.equal(big.objects[0].deleted, 1);
+    assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
+    hardDeleteRecord(emu.org, emu.org.schema.get('Account')!, ids[1]);
+    const small = await sync(emu, store, ['Account'], { client, bulkThreshold: 100, force: { reconcile: true } });
+    assert.equal(small.objects[0].deleted, 1);
+    assert.deepEqual(bulkQueries, ['SELECT Id FROM Account'], 'below the threshold the Id read is REST');
+    assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
+    emu.close();
+  });
+
   it('an API version the org does not serve fails the run at the start, naming the versions it serves', async () => {
     const emu = await emulator();
     await createAccounts(emu, 1, 'Ver');

@@ -587,7 +587,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // Get Deleted first (one call): exact deletion times for everything still in the delete log since the
     // last reconciliation, including deletes purged before an incremental read could see them.
     const logged = await deletedSince(client, object, state.reconciledAt, lagMs, now(), signal, events);
-    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal, filter: where });
+    const found = await findDeletedIds(client, store, object, { hasIsDeleted: state.hasIsDeleted, signal, filter: where, bulkThreshold: opts.bulkThreshold ?? DEFAULT_BULK_THRESHOLD });
     const byId = new Map<string, { id: string; deletedDate: string }>();
     for (const d of [...found.excluded, ...found.recycled, ...found.purged.map((id) => ({ id, deletedDate: at }))]) byId.set(d.id, d);
     // A logged deletion time is more precise than "now" for a purge found by the Id comparison.
