@@ -277,10 +277,17 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
       if (values.cdc && exit === 0) {
-        exit = await followCdc(client, store, await resolveObjects(client, config, signal), transport!, signal, stderr, (object) => runSync({
-          client, store, objects: [object], events, signal, objectSettings: config.objects, lagMs: config.lagMs,
-          bulkThreshold: config.bulkThreshold, schemaRefreshMs: config.schemaRefreshMs, storeLabel: redactStore(config.store),
-        }));
+        exit = await followCdc(client, store, await resolveObjects(client, config, signal), transport!, signal, stderr, async (object, reason) => {
+          const caught = await runSync({
+            client, store, objects: [object], events, signal, objectSettings: config.objects, lagMs: config.lagMs,
+            bulkThreshold: config.bulkThreshold, schemaRefreshMs: config.schemaRefreshMs, storeLabel: redactStore(config.store),
+          });
+          // The catch-up is a run of its own (recorded in the store's runs), reported with its reason.
+          const why = reason === 'overflow' ? 'event overflow' : 'replay id past retention';
+          if (json) writeJson(stdout, 'sync', runJson(caught, { catchUp: reason }));
+          else stdout.write(`catch-up of ${object} (${why}):\n${formatSummary(caught, { colour: useColour(stdout, env) })}`);
+          return caught;
+        });
         break;
       }
       if (!next) break;
@@ -305,7 +312,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
  * `--cdc`: follows every synced object's change events into the mirror until the signal aborts (exit 0),
  * or until the stream fails in a way resubscribing cannot fix (exit 1).
  */
-async function followCdc(client: SalesforceClient, store: Store, objects: readonly string[], transport: Awaited<ReturnType<typeof pubsubTransport>>, signal: AbortSignal, stderr: Writable, catchUp: (object: string) => Promise<RunSummary>): Promise<number> {
+async function followCdc(client: SalesforceClient, store: Store, objects: readonly string[], transport: Awaited<ReturnType<typeof pubsubTransport>>, signal: AbortSignal, stderr: Writable, catchUp: (object: string, reason: 'overflow' | 'replay-expired') => Promise<RunSummary>): Promise<number> {
   const { PubSubClient } = await import('../client/pubsub/client.ts');
   const { followChanges } = await import('../engine/sync/cdc.ts');
   const pubsub = new PubSubClient({ auth: client.auth, ...transport });
@@ -314,10 +321,14 @@ async function followCdc(client: SalesforceClient, store: Store, objects: readon
     await followChanges({
       client, pubsub, store, objects, signal,
       catchUp: async (object, reason) => {
-        stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention'}; re-reading by the cursor\n`);
-        await catchUp(object);
+        stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`);
+        const run = await catchUp(object, reason);
+        if (run.status !== 'succeeded' && !signal.aborted) throw new Error(`the catch-up read of ${object} ${run.status}${run.error ? `: ${run.error}` : ''}`);
       },
-      onApplied: (object, ev, rows) => stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''} (${plural(rows, 'row')})\n`),
+      onApplied: (object, evs, rows) => {
+        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}\n`);
+        if (evs.length) stderr.write(`${object}: ${plural(evs.length, 'change event')} applied (${plural(rows, 'row')})\n`);
+      },
     });
     return 0;
   } catch (err) {
