@@ -241,12 +241,13 @@ for (const backend of backends) {
       assert.equal((await store.getRecord('Account', id))!.Tier__c, 'Gold');
       assert.equal((await store.getRecord('Account', old))!.Tier__c, 'Silver', 'existing rows are backfilled');
       assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
-      // Removing a field from the selection: the column stays, a warning names it.
+      // Excluding a field the org still has: its column leaves the mirror (tested in sync-exclude.test.ts).
       const warnings: string[] = [];
       const ev2 = new SyncEvents();
       ev2.on('warning', (e) => warnings.push(e.code));
       await sync(emu, store, ['Account'], { events: ev2, fieldFilters: { Account: { exclude: ['Tier__c'] } } });
-      assert.ok(warnings.includes('FIELDS_REMOVED'), warnings.join());
+      assert.ok(warnings.includes('FIELDS_EXCLUDED'), warnings.join());
+      assert.equal((await store.getRecord('Account', id))!.Tier__c, undefined);
       emu.close();
     });
 

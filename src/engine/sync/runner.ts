@@ -313,7 +313,13 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
 
   // Schema: describe only when due, so an idle cycle costs one query per object, not a describe as well.
   let state: ObjectState;
-  const stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  let stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  // An excluded field whose column is still in the mirror (excluded while an older sfbridge kept the data):
+  // one local metadata read finds it, and the schema pass below drops it.
+  if (!stale && filter && 'exclude' in filter && filter.exclude.length && !settings.transform) {
+    const excluded = new Set(filter.exclude.map((f) => f.toLowerCase()));
+    stale = ((await store.describeTable(object)) ?? []).some((f) => excluded.has(f.name.toLowerCase()));
+  }
   if (stale) {
     const describe = await client.describe(object, signal);
     // Relationship paths in the include list are resolved through the parents' describes.
@@ -356,8 +362,15 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // A table created for an initial load gets its (stamp, Id) index when the load ends: built once over the
     // loaded rows instead of being updated row by row in stamp order, which is random in a real org.
-    const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
+    // Fields the org still has but the field selection leaves out (fields.exclude, or not in fields.include):
+    // their columns leave the mirror with their data, which is what taking PII out of a mirror means.
+    const selected = new Set(schema.table.fields.map((f) => f.name.toLowerCase()));
+    const excluded = settings.transform || !plain ? [] : describe.fields.filter((f) => f.deprecatedAndHidden !== true && !selected.has(f.name.toLowerCase())).map((f) => f.name);
+    const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded, drop: excluded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
+    if (ensured.dropped.length) {
+      events.emit('warning', { object, code: 'FIELDS_EXCLUDED', message: `${object}: ${ensured.dropped.join(', ')} ${ensured.dropped.length === 1 ? 'is' : 'are'} excluded by objects.${object}.fields: ${ensured.dropped.length === 1 ? 'its column was dropped from the mirror with its data' : 'their columns were dropped from the mirror with their data'}` });
+    }
     if (ensured.removed.length) {
       events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: ${settings.transform ? 'column(s) no longer produced (by the org or the transform)' : 'field(s) no longer in the org'}: ${ensured.removed.join(', ')}; their columns and data are kept` });
     }
