@@ -23,7 +23,7 @@ import { parse } from 'csv-parse';
 import { CliError, EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
 import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
 import { reportError, wantsJson, writeJson } from './report.ts';
-import { csvRowBatches } from '../client/bulk2/csv-rows.ts';
+import { checkCsvRows, csvRowBatches } from '../client/bulk2/csv-rows.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 import { csvLine } from './query.ts';
@@ -216,6 +216,9 @@ async function preflightLoad(client: SalesforceClient, object: string, operation
     throw new UsageError(`--file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { code: 'INPUT_NOT_FOUND' });
   }
   if (!header?.length) throw new UsageError(`--file ${file} is empty: it needs a header row of field names`, { code: 'EMPTY_INPUT' });
+  // The whole file is read once before any job exists: a quote left open on line 180,000 would otherwise be
+  // found only after the jobs for the rows before it had loaded them.
+  await checkCsvRows(createReadStream(file), file);
   await checkLogin(client);
   const op: PublishOperation = operation === 'hardDelete' ? 'delete' : operation;
   // The describe the load's own column check reuses (BULK_DESCRIBE_REUSE_MS): the preflight costs no extra call.

@@ -11,6 +11,7 @@ import { FileTokenStore } from '../client/token-store.ts';
 import { UsageError } from './args.ts';
 import pino from 'pino';
 import type { Logger } from '../client/log.ts';
+import { DEFAULT_PUBSUB_ENDPOINT, pubsubTransportOf, type PubSubSettings, type PubSubTransport } from '../client/pubsub/endpoint.ts';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -103,4 +104,49 @@ export function clientFor(credentials: Credentials, env: NodeJS.ProcessEnv, opts
 /** Credentials from flags and env, then a client (see {@link clientFor}). */
 export async function clientFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: Omit<SalesforceClientOptions, 'credentials'> = {}): Promise<SalesforceClient> {
   return clientFor(await credentialsFromFlags(flags, env), env, { ...(opts.logger ? {} : clientLogger(flags, env)), ...opts });
+}
+
+/** The flags `--pubsub-endpoint`, `--pubsub-plaintext` and `--pubsub-ca` (for every command that uses Pub/Sub). */
+export const PUBSUB_FLAG_OPTIONS = {
+  'pubsub-endpoint': { type: 'string' },
+  'pubsub-plaintext': { type: 'boolean' },
+  'pubsub-ca': { type: 'string' },
+} as const;
+
+/** The Pub/Sub settings the flags and `SF_PUBSUB_*` give (flags win key by key). */
+export function pubsubSettingsOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): PubSubSettings {
+  const plaintext = Boolean(values['pubsub-plaintext']) || env.SF_PUBSUB_PLAINTEXT === '1' || env.SF_PUBSUB_PLAINTEXT === 'true';
+  return {
+    endpoint: (values['pubsub-endpoint'] as string | undefined) || env.SF_PUBSUB_ENDPOINT || undefined,
+    ...(plaintext ? { plaintext } : {}),
+    ...((values['pubsub-ca'] as string | undefined) || env.SF_PUBSUB_CA ? { ca: (values['pubsub-ca'] as string | undefined) || env.SF_PUBSUB_CA } : {}),
+  };
+}
+
+/** The transport the flags and `SF_PUBSUB_*` name explicitly, or undefined; a bad value is a usage error. */
+export async function explicitPubsubTransport(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<PubSubTransport | undefined> {
+  const settings = pubsubSettingsOf(values, env);
+  if (!settings.endpoint) settings.endpoint = settings.plaintext || settings.ca ? DEFAULT_PUBSUB_ENDPOINT : undefined;
+  try {
+    return await pubsubTransportOf(settings, 'pubsub');
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^pubsub\.endpoint/, '--pubsub-endpoint').replace(/^pubsub\.ca/, '--pubsub-ca').replace(/leave it out with plaintext/, 'leave it out with --pubsub-plaintext'));
+  }
+}
+
+/**
+ * The Pub/Sub API a command's client talks to: the `--pubsub-*` flags and `SF_PUBSUB_*`, else the `pubsub:`
+ * setting of `--connection NAME`; undefined when neither names one (the client then decides by the org's
+ * host, see client/pubsub/endpoint.ts).
+ */
+export async function pubsubFromFlags(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<PubSubTransport | undefined> {
+  const explicit = await explicitPubsubTransport(flags, env);
+  if (explicit || !(typeof flags.connection === 'string' && flags.connection !== '')) return explicit;
+  const { namedPubSub } = await import('../engine/connections/named.ts');
+  const settings = await namedPubSub(flags.connection, { env, configFile: typeof flags.config === 'string' ? flags.config : undefined, storeUrl: typeof flags.store === 'string' ? flags.store : undefined }).catch(() => undefined);
+  try {
+    return await pubsubTransportOf(settings, `connection ${flags.connection}: pubsub`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

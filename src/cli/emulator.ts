@@ -8,7 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFaultSpec } from '../emulator/faults.ts';
-import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME } from '../emulator/org.ts';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, OrgIdError } from '../emulator/org.ts';
+import { parseOrgId } from '../emulator/ids.ts';
 import { readFile } from 'node:fs/promises';
 import { loadJwtVerificationKey } from '../emulator/oauth/config.ts';
 import { loadSchemaFile } from '../emulator/schema/custom.ts';
@@ -21,6 +22,8 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
   --port N               port to listen on (default 8484; 0 picks a free port)
   --host H               address to bind (default 127.0.0.1)
   --db PATH|:memory:     SQLite file for the org's data (default :memory:); a file survives restarts
+  --org-id ID            the org's Id, 15 or 18 chars starting 00D (default: the one stored in --db,
+                         else a new random one, stored with the data)
   --seed SPEC            demo | none | COUNTS (Account=1000,Contact=3000) | tree:PLAN.json (default demo)
   --schema FILE          custom objects and fields (YAML or JSON)
   --client-id ID         connected app consumer key (default ${DEFAULT_CLIENT_ID})
@@ -52,6 +55,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     host: { type: 'string', default: '127.0.0.1' },
     db: { type: 'string', default: ':memory:' },
     seed: { type: 'string', default: 'demo' },
+    'org-id': { type: 'string' },
     schema: { type: 'string' },
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
@@ -99,17 +103,25 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
   for (const uri of redirectUris) {
     if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL; use e.g. http://localhost:1717/OauthRedirect`);
   }
+  if (values['org-id'] !== undefined) {
+    try {
+      parseOrgId(values['org-id']);
+    } catch (err) {
+      throw new UsageError(`--org-id: ${(err as Error).message}`);
+    }
+  }
   const tls = await tlsFromFlags(values.tls!, values['tls-cert'], values['tls-key'], values.host!);
   const objects = values.schema ? await loadSchemaFile(values.schema) : [];
   const cdc = values.cdc === undefined ? undefined : values.cdc.trim() === 'all' ? 'all' as const : values.cdc.split(',').map((s) => s.trim()).filter(Boolean);
   let emulator;
   try {
     emulator = createEmulator({
-      db: values.db, faults, apiVersion, objects, cdc,
+      db: values.db, faults, apiVersion, objects, cdc, orgId: values['org-id'],
       clientId: values['client-id'], clientSecret: values['client-secret'],
       jwtCert, redirectUris, rotateRefreshTokens: values['rotate-refresh-tokens'],
     });
   } catch (err) {
+    if (err instanceof OrgIdError) throw new UsageError(`--org-id: ${err.message}`);
     if (cdc !== undefined && /Change Data Capture/.test((err as Error).message)) throw new UsageError(`--cdc: ${(err as Error).message}`);
     throw err;
   }
@@ -147,6 +159,7 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     out.write(`  trust it (Node):    NODE_EXTRA_CA_CERTS=${certFile}\n`);
   }
   out.write(`  login/instance URL: ${server.url}\n`);
+  out.write(`  org id:             ${emulator.org.orgId}\n`);
   out.write(`  client id:          ${emulator.org.clientId}\n`);
   out.write(`  client secret:      ${emulator.org.clientSecret}\n`);
   out.write(`  username/password:  ${DEFAULT_USERNAME} / ${DEFAULT_PASSWORD}\n`);

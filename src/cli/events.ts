@@ -10,7 +10,7 @@ import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import type { FetchLike } from '../client/index.ts';
 import { DEFAULT_PUBSUB_ENDPOINT, PubSubClient, type PubSubEvent, type ReplayFrom } from '../client/pubsub/client.ts';
 import { CliError, EXIT, UsageError, parseFlags, plural } from './args.ts';
-import { clientFromFlags } from './connect.ts';
+import { clientFromFlags, explicitPubsubTransport, PUBSUB_FLAG_OPTIONS, pubsubFromFlags as connectionPubsub } from './connect.ts';
 import { reportError, writeJson } from './report.ts';
 
 const USAGE = `Usage:
@@ -34,6 +34,7 @@ Pub/Sub endpoint:
   --pubsub-endpoint HOST:PORT   default ${DEFAULT_PUBSUB_ENDPOINT}                 SF_PUBSUB_ENDPOINT
   --pubsub-plaintext            no TLS (the emulator's default Pub/Sub port)       SF_PUBSUB_PLAINTEXT=1
   --pubsub-ca FILE              trust this PEM certificate (the emulator's --tls)  SF_PUBSUB_CA
+  (with --connection NAME and none of these, the connection's pubsub: setting)
 
 A tail resubscribes from its last event after a dropped stream and refreshes the session once when it
 expires; a replay id past the 72-hour retention fails with PUBSUB_REPLAY_ID_EXPIRED (tail again with
@@ -85,34 +86,17 @@ function positiveInt(value: unknown, flag: string): number | undefined {
   return n;
 }
 
-/** The flags `--pubsub-endpoint`, `--pubsub-plaintext` and `--pubsub-ca` (for every command that uses Pub/Sub). */
-export const PUBSUB_FLAG_OPTIONS = {
-  'pubsub-endpoint': { type: 'string' },
-  'pubsub-plaintext': { type: 'boolean' },
-  'pubsub-ca': { type: 'string' },
-} as const;
+export { PUBSUB_FLAG_OPTIONS };
 
-/** Where the Pub/Sub API is and how to talk to it, from the flags and `SF_PUBSUB_*`; a bad value is a usage error. */
+/** Where the Pub/Sub API is and how to talk to it, from the flags and `SF_PUBSUB_*` (default Salesforce's); a bad value is a usage error. */
 export async function pubsubTransport(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<{ endpoint: string; tls: false | true | { ca: string } }> {
-  const endpoint = (values['pubsub-endpoint'] as string | undefined) || env.SF_PUBSUB_ENDPOINT || DEFAULT_PUBSUB_ENDPOINT;
-  if (!/^[^\s/:]+:\d{1,5}$/.test(endpoint)) throw new UsageError(`--pubsub-endpoint must be HOST:PORT (like ${DEFAULT_PUBSUB_ENDPOINT}), got "${endpoint}"`);
-  const plaintext = Boolean(values['pubsub-plaintext']) || env.SF_PUBSUB_PLAINTEXT === '1' || env.SF_PUBSUB_PLAINTEXT === 'true';
-  const caFile = (values['pubsub-ca'] as string | undefined) || env.SF_PUBSUB_CA;
-  if (plaintext && caFile) throw new UsageError('--pubsub-ca trusts a TLS certificate; leave it out with --pubsub-plaintext');
-  let ca: string | undefined;
-  if (caFile) {
-    try {
-      ca = await readFile(caFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(`--pubsub-ca ${caFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-  }
-  return { endpoint, tls: plaintext ? false : ca ? { ca } : true };
+  const t = (await explicitPubsubTransport(values, env)) ?? { endpoint: DEFAULT_PUBSUB_ENDPOINT, tls: true };
+  return t as { endpoint: string; tls: false | true | { ca: string } };
 }
 
 /** The Pub/Sub client for the flags (endpoint, TLS) on the connection's session. */
 async function pubsubFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv, fetch: FetchLike | undefined): Promise<PubSubClient> {
-  const transport = await pubsubTransport(values, env);
+  const transport = (await connectionPubsub(values, env)) ?? (await pubsubTransport(values, env));
   const client = await clientFromFlags(values, env, { apiVersion: values['api-version'] as string | undefined, fetch });
   // Log in before opening the stream: a wrong password is exit 3 here, not a gRPC error later.
   await client.auth.getSession();

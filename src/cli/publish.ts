@@ -36,7 +36,7 @@ import {
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { UsageError, parseDuration, parseFlags, plural } from './args.ts';
-import { clientFromFlags } from './connect.ts';
+import { clientFromFlags, PUBSUB_FLAG_OPTIONS, pubsubFromFlags } from './connect.ts';
 import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
 import { createProgress } from './progress.ts';
 import { reportError, writeJson } from './report.ts';
@@ -45,7 +45,7 @@ import { redactUrl } from './store-flags.ts';
 const USAGE = `Usage:
   sfbridge publish --object Contact --operation insert|update|upsert|delete --from FILE.csv|FILE.jsonl|-
                    [--external-id External_Id__c] [--idempotency-field Sfbridge_Key__c] [--map mapping.yaml]
-                   [--results FILE.jsonl|FILE.csv] [--state sqlite:./data/publish.db] [--path auto|collections|bulk]
+                   [--results FILE.jsonl|FILE.csv] [--state sqlite:./data/publish.db] [--path auto|collections|bulk|pubsub]
   sfbridge publish --config sfbridge.yaml [--pipeline NAME]
 
   --object NAME         target sObject (platform events: Order_Event__e, insert only)
@@ -66,7 +66,12 @@ const USAGE = `Usage:
                         published record again
   --pipeline NAME       outbox namespace (default derived from object, operation and input);
                         with --config: run only this pipeline
-  --path P              auto (default: < 2,000 records collections, else Bulk API 2.0), collections, bulk
+  --path P              auto (default: < 2,000 records collections, else Bulk API 2.0; platform events over
+                        the Pub/Sub API when it is reachable, else collections), collections, bulk, pubsub
+                        (platform events only: Publish, or PublishStream above 200 events)
+  --pubsub-endpoint H:P where the Pub/Sub API is (SF_PUBSUB_ENDPOINT; default Salesforce's for orgs on
+                        Salesforce hosts, or the pubsub: setting of --connection NAME);
+                        --pubsub-plaintext (no TLS), --pubsub-ca FILE as for sfbridge events
   --all-or-none         roll back each 200-record Collections call when one of its records fails
   --assignment-rule R   Case/Lead assignment rules: true, false or a rule Id (01Q…); an Id also works on Bulk
   --duplicate-rules S   Sforce-Duplicate-Rule-Header, e.g. allowSave=true;runAsCurrentUser=true
@@ -189,6 +194,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      ...PUBSUB_FLAG_OPTIONS,
     }, USAGE);
     const values = parsedValues as Record<string, string | string[] | boolean | undefined>;
     json = Boolean(values.json);
@@ -197,7 +203,8 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       return 0;
     }
     const path = (values.path as string | undefined) ?? 'auto';
-    if (!['auto', 'collections', 'bulk'].includes(path)) throw new UsageError(`--path must be auto, collections or bulk, got "${path}"`);
+    if (!['auto', 'collections', 'bulk', 'pubsub'].includes(path)) throw new UsageError(`--path must be auto, collections, bulk or pubsub, got "${path}"`);
+    const pubsub = await pubsubFromFlags(values, env);
     const intFlag = (name: string, min: number, max: number): number | undefined => {
       const v = values[name] as string | undefined;
       if (v === undefined) return undefined;
@@ -228,7 +235,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
       if (values.pipeline) pipelines = pipelines.filter((p) => p.name === values.pipeline);
       if (pipelines.length === 0) throw new UsageError(values.pipeline ? `no publish pipeline named "${values.pipeline}" in ${values.config}` : `${values.config} has no publish: pipelines`);
       // The file's connection: block connects (flags win key by key), as for every command.
-      const client = await clientFromFlags(values, env, { fetch: io.fetch });
+      const client = await clientFromFlags(values, env, { fetch: io.fetch, ...(pubsub ? { pubsub } : {}) });
       await checkLogin(client);
       for (const p of pipelines) await preflightTarget(client, p.target.object, p.target.operation as PublishOperation, p.target.externalIdField);
       let failed = 0;
@@ -297,7 +304,7 @@ export async function publishCommand(argv: string[], io: PublishCommandIO = {}):
     // Checked before anything is opened or written, so a typo leaves no state file or result file behind.
     if (from !== '-') await statOrUsage(from, 'file', `--from ${from}`);
     await statOrUsage(dirname(resolve(resultsPath)), 'directory', `--results ${resultsPath}: the directory ${dirname(resultsPath)}`);
-    const client = await clientFromFlags(values, env, { fetch: io.fetch });
+    const client = await clientFromFlags(values, env, { fetch: io.fetch, ...(pubsub ? { pubsub } : {}) });
     // Preflight: login, object, operation, external ID, then every column of the input (a file is read once
     // for it; stdin is checked record by record as it streams). Nothing exists yet to clean up on refusal.
     await checkLogin(client);

@@ -144,4 +144,5 @@ export { redactUrl, redactHeaders, redactObject, type Logger } from './log.ts';
 export * from './bulk2.ts';
 export { Events, type EventsOptions, type EventsPublishOptions, type EventsSubscribeOptions } from './pubsub/events.ts';
 export * from './pubsub/checkpoints.ts';
+export * from './pubsub/endpoint.ts';
 export { envProxy, parseProxyUrl, proxyDispatcher, proxyFetch, redactProxy, ProxyConfigError } from './proxy.ts';

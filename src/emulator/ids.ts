@@ -47,3 +47,25 @@ export function makeId(keyPrefix: string, seq: number, pod = '8d0'): string {
   if (n > 0) throw new RangeError(`ID sequence ${seq} overflows 9 base-62 digits`);
   return toId18(keyPrefix + pod + body);
 }
+
+/**
+ * A fresh org Id: `00D`, then 12 random base-62 characters, in the 18-char form. Each emulated org gets its
+ * own, so services that key their state by org tell emulators apart.
+ */
+export function randomOrgId(random: () => number = Math.random): string {
+  let body = '';
+  for (let i = 0; i < 12; i++) body += BASE62[Math.floor(random() * 62) % 62];
+  return toId18('00D' + body);
+}
+
+/**
+ * Checks an org Id given by hand: 15 or 18 characters, `00D` first, letters and digits only, and for 18
+ * characters the case-safe suffix of the first 15. Returns the 18-char form; throws naming the problem.
+ */
+export function parseOrgId(s: string): string {
+  const v = s.trim();
+  if (!/^[a-zA-Z0-9]{15}$|^[a-zA-Z0-9]{18}$/.test(v)) throw new Error(`org Id "${s}" must be 15 or 18 letters and digits (e.g. 00D5g000004ABCDEAY)`);
+  if (!v.startsWith('00D')) throw new Error(`org Id "${s}" must start with 00D, the key prefix of Organization`);
+  if (v.length === 18 && toId18(v) !== v.slice(0, 15) + v.slice(15).toUpperCase()) throw new Error(`org Id "${s}" has a wrong 18-char suffix: the suffix of ${v.slice(0, 15)} is ${toId18(v).slice(15)}; give the 15-char form or ${toId18(v)}`);
+  return toId18(v);
+}

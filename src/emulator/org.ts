@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Clock } from './clock.ts';
 import { Faults, type FaultSettings, DEFAULT_FAULTS } from './faults.ts';
-import { makeId } from './ids.ts';
+import { parseOrgId, randomOrgId } from './ids.ts';
 import { SchemaRegistry } from './schema/registry.ts';
 import type { ObjectDef } from './schema/types.ts';
 import { OrgStore } from './store/org-store.ts';
@@ -31,6 +31,11 @@ export interface OrgOptions {
    * those marked `cdc: false`).
    */
   cdc?: string[] | 'all';
+  /**
+   * The org Id (15 or 18 chars, `00D…`). Default: the one stored with the data, else a new random one, which
+   * is then stored, so an emulator restarted on the same `db` is the same org.
+   */
+  orgId?: string;
 }
 
 export interface OrgEvents {
@@ -42,6 +47,21 @@ export const DEFAULT_CLIENT_SECRET = 'sfbridge-emulator-secret';
 export const DEFAULT_USERNAME = 'admin@emulator.sfbridge.dev';
 export const DEFAULT_PASSWORD = 'emulator';
 export const DEFAULT_API_VERSION = '62.0';
+
+/** Thrown for an `orgId` option that cannot be used (bad shape, or not the org the data belongs to). */
+export class OrgIdError extends Error {}
+
+function resolveOrgId(stored: string | undefined, wanted: string | undefined, db: string | undefined): string {
+  if (wanted === undefined) return stored ?? randomOrgId();
+  let id: string;
+  try {
+    id = parseOrgId(wanted);
+  } catch (err) {
+    throw new OrgIdError((err as Error).message);
+  }
+  if (stored && stored !== id) throw new OrgIdError(`org Id ${wanted} is not the org of ${db}: its data belongs to ${stored}; leave the org Id out, give ${stored}, or use another data file`);
+  return id;
+}
 
 export class Org {
   readonly schema: SchemaRegistry;
@@ -77,7 +97,7 @@ export class Org {
     this.clientSecret = opts.clientSecret ?? DEFAULT_CLIENT_SECRET;
     this.username = opts.username ?? DEFAULT_USERNAME;
     this.password = opts.password ?? DEFAULT_PASSWORD;
-    this.orgId = this.store.getMeta('orgId') ?? makeId('00D', 1, '5g0');
+    this.orgId = resolveOrgId(this.store.getMeta('orgId'), opts.orgId, opts.db);
     this.store.setMeta('orgId', this.orgId);
     this.apiUsage = Number(this.store.getMeta('apiUsage') ?? 0);
     this.adminUserId = this.#ensureAdmin();

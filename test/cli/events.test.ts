@@ -180,6 +180,48 @@ describe('sfbridge events', () => {
     assert.equal(org.emu.org.bus.tip, tip, 'nothing was published');
   });
 
+  test('publish --from FILE.jsonl: a line per event, exit 1 when one is refused; a bad line or an unknown topic is refused first', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${cwd}/events.jsonl`, '{"id":"f-1","Note__c":"first","Count__c":1}\n{"id":"f-2","Count__c":2.5}\n{"id":"f-3","Note__c":"third"}\n');
+    const tip = org.emu.org.bus.tip;
+    const run = await sfbridge(['events', 'publish', '/event/Ping__e', '--from', 'events.jsonl'], { cwd, env: org.env });
+    assert.equal(run.code, 1, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^published {2}f-1 {2}replay [0-9a-f]{16}$/);
+    assert.match(lines[1], /^failed {5}f-2 {2}INVALID_EVENT: the values do not fit the schema of \/event\/Ping__e/);
+    assert.match(lines[2], /^published {2}f-3 /);
+    assert.match(run.stderr, /2 events published to \/event\/Ping__e, 1 failed/);
+    assert.equal(org.emu.org.bus.tip, tip + 2);
+
+    await writeFile(`${cwd}/bad.jsonl`, '{"Note__c":"a"}\n\n{"Note__c": nope}\n');
+    const bad = await sfbridge(['events', 'publish', '/event/Ping__e', '--from', 'bad.jsonl'], { cwd, env: org.env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--from bad\.jsonl: line 3 is not JSON .*one event object per line/);
+    const unknown = await sfbridge(['events', 'publish', '/event/Pong__e', '--from', 'events.jsonl', '--json'], { cwd, env: org.env });
+    assert.equal(unknown.code, 2, unknown.stdout);
+    const doc = JSON.parse(unknown.stdout);
+    assert.equal(doc.error.code, 'PUBSUB_TOPIC');
+    assert.match(doc.error.message, /Topic \/event\/Pong__e not found/);
+    assert.equal(org.emu.org.bus.tip, tip + 2, 'nothing more was published');
+  });
+
+  test('sfbridge publish --object Ping__e goes over Pub/Sub (the SF_PUBSUB_* endpoint); --path collections keeps REST', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${cwd}/pings.csv`, 'Note__c,Count__c\nvia pubsub,7\nsecond,8\n');
+    const tip = org.emu.org.bus.tip;
+    const run = await sfbridge(['publish', '--object', 'Ping__e', '--operation', 'insert', '--from', 'pings.csv', '--state', 'sqlite::memory:', '--json'], { cwd, env: org.env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.deepEqual(doc.paths, ['pubsub']);
+    assert.equal(doc.succeeded, 2);
+    const tail = await sfbridge(['events', 'tail', '/event/Ping__e', '--from', tip.toString(16).padStart(16, '0'), '--limit', '2', '--json'], { cwd, env: org.env });
+    assert.deepEqual(tail.stdout.trim().split('\n').map((l) => [JSON.parse(l).payload.Note__c, JSON.parse(l).payload.Count__c]), [['via pubsub', 7], ['second', 8]]);
+    const viaRest = await sfbridge(['publish', '--object', 'Ping__e', '--operation', 'insert', '--from', 'pings.csv', '--state', 'sqlite::memory:', '--path', 'collections', '--json'], { cwd, env: org.env });
+    assert.equal(viaRest.code, 0, viaRest.stderr);
+    assert.deepEqual(JSON.parse(viaRest.stdout).paths, ['collections']);
+  });
+
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
     const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', '00000000000000ff', '--format', 'jsonl'], { cwd, env: org.env });
     assert.equal(expired.code, 1, expired.stdout);

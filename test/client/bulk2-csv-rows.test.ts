@@ -40,4 +40,16 @@ describe('csvRowBatches (Bulk result files)', () => {
   it('an empty body has no rows', async () => {
     assert.deepEqual(await read([]), []);
   });
+
+  it('a quoted field longer than many chunks, with no quote inside, reads whole; one left open is reported by its line', async () => {
+    const long = 'x'.repeat(300_000).replace(/x{999}/g, (m) => `${m}\n`);
+    const text = `Id,Body\n001A,"${long}"\n001B,short\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += 4096) chunks.push(text.slice(i, i + 4096));
+    assert.deepEqual(await read(chunks), [['Id', 'Body'], ['001A', long], ['001B', 'short']]);
+    const open = `Id,Body\n001A,ok\n001B,"never closed\n${'001C,more\n'.repeat(50_000)}`;
+    const pieces: string[] = [];
+    for (let i = 0; i < open.length; i += 4096) pieces.push(open.slice(i, i + 4096));
+    await assert.rejects(read(pieces), /CSV row 3 \(counting the header row, on line 3\) opens a quoted field that is never closed \("001B,\\"never closed/);
+  });
 });

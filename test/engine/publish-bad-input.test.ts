@@ -3,7 +3,7 @@
  * a non-zero exit, and nothing half-written (no record in the org, no result file, no state file, no job).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -55,10 +55,37 @@ describe('bad input: one-line error, non-zero exit, nothing written', () => {
     const jobsBefore = (await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length;
     const r = await run(bulkCommand, ['insert', '--object', 'Contact', '--file', file, '--results-dir', join(dir, 'bulk-out')]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /CSV row 3 \(counting the header row\) opens a quoted field that is never closed.*close the quote/);
+    assert.match(r.stderr, /CSV row 3 \(counting the header row, on line 3\) opens a quoted field that is never closed.*close the quote/);
     assert.doesNotMatch(r.stdout + r.stderr, /0 records: 0 succeeded/);
     assert.equal((await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length, jobsBefore, 'no job created');
     assert.equal(await clientFor(emu).count("SELECT COUNT() FROM Contact WHERE Email LIKE '%@example.com'"), 0);
+  });
+
+  it('bulk: an unterminated quote far into a file bigger than one job fails naming its line before any job is created', async () => {
+    const file = join(dir, 'big-bad.csv');
+    const rows = ['LastName,Email'];
+    for (let i = 0; i < 120_000; i++) rows.push(i === 110_000 ? `"Open ${i},big${i}@example.com` : `Big ${i},big${i}@example.com`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const jobsBefore = (await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length;
+    const out = join(dir, 'big-bad-out');
+    const r = await run(bulkCommand, ['insert', '--object', 'Contact', '--file', file, '--results-dir', out, '--max-rows-per-job', '50000']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /CSV row 110002 \(counting the header row, on line 110002\) opens a quoted field that is never closed \("\\"Open 110000,big110000@example\.com/);
+    assert.doesNotMatch(r.stdout, /job 750/);
+    assert.equal((await clientFor(emu).request<{ records: unknown[] }>('jobs/ingest')).records.length, jobsBefore, 'no job created');
+    assert.equal(await clientFor(emu).count("SELECT COUNT() FROM Contact WHERE Email LIKE 'big%'"), 0);
+    assert.equal(existsSync(out) && readdirSync(out).length > 0, false, 'no manifest or result file');
+  });
+
+  it('bulk: a row narrower than the header deep in the file is refused before any job is created', async () => {
+    const file = join(dir, 'ragged.csv');
+    const rows = ['LastName,Email'];
+    for (let i = 0; i < 3000; i++) rows.push(i === 2500 ? `Ragged ${i}` : `Rag ${i},rag${i}@example.com`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const r = await run(bulkCommand, ['insert', '--object', 'Contact', '--file', file, '--results-dir', join(dir, 'ragged-out'), '--max-rows-per-job', '1000']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ragged\.csv: data row 2501 has 1 fields but the header has 2/);
+    assert.equal(await clientFor(emu).count("SELECT COUNT() FROM Contact WHERE Email LIKE 'rag%'"), 0);
   });
 
   it('publish: a missing --from file is a one-line usage error; no state file is created', async () => {

@@ -100,7 +100,7 @@ describe('sfbridge publish', () => {
     assert.match((await cli(['--object', 'Contact', '--operation', 'upsert', '--from', 'x.csv'])).stderr, /needs an external ID field: pass --external-id/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'merge', '--from', 'x.csv'])).stderr, /unknown operation "merge"/);
     assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.txt'])).stderr, /cannot tell the input format/);
-    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--path', 'fast'])).stderr, /--path must be auto, collections or bulk/);
+    assert.match((await cli(['--object', 'Contact', '--operation', 'insert', '--from', 'x.csv', '--path', 'fast'])).stderr, /--path must be auto, collections, bulk or pubsub/);
     assert.equal((await dlq(['replay', '--state', `sqlite:${join(dir, 'state.db')}`])).code, 2);
     const updateOnly = await cli(['--object', 'Contact', '--external-id', 'External_Id__c', '--from', 'x.csv', '--update-only', '--path', 'bulk']);
     assert.equal(updateOnly.code, 2);

@@ -245,7 +245,7 @@ describe('platform events', () => {
     const counter = { calls: 0, paths: [] as string[] };
     const client = clientFor(emu, counter);
     const state = await (await openStore('sqlite::memory:')).publishState();
-    const { summary, results } = await run(client, state, { target: { object: 'Order_Shipped__e', operation: 'insert' }, records: Array.from({ length: 250 }, (_, i) => ({ record: { Order_Number__c: `O-${i}` } })) });
+    const { summary, results } = await run(client, state, { target: { object: 'Order_Shipped__e', operation: 'insert' }, path: 'collections', records: Array.from({ length: 250 }, (_, i) => ({ record: { Order_Number__c: `O-${i}` } })) });
     assert.equal(summary.succeeded, 250);
     assert.deepEqual(counter.paths.filter((p) => p.endsWith('/composite/sobjects')).length, 2);
     assert.ok(results.every((r) => r.id?.startsWith('e0')));

@@ -1,12 +1,16 @@
 /**
- * Following change events into the mirror (sync --cdc): after the initial load, REST writes reach the mirror
- * through the emulator's Pub/Sub server over real gRPC, with no REST reads; the replay id commits with the
- * rows, and a restarted follower resumes from it.
+ * Following change events into the mirror (sync --cdc): after the initial load, writes reach the mirror
+ * through the emulator's Pub/Sub server over real gRPC, with no REST reads. Covered: commit order and one
+ * transaction per store transaction, updates merged onto the row, hard deletes and undeletes, gap events
+ * re-read by REST, overflow and an expired replay id caught up by the cursor, the replay id committed with the
+ * rows, a restart from it, and an idle mirror that makes no API call.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PubSubClient } from '../../src/client/pubsub/client.ts';
+import { PubSubClient, type PubSubEvent } from '../../src/client/pubsub/client.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
+import { EVENT_RETENTION_MS } from '../../src/emulator/events/bus.ts';
+import { hardDeleteRecord, undeleteRecord } from '../../src/emulator/dml.ts';
 import type { Emulator } from '../../src/emulator/app.ts';
 import { cdcCheckpointKey, followChanges } from '../../src/engine/sync/cdc.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -19,6 +23,8 @@ async function until(cond: () => boolean | Promise<boolean>, what: string): Prom
   }
 }
 
+const hexOf = (id: Uint8Array) => Buffer.from(id).toString('hex');
+
 describe('followChanges', () => {
   let emu: Emulator;
   let server: PubSubServer;
@@ -29,6 +35,8 @@ describe('followChanges', () => {
     emu = await emulator('Account=5');
     server = await startPubSub(emu, { port: 0, keepaliveMs: 100 });
     ({ store, done } = await fresh(backends[0]));
+    writer = clientFor(emu, { governor: false });
+    await sync(emu, store, ['Account']);
   });
 
   const stops: (() => Promise<void>)[] = [];
@@ -41,67 +49,224 @@ describe('followChanges', () => {
     emu.close();
   });
 
+  const admin = async (path: string, body: unknown) => {
+    const res = await emu.request(`/__emulator/${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  let writer: ReturnType<typeof clientFor>;
+  const mirrored = async () => assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
+  const settle = (what: string) => until(async () => (await mirrorDiff(emu, store, 'Account')).length === 0, what);
+
   function follower() {
     const client = clientFor(emu, { governor: false });
     const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
     const ctl = new AbortController();
-    let applied = 0;
+    const batches: PubSubEvent[][] = [];
     const catchUps: string[] = [];
+    const failed: unknown[] = [];
     const running = followChanges({
       client, pubsub, store, objects: ['Account'], signal: ctl.signal,
       catchUp: async (object, reason) => {
         catchUps.push(`${object}:${reason}`);
         await sync(emu, store, [object]);
       },
-      onApplied: () => applied++,
-    });
+      onApplied: (_object, events) => void batches.push([...events]),
+    }).catch((err) => void failed.push(err));
     let stopped = false;
-    return { client, applied: () => applied, catchUps, stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      ctl.abort();
-      await running;
-      pubsub.close();
-    } };
+    const events = () => batches.flat();
+    return {
+      client, batches, events, catchUps, failed,
+      /** REST requests this follower made (token calls included). */
+      requests: () => client.transport.requests,
+      applied: (type: string, id?: string) => events().some((e) => e.header?.changeType === type && (!id || e.header.recordIds.includes(id))),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        ctl.abort();
+        await running;
+        pubsub.close();
+        assert.deepEqual(failed, []);
+      },
+    };
   }
 
   test('creates, updates (changed fields merged), nulls and deletes reach the mirror; the replay id commits with them', async () => {
-    await sync(emu, store, ['Account']);
     const f = follower();
     stops.push(f.stop);
-    const sf = f.client;
-    const { id } = await sf.create('Account', { Name: 'Follow Co', Phone: '111', BillingCity: 'Leeds', BillingStreet: '1 Road' });
-    await sf.update('Account', id, { Name: 'Follow Co Ltd', BillingCity: 'York' });
-    await sf.update('Account', id, { Phone: null });
+    const { id } = await writer.create('Account', { Name: 'Follow Co', Phone: '111', BillingCity: 'Leeds', BillingStreet: '1 Road', Industry: 'Banking' });
+    await until(() => f.applied('CREATE', id), 'the create');
+    const restBefore = f.requests();
+    await writer.update('Account', id, { Name: 'Follow Co Ltd', BillingCity: 'York' });
+    await writer.update('Account', id, { Phone: null });
     let victim = '';
-    for await (const r of sf.query<{ Id: string }>('SELECT Id FROM Account WHERE Id != \'' + id + '\' LIMIT 1')) victim = r.Id;
-    await sf.delete('Account', victim);
-    await until(async () => (await mirrorDiff(emu, store, 'Account')).length === 0, 'the mirror to equal the org');
+    for await (const r of writer.query<{ Id: string }>(`SELECT Id FROM Account WHERE Id != '${id}' LIMIT 1`)) victim = r.Id;
+    await writer.delete('Account', victim);
+    await settle('the mirror to equal the org');
     const row = (await store.getRecord('Account', id))!;
     assert.equal(row.Name, 'Follow Co Ltd');
-    assert.equal(row.Phone, null);
-    assert.equal(row.BillingStreet, '1 Road', 'fields an update did not change stay as they were');
+    assert.equal(row.Phone, null, 'a nulled field becomes null');
+    assert.equal(row.BillingStreet, '1 Road', 'fields an update did not change keep their values');
+    assert.equal(row.Industry, 'Banking');
     assert.equal(row.BillingCity, 'York');
     assert.ok(await store.getTombstone('Account', victim), 'the deleted row is a tombstone');
     assert.equal(await store.count('Account'), 5);
-    await until(() => f.applied() >= 4, 'the four events applied');
+    await until(() => f.applied('DELETE', victim), 'the delete applied');
+    assert.equal(f.requests(), restBefore, 'updates and deletes are applied from the events alone, with no REST call');
     const cp = await store.getCheckpoint(cdcCheckpointKey('Account'));
     assert.match(String(cp?.extra?.replayId), /^[0-9a-f]{16}$/);
+    assert.ok(String(cp?.extra?.replayId) >= hexOf(f.events().at(-1)!.replayId), 'the checkpoint is at (or, after a keepalive, past) the last applied event');
     await f.stop();
   });
 
   test('a restarted follower resumes from the stored replay id', async () => {
     const before = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
-    const sf = clientFor(emu, { governor: false });
-    const { id } = await sf.create('Account', { Name: 'While Stopped' });
+    const { id } = await writer.create('Account', { Name: 'While Stopped' });
     const f = follower();
     stops.push(f.stop);
     await until(async () => (await store.getRecord('Account', id))?.Name === 'While Stopped', 'the change made while stopped');
-    await until(() => f.applied() >= 1, 'the event applied');
-    assert.equal(f.applied(), 1, 'only the events after the stored replay id are applied');
+    await until(() => f.events().length >= 1, 'the event applied');
+    assert.deepEqual(f.events().map((e) => e.header?.recordIds[0]), [id], 'only the events after the stored replay id are applied');
     const afterId = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
     assert.ok(afterId > before);
-    assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
+    await mirrored();
+    await f.stop();
+  });
+
+  test("events apply in commit order, and one transaction's events commit together in one store transaction", async () => {
+    const f = follower();
+    stops.push(f.stop);
+    // One Collections request is one transaction: three creates sharing a transactionKey.
+    const created = await writer.collections.create([1, 2, 3].map((i) => ({ attributes: { type: 'Account' }, Name: `Tx ${i}` })), { allOrNone: true });
+    const ids = created.map((r) => r.id!);
+    // Then several single-record transactions on the same row, back to back.
+    for (const n of ['a', 'b', 'c', 'd']) await writer.update('Account', ids[0], { Description: n });
+    await until(() => f.events().filter((e) => e.header?.recordIds.includes(ids[0])).length >= 5, 'every event');
+    const events = f.events();
+    const replayIds = events.map((e) => hexOf(e.replayId));
+    assert.deepEqual(replayIds, [...replayIds].sort(), 'applied in commit (replay id) order');
+    const key = events.find((e) => e.header?.recordIds.includes(ids[1]))!.header!.transactionKey;
+    const tx = events.filter((e) => e.header?.transactionKey === key);
+    assert.deepEqual(tx.map((e) => e.header!.recordIds[0]).sort(), [...ids].sort(), 'the request is one transaction');
+    const holding = f.batches.filter((b) => b.some((e) => e.header?.transactionKey === key));
+    assert.equal(holding.length, 1, "the transaction's events were applied in one store transaction");
+    assert.equal(holding[0].filter((e) => e.header?.transactionKey === key).length, 3);
+    assert.deepEqual(events.filter((e) => e.header?.changeType === 'UPDATE').map((e) => e.header!.changedFields.includes('Description')), [true, true, true, true]);
+    await settle('the updates');
+    assert.equal((await store.getRecord('Account', ids[0]))!.Description, 'd', 'the last update wins');
+    await mirrored();
+    await f.stop();
+  });
+
+  test('a hard delete leaves the mirror through its DELETE event; an undelete brings the row back', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    const { id } = await writer.create('Account', { Name: 'Short Lived', Phone: '222' });
+    const { id: gone } = await writer.create('Account', { Name: 'Gone For Good' });
+    await until(() => f.applied('CREATE', gone), 'the creates');
+    const restBefore = f.requests();
+    const def = emu.org.schema.get('Account')!;
+    hardDeleteRecord(emu.org, def, gone);
+    await writer.delete('Account', id);
+    await until(() => f.applied('DELETE', id) && f.applied('DELETE', gone), 'the deletes');
+    assert.equal(await store.getRecord('Account', gone), undefined, 'the hard-deleted row left the mirror');
+    assert.ok(await store.getTombstone('Account', gone));
+    await mirrored();
+    undeleteRecord(emu.org, def, id);
+    await until(() => f.applied('UNDELETE', id), 'the undelete');
+    const back = await store.getRecord('Account', id);
+    assert.equal(back?.Name, 'Short Lived', 'the undeleted row is back');
+    assert.equal(back?.Phone, '222');
+    await mirrored();
+    assert.equal(f.requests(), restBefore, 'no reconciliation or re-read: the events alone');
+    await f.stop();
+  });
+
+  test('gap events: their records are re-read by REST (a gap delete removes the row)', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    const { id } = await writer.create('Account', { Name: 'Gappy', Phone: '1' });
+    const { id: doomed } = await writer.create('Account', { Name: 'Doomed' });
+    await until(() => f.applied('CREATE', doomed), 'the creates');
+    await admin('faults', 'gap=1');
+    try {
+      await writer.update('Account', id, { Phone: '2', Website: 'gap.example' });
+      await writer.delete('Account', doomed);
+      const restBefore = f.requests();
+      await until(() => f.applied('GAP_UPDATE', id) && f.applied('GAP_DELETE', doomed), 'the gap events');
+      assert.ok(f.requests() > restBefore, 'the gap records were read by REST');
+    } finally {
+      await admin('faults', 'gap=0');
+    }
+    const row = await store.getRecord('Account', id);
+    assert.equal(row?.Phone, '2');
+    assert.equal(row?.Website, 'gap.example');
+    assert.equal(await store.getRecord('Account', doomed), undefined);
+    await mirrored();
+    await f.stop();
+  });
+
+  test('an overflow runs an incremental catch-up read', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    await admin('faults', 'overflow=2');
+    try {
+      const created = await writer.collections.create([1, 2, 3, 4, 5].map((i) => ({ attributes: { type: 'Account' }, Name: `Overflow ${i}` })), { allOrNone: true });
+      await until(() => f.applied('GAP_OVERFLOW'), 'the overflow event');
+      await until(async () => (await store.getRecord('Account', created[4].id!)) !== undefined, 'the catch-up');
+    } finally {
+      await admin('faults', 'overflow=100000');
+    }
+    assert.deepEqual(f.catchUps, ['Account:overflow']);
+    assert.equal(f.events().filter((e) => e.header?.changeType === 'CREATE').length, 2, 'two changes as events, the rest overflowed');
+    await mirrored();
+    const cp = await store.getCheckpoint(cdcCheckpointKey('Account'));
+    assert.ok(String(cp?.extra?.replayId) >= hexOf(f.events().find((e) => e.header?.changeType === 'GAP_OVERFLOW')!.replayId), 'the overflow is checkpointed after its catch-up');
+    await f.stop();
+  });
+
+  test('a replay id past retention: re-read by the cursor, then the stream restarts at the tip', async () => {
+    const f0 = follower();
+    stops.push(f0.stop);
+    const { id: first } = await writer.create('Account', { Name: 'Before Going Away' });
+    await until(() => f0.applied('CREATE', first), 'a stored position');
+    await f0.stop();
+    const stored = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
+    const { id } = await writer.create('Account', { Name: 'Written While Away' });
+    await admin('clock', { advance: EVENT_RETENTION_MS + 60 * 60_000 });
+    const f = follower();
+    stops.push(f.stop);
+    await until(() => f.catchUps.length > 0, 'the catch-up');
+    assert.deepEqual(f.catchUps, ['Account:replay-expired']);
+    await until(async () => (await store.getRecord('Account', id)) !== undefined, 'the change read by the cursor');
+    const { id: later } = await writer.create('Account', { Name: 'After The Restart' });
+    await until(() => f.applied('CREATE', later) || f.failed.length > 0, 'the stream at the tip');
+    assert.deepEqual(f.failed, []);
+    assert.equal(f.applied('CREATE', id), false, 'the change made while away came from the cursor, not the (expired) stream');
+    const now = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
+    assert.ok(now > stored);
+    await mirrored();
+    await f.stop();
+  });
+
+  test('an idle mirror makes no API call; its position follows the keepalives', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    const { id } = await writer.create('Account', { Name: 'Before The Quiet' });
+    await until(() => f.applied('CREATE', id), 'the create');
+    const cp0 = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
+    // Another object's change moves the bus; the Account stream only sees keepalives.
+    await writer.create('Contact', { LastName: 'Elsewhere' });
+    const calls0 = emu.org.apiUsage;
+    const requests0 = emu.stats.requests;
+    const mine0 = f.requests();
+    const keepalives0 = server.stats.keepalives;
+    await until(() => server.stats.keepalives >= keepalives0 + 5, 'keepalives');
+    await until(async () => ((await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string) > cp0, 'the keepalive position checkpointed');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(emu.org.apiUsage, calls0, 'no API call while idle');
+    assert.equal(emu.stats.requests, requests0, 'no request of any kind while idle');
+    assert.equal(f.requests(), mine0);
     await f.stop();
   });
 });

@@ -15,9 +15,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import avro from 'avsc';
 import type { Authenticator, Session } from '../auth.ts';
+import { DEFAULT_PUBSUB_ENDPOINT } from './endpoint.ts';
 
-/** Salesforce's Pub/Sub endpoint. */
-export const DEFAULT_PUBSUB_ENDPOINT = 'api.pubsub.salesforce.com:7443';
+export { DEFAULT_PUBSUB_ENDPOINT };
 /** Events per FetchRequest at most (the server's limit). */
 export const MAX_BATCH = 100;
 
@@ -197,12 +197,12 @@ export class PubSubClient {
   }
 
   /** A unary call with one session refresh on UNAUTHENTICATED. */
-  async #unary<T>(method: string, req: unknown, signal?: AbortSignal): Promise<T> {
+  async #unary<T>(method: string, req: unknown, signal?: AbortSignal, deadlineMs?: number): Promise<T> {
     let session = await this.#opts.auth.getSession(signal);
     for (let attempt = 0; ; attempt++) {
       try {
         return await new Promise<T>((resolve, reject) => {
-          this.#stub[method](req, this.#metadata(session), (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
+          this.#stub[method](req, this.#metadata(session), deadlineMs ? { deadline: Date.now() + deadlineMs } : {}, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
         });
       } catch (err) {
         const e = err as grpc.ServiceError;
@@ -236,8 +236,8 @@ export class PubSubClient {
   }
 
   /** Topic metadata: its current schema id and whether the user may publish/subscribe. */
-  topic(topicName: string, signal?: AbortSignal): Promise<{ topicName: string; schemaId: string; canPublish: boolean; canSubscribe: boolean }> {
-    return this.#unary('GetTopic', { topicName }, signal);
+  topic(topicName: string, signal?: AbortSignal, opts: { deadlineMs?: number } = {}): Promise<{ topicName: string; schemaId: string; canPublish: boolean; canSubscribe: boolean }> {
+    return this.#unary('GetTopic', { topicName }, signal, opts.deadlineMs);
   }
 
   async #decode(topic: string, ev: WireEvent, signal?: AbortSignal): Promise<PubSubEvent> {

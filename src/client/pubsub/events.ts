@@ -8,6 +8,7 @@
  */
 import type { Authenticator } from '../auth.ts';
 import type { ReplayCheckpointStore } from './checkpoints.ts';
+import { isSalesforceHost } from './endpoint.ts';
 import type { PlatformEventInput, PubSubClient, PubSubClientOptions, PubSubEvent, PublishResult, SubscribeOptions } from './client.ts';
 
 /** Where the Pub/Sub API is; the session comes from the client. */
@@ -38,6 +39,21 @@ export class Events {
   constructor(auth: Authenticator, opts: EventsOptions = {}) {
     this.#auth = auth;
     this.#opts = opts;
+  }
+
+  /**
+   * Whether this client has a Pub/Sub API to talk to: an endpoint was given (a connection's `pubsub:`
+   * setting, `--pubsub-endpoint`), or the org is on Salesforce's own hosts, which reach Salesforce's
+   * endpoint (see `endpoint.ts`). Decides whether platform events are published over Pub/Sub.
+   */
+  async available(signal?: AbortSignal): Promise<boolean> {
+    if (this.#opts.endpoint) return true;
+    return isSalesforceHost((await this.#auth.getSession(signal)).instanceUrl);
+  }
+
+  /** The endpoint this client talks to (`host:port`), when one was given. */
+  get endpoint(): string | undefined {
+    return this.#opts.endpoint;
   }
 
   /** The underlying Pub/Sub client (created on first use). */

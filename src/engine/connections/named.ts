@@ -46,7 +46,16 @@ export function lookupPlaces(opts: NamedLookup): { configFile?: string; storeUrl
 }
 
 /** Credentials of a named connection; throws a {@link ConnectionError} listing where it looked. */
-export async function namedCredentials(name: string, opts: NamedLookup = {}): Promise<Credentials> {
+export function namedCredentials(name: string, opts: NamedLookup = {}): Promise<Credentials> {
+  return withNamed(name, opts, (connections) => connections.credentials(name));
+}
+
+/** The `pubsub:` setting of a named connection (undefined when it has none), looked up as its credentials are. */
+export function namedPubSub(name: string, opts: NamedLookup = {}): Promise<ConnectionSpec['pubsub']> {
+  return withNamed(name, opts, async (connections) => (await connections.spec(name)).spec.pubsub);
+}
+
+async function withNamed<T>(name: string, opts: NamedLookup, use: (connections: Connections) => Promise<T>): Promise<T> {
   const env = opts.env ?? process.env;
   const { configFile, storeUrl } = lookupPlaces(opts);
   const fromConfig = configFile ? await configConnections(configFile, env) : {};
@@ -54,7 +63,7 @@ export async function namedCredentials(name: string, opts: NamedLookup = {}): Pr
     if (!fromConfig[name]) throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}"${didYouMean(name, Object.keys(fromConfig))} not found: ${configFile ? `${configFile} has ${Object.keys(fromConfig).join(', ') || 'no connections'}` : 'no config file (--config or ./sfbridge.yaml)'} and no service store (--store or SFBRIDGE_STORE); add it with: sfbridge connections add ${name} …`);
     const store = await openStore('sqlite::memory:');
     try {
-      return await new Connections({ state: await store.serviceState(), box: new SecretBox(new Uint8Array(32)), fromConfig }).credentials(name);
+      return await use(new Connections({ state: await store.serviceState(), box: new SecretBox(new Uint8Array(32)), fromConfig }));
     } finally {
       await store.close();
     }
@@ -66,7 +75,7 @@ export async function namedCredentials(name: string, opts: NamedLookup = {}): Pr
       const names = (await connections.list()).map((c) => c.name);
       throw new ConnectionError('CONNECTION_NOT_FOUND', 404, `connection "${name}"${didYouMean(name, names)} not found in ${[configFile, storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')].filter(Boolean).join(' or ')} (connections: ${names.join(', ') || 'none'}); add it with: sfbridge connections add ${name} …`);
     }
-    return await connections.credentials(name);
+    return await use(connections);
   } finally {
     await store.close();
   }

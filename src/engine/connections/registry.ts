@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseSfdxAuthUrl, type Credentials, type Session } from '../../client/auth.ts';
 import { defaultStateDir, type StoredToken, type TokenStore } from '../../client/token-store.ts';
 import { loadOrCreateKey, seal, unseal, type SealedBox } from '../../client/secret-key.ts';
-import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget } from '../../client/index.ts';
+import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget, pubsubTransportOf, type PubSubSettings, type PubSubTransport } from '../../client/index.ts';
 import type { ConnectionRow, JsonObject, ServiceState } from '../../store/index.ts';
 import type { ServiceEvents } from '../events.ts';
 import { connectionProxy, connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
@@ -344,6 +344,7 @@ export class Connections {
       proxy: connectionProxy(r.spec, r.secrets),
       apiVersion: r.spec.api_version,
       describeCache: entry.describes,
+      ...(r.spec.pubsub ? { pubsub: await connectionPubSub(name, r.spec.pubsub) } : {}),
       governor: { runShare: b?.run_share, orgCeiling: b?.org_ceiling, onCeiling: b?.on_ceiling, ...req.governor },
     });
     client.governor?.on('reading', (reading) => {
@@ -395,6 +396,15 @@ export class Connections {
         await this.#state.putConnection({ ...row, secrets: this.#box.seal(secrets) });
       },
     };
+  }
+}
+
+/** The Pub/Sub transport of a connection's `pubsub:` setting (a certificate file read now). */
+async function connectionPubSub(name: string, settings: PubSubSettings): Promise<PubSubTransport> {
+  try {
+    return (await pubsubTransportOf(settings, 'pubsub'))!;
+  } catch (err) {
+    throw new ConnectionError('CONNECTION_INCOMPLETE', 409, `connection "${name}": ${(err as Error).message}`);
   }
 }
 

@@ -45,11 +45,22 @@ export const proxyUrl = z.string().superRefine((v, ctx) => {
   if (new URL(v).password) ctx.addIssue({ code: 'custom', message: 'put the proxy password in proxy_password (write-only, sealed at rest), not in the URL: proxy: http://user@host:port' });
 });
 
+/** Where the connection's Pub/Sub API is (see client/pubsub/endpoint.ts for the default). */
+const pubsub = z
+  .strictObject({
+    endpoint: z.string().regex(/^[^\s/:]+:\d{1,5}$/, 'HOST:PORT, like api.pubsub.salesforce.com:7443 or 127.0.0.1:7443').describe('HOST:PORT of the Pub/Sub API'),
+    plaintext: z.boolean().optional().describe('no TLS (the emulator\'s default Pub/Sub port)'),
+    ca: z.string().min(1).optional().describe('PEM certificate to trust (its text or a file path), e.g. the emulator\'s --tls-cert'),
+  })
+  .refine((p) => !(p.plaintext && p.ca), { message: 'ca trusts a TLS certificate; leave it out with plaintext: true', path: ['ca'] })
+  .describe('the Pub/Sub API (gRPC) for events; default: Salesforce\'s api.pubsub.salesforce.com:7443 for orgs on Salesforce hosts, none otherwise');
+
 const common = {
   api_version: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').optional(),
   proxy: proxyUrl.optional().describe('HTTP proxy for this connection, e.g. http://proxy.corp:3128 or http://user@proxy.corp:3128 (default: HTTPS_PROXY/HTTP_PROXY; NO_PROXY is honoured)'),
   proxy_password: z.string().min(1).optional().describe('password for the proxy user named in proxy; write-only'),
   budget: budget.optional(),
+  pubsub: pubsub.optional(),
   description: z.string().max(500).optional(),
 };
 

@@ -98,7 +98,7 @@ export const publishPipelineSchema = z
     transform: transformSchema.optional(),
     target: targetSchema,
     state: STORE_URL.optional().describe('outbox + dead letters (default sqlite:./data/publish.db)'),
-    path: z.enum(['auto', 'collections', 'bulk']).optional(),
+    path: z.enum(['auto', 'collections', 'bulk', 'pubsub']).optional().describe('auto (default): by count, and platform events over the Pub/Sub API when the connection reaches it; collections, bulk, or pubsub (platform events only)'),
     maxRetries: z.number().int().min(0).max(20).optional(),
     parallelism: z.number().int().min(1).max(10).optional(),
     describeMaxAge: z

@@ -23,7 +23,7 @@ import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from, or, and, type Condition } from '../../soql/index.ts';
 import type { JsonObject, OutboxRecord, OutboxUpdate, PublishState } from '../../store/index.ts';
 import { publisherBulk, type PUBLISH_DESCRIBE_FRESH_MS } from './meta.ts';
-import { bulkApiOf, bulkRowOf, hasChildren, idOf, isTransientCode, parseBulkError, sendBulk, sendCollections, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
+import { bulkApiOf, bulkRowOf, hasChildren, idOf, isTransientCode, parseBulkError, sendBulk, sendCollections, sendPubSub, sendRest, sendTree, type BulkIngestApi, type BulkTuning, type SendOutcome } from './send.ts';
 import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
@@ -46,6 +46,9 @@ import {
   type PublishTarget,
 } from './types.ts';
 
+/** How long the Pub/Sub API may take to answer before platform events go through Collections instead. */
+const PUBSUB_PROBE_MS = 10_000;
+
 /** One input record; `key` identifies it across runs (default: position + content hash). */
 export interface PublishInput {
   key?: string;
@@ -60,7 +63,12 @@ export interface PublishOptions {
   /** Outbox namespace: rows of one pipeline never collide with another's. */
   pipeline: string;
   records: AsyncIterable<PublishInput> | Iterable<PublishInput>;
-  /** `auto` (default) picks by count: < {@link COLLECTIONS_MAX_RECORDS} collections, else bulk. */
+  /**
+   * `auto` (default) picks by count: < {@link COLLECTIONS_MAX_RECORDS} collections, else bulk; platform
+   * events (`X__e`) go over the Pub/Sub API when the client reaches one (`client.events.available()`: a
+   * connection's `pubsub:` endpoint, or an org on Salesforce's hosts), else through Collections. `pubsub`
+   * insists on the Pub/Sub API; `collections` keeps platform events on REST.
+   */
   path?: 'auto' | PublishPath;
   /**
    * Bulk API 2.0 ingest (default: the client's, with describes and learned job rates kept in `state` so the
@@ -90,6 +98,15 @@ export interface PublishOptions {
 /** The idempotency marker of one record: stable across runs for the same pipeline and key. */
 export function idempotencyMarker(pipeline: string, key: string): string {
   return `sfb1-${createHash('sha256').update(pipeline).update('\u0000').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The event id (Pub/Sub correlation key) of a platform event: a UUID derived from the pipeline and the
+ * record's key, so an event resent after a crash carries the id it had, and subscribers can tell.
+ */
+export function eventIdOf(pipeline: string, key: string): string {
+  const h = createHash('sha256').update('event').update('\u0000').update(pipeline).update('\u0000').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** Default outbox key: position plus a hash of the payload, so a rerun of the same input finds its rows. */
@@ -125,6 +142,7 @@ export function validateTarget(target: PublishTarget, path?: PublishOptions['pat
   if (target.assignmentRule !== undefined && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'assignmentRule applies to insert, update and upsert, not delete: remove it');
   if (typeof target.assignmentRule === 'string' && !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(target.assignmentRule)) throw new PublishError('PUBLISH_CONFIG', `assignmentRule must be true, false or an assignment rule Id (01Q…, 15 or 18 characters), got "${target.assignmentRule}"`);
   if (target.duplicateRules && target.operation === 'delete') throw new PublishError('PUBLISH_CONFIG', 'duplicateRules applies to insert, update and upsert, not delete: remove it');
+  if (path === 'pubsub' && !isPlatformEvent(target.object)) throw new PublishError('PUBLISH_CONFIG', `path pubsub publishes platform events (Name__e) only; ${target.object} is not one: use path auto, collections or bulk`);
   const only = collectionsOnlyReason(target);
   if (only && path === 'bulk') throw new PublishError('PUBLISH_CONFIG', `path bulk cannot carry ${only}: use path auto or collections, or remove the option`);
 }
@@ -259,6 +277,30 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
 
   const bulkJobsKey = `${pipeline}#bulk-jobs`;
 
+  /** Whether platform events go over the Pub/Sub API this run (decided once, before the first send). */
+  let viaPubSub: boolean | undefined;
+  const decidePubSub = async (): Promise<boolean> => {
+    if (!isPlatformEvent(target.object) || opts.path === 'collections' || opts.path === 'bulk') return false;
+    const available = await client.events.available(signal);
+    if (opts.path === 'pubsub') {
+      if (!available) throw new PublishError('PUBLISH_CONFIG', `path pubsub needs the Pub/Sub API, and this connection names none: set its pubsub: { endpoint: HOST:PORT } (or --pubsub-endpoint), or use path auto or collections`);
+      return true;
+    }
+    if (!available) return false;
+    try {
+      // One unary call: an endpoint that does not answer sends the events through Collections instead.
+      await (await client.events.client()).topic(`/event/${target.object}`, signal, { deadlineMs: PUBSUB_PROBE_MS });
+    } catch (err) {
+      signal?.throwIfAborted();
+      const code = (err as { grpcCode?: number }).grpcCode;
+      if (code === 14 || code === 4) {
+        opts.onWarning?.(`the Pub/Sub API${client.events.endpoint ? ` at ${client.events.endpoint}` : ''} does not answer (${(err as Error).message}); publishing ${target.object} through sObject Collections`);
+        return false;
+      }
+    }
+    return true;
+  };
+
   // 3. Rounds: reconcile unknown outcomes, send pending rows, retry transient failures.
   for (let round = 0; round <= maxRetries + 1; round++) {
     signal?.throwIfAborted();
@@ -278,11 +320,13 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
       opts.onProgress?.(done, rows.length, `retrying ${pending.length} in ${wait} ms`);
       await delay(wait, undefined, { signal });
     }
+    viaPubSub ??= await decidePubSub();
     const path = choosePath(pending);
     if (!summary.paths.includes(path)) summary.paths.push(path);
     if (path === 'bulk') await sendViaBulk(pending);
     else if (path === 'tree') await sendViaTree(pending);
     else if (path === 'rest') await sendViaRest(pending);
+    else if (path === 'pubsub') await sendViaPubSub(pending);
     else await sendViaCollections(pending);
   }
 
@@ -322,6 +366,7 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     }
     // Only the single-record REST upsert has updateOnly: one call per record, whatever the count.
     if (target.updateOnly) return 'rest';
+    if (viaPubSub) return 'pubsub';
     const bulk = bulkOf();
     if (opts.path === 'bulk') {
       if (!bulk) throw new PublishError('BULK_UNAVAILABLE', 'the bulk path was requested but this client has no Bulk API 2.0 support (client.bulk)');
@@ -360,6 +405,17 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
         onChunk: (start, outcomes) => apply(part.slice(start, start + outcomes.length), outcomes),
       }).then(() => undefined),
     );
+  }
+
+  function sendViaPubSub(pending: Row[]): Promise<void> {
+    return sendInPages(pending, async (part) => {
+      const outcomes = await sendPubSub(client, target, part.map((r) => r.rec.payload), {
+        ids: part.map((r) => eventIdOf(pipeline, r.rec.key)),
+        signal,
+        beforeSend: () => markRows(part),
+      });
+      await apply(part, outcomes);
+    });
   }
 
   function sendViaRest(pending: Row[]): Promise<void> {

@@ -368,3 +368,125 @@ export async function sendTree(
   }
   return out;
 }
+
+/** Platform events per Publish call (Salesforce's recommendation); more go over one PublishStream. */
+export const PUBSUB_BATCH = 200;
+
+/** Pub/Sub results that leave the event's fate open: it may or may not have been published. */
+const PUBSUB_UNKNOWN = new Set(['UNACKNOWLEDGED']);
+
+/** gRPC statuses of a failed publish call that say nothing about what the server kept. */
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE = 4;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_INTERNAL = 13;
+
+type AvroFieldType = string | { type: string; logicalType?: string } | (string | { type: string; logicalType?: string })[];
+
+/** The Avro base type of a field (`['null','long']` → long). */
+function baseType(t: AvroFieldType): string {
+  const one = Array.isArray(t) ? t.find((x) => x !== 'null') ?? 'null' : t;
+  if (typeof one === 'string') return one;
+  return one.logicalType === 'date' ? 'date' : one.type;
+}
+
+/**
+ * A value as the topic's Avro type takes it: CSV and JSON give datetimes as ISO text, numbers and booleans
+ * as text. What cannot be converted is left as it is, and the encoding refuses the event (`INVALID_EVENT`).
+ */
+function avroValue(type: string, v: unknown): unknown {
+  if (v === null || v === undefined || v === '') return v === '' && type !== 'string' ? null : v;
+  if (typeof v !== 'string') return v;
+  switch (type) {
+    case 'long': {
+      if (/^-?\d+$/.test(v)) return Number(v);
+      const ms = Date.parse(v.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+      return Number.isNaN(ms) ? v : ms;
+    }
+    case 'double':
+    case 'float':
+      return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+    case 'int':
+    case 'date': {
+      // A date field is an int of days since the epoch.
+      if (type === 'int' && !/^\d{4}-\d\d-\d\d/.test(v)) return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+      const ms = Date.parse(`${v.slice(0, 10)}T00:00:00Z`);
+      return /^\d{4}-\d\d-\d\d/.test(v) && !Number.isNaN(ms) ? Math.round(ms / 86_400_000) : v;
+    }
+    case 'boolean':
+      return /^(true|1)$/i.test(v) ? true : /^(false|0)$/i.test(v) ? false : v;
+    default:
+      return v;
+  }
+}
+
+/** The outcome of every event of a publish call that failed as a whole; rethrows what stops the run. */
+function outcomeOfPubSubError(err: unknown): SendOutcome {
+  if ((err as Error)?.name === 'AbortError') throw err;
+  const e = err as { code?: string; grpcCode?: number; message?: string };
+  const error = { code: e.code ?? 'PUBSUB_FAILED', message: e.message ?? String(err), fields: [] };
+  if (e.code === 'PUBSUB_AUTH') throw err;
+  if (e.code === 'PUBSUB_TOPIC' || e.code === 'PUBSUB_INVALID_EVENT') return { kind: 'error', errors: [error], transient: false };
+  if (e.grpcCode === GRPC_UNAVAILABLE || e.grpcCode === GRPC_DEADLINE || e.grpcCode === GRPC_INTERNAL || e.grpcCode === GRPC_RESOURCE_EXHAUSTED || e.grpcCode === undefined) return { kind: 'unknown', error };
+  return { kind: 'error', errors: [error], transient: false };
+}
+
+/**
+ * Publishes platform events over the Pub/Sub API (`client.events`): a page of at most {@link PUBSUB_BATCH}
+ * events is one Publish call, a larger page one PublishStream call of {@link PUBSUB_BATCH}-event requests.
+ * `ids[i]` is event i's id (its correlation key, which subscribers see as the event id); a successful event's
+ * outcome carries it as its id. Field names are matched to the topic's schema case-insensitively and values
+ * converted to its types; a field the event does not have refuses that event (`INVALID_FIELD`), as does a
+ * value its type cannot hold (`INVALID_EVENT`), and Salesforce's per-event errors come back as they are.
+ */
+export async function sendPubSub(
+  client: SalesforceClient,
+  target: PublishTarget,
+  records: readonly Record<string, unknown>[],
+  opts: { ids: readonly string[]; signal?: AbortSignal; beforeSend?: () => Promise<void> },
+): Promise<SendOutcome[]> {
+  const topic = `/event/${target.object}`;
+  const out: SendOutcome[] = new Array(records.length);
+  let fields: { name: string; type: string }[];
+  try {
+    const pubsub = await client.events.client();
+    const info = await pubsub.topic(topic, opts.signal);
+    const schema = (await pubsub.schema(info.schemaId, opts.signal)) as unknown as { fields: { name: string; type: { schema(opts?: { exportAttrs?: boolean }): AvroFieldType } }[] };
+    fields = schema.fields.map((f) => ({ name: f.name, type: baseType(f.type.schema({ exportAttrs: true })) }));
+  } catch (err) {
+    await opts.beforeSend?.();
+    return records.map(() => outcomeOfPubSubError(err));
+  }
+  const byLower = new Map(fields.map((f) => [f.name.toLowerCase(), f] as const));
+  const own = fields.filter((f) => !['CreatedDate', 'CreatedById', 'EventUuid'].includes(f.name)).map((f) => f.name);
+  const send: { i: number; event: Record<string, unknown> & { id: string } }[] = [];
+  records.forEach((r, i) => {
+    const event: Record<string, unknown> & { id: string } = { id: opts.ids[i] };
+    const unknown: string[] = [];
+    for (const [k, v] of Object.entries(r)) {
+      if (k === 'attributes' || k.toLowerCase() === 'id') continue;
+      const f = byLower.get(k.toLowerCase());
+      if (!f) unknown.push(k);
+      else event[f.name] = avroValue(f.type, v);
+    }
+    if (unknown.length) out[i] = { kind: 'error', errors: [{ code: 'INVALID_FIELD', message: `${target.object} has no field ${unknown.join(', ')}; its fields are ${own.join(', ')}`, fields: unknown }], transient: false };
+    else send.push({ i, event });
+  });
+  await opts.beforeSend?.();
+  if (send.length === 0) return out;
+  let results: Awaited<ReturnType<typeof client.events.publish>>;
+  try {
+    results = await client.events.publish(topic, send.map((s) => s.event), { signal: opts.signal, via: send.length > PUBSUB_BATCH ? 'stream' : 'unary', batchSize: PUBSUB_BATCH });
+  } catch (err) {
+    const o = outcomeOfPubSubError(err);
+    for (const s of send) out[s.i] = o;
+    return out;
+  }
+  send.forEach((s, j) => {
+    const r = results[j];
+    if (!r?.error) out[s.i] = { kind: 'ok', id: r?.correlationKey ?? s.event.id, created: true };
+    else if (PUBSUB_UNKNOWN.has(r.error.code)) out[s.i] = { kind: 'unknown', error: { code: r.error.code, message: r.error.message, fields: [] } };
+    else out[s.i] = { kind: 'error', errors: [{ code: r.error.code, message: r.error.message, fields: [] }], transient: isTransientCode(r.error.code) };
+  });
+  return out;
+}

@@ -53,7 +53,7 @@ export type PublishOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export const PUBLISH_OPERATIONS: readonly PublishOperation[] = ['insert', 'update', 'upsert', 'delete'];
 
 /** Which API path ran. */
-export type PublishPath = 'collections' | 'bulk' | 'tree' | 'rest';
+export type PublishPath = 'collections' | 'bulk' | 'tree' | 'rest' | 'pubsub';
 
 /** Where records go. */
 export interface PublishTarget {

@@ -1,13 +1,17 @@
 /**
  * Following Change Data Capture into the mirror: after the initial load, each object's change events
- * (`/data/<Object>ChangeEvent`) are applied as they arrive, and the replay id commits in the same store
- * transaction as the rows, so a crash resumes exactly where the mirror stands.
+ * (`/data/<Object>ChangeEvent`) are applied in commit order, the events of one Salesforce transaction (one
+ * `transactionKey`) together in one store transaction, and the replay id commits in that same store
+ * transaction, so a crash resumes exactly where the mirror stands.
  *
  * CDC sends only what changed: an update writes just its changed and nulled fields (the store leaves the
- * other columns as they are), stamped with the commit time as `SystemModstamp`, so the store's guard drops an
- * event older than the row (a replay over rows the initial load already has is harmless). Deletes are
- * tombstones at the commit time; undeletes and gap events re-read their records by REST; an overflow or a
- * replay id past retention runs the caller's catch-up read and restarts the stream at the tip.
+ * other columns as they are), stamped with the change's LastModifiedDate as `SystemModstamp`, so the store's
+ * guard drops an event older than the row (a replay over rows the initial load already has is harmless).
+ * Creates and undeletes carry the whole record. Deletes (hard deletes included: emptying the recycle bin or a
+ * Bulk hardDelete sends a DELETE too) are tombstones at the commit time. Gap events re-read their records by
+ * REST; an overflow or a replay id past retention runs the caller's catch-up read by the cursor, and after an
+ * expired replay id the stream restarts at the tip. While idle, the stream's keepalive position is
+ * checkpointed, so a quiet object never falls out of the 72-hour retention, and no REST call is made.
  */
 import type { SalesforceClient } from '../../client/index.ts';
 import { PubSubError, PUBSUB_ERROR_CODES, type PubSubClient, type PubSubEvent, type ReplayFrom } from '../../client/pubsub/client.ts';
@@ -27,8 +31,17 @@ export interface FollowChangesOptions {
   objects: readonly string[];
   /** Re-reads an object by the normal cursor (after an overflow or an expired replay id). */
   catchUp: (object: string, reason: 'overflow' | 'replay-expired') => Promise<void>;
-  /** Called after each applied event (for logs and tests). */
-  onApplied?: (object: string, ev: PubSubEvent, rows: number) => void;
+  /**
+   * Called after each store transaction with the events it applied, in commit order (for logs and tests).
+   * A Salesforce transaction's events are never split across two calls, while several may share one.
+   */
+  onApplied?: (object: string, events: readonly PubSubEvent[], rows: number) => void;
+  /**
+   * How long to wait for the next event before applying what has arrived (default 20 ms). The events of a
+   * transaction arrive back to back; an event with another transactionKey, or a keepalive, ends a
+   * transaction at once.
+   */
+  settleMs?: number;
   signal?: AbortSignal;
 }
 
@@ -60,7 +73,8 @@ async function mapperFor(client: SalesforceClient, store: Store, object: string)
   const map: Mapper = (ev) => {
     const h = ev.header!;
     const rec: SfRecord = {} as SfRecord;
-    const fields = h.changeType === 'CREATE' ? Object.keys(ev.payload).filter((f) => f !== 'ChangeEventHeader') : [...new Set([...h.changedFields, ...h.nulledFields])];
+    const whole = h.changeType === 'CREATE' || h.changeType === 'UNDELETE';
+    const fields = whole ? Object.keys(ev.payload).filter((f) => f !== 'ChangeEventHeader') : [...new Set([...h.changedFields, ...h.nulledFields])];
     for (const f of fields) {
       const [top, part] = f.split('.');
       const value = ev.payload[top];
@@ -79,7 +93,7 @@ async function mapperFor(client: SalesforceClient, store: Store, object: string)
     // (the store's SystemModstamp guard); events carry no SystemModstamp.
     const modified = typeof ev.payload.LastModifiedDate === 'number' ? ev.payload.LastModifiedDate : h.commitTimestamp;
     if (stored.has('SystemModstamp')) rec.SystemModstamp = new Date(modified).toISOString().replace('Z', '+0000') as never;
-    // Change events never carry IsDeleted: a created (or changed) record is live.
+    // Change events never carry IsDeleted: a created, undeleted or changed record is live.
     if (stored.has('IsDeleted')) rec.IsDeleted = false as never;
     return rec;
   };
@@ -91,6 +105,92 @@ function hex(id: Uint8Array): string {
   return Buffer.from(id).toString('hex');
 }
 
+/** The change event topic of an object: `/data/AccountChangeEvent`, `/data/Invoice__ChangeEvent`. */
+export function changeTopic(object: string): string {
+  return `/data/${object.endsWith('__c') ? `${object.slice(0, -3)}__ChangeEvent` : `${object}ChangeEvent`}`;
+}
+
+/** Events in arrival order, then the keepalive positions (`latest_replay_id`) the stream reported. */
+type Item = { kind: 'event'; ev: PubSubEvent } | { kind: 'position'; replayId: Uint8Array };
+
+/** What to apply next: whole transactions in commit order, and where the stream stands after them. */
+interface Batch {
+  events: PubSubEvent[];
+  /** A keepalive position at or after the last event: nothing is pending before it. */
+  position?: Uint8Array;
+}
+
+/** Event batches that never split a transaction: at most this many events join transactions in one batch. */
+const MAX_BATCH_EVENTS = 500;
+const DEFAULT_SETTLE_MS = 20;
+/** Record ids per SOQL read of gap events. */
+const GAP_READ_CHUNK = 200;
+
+/**
+ * Subscribes and groups the events into batches of whole transactions. A transaction ends when an event of
+ * another transaction arrives, a keepalive says nothing more is pending, or no event follows within
+ * `settleMs`. Events of a transaction still arriving when the stream stops are dropped unapplied (their
+ * replay id was never committed, so they are read again).
+ */
+async function* batches(opts: FollowChangesOptions, topic: string, replay: ReplayFrom): AsyncGenerator<Batch> {
+  const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
+  let wake: (() => void) | null = null;
+  const positions: Uint8Array[] = [];
+  // Its own signal, so a consumer that stops early (a failed write) ends the subscription too.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+  const events = opts.pubsub.subscribe(topic, {
+    replay, signal: stop.signal,
+    onPosition: (replayId) => {
+      positions.push(replayId);
+      wake?.();
+    },
+  });
+  const it = events[Symbol.asyncIterator]();
+  let next: Promise<IteratorResult<PubSubEvent>> | null = null;
+  let buffer: PubSubEvent[] = [];
+  const txOf = (ev: PubSubEvent) => ev.header?.transactionKey ?? ev.id;
+  try {
+    for (;;) {
+      next ??= it.next();
+      let timer: NodeJS.Timeout | undefined;
+      const woken = new Promise<'position'>((r) => (wake = () => r('position')));
+      const waits: Promise<IteratorResult<PubSubEvent> | 'position' | 'settled'>[] = [next, woken];
+      if (buffer.length) waits.push(new Promise<'settled'>((r) => (timer = setTimeout(r, settleMs, 'settled'))));
+      const got = positions.length ? 'position' : await Promise.race(waits);
+      clearTimeout(timer);
+      wake = null;
+      if (got === 'position') {
+        // Every event before the keepalive has been received: the buffered transactions are complete.
+        const position = positions.splice(0).at(-1)!;
+        yield { events: buffer, position };
+        buffer = [];
+        continue;
+      }
+      if (got === 'settled') {
+        yield { events: buffer };
+        buffer = [];
+        continue;
+      }
+      next = null;
+      if (got.done) return;
+      const ev = got.value;
+      const last = buffer.at(-1);
+      if (last && txOf(last) !== txOf(ev) && buffer.length >= MAX_BATCH_EVENTS) {
+        yield { events: buffer };
+        buffer = [];
+      }
+      buffer.push(ev);
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    stop.abort();
+    await it.return?.(undefined);
+  }
+}
+
 /**
  * Follows every object's change events until the signal aborts. Resolves when stopped; rejects on what
  * retrying cannot fix (an unknown topic, authentication refused).
@@ -100,29 +200,39 @@ export async function followChanges(opts: FollowChangesOptions): Promise<void> {
 }
 
 async function followObject(opts: FollowChangesOptions, object: string): Promise<void> {
-  const { store, client, pubsub, signal } = opts;
-  const topic = `/data/${object.endsWith('__c') ? `${object.slice(0, -3)}__ChangeEvent` : `${object}ChangeEvent`}`;
-  const { map, columns } = await mapperFor(client, store, object);
-  const key = cdcCheckpointKey(object);
+  const { store, client, signal } = opts;
+  const topic = changeTopic(object);
+  const mapper = await mapperFor(client, store, object);
+  let restart: 'stored' | 'latest' = 'stored';
   while (!signal?.aborted) {
-    const cp = await store.getCheckpoint(key);
-    const saved = cp?.extra && typeof cp.extra.replayId === 'string' ? cp.extra.replayId : undefined;
-    // No stored position: replay what the org retains. Events older than the loaded rows are dropped by the
-    // store's SystemModstamp guard, and nothing committed after the initial load's read can be missed.
-    const replay: ReplayFrom = saved ? { after: new Uint8Array(Buffer.from(saved, 'hex')) } : 'earliest';
+    let replay: ReplayFrom = 'latest';
+    if (restart === 'stored') {
+      const cp = await store.getCheckpoint(cdcCheckpointKey(object));
+      const saved = cp?.extra && typeof cp.extra.replayId === 'string' ? cp.extra.replayId : undefined;
+      // No stored position: replay what the org retains. Events older than the loaded rows are dropped by
+      // the store's SystemModstamp guard, and nothing committed after the initial load's read can be missed.
+      replay = saved ? { after: new Uint8Array(Buffer.from(saved, 'hex')) } : 'earliest';
+    }
     try {
-      for await (const ev of pubsub.subscribe(topic, { replay, signal })) {
-        const rows = await apply(opts, object, ev, map, columns);
-        opts.onApplied?.(object, ev, rows);
+      let catchUp = restart === 'latest';
+      restart = 'stored';
+      for await (const batch of batches(opts, topic, replay)) {
+        if (catchUp) {
+          // The stream (from the tip) has answered, so the server has placed it: whatever commits from now on
+          // is in it, and the cursor's read covers everything before. Its rows are never older than what the
+          // store holds (the guard drops events the read already has).
+          catchUp = false;
+          await opts.catchUp(object, 'replay-expired');
+        }
+        await applyBatch(opts, object, batch, mapper);
       }
       return;
     } catch (err) {
       if (signal?.aborted) return;
-      if (err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.replayExpired) {
-        // The stored position fell out of retention: re-read by the cursor, then follow from the tip.
-        await opts.catchUp(object, 'replay-expired');
-        await store.setCheckpoint(key, null, { replayId: null, restartedAt: new Date().toISOString() } as never);
-        await followFromLatest(opts, object, topic, map, columns, key);
+      if (err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.replayExpired && replay !== 'latest') {
+        // The stored position fell out of retention: follow from the tip, and re-read by the cursor as soon as
+        // the new stream is open (reading before could miss a write committed in between).
+        restart = 'latest';
         continue;
       }
       throw err;
@@ -130,63 +240,80 @@ async function followObject(opts: FollowChangesOptions, object: string): Promise
   }
 }
 
-/** After a catch-up read: follow from the tip, recording the first event's position. */
-async function followFromLatest(opts: FollowChangesOptions, object: string, topic: string, map: Mapper, columns: string[], _key: string): Promise<void> {
-  for await (const ev of opts.pubsub.subscribe(topic, { replay: 'latest', signal: opts.signal })) {
-    const rows = await apply(opts, object, ev, map, columns);
-    opts.onApplied?.(object, ev, rows);
-  }
+/** Compares two replay ids (8-byte big-endian, or any equal-length byte strings). */
+function after(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) > 0;
 }
 
-/** Applies one event and its replay id in one store transaction; returns the rows written. */
-async function apply(opts: FollowChangesOptions, object: string, ev: PubSubEvent, map: Mapper, columns: string[]): Promise<number> {
-  const h = ev.header;
+/**
+ * Applies a batch in commit order. Each run of events up to an overflow commits in one store transaction with
+ * its replay id; an overflow runs the catch-up read, then its own replay id is committed.
+ */
+async function applyBatch(opts: FollowChangesOptions, object: string, batch: Batch, mapper: Awaited<ReturnType<typeof mapperFor>>): Promise<void> {
   const key = cdcCheckpointKey(object);
-  const position = { replayId: hex(ev.replayId) };
-  if (!h) return 0;
-  const type = h.changeType;
-  if (type === 'GAP_OVERFLOW') {
-    await opts.catchUp(object, 'overflow');
-    await opts.store.setCheckpoint(key, null, position);
-    return 0;
+  let run: PubSubEvent[] = [];
+  for (const ev of batch.events) {
+    if (ev.header?.changeType === 'GAP_OVERFLOW') {
+      if (run.length) await applyRun(opts, object, run, mapper);
+      run = [];
+      // Some of the transaction's changes were never sent: read what changed by the cursor.
+      await opts.catchUp(object, 'overflow');
+      await opts.store.setCheckpoint(key, null, { replayId: hex(ev.replayId) });
+      opts.onApplied?.(object, [ev], 0);
+      continue;
+    }
+    run.push(ev);
   }
-  if (type === 'UNDELETE' || type.startsWith('GAP_')) {
-    // The event does not carry the record (or not all of it): read the current rows by REST.
-    const fields = columns.filter((c) => !c.includes('.'));
+  const last = run.at(-1)?.replayId ?? batch.events.at(-1)?.replayId;
+  const position = batch.position && (!last || after(batch.position, last)) ? batch.position : undefined;
+  if (run.length) await applyRun(opts, object, run, mapper, position);
+  else if (position) await opts.store.setCheckpoint(key, null, { replayId: hex(position) });
+}
+
+/** Applies events (whole transactions) and the replay id of the last (or `position`) in one store transaction. */
+async function applyRun(opts: FollowChangesOptions, object: string, events: PubSubEvent[], { map, columns }: Awaited<ReturnType<typeof mapperFor>>, position?: Uint8Array): Promise<void> {
+  const key = cdcCheckpointKey(object);
+  // Gap events carry no field values: read their records by REST (SOQL by Id, which, unlike a record GET,
+  // marks nothing as viewed) before the transaction opens. A record the query does not return is gone.
+  const reread = new Map<PubSubEvent, { found: SfRecord[]; gone: string[] }>();
+  const fields = columns.filter((c) => !c.includes('.'));
+  for (const ev of events) {
+    const h = ev.header;
+    if (!h || !h.changeType.startsWith('GAP_')) continue;
     const found: SfRecord[] = [];
-    const gone: string[] = [];
-    for (const id of h.recordIds) {
-      try {
-        found.push(await opts.client.retrieve<SfRecord>(object, id, fields, { signal: opts.signal }));
-      } catch (err) {
-        if ((err as { status?: number }).status === 404 || (err as { errorCode?: string }).errorCode === 'NOT_FOUND' || (err as { errorCode?: string }).errorCode === 'ENTITY_IS_DELETED') gone.push(id);
-        else throw err;
+    for (let i = 0; i < h.recordIds.length; i += GAP_READ_CHUNK) {
+      const ids = h.recordIds.slice(i, i + GAP_READ_CHUNK).filter((id) => /^[A-Za-z0-9]{15,18}$/.test(id));
+      if (!ids.length) continue;
+      const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+      for await (const r of opts.client.query<SfRecord>(soql, { signal: opts.signal })) found.push(stripAttributes(r));
+    }
+    const seen = new Set(found.map((r) => String(r.Id)));
+    reread.set(ev, { found, gone: h.recordIds.filter((id) => !seen.has(id) && !seen.has(id.slice(0, 15))) });
+  }
+  let rows = 0;
+  await opts.store.transaction(async (tx) => {
+    for (const ev of events) {
+      const h = ev.header;
+      if (!h) continue;
+      const when = new Date(h.commitTimestamp).toISOString();
+      const re = reread.get(ev);
+      if (re) {
+        if (re.found.length) await tx.upsert(object, re.found);
+        if (re.gone.length) await tx.markDeleted(object, re.gone, when);
+        rows += re.found.length + re.gone.length;
+      } else if (h.changeType === 'DELETE') {
+        await tx.markDeleted(object, h.recordIds, when);
+        rows += h.recordIds.length;
+      } else {
+        // CREATE / UPDATE / UNDELETE: one event may name several records that took the same change.
+        const base = map(ev);
+        await tx.upsert(object, h.recordIds.map((Id) => ({ ...base, Id }) as SfRecord));
+        rows += h.recordIds.length;
       }
     }
-    const when = new Date(h.commitTimestamp).toISOString();
-    await opts.store.transaction(async (tx) => {
-      if (found.length) await tx.upsert(object, found.map((r) => stripAttributes(r)));
-      if (gone.length) await tx.markDeleted(object, gone, when);
-      await tx.setCheckpoint(key, null, position);
-    }, { signal: opts.signal });
-    return found.length + gone.length;
-  }
-  if (type === 'DELETE') {
-    const when = new Date(h.commitTimestamp).toISOString();
-    await opts.store.transaction(async (tx) => {
-      await tx.markDeleted(object, h.recordIds, when);
-      await tx.setCheckpoint(key, null, position);
-    }, { signal: opts.signal });
-    return h.recordIds.length;
-  }
-  // CREATE / UPDATE: one event may name several records that took the same change.
-  const base = map(ev);
-  const records = h.recordIds.map((Id) => ({ ...base, Id }) as SfRecord);
-  await opts.store.transaction(async (tx) => {
-    await tx.upsert(object, records);
-    await tx.setCheckpoint(key, null, position);
+    await tx.setCheckpoint(key, null, { replayId: hex(position ?? events.at(-1)!.replayId) });
   }, { signal: opts.signal });
-  return records.length;
+  opts.onApplied?.(object, events, rows);
 }
 
 function stripAttributes(r: SfRecord): SfRecord {

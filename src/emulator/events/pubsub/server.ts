@@ -68,6 +68,11 @@ function loadService(): grpc.ServiceDefinition {
   return pkg.eventbus.v1.PubSub.service;
 }
 
+/** The largest event payload Salesforce publishes (1 MB). */
+export const MAX_EVENT_BYTES = 1_048_576;
+/** `ErrorCode.PUBLISH` of a refused event's result. */
+const ERROR_CODE_PUBLISH = 1;
+
 /** A gRPC error with the Salesforce trailer and the `rpcId` suffix. */
 function rpcError(code: grpc.status, message: string, rpcId: string, errorCode?: string): grpc.ServiceError {
   const metadata = new grpc.Metadata();
@@ -139,6 +144,8 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     // One transaction for the batch; payloads are published as sent (Salesforce does not validate them).
     const results = await orgWriteLock(org).shared(() => org.store.transaction(() => events.map((e) => {
       const id = e.id || randomUUID();
+      // An event over the 1 MB event size limit is refused on its own; the rest of the batch publishes.
+      if ((e.payload?.length ?? 0) > MAX_EVENT_BYTES) return { correlationKey: id, error: { code: ERROR_CODE_PUBLISH, msg: `The event is ${e.payload.length} bytes, over the maximum event size of ${MAX_EVENT_BYTES} bytes (1 MB). Publish smaller events.` } };
       const replayId = org.bus.append(topic.channel, { kind: 'platform', entity: topic.def!.name, uuid: id, payload: Buffer.from(e.payload ?? []).toString('base64'), schemaId: e.schemaId || schema.id });
       return { replayId: encodeReplayId(replayId), correlationKey: id };
     })));
