@@ -221,7 +221,7 @@ class Ops implements StoreOperations {
   }
 
   async #upsert(meta: TableMeta, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
-    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0, ...(options?.countUnchanged && !options.assumeNew ? { unchanged: 0 } : {}) };
     // Newest version per Id wins inside the batch (Postgres refuses to touch a row twice in one statement).
     const byId = new Map<string, Prepared>();
     let width = 1;
@@ -418,8 +418,10 @@ class Ops implements StoreOperations {
           result.skippedStale++;
           continue;
         }
-        if (existing?.has(rec.id)) result.updated++;
-        else result.inserted++;
+        if (existing?.has(rec.id)) {
+          result.updated++;
+          if (result.unchanged !== undefined && existing.get(rec.id) === rec.stampMs) result.unchanged++;
+        } else result.inserted++;
         if (rec.isDeleted) softDeleted.push({ id: rec.id, at: rec.stamp });
         else if (tombs?.has(rec.id)) revived.push(rec.id);
       }
@@ -823,7 +825,7 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec, options?.deferIndexes === true);
+      return existing ? this.#alterTable(conn, existing, spec, options?.drop ?? []) : this.#createTable(conn, spec, options?.deferIndexes === true);
     });
     try {
       return await this.#track(run);
@@ -860,7 +862,7 @@ export class MirrorStore implements Store {
     if (deferIndexes) this.#indexed.delete(spec.object.toLowerCase());
     else await this.#createIndexes(conn, spec.object, guard);
     await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
-    return { created: true, added: [], removed: [], typeChanges: [] };
+    return { created: true, added: [], removed: [], dropped: [], typeChanges: [] };
   }
 
   /** Lower-cased objects whose index this store instance has created or seen created (skips the statement). */
@@ -888,9 +890,10 @@ export class MirrorStore implements Store {
     this.#indexed.add(key);
   }
 
-  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {
+  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec, drop: readonly string[]): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
-    const result: EnsureTableResult = { created: false, added: [], removed: [], typeChanges: [] };
+    const result: EnsureTableResult = { created: false, added: [], removed: [], dropped: [], typeChanges: [] };
+    const dropping = new Set(drop.map((f) => f.toLowerCase()));
     const incoming = new Map(spec.fields.map((f) => [f.name.toLowerCase(), f]));
     const newFields: FieldSpec[] = [];
     const setRemoved = async (col: ColumnMeta, removed: boolean) => {
@@ -922,12 +925,24 @@ export class MirrorStore implements Store {
         }
       }
     }
+    let positions = meta.columns.size;
     for (const col of meta.columns.values()) {
-      if (incoming.has(col.spec.name.toLowerCase())) continue;
+      const name = col.spec.name.toLowerCase();
+      if (incoming.has(name)) continue;
+      // The guard and key columns are never dropped: versions could no longer be ordered.
+      if (dropping.has(name) && name !== 'id' && name !== meta.guard.toLowerCase() && name !== 'isdeleted') {
+        await conn.run(`ALTER TABLE ${d.table(meta.object)} DROP COLUMN ${quote(col.spec.name)}`);
+        const p = new Params(d);
+        await conn.run(`DELETE FROM ${d.table(FIELDS_TABLE)} WHERE object_key = ${p.add(meta.object.toLowerCase())} AND field_key = ${p.add(name)}`, p.values);
+        result.dropped.push(col.spec.name);
+        continue;
+      }
       result.removed.push(col.spec.name);
       if (!col.removed) await setRemoved(col, true);
     }
-    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, meta.columns.size);
+    // Positions only order the columns: new ones go after every position ever given, dropped ones included.
+    if (result.dropped.length) positions += result.dropped.length;
+    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, positions);
     return result;
   }
 

@@ -93,6 +93,8 @@ export interface EnsureTableResult {
   added: string[];
   /** Fields that have a column but are no longer in describe. Their columns and data are kept. */
   removed: string[];
+  /** Columns dropped with their data because {@link EnsureTableOptions.drop} named them. */
+  dropped: string[];
   typeChanges: FieldTypeChange[];
 }
 
@@ -118,6 +120,11 @@ export interface UpsertResult {
    * records are written flagged deleted and counted as inserted/updated.
    */
   deleted: number;
+  /**
+   * With `countUnchanged`: of `updated`, the rows whose stored version had the same guard stamp (a re-read
+   * of the version already stored, such as the lag window read again after a Bulk snapshot).
+   */
+  unchanged?: number;
 }
 
 /** A deleted record as the Get Deleted resource reports it. */
@@ -255,6 +262,12 @@ export interface EnsureTableOptions extends OpOptions {
    * (500,000 rows with random stamps: 69.6 s with it, 39.5 s without). No effect on an existing table.
    */
   deferIndexes?: boolean;
+  /**
+   * Fields whose columns are dropped, data and all, when the table has them and the spec leaves them out:
+   * fields the org still has but the configuration now excludes (PII taken out of a mirror must leave it).
+   * Fields missing from the spec and not named here keep their columns and data (see `removed`).
+   */
+  drop?: readonly string[];
 }
 
 /** Options for `upsert`. */
@@ -266,6 +279,8 @@ export interface UpsertOptions extends OpOptions {
    * block stale versions, so a replay remains idempotent; only the inserted/updated split is lost.
    */
   assumeNew?: boolean;
+  /** Also count {@link UpsertResult.unchanged} (ignored with `assumeNew`, which does not look rows up). */
+  countUnchanged?: boolean;
 }
 
 /** Options for `listIds` and `count`. */
