@@ -84,6 +84,15 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     }
   }
 
+  /**
+   * The records as JSON text, as the page holds each one (`attributes` included), in batches as they are cut
+   * from each network chunk: nothing is parsed, so a consumer that writes records out as JSON (json-stream.ts
+   * `recordJsonLine`) never builds them as objects. Same paging, backpressure and re-reads as iterating.
+   */
+  async *texts(): AsyncGenerator<string[]> {
+    for await (const part of this.#parts(true)) if (part.records.length) yield part.records as unknown as string[];
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for await (const part of this.#parts()) {
       const records = part.records;
@@ -105,7 +114,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
    * its body is then read only when the consumer reaches it: at most the current page plus one unread
    * response exist, and the network overlaps with the consumer.
    */
-  async *#parts(): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
+  async *#parts(raw = false): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
     if (this.#started) throw new Error('a QueryResult can be iterated once; run the query again for a second pass');
     this.#started = true;
     const controller = new AbortController();
@@ -139,7 +148,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
         let decoder: TextDecoder;
         let skip = 0;
         for (;;) {
-          scanner = new QueryPageScanner<T>();
+          scanner = new QueryPageScanner<T>({ raw });
           decoder = new TextDecoder();
           skip = handed;
           let dropped: unknown;

@@ -221,7 +221,7 @@ class Ops implements StoreOperations {
   }
 
   async #upsert(meta: TableMeta, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
-    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0, ...(options?.countUnchanged && !options.assumeNew ? { unchanged: 0 } : {}) };
     // Newest version per Id wins inside the batch (Postgres refuses to touch a row twice in one statement).
     const byId = new Map<string, Prepared>();
     let width = 1;
@@ -418,8 +418,10 @@ class Ops implements StoreOperations {
           result.skippedStale++;
           continue;
         }
-        if (existing?.has(rec.id)) result.updated++;
-        else result.inserted++;
+        if (existing?.has(rec.id)) {
+          result.updated++;
+          if (result.unchanged !== undefined && existing.get(rec.id) === rec.stampMs) result.unchanged++;
+        } else result.inserted++;
         if (rec.isDeleted) softDeleted.push({ id: rec.id, at: rec.stamp });
         else if (tombs?.has(rec.id)) revived.push(rec.id);
       }

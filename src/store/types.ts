@@ -120,6 +120,11 @@ export interface UpsertResult {
    * records are written flagged deleted and counted as inserted/updated.
    */
   deleted: number;
+  /**
+   * With `countUnchanged`: of `updated`, the rows whose stored version had the same guard stamp (a re-read
+   * of the version already stored, such as the lag window read again after a Bulk snapshot).
+   */
+  unchanged?: number;
 }
 
 /** A deleted record as the Get Deleted resource reports it. */
@@ -274,6 +279,8 @@ export interface UpsertOptions extends OpOptions {
    * block stale versions, so a replay remains idempotent; only the inserted/updated split is lost.
    */
   assumeNew?: boolean;
+  /** Also count {@link UpsertResult.unchanged} (ignored with `assumeNew`, which does not look rows up). */
+  countUnchanged?: boolean;
 }
 
 /** Options for `listIds` and `count`. */

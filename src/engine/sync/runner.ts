@@ -8,7 +8,7 @@
 import type { DescribeSObjectResult } from '../../client/describe.ts';
 import { AuthError, ConfigError, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
-import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
+import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction, UpsertResult } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
 import { cond, from, parseCondition, type Condition } from '../../soql/index.ts';
 import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
@@ -23,6 +23,7 @@ import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
+import { pushChanges } from './two-way.ts';
 
 /** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
 export const MAX_READ_RESTARTS = 2;
@@ -193,6 +194,12 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
       const summary: ObjectSummary = { object, mode: 'incremental', read: 0, written: 0, deleted: 0, mirrored: 0, seconds: 0, status: 'ok' };
       try {
         summary.mode = await syncObject(opts, object, counters, events, now);
+        // Two-way: the application's changes go out after the pull, which has brought Salesforce's versions
+        // in (holding the fields of pending changes), so the drain compares against the newest it knows.
+        const writable = settingsFor(opts.objectSettings, object);
+        if (writable?.writable) {
+          summary.pushed = await pushChanges({ client: opts.client, store: opts.store, object, settings: { conflict: writable.conflict, idempotencyField: writable.idempotencyField }, signal: opts.signal, onWarning: (message) => events.emit('warning', { object, code: 'TWO_WAY', message }) });
+        }
       } catch (err) {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';
@@ -423,6 +430,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const reshape = state.docFields.length > 0 || paths.length > 0 || transform !== undefined;
   const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
 
+  /** Set while the lag window after a Bulk snapshot is read again (see `commit`). */
+  let catchingUp = false;
   /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
   const commit = async (records: readonly Record<string, unknown>[], mode: LoadMode, nextCursor: CheckpointCursor | null, extra: ObjectState): Promise<void> => {
     const live: Record<string, unknown>[] = [];
@@ -446,7 +455,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const res = await store.transaction(async (tx: StoreTransaction) => {
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
-      const up = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental' }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      const up: UpsertResult = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental', countUnchanged: catchingUp }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
       if (plan) {
         if (deletedIds.length) await tx.deleteDocuments(deletedIds);
         if (plan.changed.length) await tx.upsertDocuments(plan.changed.map((c) => c.item));
@@ -455,8 +464,11 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       await tx.setCheckpoint(object, nextCursor, extra);
       return up;
     });
-    counters.read += records.length;
-    counters.written += res.inserted + res.updated;
+    // The catch-up after a Bulk snapshot reads the lag window again: versions the snapshot already stored
+    // are not counted twice, so read and written add up to the object's rows (not 200,008 of 200,000).
+    const again = res.unchanged ?? 0;
+    counters.read += records.length - again;
+    counters.written += res.inserted + res.updated - again;
     counters.deleted += res.deleted;
     if (deletedIds.length) events.emit('object:deletes', { object, source: 'queryAll', count: deletedIds.length });
     events.emit('object:batch', { object, mode, read: counters.read, written: counters.written, deleted: counters.deleted, cursor: nextCursor?.systemModstamp });
@@ -541,6 +553,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
     // current as of its start rather than as of the snapshot.
     if (plan.mode === 'bulk' && !signal?.aborted) {
+      catchingUp = true;
       cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
     }
   } else {
