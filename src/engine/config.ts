@@ -133,9 +133,13 @@ const objectSettings = z.strictObject({
   where: whereCondition.optional().describe("SOQL condition the mirrored records match, e.g. Industry = 'Banking'; a record that stops matching leaves the mirror"),
   transform: inboundTransformSchema.optional(),
   page_size: z.number().int().min(MIN_PAGE_SIZE).max(MAX_PAGE_SIZE).optional().describe(`records per REST query page (${MIN_PAGE_SIZE}–${MAX_PAGE_SIZE}, Sforce-Query-Options batchSize) and per Bulk load transaction`),
+  writable: z.boolean().optional().describe("two-way sync: the application's inserts, updates and deletes in the mirror table are written to Salesforce"),
+  conflict: z.enum(['salesforce_wins', 'last_modified_wins']).optional().describe('a record changed on both sides: Salesforce\'s version wins (default), or the later change wins'),
+  idempotency_field: apiName.optional().describe('a text external ID field sfbridge marks each inserted record with, so an insert cut off by a crash is looked up instead of sent twice'),
 }).superRefine((o, ctx) => {
-  if (o.mode !== 'cdc') return;
-  const why = cdcRefusal(o);
+  if (!o.writable && (o.conflict !== undefined || o.idempotency_field !== undefined)) ctx.addIssue({ code: 'custom', path: [o.conflict !== undefined ? 'conflict' : 'idempotency_field'], message: 'applies to a writable table only: add writable: true, or remove it' });
+  if (o.writable && o.transform) ctx.addIssue({ code: 'custom', path: ['writable'], message: 'a transformed table cannot be written back (its columns are not the fields of the object): remove transform, or writable' });
+  const why = o.mode === 'cdc' ? cdcRefusal(o) : undefined;
   if (why) ctx.addIssue({ code: 'custom', path: ['mode'], message: why });
 });
 
@@ -240,6 +244,12 @@ export interface ObjectSettings {
   pageSize?: number;
   /** Applied to each record before the mirror and the sinks. */
   transform?: InboundTransformSpec;
+  /** Two-way sync: application writes to the mirror table go to Salesforce. */
+  writable?: boolean;
+  /** Two-way sync: how a record changed on both sides is settled (default `salesforce_wins`). */
+  conflict?: 'salesforce_wins' | 'last_modified_wins';
+  /** Two-way sync: external ID field that makes inserts crash-safe. */
+  idempotencyField?: string;
 }
 
 /** The validated configuration the engine runs with (camelCase, durations in ms). */
@@ -392,6 +402,9 @@ export function validateConfig(raw: unknown): SyncConfig {
       ...(o.where !== undefined ? { where: o.where } : {}),
       ...(o.page_size !== undefined ? { pageSize: o.page_size } : {}),
       ...(o.transform ? { transform: o.transform } : {}),
+      ...(o.writable ? { writable: true } : {}),
+      ...(o.conflict ? { conflict: o.conflict } : {}),
+      ...(o.idempotency_field ? { idempotencyField: o.idempotency_field } : {}),
     }])),
     intervalMs: p.interval,
     continuous: p.continuous ?? (raw as { interval?: unknown } | null)?.interval !== undefined,

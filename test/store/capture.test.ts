@@ -5,23 +5,8 @@
  * Salesforce version; a placeholder Id is replaced by the Salesforce Id without being captured.
  */
 import assert from 'node:assert/strict';
-import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
-import pg from 'pg';
-import { ACCOUNT_FIELDS, account, backends, PG_URL, type Place } from './backends.ts';
-
-/** Runs SQL as the application: its own connection to the store's database. */
-async function appSql(place: Place, backend: string): Promise<{ run(sql: string, params?: unknown[]): Promise<void>; close(): Promise<void> }> {
-  if (backend === 'sqlite') {
-    const db = new DatabaseSync(place.url.slice('sqlite:'.length));
-    return { run: async (sql, params = []) => void db.prepare(sql).run(...(params as never[])), close: async () => db.close() };
-  }
-  const schema = new URL(place.url).searchParams.get('schema')!;
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`SET search_path TO "${schema}"`);
-  return { run: async (sql, params = []) => void (await client.query(sql.replace(/\?/g, (() => { let i = 0; return () => `$${++i}`; })()), params)), close: () => client.end() };
-}
+import { ACCOUNT_FIELDS, account, appSql, backends } from './backends.ts';
 
 for (const backend of backends) {
   describe(`writable mirror tables (${backend.name})`, () => {

@@ -23,6 +23,7 @@ import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
+import { pushChanges } from './two-way.ts';
 
 /** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
 export const MAX_READ_RESTARTS = 2;
@@ -193,6 +194,12 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
       const summary: ObjectSummary = { object, mode: 'incremental', read: 0, written: 0, deleted: 0, mirrored: 0, seconds: 0, status: 'ok' };
       try {
         summary.mode = await syncObject(opts, object, counters, events, now);
+        // Two-way: the application's changes go out after the pull, which has brought Salesforce's versions
+        // in (holding the fields of pending changes), so the drain compares against the newest it knows.
+        const writable = settingsFor(opts.objectSettings, object);
+        if (writable?.writable) {
+          summary.pushed = await pushChanges({ client: opts.client, store: opts.store, object, settings: { conflict: writable.conflict, idempotencyField: writable.idempotencyField }, signal: opts.signal, onWarning: (message) => events.emit('warning', { object, code: 'TWO_WAY', message }) });
+        }
       } catch (err) {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';

@@ -12,6 +12,7 @@ import { connectionsPage, deadLetterPage, deadLettersPage, pipelinePage, pipelin
 import type { Html } from './layout.ts';
 import { RunTotals, runStream } from './live.ts';
 import { actionError } from './pages.ts';
+import { twoWayPage } from './two-way.ts';
 
 export interface DashboardDeps {
   service: Service;
@@ -160,6 +161,8 @@ export function registerDashboard(app: Hono<any>, deps: DashboardDeps): void {
   });
 
   // Dead letters -------------------------------------------------------------------------------------
+
+  app.get('/two-way', async (c) => htmlPage(c, await twoWayPage(service, csrfOf(c), { object: c.req.query('object') || undefined })));
 
   app.get('/dead-letters', async (c) => {
     const q = c.req.query();
