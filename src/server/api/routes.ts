@@ -262,7 +262,7 @@ export function registerApi(app: App, service: Service): void {
       path: '/api/v1/dead-letters',
       tags: ['dead letters'],
       summary: 'Records that failed permanently, newest first',
-      request: { query: z.object({ pipeline: z.string().optional(), status: z.enum(['open', 'replayed', 'discarded', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) }) },
+      request: { query: z.object({ pipeline: z.string().optional(), status: z.enum(['open', 'replayed', 'discarded', 'superseded', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) }) },
       responses: { 200: json(z.object({ dead_letters: z.array(deadLetterSchema) }), 'dead letters'), 400: errors[400], 401: errors[401], 404: errors[404] },
     }),
     async (c) =>

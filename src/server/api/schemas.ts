@@ -100,7 +100,7 @@ export const deadLetterSchema = z
     payload: z.record(z.string(), z.unknown()),
     error: z.object({ code: z.string(), message: z.string(), fields: z.array(z.string()) }),
     attempts: z.number().int(),
-    status: z.enum(['open', 'replayed', 'discarded']),
+    status: z.enum(['open', 'replayed', 'discarded', 'superseded']),
     created_at: z.string(),
     updated_at: z.string(),
     sf_id: z.string().nullable(),

@@ -166,7 +166,7 @@ export function registerDashboard(app: Hono<any>, deps: DashboardDeps): void {
 
   app.get('/dead-letters', async (c) => {
     const q = c.req.query();
-    const status = (['open', 'replayed', 'discarded', 'all'] as const).find((s) => s === q.status) ?? 'open';
+    const status = (['open', 'replayed', 'discarded', 'superseded', 'all'] as const).find((s) => s === q.status) ?? 'open';
     const notice = q.discarded ? `Dead letter ${q.discarded} was discarded.` : undefined;
     return htmlPage(c, await deadLettersPage(service, csrfOf(c), { pipeline: q.pipeline || undefined, status }, { notice }));
   });
