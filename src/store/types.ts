@@ -545,6 +545,11 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres pool size (default 4). */
   maxConnections?: number;
+  /**
+   * Postgres: give every mirror table a view with lower-case names as well (`account` with `billingcity`
+   * over `"Account"."BillingCity"`), for BI tools that expect unquoted identifiers (URL `?views=lowercase`).
+   */
+  lowercaseViews?: boolean;
 }
 
 /** Raised for values that cannot be stored as their field's type, and for unknown fields. */
