@@ -106,8 +106,18 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
   for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
+  for (const o of run.objects) if (o.pushed?.changes) out.push(bad(pushedLine(o.object, o.pushed), o.pushed.failed > 0));
   out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
+}
+
+/** What a writable object's application changes did in Salesforce, in one line. */
+function pushedLine(object: string, p: NonNullable<RunSummary['objects'][number]['pushed']>): string {
+  const parts = [`${fmt(p.inserted)} inserted`, `${fmt(p.updated)} updated`, `${fmt(p.deleted)} deleted`];
+  if (p.failed) parts.push(`${fmt(p.failed)} failed (sfbridge dlq list)`);
+  if (p.skipped) parts.push(`${fmt(p.skipped)} with nothing to write`);
+  if (p.conflicts) parts.push(`${plural(p.conflicts, 'conflict')} (GET /api/v1/two-way)`);
+  return `${object} application changes → Salesforce: ${parts.join(', ')}`;
 }
 
 /** A run as the stable `--json` shape (docs/CLI.md). */
@@ -119,7 +129,7 @@ export function runJson(run: RunSummary, extra: Record<string, unknown> = {}): R
     finished: run.finished,
     seconds: run.seconds,
     apiCalls: run.apiCalls,
-    objects: run.objects.map((o) => ({ object: o.object, mode: o.mode, status: o.status, read: o.read, written: o.written, deleted: o.deleted, mirrored: o.mirrored, seconds: o.seconds, ...(o.error ? { error: o.error } : {}) })),
+    objects: run.objects.map((o) => ({ object: o.object, mode: o.mode, status: o.status, read: o.read, written: o.written, deleted: o.deleted, mirrored: o.mirrored, seconds: o.seconds, ...(o.pushed ? { pushed: o.pushed } : {}), ...(o.error ? { error: o.error } : {}) })),
     ...(run.error ? { error: run.error } : {}),
     ...extra,
   };
@@ -133,7 +143,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * prints one line instead of the table.
  */
 function quiet(run: RunSummary): boolean {
-  return run.status === 'succeeded' && run.objects.every((o) => o.status === 'ok' && o.mode === 'incremental' && o.deleted === 0 && o.written === 0);
+  return run.status === 'succeeded' && run.objects.every((o) => o.status === 'ok' && o.mode === 'incremental' && o.deleted === 0 && o.written === 0 && !o.pushed?.changes);
 }
 
 /** Redacts a password in a store URL for display. */

@@ -825,7 +825,14 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec, options?.drop ?? []) : this.#createTable(conn, spec, options?.deferIndexes === true);
+      if (existing) await d.beforeAlter?.(conn, existing.object);
+      const result = existing ? await this.#alterTable(conn, existing, spec, options?.drop ?? []) : await this.#createTable(conn, spec, options?.deferIndexes === true);
+      if (d.afterTable) {
+        const meta = await this.loadMeta(conn, spec.object);
+        this.#meta.delete(key);
+        if (meta) await d.afterTable(conn, meta.object, [...[...meta.columns.values()].map((c) => c.spec.name), DELETED_COL, SYNCED_COL]);
+      }
+      return result;
     });
     try {
       return await this.#track(run);

@@ -448,8 +448,12 @@ export interface OutboxUpdate {
   payload?: JsonObject;
 }
 
-/** Dead-letter status: `open` waits for an operator; `replayed` was resent successfully; `discarded` by hand. */
-export type DeadLetterStatus = 'open' | 'replayed' | 'discarded';
+/**
+ * Dead-letter status: `open` waits for an operator; `replayed` was resent successfully; `discarded` by hand;
+ * `superseded` when a newer version of the same key was published successfully since (replaying the letter
+ * would send stale data over it).
+ */
+export type DeadLetterStatus = 'open' | 'replayed' | 'discarded' | 'superseded';
 
 /** A record that failed permanently, with what is needed to resend it. */
 export interface DeadLetter {
@@ -541,6 +545,11 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres pool size (default 4). */
   maxConnections?: number;
+  /**
+   * Postgres: give every mirror table a view with lower-case names as well (`account` with `billingcity`
+   * over `"Account"."BillingCity"`), for BI tools that expect unquoted identifiers (URL `?views=lowercase`).
+   */
+  lowercaseViews?: boolean;
 }
 
 /** Raised for values that cannot be stored as their field's type, and for unknown fields. */

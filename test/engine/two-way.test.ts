@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { ALL_CHANGES_CHANNEL } from '../../src/emulator/events/bus.ts';
 import type { Emulator } from '../../src/emulator/app.ts';
 import type { ObjectSettings } from '../../src/engine/config.ts';
+import { SyncEvents } from '../../src/engine/events.ts';
 import type { Store } from '../../src/store/types.ts';
 import { appSql, type Place } from '../store/backends.ts';
 import { backends, clientFor, emulator, sync } from './helpers.ts';
@@ -176,6 +177,31 @@ for (const backend of backends) {
         assert.equal((await r.store.getRecord('Account', a))?.Industry, 'Energy');
         const conflicts = await (await r.store.writeCapture()).conflicts();
         assert.deepEqual(conflicts.map((c) => [c.recordId, c.winner]).sort(), [[a, 'application'], [b, 'salesforce']].sort());
+      } finally {
+        await r.close();
+        await place.cleanup();
+      }
+    });
+
+    test('writable switched off: the triggers go with a warning naming the changes left unsent, and nothing more is captured', async () => {
+      const place = await backend.place(true);
+      const r = await rig(place, backend.name);
+      try {
+        const [a] = await ids(r.store);
+        await r.app.run(`UPDATE "Account" SET "Phone" = ? WHERE "Id" = ?`, ['555-0003', a]);
+        const events = new SyncEvents();
+        const warnings: string[] = [];
+        events.on('warning', (w) => void (w.code === 'TWO_WAY_OFF' && warnings.push(w.message)));
+        r.emu.org.clock.advance(1000);
+        const run = await sync(r.emu, r.store, ['Account'], { countCheck: false, events });
+        assert.equal(run.status, 'succeeded', run.error);
+        assert.equal(run.objects[0].pushed, undefined);
+        const cap = await r.store.writeCapture();
+        assert.deepEqual(await cap.writableObjects(), []);
+        await r.app.run(`UPDATE "Account" SET "Phone" = ? WHERE "Id" = ?`, ['555-0004', a]);
+        assert.equal((await cap.counts('Account')).pending, 1);
+        assert.equal((await r.sfRecord(a))?.Phone, null);
+        assert.deepEqual(warnings, ['Account: writable is off; application writes to its mirror table are no longer captured (1 captured change not sent; set writable: true again to send it)']);
       } finally {
         await r.close();
         await place.cleanup();

@@ -182,6 +182,8 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
       events.emit('warning', { code: 'API_VERSION', message: err.message });
     }
   }
+  // A table that was writable and no longer is: its triggers go, so nothing is captured that nobody sends.
+  if (status !== 'failed') await retireWritable(opts, events);
   try {
     for (const object of status === 'failed' ? [] : opts.objects) {
       if (opts.signal?.aborted) {
@@ -274,6 +276,20 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   events.emit('run:finished', result);
   return result;
 }
+
+async function retireWritable(opts: SyncRunOptions, events: SyncEvents): Promise<void> {
+  const cap = await opts.store.writeCapture();
+  const marked = await cap.writableObjects();
+  for (const object of marked) {
+    const named = opts.objects.find((o) => o.toLowerCase() === object.toLowerCase());
+    if (!named || settingsFor(opts.objectSettings, named)?.writable) continue;
+    const left = (await cap.counts(object)).pending;
+    await cap.disable(object);
+    events.emit('warning', { object, code: 'TWO_WAY_OFF', message: `${object}: writable is off; application writes to its mirror table are no longer captured${left ? ` (${plural(left, 'captured change')} not sent; set writable: true again to send ${left === 1 ? 'it' : 'them'})` : ''}` });
+  }
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function isAbort(err: unknown): boolean {
   return (err as Error)?.name === 'AbortError' || (err as { code?: string })?.code === 'ABORT_ERR';

@@ -63,7 +63,7 @@ export interface PushOptions {
 
 /** Records per Salesforce version query (Ids in one `IN (…)`, well within the URI limit). */
 const REMOTE_CHUNK = 200;
-/** Changes read from the log per round. */
+/** Changes read from the log per page. */
 const PAGE = 2000;
 
 interface Plan {
