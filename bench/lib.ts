@@ -8,6 +8,8 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ChildEmulator {
   url: string;
+  /** The Pub/Sub API's `host:port` (plaintext), from the ready line. */
+  pubsub: string;
   token: string;
   child: ChildProcess;
   api(path: string, init?: RequestInit): Promise<Response>;
@@ -37,6 +39,7 @@ export async function startEmulator(flags: string[]): Promise<ChildEmulator> {
   const { access_token: token } = (await tokenRes.json()) as { access_token: string };
   return {
     url,
+    pubsub: /pubsub on ([^\s)]+)/.exec(out)?.[1] ?? '',
     token,
     child,
     api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } }),

@@ -11,9 +11,17 @@ if (major < 24) {
   process.exit(1);
 }
 // Cache compiled (and type-stripped) modules on disk: later starts skip the TypeScript stripper, which
-// saves ~30 MB of RSS and most of the startup time.
+// saves ~30 MB of RSS and most of the startup time. The cache lives in sfbridge's cache directory
+// ($SFBRIDGE_CACHE_DIR, else $SFBRIDGE_HOME/cache, else $XDG_CACHE_HOME/sfbridge or ~/.cache/sfbridge, as
+// src/cli/cache.ts) under node-compile-cache/, unless NODE_COMPILE_CACHE names one; with SFBRIDGE_CACHE_DIR=off
+// it is Node's default (the temporary directory).
 const { enableCompileCache } = await import('node:module');
-enableCompileCache?.();
+const { homedir } = await import('node:os');
+const { join } = await import('node:path');
+const env = process.env;
+const cacheDir = env.SFBRIDGE_CACHE_DIR === 'off' ? undefined
+  : env.SFBRIDGE_CACHE_DIR || (env.SFBRIDGE_HOME ? join(env.SFBRIDGE_HOME, 'cache') : join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sfbridge'));
+enableCompileCache?.(env.NODE_COMPILE_CACHE || (cacheDir && join(cacheDir, 'node-compile-cache')) || undefined);
 // The Bulk API commands (`bulk …`, `query --bulk`) move millions of rows through short-lived objects. With
 // V8's defaults that costs RSS twice: the young generation doubles up to 64 MB of semi-spaces, and the old
 // generation (and the dead Buffers it holds) grows well past what is live before a full GC. The young

@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { resolveCredentials } from '../client/config.ts';
-import { readConfigFile } from '../engine/config.ts';
 import { SfClientError } from '../client/errors.ts';
 import { SalesforceClient, type Credentials, type SalesforceClientOptions } from '../client/index.ts';
 import { FileTokenStore } from '../client/token-store.ts';
@@ -65,6 +64,9 @@ export async function credentialsFromFlags(flags: Record<string, unknown>, env: 
     if (file) {
       let raw: Record<string, unknown>;
       try {
+        // Loaded only when there is a file: the engine's config module (zod, yaml, the SOQL parser) is most
+        // of a query's start-up otherwise.
+        const { readConfigFile } = await import('../engine/config.ts');
         raw = await readConfigFile(file, env);
       } catch (err) {
         throw new UsageError(`config: ${(err as Error).message}`, { code: 'CONFIG_ERROR' });

@@ -1,6 +1,6 @@
 /**
  * `sfbridge dlq`: inspect and resend records that failed permanently.
- *   list               open letters (or --status replayed|discarded|all)
+ *   list               open letters (or --status replayed|discarded|superseded|all)
  *   show ID            one letter with its payload and error
  *   replay ID|--all    resend (optionally with --payload FILE.json holding the fixed record)
  *   discard ID         close a letter without resending
@@ -34,7 +34,7 @@ async function assertStateExists(url: string, given: boolean): Promise<void> {
 }
 
 const USAGE = `Usage:
-  sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|all] [--json]
+  sfbridge dlq list [--pipeline NAME] [--status open|replayed|discarded|superseded|all] [--json]
   sfbridge dlq show ID
   sfbridge dlq replay ID [--payload FILE.json] | --all [--pipeline NAME] [--force]
   sfbridge dlq discard ID
@@ -99,7 +99,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
       switch (sub) {
         case 'list': {
           const status = (values.status as string | undefined) ?? 'open';
-          if (!['open', 'replayed', 'discarded', 'all'].includes(status)) throw new UsageError(`--status must be open, replayed, discarded or all, got "${status}"`);
+          if (!['open', 'replayed', 'discarded', 'superseded', 'all'].includes(status)) throw new UsageError(`--status must be open, replayed, discarded, superseded or all, got "${status}"`);
           const letters = await state.listDeadLetters({ pipeline: values.pipeline as string | undefined, status: status as DeadLetterStatus | 'all', limit: 100_000 });
           if (values.json) writeJson(stdout, 'dlq list', { status, deadLetters: letters });
           else {

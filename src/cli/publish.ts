@@ -149,12 +149,13 @@ function summaryLine(what: string, s: PublishSummary): string {
   if (s.retried) parts.push(`${n(s.retried)} resent after transient errors`);
   if (s.alreadyPublished) parts.push(`${n(s.alreadyPublished)} already published earlier`);
   if (s.reconciled) parts.push(`${n(s.reconciled)} found in Salesforce after an unknown outcome`);
+  if (s.superseded) parts.push(`${n(s.superseded)} older dead ${s.superseded === 1 ? 'letter' : 'letters'} superseded`);
   return `${what}: ${plural(s.total, 'record')} via ${s.paths.join('+') || 'nothing sent'}: ${parts.join(', ')}\n`;
 }
 
 /** A summary as the stable `--json` shape (docs/CLI.md). */
 function summaryJson(s: PublishSummary, extra: Record<string, unknown>): Record<string, unknown> {
-  return { total: s.total, sent: s.paths.length ? s.total - s.alreadyPublished : 0, succeeded: s.succeeded, created: s.created, failed: s.failed, deadLettered: s.deadLettered, retried: s.retried, alreadyPublished: s.alreadyPublished, reconciled: s.reconciled, paths: s.paths, ...extra };
+  return { total: s.total, sent: s.paths.length ? s.total - s.alreadyPublished : 0, succeeded: s.succeeded, created: s.created, failed: s.failed, deadLettered: s.deadLettered, retried: s.retried, alreadyPublished: s.alreadyPublished, reconciled: s.reconciled, superseded: s.superseded ?? 0, paths: s.paths, ...extra };
 }
 
 /** The default state store, shared with `sfbridge dlq`. */

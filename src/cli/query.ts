@@ -1,6 +1,8 @@
 /**
  * `sfbridge query "SOQL"`: streams query results as JSON lines, CSV or a table. Records are written as
- * pages arrive (with the client's one-page prefetch), so memory stays flat for any result size.
+ * pages arrive (with the client's one-page prefetch), so memory stays flat for any result size. JSON lines
+ * and CSV are written from each record's text as the page holds it (`attributes` cut out), without building
+ * the record as an object, wherever that gives exactly what parsing it would (json-stream.ts).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
+import { attributesCut, parseRecord, withoutAttributes } from '../client/json-stream.ts';
 import { didYouMean } from '../client/suggest.ts';
 import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
 import { clientFromFlags } from './connect.ts';
@@ -198,6 +201,15 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       }
       return 0;
     };
+    // SELECT COUNT() returns no records, only totalSize: print it as one row with a count column.
+    const writeCount = async (count: number): Promise<number> => {
+      const write = lazyWriter(target);
+      if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
+      else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
+      else if (format === 'csv') await write(stringify([['count'], [count]]));
+      else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${count.toLocaleString('en-US')}\n`);
+      return finish(1, { totalSize: count });
+    };
     if (values.bulk) {
       if (format === 'table') throw new UsageError('--bulk writes csv or jsonl (use --format csv or --format jsonl)');
       if (batchSize !== undefined) throw new UsageError('--batch-size applies to REST queries; with --bulk use --max-records');
@@ -234,55 +246,81 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     }
     if (values.wait !== undefined || values['max-records'] !== undefined) throw new UsageError('--wait and --max-records need --bulk');
     const result = values.all ? client.queryAll(soql, { batchSize }) : client.query(soql, { batchSize });
-    // The first page decides: an error (no such field, no such object) is reported before any output exists.
-    const it = result[Symbol.asyncIterator]();
-    let first: IteratorResult<Record<string, unknown>>;
+    const columns = selectColumns(soql);
+    // Opens the output on the first write, once the first page has arrived.
+    const write = lazyWriter(target);
+    if (format === 'table') {
+      // The first page decides: an error (no such field, no such object) is reported before any output exists.
+      const it = result[Symbol.asyncIterator]();
+      let first: IteratorResult<Record<string, unknown>>;
+      try {
+        first = await it.next();
+      } catch (err) {
+        throw await explainQueryError(client, err);
+      }
+      if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
+      const rows = (async function* () {
+        for (let r = first; !r.done; r = await it.next()) yield r.value;
+      })();
+      const n = await writeTable(rows, columns, write);
+      return finish(n, { totalSize: result.totalSize ?? n });
+    }
+    // JSON lines, CSV and --json take the records from the page's text and write them without building them
+    // as objects where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes
+    // of WRITE_BYTES. Same first-page rule as above.
+    const it = (format === 'csv' && !(json && !file) ? result.texts() : result.jsonLines())[Symbol.asyncIterator]();
+    let first: IteratorResult<string[]>;
     try {
       first = await it.next();
     } catch (err) {
       throw await explainQueryError(client, err);
     }
-    const rows = (async function* () {
-      for (let r = first; !r.done; r = await it.next()) yield r.value;
-    })();
-    const columns = selectColumns(soql);
-    const write = writer(target());
-    // SELECT COUNT() returns no records, only totalSize: print it as one row with a count column.
-    if (first.done && isCountQuery(soql)) {
-      const count = result.totalSize ?? 0;
-      if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
-      else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
-      else if (format === 'csv') await write(stringify([['count'], [count]]));
-      else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${count.toLocaleString('en-US')}\n`);
-      return finish(1, { totalSize: count });
-    }
+    if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
     let n = 0;
+    let buf = '';
     if (json && !file) {
       // Streamed as it arrives: the document is written piece by piece, never held whole.
-      await write(`{"ok":true,"command":"query","records":[`);
-      for await (const rec of rows) await write(`${n++ ? ',' : ''}${JSON.stringify(stripAttributes(rec))}`);
-      await write(`],"totalSize":${result.totalSize ?? n},"done":true}\n`);
+      buf = `{"ok":true,"command":"query","records":[`;
+      for (let r = first; !r.done; r = await it.next()) {
+        for (const line of r.value) buf += `${n++ ? ',' : ''}${line}`;
+        if (buf.length >= WRITE_BYTES) {
+          await write(buf);
+          buf = '';
+        }
+      }
+      await write(`${buf}],"totalSize":${result.totalSize ?? n},"done":true}\n`);
       return 0;
     }
     if (format === 'jsonl') {
-      for await (const rec of rows) {
-        await write(`${JSON.stringify(stripAttributes(rec))}\n`);
-        n++;
-      }
-    } else if (format === 'csv') {
-      let header: string[] | undefined = columns;
-      if (header) await write(stringify([header]));
-      for await (const rec of rows) {
-        if (!header) {
-          header = flatKeys(rec);
-          await write(stringify([header]));
+      for (let r = first; !r.done; r = await it.next()) {
+        for (const line of r.value) buf += `${line}\n`;
+        n += r.value.length;
+        if (buf.length >= WRITE_BYTES) {
+          await write(buf);
+          buf = '';
         }
-        await write(stringify([header.map((c) => cell(lookup(rec, c)))]));
-        n++;
       }
     } else {
-      n = await writeTable(rows, columns, write);
+      let header: string[] | undefined = columns;
+      if (header) buf += csvLine(header);
+      let paths = header && csvPaths(header);
+      for (let r = first; !r.done; r = await it.next()) {
+        for (const text of r.value) {
+          if (!header) {
+            header = flatKeys(parseRecord(text) as Record<string, unknown>);
+            buf += csvLine(header);
+            paths = csvPaths(header);
+          }
+          buf += csvLine((paths && csvCellsOfText(text, paths)) ?? csvCells(parseRecord(text) as Record<string, unknown>, header));
+        }
+        n += r.value.length;
+        if (buf.length >= WRITE_BYTES) {
+          await write(buf);
+          buf = '';
+        }
+      }
     }
+    if (buf) await write(buf);
     return finish(n, { totalSize: result.totalSize ?? n });
   } catch (err) {
     await file?.discard();
@@ -482,16 +520,149 @@ function flatKeys(rec: Record<string, unknown>, prefix = ''): string[] {
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'object') return JSON.stringify(stripAttributes(v));
+  if (typeof v === 'object') return JSON.stringify(withoutAttributes(v));
   return String(v);
 }
 
-function stripAttributes(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripAttributes);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (k !== 'attributes') out[k] = stripAttributes(x);
-    return out;
+/** A parsed record's CSV cells for the header's columns (what the CSV output has always written). */
+export function csvCells(rec: Record<string, unknown>, header: string[]): string[] {
+  return header.map((c) => cell(lookup(rec, c)));
+}
+
+/** Characters of CSV or JSON lines collected before each write. */
+const WRITE_BYTES = 64 * 1024;
+
+/**
+ * The header's columns as paths for {@link csvCellsOfText}, or undefined when a column name is also a member
+ * of every object (`constructor`, `toString`, …): `lookup`'s `in` finds those on a parsed record's prototype.
+ */
+export function csvPaths(header: string[]): string[][] | undefined {
+  const paths = header.map((c) => c.split('.'));
+  for (const p of paths) for (const part of p) if (part in EMPTY) return undefined;
+  return paths;
+}
+const EMPTY = {};
+const EMPTY_ARRAY: unknown[] = [];
+
+/**
+ * The CSV cells {@link csvCells} gives for the parsed record, read from the record's text, or undefined
+ * where that could differ (the caller then parses the record). The text must pass {@link attributesCut}
+ * (so it is valid JSON with one way to write each value) and its keys must hold no escapes (they are
+ * compared as written). Each column is then looked up as `lookup` does: per path part, the member of that
+ * name, else the first whose name matches ignoring case; a string cell is the string's characters (decoded
+ * with JSON.parse if it holds escapes), a number its text (already in toString form), an object or array its
+ * text without `attributes` members, null or a missing member empty.
+ */
+export function csvCellsOfText(text: string, paths: string[][]): string[] | undefined {
+  if (text.charCodeAt(0) !== 0x7b || attributesCut(text) === undefined) return undefined;
+  const top = membersOf(text, 0, 0);
+  if (top < 0) return undefined;
+  const out: string[] = [];
+  for (const path of paths) {
+    let base = 0;
+    let count = top;
+    let m = -1;
+    for (let p = 0; ; p++) {
+      m = memberNamed(text, base, count, path[p]);
+      if (m < 0 || p === path.length - 1) break;
+      // `lookup` through a non-object (null, a string, a number) yields null, and through an array too, for a
+      // name that is neither an index nor an array member (`length`, `map`, …); for those, parse.
+      const c = text.charCodeAt(M_VALUE[m]);
+      if (c === 0x5b && (/^\d/.test(path[p + 1]) || path[p + 1] in EMPTY_ARRAY)) return undefined;
+      if (c !== 0x7b) {
+        m = -1;
+        break;
+      }
+      base += count;
+      count = membersOf(text, M_VALUE[m], base);
+      if (count < 0) return undefined;
+    }
+    out.push(m < 0 ? '' : cellOfText(text, M_VALUE[m], M_VALUE_END[m]));
   }
-  return v;
+  return out;
+}
+
+/** Members of the objects being looked into: key start (its quote), key end (past its quote), value span. */
+const MEMBER_CAPACITY = 4096;
+const M_KEY = new Int32Array(MEMBER_CAPACITY);
+const M_KEY_END = new Int32Array(MEMBER_CAPACITY);
+const M_VALUE = new Int32Array(MEMBER_CAPACITY);
+const M_VALUE_END = new Int32Array(MEMBER_CAPACITY);
+
+/** Records the members of the (valid, compact) object at `at` from slot `base`; their count, or -1 (a key with escapes, too many). */
+function membersOf(text: string, at: number, base: number): number {
+  let i = at + 1;
+  if (text.charCodeAt(i) === 0x7d) return 0;
+  let n = base;
+  for (;;) {
+    if (n === MEMBER_CAPACITY) return -1;
+    let keyEnd = i + 1;
+    for (let k = text.charCodeAt(keyEnd); k !== 0x22; k = text.charCodeAt(++keyEnd)) if (k === 0x5c) return -1;
+    M_KEY[n] = i;
+    M_KEY_END[n] = keyEnd + 1;
+    const value = keyEnd + 2;
+    M_VALUE[n] = value;
+    i = valueEnd(text, value);
+    M_VALUE_END[n] = i;
+    n++;
+    if (text.charCodeAt(i) === 0x7d) return n - base;
+    i++;
+  }
+}
+
+/** The slot of the member called `name` (else the first whose name matches ignoring case, as `lookup`), or -1. */
+function memberNamed(text: string, base: number, count: number, name: string): number {
+  const end = base + count;
+  for (let m = base; m < end; m++) if (M_KEY_END[m] - M_KEY[m] - 2 === name.length && text.startsWith(name, M_KEY[m] + 1)) return m;
+  const folded = name.toLowerCase();
+  for (let m = base; m < end; m++) if (text.slice(M_KEY[m] + 1, M_KEY_END[m] - 1).toLowerCase() === folded) return m;
+  return -1;
+}
+
+/** Index just past the (valid, compact) JSON value starting at i. */
+function valueEnd(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return stringEnd(text, i);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (;;) {
+      const d = text.charCodeAt(i);
+      if (d === 0x22) {
+        i = stringEnd(text, i);
+        continue;
+      }
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        if (--depth === 0) return i + 1;
+      }
+      i++;
+    }
+  }
+  for (;;) {
+    const d = text.charCodeAt(i);
+    if (d === 0x2c || d === 0x7d || d === 0x5d || Number.isNaN(d)) return i;
+    i++;
+  }
+}
+
+/** Index just past the string literal starting at i: the first quote after it not escaped by a backslash. */
+function stringEnd(text: string, i: number): number {
+  let q = text.indexOf('"', i + 1);
+  for (;;) {
+    let b = q - 1;
+    while (text.charCodeAt(b) === 0x5c) b--;
+    if ((q - 1 - b) % 2 === 0) return q + 1;
+    q = text.indexOf('"', q + 1);
+  }
+}
+
+function cellOfText(text: string, start: number, end: number): string {
+  const c = text.charCodeAt(start);
+  if (c === 0x22) {
+    const raw = text.slice(start + 1, end - 1);
+    return raw.includes('\\') ? (JSON.parse(text.slice(start, end)) as string) : raw;
+  }
+  if (c === 0x6e) return '';
+  if (c === 0x7b || c === 0x5b) return attributesCut(text.slice(start, end))!;
+  return text.slice(start, end);
 }

@@ -16,11 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_SETTINGS, CONNECTION_USAGE } from '../client/config.ts';
 import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client/index.ts';
-import { loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
+import { cdcRefusal, loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
 import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
 import { resolveObjects } from '../engine/sync/objects.ts';
 import { openSink, type Sink } from '../engine/sinks/index.ts';
 import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
+import type { FollowCycleKind } from '../engine/sync/follow.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { parseFlags, plural, UsageError } from './args.ts';
@@ -33,8 +34,8 @@ import { PUBSUB_FLAG_OPTIONS, pubsubTransport } from './events.ts';
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
   --config FILE              YAML config (keys: standard_objects_to_sync, custom_objects_to_sync, objects,
-                             interval, continuous, lag, bulk_threshold, formula_refresh, reconcile,
-                             documents, store, …; see docs/CONFIG.md)
+                             interval, continuous, lag, bulk_threshold, formula_refresh, cdc_safety_net,
+                             reconcile, documents, store, …; see docs/CONFIG.md)
   --to URL                   store: sqlite:./data/sfbridge.db | sqlite::memory: | postgres://…[?schema=s]
   --objects A,B              objects to sync (default Account,Opportunity,Contact,Lead,Campaign,Case)
   --all-standard             the default standard objects
@@ -49,8 +50,10 @@ const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
   --documents                build search documents (sfbridge search)
   --reconcile                run the hard-delete Id reconciliation now
   --cdc                      after the initial run, follow Change Data Capture events (Pub/Sub API) into the
-                             mirror until Ctrl-C: each change within moments, the replay id committed with
-                             the rows; an overflow or an expired replay id re-reads by the cursor.
+                             mirror until Ctrl-C (mode: cdc in the config does it per object, the rest
+                             polled every interval): each change within moments, the replay id committed
+                             with the rows; an overflow or an expired replay id re-reads by the cursor; a
+                             polling pass every cdc_safety_net (default 1h) refreshes formulas and deletes.
                              --pubsub-endpoint HOST:PORT, --pubsub-plaintext, --pubsub-ca FILE as for
                              sfbridge events (SF_PUBSUB_ENDPOINT, SF_PUBSUB_PLAINTEXT, SF_PUBSUB_CA)
   --api-version 62.0
@@ -103,8 +106,18 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   const bad = (s: string, failed: boolean) => (failed ? red(s, Boolean(opts.colour)) : s);
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r, i) => bad(line(r), run.objects[i].status === 'failed'))];
   for (const o of run.objects) if (o.error && o.status !== 'ok') out.push(bad(`${o.object} ${o.status}: ${o.error}`, o.status === 'failed'));
+  for (const o of run.objects) if (o.pushed?.changes) out.push(bad(pushedLine(o.object, o.pushed), o.pushed.failed > 0));
   out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
+}
+
+/** What a writable object's application changes did in Salesforce, in one line. */
+function pushedLine(object: string, p: NonNullable<RunSummary['objects'][number]['pushed']>): string {
+  const parts = [`${fmt(p.inserted)} inserted`, `${fmt(p.updated)} updated`, `${fmt(p.deleted)} deleted`];
+  if (p.failed) parts.push(`${fmt(p.failed)} failed (sfbridge dlq list)`);
+  if (p.skipped) parts.push(`${fmt(p.skipped)} with nothing to write`);
+  if (p.conflicts) parts.push(`${plural(p.conflicts, 'conflict')} (GET /api/v1/two-way)`);
+  return `${object} application changes → Salesforce: ${parts.join(', ')}`;
 }
 
 /** A run as the stable `--json` shape (docs/CLI.md). */
@@ -116,7 +129,7 @@ export function runJson(run: RunSummary, extra: Record<string, unknown> = {}): R
     finished: run.finished,
     seconds: run.seconds,
     apiCalls: run.apiCalls,
-    objects: run.objects.map((o) => ({ object: o.object, mode: o.mode, status: o.status, read: o.read, written: o.written, deleted: o.deleted, mirrored: o.mirrored, seconds: o.seconds, ...(o.error ? { error: o.error } : {}) })),
+    objects: run.objects.map((o) => ({ object: o.object, mode: o.mode, status: o.status, read: o.read, written: o.written, deleted: o.deleted, mirrored: o.mirrored, seconds: o.seconds, ...(o.pushed ? { pushed: o.pushed } : {}), ...(o.error ? { error: o.error } : {}) })),
     ...(run.error ? { error: run.error } : {}),
     ...extra,
   };
@@ -130,7 +143,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * prints one line instead of the table.
  */
 function quiet(run: RunSummary): boolean {
-  return run.status === 'succeeded' && run.objects.every((o) => o.status === 'ok' && o.mode === 'incremental' && o.deleted === 0 && o.written === 0);
+  return run.status === 'succeeded' && run.objects.every((o) => o.status === 'ok' && o.mode === 'incremental' && o.deleted === 0 && o.written === 0 && !o.pushed?.changes);
 }
 
 /** Redacts a password in a store URL for display. */
@@ -192,8 +205,11 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   }
   // Continuous when an interval was given anywhere (flag, SFBRIDGE_INTERVAL, the file's `interval:`) or the
   // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
-  const continuous = !values.once && config.continuous && !values.cdc;
-  const transport = values.cdc ? await pubsubTransport(values, env) : undefined;
+  // Following change events: `--cdc` (every object) or `mode: cdc` on some objects; --once polls them all once.
+  const cdcNamed = Object.entries(config.objects).filter(([, o]) => o.mode === 'cdc').map(([name]) => name.toLowerCase());
+  const following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
+  const continuous = !values.once && config.continuous && !following;
+  const transport = following ? await pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
   // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.
@@ -210,6 +226,14 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     auth = client.auth;
     await checkLogin(client, io.signal);
     const objects = await resolveObjects(client, config, io.signal);
+    if (values.cdc) {
+      // Change events carry only the record's own fields: settings they cannot honour are refused up front.
+      for (const object of objects) {
+        const settings = Object.entries(config.objects).find(([name]) => name.toLowerCase() === object.toLowerCase())?.[1];
+        const why = settings && cdcRefusal(settings);
+        if (why) throw new UsageError(`--cdc: objects.${object}: ${why.replace('mode: cdc', 'following change events')}`);
+      }
+    }
     const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
     await preflightSync(client, { objects, named, fieldFilters }, io.signal);
   }
@@ -276,17 +300,28 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
       if (json) writeJson(stdout, 'sync', runJson(run, next ? { nextCycle: next.toISOString() } : {}));
       else stdout.write(cycle > 0 && quiet(run) ? `run ${run.runId ?? '-'} ${run.status}: no changes (${plural(run.apiCalls, 'API call')})\n` : formatSummary(run, { colour: useColour(stdout, env) }));
       exit = run.status === 'succeeded' ? 0 : run.status === 'aborted' ? 130 : 1;
-      if (values.cdc && exit === 0) {
-        exit = await followCdc(client, store, await resolveObjects(client, config, signal), transport!, signal, stderr, async (object, reason) => {
-          const caught = await runSync({
-            client, store, objects: [object], events, signal, objectSettings: config.objects, lagMs: config.lagMs,
-            bulkThreshold: config.bulkThreshold, schemaRefreshMs: config.schemaRefreshMs, storeLabel: redactStore(config.store),
-          });
-          // The catch-up is a run of its own (recorded in the store's runs), reported with its reason.
-          const why = reason === 'overflow' ? 'event overflow' : 'replay id past retention';
-          if (json) writeJson(stdout, 'sync', runJson(caught, { catchUp: reason }));
-          else stdout.write(`catch-up of ${object} (${why}):\n${formatSummary(caught, { colour: useColour(stdout, env) })}`);
-          return caught;
+      if (following && exit === 0) {
+        const all = await resolveObjects(client, config, signal);
+        const cdcObjects = values.cdc ? all : all.filter((o) => cdcNamed.includes(o.toLowerCase()));
+        exit = await follow({
+          client, store, transport: transport!, signal, stderr,
+          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o)),
+          intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs,
+          cycle: async (objects, kind) => {
+            const cycleClient = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
+            const caught = await runSync({
+              client: cycleClient, store, objects, events, signal, objectSettings: config.objects,
+              lagMs: config.lagMs, bulkThreshold: config.bulkThreshold, formulaRefreshMs: config.formulaRefreshMs,
+              reconcileMs: config.reconcileMs, schemaRefreshMs: config.schemaRefreshMs,
+              documents: docs?.builder, documentSinks: docs?.sinks, storeLabel: redactStore(config.store),
+            });
+            // Each is a run of its own (recorded in the store's runs), reported with why it ran.
+            const why = { poll: 'poll', 'safety-net': 'safety-net pass', overflow: 'catch-up after an event overflow', 'replay-expired': 'catch-up after a replay id past retention' }[kind];
+            if (json) writeJson(stdout, 'sync', runJson(caught, { cycle: kind }));
+            else if (quiet(caught)) stdout.write(`${why} run ${caught.runId ?? '-'} ${caught.status}: no changes (${plural(caught.apiCalls, 'API call')})\n`);
+            else stdout.write(`${why} of ${objects.join(', ')}:\n${formatSummary(caught, { colour: useColour(stdout, env) })}`);
+            return caught;
+          },
         });
         break;
       }
@@ -309,22 +344,28 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
 }
 
 /**
- * `--cdc`: follows every synced object's change events into the mirror until the signal aborts (exit 0),
- * or until the stream fails in a way resubscribing cannot fix (exit 1).
+ * Following (`--cdc`, `mode: cdc`): the CDC objects follow their change events into the mirror, the others
+ * are polled every interval, and a safety-net pass re-reads the CDC objects by the cursor now and then, until
+ * the signal aborts (exit 0) or the stream fails in a way resubscribing cannot fix (exit 1).
  */
-async function followCdc(client: SalesforceClient, store: Store, objects: readonly string[], transport: Awaited<ReturnType<typeof pubsubTransport>>, signal: AbortSignal, stderr: Writable, catchUp: (object: string, reason: 'overflow' | 'replay-expired') => Promise<RunSummary>): Promise<number> {
+async function follow(o: {
+  client: SalesforceClient; store: Store; transport: Awaited<ReturnType<typeof pubsubTransport>>; signal: AbortSignal; stderr: Writable;
+  cdcObjects: readonly string[]; pollObjects: readonly string[]; intervalMs: number; safetyNetMs: number;
+  cycle: (objects: readonly string[], kind: FollowCycleKind) => Promise<RunSummary>;
+}): Promise<number> {
   const { PubSubClient } = await import('../client/pubsub/client.ts');
-  const { followChanges } = await import('../engine/sync/cdc.ts');
-  const pubsub = new PubSubClient({ auth: client.auth, ...transport });
-  stderr.write(`following change events of ${objects.join(', ')} (${transport.endpoint}); Ctrl-C stops\n`);
+  const { followSync } = await import('../engine/sync/follow.ts');
+  const { stderr, signal } = o;
+  const pubsub = new PubSubClient({ auth: o.client.auth, ...o.transport });
+  const secs = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+  if (o.cdcObjects.length) stderr.write(`following change events of ${o.cdcObjects.join(', ')} (${o.transport.endpoint}), with a safety-net pass every ${secs(o.safetyNetMs)}; Ctrl-C stops\n`);
+  if (o.pollObjects.length) stderr.write(`polling ${o.pollObjects.join(', ')} every ${secs(o.intervalMs)}\n`);
   try {
-    await followChanges({
-      client, pubsub, store, objects, signal,
-      catchUp: async (object, reason) => {
-        stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`);
-        const run = await catchUp(object, reason);
-        if (run.status !== 'succeeded' && !signal.aborted) throw new Error(`the catch-up read of ${object} ${run.status}${run.error ? `: ${run.error}` : ''}`);
-      },
+    await followSync({
+      client: o.client, pubsub, store: o.store, signal,
+      cdcObjects: o.cdcObjects, pollObjects: o.pollObjects, intervalMs: o.intervalMs, safetyNetMs: o.safetyNetMs,
+      cycle: o.cycle,
+      onCatchUp: (object, reason) => stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`),
       onApplied: (object, evs, rows) => {
         for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}\n`);
         if (evs.length) stderr.write(`${object}: ${plural(evs.length, 'change event')} applied (${plural(rows, 'row')})\n`);
@@ -333,7 +374,7 @@ async function followCdc(client: SalesforceClient, store: Store, objects: readon
     return 0;
   } catch (err) {
     if (signal.aborted) return 0;
-    stderr.write(`sfbridge sync --cdc: ${(err as Error).message}\n`);
+    stderr.write(`sfbridge sync: following change events failed: ${(err as Error).message}\n`);
     return 1;
   } finally {
     pubsub.close();

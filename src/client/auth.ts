@@ -7,7 +7,6 @@
  * refresh tokens are written to a {@link TokenStore} before the new session is used.
  */
 import { createPrivateKey } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { AuthError, ConfigError, ERROR_CODES } from './errors.ts';
 import { tokenFingerprint, type TokenStore } from './token-store.ts';
 import type { Transport } from './transport.ts';
@@ -278,6 +277,8 @@ export class Authenticator {
     } catch (err) {
       throw new ConfigError(`--jwt-key is not a PEM private key (${(err as Error).message}); pass the key file the connected app's certificate was made from`);
     }
+    // jose is loaded for JWT logins only (it is a fifth of a query's start-up otherwise).
+    const { SignJWT } = await import('jose');
     return new SignJWT({})
       .setProtectedHeader({ alg: 'RS256' })
       .setIssuer(c.clientId)

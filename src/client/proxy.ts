@@ -8,7 +8,8 @@
  * only the host name. Credentials in the proxy URL (`http://user:pass@proxy:3128`) are sent as
  * `Proxy-Authorization: Basic …` and never logged.
  */
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentType } from 'undici';
 import type { FetchLike } from './transport.ts';
 
 /** A proxy setting that cannot be used. */
@@ -67,6 +68,8 @@ export function proxyDispatcher(proxy?: string, env: NodeJS.ProcessEnv = process
   let agent = agents.get(key);
   if (!agent) {
     // Explicit values (empty = none) so the agent never reads process.env behind the caller's back.
+    // undici's own copy is loaded only when a proxy is in use: it is the largest module of a query's start-up.
+    const { EnvHttpProxyAgent } = createRequire(import.meta.url)('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgentType };
     agent = new EnvHttpProxyAgent({ httpProxy: http, httpsProxy: https, noProxy });
     agents.set(key, agent);
   }

@@ -77,6 +77,12 @@ export const MIN_SAFE_LAG_MS = 60_000;
 export const REPAIR_WINDOW_MS = 60 * 60_000;
 /** Default period of the repair scan. */
 export const DEFAULT_REPAIR_MS = 15 * 60_000;
+/**
+ * Default period of the safety-net pass while following change events: a cursor read of what changed since
+ * the last pass, the COUNT() check (hard-delete reconciliation) and, on their own schedules, the formula
+ * refresh and the Id reconciliation. Change events carry no formula values and can, rarely, be missed.
+ */
+export const DEFAULT_CDC_SAFETY_NET_MS = 60 * 60_000;
 /** Default period of the formula-field refresh. */
 export const DEFAULT_FORMULA_REFRESH_MS = 60 * 60_000;
 /** Default period of the hard-delete Id reconciliation. */
@@ -122,11 +128,32 @@ const whereCondition = z.string().superRefine((v, ctx) => {
 });
 
 const objectSettings = z.strictObject({
+  mode: z.enum(['poll', 'cdc']).optional().describe('poll (default): read changes by the cursor every interval; cdc: after the initial load, follow the object\'s Change Data Capture events (Pub/Sub API), with a polling pass every cdc_safety_net'),
   fields: fieldFilter.optional(),
   where: whereCondition.optional().describe("SOQL condition the mirrored records match, e.g. Industry = 'Banking'; a record that stops matching leaves the mirror"),
   transform: inboundTransformSchema.optional(),
   page_size: z.number().int().min(MIN_PAGE_SIZE).max(MAX_PAGE_SIZE).optional().describe(`records per REST query page (${MIN_PAGE_SIZE}–${MAX_PAGE_SIZE}, Sforce-Query-Options batchSize) and per Bulk load transaction`),
+  writable: z.boolean().optional().describe("two-way sync: the application's inserts, updates and deletes in the mirror table are written to Salesforce"),
+  conflict: z.enum(['salesforce_wins', 'last_modified_wins']).optional().describe('a record changed on both sides: Salesforce\'s version wins (default), or the later change wins'),
+  idempotency_field: apiName.optional().describe('a text external ID field sfbridge marks each inserted record with, so an insert cut off by a crash is looked up instead of sent twice'),
+}).superRefine((o, ctx) => {
+  if (!o.writable && (o.conflict !== undefined || o.idempotency_field !== undefined)) ctx.addIssue({ code: 'custom', path: [o.conflict !== undefined ? 'conflict' : 'idempotency_field'], message: 'applies to a writable table only: add writable: true, or remove it' });
+  if (o.writable && o.transform) ctx.addIssue({ code: 'custom', path: ['writable'], message: 'a transformed table cannot be written back (its columns are not the fields of the object): remove transform, or writable' });
+  const why = o.mode === 'cdc' ? cdcRefusal(o) : undefined;
+  if (why) ctx.addIssue({ code: 'custom', path: ['mode'], message: why });
 });
+
+/**
+ * Why an object's settings cannot follow change events, or undefined when they can: a change event carries
+ * the record's own changed fields, so a `where:` filter (a record can stop matching), a transform or a
+ * relationship path column (`Owner.Email`) could not be kept exact from it.
+ */
+export function cdcRefusal(o: { where?: string; transform?: unknown; fields?: { include: string[] } | { exclude: string[] } }): string | undefined {
+  const paths = o.fields && 'include' in o.fields ? o.fields.include.filter((f) => f.includes('.')) : [];
+  const what = [o.where !== undefined ? 'where' : '', o.transform !== undefined ? 'transform' : '', paths.length ? `relationship fields (${paths.join(', ')})` : ''].filter(Boolean);
+  if (!what.length) return undefined;
+  return `mode: cdc cannot be combined with ${what.join(', ')}: change events carry only the record's own changed fields, so the mirror could not be kept exact; remove ${what.length > 1 ? 'them' : 'it'} or use mode: poll for this object`;
+}
 
 const connection = z.strictObject({
   instance_url: z.string().optional(),
@@ -176,6 +203,10 @@ export const syncConfigSchema = z.strictObject({
   lag: duration.default(DEFAULT_LAG_MS),
   bulk_threshold: z.number().int().min(0).default(DEFAULT_BULK_THRESHOLD),
   formula_refresh: duration.default(DEFAULT_FORMULA_REFRESH_MS),
+  /** While following change events: the period of the polling pass over the CDC objects. */
+  cdc_safety_net: duration.default(DEFAULT_CDC_SAFETY_NET_MS).superRefine((ms, ctx) => {
+    if (ms < MIN_INTERVAL_MS) ctx.addIssue({ code: 'custom', message: `${ms / 1000} s is below the ${MIN_INTERVAL_MS / 1000} s floor (use 1h, 30m, …)` });
+  }),
   reconcile: duration.default(DEFAULT_RECONCILE_MS),
   schema_refresh: duration.default(DEFAULT_SCHEMA_REFRESH_MS),
   delete_mode: z.enum(['remove', 'soft']).default('remove'),
@@ -204,6 +235,8 @@ export type FieldFilter = { include: string[] } | { exclude: string[] };
 
 /** Per-object settings of the sync (the `objects:` entries). */
 export interface ObjectSettings {
+  /** `cdc`: follow Change Data Capture events after the initial load (`sfbridge sync`); default poll. */
+  mode?: 'poll' | 'cdc';
   fields?: FieldFilter;
   /** SOQL condition the mirrored records match. */
   where?: string;
@@ -211,6 +244,12 @@ export interface ObjectSettings {
   pageSize?: number;
   /** Applied to each record before the mirror and the sinks. */
   transform?: InboundTransformSpec;
+  /** Two-way sync: application writes to the mirror table go to Salesforce. */
+  writable?: boolean;
+  /** Two-way sync: how a record changed on both sides is settled (default `salesforce_wins`). */
+  conflict?: 'salesforce_wins' | 'last_modified_wins';
+  /** Two-way sync: external ID field that makes inserts crash-safe. */
+  idempotencyField?: string;
 }
 
 /** The validated configuration the engine runs with (camelCase, durations in ms). */
@@ -232,6 +271,8 @@ export interface SyncConfig {
   lagMs: number;
   bulkThreshold: number;
   formulaRefreshMs: number;
+  /** While following change events: the period of the polling pass over the CDC objects. */
+  cdcSafetyNetMs: number;
   reconcileMs: number;
   schemaRefreshMs: number;
   deleteMode: 'remove' | 'soft';
@@ -356,16 +397,21 @@ export function validateConfig(raw: unknown): SyncConfig {
     syncCustomObjects: p.sync_custom_objects || custom === '*' || custom.length > 0,
     customObjects: custom,
     objects: Object.fromEntries(Object.entries(p.objects).map(([name, o]) => [name, {
+      ...(o.mode ? { mode: o.mode } : {}),
       ...(o.fields ? { fields: o.fields } : {}),
       ...(o.where !== undefined ? { where: o.where } : {}),
       ...(o.page_size !== undefined ? { pageSize: o.page_size } : {}),
       ...(o.transform ? { transform: o.transform } : {}),
+      ...(o.writable ? { writable: true } : {}),
+      ...(o.conflict ? { conflict: o.conflict } : {}),
+      ...(o.idempotency_field ? { idempotencyField: o.idempotency_field } : {}),
     }])),
     intervalMs: p.interval,
     continuous: p.continuous ?? (raw as { interval?: unknown } | null)?.interval !== undefined,
     lagMs: p.lag,
     bulkThreshold: p.bulk_threshold,
     formulaRefreshMs: p.formula_refresh,
+    cdcSafetyNetMs: p.cdc_safety_net,
     reconcileMs: p.reconcile,
     schemaRefreshMs: p.schema_refresh,
     deleteMode: p.delete_mode,

@@ -21,7 +21,11 @@ export interface ObjectSummary extends RunObjectStats {
   seconds: number;
   status: 'ok' | 'failed' | 'skipped' | 'aborted';
   error?: string;
+  /** Two-way sync (writable tables): what the application's changes did in Salesforce this run. */
+  pushed?: PushSummary;
 }
+
+import type { PushSummary } from './sync/two-way.ts';
 
 /** What a whole run did. */
 export interface RunSummary {

@@ -43,8 +43,10 @@ import {
   type TransactionOptions,
   type UpsertOptions,
   type UpsertResult,
+  type WriteCapture,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
+import { CAPTURE_TABLE, captureDdl, guardOff, guardOn, heldFields, SqlWriteCapture } from './capture.ts';
 import { columnOf, compileMutation, kindOfSqlType, runCount, runQuery, type QueryExpr, type TableMutation, type TableQuery, type TableShape } from './query.ts';
 import { createHash } from 'node:crypto';
 import { SqlServiceState } from './service-state.ts';
@@ -83,6 +85,8 @@ interface TableMeta {
   byKey: Map<string, ColumnMeta>;
   /** Key layout of the last record prepared through the general path; see {@link RecordShape}. */
   shape: RecordShape | undefined;
+  /** Two-way sync: application writes are captured, so the store's own writes run with the guard on. */
+  writable: boolean;
 }
 
 /**
@@ -174,7 +178,50 @@ class Ops implements StoreOperations {
 
   async upsert(object: string, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
     const meta = await this.#table(object);
-    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+    if (!meta.writable) return this.#upsert(meta, records, options);
+    await guardOn(this.#conn, this.#store.driver);
+    try {
+      return await this.#upsert(meta, records, options);
+    } finally {
+      await guardOff(this.#conn, this.#store.driver);
+    }
+  }
+
+  /**
+   * Writable tables: a record with application changes not yet written to Salesforce keeps the application's
+   * values of the fields those changes set (the drain settles them against Salesforce's version), and a row
+   * the application deleted is not brought back.
+   */
+  async #hold(meta: TableMeta, prepared: Prepared[], result: UpsertResult): Promise<Prepared[]> {
+    const held = await heldFields(this.#conn, this.#store.driver, meta.object, prepared.map((p) => p.id));
+    if (held.size === 0) return prepared;
+    const keep = new Set(['id', meta.guard.toLowerCase()]);
+    const out: Prepared[] = [];
+    for (const p of prepared) {
+      const h = held.get(p.id);
+      if (!h) {
+        out.push(p);
+        continue;
+      }
+      if (h.deleted && !p.isDeleted) {
+        result.skippedStale++;
+        continue;
+      }
+      const columns: string[] = [];
+      const values: Canonical[] = [];
+      p.columns.forEach((c, i) => {
+        if (keep.has(c.toLowerCase()) || !h.fields.has(c.toLowerCase())) {
+          columns.push(c);
+          values.push(p.values[i]);
+        }
+      });
+      out.push({ ...p, columns, values, signature: columns.join(',') });
+    }
+    return out;
+  }
+
+  async #upsert(meta: TableMeta, records: readonly SfRecord[], options?: UpsertOptions): Promise<UpsertResult> {
+    const result: UpsertResult = { inserted: 0, updated: 0, skippedStale: 0, deleted: 0, ...(options?.countUnchanged && !options.assumeNew ? { unchanged: 0 } : {}) };
     // Newest version per Id wins inside the batch (Postgres refuses to touch a row twice in one statement).
     const byId = new Map<string, Prepared>();
     let width = 1;
@@ -189,7 +236,7 @@ class Ops implements StoreOperations {
       byId.set(p.id, p);
       if (p.columns.length > width) width = p.columns.length;
     }
-    const all = [...byId.values()];
+    const all = meta.writable ? await this.#hold(meta, [...byId.values()], result) : [...byId.values()];
     const size = Math.max(1, Math.min(1000, Math.floor(this.#d.maxParams / (width + 2)) - 1));
     // One cheap probe per call: with no tombstone for this object (every initial load, most batches), the
     // per-Id tombstone lookup cannot find anything and is skipped.
@@ -371,8 +418,10 @@ class Ops implements StoreOperations {
           result.skippedStale++;
           continue;
         }
-        if (existing?.has(rec.id)) result.updated++;
-        else result.inserted++;
+        if (existing?.has(rec.id)) {
+          result.updated++;
+          if (result.unchanged !== undefined && existing.get(rec.id) === rec.stampMs) result.unchanged++;
+        } else result.inserted++;
         if (rec.isDeleted) softDeleted.push({ id: rec.id, at: rec.stamp });
         else if (tombs?.has(rec.id)) revived.push(rec.id);
       }
@@ -404,6 +453,16 @@ class Ops implements StoreOperations {
 
   async markDeleted(object: string, ids: readonly (string | DeletedRecord)[], deletedAt?: string, options?: OpOptions): Promise<DeleteResult> {
     const meta = await this.#table(object);
+    if (!meta.writable) return this.#markDeleted(meta, ids, deletedAt, options);
+    await guardOn(this.#conn, this.#store.driver);
+    try {
+      return await this.#markDeleted(meta, ids, deletedAt, options);
+    } finally {
+      await guardOff(this.#conn, this.#store.driver);
+    }
+  }
+
+  async #markDeleted(meta: TableMeta, ids: readonly (string | DeletedRecord)[], deletedAt?: string, options?: OpOptions): Promise<DeleteResult> {
     const fallback = deletedAt === undefined ? undefined : toIsoUtc(deletedAt, 'deletedAt');
     const items = ids.map((entry) => {
       if (typeof entry === 'string') {
@@ -637,6 +696,7 @@ function metaFromRows(rows: readonly Row[], fromBool: (v: unknown) => boolean): 
     isDeleted: isDeleted?.kind === 'boolean' ? isDeleted.spec.name : undefined,
     byKey: new Map(),
     shape: undefined,
+    writable: false,
   };
 }
 
@@ -667,6 +727,7 @@ export class MirrorStore implements Store {
         const cols = await driver.dialect.columnsOf(conn, TOMBSTONES_TABLE);
         if (cols && !cols.columns.some((c) => c.name === 'written_at')) await conn.run(`ALTER TABLE ${driver.dialect.table(TOMBSTONES_TABLE)} ADD COLUMN written_at ${driver.dialect.timestampType}`);
         await conn.run(`CREATE INDEX IF NOT EXISTS ${quote('_sfbridge_tombstones_written')} ON ${driver.dialect.table(TOMBSTONES_TABLE)} (object, written_at, id)`);
+        for (const sql of captureDdl(driver)) await conn.run(sql);
       });
     } catch (err) {
       await driver.destroy();
@@ -684,7 +745,10 @@ export class MirrorStore implements Store {
     const p = new Params(d);
     const rows = await conn.all(`SELECT * FROM ${d.table(FIELDS_TABLE)} WHERE object_key = ${p.add(key)} ORDER BY position`, p.values);
     const meta = metaFromRows(rows, (v) => d.fromColumn('boolean', v) === true);
-    if (meta) this.#meta.set(key, meta);
+    if (!meta) return undefined;
+    const q = new Params(d);
+    meta.writable = (await conn.all(`SELECT 1 AS one FROM ${d.table(CAPTURE_TABLE)} WHERE object_key = ${q.add(key)}`, q.values)).length > 0;
+    this.#meta.set(key, meta);
     return meta;
   }
 
@@ -761,7 +825,14 @@ export class MirrorStore implements Store {
       const existing = await this.loadMeta(conn, spec.object);
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
-      return existing ? this.#alterTable(conn, existing, spec) : this.#createTable(conn, spec, options?.deferIndexes === true);
+      if (existing) await d.beforeAlter?.(conn, existing.object);
+      const result = existing ? await this.#alterTable(conn, existing, spec, options?.drop ?? []) : await this.#createTable(conn, spec, options?.deferIndexes === true);
+      if (d.afterTable) {
+        const meta = await this.loadMeta(conn, spec.object);
+        this.#meta.delete(key);
+        if (meta) await d.afterTable(conn, meta.object, [...[...meta.columns.values()].map((c) => c.spec.name), DELETED_COL, SYNCED_COL]);
+      }
+      return result;
     });
     try {
       return await this.#track(run);
@@ -798,7 +869,7 @@ export class MirrorStore implements Store {
     if (deferIndexes) this.#indexed.delete(spec.object.toLowerCase());
     else await this.#createIndexes(conn, spec.object, guard);
     await this.#insertFieldMeta(conn, spec.object, spec.fields, 0);
-    return { created: true, added: [], removed: [], typeChanges: [] };
+    return { created: true, added: [], removed: [], dropped: [], typeChanges: [] };
   }
 
   /** Lower-cased objects whose index this store instance has created or seen created (skips the statement). */
@@ -826,9 +897,10 @@ export class MirrorStore implements Store {
     this.#indexed.add(key);
   }
 
-  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec): Promise<EnsureTableResult> {
+  async #alterTable(conn: Conn, meta: TableMeta, spec: TableSpec, drop: readonly string[]): Promise<EnsureTableResult> {
     const d = this.driver.dialect;
-    const result: EnsureTableResult = { created: false, added: [], removed: [], typeChanges: [] };
+    const result: EnsureTableResult = { created: false, added: [], removed: [], dropped: [], typeChanges: [] };
+    const dropping = new Set(drop.map((f) => f.toLowerCase()));
     const incoming = new Map(spec.fields.map((f) => [f.name.toLowerCase(), f]));
     const newFields: FieldSpec[] = [];
     const setRemoved = async (col: ColumnMeta, removed: boolean) => {
@@ -860,12 +932,24 @@ export class MirrorStore implements Store {
         }
       }
     }
+    let positions = meta.columns.size;
     for (const col of meta.columns.values()) {
-      if (incoming.has(col.spec.name.toLowerCase())) continue;
+      const name = col.spec.name.toLowerCase();
+      if (incoming.has(name)) continue;
+      // The guard and key columns are never dropped: versions could no longer be ordered.
+      if (dropping.has(name) && name !== 'id' && name !== meta.guard.toLowerCase() && name !== 'isdeleted') {
+        await conn.run(`ALTER TABLE ${d.table(meta.object)} DROP COLUMN ${quote(col.spec.name)}`);
+        const p = new Params(d);
+        await conn.run(`DELETE FROM ${d.table(FIELDS_TABLE)} WHERE object_key = ${p.add(meta.object.toLowerCase())} AND field_key = ${p.add(name)}`, p.values);
+        result.dropped.push(col.spec.name);
+        continue;
+      }
       result.removed.push(col.spec.name);
       if (!col.removed) await setRemoved(col, true);
     }
-    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, meta.columns.size);
+    // Positions only order the columns: new ones go after every position ever given, dropped ones included.
+    if (result.dropped.length) positions += result.dropped.length;
+    if (newFields.length > 0) await this.#insertFieldMeta(conn, meta.object, newFields, positions);
     return result;
   }
 
@@ -1110,6 +1194,29 @@ export class MirrorStore implements Store {
       throw err;
     });
     return this.#publishState;
+  }
+
+  #writeCapture: WriteCapture | undefined;
+
+  /** Two-way sync storage (see `capture.ts`); its tables exist from open. */
+  async writeCapture(): Promise<WriteCapture> {
+    this.#open();
+    this.#writeCapture ??= new SqlWriteCapture({
+      driver: this.driver,
+      tableInfo: async (conn, object) => {
+        this.#meta.delete(object.toLowerCase());
+        const meta = await this.loadMeta(conn, object);
+        if (!meta) return undefined;
+        return { object: meta.object, guard: meta.guard, columns: [...meta.columns.values()].map((c) => c.spec.name) };
+      },
+      invalidate: (object) => this.#meta.delete(object.toLowerCase()),
+      applyRemote: async (conn, object, record, id, deletedAt) => {
+        const ops = new Ops(this, conn, undefined);
+        if (record) await ops.upsert(object, [record]);
+        else await ops.markDeleted(object, [id], deletedAt);
+      },
+    });
+    return this.#writeCapture;
   }
 
   #serviceState: Promise<ServiceState> | undefined;

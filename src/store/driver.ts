@@ -54,6 +54,13 @@ export interface Dialect {
   /** Full-text search bound to a connection. */
   search(conn: Conn, signal?: AbortSignal): SearchIndex;
   /**
+   * Called inside `ensureTable`'s transaction before an existing mirror table is altered, and after the table
+   * was created or altered with its columns then: a backend that keeps derived objects over mirror tables
+   * (Postgres lower-case views) drops and recreates them here.
+   */
+  beforeAlter?(conn: Conn, object: string): Promise<void>;
+  afterTable?(conn: Conn, object: string, columns: readonly string[]): Promise<void>;
+  /**
    * A case-sensitive text predicate over the SQL expression `column`; `param()` binds the pattern and
    * returns its placeholder (call it once per use).
    */

@@ -5,7 +5,7 @@
  * - `sqlite::memory:` — private in-memory database (tests, dry runs);
  * - `sqlite:./path.db`, `sqlite:/abs/path.db` — SQLite file, created if missing;
  * - `postgres://user:pass@host:5432/db` or `postgresql://…` — Postgres; `?schema=name` selects the schema
- *   (default `public`; `options.schema` wins).
+ *   (default `public`; `options.schema` wins); `?views=lowercase` adds a lower-case view over each mirror table.
  */
 import type { OpenStoreOptions, Store } from './types.ts';
 
@@ -27,7 +27,7 @@ function redact(url: string): string {
 }
 
 /** What a store URL points at. */
-export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string; schema: string | undefined };
+export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string; schema: string | undefined; lowercaseViews?: boolean };
 
 /** Parses a store URL; throws an error naming the accepted forms when it is not one. */
 export function parseStoreUrl(url: string): StoreTarget {
@@ -48,7 +48,10 @@ export function parseStoreUrl(url: string): StoreTarget {
       if (parsed && parsed.pathname.length > 1) {
         const schema = parsed.searchParams.get('schema') ?? undefined;
         parsed.searchParams.delete('schema');
-        return { kind: 'postgres', connectionString: parsed.toString(), schema };
+        const views = parsed.searchParams.get('views');
+        parsed.searchParams.delete('views');
+        if (views !== null && views !== 'lowercase') throw new TypeError(`Unsupported store URL option views=${JSON.stringify(views)}: the one value is views=lowercase (a lower-case view over every mirror table)`);
+        return { kind: 'postgres', connectionString: parsed.toString(), schema, ...(views ? { lowercaseViews: true } : {}) };
       }
     }
   }
@@ -63,5 +66,5 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     return openSqliteStore(target.path, options);
   }
   const { openPostgresStore } = await import('./postgres/index.ts');
-  return openPostgresStore(target.connectionString, { ...options, schema: options.schema ?? target.schema });
+  return openPostgresStore(target.connectionString, { ...options, schema: options.schema ?? target.schema, lowercaseViews: options.lowercaseViews ?? target.lowercaseViews });
 }

@@ -93,6 +93,8 @@ export interface EnsureTableResult {
   added: string[];
   /** Fields that have a column but are no longer in describe. Their columns and data are kept. */
   removed: string[];
+  /** Columns dropped with their data because {@link EnsureTableOptions.drop} named them. */
+  dropped: string[];
   typeChanges: FieldTypeChange[];
 }
 
@@ -118,6 +120,11 @@ export interface UpsertResult {
    * records are written flagged deleted and counted as inserted/updated.
    */
   deleted: number;
+  /**
+   * With `countUnchanged`: of `updated`, the rows whose stored version had the same guard stamp (a re-read
+   * of the version already stored, such as the lag window read again after a Bulk snapshot).
+   */
+  unchanged?: number;
 }
 
 /** A deleted record as the Get Deleted resource reports it. */
@@ -255,6 +262,12 @@ export interface EnsureTableOptions extends OpOptions {
    * (500,000 rows with random stamps: 69.6 s with it, 39.5 s without). No effect on an existing table.
    */
   deferIndexes?: boolean;
+  /**
+   * Fields whose columns are dropped, data and all, when the table has them and the spec leaves them out:
+   * fields the org still has but the configuration now excludes (PII taken out of a mirror must leave it).
+   * Fields missing from the spec and not named here keep their columns and data (see `removed`).
+   */
+  drop?: readonly string[];
 }
 
 /** Options for `upsert`. */
@@ -266,6 +279,8 @@ export interface UpsertOptions extends OpOptions {
    * block stale versions, so a replay remains idempotent; only the inserted/updated split is lost.
    */
   assumeNew?: boolean;
+  /** Also count {@link UpsertResult.unchanged} (ignored with `assumeNew`, which does not look rows up). */
+  countUnchanged?: boolean;
 }
 
 /** Options for `listIds` and `count`. */
@@ -378,6 +393,8 @@ export interface Store extends StoreOperations {
   ensureQueryIndex(shape: TableShape, columns: readonly string[]): Promise<void>;
   /** The service's tables (connections, pipelines, schedules, jobs, runs, usage, tokens, sessions); created on first use. */
   serviceState(): Promise<ServiceState>;
+  /** Two-way sync: writable mirror tables, the log of application changes to them, and conflicts. */
+  writeCapture(): Promise<WriteCapture>;
   /** Waits for in-flight operations, then closes. Further calls fail. */
   close(): Promise<void>;
   /** Closes at once; an open transaction is rolled back by the database. */
@@ -431,8 +448,12 @@ export interface OutboxUpdate {
   payload?: JsonObject;
 }
 
-/** Dead-letter status: `open` waits for an operator; `replayed` was resent successfully; `discarded` by hand. */
-export type DeadLetterStatus = 'open' | 'replayed' | 'discarded';
+/**
+ * Dead-letter status: `open` waits for an operator; `replayed` was resent successfully; `discarded` by hand;
+ * `superseded` when a newer version of the same key was published successfully since (replaying the letter
+ * would send stale data over it).
+ */
+export type DeadLetterStatus = 'open' | 'replayed' | 'discarded' | 'superseded';
 
 /** A record that failed permanently, with what is needed to resend it. */
 export interface DeadLetter {
@@ -524,6 +545,11 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres pool size (default 4). */
   maxConnections?: number;
+  /**
+   * Postgres: give every mirror table a view with lower-case names as well (`account` with `billingcity`
+   * over `"Account"."BillingCity"`), for BI tools that expect unquoted identifiers (URL `?views=lowercase`).
+   */
+  lowercaseViews?: boolean;
 }
 
 /** Raised for values that cannot be stored as their field's type, and for unknown fields. */
@@ -562,4 +588,104 @@ export interface MirrorChange {
   at: string;
   deleted: boolean;
   record: SfRecord;
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * Two-way sync: writable mirror tables (implemented in `capture.ts`).
+ * ---------------------------------------------------------------------------------------------------- */
+
+/** How a record changed on both sides is settled. */
+export type ConflictPolicy = 'salesforce_wins' | 'last_modified_wins';
+
+/** What an application did to a row of a writable mirror table. */
+export type CaptureOp = 'insert' | 'update' | 'delete';
+
+/**
+ * - `pending`: captured, not written to Salesforce yet;
+ * - `succeeded`: written (`sfId` is the record's Id);
+ * - `failed`: refused by Salesforce (the publisher's dead letter has the details);
+ * - `superseded`: a conflict was settled for Salesforce's version;
+ * - `skipped`: nothing to write (only read-only fields changed, or a row inserted and deleted before it was sent).
+ */
+export type CaptureState = 'pending' | 'succeeded' | 'failed' | 'superseded' | 'skipped';
+
+/** One captured application change. */
+export interface CapturedChange {
+  /** Capture order. */
+  seq: number;
+  object: string;
+  /** The row's Id when it changed (a placeholder for a row inserted by the application). */
+  recordId: string;
+  op: CaptureOp;
+  /** Columns the change set (insert: non-null columns; update: changed columns; delete: none). */
+  fields: string[];
+  /** The row's guard stamp (SystemModstamp) before the change: the Salesforce version it was based on. */
+  baseStamp: string | null;
+  capturedAt: string;
+  state: CaptureState;
+  sfId: string | null;
+  /** The values written to Salesforce (for recognising the change when it comes back). */
+  sent: JsonObject | null;
+  error: string | null;
+}
+
+/** An outcome for captured changes. */
+export interface CaptureSettlement {
+  seqs: readonly number[];
+  state: CaptureState;
+  sfId?: string | null;
+  sent?: JsonObject | null;
+  error?: string | null;
+}
+
+/** A record changed both in Salesforce and by the application before either saw the other's change. */
+export interface ConflictInput {
+  object: string;
+  recordId: string;
+  policy: ConflictPolicy;
+  winner: 'salesforce' | 'application';
+  /** Fields the application changed. */
+  fields: string[];
+  /** The mirror row with the application's change. */
+  local: JsonObject | null;
+  /** Salesforce's version (null when Salesforce deleted the record). */
+  remote: JsonObject | null;
+  localModified: string | null;
+  remoteModified: string | null;
+}
+
+export interface ConflictRecord extends ConflictInput {
+  id: number;
+  detectedAt: string;
+}
+
+/** Storage side of two-way sync. */
+export interface WriteCapture {
+  /**
+   * Makes a mirror table writable: (re)creates its capture triggers for its current columns. Idempotent and
+   * cheap when nothing changed; call it after `ensureTable`. `changed` says whether triggers were (re)made.
+   */
+  enable(object: string): Promise<{ changed: boolean }>;
+  /** Removes the triggers; captured changes stay. */
+  disable(object: string): Promise<void>;
+  writableObjects(): Promise<string[]>;
+  /** Pending changes of an object in capture order. */
+  pending(object: string, options?: { limit?: number }): Promise<CapturedChange[]>;
+  /** The latest changes (newest first), for the API and dashboard. */
+  changes(options?: { object?: string; states?: readonly CaptureState[]; limit?: number }): Promise<CapturedChange[]>;
+  settle(updates: readonly CaptureSettlement[]): Promise<void>;
+  /** The newest values written to Salesforce per record Id. */
+  lastSent(object: string, ids: readonly string[]): Promise<Map<string, { sent: JsonObject; at: string }>>;
+  /** Replaces an inserted row's placeholder Id by its Salesforce Id (row and later changes), unseen by the triggers. */
+  adoptId(object: string, placeholder: string, sfId: string): Promise<void>;
+  /**
+   * Settles a conflict for Salesforce, in one transaction: the changes are superseded, the conflict is recorded
+   * and Salesforce's version (or its deletion, `record: null`) is written into the mirror. Returns the conflict id.
+   */
+  resolveForSalesforce(object: string, input: { supersede: readonly number[]; id: string; record: SfRecord | null; deletedAt?: string; conflict: ConflictInput }): Promise<number>;
+  /** Records a conflict settled for the application. */
+  recordConflict(conflict: ConflictInput): Promise<number>;
+  /** Recorded conflicts, newest first. */
+  conflicts(options?: { object?: string; limit?: number }): Promise<ConflictRecord[]>;
+  counts(object?: string): Promise<Record<CaptureState, number>>;
 }

@@ -25,6 +25,15 @@ describe('sync config', () => {
     assert.equal(c.documents.enabled, false);
   });
 
+  it('two-way keys: writable, conflict and idempotency_field, checked together', () => {
+    const c = validateConfig({ objects: { Account: { writable: true, conflict: 'last_modified_wins', idempotency_field: 'Sfbridge_Key__c' }, Contact: { writable: true } } });
+    assert.deepEqual(c.objects.Account, { writable: true, conflict: 'last_modified_wins', idempotencyField: 'Sfbridge_Key__c' });
+    assert.deepEqual(c.objects.Contact, { writable: true });
+    assert.throws(() => validateConfig({ objects: { Account: { conflict: 'salesforce_wins' } } }), /objects\.Account\.conflict: applies to a writable table only: add writable: true/);
+    assert.throws(() => validateConfig({ objects: { Account: { writable: true, conflict: 'app_wins' } } }), /objects\.Account\.conflict: .*salesforce_wins.*last_modified_wins/);
+    assert.throws(() => validateConfig({ objects: { Account: { writable: true, transform: { rename: { Name: 'Title' } } } } }), /objects\.Account\.writable: a transformed table cannot be written back/);
+  });
+
   it('rejects an unknown key with its path and the closest valid name', () => {
     assert.throws(() => validateConfig({ standard_object_to_sync: ['Account'] }), (err: unknown) => {
       assert.ok(err instanceof SyncConfigError);

@@ -215,6 +215,35 @@ describe('publisher over sObject Collections', () => {
   });
 });
 
+describe('superseded dead letters', () => {
+  it('an open dead letter is resolved as superseded once a newer version of its record is published', async () => {
+    const { client, state, emu } = await setup();
+    const target = { object: 'Contact', operation: 'upsert' as const, externalIdField: 'External_Id__c' };
+    // Versions of source rows are keyed row@version, as cursor sources key them.
+    const v1 = contacts(3, 'S');
+    (v1[1].record as Record<string, unknown>).Email = 'broken';
+    (v1[2].record as Record<string, unknown>).Email = 'broken too';
+    await run(client, state, { target, records: v1.map((r, i) => ({ key: `row-${i}@1`, ...r })) });
+    const letters = await state.listDeadLetters();
+    assert.deepEqual(letters.map((l) => l.key), ['row-1@1', 'row-2@1']);
+    // Another record succeeding leaves the letters open.
+    await run(client, state, { target, records: [{ key: 'row-0@2', record: { ...v1[0].record, LastName: 'Other' } }] });
+    assert.equal((await state.listDeadLetters()).length, 2);
+    // A newer version of row 1, fixed at the source, is published: its letter holds stale data.
+    const { summary } = await run(client, state, { target, records: [{ key: 'row-1@2', record: { ...v1[1].record, Email: 'fixed@example.com', LastName: 'Newer' } }] });
+    assert.equal(summary.succeeded, 1);
+    assert.equal(summary.superseded, 1);
+    assert.equal((await state.getDeadLetter(letters[0].id))!.status, 'superseded');
+    assert.deepEqual((await state.listDeadLetters()).map((l) => l.key), ['row-2@1'], 'the other letter stays open');
+    const [c] = await soql(client, "SELECT LastName, Email FROM Contact WHERE External_Id__c = 'S1'");
+    assert.deepEqual([c.LastName, c.Email], ['Newer', 'fixed@example.com']);
+    // The same external ID under any key (a fixed file row gets a new line key) settles it too.
+    await run(client, state, { target, records: [{ record: { ...v1[2].record, Email: 'ok@example.com' } }] });
+    assert.deepEqual(await state.listDeadLetters(), []);
+    emu.close();
+  });
+});
+
 describe('parent/child sets through sObject Tree', () => {
   it('inserts accounts with their contacts; a bad child fails its own tree only, the rolled-back rest is resent', async () => {
     const { client, state, emu, counter } = await setup();

@@ -119,6 +119,31 @@ describe('followChanges', () => {
     await f.stop();
   });
 
+  test('a person name (a compound the event nests) and a Contact update reach the mirror exactly', async () => {
+    await sync(emu, store, ['Contact']);
+    const client = clientFor(emu, { governor: false });
+    const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false });
+    const ctl = new AbortController();
+    const seen: PubSubEvent[] = [];
+    const running = followChanges({ client, pubsub, store, objects: ['Contact'], signal: ctl.signal, catchUp: async () => {}, onApplied: (_o, evs) => void seen.push(...evs) });
+    stops.push(async () => {
+      ctl.abort();
+      await running;
+      pubsub.close();
+    });
+    const { id } = await writer.create('Contact', { FirstName: 'Ada', LastName: 'Byron', Email: 'ada@example.com', MailingCity: 'London' });
+    await writer.update('Contact', id, { LastName: 'Lovelace', Email: null });
+    await until(() => seen.filter((e) => e.header?.recordIds.includes(id)).length >= 2, 'the Contact events');
+    const row = (await store.getRecord('Contact', id))!;
+    assert.equal(row.Name, 'Ada Lovelace');
+    assert.equal(row.FirstName, 'Ada');
+    assert.equal(row.Email, null);
+    assert.equal(row.MailingCity, 'London');
+    assert.deepEqual(await mirrorDiff(emu, store, 'Contact'), []);
+    ctl.abort();
+    await running;
+  });
+
   test('a restarted follower resumes from the stored replay id', async () => {
     const before = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
     const { id } = await writer.create('Account', { Name: 'While Stopped' });

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { openStore } from '../../src/store/index.ts';
 import type { FieldSpec, OpenStoreOptions, Store } from '../../src/store/types.ts';
@@ -93,4 +94,21 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
+}
+
+/** Runs SQL as an application does: its own connection to the store's database (`?` placeholders). */
+export async function appSql(place: Place, backend: string): Promise<{ run(sql: string, params?: unknown[]): Promise<void>; close(): Promise<void> }> {
+  if (backend === 'sqlite') {
+    const db = new DatabaseSync(place.url.slice('sqlite:'.length));
+    return { run: async (sql, params = []) => void db.prepare(sql).run(...(params as never[])), close: async () => db.close() };
+  }
+  const schema = new URL(place.url).searchParams.get('schema')!;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`SET search_path TO "${schema}"`);
+  const numbered = (sql: string) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  return { run: async (sql, params = []) => void (await client.query(numbered(sql), params)), close: () => client.end() };
 }

@@ -37,7 +37,7 @@ for (const backend of backends) {
       const { store, done } = await fresh(backend);
       try {
         const fields = [...ACCOUNT_FIELDS, ...TYPED.map((t) => t.field)];
-        assert.deepEqual(await store.ensureTable({ object: 'Account', fields }), { created: true, added: [], removed: [], typeChanges: [] });
+        assert.deepEqual(await store.ensureTable({ object: 'Account', fields }), { created: true, added: [], removed: [], dropped: [], typeChanges: [] });
         const record = account('001A00000000001AAA', '2024-03-05T17:38:40.000+0000', Object.fromEntries(TYPED.map((t) => [t.field.name, t.value])));
         assert.deepEqual(await store.upsert('Account', [record]), { inserted: 1, updated: 0, skippedStale: 0, deleted: 0 });
         const back = await store.getRecord('Account', '001A00000000001AAA');

@@ -26,8 +26,35 @@ const DOCS = [
   doc('003A00000000001AAA', 'Contact', 'Hank Scorpio', 'Turbines enthusiast, works at Globex.', { tags: ['vip'] }),
 ];
 
+/** Many long-titled records that mention the word, and the records named by it (the demo org's shape). */
+const RANKED = [
+  ...Array.from({ length: 40 }, (_, i) => doc(`006A0000000${String(i).padStart(4, '0')}AAA`, 'Opportunity', `Acme Health ${i} - Expansion ${i * 7}`, `Opportunity of Acme Health ${i}. acme acme`)),
+  doc('001A00000000010AAA', 'Account', 'Acme Health', 'Hospital group.'),
+  doc('001A00000000011AAA', 'Account', 'Acme', 'Holding.'),
+  doc('500A00000000001AAA', 'Case', 'Printer jammed', 'Reported by acme staff, acme again, acme thrice.'),
+];
+const rankings = new Map<string, string[]>();
+
 for (const backend of backends) {
   describe(`search documents (${backend.name})`, () => {
+    test('ranking: title matches first, the closest (shortest) title first, body-only hits last; the same on every backend', async () => {
+      const { store, done } = await fresh(backend);
+      try {
+        await store.upsertDocuments(RANKED);
+        const hits = await store.search('acme', { limit: 50 });
+        assert.equal(hits.length, 43);
+        assert.deepEqual(hits.slice(0, 2).map((h) => h.title), ['Acme', 'Acme Health']);
+        assert.equal(hits.at(-1)!.type, 'Case', 'a body-only hit comes after every title hit');
+        const two = await store.search('acme health', { limit: 3 });
+        assert.equal(two[0].title, 'Acme Health');
+        const order = hits.map((h) => h.id);
+        for (const [other, seen] of rankings) assert.deepEqual(order, seen, `same order as on ${other}`);
+        rankings.set(backend.name, order);
+      } finally {
+        await done();
+      }
+    });
+
     test('title hits outrank body hits; results carry snippet and categories', async () => {
       const { store, done } = await fresh(backend);
       try {

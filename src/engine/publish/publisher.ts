@@ -28,6 +28,7 @@ import {
   COLLECTIONS_MAX_RECORDS,
   DEFAULT_PUBLISH_PARALLELISM,
   isPlatformEvent,
+  normalizeOperation,
   MAX_TRANSIENT_RETRIES,
   OUTBOX_PAGE,
   lookupFieldsOf,
@@ -110,6 +111,21 @@ export function eventIdOf(pipeline: string, key: string): string {
 }
 
 /** Default outbox key: position plus a hash of the payload, so a rerun of the same input finds its rows. */
+/**
+ * Which Salesforce record a published row stands for, to tell that a dead letter was superseded: the
+ * external ID value (upsert), the Id (update, delete), the lookup fields (insert with match fields or an
+ * idempotency marker), else the source row of a cursor source (`key@cursor`). Undefined when nothing
+ * identifies it (a plain insert keyed by its line).
+ */
+export function recordIdentity(object: string, operation: string, fields: readonly string[], key: string, payload: Record<string, unknown>): string | undefined {
+  const get = (f: string): unknown => payload[f] ?? payload[Object.keys(payload).find((k) => k.toLowerCase() === f.toLowerCase()) ?? f];
+  const o = object.toLowerCase();
+  if ((operation === 'update' || operation === 'delete') && typeof get('Id') === 'string') return `${o}|Id|${String(get('Id')).slice(0, 15)}`;
+  if (fields.length && fields.every((f) => get(f) != null && get(f) !== '')) return `${o}|${fields.map((f) => `${f.toLowerCase()}=${String(get(f))}`).join('|')}`;
+  const at = key.lastIndexOf('@');
+  return at > 0 ? `${o}|source|${key.slice(0, at)}` : undefined;
+}
+
 export function defaultKey(index: number, record: Record<string, unknown>): string {
   return `${index}:${createHash('sha1').update(JSON.stringify(record)).digest('hex').slice(0, 16)}`;
 }
@@ -330,7 +346,27 @@ export async function publish(opts: PublishOptions): Promise<PublishSummary> {
     else await sendViaCollections(pending);
   }
 
-  // 4. Results in input order.
+  // 4. Open dead letters of earlier runs for a record that has now been published are settled: they hold
+  // an older version, and replaying one would write stale data over the newer one.
+  if (useDlq && rows.some((r) => r.rec.state === 'succeeded' && !r.alreadyPublished)) {
+    const published = new Set<string>();
+    for (const r of rows) {
+      if (r.rec.state !== 'succeeded' || r.alreadyPublished) continue;
+      const id = recordIdentity(target.object, target.operation, target.operation === 'insert' ? lookupFieldsOf(target) : target.externalIdField ? [target.externalIdField] : [], r.rec.key, r.rec.payload);
+      if (id) published.add(id);
+    }
+    const own = new Set(rows.map((r) => r.deadLetterId).filter((id) => id !== undefined));
+    for (const l of published.size ? await state.listDeadLetters({ pipeline, status: 'open', limit: 100_000 }) : []) {
+      if (own.has(l.id) || l.object.toLowerCase() !== target.object.toLowerCase()) continue;
+      const id = recordIdentity(l.object, normalizeOperation(l.operation), l.externalIdField ? l.externalIdField.split(',').filter(Boolean) : [], l.key, l.payload);
+      if (id && published.has(id)) {
+        await state.updateDeadLetter(l.id, { status: 'superseded' });
+        summary.superseded = (summary.superseded ?? 0) + 1;
+      }
+    }
+  }
+
+  // 5. Results in input order.
   for (const row of rows) {
     const r = row.rec;
     const success = r.state === 'succeeded';

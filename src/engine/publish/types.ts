@@ -155,6 +155,8 @@ export interface PublishSummary {
   /** Records resent after a transient failure (counted once per resend). */
   retried: number;
   deadLettered: number;
+  /** Open dead letters of earlier runs settled because their record was published now (see `superseded`). */
+  superseded?: number;
   /** Paths used (first send decides; retries use collections). */
   paths: PublishPath[];
 }

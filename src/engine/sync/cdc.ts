@@ -151,37 +151,56 @@ async function* batches(opts: FollowChangesOptions, topic: string, replay: Repla
   const it = events[Symbol.asyncIterator]();
   let next: Promise<IteratorResult<PubSubEvent>> | null = null;
   let buffer: PubSubEvent[] = [];
+  /** Where the last (maybe still arriving) transaction of the buffer starts: before it, all are complete. */
+  let boundary = 0;
+  let firstAt = 0;
+  let lastAt = 0;
   const txOf = (ev: PubSubEvent) => ev.header?.transactionKey ?? ev.id;
+  const take = (n: number): PubSubEvent[] => {
+    const out = buffer.slice(0, n);
+    buffer = buffer.slice(n);
+    boundary = 0;
+    firstAt = lastAt;
+    return out;
+  };
   try {
     for (;;) {
       next ??= it.next();
       let timer: NodeJS.Timeout | undefined;
       const woken = new Promise<'position'>((r) => (wake = () => r('position')));
       const waits: Promise<IteratorResult<PubSubEvent> | 'position' | 'settled'>[] = [next, woken];
-      if (buffer.length) waits.push(new Promise<'settled'>((r) => (timer = setTimeout(r, settleMs, 'settled'))));
+      if (buffer.length) {
+        // The last transaction is taken as ended when nothing follows it for settleMs; complete ones wait at
+        // most settleMs from their first event (so a steady stream is applied every settleMs, in batches).
+        const now = performance.now();
+        const due = boundary > 0 ? firstAt + settleMs : lastAt + settleMs;
+        waits.push(new Promise<'settled'>((r) => (timer = setTimeout(r, Math.max(0, due - now), 'settled'))));
+      }
       const got = positions.length ? 'position' : await Promise.race(waits);
       clearTimeout(timer);
       wake = null;
       if (got === 'position') {
         // Every event before the keepalive has been received: the buffered transactions are complete.
         const position = positions.splice(0).at(-1)!;
-        yield { events: buffer, position };
-        buffer = [];
+        yield { events: take(buffer.length), position };
         continue;
       }
       if (got === 'settled') {
-        yield { events: buffer };
-        buffer = [];
+        // Quiet since the last event: all of it is complete; else only the transactions before the last.
+        const n = performance.now() - lastAt >= settleMs ? buffer.length : boundary;
+        if (n) yield { events: take(n) };
         continue;
       }
       next = null;
       if (got.done) return;
       const ev = got.value;
       const last = buffer.at(-1);
-      if (last && txOf(last) !== txOf(ev) && buffer.length >= MAX_BATCH_EVENTS) {
-        yield { events: buffer };
-        buffer = [];
+      if (last && txOf(last) !== txOf(ev)) {
+        boundary = buffer.length;
+        if (boundary >= MAX_BATCH_EVENTS) yield { events: take(boundary) };
       }
+      lastAt = performance.now();
+      if (!buffer.length) firstAt = lastAt;
       buffer.push(ev);
     }
   } finally {

@@ -8,7 +8,7 @@
 import type { DescribeSObjectResult } from '../../client/describe.ts';
 import { AuthError, ConfigError, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
-import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
+import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction, UpsertResult } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
 import { cond, from, parseCondition, type Condition } from '../../soql/index.ts';
 import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
@@ -23,6 +23,7 @@ import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
+import { pushChanges } from './two-way.ts';
 
 /** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
 export const MAX_READ_RESTARTS = 2;
@@ -181,6 +182,8 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
       events.emit('warning', { code: 'API_VERSION', message: err.message });
     }
   }
+  // A table that was writable and no longer is: its triggers go, so nothing is captured that nobody sends.
+  if (status !== 'failed') await retireWritable(opts, events);
   try {
     for (const object of status === 'failed' ? [] : opts.objects) {
       if (opts.signal?.aborted) {
@@ -193,6 +196,12 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
       const summary: ObjectSummary = { object, mode: 'incremental', read: 0, written: 0, deleted: 0, mirrored: 0, seconds: 0, status: 'ok' };
       try {
         summary.mode = await syncObject(opts, object, counters, events, now);
+        // Two-way: the application's changes go out after the pull, which has brought Salesforce's versions
+        // in (holding the fields of pending changes), so the drain compares against the newest it knows.
+        const writable = settingsFor(opts.objectSettings, object);
+        if (writable?.writable) {
+          summary.pushed = await pushChanges({ client: opts.client, store: opts.store, object, settings: { conflict: writable.conflict, idempotencyField: writable.idempotencyField }, signal: opts.signal, onWarning: (message) => events.emit('warning', { object, code: 'TWO_WAY', message }) });
+        }
       } catch (err) {
         if (err instanceof StopRun || (opts.signal?.aborted && isAbort(err))) {
           summary.status = 'aborted';
@@ -268,6 +277,20 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   return result;
 }
 
+async function retireWritable(opts: SyncRunOptions, events: SyncEvents): Promise<void> {
+  const cap = await opts.store.writeCapture();
+  const marked = await cap.writableObjects();
+  for (const object of marked) {
+    const named = opts.objects.find((o) => o.toLowerCase() === object.toLowerCase());
+    if (!named || settingsFor(opts.objectSettings, named)?.writable) continue;
+    const left = (await cap.counts(object)).pending;
+    await cap.disable(object);
+    events.emit('warning', { object, code: 'TWO_WAY_OFF', message: `${object}: writable is off; application writes to its mirror table are no longer captured${left ? ` (${plural(left, 'captured change')} not sent; set writable: true again to send ${left === 1 ? 'it' : 'them'})` : ''}` });
+  }
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function isAbort(err: unknown): boolean {
   return (err as Error)?.name === 'AbortError' || (err as { code?: string })?.code === 'ABORT_ERR';
 }
@@ -313,7 +336,13 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
 
   // Schema: describe only when due, so an idle cycle costs one query per object, not a describe as well.
   let state: ObjectState;
-  const stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  let stale = !prev?.fields || prev.selectionKey !== selectionKey || opts.force?.schema || isDue(prev.describedAt, opts.schemaRefreshMs ?? DEFAULT_SCHEMA_REFRESH_MS, now());
+  // An excluded field whose column is still in the mirror (excluded while an older sfbridge kept the data):
+  // one local metadata read finds it, and the schema pass below drops it.
+  if (!stale && filter && 'exclude' in filter && filter.exclude.length && !settings.transform) {
+    const excluded = new Set(filter.exclude.map((f) => f.toLowerCase()));
+    stale = ((await store.describeTable(object)) ?? []).some((f) => excluded.has(f.name.toLowerCase()));
+  }
   if (stale) {
     const describe = await client.describe(object, signal);
     // Relationship paths in the include list are resolved through the parents' describes.
@@ -356,8 +385,15 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     }
     // A table created for an initial load gets its (stamp, Id) index when the load ends: built once over the
     // loaded rows instead of being updated row by row in stamp order, which is random in a real org.
-    const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded });
+    // Fields the org still has but the field selection leaves out (fields.exclude, or not in fields.include):
+    // their columns leave the mirror with their data, which is what taking PII out of a mirror means.
+    const selected = new Set(schema.table.fields.map((f) => f.name.toLowerCase()));
+    const excluded = settings.transform || !plain ? [] : describe.fields.filter((f) => f.deprecatedAndHidden !== true && !selected.has(f.name.toLowerCase())).map((f) => f.name);
+    const ensured = await store.ensureTable(schema.table, { signal, deferIndexes: !prev?.loaded, drop: excluded });
     events.emit('object:schema', { object, created: ensured.created, added: ensured.added, removed: ensured.removed });
+    if (ensured.dropped.length) {
+      events.emit('warning', { object, code: 'FIELDS_EXCLUDED', message: `${object}: ${ensured.dropped.join(', ')} ${ensured.dropped.length === 1 ? 'is' : 'are'} excluded by objects.${object}.fields: ${ensured.dropped.length === 1 ? 'its column was dropped from the mirror with its data' : 'their columns were dropped from the mirror with their data'}` });
+    }
     if (ensured.removed.length) {
       events.emit('warning', { object, code: 'FIELDS_REMOVED', message: `${object}: ${settings.transform ? 'column(s) no longer produced (by the org or the transform)' : 'field(s) no longer in the org'}: ${ensured.removed.join(', ')}; their columns and data are kept` });
     }
@@ -410,6 +446,8 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
   const reshape = state.docFields.length > 0 || paths.length > 0 || transform !== undefined;
   const lagMs = opts.lagMs ?? DEFAULT_LAG_MS;
 
+  /** Set while the lag window after a Bulk snapshot is read again (see `commit`). */
+  let catchingUp = false;
   /** Commits one batch: rows, deletes, documents and the checkpoint, atomically. */
   const commit = async (records: readonly Record<string, unknown>[], mode: LoadMode, nextCursor: CheckpointCursor | null, extra: ObjectState): Promise<void> => {
     const live: Record<string, unknown>[] = [];
@@ -433,7 +471,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const res = await store.transaction(async (tx: StoreTransaction) => {
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
-      const up = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental' }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      const up: UpsertResult = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental', countUnchanged: catchingUp }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
       if (plan) {
         if (deletedIds.length) await tx.deleteDocuments(deletedIds);
         if (plan.changed.length) await tx.upsertDocuments(plan.changed.map((c) => c.item));
@@ -442,8 +480,11 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       await tx.setCheckpoint(object, nextCursor, extra);
       return up;
     });
-    counters.read += records.length;
-    counters.written += res.inserted + res.updated;
+    // The catch-up after a Bulk snapshot reads the lag window again: versions the snapshot already stored
+    // are not counted twice, so read and written add up to the object's rows (not 200,008 of 200,000).
+    const again = res.unchanged ?? 0;
+    counters.read += records.length - again;
+    counters.written += res.inserted + res.updated - again;
     counters.deleted += res.deleted;
     if (deletedIds.length) events.emit('object:deletes', { object, source: 'queryAll', count: deletedIds.length });
     events.emit('object:batch', { object, mode, read: counters.read, written: counters.written, deleted: counters.deleted, cursor: nextCursor?.systemModstamp });
@@ -528,6 +569,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
     // current as of its start rather than as of the snapshot.
     if (plan.mode === 'bulk' && !signal?.aborted) {
+      catchingUp = true;
       cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
     }
   } else {

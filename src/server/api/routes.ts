@@ -9,8 +9,8 @@ import { ConnectionError } from '../../engine/connections/registry.ts';
 import { connectionName, connectionSchema, connectionView } from '../../engine/connections/schema.ts';
 import { PipelineError, pipelineName, pipelineSchema, type PipelineEntry } from '../../engine/pipelines/index.ts';
 import type { Service } from '../../engine/service.ts';
-import type { DeadLetter, PipelineRunRow, ScheduleRow } from '../../store/index.ts';
-import { connectionTestSchema, deadLetterSchema, errorSchema, pipelineViewSchema, queuedRunSchema, replayResultSchema, runEventSchema, runSchema, usageSchema } from './schemas.ts';
+import type { ConflictRecord, DeadLetter, PipelineRunRow, ScheduleRow } from '../../store/index.ts';
+import { conflictSchema, connectionTestSchema, deadLetterSchema, twoWaySchema, errorSchema, pipelineViewSchema, queuedRunSchema, replayResultSchema, runEventSchema, runSchema, usageSchema } from './schemas.ts';
 
 type App = OpenAPIHono<{ Variables: { principal: unknown } }>;
 
@@ -69,6 +69,10 @@ export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undef
 
 export function deadLetterView(l: DeadLetter): z.infer<typeof deadLetterSchema> {
   return { id: l.id, pipeline: l.pipeline, key: l.key, object: l.object, operation: l.operation, external_id_field: l.externalIdField, payload: l.payload, error: l.error, attempts: l.attempts, status: l.status, created_at: l.createdAt, updated_at: l.updatedAt, sf_id: l.sfId };
+}
+
+export function conflictView(c: ConflictRecord): z.infer<typeof conflictSchema> {
+  return { id: c.id, object: c.object, record_id: c.recordId, policy: c.policy, winner: c.winner, fields: c.fields, local: c.local, remote: c.remote, local_modified: c.localModified, remote_modified: c.remoteModified, detected_at: c.detectedAt };
 }
 
 const nameParam = z.object({ name: connectionName.meta({ param: { name: 'name', in: 'path' } }) });
@@ -258,7 +262,7 @@ export function registerApi(app: App, service: Service): void {
       path: '/api/v1/dead-letters',
       tags: ['dead letters'],
       summary: 'Records that failed permanently, newest first',
-      request: { query: z.object({ pipeline: z.string().optional(), status: z.enum(['open', 'replayed', 'discarded', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) }) },
+      request: { query: z.object({ pipeline: z.string().optional(), status: z.enum(['open', 'replayed', 'discarded', 'superseded', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) }) },
       responses: { 200: json(z.object({ dead_letters: z.array(deadLetterSchema) }), 'dead letters'), 400: errors[400], 401: errors[401], 404: errors[404] },
     }),
     async (c) =>
@@ -266,6 +270,23 @@ export function registerApi(app: App, service: Service): void {
         const q = c.req.valid('query');
         if (q.pipeline && !(await service.pipelines.get(q.pipeline))) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${q.pipeline}" does not exist`);
         return c.json({ dead_letters: (await service.listDeadLetters(q)).map(deadLetterView) }, 200);
+      })) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/two-way',
+      tags: ['two-way sync'],
+      summary: 'Writable mirror tables, their application changes by state, and conflicts (newest first, with both versions)',
+      request: { query: z.object({ object: z.string().optional().describe('only this object'), limit: z.coerce.number().int().min(1).max(1000).default(200).describe('conflicts returned') }) },
+      responses: { 200: json(twoWaySchema, 'two-way state'), 400: errors[400], 401: errors[401] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const q = c.req.valid('query');
+        const t = await service.twoWay(q);
+        return c.json({ objects: t.objects, conflicts: t.conflicts.map(conflictView) }, 200);
       })) as never,
   );
 

@@ -100,7 +100,7 @@ export const deadLetterSchema = z
     payload: z.record(z.string(), z.unknown()),
     error: z.object({ code: z.string(), message: z.string(), fields: z.array(z.string()) }),
     attempts: z.number().int(),
-    status: z.enum(['open', 'replayed', 'discarded']),
+    status: z.enum(['open', 'replayed', 'discarded', 'superseded']),
     created_at: z.string(),
     updated_at: z.string(),
     sf_id: z.string().nullable(),
@@ -135,3 +135,26 @@ export const cocoResultSchema = z.object({ _id: z.string(), result: z.enum(['cre
 export const connectionTestSchema = z
   .object({ ok: z.boolean(), org_id: z.string().optional(), instance_url: z.string().optional(), message: z.string().optional() })
   .meta({ id: 'ConnectionTest' });
+
+export const conflictSchema = z
+  .object({
+    id: z.number().int(),
+    object: z.string(),
+    record_id: z.string(),
+    policy: z.enum(['salesforce_wins', 'last_modified_wins']),
+    winner: z.enum(['salesforce', 'application']).describe('whose version the record kept'),
+    fields: z.array(z.string()).describe('fields the application changed'),
+    local: z.record(z.string(), z.unknown()).nullable().describe("the mirror row with the application's change"),
+    remote: z.record(z.string(), z.unknown()).nullable().describe("Salesforce's version (null: deleted in Salesforce)"),
+    local_modified: z.string().nullable(),
+    remote_modified: z.string().nullable(),
+    detected_at: z.string(),
+  })
+  .meta({ id: 'Conflict' });
+
+export const twoWaySchema = z
+  .object({
+    objects: z.array(z.object({ object: z.string(), counts: z.record(z.enum(['pending', 'succeeded', 'failed', 'superseded', 'skipped']), z.number().int()) })).describe('writable mirror tables and their captured application changes by state'),
+    conflicts: z.array(conflictSchema),
+  })
+  .meta({ id: 'TwoWay' });

@@ -350,7 +350,7 @@ export function queuedPage(pipeline: string, jobId: number, csrf: string): Html 
 
 // Dead letters --------------------------------------------------------------------------------------------
 
-const LETTER_STATUS: Record<string, string> = { open: 'open', replayed: 'resolved (replayed)', discarded: 'discarded' };
+const LETTER_STATUS: Record<string, string> = { open: 'open', replayed: 'resolved (replayed)', discarded: 'discarded', superseded: 'resolved (a newer version was published)' };
 
 /** What to change in a dead letter before replaying it, from the Salesforce error code. */
 export function letterFix(code: string, fields: readonly string[]): string {
@@ -392,7 +392,7 @@ export function letterFix(code: string, fields: readonly string[]): string {
   }
 }
 
-export async function deadLettersPage(service: Service, csrf: string, q: { pipeline?: string; status?: 'open' | 'replayed' | 'discarded' | 'all' }, opts: { notice?: string; error?: string } = {}): Promise<Html> {
+export async function deadLettersPage(service: Service, csrf: string, q: { pipeline?: string; status?: 'open' | 'replayed' | 'discarded' | 'superseded' | 'all' }, opts: { notice?: string; error?: string } = {}): Promise<Html> {
   const status = q.status ?? 'open';
   let letters: DeadLetter[] = [];
   let error = opts.error;
@@ -411,7 +411,7 @@ export async function deadLettersPage(service: Service, csrf: string, q: { pipel
       ${notice(opts.notice)}${alert(error)}
       <form method="get" action="/dead-letters" class="row" aria-label="Filter dead letters">
         <label for="f-pipeline">Pipeline<br><select id="f-pipeline" name="pipeline"><option value="">all</option>${publishers.map((p) => html`<option ${q.pipeline === p.spec.name ? raw('selected') : ''}>${p.spec.name}</option>`)}</select></label>
-        <label for="f-status">Status<br><select id="f-status" name="status">${['open', 'replayed', 'discarded', 'all'].map((s) => html`<option value="${s}" ${status === s ? raw('selected') : ''}>${LETTER_STATUS[s] ?? s}</option>`)}</select></label>
+        <label for="f-status">Status<br><select id="f-status" name="status">${['open', 'replayed', 'discarded', 'superseded', 'all'].map((s) => html`<option value="${s}" ${status === s ? raw('selected') : ''}>${LETTER_STATUS[s] ?? s}</option>`)}</select></label>
         <button type="submit" class="secondary">Filter</button>
       </form>
       ${letters.length

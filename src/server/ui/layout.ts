@@ -26,6 +26,7 @@ export const NAV: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/pipelines', label: 'Pipelines' },
   { href: '/runs', label: 'Runs' },
   { href: '/dead-letters', label: 'Dead letters' },
+  { href: '/two-way', label: 'Two-way' },
   { href: '/usage', label: 'API usage' },
   { href: '/changes', label: 'Live changes' },
   { href: '/api/v1/docs', label: 'API reference' },

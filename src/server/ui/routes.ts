@@ -12,6 +12,7 @@ import { connectionsPage, deadLetterPage, deadLettersPage, pipelinePage, pipelin
 import type { Html } from './layout.ts';
 import { RunTotals, runStream } from './live.ts';
 import { actionError } from './pages.ts';
+import { twoWayPage } from './two-way.ts';
 
 export interface DashboardDeps {
   service: Service;
@@ -161,9 +162,11 @@ export function registerDashboard(app: Hono<any>, deps: DashboardDeps): void {
 
   // Dead letters -------------------------------------------------------------------------------------
 
+  app.get('/two-way', async (c) => htmlPage(c, await twoWayPage(service, csrfOf(c), { object: c.req.query('object') || undefined })));
+
   app.get('/dead-letters', async (c) => {
     const q = c.req.query();
-    const status = (['open', 'replayed', 'discarded', 'all'] as const).find((s) => s === q.status) ?? 'open';
+    const status = (['open', 'replayed', 'discarded', 'superseded', 'all'] as const).find((s) => s === q.status) ?? 'open';
     const notice = q.discarded ? `Dead letter ${q.discarded} was discarded.` : undefined;
     return htmlPage(c, await deadLettersPage(service, csrfOf(c), { pipeline: q.pipeline || undefined, status }, { notice }));
   });

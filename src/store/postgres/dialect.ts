@@ -27,6 +27,14 @@ const COLUMN: Record<StorageKind, string> = {
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** The Postgres dialect for one schema. */
+/** Comment that marks the lower-case views sfbridge makes (so it never drops a view it did not make). */
+const VIEW_NOTE = 'sfbridge: lower-case view of';
+
+/** A SQL string literal (COMMENT takes no parameters). */
+function literal(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
 export class PostgresDialect implements Dialect {
   readonly name = 'postgres' as const;
   readonly maxParams = 65535;
@@ -37,10 +45,45 @@ export class PostgresDialect implements Dialect {
   readonly jsonType = 'jsonb';
   readonly serialPrimaryKey = 'bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
   readonly schema: string;
+  readonly lowercaseViews: boolean;
 
-  constructor(schema: string) {
+  constructor(schema: string, options: { lowercaseViews?: boolean } = {}) {
     if (!SCHEMA_RE.test(schema)) throw new TypeError(`Invalid Postgres schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
+    this.lowercaseViews = options.lowercaseViews === true;
+  }
+
+  /** What the relation named `name` in the schema is: `r` table, `v` view, … and whether sfbridge made it. */
+  async #relation(conn: Conn, name: string): Promise<{ kind: string; ours: boolean } | undefined> {
+    const [row] = await conn.all(
+      `SELECT c.relkind, obj_description(c.oid, 'pg_class') AS note FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+      [this.schema, name],
+    );
+    return row ? { kind: String(row.relkind), ours: String(row.note ?? '').startsWith(VIEW_NOTE) } : undefined;
+  }
+
+  // A view depends on the columns it names, so it is dropped before the table is altered (a dropped
+  // column would otherwise be refused) and made again over the columns the table has afterwards. Only
+  // views sfbridge made (marked by their comment) are ever dropped.
+  async beforeAlter(conn: Conn, object: string): Promise<void> {
+    const view = object.toLowerCase();
+    if (view !== object && (await this.#relation(conn, view))?.ours) await conn.run(`DROP VIEW ${this.table(view)}`);
+  }
+
+  async afterTable(conn: Conn, object: string, columns: readonly string[]): Promise<void> {
+    const view = object.toLowerCase();
+    if (view === object) return;
+    const rel = await this.#relation(conn, view);
+    if (!this.lowercaseViews) {
+      // Switched off: a view an earlier run made goes.
+      if (rel?.ours) await conn.run(`DROP VIEW ${this.table(view)}`);
+      return;
+    }
+    // Never over a table or view of the application's that happens to have the name.
+    if (rel && !rel.ours) return;
+    const list = columns.map((c) => `${quote(c)} AS ${quote(c.toLowerCase())}`).join(', ');
+    await conn.run(`CREATE OR REPLACE VIEW ${this.table(view)} AS SELECT ${list} FROM ${this.table(object)}`);
+    await conn.run(`COMMENT ON VIEW ${this.table(view)} IS ${literal(`${VIEW_NOTE} ${object}`)}`);
   }
 
   placeholder(n: number): string {

@@ -30,8 +30,8 @@ export class PostgresDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #active = new Map<pg.PoolClient, { released: boolean }>();
 
-  constructor(connectionString: string, schema: string, maxConnections: number) {
-    this.dialect = new PostgresDialect(schema);
+  constructor(connectionString: string, schema: string, maxConnections: number, lowercaseViews = false) {
+    this.dialect = new PostgresDialect(schema, { lowercaseViews });
     this.#pool = new pg.Pool({ connectionString, max: maxConnections, types, options: '-c TimeZone=UTC' });
     // An idle client losing its connection emits 'error' on the pool; unhandled, that would kill the
     // process. The next checkout simply gets a fresh client.

@@ -1,7 +1,8 @@
 /**
  * Postgres search documents: a table with a stored, generated `tsvector` (GIN-indexed) built with the
  * `simple` configuration (no stemming or stop words, like SQLite's unicode61), weighted title A, tags B,
- * categories C, content D. Ranking is `ts_rank` with the default weights (A 1.0 … D 0.1), so a title hit
+ * categories C, content D. Hits are ordered as on SQLite: title holds every word first, shorter titles first,
+ * then `ts_rank` with the default weights (A 1.0 … D 0.1), so a title hit
  * outranks a body hit. Document writes are ordinary row writes and join any open transaction.
  */
 import { Params, quote, type Conn } from '../driver.ts';
@@ -88,9 +89,11 @@ export class PostgresSearchIndex implements SearchIndex {
     const rows = await this.#conn.all(
       `SELECT h.id, h.type, h.title, h.url, h.categories, h.score, ` +
         `ts_headline('simple', h.content, h.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1') AS snippet ` +
-        `FROM (SELECT d.id, d.type, d.title, d.url, d.categories, d.content, q.q, ts_rank(d.search, q.q) AS score ` +
+        `FROM (SELECT d.id, d.type, d.title, d.url, d.categories, d.content, q.q, ts_rank(d.search, q.q) AS score, ` +
+        // The order both backends share: title holds every word first, shorter titles first, then ts_rank.
+        `CASE WHEN ts_filter(d.search, '{a}') @@ q.q THEN 0 ELSE 1 END AS tier, length(d.title) AS title_length ` +
         `FROM ${this.#dialect.table(DOCUMENTS_TABLE)} d, to_tsquery('simple', ${q}) AS q(q) WHERE ${conds.join(' AND ')} ` +
-        `ORDER BY score DESC, d.id LIMIT ${p.add(limit)}) h ORDER BY h.score DESC, h.id`,
+        `ORDER BY tier, title_length, score DESC, d.id LIMIT ${p.add(limit)}) h ORDER BY h.tier, h.title_length, h.score DESC, h.id`,
       p.values,
     );
     return rows.map((r) => ({

@@ -42,8 +42,12 @@ export class SqliteDriver implements Driver {
   readonly #conn: Conn = {
     all: async (sql, params = []) => this.#prepare(sql).all(...(params as SQLInputValue[])) as Row[],
     run: async (sql, params = []) => {
-      if (params.length === 0) this.#db.exec(sql);
-      else this.#prepare(sql).run(...(params as SQLInputValue[]));
+      if (params.length === 0) {
+        this.#db.exec(sql);
+        // A cached `SELECT *` keeps the column list it was prepared with: after a schema change it would
+        // leave out a column just added (or back after a drop), so cached statements are prepared again.
+        if (/^\s*(ALTER|DROP|CREATE)\b/i.test(sql)) this.#statements.clear();
+      } else this.#prepare(sql).run(...(params as SQLInputValue[]));
     },
     runEach: async (sql, rows) => {
       const st = this.#prepare(sql);

@@ -1,7 +1,8 @@
 /**
  * SQLite search documents: a plain table plus an external-content FTS5 index kept in step by triggers,
  * so document writes are ordinary row writes and join any open transaction (rows, documents and checkpoint
- * commit together). Ranking is bm25 with column weights title 10, content 1, tags 4, categories 2.
+ * commit together). Hits are ordered as on Postgres: title matches first, shorter titles first, then bm25 with
+ * column weights title 10, content 1, tags 4, categories 2.
  */
 import { Params, quote, type Conn, type Dialect } from '../driver.ts';
 import { DOCUMENT_COLUMNS, DOCUMENTS_TABLE, documentValues, hitLimit, prepareDocuments } from '../documents.ts';
@@ -82,13 +83,18 @@ export class SqliteSearchIndex implements SearchIndex {
     if (match === undefined) return [];
     const p = new Params(this.#dialect);
     const f = quote(FTS);
+    // The order both backends share (postgres/search.ts computes the same): documents whose title holds every
+    // word first, shorter titles (closer matches) before longer ones, then the backend's relevance score.
+    // Placeholders are positional: this one appears first in the statement.
+    const titleMatch = p.add(`title : (${match})`);
     const conds = [`${f} MATCH ${p.add(match)}`];
     if (options?.type !== undefined) conds.push(`d.type = ${p.add(options.type)}`);
     const rows = await this.#conn.all(
       `SELECT d.id, d.type, d.title, d.url, d.categories, -bm25(${f}, ${WEIGHTS}) AS score, ` +
-        `snippet(${f}, -1, '<mark>', '</mark>', '…', 16) AS snippet ` +
+        `snippet(${f}, -1, '<mark>', '</mark>', '…', 16) AS snippet, ` +
+        `CASE WHEN ${f}.rowid IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ${titleMatch}) THEN 0 ELSE 1 END AS tier ` +
         `FROM ${f} JOIN ${quote(DOCUMENTS_TABLE)} d ON d.doc_rowid = ${f}.rowid ` +
-        `WHERE ${conds.join(' AND ')} ORDER BY bm25(${f}, ${WEIGHTS}), d.id LIMIT ${p.add(limit)}`,
+        `WHERE ${conds.join(' AND ')} ORDER BY tier, length(d.title), bm25(${f}, ${WEIGHTS}), d.id LIMIT ${p.add(limit)}`,
       p.values,
     );
     return rows.map((r) => ({

@@ -1,0 +1,74 @@
+/**
+ * Two-way sync in `sfbridge serve`: a sync pipeline with a writable object sends the application's change
+ * to Salesforce; a record edited on both sides shows up as a conflict, with both versions, in
+ * `GET /api/v1/two-way` (checked against the OpenAPI document) and on the dashboard's Two-way page.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { DatabaseSync } from 'node:sqlite';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { harness, until, type Harness } from './helpers.ts';
+
+describe('two-way sync in the service', () => {
+  let h: Harness;
+  let db: string;
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sfb-two-way-'));
+    db = join(dir, 'crm.db');
+    h = await harness({
+      seed: 'Account=3',
+      pipelines: [{ name: 'crm', kind: 'sync', connection: 'emu', store: `sqlite:${db}`, standard_objects_to_sync: ['Account'], objects: { Account: { writable: true } }, schedule: '1h', lag: '0s' }],
+    });
+    await until(async () => (await h.service.listRuns({ pipeline: 'crm' }))[0]?.finishedAt, 15_000, 'the first sync run');
+  });
+  after(() => h.close());
+
+  const run = async () => {
+    const before = (await h.service.listRuns({ pipeline: 'crm' })).length;
+    await h.service.runNow('crm');
+    await until(async () => {
+      const runs = await h.service.listRuns({ pipeline: 'crm' });
+      return runs.length > before && runs[0].finishedAt;
+    }, 15_000, 'the sync run');
+    const [latest] = await h.service.listRuns({ pipeline: 'crm' });
+    assert.equal(latest.status, 'succeeded', latest.error ?? '');
+  };
+
+  it('sends the application\'s change, and reports a conflict with both versions in the API and the dashboard', async () => {
+    const app = new DatabaseSync(db);
+    const client = await h.service.connections.client('emu');
+    try {
+      const [a, b] = (app.prepare('SELECT "Id" FROM "Account" ORDER BY "Id"').all() as { Id: string }[]).map((r) => r.Id);
+      app.prepare('UPDATE "Account" SET "Phone" = ? WHERE "Id" = ?').run('555-0199', a);
+      await client.update('Account', b, { Industry: 'Retail' });
+      app.prepare('UPDATE "Account" SET "Industry" = ? WHERE "Id" = ?').run('Energy', b);
+      await run();
+      assert.equal((await client.retrieve<{ Phone: string }>('Account', a, ['Phone'])).Phone, '555-0199');
+
+      const res = await h.api('/api/v1/two-way');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body.objects, [{ object: 'Account', counts: { pending: 0, succeeded: 1, failed: 0, superseded: 1, skipped: 0 } }]);
+      assert.equal(res.body.conflicts.length, 1);
+      const [c] = res.body.conflicts;
+      assert.deepEqual([c.object, c.record_id, c.policy, c.winner, c.fields], ['Account', b, 'salesforce_wins', 'salesforce', ['Industry']]);
+      assert.equal(c.local.Industry, 'Energy');
+      assert.equal(c.remote.Industry, 'Retail');
+      assert.equal((await h.api('/api/v1/two-way?object=Contact')).body.conflicts.length, 0);
+
+      const s = await h.login();
+      const anon = await h.app.request('/two-way');
+      assert.equal(anon.status, 303);
+      const page = await (await h.app.request('/two-way', { headers: { cookie: s.cookie } })).text();
+      assert.match(page, /<h1 id="two-way">Two-way sync<\/h1>/);
+      assert.match(page, /<a href="\/two-way" aria-current="page">Two-way<\/a>/);
+      assert.match(page, new RegExp(`Account <code>${b}</code>`));
+      assert.match(page, /<th scope="row">Industry<\/th><td>Energy<\/td><td>Retail<\/td>/);
+      assert.match(page, /Salesforce&#39;s version/);
+      assert.doesNotMatch(page, /\sstyle="/);
+    } finally {
+      app.close();
+    }
+  });
+});
