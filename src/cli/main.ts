@@ -24,6 +24,7 @@ Commands:
   events       tail change events and platform events (Pub/Sub API), publish platform events
   publish      push records into Salesforce (insert/update/upsert/delete, exactly-once, per-record results)
   dlq          list, show, replay or discard records that failed permanently
+  conflicts    two-way sync: writable tables' application changes and records changed on both sides
   search       full-text search over the synced records' documents (offline)
   comments     emails, case comments, Chatter and call notes into cleaned comments on a queue; preview one
   serve        the long-running service: schedules, dashboard, HTTP API, Grant access, metrics
@@ -93,6 +94,7 @@ const commands: Record<string, () => Promise<Command>> = {
   publish: async () => (await import('./publish.ts')).publishCommand,
   events: async () => (await import('./events.ts')).eventsCommand,
   dlq: async () => (await import('./dlq.ts')).dlqCommand,
+  conflicts: async () => (await import('./conflicts.ts')).conflictsCommand,
   search: async () => (await import('./search.ts')).searchCommand,
   comments: async () => (await import('./comments.ts')).commentsCommand,
   serve: async () => (await import('./serve.ts')).serveCommand,

@@ -1,4 +1,7 @@
-/** `sfbridge sync` with a writable object: the summary reports what the application's changes did, and --json carries it. */
+/**
+ * `sfbridge sync` with a writable object: the summary reports what the application's changes did, and --json
+ * carries it; `sfbridge conflicts` lists the writable tables and the conflicts with both versions.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
@@ -6,8 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { conflictsCommand } from '../../src/cli/conflicts.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { BASE, clientFor, emulator } from './helpers.ts';
+
+async function collect(client: ReturnType<typeof clientFor>, soql: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const r of client.query(soql)) out.push(String((r as { Id: string }).Id));
+  return out;
+}
 
 function sink(): Writable & { text: string } {
   const w = new Writable({
@@ -48,6 +58,26 @@ describe('sfbridge sync with a writable object', () => {
       app.close();
       const json = JSON.parse((await run('--json')).trim().split('\n')[0]) as { objects: { object: string; pushed?: Record<string, number> }[] };
       assert.deepEqual(json.objects[0].pushed, { changes: 1, inserted: 0, updated: 1, deleted: 0, failed: 0, skipped: 0, conflicts: 0, echoes: 1 });
+
+      // Edited on both sides: Salesforce's version wins, and `sfbridge conflicts` shows both.
+      const c = (await collect(client, 'SELECT Id FROM Account ORDER BY Id')).at(-1)!;
+      await client.update('Account', c, { Industry: 'Retail' });
+      const again = new DatabaseSync(db);
+      again.prepare('UPDATE "Account" SET "Industry" = ? WHERE "Id" = ?').run('Energy', c);
+      again.close();
+      assert.match(await run(), /^Account application changes → Salesforce: 0 inserted, 0 updated, 0 deleted, 1 conflict \(GET \/api\/v1\/two-way\)$/m);
+      const out = sink();
+      assert.equal(await conflictsCommand(['--store', `sqlite:${db}`], { stdout: out, stderr: sink(), env: {} }), 0);
+      assert.match(out.text, /^Account +pending 0  succeeded 3  failed 0  superseded 1  skipped 0$/m);
+      assert.match(out.text, new RegExp(`^#1  .* Account ${c}  salesforce_wins: Salesforce's version kept$`, 'm'));
+      assert.match(out.text, /^ {4}Industry: application "Energy", Salesforce "Retail"$/m);
+      const j = sink();
+      assert.equal(await conflictsCommand(['--store', `sqlite:${db}`, '--json'], { stdout: j, stderr: sink(), env: {} }), 0);
+      const doc = JSON.parse(j.text) as { ok: boolean; conflicts: { recordId: string; winner: string }[] };
+      assert.deepEqual([doc.ok, doc.conflicts.map((x) => [x.recordId, x.winner])], [true, [[c, 'salesforce']]]);
+      const err = sink();
+      assert.equal(await conflictsCommand(['--store', `sqlite:${join(dir, 'nope.db')}`], { stdout: sink(), stderr: err, env: {} }), 1);
+      assert.match(err.text, /no database at .*nope\.db/);
     } finally {
       emu.close();
     }
