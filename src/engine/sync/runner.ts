@@ -268,7 +268,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   result.runId = await opts.store.recordRun({
     started: result.started,
     finished: result.finished,
-    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted }])),
+    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted, status: s.status, ...(s.error ? { error: s.error } : {}) }])),
     apiCalls,
     status,
     error: runError ?? null,
