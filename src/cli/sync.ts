@@ -30,6 +30,7 @@ import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
 import { PUBSUB_FLAG_OPTIONS, pubsubTransport } from './events.ts';
+import { writeNextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -273,6 +274,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   }
 
   let exit = 0;
+  let recordedNext = false;
   let docs: Awaited<ReturnType<typeof loadDocuments>> | undefined;
   try {
     for (let cycle = 0; ; cycle++) {
@@ -333,6 +335,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         break;
       }
       if (!next) break;
+      await writeNextCycle(store, next);
+      recordedNext = true;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
       try {
         await sleep(config.intervalMs, undefined, { signal });
@@ -345,6 +349,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     detachLog?.();
     progress.close();
     await docs?.close();
+    if (recordedNext) await writeNextCycle(store, null).catch(() => undefined);
     await store.close();
   }
   return exit;

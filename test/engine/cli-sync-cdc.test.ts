@@ -30,7 +30,7 @@ function sink(): Writable & { text: string } {
 
 async function until(cond: () => boolean, what: () => string): Promise<void> {
   for (let i = 0; !cond(); i++) {
-    if (i > 750) throw new Error(`timed out waiting for ${what()}`);
+    if (i > 1500) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -86,18 +86,15 @@ export async function followSync(opts: FollowSyncOptions): Promise<void> {
         return;
       }
       const t = now();
-      const objects: string[] = [];
-      let kind: FollowCycleKind = 'poll';
+      // A poll and a safety-net pass that fall due together still run (and report) as two runs.
       if (t >= nextPoll) {
-        objects.push(...opts.pollObjects);
         nextPoll = t + opts.intervalMs;
+        await serial(() => opts.cycle(opts.pollObjects, 'poll'));
       }
-      if (t >= nextNet) {
-        objects.push(...opts.cdcObjects);
-        if (objects.length === opts.cdcObjects.length) kind = 'safety-net';
+      if (t >= nextNet && !inner.signal.aborted) {
         nextNet = t + opts.safetyNetMs;
+        await serial(() => opts.cycle(opts.cdcObjects, 'safety-net'));
       }
-      if (objects.length) await serial(() => opts.cycle(objects, kind));
     }
   })();
   try {
