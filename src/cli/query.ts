@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
-import { attributesCut, parseRecord, recordJsonLine, withoutAttributes } from '../client/json-stream.ts';
+import { attributesCut, parseRecord, withoutAttributes } from '../client/json-stream.ts';
 import { didYouMean } from '../client/suggest.ts';
 import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
 import { clientFromFlags } from './connect.ts';
@@ -265,10 +265,10 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       const n = await writeTable(rows, columns, write);
       return finish(n, { totalSize: result.totalSize ?? n });
     }
-    // JSON lines, CSV and --json take the records as the page's text and write them without building them as
-    // objects where that is exact (recordJsonLine, csvCellsOfText); lines are batched into writes of
-    // WRITE_BYTES. Same first-page rule as above.
-    const it = result.texts()[Symbol.asyncIterator]();
+    // JSON lines, CSV and --json take the records from the page's text and write them without building them
+    // as objects where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes
+    // of WRITE_BYTES. Same first-page rule as above.
+    const it = (format === 'csv' && !(json && !file) ? result.texts() : result.jsonLines())[Symbol.asyncIterator]();
     let first: IteratorResult<string[]>;
     try {
       first = await it.next();
@@ -282,7 +282,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       // Streamed as it arrives: the document is written piece by piece, never held whole.
       buf = `{"ok":true,"command":"query","records":[`;
       for (let r = first; !r.done; r = await it.next()) {
-        for (const text of r.value) buf += `${n++ ? ',' : ''}${recordJsonLine(text)}`;
+        for (const line of r.value) buf += `${n++ ? ',' : ''}${line}`;
         if (buf.length >= WRITE_BYTES) {
           await write(buf);
           buf = '';
@@ -293,7 +293,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     }
     if (format === 'jsonl') {
       for (let r = first; !r.done; r = await it.next()) {
-        for (const text of r.value) buf += `${recordJsonLine(text)}\n`;
+        for (const line of r.value) buf += `${line}\n`;
         n += r.value.length;
         if (buf.length >= WRITE_BYTES) {
           await write(buf);

@@ -30,6 +30,7 @@ import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
 import { PUBSUB_FLAG_OPTIONS, pubsubTransport } from './events.ts';
+import { writeNextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -109,6 +110,11 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   for (const o of run.objects) if (o.pushed?.changes) out.push(bad(pushedLine(o.object, o.pushed), o.pushed.failed > 0));
   out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
+}
+
+/** Whether the config marks an object writable (object names are case-insensitive). */
+function isWritable(objects: Record<string, { writable?: boolean }>, object: string): boolean {
+  return Object.entries(objects).some(([name, o]) => name.toLowerCase() === object.toLowerCase() && o.writable === true);
 }
 
 /** What a writable object's application changes did in Salesforce, in one line. */
@@ -268,6 +274,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   }
 
   let exit = 0;
+  let recordedNext = false;
   let docs: Awaited<ReturnType<typeof loadDocuments>> | undefined;
   try {
     for (let cycle = 0; ; cycle++) {
@@ -305,7 +312,9 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         const cdcObjects = values.cdc ? all : all.filter((o) => cdcNamed.includes(o.toLowerCase()));
         exit = await follow({
           client, store, transport: transport!, signal, stderr,
-          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o)),
+          // A writable object that follows its change events still runs a cycle every interval: the cycle
+          // is what sends the application's changes to Salesforce.
+          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o) || isWritable(config.objects, o)),
           intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs,
           cycle: async (objects, kind) => {
             const cycleClient = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
@@ -326,6 +335,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         break;
       }
       if (!next) break;
+      await writeNextCycle(store, next);
+      recordedNext = true;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
       try {
         await sleep(config.intervalMs, undefined, { signal });
@@ -338,6 +349,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     detachLog?.();
     progress.close();
     await docs?.close();
+    if (recordedNext) await writeNextCycle(store, null).catch(() => undefined);
     await store.close();
   }
   return exit;

@@ -66,15 +66,17 @@ export class QueryPageScanner<T = unknown> {
   #primitive = false;
   #records: T[] = [];
   #recordsSeen = false;
-  /** Hand out each record as its text (as cut from the page) instead of parsing it. */
-  readonly #raw: boolean;
+  /** What a record is handed out as: its parsed value, its text as the page holds it, or its JSON line. */
+  readonly #output: 'value' | 'text' | 'jsonl';
 
   /**
-   * `raw`: records are handed out as the JSON text the page holds (a string per record, not validated here;
-   * {@link recordJsonLine} validates it), so a caller that only re-serialises them never builds objects.
+   * `output`: `value` (default) parses each record; `text` hands out each record's JSON text as the page holds
+   * it (not validated here); `jsonl` hands out `JSON.stringify` of the record without its `attributes`
+   * members ({@link recordJsonLine}), cut from the page text in the same pass that finds the record's end
+   * wherever that is exact ({@link exactRecordAt}), so the record is never built as an object.
    */
-  constructor(opts: { raw?: boolean } = {}) {
-    this.#raw = opts.raw === true;
+  constructor(opts: { output?: 'value' | 'text' | 'jsonl' } = {}) {
+    this.#output = opts.output ?? 'value';
   }
 
   /** Records completed since the last call, in order. */
@@ -176,6 +178,17 @@ export class QueryPageScanner<T = unknown> {
             i++;
             break;
           }
+          if (this.#output === 'jsonl' && c === OPEN_BRACE) {
+            // One pass checks, cuts and finds the end; a record that is not exact, or not all in this chunk
+            // yet, is cut out the usual way below.
+            const end = exactRecordAt(buf, i);
+            if (end >= 0) {
+              this.#records.push(exactLine as T);
+              this.#state = AFTER_ELEMENT;
+              i = end;
+              break;
+            }
+          }
           this.#begin(i, CUT_RECORD);
           break;
         case AFTER_ELEMENT:
@@ -248,8 +261,8 @@ export class QueryPageScanner<T = unknown> {
   }
 
   #complete(text: string): void {
-    if (this.#cut === CUT_RECORD && this.#raw) {
-      this.#records.push(text as T);
+    if (this.#cut === CUT_RECORD && this.#output !== 'value') {
+      this.#records.push((this.#output === 'text' ? text : recordJsonLine(text)) as T);
       this.#state = AFTER_ELEMENT;
       return;
     }
@@ -340,17 +353,52 @@ const MAX_DEPTH = 64;
  * Within those rules a value has a single JSON text, so the copy is exact.
  */
 export function attributesCut(text: string): string | undefined {
-  S = text;
-  P = 0;
+  const end = exactRecordAt(text, 0, true);
+  return end === text.length ? exactLine : undefined;
+}
+
+/** The line {@link exactRecordAt} cut out last. */
+export let exactLine = '';
+
+/**
+ * Checks and cuts the value starting at `start` in `buf` as {@link attributesCut} does, stopping where the
+ * value ends: returns that index (the cut text is then in {@link exactLine}), or -1 when the value is not
+ * exact, not valid, or not complete in `buf` (the caller cuts it out and parses it). Only an object, unless
+ * `any`.
+ */
+export function exactRecordAt(buf: string, start: number, any = false): number {
+  S = buf;
+  P = start;
   OUT = '';
-  FROM = 0;
+  FROM = start;
   DROPPING = 0;
   KEYS = 0;
-  const ok = exactValue(0) && P === text.length;
-  const out = ok ? (FROM === 0 ? text : OUT + text.slice(FROM)) : undefined;
+  if (BAD_TEXT !== buf || start < BAD_FROM || start > BAD_AT) {
+    BAD_TEXT = buf;
+    BAD_FROM = start;
+    BAD_AT = nextBad(buf, start);
+  }
+  const ok = any ? exactValue(0) : S.charCodeAt(P) === OPEN_BRACE && exactObject(1);
+  if (ok) exactLine = FROM === start ? (start === 0 && P === buf.length ? buf : buf.slice(start, P)) : OUT + buf.slice(FROM, P);
   S = '';
   OUT = '';
-  return out;
+  return ok ? P : -1;
+}
+
+/**
+ * Where the next character at or after `from` is that a string holding it must be checked character by
+ * character (a backslash, a control character, a surrogate); past the end if none. Strings before it are
+ * only searched for their closing quote.
+ */
+const BAD = /[\\\u0000-\u001f\ud800-\udfff]/g;
+let BAD_TEXT = '';
+/** BAD_TEXT holds none of those characters from BAD_FROM up to BAD_AT. */
+let BAD_FROM = 0;
+let BAD_AT = 0;
+function nextBad(text: string, from: number): number {
+  BAD.lastIndex = from;
+  const m = BAD.exec(text);
+  return m ? m.index : text.length;
 }
 
 function exactValue(depth: number): boolean {
@@ -375,6 +423,22 @@ const SHORT_ESCAPE = new Uint8Array(128);
 for (const ch of '"\\bfnrt') SHORT_ESCAPE[ch.charCodeAt(0)] = 1;
 
 function exactString(): boolean {
+  const q = S.indexOf('"', P + 1);
+  if (q < 0) return false;
+  if (q < BAD_AT) {
+    P = q + 1;
+    return true;
+  }
+  if (!checkedString()) return false;
+  if (BAD_AT < P) {
+    BAD_FROM = P;
+    BAD_AT = nextBad(S, P);
+  }
+  return true;
+}
+
+/** exactString for a string that may hold escapes, control characters or surrogates. */
+function checkedString(): boolean {
   const s = S;
   const n = s.length;
   let i = P + 1;
@@ -522,8 +586,8 @@ function exactObject(depth: number): boolean {
     const k = s.charCodeAt(keyStart + 1);
     if (k >= 0x30 && k <= 0x39) return false;
     if (keyEnd - keyStart === 11 && s.startsWith('"__proto__"', keyStart)) return false;
-    let h = 0;
-    for (let j = keyStart + 1; j < keyEnd - 1; j++) h = (Math.imul(h, 31) + s.charCodeAt(j)) | 0;
+    // A cheap key summary (length, first and last character); equal summaries are compared in full.
+    const h = ((keyEnd - keyStart) << 16) ^ (k << 8) ^ s.charCodeAt(keyEnd - 2);
     for (let j = base; j < KEYS; j++) if (KEY_HASH[j] === h && sameText(s, KEY_START[j], KEY_END[j], keyStart, keyEnd)) return false;
     if (KEYS === KEY_CAPACITY) return false;
     KEY_HASH[KEYS] = h;

@@ -90,7 +90,17 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
    * `recordJsonLine`) never builds them as objects. Same paging, backpressure and re-reads as iterating.
    */
   async *texts(): AsyncGenerator<string[]> {
-    for await (const part of this.#parts(true)) if (part.records.length) yield part.records as unknown as string[];
+    for await (const part of this.#parts('text')) if (part.records.length) yield part.records as unknown as string[];
+  }
+
+  /**
+   * The records as JSON lines: each is `JSON.stringify` of the record without its `attributes` members (at
+   * any depth), byte for byte, without a newline; in batches as they arrive. Each is cut from the page text
+   * in the pass that finds the record's end wherever that is exact, else parsed and re-serialised
+   * (json-stream.ts `exactRecordAt`), so a JSON-lines export builds no record objects.
+   */
+  async *jsonLines(): AsyncGenerator<string[]> {
+    for await (const part of this.#parts('jsonl')) if (part.records.length) yield part.records as unknown as string[];
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
@@ -114,7 +124,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
    * its body is then read only when the consumer reaches it: at most the current page plus one unread
    * response exist, and the network overlaps with the consumer.
    */
-  async *#parts(raw = false): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
+  async *#parts(output: 'value' | 'text' | 'jsonl' = 'value'): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
     if (this.#started) throw new Error('a QueryResult can be iterated once; run the query again for a second pass');
     this.#started = true;
     const controller = new AbortController();
@@ -148,7 +158,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
         let decoder: TextDecoder;
         let skip = 0;
         for (;;) {
-          scanner = new QueryPageScanner<T>({ raw });
+          scanner = new QueryPageScanner<T>({ output });
           decoder = new TextDecoder();
           skip = handed;
           let dropped: unknown;

@@ -30,7 +30,8 @@ import { replayDeadLetters, type ReplayOutcome } from './publish/dlq.ts';
 import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, type CallInBody, type StoredCallIn } from './patterns/call-in.ts';
 
 /** Job kinds the service runs. */
-export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
+/** Job kinds; `stream` is the run of a long-lived pipeline (an event subscription), outside the worker slots. */
+export const JOB_KINDS = { run: 'pipeline.run', stream: 'pipeline.stream', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
 /** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
@@ -191,7 +192,8 @@ export class Service {
     const recovered = await this.queue.recover();
     this.queue.start({
       concurrency: this.#concurrency,
-      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
+      unbounded: [JOB_KINDS.stream],
+      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.stream]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
       onSettled: (job, outcome, error) => {
         if (outcome === 'failed' && job.id) this.events.emit('warning', { pipeline: String(job.payload?.pipeline ?? ''), code: 'JOB_FAILED', message: `job ${job.id} (${job.kind}) failed: ${(error as Error)?.message ?? String(error)}` });
       },
@@ -274,7 +276,9 @@ export class Service {
   }
 
   async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial', runAt?: Date): Promise<Job> {
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
+    const spec = (await this.pipelines.get(pipeline))?.spec;
+    const kind = spec && pipelineKind(spec.kind)?.longLived ? JOB_KINDS.stream : JOB_KINDS.run;
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
     this.events.emit('pipeline:queued', { pipeline, jobId: job.id, trigger, priority, runAt: job.runAt });
     return job;
   }
@@ -683,7 +687,10 @@ export class Service {
     const letter = await this.getDeadLetter(pipeline, id);
     if (!letter) throw new PipelineError('DEAD_LETTER_NOT_FOUND', 404, `pipeline "${pipeline}" has no dead letter ${id}`);
     if (letter.status !== 'open') throw new PipelineError('DEAD_LETTER_CLOSED', 409, `dead letter ${id} is already ${letter.status}`);
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.replay, payload: { pipeline, id, ...(payload ? { payload } : {}) }, priority: 'interactive' });
+    // A long-lived pipeline's run holds its key for good: its replays get a key of their own.
+    const entry = await this.pipelines.get(pipeline);
+    const key = entry && pipelineKind(entry.spec.kind)?.longLived ? `replay:${pipeline}` : jobKey(pipeline);
+    const { job } = await this.queue.add({ key, kind: JOB_KINDS.replay, payload: { pipeline, id, ...(payload ? { payload } : {}) }, priority: 'interactive' });
     const outcome = await this.queue.settled(job.id);
     const results = this.#replayResults.get(job.id);
     this.#replayResults.delete(job.id);
@@ -701,6 +708,15 @@ export class Service {
     const state = await this.#letterState(pipeline);
     const letter = await state.getDeadLetter(Number(job.payload.id));
     if (!letter || letter.status !== 'open') return 'done';
+    const kind = pipelineKind(entry.spec.kind);
+    if (kind?.replayDeadLetter) {
+      // Delivered where the pipeline delivers (an event pipeline's sink), not to Salesforce.
+      const r = await kind.replayDeadLetter(entry.spec as never, letter, { store: (url) => this.store(url), serviceStoreUrl: this.storeUrl, baseDir: this.baseDir, signal: jctx.signal, payload: job.payload.payload as JsonObject | undefined });
+      const after = (await state.getDeadLetter(letter.id)) ?? letter;
+      this.#replayResults.set(job.id, [{ letter: after, result: { index: 0, key: letter.key, input: after.payload, success: r.success, id: null, created: false, errors: r.error ? [{ ...r.error, fields: [] }] : [], attempts: after.attempts } }]);
+      this.events.emit('deadletters:changed', { pipeline });
+      return 'done';
+    }
     const client = await this.connections.client(entry.spec.connection, { signal: jctx.signal });
     const payloads = job.payload.payload ? new Map([[letter.id, job.payload.payload as JsonObject]]) : undefined;
     const results = await replayDeadLetters({ client, state, letters: [letter], payloads, signal: jctx.signal });

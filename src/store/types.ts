@@ -173,6 +173,10 @@ export interface RunObjectStats {
   read: number;
   written: number;
   deleted: number;
+  /** How the object's part of the run ended (`ok`, `failed`, `skipped`, `aborted`); absent in older runs. */
+  status?: string;
+  /** Why it failed or was skipped. */
+  error?: string;
 }
 
 /** One sync run, as recorded by the engine. */

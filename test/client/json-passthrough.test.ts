@@ -161,25 +161,30 @@ describe('records written from the page text', () => {
     }
   });
 
-  it('raw scanner records, cut from chunked pages, give the same lines', () => {
+  it('records cut from chunked pages (as text, or as lines in the scanning pass) give the same lines', () => {
     const r = rng(7);
     for (let p = 0; p < 60; p++) {
       const records = Array.from({ length: 1 + Math.floor(r() * 30) }, () => randomRecord(r));
       const text = JSON.stringify({ totalSize: records.length, done: true, records });
       const bytes = new TextEncoder().encode(text);
-      const scanner = new QueryPageScanner<string>({ raw: true });
-      const decoder = new TextDecoder();
-      const got: string[] = [];
-      for (let i = 0; i < bytes.length; ) {
-        const n = 1 + Math.floor(r() * 300);
-        scanner.write(decoder.decode(bytes.subarray(i, i + n), { stream: true }));
+      const expected = records.map((rec) => JSON.stringify(strip(rec)));
+      // Chunks from a few bytes to whole pages: records cut within a chunk and records across chunks.
+      const max = [300, 5000, bytes.length][p % 3];
+      for (const output of ['text', 'jsonl'] as const) {
+        const scanner = new QueryPageScanner<string>({ output });
+        const decoder = new TextDecoder();
+        const got: string[] = [];
+        for (let i = 0; i < bytes.length; ) {
+          const n = 1 + Math.floor(r() * max);
+          scanner.write(decoder.decode(bytes.subarray(i, i + n), { stream: true }));
+          got.push(...scanner.take());
+          i += n;
+        }
+        scanner.write(decoder.decode());
+        scanner.end();
         got.push(...scanner.take());
-        i += n;
+        assert.deepEqual(output === 'text' ? got.map(recordJsonLine) : got, expected);
       }
-      scanner.write(decoder.decode());
-      scanner.end();
-      got.push(...scanner.take());
-      assert.deepEqual(got.map(recordJsonLine), records.map((rec) => JSON.stringify(strip(rec))));
     }
   });
 

@@ -72,6 +72,11 @@ export interface AddResult {
 export interface WorkerOptions {
   /** Jobs run at once (different keys). */
   concurrency?: number;
+  /**
+   * Job kinds that run for as long as the process does (event subscriptions): the embedded queue runs them
+   * beside the `concurrency` others instead of in one of their slots.
+   */
+  unbounded?: readonly string[];
   handlers: Readonly<Record<string, JobHandler>>;
   /** Called when a job settles (for waiters and tests). */
   onSettled?: (job: Job, outcome: 'done' | 'interrupted' | 'failed', error?: unknown) => void;
