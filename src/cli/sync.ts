@@ -112,6 +112,11 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   return out.join('\n') + '\n';
 }
 
+/** Whether the config marks an object writable (object names are case-insensitive). */
+function isWritable(objects: Record<string, { writable?: boolean }>, object: string): boolean {
+  return Object.entries(objects).some(([name, o]) => name.toLowerCase() === object.toLowerCase() && o.writable === true);
+}
+
 /** What a writable object's application changes did in Salesforce, in one line. */
 function pushedLine(object: string, p: NonNullable<RunSummary['objects'][number]['pushed']>): string {
   const parts = [`${fmt(p.inserted)} inserted`, `${fmt(p.updated)} updated`, `${fmt(p.deleted)} deleted`];
@@ -307,7 +312,9 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         const cdcObjects = values.cdc ? all : all.filter((o) => cdcNamed.includes(o.toLowerCase()));
         exit = await follow({
           client, store, transport: transport!, signal, stderr,
-          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o)),
+          // A writable object that follows its change events still runs a cycle every interval: the cycle
+          // is what sends the application's changes to Salesforce.
+          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o) || isWritable(config.objects, o)),
           intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs,
           cycle: async (objects, kind) => {
             const cycleClient = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });

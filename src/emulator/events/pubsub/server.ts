@@ -152,6 +152,8 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     return { results, schemaId: schema.id, rpcId };
   }
 
+  const publishStreams = new Set<() => void>();
+
   const handlers: grpc.UntypedServiceImplementation = {
     GetTopic: unary<{ topicName: string }, unknown>((req, rpcId) => {
       const topic = topicOf(req.topicName, rpcId);
@@ -191,7 +193,20 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
           }
         });
       });
-      call.on('end', () => void queue.then(() => call.end()));
+      let ended = false;
+      const end = () => void queue.then(() => {
+        if (ended) return;
+        ended = true;
+        publishStreams.delete(end);
+        call.end();
+      });
+      call.on('end', end);
+      call.on('cancelled', () => {
+        ended = true;
+        publishStreams.delete(end);
+      });
+      // Shutting down ends open publish streams as it ends subscriptions: answered requests stay answered.
+      publishStreams.add(end);
     },
 
     Subscribe: (call: grpc.ServerDuplexStream<FetchRequest, unknown>) => serveStream(call, false),
@@ -383,6 +398,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     close: () => new Promise<void>((resolve) => {
       org.bus.off('drop', stopDrops);
       for (const end of [...streams]) end(false);
+      for (const end of [...publishStreams]) end();
       server.tryShutdown(() => resolve());
       setTimeout(() => {
         server.forceShutdown();
