@@ -412,7 +412,8 @@ async function follow(o: {
       cycle: o.cycle,
       onCatchUp: (object, reason) => stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`),
       onApplied: (object, evs, rows) => {
-        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}\n`);
+        // sfbridge's own writes (Sforce-Call-Options client=sfbridge, the event's changeOrigin) come back too.
+        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}${/(^|[;,])client=sfbridge\b/.test(ev.header?.changeOrigin ?? '') ? ' (written by sfbridge)' : ''}\n`);
         if (evs.length) stderr.write(`${object}: ${plural(evs.length, 'change event')} applied (${plural(rows, 'row')})\n`);
       },
     });
