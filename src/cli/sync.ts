@@ -24,7 +24,7 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import type { FollowCycleKind } from '../engine/sync/follow.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { parseFlags, plural, UsageError } from './args.ts';
+import { CliError, EXIT, parseFlags, plural, UsageError } from './args.ts';
 import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
@@ -242,6 +242,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     }
     const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
     await preflightSync(client, { objects, named, fieldFilters }, io.signal);
+    if (following) await preflightTopics(client, transport!, values.cdc ? objects : objects.filter((o) => cdcNamed.includes(o.toLowerCase())));
   }
   const controller = new AbortController();
   const onSigint = () => {
@@ -356,6 +357,38 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
 }
 
 /**
+ * Before anything is written: every object that is to follow its change events has a change event topic
+ * the user may subscribe to (Change Data Capture selected for it in Setup), and the Pub/Sub API answers.
+ */
+async function preflightTopics(client: SalesforceClient, transport: Awaited<ReturnType<typeof pubsubTransport>>, objects: readonly string[]): Promise<void> {
+  if (!objects.length) return;
+  const { PubSubClient, PubSubError, PUBSUB_ERROR_CODES } = await import('../client/pubsub/client.ts');
+  const { changeTopic } = await import('../engine/sync/cdc.ts');
+  const pubsub = new PubSubClient({ auth: client.auth, ...transport });
+  const missing: string[] = [];
+  try {
+    for (const object of objects) {
+      try {
+        const topic = await pubsub.topic(changeTopic(object));
+        if (!topic.canSubscribe) missing.push(object);
+      } catch (err) {
+        if (err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.topic) missing.push(object);
+        else if (err instanceof PubSubError && err.grpcCode === 14) throw new CliError('PUBSUB_UNAVAILABLE', `the Pub/Sub API at ${transport.endpoint} is unreachable (${err.message})`, { fix: 'check --pubsub-endpoint (HOST:PORT) and --pubsub-plaintext for a plaintext server', exitCode: EXIT.connection, cause: err });
+        else throw err;
+      }
+    }
+  } finally {
+    pubsub.close();
+  }
+  if (missing.length) {
+    throw new CliError('CDC_NOT_ENABLED', `no change events to follow for ${missing.join(', ')}: Change Data Capture is not on for ${missing.length > 1 ? 'them' : 'it'} (no ${missing.map(changeTopic).join(', ')} topic)`, {
+      fix: `select ${missing.join(', ')} in Setup → Change Data Capture, or poll ${missing.length > 1 ? 'them' : 'it'}: mode: poll in the config, or leave ${missing.length > 1 ? 'them' : 'it'} out of --objects with --cdc`,
+      exitCode: EXIT.usage,
+    });
+  }
+}
+
+/**
  * Following (`--cdc`, `mode: cdc`): the CDC objects follow their change events into the mirror, the others
  * are polled every interval, and a safety-net pass re-reads the CDC objects by the cursor now and then, until
  * the signal aborts (exit 0) or the stream fails in a way resubscribing cannot fix (exit 1).
@@ -379,7 +412,8 @@ async function follow(o: {
       cycle: o.cycle,
       onCatchUp: (object, reason) => stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`),
       onApplied: (object, evs, rows) => {
-        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}\n`);
+        // sfbridge's own writes (Sforce-Call-Options client=sfbridge, the event's changeOrigin) come back too.
+        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}${/(^|[;,])client=sfbridge\b/.test(ev.header?.changeOrigin ?? '') ? ' (written by sfbridge)' : ''}\n`);
         if (evs.length) stderr.write(`${object}: ${plural(evs.length, 'change event')} applied (${plural(rows, 'row')})\n`);
       },
     });

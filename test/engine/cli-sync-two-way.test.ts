@@ -123,9 +123,10 @@ describe('sfbridge sync with a writable object', () => {
       }
       await until(async () => (await client.retrieve<{ Phone: string | null }>('Account', a, ['Phone'])).Phone === '555-0177', () => `the application's change in Salesforce: ${stdout.text}`);
       // sfbridge's own write comes back as a change event (origin client=sfbridge): applied, not sent again.
-      await until(() => stderr.text.includes(`Account UPDATE ${a}`), () => `the echo event: ${stderr.text}`);
-      await client.update('Account', b, { Name: 'Renamed in Salesforce' });
-      await until(() => stderr.text.includes(`Account UPDATE ${b}`), () => `the Salesforce change event: ${stderr.text}`);
+      await until(() => stderr.text.includes(`Account UPDATE ${a} (written by sfbridge)`), () => `the echo event: ${stderr.text}`);
+      // Another system's write: its own client name, so no sfbridge mark on the event.
+      await clientFor(emu, { governor: false, callOptions: 'client=crm-ui' }).update('Account', b, { Name: 'Renamed in Salesforce' });
+      await until(() => stderr.text.includes(`Account UPDATE ${b}\n`), () => `the Salesforce change event: ${stderr.text}`);
       const settled = writes;
       const polls = (stdout.text.match(/^poll (of Account:|run \d+)/gm) ?? []).length;
       await until(() => (stdout.text.match(/^poll (of Account:|run \d+)/gm) ?? []).length >= polls + 2, () => `two more idle polls: ${stdout.text}`);

@@ -25,7 +25,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string): Prom
 
 const hexOf = (id: Uint8Array) => Buffer.from(id).toString('hex');
 
-describe('followChanges', () => {
+for (const backend of backends) describe(`followChanges (${backend.name})`, () => {
   let emu: Emulator;
   let server: PubSubServer;
   let store: Store;
@@ -34,7 +34,7 @@ describe('followChanges', () => {
   before(async () => {
     emu = await emulator('Account=5');
     server = await startPubSub(emu, { port: 0, keepaliveMs: 100 });
-    ({ store, done } = await fresh(backends[0]));
+    ({ store, done } = await fresh(backend));
     writer = clientFor(emu, { governor: false });
     await sync(emu, store, ['Account']);
   });
@@ -271,6 +271,34 @@ describe('followChanges', () => {
     const now = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
     assert.ok(now > stored);
     await mirrored();
+    await f.stop();
+  });
+
+  test('dropped streams and an expired session mid-stream: the follower resubscribes, refreshes and misses nothing', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    const ids: string[] = [];
+    for await (const r of writer.query<{ Id: string }>('SELECT Id FROM Account ORDER BY Id LIMIT 8')) ids.push(r.Id);
+    const drops0 = server.stats.faultDrops;
+    await admin('faults', 'streamDrop=0.5');
+    try {
+      for (const [i, id] of ids.entries()) await writer.update('Account', id, { Description: `drop ${i}` });
+      await until(() => f.applied('UPDATE', ids.at(-1)!), 'the updates through the drops');
+    } finally {
+      await admin('faults', 'streamDrop=0');
+    }
+    assert.ok(server.stats.faultDrops > drops0, 'streams were dropped');
+    await admin('sessions/expire', '');
+    await admin('faults', 'gap=1');
+    try {
+      // The follower's next FetchRequest is refused (UNAUTHENTICATED) and its gap read needs a new session.
+      await writer.update('Account', ids[0], { Description: 'after expiry' });
+      await until(() => f.applied('GAP_UPDATE', ids[0]), 'the gap event after the expiry');
+    } finally {
+      await admin('faults', 'gap=0');
+    }
+    await settle('the mirror to equal the org');
+    assert.equal((await store.getRecord('Account', ids[0]))?.Description, 'after expiry');
     await f.stop();
   });
 
