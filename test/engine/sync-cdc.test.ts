@@ -302,6 +302,45 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
     await f.stop();
   });
 
+  test('a first follow replays retention but passes over what the initial load already read (no gap re-reads)', async () => {
+    const own = await fresh(backend);
+    try {
+      const ids: string[] = [];
+      for await (const r of writer.query<{ Id: string }>('SELECT Id FROM Account ORDER BY Id LIMIT 3')) ids.push(r.Id);
+      await admin('faults', 'gap=1');
+      try {
+        for (const id of ids) await writer.update('Account', id, { Description: 'old gap' });
+      } finally {
+        await admin('faults', 'gap=0');
+      }
+      // Two hours later the initial load reads them (its cursor is past them by more than any lag).
+      await admin('clock', { advance: 2 * 60 * 60_000 });
+      await writer.update('Account', ids[0], { Phone: 'newer' });
+      await sync(emu, own.store, ['Account']);
+      const client = clientFor(emu, { governor: false });
+      const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false });
+      const ctl = new AbortController();
+      const seen: PubSubEvent[] = [];
+      const running = followChanges({ client, pubsub, store: own.store, objects: ['Account'], signal: ctl.signal, catchUp: async () => {}, onApplied: (_o, evs) => void seen.push(...evs) });
+      try {
+        await until(() => seen.some((e) => e.header?.changeType === 'UPDATE' && e.header.recordIds.includes(ids[0])), 'the newer update replayed');
+        const requests = client.transport.requests;
+        const { id } = await writer.create('Account', { Name: 'After The Load' });
+        await until(() => seen.some((e) => e.header?.recordIds.includes(id)), 'a live change');
+        assert.equal(seen.filter((e) => e.header?.changeType.startsWith('GAP_')).length, 0, 'the old gap events were passed over');
+        assert.ok(requests <= 2, `no gap re-read by REST (${requests} requests: login and describe)`);
+        assert.deepEqual(await mirrorDiff(emu, own.store, 'Account'), []);
+        assert.match(String((await own.store.getCheckpoint(cdcCheckpointKey('Account')))?.extra?.replayId), /^[0-9a-f]{16}$/);
+      } finally {
+        ctl.abort();
+        await running;
+        pubsub.close();
+      }
+    } finally {
+      await own.done();
+    }
+  });
+
   test('an idle mirror makes no API call; its position follows the keepalives', async () => {
     const f = follower();
     stops.push(f.stop);
