@@ -345,13 +345,28 @@ export class Service {
     const entry = await this.pipelines.get(pipeline);
     if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
     const row = await this.state.updateSchedule(pipeline, { paused });
+    // A long-lived run never reaches its next schedule: pausing ends it (its checkpoint is kept).
+    if (paused && pipelineKind(entry.spec.kind)?.longLived) await this.#endRun(pipeline);
     void this.tick();
-    return row;
+    return (await this.state.getSchedule(pipeline)) ?? row;
+  }
+
+  /** Pipelines whose long-lived run is being ended (paused, changed or removed) rather than resumed. */
+  readonly #ending = new Set<string>();
+
+  /** Ends the long-lived run of a pipeline in this process, waiting for it to commit its batch. */
+  async #endRun(pipeline: string): Promise<void> {
+    if (!this.queue.interrupt) return;
+    this.#ending.add(pipeline);
+    if (!(await this.queue.interrupt(jobKey(pipeline)))) this.#ending.delete(pipeline);
   }
 
   /** After a pipeline was created or changed: its next run follows the new schedule. */
   async pipelineChanged(pipeline: string): Promise<void> {
     const entry = await this.pipelines.get(pipeline);
+    // A long-lived run keeps the spec it started with: end it, so the next one follows the new spec.
+    const streaming = entry ? pipelineKind(entry.spec.kind)?.longLived : (await this.queue.list({ key: jobKey(pipeline), states: ['running'] })).some((j) => j.kind === JOB_KINDS.stream);
+    if (streaming) await this.#endRun(pipeline);
     const sched = await this.state.getSchedule(pipeline);
     if (!entry) {
       if (sched) await this.state.deleteSchedule(pipeline);
@@ -420,9 +435,17 @@ export class Service {
     }
     const finishedAt = new Date(this.#now()).toISOString();
     const seconds = (this.#now() - t0) / 1000;
-    await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
+    const ended = result.status === 'interrupted' && this.#ending.has(name);
+    await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (ended ? 'the pipeline was paused or changed; it continues from its checkpoint when it runs again' : result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
     this.live.delete(row.id);
     this.events.emit('pipeline:run:finished', { ...ctx, status: result.status, seconds, apiCalls: result.apiCalls, objects: result.objects, error: result.error, errorCode: result.errorCode });
+    if (result.status === 'interrupted' && this.#ending.delete(name)) {
+      // A long-lived run ended because its pipeline was paused or changed: not resumed as it is; the
+      // schedule starts the pipeline again (with its new spec, once resumed) from its checkpoint.
+      await this.state.updateSchedule(name, { lastRunAt: finishedAt, lastRunId: row.id, lastStatus: result.status, nextRunAt: new Date(this.#now()).toISOString() });
+      void this.tick();
+      return 'done';
+    }
     if (result.status === 'interrupted') return 'interrupted';
     const sched = await this.state.getSchedule(name);
     const state = { ...(sched?.state ?? {}), ...(result.status === 'succeeded' ? { loaded: true, lastSuccessAt: startedAt } : {}) } as JsonObject;

@@ -222,6 +222,27 @@ describe('sfbridge events', () => {
     assert.deepEqual(JSON.parse(viaRest.stdout).paths, ['collections']);
   });
 
+  test("--connection NAME takes the connection's pubsub: setting (publish and tail); a malformed one is refused", async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const dir = await workdir();
+    const conn = (pubsubLine: string) => ['connections:', '  emu:', '    kind: client_credentials', `    instance_url: ${org.server.url}`, `    client_id: ${org.emu.org.clientId}`, '    client_secret: ${EMU_SECRET}', pubsubLine, ''].join('\n');
+    await writeFile(`${dir}/sfbridge.yaml`, conn(`    pubsub: { endpoint: "${pubsub.address}", plaintext: true }`));
+    await writeFile(`${dir}/pings.jsonl`, '{"Note__c":"named"}\n');
+    const { SF_PUBSUB_ENDPOINT: _e, SF_PUBSUB_PLAINTEXT: _p, SF_INSTANCE_URL: _i, SF_CLIENT_ID: _c, SF_CLIENT_SECRET: _s, ...bare } = org.env;
+    const env = { ...bare, EMU_SECRET: org.emu.org.clientSecret };
+    const tip = org.emu.org.bus.tip;
+    const run = await sfbridge(['publish', '--connection', 'emu', '--object', 'Ping__e', '--operation', 'insert', '--from', 'pings.jsonl', '--state', 'sqlite::memory:', '--json'], { cwd: dir, env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout).paths, ['pubsub']);
+    const tail = await sfbridge(['events', 'tail', '/event/Ping__e', '--connection', 'emu', '--from', tip.toString(16).padStart(16, '0'), '--limit', '1', '--json'], { cwd: dir, env });
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.equal(JSON.parse(tail.stdout).payload.Note__c, 'named');
+    await writeFile(`${dir}/sfbridge.yaml`, conn('    pubsub: { endpoint: "https://pubsub.example.com" }'));
+    const bad = await sfbridge(['events', 'tail', '/event/Ping__e', '--connection', 'emu'], { cwd: dir, env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /pubsub\.endpoint: HOST:PORT/);
+  });
+
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
     const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', '00000000000000ff', '--format', 'jsonl'], { cwd, env: org.env });
     assert.equal(expired.code, 1, expired.stdout);

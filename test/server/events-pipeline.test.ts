@@ -4,7 +4,8 @@
  * run beside each other, outside the worker slots, and show as running with live counts in the API. The
  * service is SIGKILLed while events keep being published; after the restart every event reaches every sink
  * (by id), the only repeats are events the killed process had delivered past its last checkpoint, the
- * table holds one row per event, and the refused event is one dead letter.
+ * table holds one row per event, and the refused event is one dead letter, replayed to the webhook once it
+ * takes it. Pausing a pipeline ends its stream; resuming continues from its checkpoint.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -149,11 +150,22 @@ it('follows a topic into a file, a table and a webhook across a SIGKILL, at leas
   assert.equal(replay.result.success, true);
   assert.ok(hooked.includes(POISON));
 
+  // Pause ends the stream (nothing more is delivered), resume continues from the checkpoint.
+  const post = async (path: string) => (await fetch(`${svc.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
+  const paused = await post('/api/v1/pipelines/orders-jsonl/pause');
+  assert.equal(paused.state, 'paused');
+  const late = ['late-1', 'late-2', 'late-3'];
+  await sf.events.publish(TOPIC, late.map((id) => ({ id, Order_Number__c: id })));
+  await until(async () => late.every((id) => hooked.includes(id)), 20_000, 'the late events at the webhook');
+  assert.equal((await jsonlIds()).filter((id) => id.startsWith('late-')).length, 0, 'a paused pipeline delivers nothing');
+  assert.equal((await post('/api/v1/pipelines/orders-jsonl/resume')).schedule.paused, false);
+  await until(async () => (await jsonlIds()).filter((id) => id.startsWith('late-')).length === 3, 20_000, 'the late events in the file after resume');
+
   svc.child.kill('SIGTERM');
   assert.equal(await svc.exit, 0);
   const store = await openStore(home.storeUrl);
   try {
-    assert.equal(await store.count('order_events'), all.length);
+    assert.equal(await store.count('order_events'), all.length + late.length);
     const row = await store.getRecord('order_events', 'order-7');
     assert.equal(JSON.parse(String(row?.Payload)).Order_Number__c, 'ORDER-7');
   } finally {

@@ -219,6 +219,14 @@ export class EmbeddedJobQueue implements JobQueue {
     return [...this.#running.keys()];
   }
 
+  async interrupt(key: string): Promise<boolean> {
+    const running = [...this.#running.values()].find((r) => r.key === key);
+    if (!running) return false;
+    running.controller.abort(new Error('the pipeline was paused or changed'));
+    await running.done;
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);

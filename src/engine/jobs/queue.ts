@@ -104,6 +104,12 @@ export interface JobQueue {
   poke(): void;
   /** Resolves when the job has settled (deleted after success, failed, or cancelled). */
   settled(id: number): Promise<'done' | 'failed' | 'gone'>;
+  /**
+   * Aborts the job of `key` running in this process (its handler sees the signal, as on shutdown) and waits
+   * until its handler returned; false when none runs here. Backends that cannot reach other workers' jobs
+   * leave this out.
+   */
+  interrupt?(key: string): Promise<boolean>;
   /** Stops taking jobs, aborts running ones (they end `interrupted` and stay queued) and waits for them. */
   stop(): Promise<void>;
 }
