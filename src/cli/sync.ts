@@ -213,8 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
   // Following change events: `--cdc` (every object) or `mode: cdc` on some objects; --once polls them all once.
   const cdcNamed = Object.entries(config.objects).filter(([, o]) => o.mode === 'cdc').map(([name]) => name.toLowerCase());
-  const following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
-  const continuous = !values.once && config.continuous && !following;
+  // Decided once the objects are known: `mode: cdc` on an object that is not synced follows nothing.
+  let following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
   const transport = following ? await pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
@@ -242,8 +242,10 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     }
     const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
     await preflightSync(client, { objects, named, fieldFilters }, io.signal);
+    following &&= Boolean(values.cdc) || objects.some((o) => cdcNamed.includes(o.toLowerCase()));
     if (following) await preflightTopics(client, transport!, values.cdc ? objects : objects.filter((o) => cdcNamed.includes(o.toLowerCase())));
   }
+  const continuous = !values.once && config.continuous && !following;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);

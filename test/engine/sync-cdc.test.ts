@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PubSubClient, type PubSubEvent } from '../../src/client/pubsub/client.ts';
+import { PubSubClient, PubSubError, PUBSUB_ERROR_CODES, type PubSubEvent } from '../../src/client/pubsub/client.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { EVENT_RETENTION_MS } from '../../src/emulator/events/bus.ts';
 import { hardDeleteRecord, undeleteRecord } from '../../src/emulator/dml.ts';
@@ -338,6 +338,19 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
       }
     } finally {
       await own.done();
+    }
+  });
+
+  test('an object without change events fails the follower, and the other objects stop with it', async () => {
+    const client = clientFor(emu, { governor: false });
+    const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const open = server.stats.subscriptions;
+    try {
+      await assert.rejects(followChanges({ client, pubsub, store, objects: ['Account', 'Campaign'], catchUp: async () => {} }), (err: unknown) =>
+        err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.topic && /CampaignChangeEvent/.test(err.message));
+      await until(() => server.stats.subscriptions === open, 'the Account stream to close too');
+    } finally {
+      pubsub.close();
     }
   });
 

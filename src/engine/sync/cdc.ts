@@ -221,7 +221,21 @@ async function* batches(opts: FollowChangesOptions, topic: string, replay: Repla
  * retrying cannot fix (an unknown topic, authentication refused).
  */
 export async function followChanges(opts: FollowChangesOptions): Promise<void> {
-  await Promise.all(opts.objects.map((object) => followObject(opts, object)));
+  // One object failing stops the others too: the caller sees one failure, and nothing keeps running.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+  const inner = { ...opts, signal: stop.signal };
+  try {
+    await Promise.all(opts.objects.map((object) => followObject(inner, object).catch((err: unknown) => {
+      if (!stop.signal.aborted) stop.abort();
+      throw err;
+    })));
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
 }
 
 async function followObject(opts: FollowChangesOptions, object: string): Promise<void> {
