@@ -2,7 +2,7 @@
  * Sync throughput benchmark: emulator (child process, real socket) → SQLite file.
  *
  *   npx node bench/sync.ts [--seed Account=250000,Contact=500000,Opportunity=250000] [--order raw-first|sync-first]
- *                          [--repeat N] [--bulk-threshold 2000] [--batch-size N] [--db PATH]
+ *                          [--repeat N] [--bulk-threshold 2000] [--batch-size N] [--db PATH] [--json FILE]
  *
  * Measures, for the same objects and fields, object by object (an untimed warm-up raw read of the object, then
  * its timed raw read and sync in the given order; with --repeat, repetitions alternate the order, each into a
@@ -12,8 +12,9 @@
  *   sync phases (and, apart, during the raw reads);
  * - the ratio sync time / raw read time (goal ≤ 1.3);
  * - an idle incremental cycle: API calls per object (goal ≤ 1).
+ * --json FILE also writes these figures as JSON (what bench/charts.ts draws); the printed output is the same.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     order: { type: 'string', default: 'raw-first' },
     // Repetitions, alternating the order (the first uses --order); the median ratio is reported.
     repeat: { type: 'string', default: '1' },
+    json: { type: 'string' },
   },
 });
 const seed = values.seed!;
@@ -218,6 +220,20 @@ try {
   // Idle incremental cycle on the last repetition's mirror: nothing changed.
   const before = dataCalls;
   const idle = await runSync({ client: newClient(), store: lastStore!, objects, events: new SyncEvents(), lagMs: 0 });
+  if (values.json) {
+    const figures = {
+      bench: 'sync',
+      command: `npx node bench/sync.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      date: new Date().toISOString(),
+      seed,
+      repetitions: repetitions.map((x) => ({ ...x, recordsPerSecond: Math.round(x.written / x.syncSeconds), rawRecordsPerSecond: Math.round(x.rawRecords / x.rawSeconds) })),
+      ratioMedian: median(ratios),
+      peakRssBytes: Math.max(peaks.sync, peaks.raw),
+      cpuSeconds: cpu,
+      idle: { objects: objects.length, apiCalls: idle.apiCalls, wireRequests: dataCalls - before, seconds: idle.seconds },
+    };
+    writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
+  }
   console.log(`idle incremental cycle: ${idle.apiCalls} governed API calls for ${objects.length} objects (${(idle.apiCalls / objects.length).toFixed(2)} per object); ${dataCalls - before} data API requests on the wire (the governor reads its first usage figure from the first response, so no /limits call), ${idle.seconds.toFixed(2)} s`);
 } finally {
   await lastStore?.close();

@@ -213,8 +213,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
   // Following change events: `--cdc` (every object) or `mode: cdc` on some objects; --once polls them all once.
   const cdcNamed = Object.entries(config.objects).filter(([, o]) => o.mode === 'cdc').map(([name]) => name.toLowerCase());
-  const following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
-  const continuous = !values.once && config.continuous && !following;
+  // Decided once the objects are known: `mode: cdc` on an object that is not synced follows nothing.
+  let following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
   const transport = following ? await pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
@@ -242,8 +242,10 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     }
     const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
     await preflightSync(client, { objects, named, fieldFilters }, io.signal);
+    following &&= Boolean(values.cdc) || objects.some((o) => cdcNamed.includes(o.toLowerCase()));
     if (following) await preflightTopics(client, transport!, values.cdc ? objects : objects.filter((o) => cdcNamed.includes(o.toLowerCase())));
   }
+  const continuous = !values.once && config.continuous && !following;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -316,7 +318,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
           // A writable object that follows its change events still runs a cycle every interval: the cycle
           // is what sends the application's changes to Salesforce.
           cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o) || isWritable(config.objects, o)),
-          intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs,
+          intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs, documents: config.documents.enabled,
           cycle: async (objects, kind) => {
             const cycleClient = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
             const caught = await runSync({
@@ -395,7 +397,7 @@ async function preflightTopics(client: SalesforceClient, transport: Awaited<Retu
  */
 async function follow(o: {
   client: SalesforceClient; store: Store; transport: Awaited<ReturnType<typeof pubsubTransport>>; signal: AbortSignal; stderr: Writable;
-  cdcObjects: readonly string[]; pollObjects: readonly string[]; intervalMs: number; safetyNetMs: number;
+  cdcObjects: readonly string[]; pollObjects: readonly string[]; intervalMs: number; safetyNetMs: number; documents: boolean;
   cycle: (objects: readonly string[], kind: FollowCycleKind) => Promise<RunSummary>;
 }): Promise<number> {
   const { PubSubClient } = await import('../client/pubsub/client.ts');
@@ -405,6 +407,8 @@ async function follow(o: {
   const secs = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
   if (o.cdcObjects.length) stderr.write(`following change events of ${o.cdcObjects.join(', ')} (${o.transport.endpoint}), with a safety-net pass every ${secs(o.safetyNetMs)}; Ctrl-C stops\n`);
   if (o.pollObjects.length) stderr.write(`polling ${o.pollObjects.join(', ')} every ${secs(o.intervalMs)}\n`);
+  // Documents need related records (owner names, …) that change events do not carry.
+  if (o.documents && o.cdcObjects.length) stderr.write(`warning: search documents of ${o.cdcObjects.join(', ')} are rebuilt by the safety-net pass (every ${secs(o.safetyNetMs)}), not as each change event arrives\n`);
   try {
     await followSync({
       client: o.client, pubsub, store: o.store, signal,

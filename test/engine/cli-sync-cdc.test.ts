@@ -104,6 +104,16 @@ describe('sfbridge sync with mode: cdc objects', () => {
     }
   });
 
+  it('mode: cdc on an object this run does not sync follows nothing: one cycle, as without it', async () => {
+    const file = config('other.yaml', 'standard_objects_to_sync: [Account, Contact]\nobjects:\n  Account:\n    mode: cdc\n');
+    const stdout = sink();
+    const stderr = sink();
+    const code = await syncCommand(['--config', file, '--objects', 'Contact'], io(stdout, stderr));
+    assert.equal(code, 0, stderr.text);
+    assert.match(stdout.text, /^Contact\s+rest/m);
+    assert.doesNotMatch(stderr.text, /following change events/);
+  });
+
   it('an object without Change Data Capture is refused before anything is written, with the fix', async () => {
     const file = config('nocdc.yaml', 'standard_objects_to_sync: [Account, Campaign]\n');
     await assert.rejects(syncCommand(['--config', file, '--cdc'], io(sink(), sink())), (err: unknown) =>

@@ -133,6 +133,32 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     await store.close();
   });
 
+  it('change events: a CDC topic into a table, with the entity, change type and record ids', async () => {
+    const store = await openStore('sqlite::memory:');
+    const { id } = await sf.create('Account', { Name: 'Pipeline Co' });
+    await sf.update('Account', id, { Name: 'Pipeline Co Ltd' });
+    const sink = new EventTableSink('account_changes', { store });
+    const { controller, done } = follow(store, 'account-changes', sink, { topic: '/data/AccountChangeEvent' });
+    const changeRows = async () => {
+      const all: Record<string, unknown>[] = [];
+      try {
+        for await (const rid of store.listIds('account_changes')) all.push((await store.getRecord('account_changes', rid))!);
+      } catch {
+        // The table is created by the first delivery.
+      }
+      return all.filter((r) => r.RecordIds === id);
+    };
+    const rows = (await until(async () => ((await changeRows()).length === 2 ? changeRows() : undefined), 'the two change rows'))!;
+    controller.abort();
+    await done;
+    const byType = Object.fromEntries(rows.map((r) => [String(r.ChangeType), r]));
+    assert.equal(byType.CREATE.EntityName, 'Account');
+    assert.equal(byType.CREATE.Topic, '/data/AccountChangeEvent');
+    assert.equal(JSON.parse(String(byType.UPDATE.Payload)).Name, 'Pipeline Co Ltd');
+    assert.deepEqual(JSON.parse(String(byType.UPDATE.Payload)).ChangeEventHeader.changedFields.sort(), ['LastModifiedDate', 'Name']);
+    await store.close();
+  });
+
   it('a webhook that refuses one event: one dead letter, the rest delivered; a webhook that is out: retried, the checkpoint waits', async () => {
     const store = await openStore('sqlite::memory:');
     const received: string[] = [];

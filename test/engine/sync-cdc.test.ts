@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PubSubClient, type PubSubEvent } from '../../src/client/pubsub/client.ts';
+import { PubSubClient, PubSubError, PUBSUB_ERROR_CODES, type PubSubEvent } from '../../src/client/pubsub/client.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { EVENT_RETENTION_MS } from '../../src/emulator/events/bus.ts';
 import { hardDeleteRecord, undeleteRecord } from '../../src/emulator/dml.ts';
@@ -300,6 +300,58 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
     await settle('the mirror to equal the org');
     assert.equal((await store.getRecord('Account', ids[0]))?.Description, 'after expiry');
     await f.stop();
+  });
+
+  test('a first follow replays retention but passes over what the initial load already read (no gap re-reads)', async () => {
+    const own = await fresh(backend);
+    try {
+      const ids: string[] = [];
+      for await (const r of writer.query<{ Id: string }>('SELECT Id FROM Account ORDER BY Id LIMIT 3')) ids.push(r.Id);
+      await admin('faults', 'gap=1');
+      try {
+        for (const id of ids) await writer.update('Account', id, { Description: 'old gap' });
+      } finally {
+        await admin('faults', 'gap=0');
+      }
+      // Two hours later the initial load reads them (its cursor is past them by more than any lag).
+      await admin('clock', { advance: 2 * 60 * 60_000 });
+      await writer.update('Account', ids[0], { Phone: 'newer' });
+      await sync(emu, own.store, ['Account']);
+      const client = clientFor(emu, { governor: false });
+      const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false });
+      const ctl = new AbortController();
+      const seen: PubSubEvent[] = [];
+      const running = followChanges({ client, pubsub, store: own.store, objects: ['Account'], signal: ctl.signal, catchUp: async () => {}, onApplied: (_o, evs) => void seen.push(...evs) });
+      try {
+        await until(() => seen.some((e) => e.header?.changeType === 'UPDATE' && e.header.recordIds.includes(ids[0])), 'the newer update replayed');
+        const requests = client.transport.requests;
+        const { id } = await writer.create('Account', { Name: 'After The Load' });
+        await until(() => seen.some((e) => e.header?.recordIds.includes(id)), 'a live change');
+        assert.equal(seen.filter((e) => e.header?.changeType.startsWith('GAP_')).length, 0, 'the old gap events were passed over');
+        assert.ok(requests <= 2, `no gap re-read by REST (${requests} requests: login and describe)`);
+        assert.deepEqual(await mirrorDiff(emu, own.store, 'Account'), []);
+        assert.match(String((await own.store.getCheckpoint(cdcCheckpointKey('Account')))?.extra?.replayId), /^[0-9a-f]{16}$/);
+      } finally {
+        ctl.abort();
+        await running;
+        pubsub.close();
+      }
+    } finally {
+      await own.done();
+    }
+  });
+
+  test('an object without change events fails the follower, and the other objects stop with it', async () => {
+    const client = clientFor(emu, { governor: false });
+    const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const open = server.stats.subscriptions;
+    try {
+      await assert.rejects(followChanges({ client, pubsub, store, objects: ['Account', 'Campaign'], catchUp: async () => {} }), (err: unknown) =>
+        err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.topic && /CampaignChangeEvent/.test(err.message));
+      await until(() => server.stats.subscriptions === open, 'the Account stream to close too');
+    } finally {
+      pubsub.close();
+    }
   });
 
   test('an idle mirror makes no API call; its position follows the keepalives', async () => {
