@@ -301,3 +301,51 @@ for (const backend of backends) {
     }
   });
 }
+
+for (const backend of backends) {
+  describe(`two-way inserts Salesforce refuses (${backend.name})`, () => {
+    test('the row keeps its placeholder, stays out of the delete reconciliation, and is inserted once corrected', async () => {
+      const place = await backend.place(true);
+      const emu = await emulator('none');
+      const store = await place.open();
+      const app = await appSql(place, backend.name);
+      const settings: ObjectSettings = { writable: true };
+      // The COUNT() check runs: a mirror with more live rows than the org would send the Ids to the reconciliation.
+      const cycle = () => sync(emu, store, ['Contact'], { objectSettings: { Contact: settings }, reconcileMs: 0 });
+      try {
+        await clientFor(emu).create('Contact', { LastName: 'Seeded' });
+        assert.equal((await cycle()).status, 'succeeded');
+        // LastName is required: Salesforce refuses the insert.
+        if (backend.name === 'postgres') await app.run(`INSERT INTO "Contact" ("FirstName") VALUES (?)`, ['Nameless']);
+        else await app.run(`INSERT INTO "Contact" ("Id", "FirstName") VALUES (?, ?)`, ['new-refused-01', 'Nameless']);
+        const refused = await cycle();
+        assert.equal(refused.status, 'succeeded', refused.error);
+        assert.equal(refused.objects[0].pushed?.failed, 1);
+        const [letter] = await (await store.publishState()).listDeadLetters({ pipeline: 'two-way:Contact:insert' });
+        assert.equal(letter.error.code, 'REQUIRED_FIELD_MISSING');
+        const again = await cycle();
+        assert.equal(again.status, 'succeeded', again.error);
+        assert.equal(again.objects[0].mirrored, 1, 'the refused row is not counted as mirrored');
+        assert.equal(again.objects[0].pushed?.changes, 0, 'not sent again by itself');
+        // Corrected by the application: sent as an insert again, and the row gets its Salesforce Id.
+        await app.run(`UPDATE "Contact" SET "LastName" = ? WHERE "FirstName" = ?`, ['Named', 'Nameless']);
+        const fixed = await cycle();
+        assert.equal(fixed.objects[0].pushed?.inserted, 1, JSON.stringify(fixed.objects[0]));
+        const [created] = await collectQuery(clientFor(emu), "SELECT Id FROM Contact WHERE LastName = 'Named'");
+        assert.ok(created);
+        assert.equal((await store.getRecord('Contact', String(created.Id)))?.FirstName, 'Nameless');
+        const counts = await (await store.writeCapture()).counts('Contact');
+        assert.deepEqual([counts.pending, counts.failed, counts.superseded, counts.succeeded], [0, 0, 1, 1]);
+        const after = await cycle();
+        assert.equal(after.objects[0].mirrored, 2);
+        assert.equal(after.objects[0].pushed?.changes, 0);
+      } finally {
+        await app.close();
+        await store.close();
+        emu.close();
+        await place.cleanup();
+      }
+    });
+  });
+}
+
