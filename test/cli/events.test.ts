@@ -206,6 +206,20 @@ describe('sfbridge events', () => {
     assert.equal(org.emu.org.bus.tip, tip + 2, 'nothing more was published');
   });
 
+  test('publish --from a file of more than 200 events sends them over PublishStream, a result line each', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${cwd}/many.jsonl`, Array.from({ length: 450 }, (_, i) => JSON.stringify({ id: `m-${i}`, Count__c: i })).join('\n'));
+    const tip = org.emu.org.bus.tip;
+    const streams = pubsub.stats.publishStreams;
+    const run = await sfbridge(['events', 'publish', '/event/Ping__e', '--from', 'many.jsonl', '--json'], { cwd, env: org.env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.published, 450);
+    assert.deepEqual(doc.results.map((r: { correlationKey: string }) => r.correlationKey), Array.from({ length: 450 }, (_, i) => `m-${i}`));
+    assert.equal(org.emu.org.bus.tip, tip + 450);
+    assert.equal(pubsub.stats.publishStreams, streams + 1);
+  });
+
   test('sfbridge publish --object Ping__e goes over Pub/Sub (the SF_PUBSUB_* endpoint); --path collections keeps REST', async () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${cwd}/pings.csv`, 'Note__c,Count__c\nvia pubsub,7\nsecond,8\n');

@@ -85,6 +85,8 @@ export interface PipelineRunContext {
   saveCheckpoint(value: JsonObject): Promise<void>;
   /** Live per-object counts (the run row and the dashboard). */
   report(object: string, counts: RunObjectCounts): void;
+  /** A cycle run by a sync object's CDC leader (safety net, catch-up): it reads objects a scheduled run leaves to the leader. */
+  leader?: boolean;
 }
 
 export interface PipelineRunResult {

@@ -56,7 +56,7 @@ export interface PubSubServer {
   address: string;
   tls: boolean;
   /** Counters for tests and the admin view: events delivered, keepalives sent, streams open. */
-  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number };
+  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number; publishStreams: number };
   close(): Promise<void>;
 }
 
@@ -96,7 +96,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   /** Open subscription streams: `drop(true)` fails them with UNAVAILABLE (fault), `drop(false)` ends them. */
   const streams = new Set<(fault: boolean) => void>();
-  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, get subscriptions() { return streams.size; } };
+  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, publishStreams: 0, get subscriptions() { return streams.size; } };
 
   function authenticate(md: grpc.Metadata, rpcId: string): Session {
     const token = String(md.get('accesstoken')[0] ?? '');
@@ -170,6 +170,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
 
     PublishStream: (call: grpc.ServerDuplexStream<PublishRequest, unknown>) => {
       const rpcId = randomUUID();
+      stats.publishStreams++;
       let topicName: string | null = null;
       let queue = Promise.resolve();
       const fail = (err: unknown) => {
