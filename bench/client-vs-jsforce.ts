@@ -7,7 +7,9 @@
  *
  *   npx node bench/client-vs-jsforce.ts [--accounts 200000] [--rows 200000,1000000] [--fields 6,18]
  *                                       [--upserts 20000] [--rounds 1] [--await] [--no-compile-cache]
+ *                                       [--json FILE]
  *
+ * --json FILE also writes the medians as JSON (what bench/charts.ts draws); the printed output is the same.
  * --rows defaults to --accounts; --await adds jsforce's `await query` (it holds every record: skip it at 1M).
  * Library and jsforce workers start through bench/workers/run.mjs with Node's module compile cache on, as
  * bin/sfbridge.js does; the CLI starts as the README starts it: `bin/sfbridge query … --output FILE`.
@@ -18,13 +20,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mb, median, ROOT, startEmulator } from './lib.ts';
 
-const { values } = parseArgs({ options: { accounts: { type: 'string', default: '200000' }, rows: { type: 'string' }, fields: { type: 'string', default: '6,18' }, upserts: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '1' }, await: { type: 'boolean', default: false }, 'no-compile-cache': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { accounts: { type: 'string', default: '200000' }, rows: { type: 'string' }, fields: { type: 'string', default: '6,18' }, upserts: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '1' }, await: { type: 'boolean', default: false }, 'no-compile-cache': { type: 'boolean', default: false }, json: { type: 'string' } } });
 const N = Number(values.accounts);
 const ROWS = (values.rows ?? String(N)).split(',').map(Number);
 const UPSERTS = Number(values.upserts);
@@ -118,6 +120,17 @@ const variants = [
 const load0 = loadavg()[0];
 const summary: string[] = [];
 const cliRss = new Map<string, number>();
+/** What --json writes: the same medians the tables print. */
+const json = {
+  bench: 'client-vs-jsforce',
+  command: `npx node bench/client-vs-jsforce.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  date: new Date().toISOString(),
+  accounts: N,
+  rounds: ROUNDS,
+  queries: [] as { fields: number; rows: number; variants: { name: string; lib: string; wallMs: number; cpuMs: number; maxRssBytes: number; apiCalls: number }[] }[],
+  baseline: {} as Record<string, { cpuMs: number; maxRssBytes: number }>,
+  upserts: [] as { client: string; records: number; ms: number; recordsPerSecond: number; apiCalls: number; maxRssBytes: number }[],
+};
 for (const fields of FIELDS) {
   for (const rows of ROWS) {
     const soql = `${QUERIES[fields]}${rows < N ? ` LIMIT ${rows}` : ''}`;
@@ -145,6 +158,7 @@ for (const fields of FIELDS) {
       const mine = v.lib !== 'jsforce';
       console.log(row([v.name, sec(med(v.name, 'wallMs')), sec(med(v.name, 'cpuMs')), mb(med(v.name, 'maxRssBytes')), results.get(v.name)![0].apiCalls, mine ? `${(med(v.name, 'cpuMs') / med(js, 'cpuMs')).toFixed(2)}×` : '—', mine ? `${(med(v.name, 'maxRssBytes') / med(js, 'maxRssBytes')).toFixed(2)}×` : '—']));
     }
+    json.queries.push({ fields: Number(fields), rows, variants: variants.map((v) => ({ name: v.name, lib: v.lib, wallMs: med(v.name, 'wallMs'), cpuMs: med(v.name, 'cpuMs'), maxRssBytes: med(v.name, 'maxRssBytes'), apiCalls: results.get(v.name)![0].apiCalls })) });
     const c = variants[1].name;
     const cpuRatio = med(c, 'cpuMs') / med(js, 'cpuMs');
     const rssRatio = med(c, 'maxRssBytes') / med(js, 'maxRssBytes');
@@ -152,6 +166,7 @@ for (const fields of FIELDS) {
     summary.push(`${fields} fields, ${rows.toLocaleString('en-US')} rows: CLI CPU ${cpuRatio.toFixed(2)}× jsforce (≤ 0.5×: ${cpuRatio <= 0.5 ? 'met' : 'MISSED'}), peak RSS ${rssRatio.toFixed(2)}× (≤ 0.3×${rows === 200000 ? `: ${rssRatio <= 0.3 ? 'met' : 'MISSED'}` : ', goal at 200,000 rows'})`);
   }
 }
+for (const [k, f] of Object.entries({ sfbridge: idle.sfbridge, cli: idleCli, jsforce: idle.jsforce })) json.baseline[k] = { cpuMs: f.cpuMs, maxRssBytes: f.maxRssBytes };
 console.log(`\nbaseline (load library + one-row query), peak RSS: sfbridge ${mb(idle.sfbridge.maxRssBytes)} / CLI ${mb(idleCli.maxRssBytes)} / jsforce ${mb(idle.jsforce.maxRssBytes)}; CPU: sfbridge ${sec(idle.sfbridge.cpuMs)} s / CLI ${sec(idleCli.cpuMs)} s / jsforce ${sec(idle.jsforce.cpuMs)} s`);
 for (const line of summary) console.log(`goal ${line}`);
 for (const fields of FIELDS) {
@@ -182,9 +197,11 @@ if (upsertRounds > 0) {
   console.log(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const [name, fs] of Object.entries(ups)) {
     const ms = median(fs.map((f) => f.ms));
+    json.upserts.push({ client: name, records: UPSERTS, ms, recordsPerSecond: Math.round(UPSERTS / (ms / 1000)), apiCalls: fs[0].apiCalls, maxRssBytes: median(fs.map((f) => f.maxRssBytes)) });
     console.log(row([name, (ms / 1000).toFixed(2), Math.round(UPSERTS / (ms / 1000)).toLocaleString('en-US'), fs[0].apiCalls, fs[0].ok ?? '', fs[0].created ?? '', mb(median(fs.map((f) => f.maxRssBytes)))]));
   }
 }
 
+if (values.json) await writeFile(values.json, `${JSON.stringify(json, null, 2)}\n`);
 await rm(dir, { recursive: true, force: true });
 await emu.stop();

@@ -2,7 +2,7 @@
  * Sync throughput benchmark: emulator (child process, real socket) → SQLite file.
  *
  *   npx node bench/sync.ts [--seed Account=250000,Contact=500000,Opportunity=250000] [--order raw-first|sync-first]
- *                          [--repeat N] [--bulk-threshold 2000] [--batch-size N] [--db PATH]
+ *                          [--repeat N] [--bulk-threshold 2000] [--batch-size N] [--db PATH] [--json FILE]
  *                          [--store postgres://…] [--cli]
  *
  * --store syncs into that store instead of a fresh SQLite file (a Postgres URL: a schema named for the run is
@@ -18,9 +18,10 @@
  *   sync phases (and, apart, during the raw reads);
  * - the ratio sync time / raw read time (goal ≤ 1.3);
  * - an idle incremental cycle: API calls per object (goal ≤ 1).
+ * --json FILE also writes these figures as JSON (what bench/charts.ts draws); the printed output is the same.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     store: { type: 'string' },
     cli: { type: 'boolean', default: false },
+    json: { type: 'string' },
   },
 });
 const seed = values.seed!;
@@ -239,6 +241,20 @@ try {
   // Idle incremental cycle on the last repetition's mirror: nothing changed.
   const before = dataCalls;
   const idle = await runSync({ client: newClient(), store: lastStore!, objects, events: new SyncEvents(), lagMs: 0 });
+  if (values.json) {
+    const figures = {
+      bench: 'sync',
+      command: `npx node bench/sync.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      date: new Date().toISOString(),
+      seed,
+      repetitions: repetitions.map((x) => ({ ...x, recordsPerSecond: Math.round(x.written / x.syncSeconds), rawRecordsPerSecond: Math.round(x.rawRecords / x.rawSeconds) })),
+      ratioMedian: median(ratios),
+      peakRssBytes: Math.max(peaks.sync, peaks.raw),
+      cpuSeconds: cpu,
+      idle: { objects: objects.length, apiCalls: idle.apiCalls, wireRequests: dataCalls - before, seconds: idle.seconds },
+    };
+    writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
+  }
   console.log(`idle incremental cycle: ${idle.apiCalls} governed API calls for ${objects.length} objects (${(idle.apiCalls / objects.length).toFixed(2)} per object); ${dataCalls - before} data API requests on the wire (the governor reads its first usage figure from the first response, so no /limits call), ${idle.seconds.toFixed(2)} s`);
   if (values.cli) {
     await lastStore?.close();

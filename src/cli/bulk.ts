@@ -273,6 +273,11 @@ export interface RunManifest {
   jobs: { jobId: string; ranges: Ranges; written?: boolean }[];
   /** Every row has a result file: nothing left to resume. */
   done: boolean;
+  /**
+   * A job being created (written before the create call, cleared once its id is recorded): a process killed
+   * in between leaves a job Open in the org that no `jobs` entry names; resume finds it by this and aborts it.
+   */
+  creating?: { at: string; start: number; rows: number };
 }
 
 /** File name prefix of run manifests in a results dir. */
@@ -451,9 +456,13 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
       // A person waits for this command: a second status poll per job is worth the ~2 s it saves.
       learnedFirstPoll: 'before-end',
       onEvent: (e) => {
-        if (e.type === 'job-created') {
+        if (e.type === 'job-creating') {
+          manifest.creating = { at: new Date().toISOString(), start: e.start, rows: e.rows };
+          saveManifest(manifestPath, manifest);
+        } else if (e.type === 'job-created') {
           // Recorded, then printed, at once: the job can be found (resume/status) even if this process dies.
           manifest.jobs.push({ jobId: e.jobId, ranges: mapRows(select, e.start ?? 0, e.rows ?? 0) });
+          delete manifest.creating;
           saveManifest(manifestPath, manifest);
           say(`job ${e.jobId} created (${o.operation} ${o.object})`);
         } else if (e.type === 'job-polled') task.update(done, `job ${e.jobId} ${e.state}, ${e.numberRecordsProcessed} processed`);
@@ -474,8 +483,9 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     saveManifest(manifestPath, manifest);
     task.finish(`${plural(done, 'record')}, ${bad.toLocaleString('en-US')} not loaded`);
   } catch (err) {
-    // Refused before any job existed (a ragged row): there is nothing to resume, so no manifest stays behind.
-    if (!run && manifest.jobs.length === 0) await rm(manifestPath, { force: true });
+    // Refused before any job existed (a ragged row, or the create call answered with an error): there is
+    // nothing to resume, so no manifest stays behind. A create call with no answer may have made a job: kept.
+    if (!run && manifest.jobs.length === 0 && (!manifest.creating || (err as { status?: number }).status !== undefined)) await rm(manifestPath, { force: true });
     throw err;
   } finally {
     progress.close();
@@ -536,6 +546,8 @@ async function resumeRun(client: SalesforceClient, m: RunManifest, path: string,
     return 0;
   }
   await mkdir(m.resultsDir, { recursive: true });
+  if (m.creating) await abortUnrecorded(client, m, say);
+  delete m.creating;
   let bad = 0;
   const settled: typeof m.jobs = [];
   for (const job of m.jobs) {
@@ -583,6 +595,32 @@ async function resumeRun(client: SalesforceClient, m: RunManifest, path: string,
   const total = m.jobs.reduce((n, j) => n + count(j.ranges), 0);
   say(`run ${path}: ${plural(total, 'row')} in ${plural(m.jobs.length, 'job')}, ${(bad + report.notLoaded).toLocaleString('en-US')} failed or unprocessed; results in ${m.resultsDir}`);
   return code === 0 && bad === 0 ? 0 : 1;
+}
+
+/**
+ * The run died between creating a job and recording its id: that job is Open in the org (its data was never
+ * uploaded) and no manifest entry names it. It is found among the org's ingest jobs (same object and
+ * operation, Open, created within minutes of the recorded intent, by this user, in no manifest entry) and
+ * aborted; the rows it was to hold are sent again like any row no settled job holds.
+ */
+async function abortUnrecorded(client: SalesforceClient, m: RunManifest, say: (s: string) => void): Promise<void> {
+  const at = Date.parse(m.creating!.at);
+  const known = new Set(m.jobs.map((j) => j.jobId.slice(0, 15)));
+  const me = (await client.session()).identityUrl?.split('/').at(-1);
+  let url: string | null = 'jobs/ingest?isPkChunkingEnabled=false';
+  while (url) {
+    const page: { records?: BulkJobInfo[]; nextRecordsUrl?: string | null } = await client.request(url);
+    for (const j of page.records ?? []) {
+      const created = Date.parse(String(j.createdDate ?? ''));
+      if (j.state !== 'Open' || known.has(j.id.slice(0, 15)) || j.object.toLowerCase() !== m.object.toLowerCase() || j.operation !== m.operation) continue;
+      if (!(created >= at - 60_000 && created <= at + 10 * 60_000)) continue;
+      const by = typeof j.createdById === 'string' ? j.createdById : undefined;
+      if (me && by && by.slice(0, 15) !== me.slice(0, 15)) continue;
+      await client.bulk.abort('ingest', j.id);
+      say(`job ${j.id}: created by the interrupted run but never recorded (it died right after creating it); aborted, its ${plural(m.creating!.rows, 'row')} are sent again`);
+    }
+    url = page.nextRecordsUrl ? page.nextRecordsUrl.replace(/^\/services\/data\/v[\d.]+\//, '') : null;
+  }
 }
 
 function count(ranges: Ranges): number {

@@ -21,6 +21,8 @@ const USAGE = `Usage: sfbridge connections <add|list|remove> [options]
       password:           --login-url --client-id --client-secret --username --password
       web:                --login-url --client-id [--client-secret] [--scope "api refresh_token id"]
                           then open the dashboard and click Grant access
+      any kind:           [--proxy http://[user@]proxy.corp:3128] (its password from SFBRIDGE_PROXY_PASSWORD)
+                          [--pubsub-endpoint HOST:PORT] (the Pub/Sub API for events)
       Secrets may come from SF_CLIENT_SECRET, SF_PASSWORD, SF_JWT_KEY, SF_AUTH_URL instead of flags.
   sfbridge connections list [--json] [--config FILE] [--store URL]
   sfbridge connections remove NAME [--store URL]
@@ -29,7 +31,7 @@ const USAGE = `Usage: sfbridge connections <add|list|remove> [options]
 export async function connectionsCommand(argv: string[], io: { stdout?: Writable; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const env = io.env ?? process.env;
-  const { values, positionals } = parseFlags(argv, { ...CONNECTION_FLAG_OPTIONS, kind: { type: 'string' }, scope: { type: 'string' }, store: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'api-version': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  const { values, positionals } = parseFlags(argv, { ...CONNECTION_FLAG_OPTIONS, kind: { type: 'string' }, scope: { type: 'string' }, proxy: { type: 'string' }, 'pubsub-endpoint': { type: 'string' }, store: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'api-version': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
   const [action, name, ...extra] = positionals;
   if (values.help || !action) {
     stdout.write(USAGE);
@@ -87,7 +89,14 @@ function specFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv):
   const { merged: s } = readSettings(values, env);
   const kind = (values.kind as string | undefined) ?? (s.authUrl ? 'sfdx' : s.jwtKey ? 'jwt' : s.password ? 'password' : s.clientSecret && s.instanceUrl ? 'client_credentials' : undefined);
   if (!kind) throw new UsageError(`give --kind (${CONNECTION_KINDS.join(', ')}) or the flags of one flow\n\n${USAGE}`);
-  const api = values['api-version'] ? { api_version: values['api-version'] } : {};
+  // Settings of every kind: API version, the proxy (its password sealed with the other secrets, never in
+  // the URL or on the command line) and the Pub/Sub endpoint; the schema checks each and names the fix.
+  const api = {
+    ...(values['api-version'] ? { api_version: values['api-version'] } : {}),
+    ...(values.proxy ? { proxy: values.proxy } : {}),
+    ...(env.SFBRIDGE_PROXY_PASSWORD && values.proxy ? { proxy_password: env.SFBRIDGE_PROXY_PASSWORD } : {}),
+    ...(values['pubsub-endpoint'] ? { pubsub: { endpoint: values['pubsub-endpoint'] } } : {}),
+  };
   switch (kind) {
     case 'client_credentials':
       return { kind, instance_url: s.instanceUrl ?? s.loginUrl, client_id: s.clientId, client_secret: s.clientSecret, ...api };

@@ -147,6 +147,14 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO = {}): Promise
               payloads.set(id, p as JsonObject);
             }
           }
+          // Events a sink refused go back to that sink, which only the service knows.
+          const events = letters.filter((l) => l.operation === 'deliver');
+          const where = (l: DeadLetter) => `where the service runs (the dashboard's dead letters, or POST /api/v1/dead-letters/${l.pipeline}/${l.id}/replay)`;
+          if (events.length && !values.all) throw new UsageError(`dead letter ${events[0].id} of event pipeline "${events[0].pipeline}" is an event its sink refused, not a record for Salesforce: replay it ${where(events[0])}`);
+          if (events.length) {
+            stderr.write(`warning: skipping ${events.length} dead letter${events.length > 1 ? 's' : ''} of event pipelines (${[...new Set(events.map((l) => l.pipeline))].join(', ')}): replay them ${where(events[0])}\n`);
+            letters = letters.filter((l) => l.operation !== 'deliver');
+          }
           if (letters.length === 0) {
             if (values.json) writeJson(stdout, 'dlq replay', { replayed: 0, failed: 0, outcomes: [] });
             else stdout.write('no open dead letters\n');

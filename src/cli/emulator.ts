@@ -30,6 +30,8 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
   --client-secret S      connected app consumer secret (default ${DEFAULT_CLIENT_SECRET})
   --faults SPEC          http503=P,http429=P,lockrow=P,reset=P,latency=MS,tokenTtl=SECONDS,dailyLimit=N,
                          commitDelay=MS (P a probability 0..1), e.g. http503=0.05,latency=20
+                         concurrentLongLimit=N,longRequestMs=MS: a call arriving while N calls have run
+                         for MS or longer gets 403 REQUEST_LIMIT_EXCEEDED (default 25, 20000)
                          events: streamDrop=P (a subscription is closed instead of getting its next
                          batch), gap=P (a change is published as its header-only GAP_ event),
                          overflow=N (per transaction and object, changes past N become one

@@ -27,7 +27,8 @@ const USAGE = `Usage:
                         object per line: {topic,replayId,id,schemaId,header,payload}; --json is the same)
   --limit N             tail: stop after N events (default: until Ctrl-C)
   --data JSON           publish: one event (an object) or several (an array) of field values
-  --from FILE|-         publish: events as JSON lines from a file or stdin
+  --from FILE|-         publish: events as JSON lines from a file or stdin (one Publish call for up to 200
+                        events, else one PublishStream of 200-event requests); a line per event's result
   --json                publish: one JSON document with the result of each event
 
 Pub/Sub endpoint:
@@ -42,6 +43,9 @@ expires; a replay id past the 72-hour retention fails with PUBSUB_REPLAY_ID_EXPI
 
 ${CONNECTION_USAGE}
 `;
+
+/** Events per Publish request (Salesforce's recommendation). */
+const PUBLISH_BATCH = 200;
 
 /** Injection points for tests. */
 export interface EventsCommandIO {
@@ -247,7 +251,8 @@ async function publish(argv: string[], io: Required<Pick<EventsCommandIO, 'stdou
       const unknown = Object.keys(e).filter((k) => k !== 'id' && !known.has(k));
       if (unknown.length) throw new UsageError(`event ${i + 1}: ${topic} has no field ${unknown.join(', ')}; its fields are ${[...known].filter((f) => !['CreatedDate', 'CreatedById', 'EventUuid'].includes(f)).join(', ')}`, { code: 'INVALID_FIELD' });
     }
-    const results = await pubsub.publish(topic, events, io.signal);
+    // Salesforce recommends at most 200 events per request: more go over one PublishStream, 200 at a time.
+    const results = events.length > PUBLISH_BATCH ? await pubsub.publishStream(topic, events, { signal: io.signal, batchSize: PUBLISH_BATCH }) : await pubsub.publish(topic, events, io.signal);
     const failed = results.filter((r) => r.error).length;
     if (values.json) {
       writeJson(io.stdout, 'events publish', { topic, published: results.length - failed, failed, results: results.map((r) => ({ correlationKey: r.correlationKey, ...(r.replayId ? { replayId: replayHex(r.replayId) } : {}), ...(r.error ? { error: r.error } : {}) })) });

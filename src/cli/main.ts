@@ -63,6 +63,7 @@ Environment:
   SFBRIDGE_HOME              where sfbridge keeps its own files (token store, secret key; default ~/.sfbridge)
   SFBRIDGE_CACHE_DIR         describe/bulk-rate cache (default $SFBRIDGE_HOME/cache or ~/.cache/sfbridge; off)
   SFBRIDGE_SECRET_KEY        key that seals stored connection secrets (else ~/.sfbridge/secret.key)
+  SFBRIDGE_PROXY_PASSWORD    password of the --proxy user, for sfbridge connections add (sealed with the secrets)
   SFBRIDGE_TOKEN_KEY         key that seals saved refresh tokens (else a generated key file)
   SFBRIDGE_TOKEN_KEY_FILE    where that generated key file lives (default outside the token directory)
   SFBRIDGE_ADMIN_PASSWORD    dashboard password for sfbridge serve

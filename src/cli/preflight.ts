@@ -92,6 +92,9 @@ export interface SyncPreflight {
  */
 export async function preflightSync(client: SalesforceClient, p: SyncPreflight, signal?: AbortSignal): Promise<void> {
   const errors: UsageError[] = [];
+  // A version the org does not serve would answer every describe with 404: refuse it first, naming the
+  // versions it serves (one GET /services/data, which counts against no limit).
+  await client.checkApiVersion(signal);
   const global = await objectNames(client, signal);
   const byName = new Map(global.map((s) => [s.name.toLowerCase(), s]));
   const names = global.map((s) => s.name);

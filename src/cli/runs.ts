@@ -11,15 +11,20 @@ import { CliError, parseFlags, plural, UsageError } from './args.ts';
 import { configFileOf } from './connect.ts';
 import { reportError, writeJson } from './report.ts';
 import { redactUrl } from './store-flags.ts';
+import { readNextCycle, type NextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge runs [--last N] [--store URL] [--config FILE] [--json]
 
-The sync runs recorded in the store, newest first: status, duration, API calls, per-object counts and errors.
+The sync runs recorded in the store, newest first: status, duration, API calls, per-object counts, status
+and errors, and the next run.
 
   --last N        how many runs (default 10)
   --store URL     the store (default: --to/store of the config file, $SFBRIDGE_STORE, ${DEFAULT_STORE_URL})
-  --json          {"ok":true,"command":"runs","runs":[{id,started,finished,status,apiCalls,error,
-                  objects:{NAME:{read,written,deleted}}}]}
+  --json          {"ok":true,"command":"runs","nextRun":{at,pid,host}|null,"runs":[{id,started,finished,
+                  status,apiCalls,error,objects:{NAME:{read,written,deleted,status,error?}}}]}
+
+A continuous \`sfbridge sync\` on this store records when its next cycle starts: it is shown first, while
+that process runs.
 `;
 
 export async function runsCommand(argv: string[], io: { stdout?: Writable; stderr?: Writable; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
@@ -54,15 +59,18 @@ export async function runsCommand(argv: string[], io: { stdout?: Writable; stder
     }
     const store = await openStore(url);
     let runs;
+    let next: NextCycle | undefined;
     try {
       runs = await store.listRuns(last);
+      next = await readNextCycle(store);
     } finally {
       await store.close();
     }
     if (json) {
-      writeJson(stdout, 'runs', { store: redactUrl(url), runs });
+      writeJson(stdout, 'runs', { store: redactUrl(url), nextRun: next ?? null, runs });
       return 0;
     }
+    if (next) stdout.write(`next run at ${next.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} (continuous sfbridge sync, pid ${next.pid} on ${next.host})\n`);
     if (!runs.length) {
       stdout.write(`no runs recorded in ${redactUrl(url)}\n`);
       return 0;
@@ -71,7 +79,8 @@ export async function runsCommand(argv: string[], io: { stdout?: Writable; stder
       const secs = r.finished ? ((Date.parse(r.finished) - Date.parse(r.started)) / 1000).toFixed(1) : '-';
       stdout.write(`run ${r.id}  ${r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${r.status}  ${secs} s  ${plural(r.apiCalls, 'API call')}\n`);
       for (const [name, o] of Object.entries(r.objects)) {
-        stdout.write(`  ${name.padEnd(24)} ${o.read.toLocaleString('en-US').padStart(9)} read ${o.written.toLocaleString('en-US').padStart(9)} written ${o.deleted.toLocaleString('en-US').padStart(7)} deleted\n`);
+        const status = o.status && o.status !== 'ok' ? `  ${o.status}${o.error ? `: ${o.error}` : ''}` : '';
+        stdout.write(`  ${name.padEnd(24)} ${o.read.toLocaleString('en-US').padStart(9)} read ${o.written.toLocaleString('en-US').padStart(9)} written ${o.deleted.toLocaleString('en-US').padStart(7)} deleted${status}\n`);
       }
       if (r.error) stdout.write(`  error: ${r.error}\n`);
     }

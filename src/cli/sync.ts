@@ -24,12 +24,13 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import type { FollowCycleKind } from '../engine/sync/follow.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { parseFlags, plural, UsageError } from './args.ts';
+import { CliError, EXIT, parseFlags, plural, UsageError } from './args.ts';
 import { clientFor, clientLogger, configFileOf, credentialsFromFlags, PUBSUB_FLAG_OPTIONS } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
 import type { pubsubTransport } from './events.ts';
+import { writeNextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
 
@@ -111,6 +112,11 @@ export function formatSummary(run: RunSummary, opts: { colour?: boolean } = {}):
   for (const o of run.objects) if (o.pushed?.changes) out.push(bad(pushedLine(o.object, o.pushed), o.pushed.failed > 0));
   out.push(bad(`run ${run.runId ?? '-'} ${run.status} in ${run.seconds.toFixed(1)} s, ${plural(run.apiCalls, 'API call')}${run.requests !== undefined && run.requests !== run.apiCalls ? ` (${run.requests} requests on the wire, retries and token calls included)` : ''}${run.error ? ` — ${run.error}` : ''}`, run.status === 'failed'));
   return out.join('\n') + '\n';
+}
+
+/** Whether the config marks an object writable (object names are case-insensitive). */
+function isWritable(objects: Record<string, { writable?: boolean }>, object: string): boolean {
+  return Object.entries(objects).some(([name, o]) => name.toLowerCase() === object.toLowerCase() && o.writable === true);
 }
 
 /** What a writable object's application changes did in Salesforce, in one line. */
@@ -209,8 +215,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   // file says `continuous: true`; `continuous: false` or --once runs one cycle (what a cron job wants).
   // Following change events: `--cdc` (every object) or `mode: cdc` on some objects; --once polls them all once.
   const cdcNamed = Object.entries(config.objects).filter(([, o]) => o.mode === 'cdc').map(([name]) => name.toLowerCase());
-  const following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
-  const continuous = !values.once && config.continuous && !following;
+  // Decided once the objects are known: `mode: cdc` on an object that is not synced follows nothing.
+  let following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
   // The Pub/Sub client (gRPC, Avro) loads only when following change events.
   const transport = following ? await (await import('./events.ts')).pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
@@ -239,7 +245,10 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     }
     const named = config.syncCustomObjects && config.customObjects !== '*' ? [...config.standardObjects, ...config.customObjects] : config.standardObjects;
     await preflightSync(client, { objects, named, fieldFilters }, io.signal);
+    following &&= Boolean(values.cdc) || objects.some((o) => cdcNamed.includes(o.toLowerCase()));
+    if (following) await preflightTopics(client, transport!, values.cdc ? objects : objects.filter((o) => cdcNamed.includes(o.toLowerCase())));
   }
+  const continuous = !values.once && config.continuous && !following;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -271,6 +280,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   }
 
   let exit = 0;
+  let recordedNext = false;
   let docs: Awaited<ReturnType<typeof loadDocuments>> | undefined;
   try {
     for (let cycle = 0; ; cycle++) {
@@ -308,8 +318,10 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         const cdcObjects = values.cdc ? all : all.filter((o) => cdcNamed.includes(o.toLowerCase()));
         exit = await follow({
           client, store, transport: transport!, signal, stderr,
-          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o)),
-          intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs,
+          // A writable object that follows its change events still runs a cycle every interval: the cycle
+          // is what sends the application's changes to Salesforce.
+          cdcObjects, pollObjects: all.filter((o) => !cdcObjects.includes(o) || isWritable(config.objects, o)),
+          intervalMs: config.intervalMs, safetyNetMs: config.cdcSafetyNetMs, documents: config.documents.enabled,
           cycle: async (objects, kind) => {
             const cycleClient = clientFor(credentials, env, { ...logging, proxy: config.connection.proxy, authenticator: auth, apiVersion, fetch: io.fetch, describeCache, governor });
             const caught = await runSync({
@@ -329,6 +341,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
         break;
       }
       if (!next) break;
+      await writeNextCycle(store, next);
+      recordedNext = true;
       (json ? stderr : stdout).write(`next cycle at ${next.toTimeString().slice(0, 8)}\n`);
       try {
         await sleep(config.intervalMs, undefined, { signal });
@@ -341,9 +355,42 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
     detachLog?.();
     progress.close();
     await docs?.close();
+    if (recordedNext) await writeNextCycle(store, null).catch(() => undefined);
     await store.close();
   }
   return exit;
+}
+
+/**
+ * Before anything is written: every object that is to follow its change events has a change event topic
+ * the user may subscribe to (Change Data Capture selected for it in Setup), and the Pub/Sub API answers.
+ */
+async function preflightTopics(client: SalesforceClient, transport: Awaited<ReturnType<typeof pubsubTransport>>, objects: readonly string[]): Promise<void> {
+  if (!objects.length) return;
+  const { PubSubClient, PubSubError, PUBSUB_ERROR_CODES } = await import('../client/pubsub/client.ts');
+  const { changeTopic } = await import('../engine/sync/cdc.ts');
+  const pubsub = new PubSubClient({ auth: client.auth, ...transport });
+  const missing: string[] = [];
+  try {
+    for (const object of objects) {
+      try {
+        const topic = await pubsub.topic(changeTopic(object));
+        if (!topic.canSubscribe) missing.push(object);
+      } catch (err) {
+        if (err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.topic) missing.push(object);
+        else if (err instanceof PubSubError && err.grpcCode === 14) throw new CliError('PUBSUB_UNAVAILABLE', `the Pub/Sub API at ${transport.endpoint} is unreachable (${err.message})`, { fix: 'check --pubsub-endpoint (HOST:PORT) and --pubsub-plaintext for a plaintext server', exitCode: EXIT.connection, cause: err });
+        else throw err;
+      }
+    }
+  } finally {
+    pubsub.close();
+  }
+  if (missing.length) {
+    throw new CliError('CDC_NOT_ENABLED', `no change events to follow for ${missing.join(', ')}: Change Data Capture is not on for ${missing.length > 1 ? 'them' : 'it'} (no ${missing.map(changeTopic).join(', ')} topic)`, {
+      fix: `select ${missing.join(', ')} in Setup → Change Data Capture, or poll ${missing.length > 1 ? 'them' : 'it'}: mode: poll in the config, or leave ${missing.length > 1 ? 'them' : 'it'} out of --objects with --cdc`,
+      exitCode: EXIT.usage,
+    });
+  }
 }
 
 /**
@@ -353,7 +400,7 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
  */
 async function follow(o: {
   client: SalesforceClient; store: Store; transport: Awaited<ReturnType<typeof pubsubTransport>>; signal: AbortSignal; stderr: Writable;
-  cdcObjects: readonly string[]; pollObjects: readonly string[]; intervalMs: number; safetyNetMs: number;
+  cdcObjects: readonly string[]; pollObjects: readonly string[]; intervalMs: number; safetyNetMs: number; documents: boolean;
   cycle: (objects: readonly string[], kind: FollowCycleKind) => Promise<RunSummary>;
 }): Promise<number> {
   const { PubSubClient } = await import('../client/pubsub/client.ts');
@@ -363,6 +410,8 @@ async function follow(o: {
   const secs = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
   if (o.cdcObjects.length) stderr.write(`following change events of ${o.cdcObjects.join(', ')} (${o.transport.endpoint}), with a safety-net pass every ${secs(o.safetyNetMs)}; Ctrl-C stops\n`);
   if (o.pollObjects.length) stderr.write(`polling ${o.pollObjects.join(', ')} every ${secs(o.intervalMs)}\n`);
+  // Documents need related records (owner names, …) that change events do not carry.
+  if (o.documents && o.cdcObjects.length) stderr.write(`warning: search documents of ${o.cdcObjects.join(', ')} are rebuilt by the safety-net pass (every ${secs(o.safetyNetMs)}), not as each change event arrives\n`);
   try {
     await followSync({
       client: o.client, pubsub, store: o.store, signal,
@@ -370,7 +419,8 @@ async function follow(o: {
       cycle: o.cycle,
       onCatchUp: (object, reason) => stderr.write(`${object}: ${reason === 'overflow' ? 'event overflow' : 'replay id past retention; following from the tip'}; re-reading by the cursor\n`),
       onApplied: (object, evs, rows) => {
-        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}\n`);
+        // sfbridge's own writes (Sforce-Call-Options client=sfbridge, the event's changeOrigin) come back too.
+        for (const ev of evs) stderr.write(`${object} ${ev.header?.changeType ?? 'event'} ${ev.header?.recordIds.join(',') ?? ''}${/(^|[;,])client=sfbridge\b/.test(ev.header?.changeOrigin ?? '') ? ' (written by sfbridge)' : ''}\n`);
         if (evs.length) stderr.write(`${object}: ${plural(evs.length, 'change event')} applied (${plural(rows, 'row')})\n`);
       },
     });

@@ -69,13 +69,14 @@ export class Emulator {
   readonly oauth: OAuthSettings;
   readonly #router = new Router<Ctx>();
   readonly #baseUrl: string | undefined;
-  /** Requests served, by outcome, for `/__emulator/stats`. */
-  readonly stats = { requests: 0, errors: 0, faults: 0 };
+  /** Requests served, by outcome, and records written (created, updated, deleted, undeleted, purged), for `/__emulator/stats`. */
+  readonly stats = { requests: 0, errors: 0, faults: 0, writes: 0 };
   /** Outbound Messages of the schema's definitions (queue, sender, `/__emulator/outbound-messages`). */
   readonly outbound: OutboundSender;
 
   constructor(opts: EmulatorOptions = {}) {
     this.org = new Org({ ...opts, objects: [...standardObjects, ...(opts.objects ?? [])] });
+    this.org.events.on('write', () => void this.stats.writes++);
     this.sessions = new SessionStore(this.org);
     this.oauth = resolveOAuthSettings(opts);
     this.#baseUrl = opts.baseUrl;

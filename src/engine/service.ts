@@ -25,12 +25,17 @@ import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
+import type { PipelineRunContext } from './pipelines/kinds.ts';
 import type { SyncPipelineSpec } from './pipelines/sync.ts';
+import { cdcJobKey, followedObjects, followSyncObject, leftToLeader } from './pipelines/sync-cdc.ts';
 import { replayDeadLetters, type ReplayOutcome } from './publish/dlq.ts';
 import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, type CallInBody, type StoredCallIn } from './patterns/call-in.ts';
 
 /** Job kinds the service runs. */
-export const JOB_KINDS = { run: 'pipeline.run', replay: 'deadletter.replay', object: 'sync.object', callIn: 'call-in' } as const;
+/** Job kinds; `stream` is the run of a long-lived pipeline (an event subscription), outside the worker slots. */
+export const JOB_KINDS = { run: 'pipeline.run', stream: 'pipeline.stream', replay: 'deadletter.replay', object: 'sync.object', cdc: 'sync.cdc', callIn: 'call-in' } as const;
+/** How often a CDC leader looks whether its pipeline was paused, changed or removed (it ends then). */
+export const LEADER_CHECK_MS = 2_000;
 /** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
@@ -191,7 +196,8 @@ export class Service {
     const recovered = await this.queue.recover();
     this.queue.start({
       concurrency: this.#concurrency,
-      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
+      unbounded: [JOB_KINDS.stream, JOB_KINDS.cdc],
+      handlers: { [JOB_KINDS.run]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.stream]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.cdc]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.object]: (job, ctx) => this.#runJob(job, ctx), [JOB_KINDS.replay]: (job, ctx) => this.#replayJob(job, ctx), [JOB_KINDS.callIn]: (job, ctx) => this.#callInJob(job, ctx) },
       onSettled: (job, outcome, error) => {
         if (outcome === 'failed' && job.id) this.events.emit('warning', { pipeline: String(job.payload?.pipeline ?? ''), code: 'JOB_FAILED', message: `job ${job.id} (${job.kind}) failed: ${(error as Error)?.message ?? String(error)}` });
       },
@@ -255,12 +261,21 @@ export class Service {
         // First sight of a pipeline (or one whose queued run was lost): due now.
         sched = await this.state.updateSchedule(spec.name, { nextRunAt: new Date(now).toISOString() });
       }
-      if (sched.paused || spec.paused || sched.nextRunAt === null) continue;
+      if (sched.paused || spec.paused) continue;
+      if (spec.kind === 'sync') await this.#startLeaders(spec as SyncPipelineSpec, active);
+      if (sched.nextRunAt === null) continue;
       const due = Date.parse(sched.nextRunAt);
       if (due <= now) {
-        if (objects) await this.#enqueueObjects(spec as SyncPipelineSpec, objects, 'schedule', active);
-        else if (!active.has(key)) await this.#enqueue(spec.name, 'schedule', kind.priority(spec as never, sched.state));
-        await this.state.updateSchedule(spec.name, { nextRunAt: null });
+        const queued = objects ? (await this.#enqueueObjects(spec as SyncPipelineSpec, objects, 'schedule', active)).length : 1;
+        if (!objects && !active.has(key)) await this.#enqueue(spec.name, 'schedule', kind.priority(spec as never, sched.state));
+        if (objects && !queued && !keys.some((k) => active.has(k))) {
+          // Every object follows its change events (or runs already): nothing to do until the next time.
+          const next = nextRunAt(spec.schedule ?? `${kind.defaultEveryMs / 1000}s`, new Date(now), kind.defaultEveryMs);
+          await this.state.updateSchedule(spec.name, { nextRunAt: next.toISOString() });
+          soonest = Math.min(soonest, next.getTime());
+        } else {
+          await this.state.updateSchedule(spec.name, { nextRunAt: null });
+        }
       } else {
         soonest = Math.min(soonest, due);
       }
@@ -274,7 +289,9 @@ export class Service {
   }
 
   async #enqueue(pipeline: string, trigger: RunTrigger, priority: 'interactive' | 'cdc' | 'incremental' | 'initial', runAt?: Date): Promise<Job> {
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.run, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
+    const spec = (await this.pipelines.get(pipeline))?.spec;
+    const kind = spec && pipelineKind(spec.kind)?.longLived ? JOB_KINDS.stream : JOB_KINDS.run;
+    const { job } = await this.queue.add({ key: jobKey(pipeline), kind, payload: { pipeline, trigger }, priority, ...(runAt ? { runAt } : {}) });
     this.events.emit('pipeline:queued', { pipeline, jobId: job.id, trigger, priority, runAt: job.runAt });
     return job;
   }
@@ -298,6 +315,8 @@ export class Service {
       const key = objectJobKey(spec.connection, object);
       if (active.has(key) && !priority) continue;
       const cp = await store.getCheckpoint(object);
+      // A loaded object that follows its change events is its leader's (a run started by hand still reads it).
+      if (!priority && leftToLeader(spec, object, cp ?? undefined)) continue;
       const p = priority ?? (cp?.extra?.loaded ? 'incremental' : 'initial');
       const { job } = await this.queue.add({ key, kind: JOB_KINDS.object, payload: { pipeline: spec.name, object, trigger }, priority: p });
       this.events.emit('pipeline:queued', { pipeline: spec.name, jobId: job.id, trigger, priority: p, runAt: job.runAt });
@@ -305,6 +324,27 @@ export class Service {
     }
     return out;
   }
+
+  /**
+   * Queues the change-event leader of each loaded `mode: cdc` object of a sync pipeline that has none (one
+   * long-lived job per (connection, object): the job engine makes it the only one, fleet-wide). A leader
+   * that failed is retried by the queue with backoff.
+   */
+  async #startLeaders(spec: SyncPipelineSpec, active: Set<string>): Promise<void> {
+    const followed = followedObjects(spec);
+    if (!followed.length) return;
+    const store = await this.store(resolveStoreUrl(spec.store ?? this.storeUrl, this.baseDir));
+    for (const object of followed) {
+      const key = cdcJobKey(spec.connection, object);
+      if (active.has(key) || !(await store.getCheckpoint(object))?.extra?.loaded) continue;
+      const { job } = await this.queue.add({ key, kind: JOB_KINDS.cdc, payload: { pipeline: spec.name, object, trigger: 'schedule' }, priority: 'cdc', maxAttempts: 1_000_000 });
+      active.add(key);
+      this.events.emit('pipeline:queued', { pipeline: spec.name, jobId: job.id, trigger: 'schedule', priority: 'cdc', runAt: job.runAt });
+    }
+  }
+
+  /** Leaders running in this process: each looks again at once whether its pipeline still wants it. */
+  readonly #leaders = new Map<string, () => void>();
 
   /** Starts a run now (interactive priority, ahead of scheduled work); on the fleet a sync's first object job. */
   async runNow(pipeline: string): Promise<Job> {
@@ -341,13 +381,30 @@ export class Service {
     const entry = await this.pipelines.get(pipeline);
     if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
     const row = await this.state.updateSchedule(pipeline, { paused });
+    // A long-lived run never reaches its next schedule: pausing ends it (its checkpoint is kept).
+    if (paused && pipelineKind(entry.spec.kind)?.longLived) await this.#endRun(pipeline);
+    for (const check of this.#leaders.values()) check();
     void this.tick();
-    return row;
+    return (await this.state.getSchedule(pipeline)) ?? row;
+  }
+
+  /** Pipelines whose long-lived run is being ended (paused, changed or removed) rather than resumed. */
+  readonly #ending = new Set<string>();
+
+  /** Ends the long-lived run of a pipeline in this process, waiting for it to commit its batch. */
+  async #endRun(pipeline: string): Promise<void> {
+    if (!this.queue.interrupt) return;
+    this.#ending.add(pipeline);
+    if (!(await this.queue.interrupt(jobKey(pipeline)))) this.#ending.delete(pipeline);
   }
 
   /** After a pipeline was created or changed: its next run follows the new schedule. */
   async pipelineChanged(pipeline: string): Promise<void> {
     const entry = await this.pipelines.get(pipeline);
+    // A long-lived run keeps the spec it started with: end it, so the next one follows the new spec.
+    const streaming = entry ? pipelineKind(entry.spec.kind)?.longLived : (await this.queue.list({ key: jobKey(pipeline), states: ['running'] })).some((j) => j.kind === JOB_KINDS.stream);
+    if (streaming) await this.#endRun(pipeline);
+    for (const check of this.#leaders.values()) check();
     const sched = await this.state.getSchedule(pipeline);
     if (!entry) {
       if (sched) await this.state.deleteSchedule(pipeline);
@@ -369,6 +426,42 @@ export class Service {
     const spec = object ? onlyObject(entry.spec as SyncPipelineSpec, object) : entry.spec;
     if (!spec) return 'done';
     const kind = pipelineKind(spec.kind)!;
+    const leader = job.kind === JOB_KINDS.cdc && object ? object : undefined;
+    /** Why a leader ends for good (its pipeline paused, changed or removed; its object no longer `mode: cdc`). */
+    const leaderGone = async (): Promise<string | undefined> => {
+      const now = await this.pipelines.get(name);
+      if (!now) return 'the pipeline was removed';
+      if (JSON.stringify(now.spec) !== JSON.stringify(entry.spec)) return 'the pipeline was changed';
+      if (now.spec.paused || (await this.state.getSchedule(name))?.paused) return 'the pipeline was paused';
+      if (!followedObjects(now.spec as SyncPipelineSpec).some((o) => o.toLowerCase() === leader!.toLowerCase())) return `${leader} no longer follows its change events`;
+      return undefined;
+    };
+    if (leader && (await leaderGone())) return 'done';
+    // A leader's run ends when its pipeline no longer wants it, looked at every few seconds (the pipeline may
+    // be paused on another process of the fleet) and at once when this process pauses or changes it.
+    const stop = new AbortController();
+    const onShutdown = () => stop.abort(jctx.signal.reason);
+    jctx.signal.addEventListener('abort', onShutdown, { once: true });
+    let endedBecause: string | undefined;
+    let leaderTimer: NodeJS.Timeout | undefined;
+    const leaderKey = leader ? cdcJobKey(spec.connection, leader) : '';
+    if (leader) {
+      let checking = false;
+      const check = () => {
+        if (checking || stop.signal.aborted) return;
+        checking = true;
+        void leaderGone().then((why) => {
+          if (why && !stop.signal.aborted) {
+            endedBecause = why;
+            stop.abort(new Error(why));
+          }
+        }, () => undefined).finally(() => (checking = false));
+      };
+      this.#leaders.set(leaderKey, check);
+      leaderTimer = setInterval(check, LEADER_CHECK_MS);
+      leaderTimer.unref();
+    }
+    const signal = stop.signal;
     const cp = (job.checkpoint ?? {}) as { runId?: number; kind?: JsonObject };
     const trigger: RunTrigger = job.resumed && cp.runId ? 'resume' : ((job.payload.trigger as RunTrigger) ?? 'schedule');
     if (trigger === 'resume' && this.fleet) {
@@ -389,15 +482,15 @@ export class Service {
     let result: PipelineRunResult;
     const t0 = this.#now();
     try {
-      result = await kind.run(spec as never, {
+      const runCtx: PipelineRunContext = {
         ctx,
-        client: () => this.connections.client(spec.connection, { signal: jctx.signal }),
+        client: () => this.connections.client(spec.connection, { signal }),
         store: (url) => this.store(url),
         serviceStoreUrl: this.storeUrl,
         baseDir: this.baseDir,
         events: syncEvents,
         service: this.events,
-        signal: jctx.signal,
+        signal,
         checkpoint: cp.kind ?? null,
         saveCheckpoint: (value) => jctx.checkpoint({ runId: row.id, kind: value } as JsonObject),
         report: (object, counts) => {
@@ -408,17 +501,37 @@ export class Service {
             void this.state.updateRun(row.id, { objects: live.objects as unknown as JsonObject }).catch(() => undefined);
           }
         },
-      });
+      };
+      result = leader ? await followSyncObject(spec as SyncPipelineSpec, leader, runCtx) : await kind.run(spec as never, runCtx);
     } catch (err) {
-      result = { status: jctx.signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: errorCode(err) };
+      result = { status: signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: errorCode(err) };
     } finally {
       detach();
+      clearInterval(leaderTimer);
+      if (leader) this.#leaders.delete(leaderKey);
+      jctx.signal.removeEventListener('abort', onShutdown);
     }
     const finishedAt = new Date(this.#now()).toISOString();
     const seconds = (this.#now() - t0) / 1000;
-    await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
+    const ended = result.status === 'interrupted' && (this.#ending.has(name) || endedBecause !== undefined);
+    await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (ended ? `${endedBecause ?? 'the pipeline was paused or changed'}; it continues from its checkpoint when it runs again` : result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
     this.live.delete(row.id);
     this.events.emit('pipeline:run:finished', { ...ctx, status: result.status, seconds, apiCalls: result.apiCalls, objects: result.objects, error: result.error, errorCode: result.errorCode });
+    if (leader) {
+      // A leader leaves the pipeline's schedule alone. Ended: the schedule starts a new one if the pipeline
+      // wants it; interrupted (shutdown): resumed; failed: retried by the queue with backoff.
+      if (result.status === 'interrupted' && !ended) return 'interrupted';
+      if (result.status === 'failed') throw new PipelineError(result.errorCode ?? 'CDC_FAILED', 502, result.error ?? 'following change events failed');
+      void this.tick();
+      return 'done';
+    }
+    if (result.status === 'interrupted' && this.#ending.delete(name)) {
+      // A long-lived run ended because its pipeline was paused or changed: not resumed as it is; the
+      // schedule starts the pipeline again (with its new spec, once resumed) from its checkpoint.
+      await this.state.updateSchedule(name, { lastRunAt: finishedAt, lastRunId: row.id, lastStatus: result.status, nextRunAt: new Date(this.#now()).toISOString() });
+      void this.tick();
+      return 'done';
+    }
     if (result.status === 'interrupted') return 'interrupted';
     const sched = await this.state.getSchedule(name);
     const state = { ...(sched?.state ?? {}), ...(result.status === 'succeeded' ? { loaded: true, lastSuccessAt: startedAt } : {}) } as JsonObject;
@@ -683,7 +796,10 @@ export class Service {
     const letter = await this.getDeadLetter(pipeline, id);
     if (!letter) throw new PipelineError('DEAD_LETTER_NOT_FOUND', 404, `pipeline "${pipeline}" has no dead letter ${id}`);
     if (letter.status !== 'open') throw new PipelineError('DEAD_LETTER_CLOSED', 409, `dead letter ${id} is already ${letter.status}`);
-    const { job } = await this.queue.add({ key: jobKey(pipeline), kind: JOB_KINDS.replay, payload: { pipeline, id, ...(payload ? { payload } : {}) }, priority: 'interactive' });
+    // A long-lived pipeline's run holds its key for good: its replays get a key of their own.
+    const entry = await this.pipelines.get(pipeline);
+    const key = entry && pipelineKind(entry.spec.kind)?.longLived ? `replay:${pipeline}` : jobKey(pipeline);
+    const { job } = await this.queue.add({ key, kind: JOB_KINDS.replay, payload: { pipeline, id, ...(payload ? { payload } : {}) }, priority: 'interactive' });
     const outcome = await this.queue.settled(job.id);
     const results = this.#replayResults.get(job.id);
     this.#replayResults.delete(job.id);
@@ -701,6 +817,15 @@ export class Service {
     const state = await this.#letterState(pipeline);
     const letter = await state.getDeadLetter(Number(job.payload.id));
     if (!letter || letter.status !== 'open') return 'done';
+    const kind = pipelineKind(entry.spec.kind);
+    if (kind?.replayDeadLetter) {
+      // Delivered where the pipeline delivers (an event pipeline's sink), not to Salesforce.
+      const r = await kind.replayDeadLetter(entry.spec as never, letter, { store: (url) => this.store(url), serviceStoreUrl: this.storeUrl, baseDir: this.baseDir, signal: jctx.signal, payload: job.payload.payload as JsonObject | undefined });
+      const after = (await state.getDeadLetter(letter.id)) ?? letter;
+      this.#replayResults.set(job.id, [{ letter: after, result: { index: 0, key: letter.key, input: after.payload, success: r.success, id: null, created: false, errors: r.error ? [{ ...r.error, fields: [] }] : [], attempts: after.attempts } }]);
+      this.events.emit('deadletters:changed', { pipeline });
+      return 'done';
+    }
     const client = await this.connections.client(entry.spec.connection, { signal: jctx.signal });
     const payloads = job.payload.payload ? new Map([[letter.id, job.payload.payload as JsonObject]]) : undefined;
     const results = await replayDeadLetters({ client, state, letters: [letter], payloads, signal: jctx.signal });
@@ -712,16 +837,26 @@ export class Service {
   // Status --------------------------------------------------------------------------------------------
 
   /** Every pipeline with its schedule and last run (the overview and the API). */
-  async overview(): Promise<Array<{ entry: PipelineEntry; schedule: ScheduleRow | undefined; running: boolean; queued: boolean }>> {
+  async overview(): Promise<Array<{ entry: PipelineEntry; schedule: ScheduleRow | undefined; running: boolean; queued: boolean; leaders?: LeaderView[] }>> {
     const pipelines = await this.pipelines.list();
     const schedules = new Map((await this.state.listSchedules()).map((s) => [s.pipeline, s]));
-    const jobs = await this.queue.list({ states: ['queued', 'running'] });
+    const jobs = await this.queue.list({ states: ['queued', 'running', 'failed'] });
+    const byKey = new Map<string, Job>();
+    for (const j of jobs) if (!byKey.has(j.key) || j.state !== 'failed') byKey.set(j.key, j);
     const runningKeys = new Set(jobs.filter((j) => j.state === 'running').map((j) => j.key));
     const queuedKeys = new Set(jobs.filter((j) => j.state === 'queued').map((j) => j.key));
     return pipelines.map((entry) => {
-      // On the fleet a sync pipeline's work is one job per object.
+      // On the fleet a sync pipeline's work is one job per object; a `mode: cdc` object has its leader's job.
       const keys = [jobKey(entry.spec.name), ...(this.#fanOut(entry.spec) ?? []).map((o) => objectJobKey(entry.spec.connection, o))];
-      return { entry, schedule: schedules.get(entry.spec.name), running: keys.some((k) => runningKeys.has(k)), queued: keys.some((k) => queuedKeys.has(k)) };
+      const followed = entry.spec.kind === 'sync' ? followedObjects(entry.spec as SyncPipelineSpec) : [];
+      const leaders = followed.map((object): LeaderView => {
+        const job = byKey.get(cdcJobKey(entry.spec.connection, object));
+        const runId = typeof job?.checkpoint?.runId === 'number' ? job.checkpoint.runId : null;
+        const state = !job ? 'waiting' : job.state === 'running' ? 'following' : job.state === 'failed' ? 'failed' : job.error ? 'retrying' : 'queued';
+        return { object, state, jobId: job?.id ?? null, runId: state === 'following' ? runId : null, error: job?.error ?? null, retryAt: state === 'retrying' ? job!.runAt : null };
+      });
+      const all = [...keys, ...followed.map((o) => cdcJobKey(entry.spec.connection, o))];
+      return { entry, schedule: schedules.get(entry.spec.name), running: all.some((k) => runningKeys.has(k)), queued: all.some((k) => queuedKeys.has(k)), ...(followed.length ? { leaders } : {}) };
     });
   }
 
@@ -735,6 +870,20 @@ export class Service {
       return false;
     }
   }
+}
+
+/**
+ * The change-event leader of one `mode: cdc` object of a sync pipeline: `following` (its job runs: the run
+ * id is the leader's long-lived run), `queued`, `retrying` (it failed: the error, and when it tries again),
+ * `failed`, or `waiting` (no job: the object's initial load is not done, or the pipeline is paused).
+ */
+export interface LeaderView {
+  object: string;
+  state: 'following' | 'queued' | 'retrying' | 'failed' | 'waiting';
+  jobId: number | null;
+  runId: number | null;
+  error: string | null;
+  retryAt: string | null;
 }
 
 /** The job key of a pipeline: its runs and replays are exclusive. */

@@ -63,6 +63,9 @@ export async function guardOff(conn: Conn, driver: Driver): Promise<void> {
 export async function heldFields(conn: Conn, driver: Driver, object: string, ids: readonly string[]): Promise<Map<string, { fields: Set<string>; deleted: boolean }>> {
   const d = driver.dialect;
   const out = new Map<string, { fields: Set<string>; deleted: boolean }>();
+  // One cheap probe first: with nothing pending for the object (most pages), the per-Id lookup is skipped.
+  const probe = new Params(d);
+  if ((await conn.all(`SELECT 1 AS one FROM ${d.table(CHANGES_TABLE)} WHERE object = ${probe.add(object)} AND state = 'pending' LIMIT 1`, probe.values)).length === 0) return out;
   for (const part of chunk([...new Set(ids)], 500)) {
     const p = new Params(d);
     const rows = await conn.all(`SELECT record_id, op, fields FROM ${d.table(CHANGES_TABLE)} WHERE object = ${p.add(object)} AND state = 'pending' AND record_id IN ${p.list(part)}`, p.values);
@@ -135,6 +138,8 @@ export interface CaptureHost {
   tableInfo(conn: Conn, object: string): Promise<{ object: string; columns: string[]; guard: string } | undefined>;
   /** Forgets cached metadata of an object (its writable flag changed). */
   invalidate(object: string): void;
+  /** Rows of a mirror table by Id, in REST JSON form (as `getRecord` returns them). */
+  readRows(conn: Conn, object: string, ids: readonly string[]): Promise<Map<string, SfRecord>>;
   /** Writes Salesforce's version of a record (or its deletion) into the mirror inside `conn`'s transaction. */
   applyRemote(conn: Conn, object: string, record: SfRecord | null, id: string, deletedAt: string): Promise<void>;
 }
@@ -278,18 +283,25 @@ export class SqlWriteCapture implements WriteCapture {
 
   async settle(updates: readonly CaptureSettlement[]): Promise<void> {
     if (updates.length === 0) return;
+    for (const u of updates) if (!STATES.includes(u.state)) throw new TypeError(`settle: unknown state ${JSON.stringify(u.state)}`);
     const d = this.#d;
+    const rows = updates.flatMap((u) => u.seqs.map((seq) => [String(seq), u.state, u.sfId ?? null, u.sent ? JSON.stringify(u.sent) : null, u.error ?? null] as const));
     await this.#driver.transaction(async (conn) => {
       const at = nowIso();
-      for (const u of updates) {
-        if (!STATES.includes(u.state)) throw new TypeError(`settle: unknown state ${JSON.stringify(u.state)}`);
+      // One statement per page: the outcomes as a VALUES list joined on seq (both backends take UPDATE … FROM).
+      for (const part of chunk(rows, 500)) {
         const p = new Params(d);
+        const values = part.map((r) => p.list([...r])).join(', ');
         await conn.run(
-          `UPDATE ${d.table(CHANGES_TABLE)} SET state = ${p.add(u.state)}, sf_id = ${p.add(u.sfId ?? null)}, sent = ${p.add(u.sent ? JSON.stringify(u.sent) : null)}, error = ${p.add(u.error ?? null)}, settled_at = ${p.add(at)} WHERE seq IN ${p.list(u.seqs)}`,
+          `WITH v(seq, state, sf_id, sent, error) AS (VALUES ${values}) UPDATE ${d.table(CHANGES_TABLE)} SET state = v.state, sf_id = v.sf_id, sent = v.sent, error = v.error, settled_at = ${p.add(at)} FROM v WHERE ${d.table(CHANGES_TABLE)}.seq = CAST(v.seq AS INTEGER)`,
           p.values,
         );
       }
     });
+  }
+
+  async rows(object: string, ids: readonly string[]): Promise<Map<string, SfRecord>> {
+    return this.#driver.read((conn) => this.#host.readRows(conn, object, ids));
   }
 
   async lastSent(object: string, ids: readonly string[]): Promise<Map<string, { sent: JsonObject; at: string }>> {
@@ -309,21 +321,45 @@ export class SqlWriteCapture implements WriteCapture {
     return out;
   }
 
+  async refusedInserts(object: string, ids: readonly string[]): Promise<Set<string>> {
+    const d = this.#d;
+    const out = new Set<string>();
+    await this.#driver.read(async (conn) => {
+      for (const part of chunk([...new Set(ids)], 500)) {
+        const p = new Params(d);
+        const rows = await conn.all(`SELECT DISTINCT record_id FROM ${d.table(CHANGES_TABLE)} WHERE object = ${p.add(object)} AND op = 'insert' AND state = 'failed' AND record_id IN ${p.list(part)}`, p.values);
+        for (const r of rows) out.add(String(r.record_id));
+      }
+    });
+    return out;
+  }
+
   async adoptId(object: string, placeholder: string, sfId: string): Promise<void> {
+    await this.adoptIds(object, [{ placeholder, sfId }]);
+  }
+
+  async adoptIds(object: string, pairs: readonly { placeholder: string; sfId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
     const d = this.#d;
     await this.#driver.transaction(async (conn) => {
       const info = await this.#host.tableInfo(conn, object);
       if (!info) throw new Error(`No mirror table for ${JSON.stringify(object)}`);
       await guardOn(conn, this.#driver);
       const t = d.table(info.object);
-      const p = new Params(d);
-      const [taken] = await conn.all(`SELECT 1 AS one FROM ${t} WHERE ${quote('Id')} = ${p.add(sfId)}`, p.values);
-      const q = new Params(d);
-      // The sync may have stored the new record already (read back before the Id was written): keep that row.
-      if (taken) await conn.run(`DELETE FROM ${t} WHERE ${quote('Id')} = ${q.add(placeholder)}`, q.values);
-      else await conn.run(`UPDATE ${t} SET ${quote('Id')} = ${q.add(sfId)} WHERE ${quote('Id')} = ${q.add(placeholder)}`, q.values);
-      const r = new Params(d);
-      await conn.run(`UPDATE ${d.table(CHANGES_TABLE)} SET record_id = ${r.add(sfId)} WHERE object = ${r.add(info.object)} AND record_id = ${r.add(placeholder)}`, r.values);
+      const at = nowIso();
+      for (const { placeholder, sfId } of pairs) {
+        const p = new Params(d);
+        const [taken] = await conn.all(`SELECT 1 AS one FROM ${t} WHERE ${quote('Id')} = ${p.add(sfId)}`, p.values);
+        const q = new Params(d);
+        // The sync may have stored the new record already (read back before the Id was written): keep that row.
+        if (taken) await conn.run(`DELETE FROM ${t} WHERE ${quote('Id')} = ${q.add(placeholder)}`, q.values);
+        else await conn.run(`UPDATE ${t} SET ${quote('Id')} = ${q.add(sfId)} WHERE ${quote('Id')} = ${q.add(placeholder)}`, q.values);
+        // An earlier refused insert of the row is settled by this one.
+        const s = new Params(d);
+        await conn.run(`UPDATE ${d.table(CHANGES_TABLE)} SET state = 'superseded', settled_at = ${s.add(at)} WHERE object = ${s.add(info.object)} AND record_id = ${s.add(placeholder)} AND op = 'insert' AND state = 'failed'`, s.values);
+        const r = new Params(d);
+        await conn.run(`UPDATE ${d.table(CHANGES_TABLE)} SET record_id = ${r.add(sfId)} WHERE object = ${r.add(info.object)} AND record_id = ${r.add(placeholder)}`, r.values);
+      }
       await guardOff(conn, this.#driver);
     });
   }

@@ -46,7 +46,7 @@ import {
   type WriteCapture,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
-import { CAPTURE_TABLE, captureDdl, guardOff, guardOn, heldFields, SqlWriteCapture } from './capture.ts';
+import { CAPTURE_TABLE, CHANGES_TABLE, captureDdl, guardOff, guardOn, heldFields, SqlWriteCapture } from './capture.ts';
 import { columnOf, compileMutation, kindOfSqlType, runCount, runQuery, type QueryExpr, type TableMutation, type TableQuery, type TableShape } from './query.ts';
 import { createHash } from 'node:crypto';
 import { SqlServiceState } from './service-state.ts';
@@ -585,9 +585,21 @@ class Ops implements StoreOperations {
     const meta = await this.#table(object);
     const d = this.#d;
     const p = new Params(d);
-    const where = options?.includeDeleted ? '' : ` WHERE ${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', false))}`;
+    const conds: string[] = [];
+    if (!options?.includeDeleted) conds.push(`${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', false))}`);
+    if (meta.writable) conds.push(this.#notYetInSalesforce(meta, p));
+    const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
     const [row] = await this.#conn.all(`SELECT COUNT(*) AS n FROM ${d.table(meta.object)}${where}`, p.values);
     return Number(row.n);
+  }
+
+  /**
+   * Writable tables: rows the application inserted that have no Salesforce Id yet (pending, or refused) are
+   * not part of the org's data, so counts and Id lists (what the delete reconciliation compares with the
+   * org) leave them out.
+   */
+  #notYetInSalesforce(meta: TableMeta, p: Params): string {
+    return `${quote('Id')} NOT IN (SELECT record_id FROM ${this.#d.table(CHANGES_TABLE)} WHERE object = ${p.add(meta.object)} AND op = 'insert' AND state IN ('pending', 'failed'))`;
   }
 
   /** One page of Ids after `after`, in byte order. */
@@ -598,6 +610,7 @@ class Ops implements StoreOperations {
     const conds: string[] = [];
     if (after !== null) conds.push(`${quote('Id')} > ${p.add(after)}`);
     if (!includeDeleted) conds.push(`${quote(DELETED_COL)} = ${p.add(d.toParam('boolean', false))}`);
+    if (meta.writable) conds.push(this.#notYetInSalesforce(meta, p));
     const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
     const rows = await this.#conn.all(`SELECT ${quote('Id')} AS id FROM ${d.table(meta.object)}${where} ORDER BY ${quote('Id')} LIMIT ${LIST_PAGE}`, p.values);
     return rows.map((r) => String(r.id));
@@ -1210,6 +1223,21 @@ export class MirrorStore implements Store {
         return { object: meta.object, guard: meta.guard, columns: [...meta.columns.values()].map((c) => c.spec.name) };
       },
       invalidate: (object) => this.#meta.delete(object.toLowerCase()),
+      readRows: async (conn, object, ids) => {
+        const out = new Map<string, SfRecord>();
+        const meta = await this.loadMeta(conn, object);
+        if (!meta) return out;
+        const d = this.driver.dialect;
+        for (const part of chunk([...new Set(ids)], 500)) {
+          const p = new Params(d);
+          for (const row of await conn.all(`SELECT * FROM ${d.table(meta.object)} WHERE ${quote('Id')} IN ${p.list(part)}`, p.values)) {
+            const rec: SfRecord = {};
+            for (const col of meta.columns.values()) rec[col.spec.name] = fromCanonical(col.kind, d.fromColumn(col.kind, row[col.spec.name]));
+            out.set(String(row.Id), rec);
+          }
+        }
+        return out;
+      },
       applyRemote: async (conn, object, record, id, deletedAt) => {
         const ops = new Ops(this, conn, undefined);
         if (record) await ops.upsert(object, [record]);

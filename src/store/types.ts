@@ -173,6 +173,10 @@ export interface RunObjectStats {
   read: number;
   written: number;
   deleted: number;
+  /** How the object's part of the run ended (`ok`, `failed`, `skipped`, `aborted`); absent in older runs. */
+  status?: string;
+  /** Why it failed or was skipped. */
+  error?: string;
 }
 
 /** One sync run, as recorded by the engine. */
@@ -674,10 +678,16 @@ export interface WriteCapture {
   /** The latest changes (newest first), for the API and dashboard. */
   changes(options?: { object?: string; states?: readonly CaptureState[]; limit?: number }): Promise<CapturedChange[]>;
   settle(updates: readonly CaptureSettlement[]): Promise<void>;
+  /** Rows of the mirror table by Id, as `getRecord` returns them (absent Ids are left out). */
+  rows(object: string, ids: readonly string[]): Promise<Map<string, SfRecord>>;
   /** The newest values written to Salesforce per record Id. */
   lastSent(object: string, ids: readonly string[]): Promise<Map<string, { sent: JsonObject; at: string }>>;
+  /** Ids among `ids` whose insert Salesforce refused (rows still holding their placeholder Id). */
+  refusedInserts(object: string, ids: readonly string[]): Promise<Set<string>>;
   /** Replaces an inserted row's placeholder Id by its Salesforce Id (row and later changes), unseen by the triggers. */
   adoptId(object: string, placeholder: string, sfId: string): Promise<void>;
+  /** {@link adoptId} for many rows in one transaction. */
+  adoptIds(object: string, pairs: readonly { placeholder: string; sfId: string }[]): Promise<void>;
   /**
    * Settles a conflict for Salesforce, in one transaction: the changes are superseded, the conflict is recorded
    * and Salesforce's version (or its deletion, `record: null`) is written into the mirror. Returns the conflict id.

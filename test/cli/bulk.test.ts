@@ -93,6 +93,38 @@ describe('sfbridge bulk', () => {
     assert.deepEqual(rows.map((x) => x.Name), ['A', 'B']);
   });
 
+  it('a run that dies between creating a job and recording it: resume finds the job Open, aborts it and loads every row once', async () => {
+    const file = join(dir, 'intent.csv');
+    await writeFile(file, `Name\n${Array.from({ length: 5 }, (_, i) => `Intent ${i}`).join('\n')}\n`);
+    const out = join(dir, 'r-intent');
+    const o = capture();
+    const e = capture();
+    // The create call reaches the org, and its answer is lost, as when the process dies right after it.
+    let cut = 0;
+    const fetch = async (i: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(i, init);
+      const res = await emu.fetch(req);
+      if (req.method === 'POST' && new URL(req.url).pathname.endsWith('/jobs/ingest') && cut++ === 0) throw new TypeError('fetch failed: socket hang up');
+      return res;
+    };
+    const code = await bulkCommand(['insert', '--object', 'Account', '--file', file, '--results-dir', out], { stdout: o.stream, stderr: e.stream, env, fetch });
+    assert.notEqual(code, 0);
+    const manifest = (await readdir(out)).find((f) => f.startsWith('bulk-run-'));
+    assert.ok(manifest, 'the manifest stays: a job may exist');
+    const recorded = JSON.parse(await readFile(join(out, manifest), 'utf8'));
+    assert.deepEqual(recorded.jobs, []);
+    assert.equal(recorded.creating.rows, 5);
+    const orphans = (await emu.fetch(new Request(`${BASE}/services/data/v62.0/jobs/ingest`, { headers: { authorization: `Bearer ${(await (await emu.fetch(new Request(`${BASE}/services/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: emu.org.clientId, client_secret: emu.org.clientSecret }) }))).json()).access_token}` } })).then((r) => r.json())).records.filter((j: { state: string; object: string }) => j.state === 'Open' && j.object === 'Account');
+    assert.equal(orphans.length, 1, 'the job the run created is Open in the org');
+    const resumed = await run(bulkCommand, ['resume', '--manifest', join(out, manifest)]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`job ${orphans[0].id}: created by the interrupted run but never recorded .*aborted, its 5 rows are sent again`));
+    const info = await run(bulkCommand, ['status', orphans[0].id]);
+    assert.equal(JSON.parse(info.stdout).state, 'Aborted');
+    const loaded = await csv(join(out, (await readdir(out)).find((f) => f.endsWith('-success-records.csv'))!));
+    assert.deepEqual(loaded.map((r) => r.Name).sort(), ['Intent 0', 'Intent 1', 'Intent 2', 'Intent 3', 'Intent 4']);
+  });
+
   it('resume --wait that runs out exits 1 and says how to re-attach', async () => {
     const id = '750000000000009AAA';
     const srv = await scriptedServer({ [`GET /services/data/v62.0/jobs/ingest/${id}`]: [{ json: { id, state: 'InProgress', operation: 'insert', object: 'Account', numberRecordsProcessed: 5 } }] });

@@ -88,7 +88,8 @@ describe('completion and runs', () => {
     assert.match(r.stdout, /^run 1 .* succeeded /);
     assert.match(r.stdout, /^  Account\s+12 read\s+12 written\s+0 deleted$/m);
     const j = JSON.parse((await sfbridge(['runs', '--store', 'sqlite:./m.db', '--json'], { cwd, env: org.env })).stdout);
-    assert.deepEqual(j.runs[0].objects.Account, { read: 12, written: 12, deleted: 0 });
+    assert.deepEqual(j.runs[0].objects.Account, { read: 12, written: 12, deleted: 0, status: 'ok' });
+    assert.equal(j.nextRun, null);
   });
 
   it('search on a store synced without documents says so and how to build them', async () => {
@@ -209,10 +210,17 @@ describe('sync', () => {
       const check = () => (out.match(/next cycle at \d\d:\d\d:\d\d/g)?.length ?? 0) >= 2 && resolve();
       child.stdout.on('data', check);
     });
+    // While it runs, `runs` says when its next cycle starts and which process runs it.
+    const during = await sfbridge(['runs', '--store', 'sqlite:./m.db', '--last', '1'], { cwd, env: org.env });
+    assert.match(during.stdout, new RegExp(`^next run at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(continuous sfbridge sync, pid ${child.pid} on `));
+    assert.equal(JSON.parse((await sfbridge(['runs', '--store', 'sqlite:./m.db', '--json'], { cwd, env: org.env })).stdout).nextRun.pid, child.pid);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     assert.equal(code, 0, out);
     assert.match(out, /^Account\s+incremental/m);
+    const stopped = await sfbridge(['runs', '--store', 'sqlite:./m.db', '--json'], { cwd, env: org.env });
+    assert.equal(JSON.parse(stopped.stdout).nextRun, null, 'a stopped sync has no next run');
+    assert.equal(JSON.parse(stopped.stdout).runs[0].objects.Account.status, 'ok');
   });
 });
 

@@ -58,6 +58,23 @@ describe('sfbridge connections', () => {
     assert.equal(q.text().trim().split('\n').length, 3);
   });
 
+  it('takes a proxy (its password sealed from SFBRIDGE_PROXY_PASSWORD) and a Pub/Sub endpoint; a bad proxy URL is refused', async () => {
+    const o = out();
+    const code = await connectionsCommand(['add', 'behind', '--instance-url', BASE, '--client-id', 'x', '--proxy', 'http://alice@proxy.corp:3128', '--pubsub-endpoint', '127.0.0.1:7443'], { stdout: o.stream, env: { ...env, SF_CLIENT_SECRET: 'y', SFBRIDGE_PROXY_PASSWORD: 'proxy-pass-123' } });
+    assert.equal(code, 0);
+    const list = out();
+    await connectionsCommand(['list', '--json'], { stdout: list.stream, env });
+    const c = JSON.parse(list.text()).find((x: { name: string }) => x.name === 'behind');
+    assert.equal(c.settings.proxy, 'http://alice@proxy.corp:3128');
+    assert.deepEqual(c.settings.pubsub, { endpoint: '127.0.0.1:7443' });
+    assert.ok(c.secrets_set.includes('proxy_password'));
+    assert.ok(!list.text().includes('proxy-pass-123'));
+    assert.ok(!(await readFile(join(dir, 'service.db'))).includes(Buffer.from('proxy-pass-123')), 'the proxy password is sealed');
+    await assert.rejects(connectionsCommand(['add', 'bad', '--instance-url', BASE, '--client-id', 'x', '--proxy', 'http://bob:secret@proxy.corp:3128'], { stdout: out().stream, env: { ...env, SF_CLIENT_SECRET: 'y' } }), /proxy_password/);
+    await assert.rejects(connectionsCommand(['add', 'bad', '--instance-url', BASE, '--client-id', 'x', '--pubsub-endpoint', 'nope'], { stdout: out().stream, env: { ...env, SF_CLIENT_SECRET: 'y' } }), /HOST:PORT/);
+    await connectionsCommand(['remove', 'behind'], { stdout: out().stream, env });
+  });
+
   it('finds a connection in ./sfbridge.yaml-style files and names where it looked when missing', async () => {
     const file = join(dir, 'sfbridge.yaml');
     await writeFile(file, `connections:\n  filed:\n    kind: client_credentials\n    instance_url: ${BASE}\n    client_id: ${emu.org.clientId}\n    client_secret: \${EMU_SECRET}\n`);

@@ -206,6 +206,20 @@ describe('sfbridge events', () => {
     assert.equal(org.emu.org.bus.tip, tip + 2, 'nothing more was published');
   });
 
+  test('publish --from a file of more than 200 events sends them over PublishStream, a result line each', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${cwd}/many.jsonl`, Array.from({ length: 450 }, (_, i) => JSON.stringify({ id: `m-${i}`, Count__c: i })).join('\n'));
+    const tip = org.emu.org.bus.tip;
+    const streams = pubsub.stats.publishStreams;
+    const run = await sfbridge(['events', 'publish', '/event/Ping__e', '--from', 'many.jsonl', '--json'], { cwd, env: org.env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.published, 450);
+    assert.deepEqual(doc.results.map((r: { correlationKey: string }) => r.correlationKey), Array.from({ length: 450 }, (_, i) => `m-${i}`));
+    assert.equal(org.emu.org.bus.tip, tip + 450);
+    assert.equal(pubsub.stats.publishStreams, streams + 1);
+  });
+
   test('sfbridge publish --object Ping__e goes over Pub/Sub (the SF_PUBSUB_* endpoint); --path collections keeps REST', async () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${cwd}/pings.csv`, 'Note__c,Count__c\nvia pubsub,7\nsecond,8\n');
@@ -220,6 +234,27 @@ describe('sfbridge events', () => {
     const viaRest = await sfbridge(['publish', '--object', 'Ping__e', '--operation', 'insert', '--from', 'pings.csv', '--state', 'sqlite::memory:', '--path', 'collections', '--json'], { cwd, env: org.env });
     assert.equal(viaRest.code, 0, viaRest.stderr);
     assert.deepEqual(JSON.parse(viaRest.stdout).paths, ['collections']);
+  });
+
+  test("--connection NAME takes the connection's pubsub: setting (publish and tail); a malformed one is refused", async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const dir = await workdir();
+    const conn = (pubsubLine: string) => ['connections:', '  emu:', '    kind: client_credentials', `    instance_url: ${org.server.url}`, `    client_id: ${org.emu.org.clientId}`, '    client_secret: ${EMU_SECRET}', pubsubLine, ''].join('\n');
+    await writeFile(`${dir}/sfbridge.yaml`, conn(`    pubsub: { endpoint: "${pubsub.address}", plaintext: true }`));
+    await writeFile(`${dir}/pings.jsonl`, '{"Note__c":"named"}\n');
+    const { SF_PUBSUB_ENDPOINT: _e, SF_PUBSUB_PLAINTEXT: _p, SF_INSTANCE_URL: _i, SF_CLIENT_ID: _c, SF_CLIENT_SECRET: _s, ...bare } = org.env;
+    const env = { ...bare, EMU_SECRET: org.emu.org.clientSecret };
+    const tip = org.emu.org.bus.tip;
+    const run = await sfbridge(['publish', '--connection', 'emu', '--object', 'Ping__e', '--operation', 'insert', '--from', 'pings.jsonl', '--state', 'sqlite::memory:', '--json'], { cwd: dir, env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout).paths, ['pubsub']);
+    const tail = await sfbridge(['events', 'tail', '/event/Ping__e', '--connection', 'emu', '--from', tip.toString(16).padStart(16, '0'), '--limit', '1', '--json'], { cwd: dir, env });
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.equal(JSON.parse(tail.stdout).payload.Note__c, 'named');
+    await writeFile(`${dir}/sfbridge.yaml`, conn('    pubsub: { endpoint: "https://pubsub.example.com" }'));
+    const bad = await sfbridge(['events', 'tail', '/event/Ping__e', '--connection', 'emu'], { cwd: dir, env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /pubsub\.endpoint: HOST:PORT/);
   });
 
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {

@@ -51,6 +51,16 @@ describe('sync refuses before any work', () => {
     assert.deepEqual(await filesIn(cwd), ['sfbridge.yaml']);
   });
 
+  it('an API version the org does not serve: exit 2 naming the versions it serves, no store', async () => {
+    const cwd = await workdir();
+    for (const version of ['20.0', '99.0']) {
+      const r = await sfbridge(['sync', '--objects', 'Account', '--to', 'sqlite:./mirror.db', '--api-version', version], { cwd, env: org.env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n')[0], `sfbridge sync: API version ${version} is not served by this org (it serves 31.0–66.0): use --api-version 66.0 (api_version: "66.0" in the connection block), or leave it out for the default`);
+      assert.deepEqual(await filesIn(cwd), []);
+    }
+  });
+
   it('a YAML syntax error keeps its line, column and code frame', async () => {
     const cwd = await workdir();
     await writeFile(join(cwd, 'sfbridge.yaml'), 'store: sqlite:./mirror.db\nstandard_objects_to_sync: [Account\nlag: 5m\n');

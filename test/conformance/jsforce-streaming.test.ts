@@ -1,7 +1,8 @@
 /**
  * jsforce's Streaming API client (conn.streaming, faye underneath), unmodified, against the emulator's CometD
  * endpoint: change events and platform events arrive as Salesforce sends them, the replay extension replays
- * from a stored id or from -2, and a dropped client re-handshakes by itself.
+ * from a stored id or from -2, platform events sfbridge publishes over the Pub/Sub API arrive with the
+ * publisher's event ids as EventUuid, and a dropped client re-handshakes by itself.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -90,6 +91,29 @@ describe('jsforce streaming against the emulator (CometD)', () => {
     assert.equal(got[0].payload.Order_Number__c, 'ORD-7');
     assert.match(String(got[0].payload.CreatedDate), /Z$/);
     assert.equal(got[0].event.EventUuid, res.errors[0].message);
+  });
+
+  test('platform events published over the Pub/Sub API (sfbridge publish) arrive on CometD with their values and ids', async () => {
+    const { startPubSub } = await import('../../src/emulator/events/pubsub/server.ts');
+    const { SalesforceClient } = await import('../../src/client/index.ts');
+    const { publish, eventIdOf } = await import('../../src/engine/publish/index.ts');
+    const { openStore } = await import('../../src/store/index.ts');
+    const server = await startPubSub(org.emu, { port: 0, host: '127.0.0.1' });
+    const sf = new SalesforceClient({ credentials: { kind: 'clientCredentials', instanceUrl: org.url, clientId: org.emu.org.clientId, clientSecret: org.emu.org.clientSecret }, governor: false, pubsub: { endpoint: server.address, tls: false } });
+    try {
+      const got = await subscribe('/event/Order_Placed__e');
+      const state = await (await openStore('sqlite::memory:')).publishState();
+      const summary = await publish({ client: sf, state, pipeline: 'cometd', target: { object: 'Order_Placed__e', operation: 'insert' }, records: [{ key: 'g1', record: { Order_Number__c: 'GRPC-1' } }] });
+      assert.deepEqual(summary.paths, ['pubsub']);
+      await until(() => got.some((m) => m.payload.Order_Number__c === 'GRPC-1'), 'the event over CometD');
+      const m = got.find((x) => x.payload.Order_Number__c === 'GRPC-1')!;
+      assert.match(String(m.payload.CreatedDate), /Z$/);
+      assert.equal(typeof m.event.replayId, 'number');
+      assert.equal(m.event.EventUuid, eventIdOf('cometd', 'g1'));
+    } finally {
+      sf.events.close();
+      await server.close();
+    }
   });
 
   test('a dropped client re-handshakes and keeps receiving, resubscribed by the client', async () => {

@@ -14,3 +14,18 @@ test('/__emulator/stats counts live records of every object (change events have 
   assert.ok(body.rssBytes > 0);
   emu.close();
 });
+
+test('/__emulator/stats counts the records the org wrote, through any API', async () => {
+  const emu = createEmulator();
+  const before = ((await (await emu.request('/__emulator/stats')).json()) as { writes: number }).writes;
+  const { login } = await import('../helpers/emulator.ts');
+  const auth = { authorization: `Bearer ${await login(emu)}`, 'content-type': 'application/json' };
+  const created = (await (await emu.request('/services/data/v62.0/sobjects/Account', { method: 'POST', headers: auth, body: JSON.stringify({ Name: 'Counted' }) })).json()) as { id: string };
+  await emu.request(`/services/data/v62.0/sobjects/Account/${created.id}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ Phone: '555' }) });
+  await emu.request('/services/data/v62.0/query?q=SELECT+Id+FROM+Account', { headers: auth });
+  await emu.request(`/services/data/v62.0/sobjects/Account/${created.id}`, { method: 'DELETE', headers: auth });
+  const after = ((await (await emu.request('/__emulator/stats')).json()) as { writes: number }).writes;
+  assert.equal(after - before, 3);
+  emu.close();
+});
+

@@ -4,12 +4,12 @@
  * `cdc_safety_net`; settings change events cannot honour are refused before anything runs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { UsageError } from '../../src/cli/args.ts';
+import { CliError, UsageError } from '../../src/cli/args.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { DEFAULT_CDC_SAFETY_NET_MS, SyncConfigError, validateConfig } from '../../src/engine/config.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
@@ -102,6 +102,23 @@ describe('sfbridge sync with mode: cdc objects', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('mode: cdc on an object this run does not sync follows nothing: one cycle, as without it', async () => {
+    const file = config('other.yaml', 'standard_objects_to_sync: [Account, Contact]\nobjects:\n  Account:\n    mode: cdc\n');
+    const stdout = sink();
+    const stderr = sink();
+    const code = await syncCommand(['--config', file, '--objects', 'Contact'], io(stdout, stderr));
+    assert.equal(code, 0, stderr.text);
+    assert.match(stdout.text, /^Contact\s+rest/m);
+    assert.doesNotMatch(stderr.text, /following change events/);
+  });
+
+  it('an object without Change Data Capture is refused before anything is written, with the fix', async () => {
+    const file = config('nocdc.yaml', 'standard_objects_to_sync: [Account, Campaign]\n');
+    await assert.rejects(syncCommand(['--config', file, '--cdc'], io(sink(), sink())), (err: unknown) =>
+      err instanceof CliError && err.code === 'CDC_NOT_ENABLED' && err.exitCode === 2 && /for Campaign: Change Data Capture is not on/.test(err.message) && /Setup → Change Data Capture/.test(err.fix ?? '') && !/Account/.test(err.message));
+    assert.equal(existsSync(join(dir, 'nocdc.yaml.db')), false, 'no store was created');
   });
 
   it('--cdc refuses an object whose where filter change events cannot honour, before anything is written', async () => {

@@ -11,6 +11,8 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { conflictsCommand } from '../../src/cli/conflicts.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
+import { startPubSub } from '../../src/emulator/events/pubsub/server.ts';
+import { openStore } from '../../src/store/index.ts';
 import { BASE, clientFor, emulator } from './helpers.ts';
 
 async function collect(client: ReturnType<typeof clientFor>, soql: string): Promise<string[]> {
@@ -79,6 +81,72 @@ describe('sfbridge sync with a writable object', () => {
       assert.equal(await conflictsCommand(['--store', `sqlite:${join(dir, 'nope.db')}`], { stdout: sink(), stderr: err, env: {} }), 1);
       assert.match(err.text, /no database at .*nope\.db/);
     } finally {
+      emu.close();
+    }
+  });
+
+  it('with mode: cdc, follows change events in and sends the application\'s changes every interval; its own writes come back as events and are not sent again', async () => {
+    const emu = await emulator('Account=2');
+    const server = await startPubSub(emu, { port: 0, keepaliveMs: 100 });
+    const dir = mkdtempSync(join(tmpdir(), 'sfbridge-cli-two-way-cdc-'));
+    const db = join(dir, 'm.db');
+    const cfg = join(dir, 'sfbridge.yaml');
+    writeFileSync(cfg, `connection:\n  instance_url: ${BASE}\n  client_id: ${emu.org.clientId}\n  client_secret: ${emu.org.clientSecret}\nstore: sqlite:${db}\nstandard_objects_to_sync: [Account]\nlag: 1s\ninterval: 1s\nobjects:\n  Account:\n    mode: cdc\n    writable: true\n`);
+    const stdout = sink();
+    const stderr = sink();
+    const ctl = new AbortController();
+    let writes = 0;
+    emu.org.events.on('write', () => writes++);
+    const running = syncCommand(['--config', cfg], { stdout, stderr, signal: ctl.signal, env: { SF_PUBSUB_ENDPOINT: server.address, SF_PUBSUB_PLAINTEXT: '1' }, fetch: (i, init) => emu.fetch(new Request(i, init)) });
+    const until = async (cond: () => boolean | Promise<boolean>, what: () => string) => {
+      for (let i = 0; !(await cond()); i++) {
+        if (i > 750) throw new Error(`timed out waiting for ${what()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const client = clientFor(emu, { governor: false });
+    const stopped = async () => {
+      ctl.abort();
+      await running.catch(() => 1);
+      await server.close();
+      emu.close();
+    };
+    try {
+      await until(() => /following change events of Account/.test(stderr.text), () => `the follower: ${stderr.text}`);
+      assert.match(stderr.text, /polling Account every 1 s/);
+      const [a, b] = await collect(client, 'SELECT Id FROM Account ORDER BY Id');
+      const app = new DatabaseSync(db);
+      try {
+        app.prepare('UPDATE "Account" SET "Phone" = ? WHERE "Id" = ?').run('555-0177', a);
+      } finally {
+        app.close();
+      }
+      await until(async () => (await client.retrieve<{ Phone: string | null }>('Account', a, ['Phone'])).Phone === '555-0177', () => `the application's change in Salesforce: ${stdout.text}`);
+      // sfbridge's own write comes back as a change event (origin client=sfbridge): applied, not sent again.
+      await until(() => stderr.text.includes(`Account UPDATE ${a} (written by sfbridge)`), () => `the echo event: ${stderr.text}`);
+      // Another system's write: its own client name, so no sfbridge mark on the event.
+      await clientFor(emu, { governor: false, callOptions: 'client=crm-ui' }).update('Account', b, { Name: 'Renamed in Salesforce' });
+      await until(() => stderr.text.includes(`Account UPDATE ${b}\n`), () => `the Salesforce change event: ${stderr.text}`);
+      const settled = writes;
+      const polls = (stdout.text.match(/^poll (of Account:|run \d+)/gm) ?? []).length;
+      await until(() => (stdout.text.match(/^poll (of Account:|run \d+)/gm) ?? []).length >= polls + 2, () => `two more idle polls: ${stdout.text}`);
+      assert.equal(writes, settled, 'idle cycles wrote nothing to Salesforce');
+    } catch (err) {
+      await stopped();
+      throw err;
+    }
+    ctl.abort();
+    assert.equal(await running, 0, stderr.text);
+    const [a, b] = await collect(client, 'SELECT Id FROM Account ORDER BY Id');
+    const store = await openStore(`sqlite:${db}`);
+    try {
+      assert.equal((await store.getRecord('Account', a))?.Phone, '555-0177');
+      assert.equal((await store.getRecord('Account', b))?.Name, 'Renamed in Salesforce');
+      const cap = await store.writeCapture();
+      assert.deepEqual([(await cap.counts('Account')).pending, (await cap.counts('Account')).succeeded, (await cap.conflicts()).length], [0, 1, 0]);
+    } finally {
+      await store.close();
+      await server.close();
       emu.close();
     }
   });

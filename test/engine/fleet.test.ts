@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_FAULTS } from '../../src/emulator/faults.ts';
+import { startPubSub } from '../../src/emulator/events/pubsub/server.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { parsePipeline, type PipelineEntry } from '../../src/engine/pipelines/index.ts';
 import { Service } from '../../src/engine/service.ts';
@@ -236,3 +237,105 @@ describe('fleet: one API budget per org', () => {
     }
   });
 });
+
+describe('fleet: one CDC leader per (connection, object), with failover', () => {
+  it('exactly one worker follows Account\'s change events; SIGKILL of it → another takes over and the mirror equals the org', { timeout: 300_000 }, async () => {
+    const db = await scratchDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'sfbridge-fleet-cdc-'));
+    const env = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_LOG_LEVEL: 'info' };
+    const workers: WorkerProcess[] = [];
+    const killedAt = new Map<number, number>();
+    let org: ServedOrg | undefined;
+    let pubsub: Awaited<ReturnType<typeof startPubSub>> | undefined;
+    let service: Service | undefined;
+    let writing = true;
+    let writer: Promise<void> | undefined;
+    const KEY = 'cdc:prod:account';
+    try {
+      org = await servedOrg();
+      await seedOrg(org.emu.org, 'Account=200,Contact=200');
+      pubsub = await startPubSub(org.emu, { port: 0, host: '127.0.0.1', keepaliveMs: 200 });
+      const connections = { prod: { kind: 'client_credentials', instance_url: org.url, client_id: org.emu.org.clientId, client_secret: org.emu.org.clientSecret, pubsub: { endpoint: pubsub.address, plaintext: true } } };
+      const raw = { name: 'crm', kind: 'sync', connection: 'prod', standard_objects_to_sync: ['Account', 'Contact'], objects: { Account: { mode: 'cdc' } }, store: db.url('mirror'), schedule: '1s', lag: '1s' };
+      const config = join(dir, 'sfbridge.yaml');
+      writeFileSync(config, JSON.stringify({ connections, pipelines: [raw] }));
+      const storeUrl = db.url('svc');
+      const args = ['--store', storeUrl, '--config', config, '--concurrency', '2'];
+      service = await Service.open({ storeUrl, connections: connections as never, pipelines: [{ spec: parsePipeline(raw), raw: raw as never, source: 'config' } as PipelineEntry], baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
+      for (let i = 0; i < 2; i++) workers.push(await startWorker(args, env));
+      await service.start();
+
+      const open = async () => (await readAudit(storeUrl, 'svc')).filter((s) => s.key === KEY && s.endedAt === null && !killedAt.has(Number(s.worker.split(':')[1])));
+      const first = await until(async () => (await open())[0], 120_000, 'a CDC leader');
+      const leaderPid = Number(first.worker.split(':')[1]);
+      const w = org.emu;
+      const sf = clientFor(w, { governor: false });
+      writer = (async () => {
+        let n = 0;
+        while (writing) {
+          const [acc] = await sf.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 1 OFFSET ${(n * 7) % 200}`).toArray();
+          if (acc) await sf.update('Account', acc.Id, { Name: `Changed ${n}`, NumberOfEmployees: n });
+          if (n % 3 === 0) await sf.create('Account', { Name: `New ${n}` });
+          n++;
+          await sleep(100);
+        }
+      })();
+      // The leader applies changes (the mirror follows the org while the writes go on).
+      const mirror = await openStore(db.url('mirror'), { maxConnections: 1 });
+      try {
+        await until(async () => Boolean((await mirror.getCheckpoint('cdc:Account'))?.extra?.replayId), 60_000, 'the leader\'s replay checkpoint');
+        await sleep(2000);
+        const leader = workers.find((x) => x.pid === leaderPid)!;
+        leader.child.kill('SIGKILL');
+        const killed = Date.now();
+        killedAt.set(leaderPid, killed);
+        await leader.exited;
+        const next = await until(async () => (await open())[0], 90_000, 'another worker taking the leader over');
+        const takeover = (next.startedAt - killed) / 1000;
+        assert.notEqual(Number(next.worker.split(':')[1]), leaderPid);
+        await sleep(3000);
+        writing = false;
+        await writer;
+        let diffs: string[] = [];
+        const t1 = Date.now();
+        do {
+          await sleep(1000);
+          diffs = [...(await mirrorDiff(org.emu, mirror, 'Account', 5)), ...(await mirrorDiff(org.emu, mirror, 'Contact', 5))];
+        } while (diffs.length && Date.now() - t1 < 60_000);
+        assert.deepEqual(diffs, [], 'the mirror equals the org after the takeover and further writes');
+        console.log(`fleet CDC leader takeover: ${takeover.toFixed(1)} s from SIGKILL to the next leader's start`);
+      } finally {
+        await mirror.close();
+      }
+      await service.stop();
+      service = undefined;
+      for (const x of workers.filter((x) => !killedAt.has(x.pid))) x.child.kill('SIGTERM');
+      for (const x of workers.filter((x) => !killedAt.has(x.pid))) assert.equal((await x.exited).code, 0, `worker ${x.pid} did not stop cleanly:\n${x.output().slice(-2000)}`);
+      const spans = await readAudit(storeUrl, 'svc');
+      assert.deepEqual(auditOverlaps(spans, killedAt), [], 'never two leaders (nor two syncs of one object) at once');
+      const leaders = spans.filter((s) => s.key === KEY);
+      assert.ok(leaders.length >= 2, 'the killed leader and the one that took over');
+      assert.ok(leaders.every((s, i) => i === 0 || s.startedAt >= (leaders[i - 1].endedAt ?? killedAt.get(Number(leaders[i - 1].worker.split(':')[1]))!)), 'one leader at a time');
+    } finally {
+      writing = false;
+      await writer?.catch(() => undefined);
+      await service?.stop().catch(() => undefined);
+      for (const x of workers) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill('SIGKILL');
+      await pubsub?.close();
+      await org?.close();
+      rmSync(dir, { recursive: true, force: true });
+      await sleep(200);
+      await db.drop();
+    }
+  });
+});
+
+async function until<T>(fn: () => Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}

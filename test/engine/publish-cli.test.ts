@@ -152,3 +152,24 @@ describe('sfbridge publish', () => {
     assert.match((await cli(['--config', join(dir, 'sfbridge.yaml'), '--pipeline', 'nope'])).stderr, /no publish pipeline named "nope"/);
   });
 });
+
+describe('sfbridge dlq with event pipeline letters', () => {
+  it('lists them; replay of one names where to replay it; --all skips them with a warning', async () => {
+    const { openStore } = await import('../../src/store/index.ts');
+    const url = `sqlite:${join(dir, 'events-letters.db')}`;
+    const store = await openStore(url);
+    const state = await store.publishState();
+    const [id] = await state.addDeadLetters([{ pipeline: 'orders-hook', key: 'order-13', object: '/event/Order_Placed__e', operation: 'deliver', externalIdField: null, payload: { topic: '/event/Order_Placed__e', id: 'order-13', payload: {} }, error: { code: 'SINK_REJECTED', message: 'HTTP 400', fields: [] }, attempts: 1 }]);
+    await store.close();
+    const list = await dlq(['list', '--state', url]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /order-13/);
+    const one = await dlq(['replay', String(id), '--state', url]);
+    assert.equal(one.code, 2);
+    assert.match(one.stderr, /event pipeline "orders-hook" is an event its sink refused, not a record for Salesforce: replay it where the service runs .*\/api\/v1\/dead-letters\/orders-hook\//);
+    const all = await dlq(['replay', '--all', '--state', url]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stderr, /skipping 1 dead letter of event pipelines \(orders-hook\)/);
+    assert.match(all.stdout, /no open dead letters/);
+  });
+});

@@ -80,11 +80,13 @@ describe('publishing platform events over the Pub/Sub API', () => {
     const state = await (await openStore('sqlite::memory:')).publishState();
     const start = emu.org.bus.tip;
     rest.length = 0;
+    const streams = server.stats.publishStreams;
     // Values as a CSV file gives them: numbers and datetimes as text.
     const records = Array.from({ length: 450 }, (_, i) => ({ key: `o-${i}`, record: { Order_Number__c: `O-${i}`, Amount__c: `${i}.5`, Placed_At__c: '2026-03-01T10:00:00.000+0000' } }));
     const { summary, results } = await run(sf, state, { records });
     assert.deepEqual(summary.paths, ['pubsub']);
     assert.equal(summary.succeeded, 450);
+    assert.equal(server.stats.publishStreams, streams + 1, 'one PublishStream for the page of 450');
     assert.equal(summary.failed, 0);
     assert.ok(!rest.some((p) => p.includes('/composite/')), `no REST writes: ${rest.join(', ')}`);
     assert.ok(results.every((r, i) => r.success && r.id === eventIdOf('orders', `o-${i}`)));

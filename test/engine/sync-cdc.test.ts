@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PubSubClient, type PubSubEvent } from '../../src/client/pubsub/client.ts';
+import { PubSubClient, PubSubError, PUBSUB_ERROR_CODES, type PubSubEvent } from '../../src/client/pubsub/client.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { EVENT_RETENTION_MS } from '../../src/emulator/events/bus.ts';
 import { hardDeleteRecord, undeleteRecord } from '../../src/emulator/dml.ts';
@@ -25,7 +25,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string): Prom
 
 const hexOf = (id: Uint8Array) => Buffer.from(id).toString('hex');
 
-describe('followChanges', () => {
+for (const backend of backends) describe(`followChanges (${backend.name})`, () => {
   let emu: Emulator;
   let server: PubSubServer;
   let store: Store;
@@ -34,7 +34,7 @@ describe('followChanges', () => {
   before(async () => {
     emu = await emulator('Account=5');
     server = await startPubSub(emu, { port: 0, keepaliveMs: 100 });
-    ({ store, done } = await fresh(backends[0]));
+    ({ store, done } = await fresh(backend));
     writer = clientFor(emu, { governor: false });
     await sync(emu, store, ['Account']);
   });
@@ -58,7 +58,7 @@ describe('followChanges', () => {
   const mirrored = async () => assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
   const settle = (what: string) => until(async () => (await mirrorDiff(emu, store, 'Account')).length === 0, what);
 
-  function follower() {
+  function follower(extra: { schemaCheckMs?: number } = {}) {
     const client = clientFor(emu, { governor: false });
     const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
     const ctl = new AbortController();
@@ -66,7 +66,7 @@ describe('followChanges', () => {
     const catchUps: string[] = [];
     const failed: unknown[] = [];
     const running = followChanges({
-      client, pubsub, store, objects: ['Account'], signal: ctl.signal,
+      client, pubsub, store, objects: ['Account'], signal: ctl.signal, ...extra,
       catchUp: async (object, reason) => {
         catchUps.push(`${object}:${reason}`);
         await sync(emu, store, [object]);
@@ -270,6 +270,103 @@ describe('followChanges', () => {
     assert.equal(f.applied('CREATE', id), false, 'the change made while away came from the cursor, not the (expired) stream');
     const now = (await store.getCheckpoint(cdcCheckpointKey('Account')))!.extra!.replayId as string;
     assert.ok(now > stored);
+    await mirrored();
+    await f.stop();
+  });
+
+  test('dropped streams and an expired session mid-stream: the follower resubscribes, refreshes and misses nothing', async () => {
+    const f = follower();
+    stops.push(f.stop);
+    const ids: string[] = [];
+    for await (const r of writer.query<{ Id: string }>('SELECT Id FROM Account ORDER BY Id LIMIT 8')) ids.push(r.Id);
+    const drops0 = server.stats.faultDrops;
+    await admin('faults', 'streamDrop=0.5');
+    try {
+      for (const [i, id] of ids.entries()) await writer.update('Account', id, { Description: `drop ${i}` });
+      await until(() => f.applied('UPDATE', ids.at(-1)!), 'the updates through the drops');
+    } finally {
+      await admin('faults', 'streamDrop=0');
+    }
+    assert.ok(server.stats.faultDrops > drops0, 'streams were dropped');
+    await admin('sessions/expire', '');
+    await admin('faults', 'gap=1');
+    try {
+      // The follower's next FetchRequest is refused (UNAUTHENTICATED) and its gap read needs a new session.
+      await writer.update('Account', ids[0], { Description: 'after expiry' });
+      await until(() => f.applied('GAP_UPDATE', ids[0]), 'the gap event after the expiry');
+    } finally {
+      await admin('faults', 'gap=0');
+    }
+    await settle('the mirror to equal the org');
+    assert.equal((await store.getRecord('Account', ids[0]))?.Description, 'after expiry');
+    await f.stop();
+  });
+
+  test('a first follow replays retention but passes over what the initial load already read (no gap re-reads)', async () => {
+    const own = await fresh(backend);
+    try {
+      const ids: string[] = [];
+      for await (const r of writer.query<{ Id: string }>('SELECT Id FROM Account ORDER BY Id LIMIT 3')) ids.push(r.Id);
+      await admin('faults', 'gap=1');
+      try {
+        for (const id of ids) await writer.update('Account', id, { Description: 'old gap' });
+      } finally {
+        await admin('faults', 'gap=0');
+      }
+      // Two hours later the initial load reads them (its cursor is past them by more than any lag).
+      await admin('clock', { advance: 2 * 60 * 60_000 });
+      await writer.update('Account', ids[0], { Phone: 'newer' });
+      await sync(emu, own.store, ['Account']);
+      const client = clientFor(emu, { governor: false });
+      const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false });
+      const ctl = new AbortController();
+      const seen: PubSubEvent[] = [];
+      const running = followChanges({ client, pubsub, store: own.store, objects: ['Account'], signal: ctl.signal, catchUp: async () => {}, onApplied: (_o, evs) => void seen.push(...evs) });
+      try {
+        await until(() => seen.some((e) => e.header?.changeType === 'UPDATE' && e.header.recordIds.includes(ids[0])), 'the newer update replayed');
+        const requests = client.transport.requests;
+        const { id } = await writer.create('Account', { Name: 'After The Load' });
+        await until(() => seen.some((e) => e.header?.recordIds.includes(id)), 'a live change');
+        assert.equal(seen.filter((e) => e.header?.changeType.startsWith('GAP_')).length, 0, 'the old gap events were passed over');
+        assert.ok(requests <= 2, `no gap re-read by REST (${requests} requests: login and describe)`);
+        assert.deepEqual(await mirrorDiff(emu, own.store, 'Account'), []);
+        assert.match(String((await own.store.getCheckpoint(cdcCheckpointKey('Account')))?.extra?.replayId), /^[0-9a-f]{16}$/);
+      } finally {
+        ctl.abort();
+        await running;
+        pubsub.close();
+      }
+    } finally {
+      await own.done();
+    }
+  });
+
+  test('an object without change events fails the follower, and the other objects stop with it', async () => {
+    const client = clientFor(emu, { governor: false });
+    const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const open = server.stats.subscriptions;
+    try {
+      await assert.rejects(followChanges({ client, pubsub, store, objects: ['Account', 'Campaign'], catchUp: async () => {} }), (err: unknown) =>
+        err instanceof PubSubError && err.code === PUBSUB_ERROR_CODES.topic && /CampaignChangeEvent/.test(err.message));
+      await until(() => server.stats.subscriptions === open, 'the Account stream to close too');
+    } finally {
+      pubsub.close();
+    }
+  });
+
+  test('a field added to the org while following: once a polling pass adds its column, events write it', async () => {
+    const f = follower({ schemaCheckMs: 0 });
+    stops.push(f.stop);
+    const { id } = await writer.create('Account', { Name: 'Tiered' });
+    await until(() => f.applied('CREATE', id), 'the create');
+    const def = emu.org.schema.get('Account')!;
+    emu.org.schema.add({ ...def, fields: [...def.fields, { name: 'Tier__c', type: 'string', length: 20, label: 'Tier' }] });
+    emu.org.store.ensureTable(emu.org.schema.get('Account')!);
+    await sync(emu, store, ['Account']);
+    assert.ok((await store.describeTable('Account'))!.some((c) => c.name === 'Tier__c'), 'the polling pass added the column');
+    await writer.update('Account', id, { Tier__c: 'Gold' });
+    await until(() => f.events().some((e) => e.header?.changeType === 'UPDATE' && e.header.changedFields.includes('Tier__c')), 'the update event');
+    assert.equal((await store.getRecord('Account', id))?.Tier__c, 'Gold');
     await mirrored();
     await f.stop();
   });

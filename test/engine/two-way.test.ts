@@ -14,6 +14,8 @@ import { SyncEvents } from '../../src/engine/events.ts';
 import type { Store } from '../../src/store/types.ts';
 import { appSql, type Place } from '../store/backends.ts';
 import { backends, clientFor, emulator, sync } from './helpers.ts';
+import { publishEmulator } from './publish-helpers.ts';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
 
 const MIN = 60_000;
 
@@ -243,3 +245,107 @@ for (const backend of backends) {
     });
   });
 }
+
+for (const backend of backends) {
+  describe(`two-way inserts whose answer is lost (${backend.name})`, () => {
+    for (const idempotent of [true, false]) {
+      test(idempotent ? 'with idempotency_field: looked up and adopted, one record in Salesforce' : 'without idempotency_field: dead-lettered as UNKNOWN_OUTCOME, never sent twice', async () => {
+        const place = await backend.place(true);
+        const emu = publishEmulator();
+        await seedOrg(emu.org, 'none');
+        const settings: ObjectSettings = { writable: true, ...(idempotent ? { idempotencyField: 'Idem_Key__c' } : {}) };
+        const store = await place.open();
+        const app = await appSql(place, backend.name);
+        try {
+          await clientFor(emu).create('Contact', { LastName: 'Seeded' });
+          assert.equal((await sync(emu, store, ['Contact'], { objectSettings: { Contact: settings }, countCheck: false })).status, 'succeeded');
+          if (backend.name === 'postgres') await app.run(`INSERT INTO "Contact" ("LastName") VALUES (?)`, ['Lost Answer']);
+          else await app.run(`INSERT INTO "Contact" ("Id", "LastName") VALUES (?, ?)`, ['new-lost-0001', 'Lost Answer']);
+          // The org creates the record, and the answer never arrives (the connection drops after the write).
+          let dropped = 0;
+          const client = clientFor(emu, {
+            fetch: async (input, init) => {
+              const req = new Request(input, init);
+              const res = await emu.fetch(req);
+              if (req.method === 'POST' && new URL(req.url).pathname.endsWith('/composite/sobjects') && dropped++ === 0) throw new TypeError('fetch failed: socket hang up');
+              return res;
+            },
+          });
+          const run = await sync(emu, store, ['Contact'], { client, objectSettings: { Contact: settings }, countCheck: false });
+          assert.equal(dropped >= 1, true);
+          const created = await collectQuery(clientFor(emu), "SELECT Id FROM Contact WHERE LastName = 'Lost Answer'");
+          assert.equal(created.length, 1, 'exactly one record in Salesforce');
+          const cap = await store.writeCapture();
+          const ids: string[] = [];
+          for await (const id of store.listIds('Contact')) ids.push(id);
+          if (idempotent) {
+            assert.equal(run.objects[0].pushed?.inserted, 1, JSON.stringify(run.objects[0]));
+            assert.ok(ids.includes(String(created[0].Id)), 'the mirror row got the Salesforce Id');
+            assert.equal((await cap.counts('Contact')).succeeded, 1);
+          } else {
+            assert.equal(run.objects[0].pushed?.failed, 1, JSON.stringify(run.objects[0]));
+            const [letter] = await (await store.publishState()).listDeadLetters({ pipeline: 'two-way:Contact:insert' });
+            assert.equal(letter.error.code, 'UNKNOWN_OUTCOME');
+            assert.equal((await cap.counts('Contact')).failed, 1);
+            // Later cycles do not send it again.
+            await sync(emu, store, ['Contact'], { objectSettings: { Contact: settings }, countCheck: false });
+            assert.equal((await collectQuery(clientFor(emu), "SELECT Id FROM Contact WHERE LastName = 'Lost Answer'")).length, 1);
+          }
+        } finally {
+          await app.close();
+          await store.close();
+          emu.close();
+          await place.cleanup();
+        }
+      });
+    }
+  });
+}
+
+for (const backend of backends) {
+  describe(`two-way inserts Salesforce refuses (${backend.name})`, () => {
+    test('the row keeps its placeholder, stays out of the delete reconciliation, and is inserted once corrected', async () => {
+      const place = await backend.place(true);
+      const emu = await emulator('none');
+      const store = await place.open();
+      const app = await appSql(place, backend.name);
+      const settings: ObjectSettings = { writable: true };
+      // The COUNT() check runs: a mirror with more live rows than the org would send the Ids to the reconciliation.
+      const cycle = () => sync(emu, store, ['Contact'], { objectSettings: { Contact: settings }, reconcileMs: 0 });
+      try {
+        await clientFor(emu).create('Contact', { LastName: 'Seeded' });
+        assert.equal((await cycle()).status, 'succeeded');
+        // LastName is required: Salesforce refuses the insert.
+        if (backend.name === 'postgres') await app.run(`INSERT INTO "Contact" ("FirstName") VALUES (?)`, ['Nameless']);
+        else await app.run(`INSERT INTO "Contact" ("Id", "FirstName") VALUES (?, ?)`, ['new-refused-01', 'Nameless']);
+        const refused = await cycle();
+        assert.equal(refused.status, 'succeeded', refused.error);
+        assert.equal(refused.objects[0].pushed?.failed, 1);
+        const [letter] = await (await store.publishState()).listDeadLetters({ pipeline: 'two-way:Contact:insert' });
+        assert.equal(letter.error.code, 'REQUIRED_FIELD_MISSING');
+        const again = await cycle();
+        assert.equal(again.status, 'succeeded', again.error);
+        assert.equal(again.objects[0].mirrored, 1, 'the refused row is not counted as mirrored');
+        assert.equal(again.objects[0].pushed?.changes, 0, 'not sent again by itself');
+        // Corrected by the application: sent as an insert again, and the row gets its Salesforce Id.
+        await app.run(`UPDATE "Contact" SET "LastName" = ? WHERE "FirstName" = ?`, ['Named', 'Nameless']);
+        const fixed = await cycle();
+        assert.equal(fixed.objects[0].pushed?.inserted, 1, JSON.stringify(fixed.objects[0]));
+        const [created] = await collectQuery(clientFor(emu), "SELECT Id FROM Contact WHERE LastName = 'Named'");
+        assert.ok(created);
+        assert.equal((await store.getRecord('Contact', String(created.Id)))?.FirstName, 'Nameless');
+        const counts = await (await store.writeCapture()).counts('Contact');
+        assert.deepEqual([counts.pending, counts.failed, counts.superseded, counts.succeeded], [0, 0, 1, 1]);
+        const after = await cycle();
+        assert.equal(after.objects[0].mirrored, 2);
+        assert.equal(after.objects[0].pushed?.changes, 0);
+      } finally {
+        await app.close();
+        await store.close();
+        emu.close();
+        await place.cleanup();
+      }
+    });
+  });
+}
+

@@ -37,13 +37,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Writes `connections: emu` plus `pipelines` (YAML lines, indented under `pipelines:`) and returns the home. */
-export function serviceHome(org: ServedOrg, pipelines: string[], extraEnv: NodeJS.ProcessEnv = {}): ServiceHome {
+/**
+ * Writes `connections: emu` (plus `connectionLines`, indented under it) and `pipelines` (YAML lines, indented
+ * under `pipelines:`) and returns the home.
+ */
+export function serviceHome(org: ServedOrg, pipelines: string[], extraEnv: NodeJS.ProcessEnv = {}, connectionLines: string[] = []): ServiceHome {
   const dir = mkdtempSync(join(tmpdir(), 'sfb-svc-'));
   const env: NodeJS.ProcessEnv = { ...process.env, SFBRIDGE_SECRET_KEY: randomBytes(32).toString('base64'), SFBRIDGE_HOME: join(dir, 'home'), EMU_SECRET: org.emu.org.clientSecret, ...extraEnv };
   const storeUrl = `sqlite:${join(dir, 'service.db')}`;
   const config = join(dir, 'sfbridge.yaml');
-  writeFileSync(config, ['connections:', '  emu:', '    kind: client_credentials', `    instance_url: ${org.url}`, `    client_id: ${org.emu.org.clientId}`, '    client_secret: ${EMU_SECRET}', 'pipelines:', ...pipelines, ''].join('\n'));
+  writeFileSync(config, ['connections:', '  emu:', '    kind: client_credentials', `    instance_url: ${org.url}`, `    client_id: ${org.emu.org.clientId}`, '    client_secret: ${EMU_SECRET}', ...connectionLines, 'pipelines:', ...pipelines, ''].join('\n'));
   const children = new Set<ChildProcess>();
   return {
     dir,

@@ -94,6 +94,8 @@ export class BulkError extends SfClientError {
 export type BulkEvent =
   /** Ingest jobs carry the input positions they hold: records `start` … `start + rows - 1` of the input. */
   | { type: 'job-created'; kind: 'query' | 'ingest'; jobId: string; object?: string; operation: string; start?: number; rows?: number }
+  /** Right before an ingest job is created: a caller that records it can find the job if it dies before `job-created`. */
+  | { type: 'job-creating'; kind: 'ingest'; object: string; operation: string; start: number; rows: number }
   | { type: 'job-uploaded'; jobId: string; rows: number; bytes: number }
   | { type: 'job-polled'; kind: 'query' | 'ingest'; jobId: string; state: string; numberRecordsProcessed: number; numberRecordsFailed: number; nextPollMs: number }
   /** `createdDate`/`systemModstamp`: the job's own timestamps (server clock; the latter is when it ended). */

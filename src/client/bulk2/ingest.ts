@@ -466,6 +466,7 @@ export function rowHash(cells: readonly string[]): number {
 /** Creates, uploads, closes and waits for one job, then reads its result files into the join arrays. */
 async function startJob(ctx: JobContext, spool: Spool): Promise<JobOutcome> {
   const { conn, opts, operation, signal } = ctx;
+  opts.onEvent?.({ type: 'job-creating', kind: 'ingest', object: ctx.object, operation, start: spool.start, rows: spool.rows });
   const created = await conn.request<BulkJobInfo>('jobs/ingest', {
     method: 'POST',
     json: { object: ctx.object, operation, ...(operation === 'upsert' ? { externalIdFieldName: ctx.columns.canonical(opts.externalIdField!) } : {}), ...(opts.assignmentRuleId ? { assignmentRuleId: opts.assignmentRuleId } : {}), contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },

@@ -28,7 +28,7 @@ export class EmbeddedJobQueue implements JobQueue {
   readonly #now: () => number;
   /** Identifies this process's claims in `locked_by`. */
   readonly instance = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  readonly #running = new Map<number, { key: string; controller: AbortController; done: Promise<void> }>();
+  readonly #running = new Map<number, { key: string; kind: string; controller: AbortController; done: Promise<void> }>();
   readonly #waiters = new Map<number, Array<(v: 'done' | 'failed' | 'gone') => void>>();
   #options: WorkerOptions | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -123,11 +123,15 @@ export class EmbeddedJobQueue implements JobQueue {
     const concurrency = Math.max(1, this.#options!.concurrency ?? 2);
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (!this.#stopped && this.#running.size < concurrency) {
+    const unbounded = new Set(this.#options!.unbounded ?? []);
+    const bounded = () => [...this.#running.values()].filter((r) => !unbounded.has(r.kind)).length;
+    while (!this.#stopped) {
+      const free = bounded() < concurrency;
+      if (!free && unbounded.size === 0) return;
       const queued = await this.#state.listJobs({ states: ['queued'] });
       const busy = new Set([...this.#running.values()].map((r) => r.key));
       const now = new Date(this.#now()).toISOString();
-      const candidates = queued.filter((j) => !busy.has(j.key));
+      const candidates = queued.filter((j) => !busy.has(j.key) && (free || unbounded.has(j.kind)));
       const due = candidates.find((j) => j.runAt <= now);
       if (!due) {
         const soonest = candidates.reduce<string | undefined>((m, j) => (m === undefined || j.runAt < m ? j.runAt : m), undefined);
@@ -184,7 +188,7 @@ export class EmbeddedJobQueue implements JobQueue {
         this.poke();
       }
     })();
-    this.#running.set(row.id, { key: row.key, controller, done });
+    this.#running.set(row.id, { key: row.key, kind: row.kind, controller, done });
   }
 
   async #pruneFailed(): Promise<void> {
@@ -213,6 +217,14 @@ export class EmbeddedJobQueue implements JobQueue {
   /** Ids of jobs running in this process. */
   get running(): number[] {
     return [...this.#running.keys()];
+  }
+
+  async interrupt(key: string): Promise<boolean> {
+    const running = [...this.#running.values()].find((r) => r.key === key);
+    if (!running) return false;
+    running.controller.abort(new Error('the pipeline was paused or changed'));
+    await running.done;
+    return true;
   }
 
   async stop(): Promise<void> {

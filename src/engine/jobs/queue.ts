@@ -72,6 +72,11 @@ export interface AddResult {
 export interface WorkerOptions {
   /** Jobs run at once (different keys). */
   concurrency?: number;
+  /**
+   * Job kinds that run for as long as the process does (event subscriptions): the embedded queue runs them
+   * beside the `concurrency` others instead of in one of their slots.
+   */
+  unbounded?: readonly string[];
   handlers: Readonly<Record<string, JobHandler>>;
   /** Called when a job settles (for waiters and tests). */
   onSettled?: (job: Job, outcome: 'done' | 'interrupted' | 'failed', error?: unknown) => void;
@@ -99,6 +104,12 @@ export interface JobQueue {
   poke(): void;
   /** Resolves when the job has settled (deleted after success, failed, or cancelled). */
   settled(id: number): Promise<'done' | 'failed' | 'gone'>;
+  /**
+   * Aborts the job of `key` running in this process (its handler sees the signal, as on shutdown) and waits
+   * until its handler returned; false when none runs here. Backends that cannot reach other workers' jobs
+   * leave this out.
+   */
+  interrupt?(key: string): Promise<boolean>;
   /** Stops taking jobs, aborts running ones (they end `interrupted` and stay queued) and waits for them. */
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import type { SalesforceClient } from '../../client/index.ts';
-import type { JsonObject, Store } from '../../store/index.ts';
+import type { DeadLetter, JsonObject, Store } from '../../store/index.ts';
 import { parseDurationMs } from '../config.ts';
 import type { RunContext, RunObjectCounts, ServiceEvents, SyncEvents } from '../events.ts';
 import type { JobPriority } from '../jobs/queue.ts';
@@ -85,6 +85,8 @@ export interface PipelineRunContext {
   saveCheckpoint(value: JsonObject): Promise<void>;
   /** Live per-object counts (the run row and the dashboard). */
   report(object: string, counts: RunObjectCounts): void;
+  /** A cycle run by a sync object's CDC leader (safety net, catch-up): it reads objects a scheduled run leaves to the leader. */
+  leader?: boolean;
 }
 
 export interface PipelineRunResult {
@@ -102,8 +104,13 @@ export interface PipelineKind<S extends { name: string; connection: string; kind
   kind: string;
   /** Strict zod object with `kind: z.literal(kind)` and {@link basePipelineFields}. */
   schema: z.ZodType<S>;
-  /** Interval when the pipeline has no schedule. */
+  /** Interval when the pipeline has no schedule (for a long-lived kind: the wait after a run that ended). */
   defaultEveryMs: number;
+  /**
+   * A run that lasts until the service stops (an event subscription). Such runs do not take one of the
+   * service's worker slots, so they never hold up scheduled work.
+   */
+  longLived?: boolean;
   /** Checks across pipelines (e.g. two syncs writing one mirror table); returns problems. */
   conflicts?(spec: S, others: readonly S[]): string[];
   /** Checks within one spec that its schema cannot express (kept out of the schema so the union stays a plain object union). */
@@ -115,6 +122,11 @@ export interface PipelineKind<S extends { name: string; connection: string; kind
   run(spec: S, run: PipelineRunContext): Promise<PipelineRunResult>;
   /** Open dead letters per pipeline, for kinds that have them. */
   deadLetterStore?(spec: S, serviceStoreUrl: string, baseDir: string): string | undefined;
+  /**
+   * Sends a dead letter again where the kind delivers (a kind without it replays through the publisher, to
+   * Salesforce); marks the letter replayed on success and returns the outcome.
+   */
+  replayDeadLetter?(spec: S, letter: DeadLetter, run: { store(url: string): Promise<Store>; serviceStoreUrl: string; baseDir: string; signal: AbortSignal; payload?: JsonObject }): Promise<{ success: boolean; error?: { code: string; message: string } }>;
 }
 
 const kinds = new Map<string, PipelineKind<never>>();

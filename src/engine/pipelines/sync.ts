@@ -28,6 +28,7 @@ import { resolveObjects } from '../sync/objects.ts';
 import { runSync } from '../sync/runner.ts';
 import { JsonlSink, openSink, parseSinkConfig, SINK_KINDS, type Sink } from '../sinks/index.ts';
 import type { JobPriority } from '../jobs/queue.ts';
+import { followedObjects, leftToLeader } from './sync-cdc.ts';
 import { basePipelineFields, PipelineError, registerPipelineKind, type PipelineRunContext, type PipelineRunResult } from './kinds.ts';
 
 const STORE_URL = z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'a store URL: sqlite:./data/mirror.db or postgres://user@host/db?schema=crm');
@@ -102,7 +103,9 @@ export function resolveStoreUrl(url: string, baseDir: string): string {
 /** The engine configuration of a sync pipeline (the same validation `sfbridge sync --config` applies). */
 export function syncConfigOf(spec: SyncPipelineSpec, storeUrl: string): SyncConfig {
   const { kind: _k, name: _n, connection: _c, schedule: _s, paused: _p, description: _d, mode: _m, sinks: _si, queue: _q, store: _st, ...rest } = spec;
-  return validateConfig({ ...rest, store: storeUrl });
+  // The spec's durations are parsed already (milliseconds); a bare number would be read again as seconds.
+  const durations = Object.fromEntries((['interval', 'lag', 'formula_refresh', 'cdc_safety_net', 'reconcile', 'schema_refresh'] as const).filter((k) => typeof rest[k] === 'number').map((k) => [k, `${rest[k]}ms`]));
+  return validateConfig({ ...rest, ...durations, store: storeUrl });
 }
 
 const counts = (o: { read: number; written: number; deleted: number }): Pick<RunObjectCounts, 'read' | 'written' | 'deleted'> => ({ read: o.read, written: o.written, deleted: o.deleted });
@@ -114,9 +117,18 @@ async function runSyncPipeline(spec: SyncPipelineSpec, run: PipelineRunContext):
   const checkpoint = (run.checkpoint ?? {}) as { completed?: string[]; objects?: Record<string, RunObjectCounts>; reset?: boolean };
   const completed = new Set(checkpoint.completed ?? []);
   const objects: Record<string, RunObjectCounts> = { ...(checkpoint.objects ?? {}) };
+  // Objects that follow their change events are their leader's once loaded (see sync-cdc.ts): a scheduled
+  // run leaves them out, so an idle one costs no call; the leader's own cycles (safety net, catch-ups) read them.
+  const followed = new Set<string>();
+  if (!run.leader) {
+    for (const o of followedObjects(spec)) if (leftToLeader(spec, o, await store.getCheckpoint(o))) followed.add(o);
+    for (const o of followed) objects[o] = { read: 0, written: 0, deleted: 0, mode: 'cdc', status: 'skipped' };
+    const named = [...spec.standard_objects_to_sync, ...(Array.isArray(spec.custom_objects_to_sync) ? spec.custom_objects_to_sync : [])];
+    if (followed.size && !named.includes('*') && named.every((o) => followed.has(o) || completed.has(o))) return { status: 'succeeded', objects, apiCalls: 0 };
+  }
   const client = await run.client();
   const all = await resolveObjects(client, config, run.signal);
-  const remaining = all.filter((o) => !completed.has(o));
+  const remaining = all.filter((o) => !completed.has(o) && !followed.has(o));
   for (const o of remaining) {
     objects[o] = { read: 0, written: 0, deleted: 0, status: 'running' };
     run.report(o, objects[o]);

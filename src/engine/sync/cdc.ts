@@ -42,6 +42,11 @@ export interface FollowChangesOptions {
    * transaction at once.
    */
   settleMs?: number;
+  /**
+   * How often the mirror table's columns are compared with those the events are mapped to (default 10 s): a
+   * column added since (a new field, after a polling pass saw it) is then written from the events too.
+   */
+  schemaCheckMs?: number;
   signal?: AbortSignal;
 }
 
@@ -123,6 +128,13 @@ interface Batch {
 /** Event batches that never split a transaction: at most this many events join transactions in one batch. */
 const MAX_BATCH_EVENTS = 500;
 const DEFAULT_SETTLE_MS = 20;
+const DEFAULT_SCHEMA_CHECK_MS = 10_000;
+/**
+ * On a first follow (replaying from the start of retention), events that committed this long before the
+ * loaded rows' cursor are taken as read by the load: wider than any lag window, so a late-committing write
+ * the load could have missed is still applied.
+ */
+const LOADED_MARGIN_MS = 60 * 60_000;
 /** Record ids per SOQL read of gap events. */
 const GAP_READ_CHUNK = 200;
 
@@ -215,22 +227,57 @@ async function* batches(opts: FollowChangesOptions, topic: string, replay: Repla
  * retrying cannot fix (an unknown topic, authentication refused).
  */
 export async function followChanges(opts: FollowChangesOptions): Promise<void> {
-  await Promise.all(opts.objects.map((object) => followObject(opts, object)));
+  // One object failing stops the others too: the caller sees one failure, and nothing keeps running.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+  const inner = { ...opts, signal: stop.signal };
+  try {
+    await Promise.all(opts.objects.map((object) => followObject(inner, object).catch((err: unknown) => {
+      if (!stop.signal.aborted) stop.abort();
+      throw err;
+    })));
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
 }
 
 async function followObject(opts: FollowChangesOptions, object: string): Promise<void> {
   const { store, client, signal } = opts;
   const topic = changeTopic(object);
-  const mapper = await mapperFor(client, store, object);
+  let mapper = await mapperFor(client, store, object);
+  const columnsKey = (cols: readonly string[]) => [...cols].sort().join(',');
+  let mapped = columnsKey(mapper.columns);
+  let checkedAt = Date.now();
+  /** A column added to the table since (a polling pass saw a new field): map the events to it too. */
+  const refresh = async () => {
+    if (Date.now() - checkedAt < (opts.schemaCheckMs ?? DEFAULT_SCHEMA_CHECK_MS)) return;
+    checkedAt = Date.now();
+    const now = columnsKey((await store.describeTable(object))?.map((f) => f.name) ?? []);
+    if (now === mapped) return;
+    mapper = await mapperFor(client, store, object);
+    mapped = columnsKey(mapper.columns);
+  };
   let restart: 'stored' | 'latest' = 'stored';
+  let loadedBefore = 0;
   while (!signal?.aborted) {
     let replay: ReplayFrom = 'latest';
     if (restart === 'stored') {
       const cp = await store.getCheckpoint(cdcCheckpointKey(object));
       const saved = cp?.extra && typeof cp.extra.replayId === 'string' ? cp.extra.replayId : undefined;
-      // No stored position: replay what the org retains. Events older than the loaded rows are dropped by
-      // the store's SystemModstamp guard, and nothing committed after the initial load's read can be missed.
+      // No stored position: replay what the org retains, so nothing committed after the initial load's read
+      // can be missed. Events that committed well before the loaded rows' cursor are in those rows already
+      // and are passed over (no write, no gap read); the rest are ordered against the rows by the store's
+      // SystemModstamp guard.
       replay = saved ? { after: new Uint8Array(Buffer.from(saved, 'hex')) } : 'earliest';
+      loadedBefore = 0;
+      if (!saved) {
+        const cursor = (await store.getCheckpoint(object))?.cursor?.systemModstamp;
+        const t = cursor ? Date.parse(cursor) : NaN;
+        if (Number.isFinite(t)) loadedBefore = t - LOADED_MARGIN_MS;
+      }
     }
     try {
       let catchUp = restart === 'latest';
@@ -243,7 +290,8 @@ async function followObject(opts: FollowChangesOptions, object: string): Promise
           catchUp = false;
           await opts.catchUp(object, 'replay-expired');
         }
-        await applyBatch(opts, object, batch, mapper);
+        await refresh();
+        await applyBatch(opts, object, batch, mapper, loadedBefore);
       }
       return;
     } catch (err) {
@@ -268,10 +316,12 @@ function after(a: Uint8Array, b: Uint8Array): boolean {
  * Applies a batch in commit order. Each run of events up to an overflow commits in one store transaction with
  * its replay id; an overflow runs the catch-up read, then its own replay id is committed.
  */
-async function applyBatch(opts: FollowChangesOptions, object: string, batch: Batch, mapper: Awaited<ReturnType<typeof mapperFor>>): Promise<void> {
+async function applyBatch(opts: FollowChangesOptions, object: string, batch: Batch, mapper: Awaited<ReturnType<typeof mapperFor>>, loadedBefore = 0): Promise<void> {
   const key = cdcCheckpointKey(object);
   let run: PubSubEvent[] = [];
   for (const ev of batch.events) {
+    // Replayed from the start of retention: what committed well before the loaded rows is in them already.
+    if (ev.header && ev.header.commitTimestamp < loadedBefore) continue;
     if (ev.header?.changeType === 'GAP_OVERFLOW') {
       if (run.length) await applyRun(opts, object, run, mapper);
       run = [];
@@ -283,8 +333,8 @@ async function applyBatch(opts: FollowChangesOptions, object: string, batch: Bat
     }
     run.push(ev);
   }
-  const last = run.at(-1)?.replayId ?? batch.events.at(-1)?.replayId;
-  const position = batch.position && (!last || after(batch.position, last)) ? batch.position : undefined;
+  const last = batch.events.at(-1)?.replayId;
+  const position = batch.position && (!last || after(batch.position, last)) ? batch.position : last;
   if (run.length) await applyRun(opts, object, run, mapper, position);
   else if (position) await opts.store.setCheckpoint(key, null, { replayId: hex(position) });
 }

@@ -268,7 +268,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   result.runId = await opts.store.recordRun({
     started: result.started,
     finished: result.finished,
-    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted }])),
+    objects: Object.fromEntries(summaries.map((s) => [s.object, { read: s.read, written: s.written, deleted: s.deleted, status: s.status, ...(s.error ? { error: s.error } : {}) }])),
     apiCalls,
     status,
     error: runError ?? null,
@@ -471,7 +471,7 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     const res = await store.transaction(async (tx: StoreTransaction) => {
       // An initial load writes rows that are (nearly all) new: skip the insert-or-update lookup. The write
       // itself stays guarded, so a resumed load rewrites what it already stored idempotently.
-      const up: UpsertResult = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental', countUnchanged: catchingUp }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
+      const up: UpsertResult = rows.length ? await tx.upsert(object, rows, { assumeNew: mode !== 'incremental', countUnchanged: mode === 'incremental' }) : { inserted: 0, updated: 0, skippedStale: 0, deleted: 0 };
       if (plan) {
         if (deletedIds.length) await tx.deleteDocuments(deletedIds);
         if (plan.changed.length) await tx.upsertDocuments(plan.changed.map((c) => c.item));
@@ -480,10 +480,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       await tx.setCheckpoint(object, nextCursor, extra);
       return up;
     });
-    // The catch-up after a Bulk snapshot reads the lag window again: versions the snapshot already stored
-    // are not counted twice, so read and written add up to the object's rows (not 200,008 of 200,000).
+    // `written` counts rows the mirror did not hold in that version: the lag window read again holds the
+    // newest records already stored, so an idle cycle reads them and writes nothing ("no changes"). The
+    // catch-up after a Bulk snapshot does not count them as read either, so read and written add up to the
+    // object's rows (not 200,008 of 200,000).
     const again = res.unchanged ?? 0;
-    counters.read += records.length - again;
+    counters.read += records.length - (catchingUp ? again : 0);
     counters.written += res.inserted + res.updated - again;
     counters.deleted += res.deleted;
     if (deletedIds.length) events.emit('object:deletes', { object, source: 'queryAll', count: deletedIds.length });

@@ -24,7 +24,7 @@
 import type { DescribeField } from '../../client/describe.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import { cond, from } from '../../soql/index.ts';
-import type { CapturedChange, ConflictPolicy, JsonObject, SfRecord, Store, WriteCapture } from '../../store/types.ts';
+import type { CaptureSettlement, CapturedChange, ConflictPolicy, JsonObject, SfRecord, Store, WriteCapture } from '../../store/types.ts';
 import { publish, type PublishInput } from '../publish/publisher.ts';
 import type { PublishOperation, PublishRecordResult } from '../publish/types.ts';
 
@@ -151,12 +151,14 @@ export async function pushChanges(opts: PushOptions): Promise<PushSummary> {
 /** One plan per record: its pending changes folded into one insert, update or delete. */
 async function planChanges(cap: WriteCapture, entries: readonly CapturedChange[], summary: PushSummary): Promise<Plan[]> {
   const byRecord = Map.groupBy(entries, (e) => e.recordId);
+  // A row whose insert Salesforce refused, changed again (corrected): its insert is sent again.
+  const refused = await cap.refusedInserts(entries[0]?.object ?? '', [...byRecord.keys()].filter((id) => byRecord.get(id)![0].op !== 'insert'));
   const plans: Plan[] = [];
   for (const [id, list] of byRecord) {
     const first = list[0];
     const last = list.at(-1)!;
     const fields = [...new Set(list.flatMap((e) => e.fields))];
-    if (first.op === 'insert') {
+    if (first.op === 'insert' || refused.has(id)) {
       if (last.op === 'delete') {
         await cap.settle([{ seqs: list.map((e) => e.seq), state: 'skipped' }]);
         summary.skipped += 1;
@@ -234,10 +236,11 @@ async function send(opts: PushOptions, cap: WriteCapture, describe: Map<string, 
     return op === 'insert' ? f.createable === true : f.updateable === true;
   };
   const byOp = new Map<PublishOperation, Plan[]>();
+  const rows = await cap.rows(object, plans.filter((p) => p.op !== 'delete').map((p) => p.id));
   for (const plan of plans) {
     if (plan.op === 'delete') plan.payload = { Id: plan.id };
     else {
-      const row = await store.getRecord(object, plan.id);
+      const row = rows.get(plan.id);
       const payload: Record<string, unknown> = plan.op === 'update' ? { Id: plan.id } : {};
       if (row) {
         for (const f of plan.op === 'insert' ? Object.keys(row) : plan.fields) {
@@ -273,6 +276,10 @@ async function send(opts: PushOptions, cap: WriteCapture, describe: Map<string, 
       onWarning: opts.onWarning,
       onResult: (r) => void results.push(r),
     });
+    // Outcomes are recorded together after the call (a crash before that resends nothing: the publisher's
+    // outbox knows these keys succeeded).
+    const settled: CaptureSettlement[] = [];
+    const adopted: { placeholder: string; sfId: string }[] = [];
     for (const r of results) {
       const plan = byKey.get(r.key)!;
       const seqs = plan.entries.map((e) => e.seq);
@@ -280,17 +287,19 @@ async function send(opts: PushOptions, cap: WriteCapture, describe: Map<string, 
       const gone = op === 'delete' && r.errors.some((e) => e.code === 'ENTITY_IS_DELETED' || e.code === 'INVALID_CROSS_REFERENCE_KEY');
       if (r.success || gone) {
         const sfId = r.id ?? plan.id;
-        await cap.settle([{ seqs, state: 'succeeded', sfId, sent: op === 'delete' ? null : (values as JsonObject) }]);
-        if (op === 'insert') await cap.adoptId(object, plan.id, sfId);
+        settled.push({ seqs, state: 'succeeded', sfId, sent: op === 'delete' ? null : (values as JsonObject) });
+        if (op === 'insert') adopted.push({ placeholder: plan.id, sfId });
         if (op === 'insert') summary.inserted++;
         else if (op === 'update') summary.updated++;
         else summary.deleted++;
       } else if (r.deadLetterId !== undefined) {
         const e = r.errors[0];
-        await cap.settle([{ seqs, state: 'failed', error: e ? `${e.code}: ${e.message}` : 'failed' }]);
+        settled.push({ seqs, state: 'failed', error: e ? `${e.code}: ${e.message}` : 'failed' });
         summary.failed++;
       }
       // Otherwise (a transient failure past its retries): still pending, sent again next cycle under the same key.
     }
+    await cap.settle(settled);
+    await cap.adoptIds(object, adopted);
   }
 }

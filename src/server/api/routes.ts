@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConnectionError } from '../../engine/connections/registry.ts';
 import { connectionName, connectionSchema, connectionView } from '../../engine/connections/schema.ts';
 import { PipelineError, pipelineName, pipelineSchema, type PipelineEntry } from '../../engine/pipelines/index.ts';
-import type { Service } from '../../engine/service.ts';
+import type { LeaderView, Service } from '../../engine/service.ts';
 import type { ConflictRecord, DeadLetter, PipelineRunRow, ScheduleRow } from '../../store/index.ts';
 import { conflictSchema, connectionTestSchema, deadLetterSchema, twoWaySchema, errorSchema, pipelineViewSchema, queuedRunSchema, replayResultSchema, runEventSchema, runSchema, usageSchema } from './schemas.ts';
 
@@ -49,7 +49,7 @@ export function runView(r: PipelineRunRow): z.infer<typeof runSchema> {
   };
 }
 
-export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undefined, running: boolean, queued: boolean, now = Date.now()): z.infer<typeof pipelineViewSchema> {
+export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undefined, running: boolean, queued: boolean, now = Date.now(), extra: { leaders?: LeaderView[] } = {}): z.infer<typeof pipelineViewSchema> {
   const paused = Boolean(schedule?.paused || entry.spec.paused);
   const lastSuccess = typeof schedule?.state?.lastSuccessAt === 'string' ? Date.parse(schedule.state.lastSuccessAt) : NaN;
   return {
@@ -64,6 +64,7 @@ export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undef
     lag_seconds: Number.isFinite(lastSuccess) ? Math.max(0, (now - lastSuccess) / 1000) : null,
     ...(entry.createdAt ? { created_at: entry.createdAt } : {}),
     ...(entry.updatedAt ? { updated_at: entry.updatedAt } : {}),
+    ...(extra.leaders ? { cdc: extra.leaders.map((l) => ({ object: l.object, state: l.state, job_id: l.jobId, run_id: l.runId, error: l.error, retry_at: l.retryAt })) } : {}),
   };
 }
 
@@ -148,11 +149,11 @@ export function registerApi(app: App, service: Service): void {
   const viewOf = async (name: string) => {
     const all = await service.overview();
     const o = all.find((x) => x.entry.spec.name === name);
-    return o && pipelineView(o.entry, o.schedule, o.running, o.queued);
+    return o && pipelineView(o.entry, o.schedule, o.running, o.queued, Date.now(), o);
   };
 
   app.openapi(createRoute({ method: 'get', path: '/api/v1/pipelines', tags: ['pipelines'], summary: 'List pipelines with their state and schedule', responses: { 200: json(z.object({ pipelines: z.array(pipelineViewSchema) }), 'pipelines'), 401: errors[401] } }), async (c) =>
-    c.json({ pipelines: (await service.overview()).map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued)) }, 200),
+    c.json({ pipelines: (await service.overview()).map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued, Date.now(), o)) }, 200),
   );
 
   app.openapi(createRoute({ method: 'get', path: '/api/v1/pipelines/{name}', tags: ['pipelines'], summary: 'Show a pipeline', request: { params: pipelineParam }, responses: { 200: json(pipelineViewSchema, 'the pipeline'), 401: errors[401], 404: errors[404] } }), async (c) => {

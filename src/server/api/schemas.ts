@@ -77,6 +77,19 @@ export const pipelineViewSchema = z
     lag_seconds: z.number().nullable().describe('seconds since the start of the last successful run (the data is current as of then)'),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    cdc: z
+      .array(
+        z.object({
+          object: z.string(),
+          state: z.enum(['following', 'queued', 'retrying', 'failed', 'waiting']).describe('following: the leader runs; waiting: the initial load is not done (or the pipeline is paused); retrying: it failed and tries again at retry_at'),
+          job_id: z.number().int().nullable(),
+          run_id: z.number().int().nullable().describe("the leader's long-lived run"),
+          error: z.string().nullable(),
+          retry_at: z.string().nullable(),
+        }),
+      )
+      .optional()
+      .describe('sync pipelines with mode: cdc objects: the change-event leader of each (one per connection and object, fleet-wide)'),
   })
   .meta({ id: 'PipelineView' });
 

@@ -112,7 +112,7 @@ export function syncBodyOf(form: NewPipelineForm): Record<string, unknown> {
 export async function pipelinesPage(service: Service, csrf: string, opts: { notice?: string; error?: string; form?: NewPipelineForm } = {}): Promise<Html> {
   const [overview, connections] = await Promise.all([service.overview(), service.connections.list()]);
   const now = Date.now();
-  const pipelines = overview.map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued, now));
+  const pipelines = overview.map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued, now, o));
   const f = opts.form ?? {};
   return page({
     title: 'Pipelines',
@@ -164,7 +164,7 @@ function actions(name: string, paused: boolean, csrf: string): Html {
 export async function pipelinePage(service: Service, name: string, csrf: string, opts: { notice?: string } = {}): Promise<Html | undefined> {
   const o = (await service.overview()).find((x) => x.entry.spec.name === name);
   if (!o) return undefined;
-  const p = pipelineView(o.entry, o.schedule, o.running, o.queued);
+  const p = pipelineView(o.entry, o.schedule, o.running, o.queued, Date.now(), o);
   const runs = await service.listRuns({ pipeline: name, limit: 20 });
   return page({
     title: `Pipeline ${name}`,
@@ -181,6 +181,12 @@ export async function pipelinePage(service: Service, name: string, csrf: string,
         <dt>Lag behind Salesforce</dt><dd>${p.lag_seconds === null ? 'not synced yet' : duration(p.lag_seconds)}</dd>
       </dl>
       <p>${actions(name, p.schedule.paused, csrf)} ${p.kind === 'publish' ? html`<a href="/dead-letters?pipeline=${enc(name)}">Dead letters</a>` : ''}</p>
+      ${p.cdc?.length
+        ? html`<h2 id="cdc">Change events</h2>
+          <table aria-labelledby="cdc"><thead><tr><th scope="col">Object</th><th scope="col">Leader</th><th scope="col">Run</th><th scope="col">Last error</th></tr></thead><tbody>
+          ${p.cdc.map((l) => html`<tr data-cdc="${l.object}"><th scope="row">${l.object}</th><td class="${statusClass(l.state === 'following' ? 'running' : l.state === 'retrying' || l.state === 'failed' ? 'failed' : l.state)}" data-k="leader">${l.state}${l.retry_at ? html` <span class="muted">(again ${when(l.retry_at)})</span>` : ''}</td><td>${l.run_id ? html`<a href="/runs/${l.run_id}">run ${l.run_id}</a>` : '—'}</td><td>${l.error ?? '—'}</td></tr>`)}
+          </tbody></table>`
+        : ''}
       <h2 id="runs">Runs</h2>
       ${runsTable(runs, 'runs')}
       <p><a href="/runs?pipeline=${enc(name)}">All runs of ${name}</a></p>

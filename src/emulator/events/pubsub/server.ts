@@ -56,7 +56,7 @@ export interface PubSubServer {
   address: string;
   tls: boolean;
   /** Counters for tests and the admin view: events delivered, keepalives sent, streams open. */
-  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number };
+  stats: { delivered: number; keepalives: number; faultDrops: number; subscriptions: number; publishStreams: number };
   close(): Promise<void>;
 }
 
@@ -96,7 +96,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   /** Open subscription streams: `drop(true)` fails them with UNAVAILABLE (fault), `drop(false)` ends them. */
   const streams = new Set<(fault: boolean) => void>();
-  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, get subscriptions() { return streams.size; } };
+  const stats = { delivered: 0, keepalives: 0, faultDrops: 0, publishStreams: 0, get subscriptions() { return streams.size; } };
 
   function authenticate(md: grpc.Metadata, rpcId: string): Session {
     const token = String(md.get('accesstoken')[0] ?? '');
@@ -152,6 +152,8 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     return { results, schemaId: schema.id, rpcId };
   }
 
+  const publishStreams = new Set<() => void>();
+
   const handlers: grpc.UntypedServiceImplementation = {
     GetTopic: unary<{ topicName: string }, unknown>((req, rpcId) => {
       const topic = topicOf(req.topicName, rpcId);
@@ -168,6 +170,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
 
     PublishStream: (call: grpc.ServerDuplexStream<PublishRequest, unknown>) => {
       const rpcId = randomUUID();
+      stats.publishStreams++;
       let topicName: string | null = null;
       let queue = Promise.resolve();
       const fail = (err: unknown) => {
@@ -191,7 +194,20 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
           }
         });
       });
-      call.on('end', () => void queue.then(() => call.end()));
+      let ended = false;
+      const end = () => void queue.then(() => {
+        if (ended) return;
+        ended = true;
+        publishStreams.delete(end);
+        call.end();
+      });
+      call.on('end', end);
+      call.on('cancelled', () => {
+        ended = true;
+        publishStreams.delete(end);
+      });
+      // Shutting down ends open publish streams as it ends subscriptions: answered requests stay answered.
+      publishStreams.add(end);
     },
 
     Subscribe: (call: grpc.ServerDuplexStream<FetchRequest, unknown>) => serveStream(call, false),
@@ -383,6 +399,7 @@ export async function startPubSub(emulator: Emulator, opts: PubSubOptions = {}):
     close: () => new Promise<void>((resolve) => {
       org.bus.off('drop', stopDrops);
       for (const end of [...streams]) end(false);
+      for (const end of [...publishStreams]) end();
       server.tryShutdown(() => resolve());
       setTimeout(() => {
         server.forceShutdown();
