@@ -86,6 +86,11 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     const lines = async () => (await readFile(path, 'utf8').catch(() => '')).split('\n').slice(0, -1).map((l) => JSON.parse(l));
     // Earlier tests' events are retained too: wait for ours.
     await until(async () => (await lines()).filter((l) => l.id.startsWith('ev-A')).length === 3, 'three lines');
+    // The checkpoint follows the sink's acceptance (a stop in between would deliver the batch again).
+    await until(async () => {
+      const cp = await readReplayCheckpoint(store, 'ship-jsonl');
+      return cp && Buffer.from(cp).readBigUInt64BE() >= BigInt(start + 3);
+    }, 'the checkpoint after the batch');
     ctl.abort();
     await run;
     await sink.close();
@@ -131,6 +136,29 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     assert.equal(await store.count('shipment_events'), n);
     assert.ok(counts.delivered >= 2);
     await store.close();
+  });
+
+  it('on Postgres: rows, checkpoint and dead letters in one schema', async () => {
+    const { backends } = await import('../store/backends.ts');
+    const place = await backends.find((b) => b.name === 'postgres')!.place();
+    const store = await place.open();
+    try {
+      const [p1] = await publish(['PG1', 'PG2']);
+      await store.setCheckpoint('events:ship-pg', null, { replayId: (p1 - 1n).toString(16).padStart(16, '0') });
+      const { controller, done } = follow(store, 'ship-pg', new EventTableSink('pg_events', { store }));
+      await until(async () => (await store.getRecord('pg_events', 'ev-PG2').catch(() => undefined)) !== undefined, 'the Postgres rows');
+      controller.abort();
+      await done;
+      assert.equal(await store.count('pg_events'), 2);
+      assert.equal(JSON.parse(String((await store.getRecord('pg_events', 'ev-PG1'))?.Payload)).Order__c, 'PG1');
+      assert.ok(Buffer.from((await readReplayCheckpoint(store, 'ship-pg'))!).readBigUInt64BE() > p1);
+      const state = await store.publishState();
+      await state.addDeadLetters([{ pipeline: 'ship-pg', key: 'x', object: '/event/Shipment__e', operation: 'deliver', externalIdField: null, payload: {}, error: { code: 'SINK_REJECTED', message: 'no', fields: [] }, attempts: 1 }]);
+      assert.equal((await state.listDeadLetters({ pipeline: 'ship-pg' })).length, 1);
+    } finally {
+      await store.close();
+      await place.cleanup();
+    }
   });
 
   it('change events: a CDC topic into a table, with the entity, change type and record ids', async () => {
