@@ -15,7 +15,7 @@ import { readReplayCheckpoint, SalesforceClient } from '../../src/client/index.t
 import { createEmulator, type Emulator } from '../../src/emulator/app.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
-import { openSink, parseSinkConfig } from '../../src/engine/sinks/index.ts';
+import { openSink, parseSinkConfig, SinkError } from '../../src/engine/sinks/index.ts';
 import { followTopic, type FollowCounts } from '../../src/engine/subscriptions/follow.ts';
 import { EventTableSink } from '../../src/engine/subscriptions/table-sink.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
@@ -233,6 +233,21 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     await done;
     await sink.close();
     hook.close();
+    await store.close();
+  });
+
+  it('a store that fails while an event is refused fails the loop (it does not hang on the idle stream)', async () => {
+    const store = await openStore('sqlite::memory:');
+    const broken = await openStore('sqlite::memory:');
+    const deadLetters = await broken.publishState();
+    await broken.close();
+    const refuse = { kind: 'webhook' as const, label: 'refuses everything', deliver: async () => { throw new SinkError('SINK_REJECTED', 'refuses everything', 'HTTP 400'); }, close: async () => undefined };
+    const [r] = await publish(['S1']);
+    await store.setCheckpoint('events:ship-broken', null, { replayId: (r - 1n).toString(16).padStart(16, '0') });
+    const controller = new AbortController();
+    await assert.rejects(followTopic({ pipeline: 'ship-broken', topic: '/event/Shipment__e', source: sf.events, sink: refuse, store, deadLetters, lingerMs: 20, signal: controller.signal }));
+    // The event was not dead-lettered, so the checkpoint stays before it.
+    assert.equal(Buffer.from((await readReplayCheckpoint(store, 'ship-broken'))!).readBigUInt64BE(), r - 1n);
     await store.close();
   });
 
