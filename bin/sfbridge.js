@@ -2,12 +2,23 @@
 // No V8 flags on this line: `#!/usr/bin/env -S node --max-semi-space-size=8` breaks on BusyBox env (Alpine,
 // the node:alpine images: no -S) and the CLI would not start at all. What that flag bought is set below instead.
 // The bin is plain JS so any launcher can start it; it then loads the TypeScript CLI, which Node 24 runs
-// natively (type stripping). npm puts the project's Node 24 (the `node` devDependency) first on PATH.
+// natively (type stripping), or its compiled copy in dist/ (the packed package). bin/sfbridge, the `sfbridge`
+// command, starts it on the Node 24 that comes with sfbridge (the `node` package).
 /** The lean V8 heap settings: the Bulk API commands' default, every command's with SFBRIDGE_HEAP=lean (see below). */
 const LEAN_V8_FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=20';
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
-  console.error(`sfbridge needs Node.js 24 or newer (this is ${process.version}). Run it through npm/npx in the project (which uses the bundled Node 24), or install Node 24.`);
+  // Started on an older Node: through `node bin/sfbridge.js`, or by bin/sfbridge when the Node 24 that comes with
+  // sfbridge (the `node` package, whose install script puts the binary in place) is missing.
+  const bundled = process.env.SFBRIDGE_BUNDLED_NODE || new URL('../node_modules/node/bin/node', import.meta.url).pathname;
+  const { existsSync } = await import('node:fs');
+  const here = `sfbridge needs Node.js 24 or newer, and this is ${process.execPath} ${process.version}.`;
+  console.error(existsSync(bundled)
+    ? `${here} Start it as \`sfbridge\` (bin/sfbridge), which runs the Node 24 that comes with it (${bundled}).`
+    : `${here} The Node 24 that comes with sfbridge (the \`node\` package) is missing: ${bundled} is not there, because that package's install script did not run.
+Fix one of:
+  - reinstall without --ignore-scripts (npm 11 runs that script by default; in a checkout: npm install);
+  - put Node.js 24 on PATH (e.g. from https://nodejs.org), or set SFBRIDGE_NODE to a Node.js 24 binary.`);
   process.exit(1);
 }
 // Cache compiled (and type-stripped) modules on disk: later starts skip the TypeScript stripper, which
@@ -48,5 +59,9 @@ if (heap === 'lean' || (heap === 'auto' && bulkCommand)) {
 }
 process.removeAllListeners('warning');
 process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });
-const { main } = await import('../src/cli/main.ts');
+// A checkout runs the TypeScript sources; the packed package (npm pack) ships them compiled to dist/, because
+// Node does not strip types of files under node_modules, where npm installs it.
+const { existsSync } = await import('node:fs');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const { main } = await import(existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
 await main(args);

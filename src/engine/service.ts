@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
 import { proxyFetch } from '../client/proxy.ts';
-import { openStore, type CaptureState, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
@@ -843,13 +843,14 @@ export class Service {
    * Two-way sync over the stores of every sync pipeline: each writable object with its captured changes
    * by state, and the recorded conflicts (newest first, both versions).
    */
-  async twoWay(options: { object?: string; limit?: number } = {}): Promise<{ objects: Array<{ object: string; counts: Record<CaptureState, number> }>; conflicts: ConflictRecord[] }> {
+  async twoWay(options: { object?: string; limit?: number } = {}): Promise<{ objects: Array<{ object: string; counts: Record<CaptureState, number> }>; conflicts: ConflictRecord[]; changes: CapturedChange[] }> {
     const urls = new Set<string>();
     for (const e of await this.pipelines.list()) {
       if (e.spec.kind === 'sync') urls.add(resolveStoreUrl((e.spec as unknown as SyncPipelineSpec).store ?? this.storeUrl, this.baseDir));
     }
     const objects: Array<{ object: string; counts: Record<CaptureState, number> }> = [];
     const conflicts: ConflictRecord[] = [];
+    const changes: CapturedChange[] = [];
     const limit = options.limit ?? 200;
     for (const url of urls) {
       const cap = await (await this.store(url)).writeCapture();
@@ -858,8 +859,13 @@ export class Service {
         objects.push({ object, counts: await cap.counts(object) });
       }
       conflicts.push(...(await cap.conflicts({ object: options.object, limit })));
+      changes.push(...(await cap.changes({ object: options.object, limit })));
     }
-    return { objects, conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit) };
+    return {
+      objects,
+      conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit),
+      changes: changes.sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.seq - a.seq).slice(0, limit),
+    };
   }
 
   /** Open dead letters per pipeline (metrics). */

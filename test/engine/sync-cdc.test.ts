@@ -58,7 +58,7 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
   const mirrored = async () => assert.deepEqual(await mirrorDiff(emu, store, 'Account'), []);
   const settle = (what: string) => until(async () => (await mirrorDiff(emu, store, 'Account')).length === 0, what);
 
-  function follower() {
+  function follower(extra: { schemaCheckMs?: number } = {}) {
     const client = clientFor(emu, { governor: false });
     const pubsub = new PubSubClient({ auth: client.auth, endpoint: server.address, tls: false, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
     const ctl = new AbortController();
@@ -66,7 +66,7 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
     const catchUps: string[] = [];
     const failed: unknown[] = [];
     const running = followChanges({
-      client, pubsub, store, objects: ['Account'], signal: ctl.signal,
+      client, pubsub, store, objects: ['Account'], signal: ctl.signal, ...extra,
       catchUp: async (object, reason) => {
         catchUps.push(`${object}:${reason}`);
         await sync(emu, store, [object]);
@@ -352,6 +352,23 @@ for (const backend of backends) describe(`followChanges (${backend.name})`, () =
     } finally {
       pubsub.close();
     }
+  });
+
+  test('a field added to the org while following: once a polling pass adds its column, events write it', async () => {
+    const f = follower({ schemaCheckMs: 0 });
+    stops.push(f.stop);
+    const { id } = await writer.create('Account', { Name: 'Tiered' });
+    await until(() => f.applied('CREATE', id), 'the create');
+    const def = emu.org.schema.get('Account')!;
+    emu.org.schema.add({ ...def, fields: [...def.fields, { name: 'Tier__c', type: 'string', length: 20, label: 'Tier' }] });
+    emu.org.store.ensureTable(emu.org.schema.get('Account')!);
+    await sync(emu, store, ['Account']);
+    assert.ok((await store.describeTable('Account'))!.some((c) => c.name === 'Tier__c'), 'the polling pass added the column');
+    await writer.update('Account', id, { Tier__c: 'Gold' });
+    await until(() => f.events().some((e) => e.header?.changeType === 'UPDATE' && e.header.changedFields.includes('Tier__c')), 'the update event');
+    assert.equal((await store.getRecord('Account', id))?.Tier__c, 'Gold');
+    await mirrored();
+    await f.stop();
   });
 
   test('an idle mirror makes no API call; its position follows the keepalives', async () => {

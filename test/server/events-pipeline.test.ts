@@ -107,6 +107,10 @@ it('follows a topic into a file, a table and a webhook across a SIGKILL, at leas
     return r.runs?.[0]?.objects?.[TOPIC]?.written >= 30 && r;
   }, 20_000, 'live counts');
   assert.equal(runs.runs[0].objects[TOPIC].status, 'running');
+  // Metrics follow the running run batch by batch.
+  const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const written = /sfbridge_records_written_total\{pipeline="orders-jsonl",object="\/event\/Order_Placed__e"\} (\d+)/.exec(metrics);
+  assert.ok(written && Number(written[1]) >= 30, metrics.split('\n').filter((l) => l.includes('written')).join('\n'));
 
   // Kill while publishing goes on.
   const publishing = (async () => {

@@ -42,6 +42,11 @@ export interface FollowChangesOptions {
    * transaction at once.
    */
   settleMs?: number;
+  /**
+   * How often the mirror table's columns are compared with those the events are mapped to (default 10 s): a
+   * column added since (a new field, after a polling pass saw it) is then written from the events too.
+   */
+  schemaCheckMs?: number;
   signal?: AbortSignal;
 }
 
@@ -123,6 +128,7 @@ interface Batch {
 /** Event batches that never split a transaction: at most this many events join transactions in one batch. */
 const MAX_BATCH_EVENTS = 500;
 const DEFAULT_SETTLE_MS = 20;
+const DEFAULT_SCHEMA_CHECK_MS = 10_000;
 /**
  * On a first follow (replaying from the start of retention), events that committed this long before the
  * loaded rows' cursor are taken as read by the load: wider than any lag window, so a late-committing write
@@ -241,7 +247,19 @@ export async function followChanges(opts: FollowChangesOptions): Promise<void> {
 async function followObject(opts: FollowChangesOptions, object: string): Promise<void> {
   const { store, client, signal } = opts;
   const topic = changeTopic(object);
-  const mapper = await mapperFor(client, store, object);
+  let mapper = await mapperFor(client, store, object);
+  const columnsKey = (cols: readonly string[]) => [...cols].sort().join(',');
+  let mapped = columnsKey(mapper.columns);
+  let checkedAt = Date.now();
+  /** A column added to the table since (a polling pass saw a new field): map the events to it too. */
+  const refresh = async () => {
+    if (Date.now() - checkedAt < (opts.schemaCheckMs ?? DEFAULT_SCHEMA_CHECK_MS)) return;
+    checkedAt = Date.now();
+    const now = columnsKey((await store.describeTable(object))?.map((f) => f.name) ?? []);
+    if (now === mapped) return;
+    mapper = await mapperFor(client, store, object);
+    mapped = columnsKey(mapper.columns);
+  };
   let restart: 'stored' | 'latest' = 'stored';
   let loadedBefore = 0;
   while (!signal?.aborted) {
@@ -272,6 +290,7 @@ async function followObject(opts: FollowChangesOptions, object: string): Promise
           catchUp = false;
           await opts.catchUp(object, 'replay-expired');
         }
+        await refresh();
         await applyBatch(opts, object, batch, mapper, loadedBefore);
       }
       return;

@@ -294,15 +294,15 @@ export function registerApi(app: App, service: Service): void {
       method: 'get',
       path: '/api/v1/two-way',
       tags: ['two-way sync'],
-      summary: 'Writable mirror tables, their application changes by state, and conflicts (newest first, with both versions)',
-      request: { query: z.object({ object: z.string().optional().describe('only this object'), limit: z.coerce.number().int().min(1).max(1000).default(200).describe('conflicts returned') }) },
+      summary: 'Writable mirror tables, their application changes by state, the latest changes, and conflicts (newest first, with both versions)',
+      request: { query: z.object({ object: z.string().optional().describe('only this object'), limit: z.coerce.number().int().min(1).max(1000).default(200).describe('conflicts and changes returned') }) },
       responses: { 200: json(twoWaySchema, 'two-way state'), 400: errors[400], 401: errors[401] },
     }),
     async (c) =>
       (await wrap(c, async () => {
         const q = c.req.valid('query');
         const t = await service.twoWay(q);
-        return c.json({ objects: t.objects, conflicts: t.conflicts.map(conflictView) }, 200);
+        return c.json({ objects: t.objects, conflicts: t.conflicts.map(conflictView), changes: t.changes.map((x) => ({ seq: x.seq, object: x.object, record_id: x.recordId, op: x.op, fields: x.fields, state: x.state, captured_at: x.capturedAt, error: x.error })) }, 200);
       })) as never,
   );
 

@@ -167,9 +167,23 @@ export const conflictSchema = z
   })
   .meta({ id: 'Conflict' });
 
+export const capturedChangeSchema = z
+  .object({
+    seq: z.number().int(),
+    object: z.string(),
+    record_id: z.string().describe("the row's Id (the Salesforce Id once an insert succeeded)"),
+    op: z.enum(['insert', 'update', 'delete']),
+    fields: z.array(z.string()).describe('columns the change set'),
+    state: z.enum(['pending', 'succeeded', 'failed', 'superseded', 'skipped']),
+    captured_at: z.string(),
+    error: z.string().nullable().describe("Salesforce's error of a failed change (CODE: message)"),
+  })
+  .meta({ id: 'CapturedChange' });
+
 export const twoWaySchema = z
   .object({
     objects: z.array(z.object({ object: z.string(), counts: z.record(z.enum(['pending', 'succeeded', 'failed', 'superseded', 'skipped']), z.number().int()) })).describe('writable mirror tables and their captured application changes by state'),
     conflicts: z.array(conflictSchema),
+    changes: z.array(capturedChangeSchema).describe('the latest application changes, newest first'),
   })
   .meta({ id: 'TwoWay' });
