@@ -40,6 +40,8 @@ export interface RunSummary {
   requests?: number;
   objects: ObjectSummary[];
   error?: string;
+  /** The client error code of an org-level refusal that stopped the run (AUTH_FAILED, ORG_CEILING_REACHED, …). */
+  errorCode?: string;
   /** Settings that weaken a guarantee (e.g. a lag below the safe minimum), as warned at the start. */
   warnings?: string[];
 }

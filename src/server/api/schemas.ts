@@ -3,6 +3,7 @@
  * shape has an OpenAPI component id, so the generated document reads like a hand-written one.
  */
 import { z } from 'zod';
+import { heldView } from '../../engine/connections/schema.ts';
 
 export const errorSchema = z
   .object({
@@ -71,12 +72,13 @@ export const pipelineViewSchema = z
     connection: z.string(),
     source: z.enum(['config', 'api']),
     read_only: z.boolean(),
-    state: z.enum(['running', 'queued', 'paused', 'idle']),
+    state: z.enum(['running', 'queued', 'paused', 'idle', 'held']).describe("held: the connection's org refused the last run (see held:); the pipeline waits until that ends"),
     spec: z.record(z.string(), z.unknown()).describe('the pipeline as written (file or API body)'),
     schedule: scheduleViewSchema,
     lag_seconds: z.number().nullable().describe('seconds since the start of the last successful run (the data is current as of then)'),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    held: heldView.optional().describe("the connection's hold, while its pipelines wait"),
     cdc: z
       .array(
         z.object({
