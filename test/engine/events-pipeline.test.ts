@@ -1,6 +1,7 @@
 /**
  * Event pipelines' delivery loop (`followTopic`) against the emulator's Pub/Sub server on a real gRPC socket:
- * platform events and change events reach a JSONL file, a store table and a webhook (a local HTTP server);
+ * platform events and change events reach a JSONL file, a store table (SQLite and Postgres), a Redis stream
+ * (a redelivery dropped by the broker's id set) and a webhook (a local HTTP server);
  * the replay checkpoint moves only after the sink accepted a batch; a sink that refuses one event yields one
  * dead letter and the stream goes on; a sink that is out retries without moving the checkpoint; an expired
  * replay id restarts at the tip and says so.
@@ -185,6 +186,35 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     assert.equal(JSON.parse(String(byType.UPDATE.Payload)).Name, 'Pipeline Co Ltd');
     assert.deepEqual(JSON.parse(String(byType.UPDATE.Payload)).ChangeEventHeader.changedFields.sort(), ['LastModifiedDate', 'Name']);
     await store.close();
+  });
+
+  it('a broker sink: events into a Redis stream, and a redelivery after a restart is dropped by the id set', async () => {
+    const { readRedis, deleteRedisKeys } = await import('../helpers/sink-readers.ts');
+    const { redisIdSetKey } = await import('../../src/engine/sinks/index.ts');
+    const url = process.env.SFBRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+    const key = `sfbridge-test-events-${process.pid}-${Date.now()}`;
+    const store = await openStore('sqlite::memory:');
+    try {
+      const [r1] = await publish(['R1', 'R2']);
+      const from = (r1 - 1n).toString(16).padStart(16, '0');
+      for (let round = 0; round < 2; round++) {
+        // The second round starts from the same position again: every event is delivered twice.
+        await store.setCheckpoint('events:ship-redis', null, { replayId: from });
+        const sink = openSink(parseSinkConfig({ kind: 'redis', url, name: key }));
+        const { controller, done, counts } = follow(store, 'ship-redis', sink);
+        await until(() => counts.delivered >= 2, 'the deliveries');
+        controller.abort();
+        await done;
+        await sink.close();
+      }
+      const stored = await readRedis(url, key);
+      assert.deepEqual(stored.map((m) => m.id), ['ev-R1', 'ev-R2']);
+      assert.equal((stored[0].body as { payload: { Order__c: string } }).payload.Order__c, 'R1');
+      assert.equal(stored[0].headers['sfbridge-topic'], '/event/Shipment__e');
+      await deleteRedisKeys(url, key, redisIdSetKey(key));
+    } finally {
+      await store.close();
+    }
   });
 
   it('a webhook that refuses one event: one dead letter, the rest delivered; a webhook that is out: retried, the checkpoint waits', async () => {

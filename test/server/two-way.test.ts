@@ -56,6 +56,10 @@ describe('two-way sync in the service', () => {
       assert.equal(c.local.Industry, 'Energy');
       assert.equal(c.remote.Industry, 'Retail');
       assert.equal((await h.api('/api/v1/two-way?object=Contact')).body.conflicts.length, 0);
+      assert.deepEqual(res.body.changes.map((x: { op: string; record_id: string; fields: string[]; state: string }) => [x.op, x.record_id, x.fields, x.state]), [['update', b, ['Industry'], 'superseded'], ['update', a, ['Phone'], 'succeeded']]);
+      const metrics = await (await h.app.request('/metrics', { headers: { authorization: `Bearer ${h.token}` } })).text();
+      assert.match(metrics, /sfbridge_two_way_changes\{object="Account",state="succeeded"\} 1/);
+      assert.match(metrics, /sfbridge_two_way_changes\{object="Account",state="superseded"\} 1/);
 
       const s = await h.login();
       const anon = await h.app.request('/two-way');
@@ -66,6 +70,7 @@ describe('two-way sync in the service', () => {
       assert.match(page, new RegExp(`Account <code>${b}</code>`));
       assert.match(page, /<th scope="row">Industry<\/th><td>Energy<\/td><td>Retail<\/td>/);
       assert.match(page, /Salesforce&#39;s version/);
+      assert.match(page, new RegExp(`<td>update Account <code>${a}</code></td>\\s*<td>Phone</td>\\s*<td data-k="state">succeeded</td>`));
       assert.doesNotMatch(page, /\sstyle="/);
     } finally {
       app.close();

@@ -6,7 +6,7 @@
  * A `web` connection's refresh token comes from "Grant access" and is kept in the store even when the
  * connection itself is defined in the config file: the file names the connected app, the grant is state.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSfdxAuthUrl, type Credentials, type Session } from '../../client/auth.ts';
@@ -94,6 +94,8 @@ export interface ConnectionsOptions {
   publicUrl?: () => string | undefined;
   /** The fleet's shared API budget of an org (by org id), when many processes call it. */
   sharedBudget?: (org: string) => SharedBudget;
+  /** Called after a connection was created, replaced, removed or granted access (anything that may fix it). */
+  onChanged?: (name: string) => void;
 }
 
 /** Options for a run's client. */
@@ -124,6 +126,20 @@ export class Connections {
     this.#fetch = opts.fetch;
     this.#publicUrl = opts.publicUrl ?? (() => undefined);
     this.#sharedBudget = opts.sharedBudget;
+    this.#onChanged = opts.onChanged ?? (() => undefined);
+  }
+
+  readonly #onChanged: (name: string) => void;
+
+  /**
+   * A digest of what a connection logs in with (its settings and secrets): it changes when the connection
+   * is fixed, whether through the API, Grant access, or an edited config file and a restart.
+   */
+  async revision(name: string): Promise<string | undefined> {
+    const r = await this.#resolve(name);
+    if (!r) return undefined;
+    const secrets = Object.fromEntries(Object.entries(r.secrets).sort(([a], [b]) => a.localeCompare(b)));
+    return createHash('sha256').update(JSON.stringify([r.spec, secrets])).digest('base64url').slice(0, 22);
   }
 
   readonly #sharedBudget: ((org: string) => SharedBudget) | undefined;
@@ -257,6 +273,7 @@ export class Connections {
       info: keepInfo ? (existing?.info ?? null) : null,
     });
     this.#auth.delete(name);
+    this.#onChanged(name);
     return { view: (await this.get(name))!, created: !existing };
   }
 
@@ -264,7 +281,9 @@ export class Connections {
   async remove(name: string): Promise<boolean> {
     if (this.#config[name]) throw new ConnectionError('READ_ONLY', 409, `connection "${name}" is defined in the config file; remove it there`);
     this.#auth.delete(name);
-    return this.#state.deleteConnection(name);
+    const removed = await this.#state.deleteConnection(name);
+    this.#onChanged(name);
+    return removed;
   }
 
   /** Stores the refresh token and identity a Grant access returned. */
@@ -283,6 +302,7 @@ export class Connections {
       info: { user: grant.user, org_id: grant.orgId ?? null, instance_url: grant.instanceUrl, connected_at: grant.connectedAt } as JsonObject,
     });
     this.#auth.delete(name);
+    this.#onChanged(name);
     return (await this.get(name))!;
   }
 
