@@ -19,7 +19,7 @@ import { proxyFetch } from '../client/proxy.ts';
 import { newPlaceholderId, openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type QueryValue, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
-import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
+import { forwardSyncEvents, ServiceEvents, sinkPausedMessage, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
 import { PostgresBudgets } from './jobs/budget.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
@@ -682,8 +682,8 @@ export class Service {
     on('pipeline:run:event', (e) => {
       if (e.type === 'object:batch' || e.type === 'run:started' || e.type === 'run:finished') return;
       const d = e.data as Record<string, unknown>;
-      const level = e.type === 'warning' || e.type === 'budget:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
-      const message = typeof d.message === 'string' ? d.message : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
+      const level = e.type === 'warning' || e.type === 'budget:paused' || e.type === 'sink:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
+      const message = typeof d.message === 'string' ? d.message : e.type === 'sink:paused' ? sinkPausedMessage(d) : e.type === 'sink:resumed' ? `${String(d.sink)} delivering again after ${(Number(d.pausedMs) / 1000).toFixed(1)} s paused` : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
       add(e.runId, level, e.type, message, d);
     });
     on('warning', (e) => e.runId && add(e.runId, 'warn', 'warning', e.message, { code: e.code }));
