@@ -16,10 +16,10 @@ import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
 import { proxyFetch } from '../client/proxy.ts';
-import { openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { newPlaceholderId, openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type QueryValue, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
-import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
+import { forwardSyncEvents, ServiceEvents, sinkPausedMessage, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
 import { PostgresBudgets } from './jobs/budget.ts';
 import { LocalLongRequests, PostgresLongRequests } from './jobs/long-requests.ts';
@@ -687,8 +687,8 @@ export class Service {
     on('pipeline:run:event', (e) => {
       if (e.type === 'object:batch' || e.type === 'run:started' || e.type === 'run:finished') return;
       const d = e.data as Record<string, unknown>;
-      const level = e.type === 'warning' || e.type === 'budget:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
-      const message = typeof d.message === 'string' ? d.message : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
+      const level = e.type === 'warning' || e.type === 'budget:paused' || e.type === 'sink:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
+      const message = typeof d.message === 'string' ? d.message : e.type === 'sink:paused' ? sinkPausedMessage(d) : e.type === 'sink:resumed' ? `${String(d.sink)} delivering again after ${(Number(d.pausedMs) / 1000).toFixed(1)} s paused` : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
       add(e.runId, level, e.type, message, d);
     });
     on('warning', (e) => e.runId && add(e.runId, 'warn', 'warning', e.message, { code: e.code }));
@@ -871,6 +871,43 @@ export class Service {
       conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit),
       changes: changes.sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.seq - a.seq).slice(0, limit),
     };
+  }
+
+  /**
+   * Two-way sync over HTTP: inserts, updates or deletes one row of a writable mirror table, as an application
+   * writing the table would (the change is captured and sent to Salesforce by the next cycle). An insert
+   * without `Id` gets a placeholder, returned, that Salesforce's Id replaces once it is written.
+   */
+  async twoWayWrite(object: string, change: { kind: 'insert'; values: Record<string, QueryValue> } | { kind: 'update'; id: string; values: Record<string, QueryValue> } | { kind: 'delete'; id: string }): Promise<{ id: string; changed: number }> {
+    let url: string | undefined;
+    let named: string | undefined;
+    for (const e of await this.pipelines.list()) {
+      if (e.spec.kind !== 'sync') continue;
+      const spec = e.spec as unknown as SyncPipelineSpec & { objects?: Record<string, { writable?: boolean }> };
+      const hit = Object.entries(spec.objects ?? {}).find(([name, o]) => name.toLowerCase() === object.toLowerCase() && o?.writable);
+      if (hit) {
+        url = resolveStoreUrl(spec.store ?? this.storeUrl, this.baseDir);
+        named = hit[0];
+        break;
+      }
+    }
+    if (!url || !named) throw new PipelineError('NOT_WRITABLE', 404, `no sync pipeline has ${object} writable: set objects.${object}.writable: true in a sync pipeline`);
+    const store = await this.store(url);
+    const shape = await store.tableShape(named);
+    if (!shape?.mirror) throw new PipelineError('NOT_WRITABLE', 409, `${object} has no mirror table yet: it is created by the pipeline's first run`);
+    if (!shape.writable) throw new PipelineError('NOT_WRITABLE', 409, `${object}'s mirror table is not writable yet: the pipeline's next run makes it so`);
+    const id = change.kind === 'insert' ? String(Object.entries(change.values).find(([k]) => k.toLowerCase() === 'id')?.[1] ?? newPlaceholderId()) : change.id;
+    try {
+      const changed = change.kind === 'insert'
+        ? await store.mutateTable(shape, { kind: 'insert', values: { ...Object.fromEntries(Object.entries(change.values).filter(([k]) => k.toLowerCase() !== 'id')), Id: id } })
+        : change.kind === 'update'
+          ? await store.mutateTable(shape, { kind: 'update', key: { Id: id }, values: change.values })
+          : await store.mutateTable(shape, { kind: 'delete', key: { Id: id } });
+      return { id, changed };
+    } catch (err) {
+      if ((err as Error).name === 'QueryError') throw new PipelineError('INVALID_RECORD', 400, `${object}: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   /** Open dead letters per pipeline (metrics). */
