@@ -22,6 +22,7 @@ import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, sinkPausedMessage, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
 import { PostgresBudgets } from './jobs/budget.ts';
+import { LocalLongRequests, PostgresLongRequests } from './jobs/long-requests.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -124,6 +125,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** Each org's long-running request slots: in this process (embedded) or through Postgres (fleet). */
+  readonly longRequests: LocalLongRequests | PostgresLongRequests;
   /** The fleet's API budget per org, shared through Postgres (fleet only). */
   readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
@@ -171,7 +174,8 @@ export class Service {
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
     this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
     const budgets = this.budgets;
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
+    const longRequests = (this.longRequests = this.fleet ? new PostgresLongRequests(opts.storeUrl) : new LocalLongRequests());
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), longRequests: (org, cap) => longRequests.forOrg(org, cap), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
     this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
@@ -248,6 +252,7 @@ export class Service {
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
     await this.budgets?.close();
+    await this.longRequests.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
