@@ -177,7 +177,7 @@ export class Service {
     const longRequests = (this.longRequests = this.fleet ? new PostgresLongRequests(opts.storeUrl) : new LocalLongRequests());
     this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), longRequests: (org, cap) => longRequests.forOrg(org, cap), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
-    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
+    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now, longLived: [JOB_KINDS.stream, JOB_KINDS.cdc] }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
     this.#recordRunEvents();
   }
