@@ -3,27 +3,26 @@
  * and the recorded conflicts (records changed on both sides), newest first, with both versions of the
  * fields the application changed. Reads the store only; a store that does not exist is refused, not created.
  */
-import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { DEFAULT_STORE_URL, readConfigFile } from '../engine/config.ts';
-import { openStore, parseStoreUrl, type CaptureState, type ConflictRecord } from '../store/index.ts';
-import { CliError, parseFlags, UsageError } from './args.ts';
-import { configFileOf } from './connect.ts';
+import { DEFAULT_STORE_URL } from '../engine/config.ts';
+import type { CaptureState, CapturedChange, ConflictRecord } from '../store/index.ts';
+import { parseFlags, UsageError } from './args.ts';
 import { reportError, writeJson } from './report.ts';
-import { redactUrl } from './store-flags.ts';
+import { openSyncedStore, redactUrl } from './store-flags.ts';
 
 const USAGE = `Usage: sfbridge conflicts [--object NAME] [--last N] [--store URL] [--config FILE] [--json]
 
 Two-way sync (objects with writable: true): each writable table's application changes by state (pending,
-succeeded, failed, superseded, skipped), and the records changed both in Salesforce and by the application,
-newest first, with the policy, the version kept and both values of each field the application changed.
+succeeded, failed, superseded, skipped), the changes Salesforce refused with its error, and the records
+changed both in Salesforce and by the application, newest first, with the policy, the version kept and both
+values of each field the application changed.
 
   --object NAME   only this object
   --last N        how many conflicts (default 20)
   --store URL     the store (default: --to/store of the config file, $SFBRIDGE_STORE, ${DEFAULT_STORE_URL})
   --json          {"ok":true,"command":"conflicts","store":URL,"objects":[{object,counts}],
                   "conflicts":[{id,object,recordId,policy,winner,fields,local,remote,localModified,
-                  remoteModified,detectedAt}]}
+                  remoteModified,detectedAt}],"refused":[{seq,object,recordId,op,fields,error,…}]}
 `;
 
 const STATES: readonly CaptureState[] = ['pending', 'succeeded', 'failed', 'superseded', 'skipped'];
@@ -55,24 +54,10 @@ export async function conflictsCommand(argv: string[], io: { stdout?: Writable; 
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
     const last = values.last === undefined ? 20 : Number(values.last);
     if (!Number.isInteger(last) || last < 1 || last > 1000) throw new UsageError(`--last must be an integer from 1 to 1000, got "${values.last}"`);
-    let url = values.store ?? values.to ?? env.SFBRIDGE_STORE;
-    if (!url) {
-      const file = configFileOf(values, env);
-      const raw = file ? await readConfigFile(file, env).catch((err: Error) => { throw new UsageError(`config: ${err.message}`, { code: 'CONFIG_ERROR' }); }) : {};
-      url = (raw.to as string | undefined) ?? (raw.store as string | undefined) ?? DEFAULT_STORE_URL;
-    }
-    let target;
-    try {
-      target = parseStoreUrl(url);
-    } catch (err) {
-      throw new UsageError(`--store: ${(err as Error).message}`);
-    }
-    if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync` first, or point --store at the store it writes to' });
-    }
-    const store = await openStore(url);
+    const { store, url } = await openSyncedStore(values as { store?: string; to?: string; config?: string }, env);
     let objects: { object: string; counts: Record<CaptureState, number> }[] = [];
     let conflicts: ConflictRecord[];
+    let refused: CapturedChange[];
     try {
       const cap = await store.writeCapture();
       for (const object of await cap.writableObjects()) {
@@ -80,16 +65,18 @@ export async function conflictsCommand(argv: string[], io: { stdout?: Writable; 
         objects.push({ object, counts: await cap.counts(object) });
       }
       conflicts = await cap.conflicts({ object: values.object, limit: last });
+      refused = await cap.changes({ object: values.object, states: ['failed'], limit: last });
     } finally {
       await store.close();
     }
     objects = objects.sort((a, b) => a.object.localeCompare(b.object));
     if (json) {
-      writeJson(stdout, 'conflicts', { store: redactUrl(url), objects, conflicts });
+      writeJson(stdout, 'conflicts', { store: redactUrl(url), objects, conflicts, refused });
       return 0;
     }
     if (!objects.length) stdout.write(`no writable table in ${redactUrl(url)}${values.object ? ` for ${values.object}` : ''} (set writable: true on an object of the sync configuration)\n`);
     for (const o of objects) stdout.write(`${o.object.padEnd(24)} ${STATES.map((s) => `${s} ${o.counts[s]}`).join('  ')}\n`);
+    if (refused.length) stdout.write(`refused by Salesforce, newest first (correct the row and it is sent again; dead letters: sfbridge dlq list --state ${redactUrl(url)}):\n${refused.map((c) => `#${c.seq}  ${at(c.capturedAt)}  ${c.op} ${c.object} ${c.recordId}  ${c.error ?? ''}`).join('\n')}\n`);
     if (!conflicts.length) stdout.write('no conflicts recorded\n');
     else stdout.write(`conflicts, newest first:\n${conflicts.flatMap(conflictLines).join('\n')}\n`);
     return 0;

@@ -3,14 +3,11 @@
  * newest first, with per-object counts and errors. Reads the store only; a store that does not exist is
  * refused rather than created.
  */
-import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { DEFAULT_STORE_URL, readConfigFile } from '../engine/config.ts';
-import { openStore, parseStoreUrl } from '../store/index.ts';
-import { CliError, parseFlags, plural, UsageError } from './args.ts';
-import { configFileOf } from './connect.ts';
+import { DEFAULT_STORE_URL } from '../engine/config.ts';
+import { parseFlags, plural, UsageError } from './args.ts';
 import { reportError, writeJson } from './report.ts';
-import { redactUrl } from './store-flags.ts';
+import { openSyncedStore, redactUrl } from './store-flags.ts';
 import { readNextCycle, type NextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge runs [--last N] [--store URL] [--config FILE] [--json]
@@ -42,22 +39,7 @@ export async function runsCommand(argv: string[], io: { stdout?: Writable; stder
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
     const last = values.last === undefined ? 10 : Number(values.last);
     if (!Number.isInteger(last) || last < 1 || last > 1000) throw new UsageError(`--last must be an integer from 1 to 1000, got "${values.last}"`);
-    let url = values.store ?? values.to ?? env.SFBRIDGE_STORE;
-    if (!url) {
-      const file = configFileOf(values, env);
-      const raw = file ? await readConfigFile(file, env).catch((err: Error) => { throw new UsageError(`config: ${err.message}`, { code: 'CONFIG_ERROR' }); }) : {};
-      url = (raw.to as string | undefined) ?? (raw.store as string | undefined) ?? DEFAULT_STORE_URL;
-    }
-    let target;
-    try {
-      target = parseStoreUrl(url);
-    } catch (err) {
-      throw new UsageError(`--store: ${(err as Error).message}`);
-    }
-    if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync` first, or point --store at the store it writes to' });
-    }
-    const store = await openStore(url);
+    const { store, url } = await openSyncedStore(values as { store?: string; to?: string; config?: string }, env);
     let runs;
     let next: NextCycle | undefined;
     try {

@@ -19,17 +19,17 @@ import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client
 import { cdcRefusal, loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
 import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
 import { resolveObjects } from '../engine/sync/objects.ts';
-import { openSink, type Sink } from '../engine/sinks/index.ts';
+import type { Sink } from '../engine/sinks/index.ts';
 import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import type { FollowCycleKind } from '../engine/sync/follow.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { CliError, EXIT, parseFlags, plural, UsageError } from './args.ts';
-import { clientFor, clientLogger, configFileOf, credentialsFromFlags } from './connect.ts';
+import { clientFor, clientLogger, configFileOf, credentialsFromFlags, PUBSUB_FLAG_OPTIONS } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
 import { red, useColour, writeJson } from './report.ts';
-import { PUBSUB_FLAG_OPTIONS, pubsubTransport } from './events.ts';
+import type { pubsubTransport } from './events.ts';
 import { writeNextCycle } from './next-cycle.ts';
 
 const USAGE = `Usage: sfbridge sync [--config sfbridge.yaml] [options]
@@ -90,6 +90,8 @@ export function connectionFlags(config: SyncConfig, flags: Record<string, unknow
 /** The search document builder and the sinks documents go to (`documents.queue`, `documents.jsonl`). */
 async function loadDocuments(client: SalesforceClient, config: SyncConfig['documents'], store: Store): Promise<{ builder: DocumentBuilder; sinks: Sink[]; close(): Promise<void> }> {
   const { createDocumentBuilder } = await import('../engine/documents/index.ts');
+  // The sinks' clients (NATS, RabbitMQ, Redis) load only when documents go to a queue.
+  const { openSink } = await import('../engine/sinks/index.ts');
   const sinks = config.sinks.map((c) => openSink(c, { store }));
   return { builder: createDocumentBuilder(client), sinks, close: async () => void (await Promise.all(sinks.map((k) => k.close()))) };
 }
@@ -120,7 +122,7 @@ function isWritable(objects: Record<string, { writable?: boolean }>, object: str
 /** What a writable object's application changes did in Salesforce, in one line. */
 function pushedLine(object: string, p: NonNullable<RunSummary['objects'][number]['pushed']>): string {
   const parts = [`${fmt(p.inserted)} inserted`, `${fmt(p.updated)} updated`, `${fmt(p.deleted)} deleted`];
-  if (p.failed) parts.push(`${fmt(p.failed)} failed (sfbridge dlq list)`);
+  if (p.failed) parts.push(`${fmt(p.failed)} refused (sfbridge conflicts; sfbridge dlq list --state <this store> --pipeline two-way:${object}:…)`);
   if (p.skipped) parts.push(`${fmt(p.skipped)} with nothing to write`);
   if (p.conflicts) parts.push(`${plural(p.conflicts, 'conflict')} (GET /api/v1/two-way)`);
   return `${object} application changes → Salesforce: ${parts.join(', ')}`;
@@ -215,7 +217,8 @@ export async function syncCommand(argv: string[], io: SyncCommandIO = {}): Promi
   const cdcNamed = Object.entries(config.objects).filter(([, o]) => o.mode === 'cdc').map(([name]) => name.toLowerCase());
   // Decided once the objects are known: `mode: cdc` on an object that is not synced follows nothing.
   let following = !values.once && (Boolean(values.cdc) || cdcNamed.length > 0);
-  const transport = following ? await pubsubTransport(values, env) : undefined;
+  // The Pub/Sub client (gRPC, Avro) loads only when following change events.
+  const transport = following ? await (await import('./events.ts')).pubsubTransport(values, env) : undefined;
   const json = Boolean(values.json);
   const credentials = await credentialsFromFlags(connectionFlags(config, values), env);
   // Request logging (--log-level, SFBRIDGE_LOG_LEVEL): retries show as they happen at the default level.

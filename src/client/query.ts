@@ -5,8 +5,9 @@
  * Each page's body is parsed as it streams in, record by record (json-stream.ts).
  *
  * Memory note for large exports: streaming allocates fast and V8 then grows its young generation to the
- * maximum; starting Node with `--max-semi-space-size=8` (or NODE_OPTIONS) keeps the peak ~35 MB lower at no
- * measured cost in time (docs/BENCHMARKS.md, "Client vs jsforce").
+ * maximum; starting Node with `--max-semi-space-size=2` (or NODE_OPTIONS), as bin/sfbridge does for `query`,
+ * keeps the peak lower at no measured cost in time (docs/BENCHMARKS.md, "Client vs jsforce"). `jsonLines()`
+ * builds no record objects at all.
  */
 import type { Connection } from './connection.ts';
 import { ERROR_CODES, TransportError } from './errors.ts';

@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { EmittedHash, JsonValue, StoreOperations } from '../store/types.ts';
-import { deliverWithRetry, versionMessageId, type Sink, type SinkMessage, type SinkObserver, type SinkRetryOptions } from './sinks/index.ts';
+// The sink modules themselves (and their NATS, RabbitMQ and Redis clients) load only where sinks are opened.
+import { deliverWithRetry, type SinkRetryOptions } from './sinks/deliver.ts';
+import { versionMessageId, type Sink, type SinkMessage, type SinkObserver } from './sinks/types.ts';
 
 /** One version of a record, ready to emit. */
 export interface Emittable<T> {

@@ -40,6 +40,8 @@ export interface RunSummary {
   requests?: number;
   objects: ObjectSummary[];
   error?: string;
+  /** The client error code of an org-level refusal that stopped the run (AUTH_FAILED, ORG_CEILING_REACHED, …). */
+  errorCode?: string;
   /** Settings that weaken a guarantee (e.g. a lag below the safe minimum), as warned at the start. */
   warnings?: string[];
 }
@@ -172,9 +174,14 @@ export interface ServiceEventMap {
 /** The service's event emitter. */
 export class ServiceEvents extends EventEmitter<ServiceEventMap> {}
 
+/** A sink pause as one line: what is out, why, and when it is tried again. */
+export function sinkPausedMessage(d: Record<string, unknown>): string {
+  return `${String(d.sink)} unavailable (${String(d.code)}: ${String(d.reason)}); ${String(d.pending)} messages wait, retry ${Number(d.attempt) + 1} in ${(Number(d.retryInMs) / 1000).toFixed(1)} s`;
+}
+
 /** Re-emits every event of one run's engine stream on the service stream with the run's context. */
 export function forwardSyncEvents(from: SyncEvents, to: ServiceEvents, ctx: RunContext): () => void {
-  const names = ['run:started', 'object:started', 'object:batch', 'object:deletes', 'object:formulas', 'object:schema', 'object:finished', 'budget:paused', 'budget:resumed', 'budget:refused', 'warning', 'run:finished'] as const satisfies readonly (keyof SyncEventMap)[];
+  const names = ['run:started', 'object:started', 'object:batch', 'object:deletes', 'object:formulas', 'object:schema', 'object:finished', 'budget:paused', 'budget:resumed', 'budget:refused', 'sink:paused', 'sink:resumed', 'warning', 'run:finished'] as const satisfies readonly (keyof SyncEventMap)[];
   const offs = names.map((type) => {
     const fn = (data: unknown) => to.emit('pipeline:run:event', { ...ctx, type, data } as RunContext & EngineEvent);
     from.on(type, fn as never);
@@ -204,6 +211,7 @@ export function logServiceEvents(events: ServiceEvents, log: EventLogger): () =>
       if (e.type === 'warning') log.warn({ event: e.type, ...ids(e), ...data }, String(data.message));
       else if (e.type === 'budget:refused') log.error({ event: e.type, ...ids(e), code: data.code }, String(data.message));
       else if (e.type === 'budget:paused') log.warn({ event: e.type, ...ids(e), ...(data.numbers as object) }, `${e.pipeline}: API budget paused`);
+      else if (e.type === 'sink:paused') log.warn({ event: e.type, ...ids(e), ...data }, `${e.pipeline}: ${sinkPausedMessage(data)}`);
       else log.info({ event: e.type, ...ids(e), ...data }, `${e.pipeline}: ${e.type}${data.object ? ` ${String(data.object)}` : ''}`);
     }),
     on('pipeline:run:finished', (e) => (e.status === 'failed' ? log.error : log.info).call(log, { event: 'pipeline:run:finished', ...ids(e), status: e.status, seconds: e.seconds, apiCalls: e.apiCalls, objects: e.objects, error: e.error, code: e.errorCode }, `${e.pipeline}: run ${e.runId} ${e.status} in ${e.seconds.toFixed(1)} s${e.error ? ` — ${e.error}` : ''}`)),

@@ -16,12 +16,13 @@ import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
 import { SalesforceError } from '../client/errors.ts';
 import { proxyFetch } from '../client/proxy.ts';
-import { openStore, type CaptureState, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { newPlaceholderId, openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type QueryValue, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
-import { forwardSyncEvents, ServiceEvents, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
+import { forwardSyncEvents, ServiceEvents, sinkPausedMessage, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
 import { PostgresBudgets } from './jobs/budget.ts';
+import { LocalLongRequests, PostgresLongRequests } from './jobs/long-requests.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -40,6 +41,35 @@ export const LEADER_CHECK_MS = 2_000;
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
 export const FLEET_SCHEDULE_POLL_MS = 5_000;
+/** A connection held because its org's API budget is spent is tried again after this long (the 24 h window rolls). */
+export const BUDGET_HOLD_MS = 10 * 60_000;
+
+/**
+ * A connection whose runs are held after an org-level refusal: its pipelines are not queued until what ends
+ * the hold happens (the connection is fixed, or, for a spent budget, `until` passes); other connections go on.
+ */
+export interface ConnectionHold {
+  connection: string;
+  /** auth: the login or token refresh was refused; budget: the org's API ceiling or limit; pubsub: the Pub/Sub API refused the session. */
+  reason: 'auth' | 'budget' | 'pubsub';
+  code: string;
+  message: string;
+  since: string;
+  /** When runs try again by themselves (budget holds); null: only a fix of the connection ends it. */
+  until: string | null;
+  /** What ends the hold, in words. */
+  ends: string;
+  pipeline: string;
+  runId: number | null;
+  /** The connection's revision when held: a changed connection (API, Grant access, config file) ends it. */
+  revision: string | null;
+}
+
+/** Error codes of refusals that concern the whole org (every pipeline of the connection would meet them). */
+const HOLD_CODES: Record<string, ConnectionHold['reason']> = { AUTH_FAILED: 'auth', SESSION_EXPIRED: 'auth', ORG_CEILING_REACHED: 'budget', ORG_LIMIT_EXCEEDED: 'budget', PUBSUB_AUTH: 'pubsub' };
+
+const holdKey = (connection: string) => `hold:${connection}`;
+
 /** Arrivals on inbound routes within this window are delivered by one run. */
 export const INBOUND_BATCH_WINDOW_MS = 200;
 /** Readings of one org are stored at most this often (the newest is always kept in memory). */
@@ -95,6 +125,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** Each org's long-running request slots: in this process (embedded) or through Postgres (fleet). */
+  readonly longRequests: LocalLongRequests | PostgresLongRequests;
   /** The fleet's API budget per org, shared through Postgres (fleet only). */
   readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
@@ -142,9 +174,10 @@ export class Service {
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
     this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
     const budgets = this.budgets;
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)) });
+    const longRequests = (this.longRequests = this.fleet ? new PostgresLongRequests(opts.storeUrl) : new LocalLongRequests());
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), longRequests: (org, cap) => longRequests.forOrg(org, cap), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
-    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
+    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now, longLived: [JOB_KINDS.stream, JOB_KINDS.cdc] }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
     this.#recordRunEvents();
   }
@@ -219,6 +252,7 @@ export class Service {
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
     await this.budgets?.close();
+    await this.longRequests.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
@@ -250,9 +284,17 @@ export class Service {
     const schedules = new Map((await this.state.listSchedules()).map((s) => [s.pipeline, s]));
     const active = new Set((await this.queue.list({ states: ['queued', 'running'] })).map((j) => j.key));
     let soonest = Infinity;
+    const held = new Map<string, ConnectionHold | undefined>();
     for (const { spec } of pipelines) {
       const kind = pipelineKind(spec.kind);
       if (!kind) continue;
+      if (!held.has(spec.connection)) held.set(spec.connection, await this.hold(spec.connection));
+      const hold = held.get(spec.connection);
+      // A held connection's pipelines wait (not queued again every schedule); a budget hold ends by itself.
+      if (hold) {
+        if (hold.until) soonest = Math.min(soonest, Date.parse(hold.until));
+        continue;
+      }
       let sched = schedules.get(spec.name);
       const objects = this.#fanOut(spec);
       const keys = objects ? objects.map((o) => objectJobKey(spec.connection, o)) : [jobKey(spec.name)];
@@ -416,6 +458,54 @@ export class Service {
     void this.tick();
   }
 
+  // Held connections ----------------------------------------------------------------------------------
+
+  /** The hold on a connection, if any; a hold whose connection changed or whose time passed ends here. */
+  async hold(connection: string): Promise<ConnectionHold | undefined> {
+    const value = (await this.state.getSetting(holdKey(connection))) as unknown as ConnectionHold | null | undefined;
+    if (!value) return undefined;
+    if (value.until && Date.parse(value.until) <= this.#now()) {
+      await this.releaseHold(connection, 'the budget hold ended');
+      return undefined;
+    }
+    const revision = await this.connections.revision(connection);
+    if (revision !== (value.revision ?? undefined)) {
+      await this.releaseHold(connection, 'the connection was changed');
+      return undefined;
+    }
+    return value;
+  }
+
+  /** Every held connection, by name. */
+  async holds(): Promise<Map<string, ConnectionHold>> {
+    const out = new Map<string, ConnectionHold>();
+    for (const c of await this.connections.list()) {
+      const h = await this.hold(c.name);
+      if (h) out.set(c.name, h);
+    }
+    return out;
+  }
+
+  async #holdConnection(connection: string, reason: ConnectionHold['reason'], code: string, message: string, pipeline: string, runId: number): Promise<void> {
+    const until = reason === 'budget' ? new Date(this.#now() + BUDGET_HOLD_MS).toISOString() : null;
+    const ends = reason === 'budget'
+      ? `the org's rolling 24-hour window frees calls as they age: runs try again at ${until} (or raise the connection's budget.org_ceiling)`
+      : `fix the connection: PUT /api/v1/connections/${connection} with working credentials or use Grant access again (a config-file connection: correct it in the file and restart); a run started by hand tries it`;
+    const hold: ConnectionHold = { connection, reason, code, message, since: new Date(this.#now()).toISOString(), until, ends, pipeline, runId, revision: (await this.connections.revision(connection)) ?? null };
+    await this.state.putSetting(holdKey(connection), hold as unknown as JsonObject);
+    this.events.emit('warning', { pipeline, code: 'CONNECTION_HELD', message: `connection "${connection}" is held: ${message}; its pipelines wait until ${reason === 'budget' ? until : 'the connection is fixed'} (other connections go on)` });
+  }
+
+  /** Ends a connection's hold (its pipelines are scheduled again); false when it had none. */
+  async releaseHold(connection: string, why: string): Promise<boolean> {
+    const value = await this.state.getSetting(holdKey(connection));
+    if (!value) return false;
+    await this.state.putSetting(holdKey(connection), null);
+    this.events.emit('warning', { pipeline: '', code: 'CONNECTION_RESUMED', message: `connection "${connection}" is no longer held (${why}); its pipelines run again` });
+    void this.tick();
+    return true;
+  }
+
   // Runs ----------------------------------------------------------------------------------------------
 
   async #runJob(job: Job, jctx: JobContext): Promise<JobOutcome> {
@@ -427,6 +517,14 @@ export class Service {
     if (!spec) return 'done';
     const kind = pipelineKind(spec.kind)!;
     const leader = job.kind === JOB_KINDS.cdc && object ? object : undefined;
+    const cp = (job.checkpoint ?? {}) as { runId?: number; kind?: JsonObject };
+    const trigger: RunTrigger = job.resumed && cp.runId ? 'resume' : ((job.payload.trigger as RunTrigger) ?? 'schedule');
+    // Queued before its connection was held: it waits with the rest (a run started by hand still tries).
+    if (trigger !== 'manual' && (await this.hold(spec.connection))) {
+      const prev = trigger === 'resume' && this.fleet ? await this.state.getRun(cp.runId!) : undefined;
+      if (prev?.status === 'running') await this.state.updateRun(prev.id, { status: 'interrupted', finishedAt: new Date(this.#now()).toISOString(), error: 'its worker stopped while the connection was held; the pipeline runs again once the hold ends' });
+      return 'done';
+    }
     /** Why a leader ends for good (its pipeline paused, changed or removed; its object no longer `mode: cdc`). */
     const leaderGone = async (): Promise<string | undefined> => {
       const now = await this.pipelines.get(name);
@@ -462,8 +560,6 @@ export class Service {
       leaderTimer.unref();
     }
     const signal = stop.signal;
-    const cp = (job.checkpoint ?? {}) as { runId?: number; kind?: JsonObject };
-    const trigger: RunTrigger = job.resumed && cp.runId ? 'resume' : ((job.payload.trigger as RunTrigger) ?? 'schedule');
     if (trigger === 'resume' && this.fleet) {
       // The attempt this one resumes died with its worker: its run is over.
       const prev = await this.state.getRun(cp.runId!);
@@ -517,6 +613,9 @@ export class Service {
     await this.state.updateRun(row.id, { status: result.status, finishedAt, objects: result.objects as unknown as JsonObject, apiCalls: result.apiCalls, error: result.error ?? (ended ? `${endedBecause ?? 'the pipeline was paused or changed'}; it continues from its checkpoint when it runs again` : result.status === 'interrupted' ? 'the service was stopping; the run continues from its checkpoint when it starts again' : null) });
     this.live.delete(row.id);
     this.events.emit('pipeline:run:finished', { ...ctx, status: result.status, seconds, apiCalls: result.apiCalls, objects: result.objects, error: result.error, errorCode: result.errorCode });
+    const reason = result.status === 'failed' && result.errorCode ? HOLD_CODES[result.errorCode] : undefined;
+    if (reason) await this.#holdConnection(spec.connection, reason, result.errorCode!, result.error ?? result.errorCode!, name, row.id);
+    else if (result.status === 'succeeded') await this.releaseHold(spec.connection, `run ${row.id} of ${name} succeeded`);
     if (leader) {
       // A leader leaves the pipeline's schedule alone. Ended: the schedule starts a new one if the pipeline
       // wants it; interrupted (shutdown): resumed; failed: retried by the queue with backoff.
@@ -588,8 +687,8 @@ export class Service {
     on('pipeline:run:event', (e) => {
       if (e.type === 'object:batch' || e.type === 'run:started' || e.type === 'run:finished') return;
       const d = e.data as Record<string, unknown>;
-      const level = e.type === 'warning' || e.type === 'budget:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
-      const message = typeof d.message === 'string' ? d.message : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
+      const level = e.type === 'warning' || e.type === 'budget:paused' || e.type === 'sink:paused' ? 'warn' : e.type === 'budget:refused' || (e.type === 'object:finished' && d.status === 'failed') ? 'error' : 'info';
+      const message = typeof d.message === 'string' ? d.message : e.type === 'sink:paused' ? sinkPausedMessage(d) : e.type === 'sink:resumed' ? `${String(d.sink)} delivering again after ${(Number(d.pausedMs) / 1000).toFixed(1)} s paused` : e.type === 'object:finished' ? `${String(d.object)}: ${String(d.status)} (${String(d.read)} read, ${String(d.written)} written, ${String(d.deleted)} deleted)${d.error ? ` — ${String(d.error)}` : ''}` : `${e.type}${d.object ? ` ${String(d.object)}` : ''}`;
       add(e.runId, level, e.type, message, d);
     });
     on('warning', (e) => e.runId && add(e.runId, 'warn', 'warning', e.message, { code: e.code }));
@@ -749,13 +848,14 @@ export class Service {
    * Two-way sync over the stores of every sync pipeline: each writable object with its captured changes
    * by state, and the recorded conflicts (newest first, both versions).
    */
-  async twoWay(options: { object?: string; limit?: number } = {}): Promise<{ objects: Array<{ object: string; counts: Record<CaptureState, number> }>; conflicts: ConflictRecord[] }> {
+  async twoWay(options: { object?: string; limit?: number } = {}): Promise<{ objects: Array<{ object: string; counts: Record<CaptureState, number> }>; conflicts: ConflictRecord[]; changes: CapturedChange[] }> {
     const urls = new Set<string>();
     for (const e of await this.pipelines.list()) {
       if (e.spec.kind === 'sync') urls.add(resolveStoreUrl((e.spec as unknown as SyncPipelineSpec).store ?? this.storeUrl, this.baseDir));
     }
     const objects: Array<{ object: string; counts: Record<CaptureState, number> }> = [];
     const conflicts: ConflictRecord[] = [];
+    const changes: CapturedChange[] = [];
     const limit = options.limit ?? 200;
     for (const url of urls) {
       const cap = await (await this.store(url)).writeCapture();
@@ -764,8 +864,50 @@ export class Service {
         objects.push({ object, counts: await cap.counts(object) });
       }
       conflicts.push(...(await cap.conflicts({ object: options.object, limit })));
+      changes.push(...(await cap.changes({ object: options.object, limit })));
     }
-    return { objects, conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit) };
+    return {
+      objects,
+      conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit),
+      changes: changes.sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.seq - a.seq).slice(0, limit),
+    };
+  }
+
+  /**
+   * Two-way sync over HTTP: inserts, updates or deletes one row of a writable mirror table, as an application
+   * writing the table would (the change is captured and sent to Salesforce by the next cycle). An insert
+   * without `Id` gets a placeholder, returned, that Salesforce's Id replaces once it is written.
+   */
+  async twoWayWrite(object: string, change: { kind: 'insert'; values: Record<string, QueryValue> } | { kind: 'update'; id: string; values: Record<string, QueryValue> } | { kind: 'delete'; id: string }): Promise<{ id: string; changed: number }> {
+    let url: string | undefined;
+    let named: string | undefined;
+    for (const e of await this.pipelines.list()) {
+      if (e.spec.kind !== 'sync') continue;
+      const spec = e.spec as unknown as SyncPipelineSpec & { objects?: Record<string, { writable?: boolean }> };
+      const hit = Object.entries(spec.objects ?? {}).find(([name, o]) => name.toLowerCase() === object.toLowerCase() && o?.writable);
+      if (hit) {
+        url = resolveStoreUrl(spec.store ?? this.storeUrl, this.baseDir);
+        named = hit[0];
+        break;
+      }
+    }
+    if (!url || !named) throw new PipelineError('NOT_WRITABLE', 404, `no sync pipeline has ${object} writable: set objects.${object}.writable: true in a sync pipeline`);
+    const store = await this.store(url);
+    const shape = await store.tableShape(named);
+    if (!shape?.mirror) throw new PipelineError('NOT_WRITABLE', 409, `${object} has no mirror table yet: it is created by the pipeline's first run`);
+    if (!shape.writable) throw new PipelineError('NOT_WRITABLE', 409, `${object}'s mirror table is not writable yet: the pipeline's next run makes it so`);
+    const id = change.kind === 'insert' ? String(Object.entries(change.values).find(([k]) => k.toLowerCase() === 'id')?.[1] ?? newPlaceholderId()) : change.id;
+    try {
+      const changed = change.kind === 'insert'
+        ? await store.mutateTable(shape, { kind: 'insert', values: { ...Object.fromEntries(Object.entries(change.values).filter(([k]) => k.toLowerCase() !== 'id')), Id: id } })
+        : change.kind === 'update'
+          ? await store.mutateTable(shape, { kind: 'update', key: { Id: id }, values: change.values })
+          : await store.mutateTable(shape, { kind: 'delete', key: { Id: id } });
+      return { id, changed };
+    } catch (err) {
+      if ((err as Error).name === 'QueryError') throw new PipelineError('INVALID_RECORD', 400, `${object}: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   /** Open dead letters per pipeline (metrics). */
@@ -837,8 +979,9 @@ export class Service {
   // Status --------------------------------------------------------------------------------------------
 
   /** Every pipeline with its schedule and last run (the overview and the API). */
-  async overview(): Promise<Array<{ entry: PipelineEntry; schedule: ScheduleRow | undefined; running: boolean; queued: boolean; leaders?: LeaderView[] }>> {
+  async overview(): Promise<Array<{ entry: PipelineEntry; schedule: ScheduleRow | undefined; running: boolean; queued: boolean; leaders?: LeaderView[]; held?: ConnectionHold }>> {
     const pipelines = await this.pipelines.list();
+    const holds = await this.holds();
     const schedules = new Map((await this.state.listSchedules()).map((s) => [s.pipeline, s]));
     const jobs = await this.queue.list({ states: ['queued', 'running', 'failed'] });
     const byKey = new Map<string, Job>();
@@ -856,7 +999,8 @@ export class Service {
         return { object, state, jobId: job?.id ?? null, runId: state === 'following' ? runId : null, error: job?.error ?? null, retryAt: state === 'retrying' ? job!.runAt : null };
       });
       const all = [...keys, ...followed.map((o) => cdcJobKey(entry.spec.connection, o))];
-      return { entry, schedule: schedules.get(entry.spec.name), running: all.some((k) => runningKeys.has(k)), queued: all.some((k) => queuedKeys.has(k)), ...(followed.length ? { leaders } : {}) };
+      const held = holds.get(entry.spec.connection);
+      return { entry, schedule: schedules.get(entry.spec.name), running: all.some((k) => runningKeys.has(k)), queued: all.some((k) => queuedKeys.has(k)), ...(followed.length ? { leaders } : {}), ...(held ? { held } : {}) };
     });
   }
 

@@ -38,6 +38,17 @@ export function createMetrics(service: Service, opts: { defaultMetrics?: boolean
     },
   });
   new client.Gauge({
+    name: 'sfbridge_two_way_changes',
+    help: "Two-way sync: application changes of each writable table by state (pending, succeeded, failed, superseded, skipped)",
+    labelNames: ['object', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const t = await service.twoWay({ limit: 1 }).catch(() => ({ objects: [] }));
+      for (const o of t.objects) for (const [state, n] of Object.entries(o.counts)) this.set({ object: o.object, state }, n);
+    },
+  });
+  new client.Gauge({
     name: 'sfbridge_pipeline_lag_seconds',
     help: 'Seconds since the start of the last successful run of each pipeline (its data is current as of then)',
     labelNames: ['pipeline'],

@@ -6,7 +6,9 @@
  * query, so nothing in it (a stray quote, a `LIMIT`, a second statement) can change the query's structure.
  * Semi-joins (`Id IN (SELECT AccountId FROM Opportunity WHERE …)`, one level) are rebuilt the same way.
  */
-import { parseQuery, type Condition as AstCondition, type ValueQueryCondition, type WhereClause } from '@jetstreamapp/soql-parser-js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Condition as AstCondition, ValueQueryCondition, WhereClause } from '@jetstreamapp/soql-parser-js';
 import { and, cond, Condition, from, not, or, OPERATORS, type Operator } from './builder.ts';
 import { dateLiteral, escapeLike, likePattern, soqlDate, type SoqlValue } from './literals.ts';
 
@@ -244,6 +246,18 @@ function build(toks: Tok[], fields: Collected): Condition {
  * Parses a SOQL condition (what follows WHERE) into a builder condition; throws {@link SoqlConditionError}
  * naming the problem and the fix for anything that is not a plain condition.
  */
+type SoqlParser = typeof import('@jetstreamapp/soql-parser-js');
+let soqlParser: SoqlParser | undefined;
+/**
+ * soql-parser-js, loaded on the first condition parsed: building its grammar costs ~30 MB and ~0.1 s, which
+ * every command importing the config modules would otherwise pay. Loaded synchronously (require of the same
+ * ES module `import` would resolve, so it is one module instance with the emulator's).
+ */
+function parseQuery(...args: Parameters<SoqlParser['parseQuery']>): ReturnType<SoqlParser['parseQuery']> {
+  soqlParser ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve('@jetstreamapp/soql-parser-js'))) as SoqlParser;
+  return soqlParser.parseQuery(...args);
+}
+
 export function parseCondition(text: string): ParsedCondition {
   if (typeof text !== 'string' || text.trim() === '') throw new SoqlConditionError(`the condition is empty; ${EXAMPLE}`);
   const trimmed = text.trim();

@@ -122,13 +122,54 @@ function sqliteTriggers(object: string, columns: readonly string[], guard: strin
   const log = quote(CHANGES_TABLE);
   const when = `NOT EXISTS (SELECT 1 FROM ${quote(APPLYING_TABLE)})`;
   const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-  const list = (test: (c: string) => string) => `rtrim(${columns.map((c) => `(CASE WHEN ${test(quote(c))} THEN ${lit(`${c},`)} ELSE '' END)`).join(' || ')}, ',')`;
+  // A balanced tree of `||`: a flat chain over hundreds of columns would pass SQLite's expression depth limit.
+  const concat = (parts: readonly string[]): string => (parts.length === 1 ? parts[0] : `(${concat(parts.slice(0, parts.length >> 1))} || ${concat(parts.slice(parts.length >> 1))})`);
+  const list = (test: (c: string) => string) => `rtrim(${concat(columns.map((c) => `(CASE WHEN ${test(quote(c))} THEN ${lit(`${c},`)} ELSE '' END)`))}, ',')`;
   const cols = '(object, record_id, op, fields, base_stamp, captured_at)';
   return [
     `CREATE TRIGGER ${quote(triggerName('ins', object))} AFTER INSERT ON ${t} WHEN ${when} BEGIN INSERT INTO ${log} ${cols} VALUES (${lit(object)}, NEW."Id", 'insert', ${list((c) => `NEW.${c} IS NOT NULL`)}, NULL, ${now}); END`,
     `CREATE TRIGGER ${quote(triggerName('upd', object))} AFTER UPDATE ON ${t} WHEN ${when} BEGIN INSERT INTO ${log} ${cols} SELECT ${lit(object)}, NEW."Id", 'update', f, OLD.${quote(guard)}, ${now} FROM (SELECT ${list((c) => `OLD.${c} IS NOT NEW.${c}`)} AS f) WHERE f <> ''; END`,
     `CREATE TRIGGER ${quote(triggerName('del', object))} AFTER DELETE ON ${t} WHEN ${when} BEGIN INSERT INTO ${log} ${cols} VALUES (${lit(object)}, OLD."Id", 'delete', '', OLD.${quote(guard)}, ${now}); END`,
   ];
+}
+
+/**
+ * (Re)creates the capture of a mirror table inside `conn`'s transaction: on Postgres the shared trigger
+ * function, the table's trigger and the placeholder default of `Id`; on SQLite the three triggers with the
+ * table's current columns. Skipped when the recorded signature (guard and columns) is the same, unless
+ * `force`. Returns whether anything was (re)made.
+ */
+export async function installCapture(conn: Conn, driver: Driver, info: { object: string; columns: readonly string[]; guard: string }, force: boolean): Promise<boolean> {
+  const d = driver.dialect;
+  const signature = createHash('sha256').update(`v1\u0000${info.guard}\u0000${info.columns.join(',')}`).digest('hex').slice(0, 32);
+  const key = info.object.toLowerCase();
+  const p = new Params(d);
+  const [row] = await conn.all(`SELECT signature FROM ${d.table(CAPTURE_TABLE)} WHERE object_key = ${p.add(key)}`, p.values);
+  if (!force && row && String(row.signature) === signature) return false;
+  if (d.name === 'postgres') {
+    // Concurrent CREATE OR REPLACE FUNCTION calls on one schema would race: one at a time.
+    const lockKey = createHash('sha256').update(`sfbridge:capture:${d.table('')}`).digest().readInt32BE(0);
+    await conn.all(`SELECT pg_advisory_xact_lock(${lockKey}) AS l`);
+    await conn.run(pgFunction(driver));
+    const name = quote(triggerName('row', info.object));
+    await conn.run(`CREATE OR REPLACE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${d.table(info.object)} FOR EACH ROW EXECUTE FUNCTION ${d.table('_sfbridge_capture_row')}(${lit(info.object)}, ${lit(info.guard)})`);
+    // An application insert may leave Id out: it gets a placeholder until Salesforce's Id replaces it.
+    await conn.run(`ALTER TABLE ${d.table(info.object)} ALTER COLUMN ${quote('Id')} SET DEFAULT ('new-' || substr(md5(random()::text || clock_timestamp()::text), 1, 14))`);
+  } else {
+    await dropSqliteCapture(conn, info.object);
+    for (const sql of sqliteTriggers(info.object, info.columns, info.guard)) await conn.run(sql);
+  }
+  const q = new Params(d);
+  await conn.run(
+    `INSERT INTO ${d.table(CAPTURE_TABLE)} (object_key, object, signature, enabled_at) VALUES (${q.add(key)}, ${q.add(info.object)}, ${q.add(signature)}, ${q.add(nowIso())}) ON CONFLICT (object_key) DO UPDATE SET signature = excluded.signature, enabled_at = excluded.enabled_at`,
+    q.values,
+  );
+  return true;
+}
+
+/** Drops a SQLite table's capture triggers (they name its columns, so a column cannot be dropped under them). */
+export async function dropSqliteCapture(conn: Conn, object: string): Promise<void> {
+  for (const kind of ['ins', 'upd', 'del']) await conn.run(`DROP TRIGGER IF EXISTS ${quote(triggerName(kind, object))}`);
 }
 
 /** What the capture needs to know about a mirror table, and how to write to it with the guard on. */
@@ -200,34 +241,10 @@ export class SqlWriteCapture implements WriteCapture {
   }
 
   async enable(object: string): Promise<{ changed: boolean }> {
-    const d = this.#d;
     const changed = await this.#driver.transaction(async (conn) => {
       const info = await this.#host.tableInfo(conn, object);
       if (!info) throw new Error(`No mirror table for ${JSON.stringify(object)}: sync it once before making it writable`);
-      const signature = createHash('sha256').update(`v1\u0000${info.guard}\u0000${info.columns.join(',')}`).digest('hex').slice(0, 32);
-      const key = info.object.toLowerCase();
-      const p = new Params(d);
-      const [row] = await conn.all(`SELECT signature FROM ${d.table(CAPTURE_TABLE)} WHERE object_key = ${p.add(key)}`, p.values);
-      if (row && String(row.signature) === signature) return false;
-      if (d.name === 'postgres') {
-        // The same lock the store's bootstrap takes: concurrent CREATE OR REPLACE FUNCTION calls would race.
-        const lockKey = createHash('sha256').update(`sfbridge:capture:${d.table('')}`).digest().readInt32BE(0);
-        await conn.all(`SELECT pg_advisory_xact_lock(${lockKey}) AS l`);
-        await conn.run(pgFunction(this.#driver));
-        const name = quote(triggerName('row', info.object));
-        await conn.run(`CREATE OR REPLACE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${d.table(info.object)} FOR EACH ROW EXECUTE FUNCTION ${d.table('_sfbridge_capture_row')}(${lit(info.object)}, ${lit(info.guard)})`);
-        // An application insert may leave Id out: it gets a placeholder until Salesforce's Id replaces it.
-        await conn.run(`ALTER TABLE ${d.table(info.object)} ALTER COLUMN ${quote('Id')} SET DEFAULT ('new-' || substr(md5(random()::text || clock_timestamp()::text), 1, 14))`);
-      } else {
-        for (const kind of ['ins', 'upd', 'del']) await conn.run(`DROP TRIGGER IF EXISTS ${quote(triggerName(kind, info.object))}`);
-        for (const sql of sqliteTriggers(info.object, info.columns, info.guard)) await conn.run(sql);
-      }
-      const q = new Params(d);
-      await conn.run(
-        `INSERT INTO ${d.table(CAPTURE_TABLE)} (object_key, object, signature, enabled_at) VALUES (${q.add(key)}, ${q.add(info.object)}, ${q.add(signature)}, ${q.add(nowIso())}) ON CONFLICT (object_key) DO UPDATE SET signature = excluded.signature, enabled_at = excluded.enabled_at`,
-        q.values,
-      );
-      return true;
+      return installCapture(conn, this.#driver, info, false);
     });
     this.#host.invalidate(object);
     return { changed };
@@ -243,9 +260,7 @@ export class SqlWriteCapture implements WriteCapture {
           await conn.run(`DROP TRIGGER IF EXISTS ${quote(triggerName('row', name))} ON ${d.table(name)}`);
           await conn.run(`ALTER TABLE ${d.table(name)} ALTER COLUMN ${quote('Id')} DROP DEFAULT`);
         }
-      } else {
-        for (const kind of ['ins', 'upd', 'del']) await conn.run(`DROP TRIGGER IF EXISTS ${quote(triggerName(kind, name))}`);
-      }
+      } else await dropSqliteCapture(conn, name);
       const p = new Params(d);
       await conn.run(`DELETE FROM ${d.table(CAPTURE_TABLE)} WHERE object_key = ${p.add(name.toLowerCase())}`, p.values);
     });

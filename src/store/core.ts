@@ -46,7 +46,7 @@ import {
   type WriteCapture,
 } from './types.ts';
 import { SqlPublishState } from './publish-state.ts';
-import { CAPTURE_TABLE, CHANGES_TABLE, captureDdl, guardOff, guardOn, heldFields, SqlWriteCapture } from './capture.ts';
+import { CAPTURE_TABLE, CHANGES_TABLE, captureDdl, dropSqliteCapture, guardOff, guardOn, heldFields, installCapture, SqlWriteCapture } from './capture.ts';
 import { columnOf, compileMutation, kindOfSqlType, runCount, runQuery, type QueryExpr, type TableMutation, type TableQuery, type TableShape } from './query.ts';
 import { createHash } from 'node:crypto';
 import { SqlServiceState } from './service-state.ts';
@@ -839,7 +839,14 @@ export class MirrorStore implements Store {
       // Metadata is re-read after commit; a rolled-back ALTER must not linger in the cache.
       this.#meta.delete(key);
       if (existing) await d.beforeAlter?.(conn, existing.object);
+      // A writable SQLite table's triggers name its columns: they go first and come back with the new columns.
+      if (existing?.writable && d.name === 'sqlite') await dropSqliteCapture(conn, existing.object);
       const result = existing ? await this.#alterTable(conn, existing, spec, options?.drop ?? []) : await this.#createTable(conn, spec, options?.deferIndexes === true);
+      if (existing?.writable) {
+        const meta = await this.loadMeta(conn, spec.object);
+        this.#meta.delete(key);
+        if (meta) await installCapture(conn, this.driver, { object: meta.object, guard: meta.guard, columns: [...meta.columns.values()].map((c) => c.spec.name) }, d.name === 'sqlite');
+      }
       if (d.afterTable) {
         const meta = await this.loadMeta(conn, spec.object);
         this.#meta.delete(key);
@@ -976,7 +983,7 @@ export class MirrorStore implements Store {
           const columns = [...meta.columns.values()]
             .filter((c) => !c.removed)
             .map((c) => ({ name: c.spec.name, kind: c.kind, nullable: c.spec.name !== 'Id', ...(c.spec.length !== undefined && c.kind === 'text' ? { length: c.spec.length } : {}) }));
-          return { table: meta.object, mirror: true, columns, key: ['Id'] };
+          return { table: meta.object, mirror: true, ...(meta.writable ? { writable: true } : {}), columns, key: ['Id'] };
         }
         const found = await d.columnsOf(conn, table);
         if (!found) return undefined;

@@ -1,6 +1,7 @@
 /**
  * Event pipelines' delivery loop (`followTopic`) against the emulator's Pub/Sub server on a real gRPC socket:
- * platform events and change events reach a JSONL file, a store table and a webhook (a local HTTP server);
+ * platform events and change events reach a JSONL file, a store table (SQLite and Postgres), a Redis stream
+ * (a redelivery dropped by the broker's id set) and a webhook (a local HTTP server);
  * the replay checkpoint moves only after the sink accepted a batch; a sink that refuses one event yields one
  * dead letter and the stream goes on; a sink that is out retries without moving the checkpoint; an expired
  * replay id restarts at the tip and says so.
@@ -15,7 +16,7 @@ import { readReplayCheckpoint, SalesforceClient } from '../../src/client/index.t
 import { createEmulator, type Emulator } from '../../src/emulator/app.ts';
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
-import { openSink, parseSinkConfig } from '../../src/engine/sinks/index.ts';
+import { openSink, parseSinkConfig, SinkError } from '../../src/engine/sinks/index.ts';
 import { followTopic, type FollowCounts } from '../../src/engine/subscriptions/follow.ts';
 import { EventTableSink } from '../../src/engine/subscriptions/table-sink.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
@@ -86,6 +87,11 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     const lines = async () => (await readFile(path, 'utf8').catch(() => '')).split('\n').slice(0, -1).map((l) => JSON.parse(l));
     // Earlier tests' events are retained too: wait for ours.
     await until(async () => (await lines()).filter((l) => l.id.startsWith('ev-A')).length === 3, 'three lines');
+    // The checkpoint follows the sink's acceptance (a stop in between would deliver the batch again).
+    await until(async () => {
+      const cp = await readReplayCheckpoint(store, 'ship-jsonl');
+      return cp && Buffer.from(cp).readBigUInt64BE() >= BigInt(start + 3);
+    }, 'the checkpoint after the batch');
     ctl.abort();
     await run;
     await sink.close();
@@ -133,6 +139,29 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     await store.close();
   });
 
+  it('on Postgres: rows, checkpoint and dead letters in one schema', async () => {
+    const { backends } = await import('../store/backends.ts');
+    const place = await backends.find((b) => b.name === 'postgres')!.place();
+    const store = await place.open();
+    try {
+      const [p1] = await publish(['PG1', 'PG2']);
+      await store.setCheckpoint('events:ship-pg', null, { replayId: (p1 - 1n).toString(16).padStart(16, '0') });
+      const { controller, done } = follow(store, 'ship-pg', new EventTableSink('pg_events', { store }));
+      await until(async () => (await store.getRecord('pg_events', 'ev-PG2').catch(() => undefined)) !== undefined, 'the Postgres rows');
+      controller.abort();
+      await done;
+      assert.equal(await store.count('pg_events'), 2);
+      assert.equal(JSON.parse(String((await store.getRecord('pg_events', 'ev-PG1'))?.Payload)).Order__c, 'PG1');
+      assert.ok(Buffer.from((await readReplayCheckpoint(store, 'ship-pg'))!).readBigUInt64BE() > p1);
+      const state = await store.publishState();
+      await state.addDeadLetters([{ pipeline: 'ship-pg', key: 'x', object: '/event/Shipment__e', operation: 'deliver', externalIdField: null, payload: {}, error: { code: 'SINK_REJECTED', message: 'no', fields: [] }, attempts: 1 }]);
+      assert.equal((await state.listDeadLetters({ pipeline: 'ship-pg' })).length, 1);
+    } finally {
+      await store.close();
+      await place.cleanup();
+    }
+  });
+
   it('change events: a CDC topic into a table, with the entity, change type and record ids', async () => {
     const store = await openStore('sqlite::memory:');
     const { id } = await sf.create('Account', { Name: 'Pipeline Co' });
@@ -157,6 +186,35 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     assert.equal(JSON.parse(String(byType.UPDATE.Payload)).Name, 'Pipeline Co Ltd');
     assert.deepEqual(JSON.parse(String(byType.UPDATE.Payload)).ChangeEventHeader.changedFields.sort(), ['LastModifiedDate', 'Name']);
     await store.close();
+  });
+
+  it('a broker sink: events into a Redis stream, and a redelivery after a restart is dropped by the id set', async () => {
+    const { readRedis, deleteRedisKeys } = await import('../helpers/sink-readers.ts');
+    const { redisIdSetKey } = await import('../../src/engine/sinks/index.ts');
+    const url = process.env.SFBRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+    const key = `sfbridge-test-events-${process.pid}-${Date.now()}`;
+    const store = await openStore('sqlite::memory:');
+    try {
+      const [r1] = await publish(['R1', 'R2']);
+      const from = (r1 - 1n).toString(16).padStart(16, '0');
+      for (let round = 0; round < 2; round++) {
+        // The second round starts from the same position again: every event is delivered twice.
+        await store.setCheckpoint('events:ship-redis', null, { replayId: from });
+        const sink = openSink(parseSinkConfig({ kind: 'redis', url, name: key }));
+        const { controller, done, counts } = follow(store, 'ship-redis', sink);
+        await until(() => counts.delivered >= 2, 'the deliveries');
+        controller.abort();
+        await done;
+        await sink.close();
+      }
+      const stored = await readRedis(url, key);
+      assert.deepEqual(stored.map((m) => m.id), ['ev-R1', 'ev-R2']);
+      assert.equal((stored[0].body as { payload: { Order__c: string } }).payload.Order__c, 'R1');
+      assert.equal(stored[0].headers['sfbridge-topic'], '/event/Shipment__e');
+      await deleteRedisKeys(url, key, redisIdSetKey(key));
+    } finally {
+      await store.close();
+    }
   });
 
   it('a webhook that refuses one event: one dead letter, the rest delivered; a webhook that is out: retried, the checkpoint waits', async () => {
@@ -205,6 +263,21 @@ describe('event pipelines: a topic to a sink, at least once', () => {
     await done;
     await sink.close();
     hook.close();
+    await store.close();
+  });
+
+  it('a store that fails while an event is refused fails the loop (it does not hang on the idle stream)', async () => {
+    const store = await openStore('sqlite::memory:');
+    const broken = await openStore('sqlite::memory:');
+    const deadLetters = await broken.publishState();
+    await broken.close();
+    const refuse = { kind: 'webhook' as const, label: 'refuses everything', deliver: async () => { throw new SinkError('SINK_REJECTED', 'refuses everything', 'HTTP 400'); }, close: async () => undefined };
+    const [r] = await publish(['S1']);
+    await store.setCheckpoint('events:ship-broken', null, { replayId: (r - 1n).toString(16).padStart(16, '0') });
+    const controller = new AbortController();
+    await assert.rejects(followTopic({ pipeline: 'ship-broken', topic: '/event/Shipment__e', source: sf.events, sink: refuse, store, deadLetters, lingerMs: 20, signal: controller.signal }));
+    // The event was not dead-lettered, so the checkpoint stays before it.
+    assert.equal(Buffer.from((await readReplayCheckpoint(store, 'ship-broken'))!).readBigUInt64BE(), r - 1n);
     await store.close();
   });
 

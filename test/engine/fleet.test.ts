@@ -260,7 +260,8 @@ describe('fleet: one CDC leader per (connection, object), with failover', () => 
       const config = join(dir, 'sfbridge.yaml');
       writeFileSync(config, JSON.stringify({ connections, pipelines: [raw] }));
       const storeUrl = db.url('svc');
-      const args = ['--store', storeUrl, '--config', config, '--concurrency', '2'];
+      // One slot each: the leader runs beside it, so Contact's cycles go on wherever the leader is.
+      const args = ['--store', storeUrl, '--config', config, '--concurrency', '1'];
       service = await Service.open({ storeUrl, connections: connections as never, pipelines: [{ spec: parsePipeline(raw), raw: raw as never, source: 'config' } as PipelineEntry], baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
       for (let i = 0; i < 2; i++) workers.push(await startWorker(args, env));
       await service.start();
@@ -276,6 +277,7 @@ describe('fleet: one CDC leader per (connection, object), with failover', () => 
           const [acc] = await sf.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 1 OFFSET ${(n * 7) % 200}`).toArray();
           if (acc) await sf.update('Account', acc.Id, { Name: `Changed ${n}`, NumberOfEmployees: n });
           if (n % 3 === 0) await sf.create('Account', { Name: `New ${n}` });
+          if (n % 4 === 0) await sf.create('Contact', { LastName: `New ${n}` });
           n++;
           await sleep(100);
         }

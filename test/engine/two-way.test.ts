@@ -349,3 +349,45 @@ for (const backend of backends) {
   });
 }
 
+for (const backend of backends) {
+  describe(`two-way typed values (${backend.name})`, () => {
+    test('numbers, dates and booleans go out as Salesforce types, and their echo is recognised by value', async () => {
+      const place = await backend.place(true);
+      const emu = await emulator('none');
+      emu.org.clock.set(Date.now() - 30 * MIN, true);
+      const store = await place.open();
+      const app = await appSql(place, backend.name);
+      const settings = { Account: { writable: true }, Contact: { writable: true } } satisfies Record<string, ObjectSettings>;
+      const cycle = () => {
+        emu.org.clock.advance(1000);
+        return sync(emu, store, ['Account', 'Contact'], { objectSettings: settings, countCheck: false });
+      };
+      try {
+        const client = clientFor(emu);
+        const { id: account } = await client.create('Account', { Name: 'Typed' });
+        const { id: contact } = await client.create('Contact', { LastName: 'Typed', AccountId: account });
+        await cycle();
+        await app.run(`UPDATE "Account" SET "AnnualRevenue" = ?, "NumberOfEmployees" = ? WHERE "Id" = ?`, [1234.5, 42, account]);
+        await app.run(`UPDATE "Contact" SET "Birthdate" = ?, "DoNotCall" = ? WHERE "Id" = ?`, ['1990-05-17', backend.name === 'sqlite' ? 1 : true, contact]);
+        const first = await cycle();
+        assert.deepEqual(first.objects.map((o) => o.pushed?.updated), [1, 1], JSON.stringify(first.objects));
+        const [a] = await collectQuery(client, `SELECT AnnualRevenue, NumberOfEmployees FROM Account WHERE Id = '${account}'`);
+        const [c] = await collectQuery(client, `SELECT Birthdate, DoNotCall FROM Contact WHERE Id = '${contact}'`);
+        assert.deepEqual([a.AnnualRevenue, a.NumberOfEmployees, c.Birthdate, c.DoNotCall], [1234.5, 42, '1990-05-17', true]);
+        // Changed again before the echo is read: recognised by the values sent, so no conflict.
+        await app.run(`UPDATE "Account" SET "Phone" = ? WHERE "Id" = ?`, ['555-0101', account]);
+        await app.run(`UPDATE "Contact" SET "Phone" = ? WHERE "Id" = ?`, ['555-0102', contact]);
+        const second = await cycle();
+        assert.deepEqual(second.objects.map((o) => [o.pushed?.echoes, o.pushed?.conflicts, o.pushed?.updated]), [[1, 0, 1], [1, 0, 1]], JSON.stringify(second.objects));
+        assert.deepEqual(await (await store.writeCapture()).conflicts(), []);
+        assert.equal((await store.getRecord('Contact', contact))?.Birthdate, '1990-05-17');
+      } finally {
+        await app.close();
+        await store.close();
+        emu.close();
+        await place.cleanup();
+      }
+    });
+  });
+}
+

@@ -31,6 +31,7 @@ let token: string;
 let sf: SalesforceClient;
 const hooked: string[] = [];
 let poisonRefused = true;
+let hookDown = false;
 
 before(async () => {
   org = await servedOrg({ objects: schemaFromData({ objects: [{ name: 'Order_Placed__e', fields: [{ name: 'Order_Number__c', type: 'string', length: 20 }] }] }) });
@@ -40,6 +41,7 @@ before(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const ids = (JSON.parse(body) as { messages: { id: string }[] }).messages.map((m) => m.id);
+      if (hookDown) return void res.writeHead(503).end('down for maintenance');
       if (ids.includes(POISON) && poisonRefused) return void res.writeHead(400).end(`order ${POISON} is unknown here`);
       hooked.push(...ids);
       res.writeHead(204).end();
@@ -107,6 +109,10 @@ it('follows a topic into a file, a table and a webhook across a SIGKILL, at leas
     return r.runs?.[0]?.objects?.[TOPIC]?.written >= 30 && r;
   }, 20_000, 'live counts');
   assert.equal(runs.runs[0].objects[TOPIC].status, 'running');
+  // Metrics follow the running run batch by batch.
+  const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const written = /sfbridge_records_written_total\{pipeline="orders-jsonl",object="\/event\/Order_Placed__e"\} (\d+)/.exec(metrics);
+  assert.ok(written && Number(written[1]) >= 30, metrics.split('\n').filter((l) => l.includes('written')).join('\n'));
 
   // Kill while publishing goes on.
   const publishing = (async () => {
@@ -150,10 +156,20 @@ it('follows a topic into a file, a table and a webhook across a SIGKILL, at leas
   assert.equal(replay.result.success, true);
   assert.ok(hooked.includes(POISON));
 
+  // A webhook outage shows in the run's event log; the event arrives once it is back.
+  hookDown = true;
+  await sf.events.publish(TOPIC, [{ id: 'outage-1', Order_Number__c: 'OUTAGE-1' }]);
+  const hookRun = (await api('/api/v1/runs?pipeline=orders-hook&status=running')).runs[0];
+  const paused = await until(async () => (await api(`/api/v1/runs/${hookRun.id}/events`)).events.find((e: { type: string }) => e.type === 'sink:paused'), 20_000, 'the sink pause in the run log');
+  assert.equal(paused.level, 'warn');
+  assert.match(paused.message, /unavailable \(SINK_BUSY: HTTP 503: down for maintenance\); 1 messages wait/);
+  hookDown = false;
+  await until(() => hooked.includes('outage-1'), 30_000, 'the event after the outage');
+
   // Pause ends the stream (nothing more is delivered), resume continues from the checkpoint.
   const post = async (path: string) => (await fetch(`${svc.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
-  const paused = await post('/api/v1/pipelines/orders-jsonl/pause');
-  assert.equal(paused.state, 'paused');
+  const pausedView = await post('/api/v1/pipelines/orders-jsonl/pause');
+  assert.equal(pausedView.state, 'paused');
   const late = ['late-1', 'late-2', 'late-3'];
   await sf.events.publish(TOPIC, late.map((id) => ({ id, Order_Number__c: id })));
   await until(async () => late.every((id) => hooked.includes(id)), 20_000, 'the late events at the webhook');
@@ -165,7 +181,7 @@ it('follows a topic into a file, a table and a webhook across a SIGKILL, at leas
   assert.equal(await svc.exit, 0);
   const store = await openStore(home.storeUrl);
   try {
-    assert.equal(await store.count('order_events'), all.length + late.length);
+    assert.equal(await store.count('order_events'), all.length + late.length + 1);
     const row = await store.getRecord('order_events', 'order-7');
     assert.equal(JSON.parse(String(row?.Payload)).Order_Number__c, 'ORDER-7');
   } finally {

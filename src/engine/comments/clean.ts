@@ -16,11 +16,33 @@
  * What remains hand-written is text normalisation (line endings, no-break and zero-width spaces, NFC,
  * mis-decoded UTF-8) and Salesforce's own Email-to-Case thread references, which no library knows.
  */
-import EmailForwardParser, { type EmailForwardMailbox } from 'email-forward-parser';
-import EmailReplyParser from 'email-reply-parser';
-import { compile, type HtmlToTextOptions } from 'html-to-text';
-import planer from 'planer';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { EmailForwardMailbox } from 'email-forward-parser';
+import type { HtmlToTextOptions } from 'html-to-text';
 import type { CommentMessage } from './shape.ts';
+
+/**
+ * The four libraries, loaded on first use: every command that reads a config file imports this module (the
+ * comments config validates its sources), and loading them costs ~20 MB. Loaded synchronously, by the file
+ * `import` would resolve to, so an ES module is the same instance an `import` elsewhere gets.
+ */
+const requireHere = createRequire(import.meta.url);
+const load = <T>(name: string): T => requireHere(fileURLToPath(import.meta.resolve(name))) as T;
+let libs: {
+  EmailForwardParser: typeof import('email-forward-parser').default;
+  EmailReplyParser: typeof import('email-reply-parser').default;
+  compile: typeof import('html-to-text').compile;
+  planer: typeof import('planer').default;
+} | undefined;
+function lib(): NonNullable<typeof libs> {
+  return (libs ??= {
+    EmailForwardParser: load<typeof import('email-forward-parser')>('email-forward-parser').default,
+    EmailReplyParser: load<typeof import('email-reply-parser')>('email-reply-parser').default,
+    compile: load<typeof import('html-to-text')>('html-to-text').compile,
+    planer: load<typeof import('planer').default>('planer'),
+  });
+}
 
 /** Which library removes quoted replies. */
 export type QuoteEngine = 'email-reply-parser' | 'planer';
@@ -116,7 +138,7 @@ const HTML_TO_TEXT = {
 
 /** HTML (rich text, an HtmlBody) as text, with the corpus's conventions. */
 export function htmlToPlainText(html: string): string {
-  return (toText ??= compile(HTML_TO_TEXT))(html);
+  return (toText ??= lib().compile(HTML_TO_TEXT))(html);
 }
 
 /** The compiled converter (compiling the selectors once saves most of a conversion's time). */
@@ -217,7 +239,7 @@ export function cleanEmail(input: CleanInput, opts: CleanOptions = {}): CleanRes
     let subject = input.subject ?? null;
     let rest = text;
     for (let depth = 0; depth < 20; depth++) {
-      const found = new EmailForwardParser().read(rest, subject ? stripCaseReferences(subject) : subject);
+      const found = new (lib().EmailForwardParser)().read(rest, subject ? stripCaseReferences(subject) : subject);
       if (!found.forwarded) break;
       if (depth === 0) top = normalizeText(found.message ?? '');
       else forwarded[forwarded.length - 1].body = withoutQuotes(normalizeText(found.message ?? ''), opts.quotes, opts.rules);
@@ -250,9 +272,9 @@ function withoutQuotes(text: string, engine: QuoteEngine = DEFAULT_QUOTE_ENGINE,
     const extra = lines.findIndex((l) => EXTRA_REPLY_HEADERS.some((re) => re.test(l.trim())));
     if (extra >= 0) text = lines.slice(0, extra).join('\n');
   }
-  if (engine === 'planer') return normalizeText(planer.extractFrom(text, 'text/plain'));
+  if (engine === 'planer') return normalizeText(lib().planer.extractFrom(text, 'text/plain'));
   if (!rules) {
-    const fragments = new EmailReplyParser().read(text).getFragments();
+    const fragments = new (lib().EmailReplyParser)().read(text).getFragments();
     const end = fragments.findIndex((f) => f.isQuoted());
     return normalizeText((end < 0 ? fragments : fragments.slice(0, end)).map((f) => f.getContent()).join('\n'));
   }
@@ -261,7 +283,7 @@ function withoutQuotes(text: string, engine: QuoteEngine = DEFAULT_QUOTE_ENGINE,
 
 /** The signature as email-reply-parser alone marks it (the first signature fragment on), for measurement. */
 function librarySignature(text: string): { body: string; signature?: string } {
-  const fragments = new EmailReplyParser().read(text).getFragments();
+  const fragments = new (lib().EmailReplyParser)().read(text).getFragments();
   const first = fragments.findIndex((f) => f.isSignature());
   if (first <= 0) return { body: text };
   const signature = normalizeText(fragments.slice(first).map((f) => f.getContent()).join('\n'));
@@ -277,7 +299,7 @@ const PLACEHOLDER_LINE = /^\u2063\n*/;
  * searched again, without its first line, and cut where a quote starts inside it.
  */
 function replyParserVisible(text: string, depth = 0): string {
-  const fragments = new EmailReplyParser().read(text).getFragments();
+  const fragments = new (lib().EmailReplyParser)().read(text).getFragments();
   const out: string[] = [];
   for (const f of fragments) {
     // Everything from the first quoted fragment on is history, including text interleaved after it.
@@ -371,7 +393,7 @@ export function splitSignature(text: string, engine: QuoteEngine = DEFAULT_QUOTE
   }
   if (start < 0 && engine === 'email-reply-parser') {
     // The library's signature markers (localized device lines, "Regards"-style closings).
-    const fragments = new EmailReplyParser().read(text).getFragments();
+    const fragments = new (lib().EmailReplyParser)().read(text).getFragments();
     const first = fragments.findIndex((f) => f.isSignature());
     if (first > 0) {
       const before = normalizeText(fragments.slice(0, first).map((f) => f.getContent()).join('\n'));

@@ -6,13 +6,14 @@
  * A `web` connection's refresh token comes from "Grant access" and is kept in the store even when the
  * connection itself is defined in the config file: the file names the connected app, the grant is state.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSfdxAuthUrl, type Credentials, type Session } from '../../client/auth.ts';
 import { defaultStateDir, type StoredToken, type TokenStore } from '../../client/token-store.ts';
 import { loadOrCreateKey, seal, unseal, type SealedBox } from '../../client/secret-key.ts';
-import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget, pubsubTransportOf, type PubSubSettings, type PubSubTransport } from '../../client/index.ts';
+import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget, pubsubTransportOf, type PubSubSettings, type PubSubTransport, type SharedLongSlots } from '../../client/index.ts';
+import { DEFAULT_LONG_REQUESTS } from '../jobs/long-requests.ts';
 import type { ConnectionRow, JsonObject, ServiceState } from '../../store/index.ts';
 import type { ServiceEvents } from '../events.ts';
 import { connectionProxy, connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
@@ -94,6 +95,10 @@ export interface ConnectionsOptions {
   publicUrl?: () => string | undefined;
   /** The fleet's shared API budget of an org (by org id), when many processes call it. */
   sharedBudget?: (org: string) => SharedBudget;
+  /** The long-running request slots of an org (by org id), shared by every run of this process or fleet. */
+  longRequests?: (org: string, cap: number) => SharedLongSlots;
+  /** Called after a connection was created, replaced, removed or granted access (anything that may fix it). */
+  onChanged?: (name: string) => void;
 }
 
 /** Options for a run's client. */
@@ -124,6 +129,23 @@ export class Connections {
     this.#fetch = opts.fetch;
     this.#publicUrl = opts.publicUrl ?? (() => undefined);
     this.#sharedBudget = opts.sharedBudget;
+    this.#onChanged = opts.onChanged ?? (() => undefined);
+    this.#longRequests = opts.longRequests;
+  }
+
+  readonly #longRequests: ((org: string, cap: number) => SharedLongSlots) | undefined;
+
+  readonly #onChanged: (name: string) => void;
+
+  /**
+   * A digest of what a connection logs in with (its settings and secrets): it changes when the connection
+   * is fixed, whether through the API, Grant access, or an edited config file and a restart.
+   */
+  async revision(name: string): Promise<string | undefined> {
+    const r = await this.#resolve(name);
+    if (!r) return undefined;
+    const secrets = Object.fromEntries(Object.entries(r.secrets).sort(([a], [b]) => a.localeCompare(b)));
+    return createHash('sha256').update(JSON.stringify([r.spec, secrets])).digest('base64url').slice(0, 22);
   }
 
   readonly #sharedBudget: ((org: string) => SharedBudget) | undefined;
@@ -257,6 +279,7 @@ export class Connections {
       info: keepInfo ? (existing?.info ?? null) : null,
     });
     this.#auth.delete(name);
+    this.#onChanged(name);
     return { view: (await this.get(name))!, created: !existing };
   }
 
@@ -264,7 +287,9 @@ export class Connections {
   async remove(name: string): Promise<boolean> {
     if (this.#config[name]) throw new ConnectionError('READ_ONLY', 409, `connection "${name}" is defined in the config file; remove it there`);
     this.#auth.delete(name);
-    return this.#state.deleteConnection(name);
+    const removed = await this.#state.deleteConnection(name);
+    this.#onChanged(name);
+    return removed;
   }
 
   /** Stores the refresh token and identity a Grant access returned. */
@@ -283,6 +308,7 @@ export class Connections {
       info: { user: grant.user, org_id: grant.orgId ?? null, instance_url: grant.instanceUrl, connected_at: grant.connectedAt } as JsonObject,
     });
     this.#auth.delete(name);
+    this.#onChanged(name);
     return (await this.get(name))!;
   }
 
@@ -359,6 +385,8 @@ export class Connections {
     if (orgId) this.#orgCache.set(name, orgId);
     // Before the run's first call: every process counts this org's calls in one place.
     if (this.#sharedBudget && client.governor) client.governor.shared = this.#sharedBudget(orgId ?? `connection:${name}`);
+    // Long-running requests are capped per org, whichever run or worker makes them.
+    if (this.#longRequests && client.governor) client.governor.sharedLong = this.#longRequests(orgId ?? `connection:${name}`, b?.long_requests ?? DEFAULT_LONG_REQUESTS);
     if (!entry.checked) {
       entry.checked = true;
       await this.#markStatus(name, r, 'connected', { org_id: orgId ?? null, instance_url: session.instanceUrl });

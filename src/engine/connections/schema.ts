@@ -30,6 +30,7 @@ const budget = z
     run_share: z.number().gt(0).max(1).optional().describe('fraction of the calls remaining at a run\'s start that one run may use (default 0.25)'),
     org_ceiling: z.number().gt(0).max(1).optional().describe('fraction of the daily allocation the org may reach (default 0.8)'),
     on_ceiling: z.enum(['throw', 'pause']).optional(),
+    long_requests: z.number().int().min(1).max(1000).optional().describe('requests that may run long (query pages, Composite, Bulk) in flight at once for this org, across every run and worker (default 20; Salesforce refuses more than 25 running 20 s or longer, Developer Edition 5)'),
   })
   .describe('API budget for every run on this connection');
 
@@ -150,6 +151,20 @@ export function connectionProxy(spec: { proxy?: string }, secrets: { proxy_passw
 export const connectionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, _ . - (at most 63 characters)');
 
 /** What the API returns for a connection: settings without secrets, which secrets are set, and its status. */
+/** Why a connection's pipelines are held, and what ends it. */
+export const heldView = z
+  .object({
+    reason: z.enum(['auth', 'budget', 'pubsub']).describe('auth: login or token refresh refused; budget: the org\'s API ceiling or limit; pubsub: the Pub/Sub API refused the session'),
+    code: z.string(),
+    message: z.string(),
+    since: z.string(),
+    until: z.string().nullable().describe('when runs try again by themselves (budget); null: only fixing the connection ends it'),
+    ends: z.string().describe('what ends the hold'),
+    pipeline: z.string().describe('the pipeline whose run met the refusal'),
+    run_id: z.number().int().nullable(),
+  })
+  .meta({ id: 'Held' });
+
 export const connectionView = z
   .object({
     name: z.string(),
@@ -167,6 +182,7 @@ export const connectionView = z
     callback_url: z.string().optional().describe('web connections: the callback URL to register in the connected app'),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    held: heldView.optional().describe("present while the connection's pipelines are held after an org-level refusal"),
   })
   .meta({ id: 'ConnectionView' });
 export type ConnectionView = z.infer<typeof connectionView>;

@@ -7,7 +7,7 @@
  */
 import type { JsonValue, SearchDocument } from '../../store/types.ts';
 import { contentHash, emitStream, tombstoneMessage, type Emittable } from '../emit.ts';
-import { versionMessageId, type SinkMessage } from '../sinks/index.ts';
+import { versionMessageId, type SinkMessage } from '../sinks/types.ts';
 
 /** The emit stream of search documents (the key of their hashes in the store). */
 export const DOCUMENTS_STREAM = 'documents';

@@ -143,6 +143,8 @@ async function runEventsPipeline(spec: EventsPipelineSpec, run: PipelineRunConte
       onProgress: (c) => {
         Object.assign(counts, { read: c.received, written: c.delivered, failed: c.deadLettered });
         run.report(topic, counts);
+        // The run's totals so far, as a sync reports each page: metrics and logs follow a run that never ends.
+        run.events.emit('object:batch', { object: topic, mode: 'incremental', read: c.received, written: c.delivered, deleted: 0 });
       },
       onDeadLetter: (ev, err) => {
         run.service.emit('deadletters:changed', { pipeline: spec.name });

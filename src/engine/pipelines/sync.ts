@@ -191,7 +191,7 @@ async function runSyncPipeline(spec: SyncPipelineSpec, run: PipelineRunContext):
     });
     const status = summary.status === 'succeeded' ? 'succeeded' : summary.status === 'aborted' && run.signal.aborted ? 'interrupted' : 'failed';
     const failed = summary.objects.find((o) => o.status === 'failed');
-    return { status, objects, apiCalls: summary.apiCalls, error: summary.error, errorCode: failed ? 'OBJECT_FAILED' : undefined };
+    return { status, objects, apiCalls: summary.apiCalls, error: summary.error, errorCode: summary.errorCode ?? (failed ? 'OBJECT_FAILED' : undefined) };
   } finally {
     run.events.off('object:batch', onBatch);
     run.events.off('object:finished', onFinished);

@@ -116,3 +116,11 @@ export interface SinkObserver {
   paused?(event: SinkPausedEvent): void;
   resumed?(event: SinkResumedEvent): void;
 }
+
+/**
+ * The message id of one version of a record in a stream: `documents:001…:3f2a9c…`. The same record and
+ * content always give the same id (redeliveries deduplicate); changed content gives a new one.
+ */
+export function versionMessageId(stream: string, recordId: string, contentHash: string): string {
+  return `${stream}:${recordId}:${contentHash.slice(0, 20)}`;
+}

@@ -114,9 +114,12 @@ export async function followTopic(opts: FollowTopicOptions): Promise<void> {
       idle = null;
       saving = saving.then(() => writeReplayCheckpoint(checkpoints, pipeline, id)).catch(() => undefined);
     };
+    // Ends this subscription when the loop leaves it for any reason (an abort, or a store error while a
+    // read-ahead is waiting on an idle stream).
+    const stream = new AbortController();
     const it = opts.source.subscribe(topic, {
       replay,
-      signal,
+      signal: signal ? AbortSignal.any([signal, stream.signal]) : stream.signal,
       batch: batchSize,
       onPosition: (id) => {
         idle = id;
@@ -173,6 +176,7 @@ export async function followTopic(opts: FollowTopicOptions): Promise<void> {
       }
       throw err;
     } finally {
+      stream.abort();
       await it.return?.(undefined).catch(() => undefined);
     }
   }

@@ -158,6 +158,8 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
   const summaries: ObjectSummary[] = [];
   let status: RunSummary['status'] = 'succeeded';
   let runError: string | undefined;
+  /** The stable code of an org-level refusal that stopped the run (a login refused, the org's budget spent). */
+  let runErrorCode: string | undefined;
   const gov = opts.client.governor;
   const onPaused = (numbers: LimitNumbers) => events.emit('budget:paused', { numbers });
   const onResumed = (numbers: LimitNumbers) => events.emit('budget:resumed', { numbers });
@@ -213,12 +215,14 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
           summary.error = err.message;
           status = 'failed';
           runError = err.message;
+          runErrorCode = err.code;
         } else if (err instanceof LimitError) {
           stopAll = true;
           summary.status = 'failed';
           summary.error = err.message;
           status = 'failed';
           runError = err.message;
+          runErrorCode = err.code;
           events.emit('budget:refused', { code: err.code, message: err.message, numbers: err.numbers });
         } else if (err instanceof UnsyncableObjectError || (err instanceof SalesforceError && err.status === 404)) {
           summary.status = 'skipped';
@@ -263,6 +267,7 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
     requests,
     objects: summaries,
     error: runError,
+    ...(runErrorCode ? { errorCode: runErrorCode } : {}),
     ...(warnings.length ? { warnings } : {}),
   };
   result.runId = await opts.store.recordRun({

@@ -6,9 +6,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ConnectionError } from '../../engine/connections/registry.ts';
-import { connectionName, connectionSchema, connectionView } from '../../engine/connections/schema.ts';
+import { connectionName, connectionSchema, connectionView, type ConnectionView } from '../../engine/connections/schema.ts';
 import { PipelineError, pipelineName, pipelineSchema, type PipelineEntry } from '../../engine/pipelines/index.ts';
-import type { LeaderView, Service } from '../../engine/service.ts';
+import type { ConnectionHold, LeaderView, Service } from '../../engine/service.ts';
 import type { ConflictRecord, DeadLetter, PipelineRunRow, ScheduleRow } from '../../store/index.ts';
 import { conflictSchema, connectionTestSchema, deadLetterSchema, twoWaySchema, errorSchema, pipelineViewSchema, queuedRunSchema, replayResultSchema, runEventSchema, runSchema, usageSchema } from './schemas.ts';
 
@@ -49,7 +49,12 @@ export function runView(r: PipelineRunRow): z.infer<typeof runSchema> {
   };
 }
 
-export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undefined, running: boolean, queued: boolean, now = Date.now(), extra: { leaders?: LeaderView[] } = {}): z.infer<typeof pipelineViewSchema> {
+/** A connection's hold as the API shows it. */
+export function heldViewOf(h: ConnectionHold): ConnectionView['held'] & object {
+  return { reason: h.reason, code: h.code, message: h.message, since: h.since, until: h.until, ends: h.ends, pipeline: h.pipeline, run_id: h.runId };
+}
+
+export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undefined, running: boolean, queued: boolean, now = Date.now(), extra: { leaders?: LeaderView[]; held?: ConnectionHold } = {}): z.infer<typeof pipelineViewSchema> {
   const paused = Boolean(schedule?.paused || entry.spec.paused);
   const lastSuccess = typeof schedule?.state?.lastSuccessAt === 'string' ? Date.parse(schedule.state.lastSuccessAt) : NaN;
   return {
@@ -58,12 +63,13 @@ export function pipelineView(entry: PipelineEntry, schedule: ScheduleRow | undef
     connection: entry.spec.connection,
     source: entry.source,
     read_only: entry.source === 'config',
-    state: running ? 'running' : queued ? 'queued' : paused ? 'paused' : 'idle',
+    state: running ? 'running' : extra.held ? 'held' : queued ? 'queued' : paused ? 'paused' : 'idle',
     spec: entry.raw,
     schedule: { next_run_at: schedule?.nextRunAt ?? null, last_run_at: schedule?.lastRunAt ?? null, last_run_id: schedule?.lastRunId ?? null, last_status: schedule?.lastStatus ?? null, paused },
     lag_seconds: Number.isFinite(lastSuccess) ? Math.max(0, (now - lastSuccess) / 1000) : null,
     ...(entry.createdAt ? { created_at: entry.createdAt } : {}),
     ...(entry.updatedAt ? { updated_at: entry.updatedAt } : {}),
+    ...(extra.held ? { held: heldViewOf(extra.held) } : {}),
     ...(extra.leaders ? { cdc: extra.leaders.map((l) => ({ object: l.object, state: l.state, job_id: l.jobId, run_id: l.runId, error: l.error, retry_at: l.retryAt })) } : {}),
   };
 }
@@ -91,16 +97,25 @@ export function registerApi(app: App, service: Service): void {
     }
   };
 
+  /** Connections with the hold of each held one. */
+  const withHolds = async (views: ConnectionView[]): Promise<ConnectionView[]> => {
+    const holds = await service.holds();
+    return views.map((v) => {
+      const h = holds.get(v.name);
+      return h ? { ...v, held: heldViewOf(h) } : v;
+    });
+  };
+
   // Connections ---------------------------------------------------------------------------------------
 
   app.openapi(createRoute({ method: 'get', path: '/api/v1/connections', tags: ['connections'], summary: 'List connections (secrets are never returned)', responses: { 200: json(z.object({ connections: z.array(connectionView) }), 'connections'), 401: errors[401] } }), async (c) =>
-    c.json({ connections: await service.connections.list() }, 200),
+    c.json({ connections: await withHolds(await service.connections.list()) }, 200),
   );
 
   app.openapi(createRoute({ method: 'get', path: '/api/v1/connections/{name}', tags: ['connections'], summary: 'Show a connection', request: { params: nameParam }, responses: { 200: json(connectionView, 'the connection'), 401: errors[401], 404: errors[404] } }), async (c) => {
     const view = await service.connections.get(c.req.valid('param').name);
     if (!view) return c.json({ error: { code: 'CONNECTION_NOT_FOUND', message: `connection "${c.req.valid('param').name}" does not exist` } }, 404);
-    return c.json(view, 200);
+    return c.json((await withHolds([view]))[0], 200);
   });
 
   app.openapi(
@@ -279,15 +294,72 @@ export function registerApi(app: App, service: Service): void {
       method: 'get',
       path: '/api/v1/two-way',
       tags: ['two-way sync'],
-      summary: 'Writable mirror tables, their application changes by state, and conflicts (newest first, with both versions)',
-      request: { query: z.object({ object: z.string().optional().describe('only this object'), limit: z.coerce.number().int().min(1).max(1000).default(200).describe('conflicts returned') }) },
+      summary: 'Writable mirror tables, their application changes by state, the latest changes, and conflicts (newest first, with both versions)',
+      request: { query: z.object({ object: z.string().optional().describe('only this object'), limit: z.coerce.number().int().min(1).max(1000).default(200).describe('conflicts and changes returned') }) },
       responses: { 200: json(twoWaySchema, 'two-way state'), 400: errors[400], 401: errors[401] },
     }),
     async (c) =>
       (await wrap(c, async () => {
         const q = c.req.valid('query');
         const t = await service.twoWay(q);
-        return c.json({ objects: t.objects, conflicts: t.conflicts.map(conflictView) }, 200);
+        return c.json({ objects: t.objects, conflicts: t.conflicts.map(conflictView), changes: t.changes.map((x) => ({ seq: x.seq, object: x.object, record_id: x.recordId, op: x.op, fields: x.fields, state: x.state, captured_at: x.capturedAt, error: x.error })) }, 200);
+      })) as never,
+  );
+
+  const objectParam = z.object({ object: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an sObject API name').meta({ param: { name: 'object', in: 'path' } }) });
+  const rowParams = objectParam.extend({ id: z.string().min(1).max(64).meta({ param: { name: 'id', in: 'path' } }) });
+  const valuesBody = z.object({ values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe('field API name → value (Salesforce field names; dates as YYYY-MM-DD, datetimes ISO 8601)') }).strict();
+  const writeResult = z.object({ id: z.string().describe("the row's Id (a placeholder new-… for an insert until Salesforce's Id replaces it)"), changed: z.number().int() }).meta({ id: 'TwoWayWrite' });
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/two-way/{object}',
+      tags: ['two-way sync'],
+      summary: 'Insert a row into a writable mirror table (sent to Salesforce by the next cycle; the row then carries the Salesforce Id)',
+      request: { params: objectParam, body: { required: true, content: { 'application/json': { schema: valuesBody } } } },
+      responses: { 201: json(writeResult, 'the row was written and its insert captured'), 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object } = c.req.valid('param');
+        return c.json(await service.twoWayWrite(object, { kind: 'insert', values: c.req.valid('json').values }), 201);
+      })) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/v1/two-way/{object}/{id}',
+      tags: ['two-way sync'],
+      summary: 'Change fields of a row of a writable mirror table (sent to Salesforce by the next cycle)',
+      request: { params: rowParams, body: { required: true, content: { 'application/json': { schema: valuesBody } } } },
+      responses: { 200: json(writeResult, 'the row was changed and its update captured'), 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object, id } = c.req.valid('param');
+        const r = await service.twoWayWrite(object, { kind: 'update', id, values: c.req.valid('json').values });
+        if (!r.changed) throw new PipelineError('ROW_NOT_FOUND', 404, `${object} has no row ${id} in its mirror table`);
+        return c.json(r, 200);
+      })) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/two-way/{object}/{id}',
+      tags: ['two-way sync'],
+      summary: 'Delete a row of a writable mirror table (the record is deleted in Salesforce by the next cycle)',
+      request: { params: rowParams },
+      responses: { 200: json(writeResult, 'the row was deleted and its delete captured'), 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object, id } = c.req.valid('param');
+        const r = await service.twoWayWrite(object, { kind: 'delete', id });
+        if (!r.changed) throw new PipelineError('ROW_NOT_FOUND', 404, `${object} has no row ${id} in its mirror table`);
+        return c.json(r, 200);
       })) as never,
   );
 

@@ -3,6 +3,7 @@
  * shape has an OpenAPI component id, so the generated document reads like a hand-written one.
  */
 import { z } from 'zod';
+import { heldView } from '../../engine/connections/schema.ts';
 
 export const errorSchema = z
   .object({
@@ -71,12 +72,13 @@ export const pipelineViewSchema = z
     connection: z.string(),
     source: z.enum(['config', 'api']),
     read_only: z.boolean(),
-    state: z.enum(['running', 'queued', 'paused', 'idle']),
+    state: z.enum(['running', 'queued', 'paused', 'idle', 'held']).describe("held: the connection's org refused the last run (see held:); the pipeline waits until that ends"),
     spec: z.record(z.string(), z.unknown()).describe('the pipeline as written (file or API body)'),
     schedule: scheduleViewSchema,
     lag_seconds: z.number().nullable().describe('seconds since the start of the last successful run (the data is current as of then)'),
     created_at: z.string().optional(),
     updated_at: z.string().optional(),
+    held: heldView.optional().describe("the connection's hold, while its pipelines wait"),
     cdc: z
       .array(
         z.object({
@@ -165,9 +167,23 @@ export const conflictSchema = z
   })
   .meta({ id: 'Conflict' });
 
+export const capturedChangeSchema = z
+  .object({
+    seq: z.number().int(),
+    object: z.string(),
+    record_id: z.string().describe("the row's Id (the Salesforce Id once an insert succeeded)"),
+    op: z.enum(['insert', 'update', 'delete']),
+    fields: z.array(z.string()).describe('columns the change set'),
+    state: z.enum(['pending', 'succeeded', 'failed', 'superseded', 'skipped']),
+    captured_at: z.string(),
+    error: z.string().nullable().describe("Salesforce's error of a failed change (CODE: message)"),
+  })
+  .meta({ id: 'CapturedChange' });
+
 export const twoWaySchema = z
   .object({
     objects: z.array(z.object({ object: z.string(), counts: z.record(z.enum(['pending', 'succeeded', 'failed', 'superseded', 'skipped']), z.number().int()) })).describe('writable mirror tables and their captured application changes by state'),
     conflicts: z.array(conflictSchema),
+    changes: z.array(capturedChangeSchema).describe('the latest application changes, newest first'),
   })
   .meta({ id: 'TwoWay' });

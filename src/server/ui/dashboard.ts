@@ -50,7 +50,7 @@ function gauge(u: UsageRow | undefined, label: string): Html {
 // Connections ---------------------------------------------------------------------------------------------
 
 export async function connectionsPage(service: Service, csrf: string, opts: { notice?: string; error?: string } = {}): Promise<Html> {
-  const [connections, usage] = await Promise.all([service.connections.list(), service.usageNow()]);
+  const [connections, usage, holds] = await Promise.all([service.connections.list(), service.usageNow(), service.holds()]);
   return page({
     title: 'Connections',
     csrf,
@@ -65,7 +65,7 @@ export async function connectionsPage(service: Service, csrf: string, opts: { no
             return html`<tr data-connection="${c.name}">
               <th scope="row">${c.name}${c.read_only ? html` <span class="muted">(config file)</span>` : ''}</th>
               <td>${c.kind.replace('_', ' ')}</td>
-              <td class="${statusClass(c.status)}" data-k="status">${c.status.replace('_', ' ')}${c.status_message ? html`<br><span class="muted">${c.status_message}</span>` : ''}</td>
+              <td class="${statusClass(c.status)}" data-k="status">${c.status.replace('_', ' ')}${c.status_message ? html`<br><span class="muted">${c.status_message}</span>` : ''}${holds.get(c.name) ? html`<br><strong class="err" data-k="held">pipelines held</strong> <span class="muted">since ${when(holds.get(c.name)!.since)}: ${holds.get(c.name)!.message}. Ends: ${holds.get(c.name)!.ends}</span>` : ''}</td>
               <td>${c.user?.display_name ?? ''}${c.user?.username ? html`<br><span class="muted">${c.user.username}</span>` : c.user?.display_name ? '' : html`<span class="muted">—</span>`}</td>
               <td>${c.org_id ? html`<code>${c.org_id}</code>` : html`<span class="muted">—</span>`}${c.instance_url ? html`<br><span class="muted">${c.instance_url}</span>` : ''}</td>
               <td>${gauge(u, `API calls used by ${c.name}`)}</td>
@@ -126,7 +126,7 @@ export async function pipelinesPage(service: Service, csrf: string, opts: { noti
             (p) => html`<tr data-pipeline="${p.name}">
               <th scope="row"><a href="/pipelines/${enc(p.name)}">${p.name}</a>${p.read_only ? html` <span class="muted">(config file)</span>` : ''}<br><span class="muted">on ${p.connection}</span></th>
               <td>${p.kind}</td>
-              <td class="${statusClass(p.state)}" data-k="state">${p.state}</td>
+              <td class="${statusClass(p.state === 'held' ? 'failed' : p.state)}" data-k="state">${p.state}${p.held ? html`<br><span class="muted" data-k="held">${p.held.message}; ${p.held.ends}</span>` : ''}</td>
               <td class="${statusClass(p.schedule.last_status)}">${p.schedule.last_run_id ? html`<a href="/runs/${p.schedule.last_run_id}">${p.schedule.last_status ?? 'run'}</a>` : (p.schedule.last_status ?? '—')} <span class="muted">${when(p.schedule.last_run_at)}</span></td>
               <td>${p.schedule.paused ? html`<span class="warn">paused</span>` : when(p.schedule.next_run_at)}</td>
               <td>${p.lag_seconds === null ? html`<span class="muted">not synced yet</span>` : duration(p.lag_seconds)}</td>
@@ -175,7 +175,7 @@ export async function pipelinePage(service: Service, name: string, csrf: string,
       <dl class="facts">
         <dt>Kind</dt><dd>${p.kind}${p.read_only ? html` <span class="muted">(from the config file, read-only here)</span>` : ''}</dd>
         <dt>Connection</dt><dd><a href="/connections">${p.connection}</a></dd>
-        <dt>State</dt><dd class="${statusClass(p.state)}">${p.state}</dd>
+        <dt>State</dt><dd class="${statusClass(p.state === 'held' ? 'failed' : p.state)}">${p.state}${p.held ? html`: connection ${p.connection} is held since ${when(p.held.since)} — ${p.held.message}. Ends: ${p.held.ends}` : ''}</dd>
         <dt>Last run</dt><dd>${p.schedule.last_run_id ? html`<a href="/runs/${p.schedule.last_run_id}">run ${p.schedule.last_run_id}</a> ` : ''}<span class="${statusClass(p.schedule.last_status)}">${p.schedule.last_status ?? '—'}</span> <span class="muted">${when(p.schedule.last_run_at)}</span></dd>
         <dt>Next run</dt><dd>${p.schedule.paused ? html`<span class="warn">paused</span>` : when(p.schedule.next_run_at)}</dd>
         <dt>Lag behind Salesforce</dt><dd>${p.lag_seconds === null ? 'not synced yet' : duration(p.lag_seconds)}</dd>

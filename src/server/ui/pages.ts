@@ -32,7 +32,7 @@ export function loginPage(opts: { csrf: string; next: string; passwordLogin: boo
 
 export async function overviewPage(service: Service, csrf: string, notice?: string): Promise<Html> {
   const [connections, overview, runs, usage] = await Promise.all([service.connections.list(), service.overview(), service.listRuns({ limit: 10 }), service.usageNow()]);
-  const pipelines = overview.map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued));
+  const pipelines = overview.map((o) => pipelineView(o.entry, o.schedule, o.running, o.queued, Date.now(), o));
   return page({
     title: 'Overview',
     csrf,

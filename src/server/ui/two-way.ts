@@ -19,7 +19,7 @@ function versions(c: ConflictRecord): Html {
 
 export async function twoWayPage(service: Service, csrf: string, q: { object?: string }): Promise<Html> {
   let error: string | undefined;
-  let state: Awaited<ReturnType<Service['twoWay']>> = { objects: [], conflicts: [] };
+  let state: Awaited<ReturnType<Service['twoWay']>> = { objects: [], conflicts: [], changes: [] };
   try {
     state = await service.twoWay({ object: q.object, limit: 500 });
   } catch (err) {
@@ -51,6 +51,20 @@ export async function twoWayPage(service: Service, csrf: string, q: { object?: s
             </tr>`,
           )}
           </tbody></table>`
-        : html`<p class="muted">No conflicts${q.object ? ` for ${q.object}` : ''}.</p>`}`,
+        : html`<p class="muted">No conflicts${q.object ? ` for ${q.object}` : ''}.</p>`}
+      <h2 id="changes">Latest application changes${q.object ? ` of ${q.object}` : ''}</h2>
+      ${state.changes.length
+        ? html`<table aria-labelledby="changes"><thead><tr><th scope="col">#</th><th scope="col">Change</th><th scope="col">Fields</th><th scope="col">State</th><th scope="col">Captured</th></tr></thead><tbody>
+          ${state.changes.slice(0, 100).map(
+            (c) => html`<tr>
+              <th scope="row">${c.seq}</th>
+              <td>${c.op} ${c.object} <code>${c.recordId}</code></td>
+              <td>${c.fields.join(', ') || '—'}</td>
+              <td data-k="state">${c.state}${c.error ? html`<br><span class="muted">${c.error}</span>` : ''}</td>
+              <td>${when(c.capturedAt)}</td>
+            </tr>`,
+          )}
+          </tbody></table>`
+        : html`<p class="muted">No application changes captured yet.</p>`}`,
   });
 }
