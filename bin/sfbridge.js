@@ -59,8 +59,8 @@ if (heap === 'lean' || (heap === 'auto' && bulkCommand)) {
 }
 process.removeAllListeners('warning');
 process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });
-// SIGTERM (systemd, Docker, `timeout`) stops a command the way Ctrl-C does: sync and bulk finish the current
-// batch and commit it, then exit; a second one quits at once. Commands that handle SIGTERM themselves (serve,
+// SIGTERM (systemd, Docker, `timeout`) stops a command the way Ctrl-C does: sync commits the batch in hand and
+// records the run, bulk prints how to resume; a second one quits at once. Commands that handle SIGTERM themselves (serve,
 // worker, the emulator) keep their own handling.
 process.on('SIGTERM', () => {
   if (process.listenerCount('SIGTERM') === 1) process.kill(process.pid, 'SIGINT');

@@ -118,6 +118,12 @@ describe('installing sfbridge', () => {
     assert.deepEqual(JSON.parse(count.stdout), { count: 12 });
   });
 
+  it("package.json's allowScripts covers every install script in the tree, so npm install and npm ci list none", async () => {
+    const r = await run('npm', ['approve-scripts', '--allow-scripts-pending'], { cwd: ROOT, env: npmEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^No packages with unreviewed install scripts\./, `review them (npm install-scripts approve|deny PKG): ${r.stdout}`);
+  });
+
   it('with no Node 24 anywhere the launcher exits 1 and names the fix', async () => {
     // A copy of the launcher with no node_modules beside it, and a PATH with no node on it.
     const bin = join(tmp, 'bare/bin');
