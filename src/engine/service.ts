@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
-import { SalesforceError } from '../client/errors.ts';
+import { AuthError, isTransientAuthFailure, SalesforceError } from '../client/errors.ts';
 import { proxyFetch } from '../client/proxy.ts';
 import { newPlaceholderId, openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type QueryValue, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
@@ -600,7 +600,7 @@ export class Service {
       };
       result = leader ? await followSyncObject(spec as SyncPipelineSpec, leader, runCtx) : await kind.run(spec as never, runCtx);
     } catch (err) {
-      result = { status: signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: errorCode(err) };
+      result = { status: signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: err instanceof AuthError && isTransientAuthFailure(err) ? 'AUTH_UNAVAILABLE' : errorCode(err) };
     } finally {
       detach();
       clearInterval(leaderTimer);
