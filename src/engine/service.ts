@@ -36,7 +36,7 @@ import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, typ
 /** Job kinds; `stream` is the run of a long-lived pipeline (an event subscription), outside the worker slots. */
 export const JOB_KINDS = { run: 'pipeline.run', stream: 'pipeline.stream', replay: 'deadletter.replay', object: 'sync.object', cdc: 'sync.cdc', callIn: 'call-in' } as const;
 /** How often a CDC leader looks whether its pipeline was paused, changed or removed (it ends then). */
-export const LEADER_CHECK_MS = 2_000;
+export const LEADER_CHECK_MS = 5_000;
 /** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
@@ -357,8 +357,8 @@ export class Service {
       const key = objectJobKey(spec.connection, object);
       if (active.has(key) && !priority) continue;
       const cp = await store.getCheckpoint(object);
-      // A loaded object that follows its change events is its leader's (a run started by hand still reads it).
-      if (!priority && leftToLeader(spec, object, cp ?? undefined)) continue;
+      // A loaded object that follows its change events is its leader's alone (its key is the leader's).
+      if (leftToLeader(spec, object, cp ?? undefined)) continue;
       const p = priority ?? (cp?.extra?.loaded ? 'incremental' : 'initial');
       const { job } = await this.queue.add({ key, kind: JOB_KINDS.object, payload: { pipeline: spec.name, object, trigger }, priority: p });
       this.events.emit('pipeline:queued', { pipeline: spec.name, jobId: job.id, trigger, priority: p, runAt: job.runAt });
@@ -393,7 +393,8 @@ export class Service {
     const entry = await this.pipelines.get(pipeline);
     if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
     const objects = this.#fanOut(entry.spec);
-    if (objects?.length) return (await this.#enqueueObjects(entry.spec as SyncPipelineSpec, objects, 'manual', new Set(), 'interactive'))[0];
+    // Every object following its change events: a run of the pipeline itself, which leaves them to their leaders.
+    if (objects?.length) return (await this.#enqueueObjects(entry.spec as SyncPipelineSpec, objects, 'manual', new Set(), 'interactive'))[0] ?? this.#enqueue(pipeline, 'manual', 'interactive');
     return this.#enqueue(pipeline, 'manual', 'interactive');
   }
 
