@@ -13,7 +13,9 @@ if (major < 24) {
   const bundled = new URL('../node_modules/node/bin/node', import.meta.url).pathname;
   const { existsSync } = await import('node:fs');
   const here = `sfbridge needs Node.js 24 or newer, and this is ${process.execPath} ${process.version}.`;
-  console.error(existsSync(bundled)
+  console.error(process.env.SFBRIDGE_NODE
+    ? `${here} SFBRIDGE_NODE=${process.env.SFBRIDGE_NODE} names it: point it at a Node.js 24 binary, or unset it to use the Node 24 that comes with sfbridge.`
+    : existsSync(bundled)
     ? `${here} Start it as \`sfbridge\` (bin/sfbridge), which runs the Node 24 that comes with it (${bundled}).`
     : `${here} The Node 24 that comes with sfbridge (the \`node\` package) is missing: ${bundled} is not there, because that package's install script did not run.
 Fix one of:
