@@ -10,10 +10,12 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   // Started on an older Node: through `node bin/sfbridge.js`, or by bin/sfbridge when the Node 24 that comes with
   // sfbridge (the `node` package, whose install script puts the binary in place) is missing.
-  const bundled = process.env.SFBRIDGE_BUNDLED_NODE || new URL('../node_modules/node/bin/node', import.meta.url).pathname;
+  const bundled = new URL('../node_modules/node/bin/node', import.meta.url).pathname;
   const { existsSync } = await import('node:fs');
   const here = `sfbridge needs Node.js 24 or newer, and this is ${process.execPath} ${process.version}.`;
-  console.error(existsSync(bundled)
+  console.error(process.env.SFBRIDGE_NODE
+    ? `${here} SFBRIDGE_NODE=${process.env.SFBRIDGE_NODE} names it: point it at a Node.js 24 binary, or unset it to use the Node 24 that comes with sfbridge.`
+    : existsSync(bundled)
     ? `${here} Start it as \`sfbridge\` (bin/sfbridge), which runs the Node 24 that comes with it (${bundled}).`
     : `${here} The Node 24 that comes with sfbridge (the \`node\` package) is missing: ${bundled} is not there, because that package's install script did not run.
 Fix one of:
@@ -59,6 +61,26 @@ if (heap === 'lean' || (heap === 'auto' && bulkCommand)) {
 }
 process.removeAllListeners('warning');
 process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.warn(w); });
+// SIGTERM (systemd, Docker, `timeout`) stops a command the way Ctrl-C does: sync commits the batch in hand and
+// records the run, bulk prints how to resume; a second one quits at once. Commands that handle SIGTERM themselves (serve,
+// worker, the emulator) keep their own handling.
+process.on('SIGTERM', () => {
+  if (process.listenerCount('SIGTERM') === 1) process.kill(process.pid, 'SIGINT');
+});
+// npm exec (npx) and npm run start a command through `sh -c`, and dash (Debian's and Ubuntu's sh) does not pass
+// on the SIGTERM that npm forwards when npm itself is told to stop: the shell dies and sfbridge, orphaned,
+// would keep running. So when npm started it, a parent that goes away means stop, as on SIGTERM. Checked every
+// 200 ms; the timer never keeps the process alive. (A checkout's .npmrc sets script-shell=bash, which execs
+// the command, so there npm signals sfbridge itself, SIGINT included.)
+if (env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGINT');
+  }, 200);
+  watch.unref();
+}
 // A checkout runs the TypeScript sources; the packed package (npm pack) ships them compiled to dist/, because
 // Node does not strip types of files under node_modules, where npm installs it.
 const { existsSync } = await import('node:fs');

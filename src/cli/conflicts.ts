@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { DEFAULT_STORE_URL } from '../engine/config.ts';
-import type { CaptureState, ConflictRecord } from '../store/index.ts';
+import type { CaptureState, CapturedChange, ConflictRecord } from '../store/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { reportError, writeJson } from './report.ts';
 import { openSyncedStore, redactUrl } from './store-flags.ts';
@@ -13,15 +13,16 @@ import { openSyncedStore, redactUrl } from './store-flags.ts';
 const USAGE = `Usage: sfbridge conflicts [--object NAME] [--last N] [--store URL] [--config FILE] [--json]
 
 Two-way sync (objects with writable: true): each writable table's application changes by state (pending,
-succeeded, failed, superseded, skipped), and the records changed both in Salesforce and by the application,
-newest first, with the policy, the version kept and both values of each field the application changed.
+succeeded, failed, superseded, skipped), the changes Salesforce refused with its error, and the records
+changed both in Salesforce and by the application, newest first, with the policy, the version kept and both
+values of each field the application changed.
 
   --object NAME   only this object
   --last N        how many conflicts (default 20)
   --store URL     the store (default: --to/store of the config file, $SFBRIDGE_STORE, ${DEFAULT_STORE_URL})
   --json          {"ok":true,"command":"conflicts","store":URL,"objects":[{object,counts}],
                   "conflicts":[{id,object,recordId,policy,winner,fields,local,remote,localModified,
-                  remoteModified,detectedAt}]}
+                  remoteModified,detectedAt}],"refused":[{seq,object,recordId,op,fields,error,…}]}
 `;
 
 const STATES: readonly CaptureState[] = ['pending', 'succeeded', 'failed', 'superseded', 'skipped'];
@@ -56,6 +57,7 @@ export async function conflictsCommand(argv: string[], io: { stdout?: Writable; 
     const { store, url } = await openSyncedStore(values as { store?: string; to?: string; config?: string }, env);
     let objects: { object: string; counts: Record<CaptureState, number> }[] = [];
     let conflicts: ConflictRecord[];
+    let refused: CapturedChange[];
     try {
       const cap = await store.writeCapture();
       for (const object of await cap.writableObjects()) {
@@ -63,16 +65,18 @@ export async function conflictsCommand(argv: string[], io: { stdout?: Writable; 
         objects.push({ object, counts: await cap.counts(object) });
       }
       conflicts = await cap.conflicts({ object: values.object, limit: last });
+      refused = await cap.changes({ object: values.object, states: ['failed'], limit: last });
     } finally {
       await store.close();
     }
     objects = objects.sort((a, b) => a.object.localeCompare(b.object));
     if (json) {
-      writeJson(stdout, 'conflicts', { store: redactUrl(url), objects, conflicts });
+      writeJson(stdout, 'conflicts', { store: redactUrl(url), objects, conflicts, refused });
       return 0;
     }
     if (!objects.length) stdout.write(`no writable table in ${redactUrl(url)}${values.object ? ` for ${values.object}` : ''} (set writable: true on an object of the sync configuration)\n`);
     for (const o of objects) stdout.write(`${o.object.padEnd(24)} ${STATES.map((s) => `${s} ${o.counts[s]}`).join('  ')}\n`);
+    if (refused.length) stdout.write(`refused by Salesforce, newest first (correct the row and it is sent again; dead letters: sfbridge dlq list --state ${redactUrl(url)}):\n${refused.map((c) => `#${c.seq}  ${at(c.capturedAt)}  ${c.op} ${c.object} ${c.recordId}  ${c.error ?? ''}`).join('\n')}\n`);
     if (!conflicts.length) stdout.write('no conflicts recorded\n');
     else stdout.write(`conflicts, newest first:\n${conflicts.flatMap(conflictLines).join('\n')}\n`);
     return 0;

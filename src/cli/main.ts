@@ -70,8 +70,7 @@ Environment:
   SFBRIDGE_PORT, SFBRIDGE_HOST, SFBRIDGE_PUBLIC_URL, SFBRIDGE_TRUST_PROXY, SFBRIDGE_LOG_LEVEL
                              sfbridge serve's --port, --host, --public-url, --trust-proxy (1), --log-level
   SFBRIDGE_HEAP              auto (default), lean or default: V8 heap settings of the launcher
-  SFBRIDGE_NODE              a Node.js 24 binary for the launcher (default: the one that comes with sfbridge);
-                             SFBRIDGE_BUNDLED_NODE is where the launcher found that one (set by it)
+  SFBRIDGE_NODE              the Node.js 24 binary the sfbridge command runs on (default: the one it comes with)
   NO_COLOR                   no colour in the output
 `;
 

@@ -122,7 +122,7 @@ function isWritable(objects: Record<string, { writable?: boolean }>, object: str
 /** What a writable object's application changes did in Salesforce, in one line. */
 function pushedLine(object: string, p: NonNullable<RunSummary['objects'][number]['pushed']>): string {
   const parts = [`${fmt(p.inserted)} inserted`, `${fmt(p.updated)} updated`, `${fmt(p.deleted)} deleted`];
-  if (p.failed) parts.push(`${fmt(p.failed)} failed (sfbridge dlq list)`);
+  if (p.failed) parts.push(`${fmt(p.failed)} refused (sfbridge conflicts; sfbridge dlq list --state <this store> --pipeline two-way:${object}:…)`);
   if (p.skipped) parts.push(`${fmt(p.skipped)} with nothing to write`);
   if (p.conflicts) parts.push(`${plural(p.conflicts, 'conflict')} (GET /api/v1/two-way)`);
   return `${object} application changes → Salesforce: ${parts.join(', ')}`;

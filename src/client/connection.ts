@@ -214,7 +214,8 @@ export class Connection {
 
   #apiError(status: number, text: string): Error {
     const errors = parseErrorBody(status, text);
-    const total = errors.find((e) => e.errorCode === 'REQUEST_LIMIT_EXCEEDED');
+    // The concurrent long-running request limit shares the code; it is not the daily allocation.
+    const total = errors.find((e) => e.errorCode === 'REQUEST_LIMIT_EXCEEDED' && !/ConcurrentPerOrgLongTxn/i.test(e.message));
     if (total) {
       const n = this.governor?.numbers() ?? { used: 0, max: 0, runBudget: 0, runUsed: 0, ceiling: 0 };
       return new LimitError(ERROR_CODES.orgLimit, `Salesforce refused the call: REQUEST_LIMIT_EXCEEDED (${total.message}); org usage ${n.used}/${n.max}. Wait for the rolling 24 h window, or ask Salesforce for a higher allocation`, n);

@@ -126,6 +126,14 @@ export class AuthError extends SfClientError {
   }
 }
 
+/**
+ * True for a login that failed for a passing reason (the token endpoint down or answering 5xx, too many
+ * logins at once): trying again later may succeed without anyone changing the credentials.
+ */
+export function isTransientAuthFailure(err: AuthError): boolean {
+  return err.status >= 500 || err.status === 429 || err.error === 'rate_limit_exceeded';
+}
+
 /** Connection settings are missing or contradictory. */
 export class ConfigError extends SfClientError {
   constructor(message: string) {

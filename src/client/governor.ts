@@ -61,6 +61,15 @@ export interface SharedBudget {
   observe(reading: UsageReading): Promise<void>;
 }
 
+/**
+ * The org's long-running request slots as every client of a process or a fleet shares them: at most the
+ * cap in flight at once (Salesforce refuses a request while 25 of the org's have run 20 s or more).
+ */
+export interface SharedLongSlots {
+  /** Waits for a slot; call the returned function when the request is answered. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+}
+
 /** Events: a new reading, a refusal (also thrown), a pause and its end. */
 export interface GovernorEvents {
   reading: [UsageReading];
@@ -140,6 +149,8 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
   #unreadable = false;
   /** The fleet's shared view of the org's budget, when this process is one of many (set before the first call). */
   shared: SharedBudget | undefined;
+  /** The org's long-running request slots shared with other runs (and processes), when set: long calls take one too. */
+  sharedLong: SharedLongSlots | undefined;
   /** Reads `/limits`; wired by the client, used in pause mode and when responses carry no Sforce-Limit-Info. */
   readLimits: ((signal?: AbortSignal) => Promise<UsageReading | undefined>) | undefined;
 
@@ -219,7 +230,7 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
     }
     let releaseSlot: (() => void) | undefined;
     try {
-      releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+      releaseSlot = opts.long ? await this.#longSlot(opts.signal) : undefined;
     } catch (err) {
       if (probing) this.#endProbe();
       throw err;
@@ -239,7 +250,7 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
   /** Admission decided by the fleet's count before this process has a reading of its own. */
   async #admitShared(fleet: { ok: boolean; used: number; max: number }, opts: { long?: boolean; signal?: AbortSignal }): Promise<() => void> {
     if (!fleet.ok) throw this.#refuse(this.#ceilingError({ ...this.numbers(), used: fleet.used, max: fleet.max, ceiling: Math.floor(this.orgCeiling * fleet.max) }, 'the fleet has'));
-    const releaseSlot = opts.long ? await this.long.acquire(opts.signal) : undefined;
+    const releaseSlot = opts.long ? await this.#longSlot(opts.signal) : undefined;
     this.#runUsed++;
     this.#inflight++;
     let done = false;
@@ -249,6 +260,22 @@ export class ApiGovernor extends EventEmitter<GovernorEvents> {
       this.#inflight--;
       releaseSlot?.();
     };
+  }
+
+  /** A long-running slot: this run's own, then the org's shared one. */
+  async #longSlot(signal?: AbortSignal): Promise<() => void> {
+    const local = await this.long.acquire(signal);
+    if (!this.sharedLong) return local;
+    try {
+      const shared = await this.sharedLong.acquire(signal);
+      return () => {
+        shared();
+        local();
+      };
+    } catch (err) {
+      local();
+      throw err;
+    }
   }
 
   #ceilingError(n: LimitNumbers, who = 'org API usage is'): LimitError {

@@ -14,14 +14,15 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FetchLike } from '../client/index.ts';
-import { SalesforceError } from '../client/errors.ts';
+import { AuthError, isTransientAuthFailure, SalesforceError } from '../client/errors.ts';
 import { proxyFetch } from '../client/proxy.ts';
-import { openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
+import { newPlaceholderId, openStore, type CaptureState, type CapturedChange, type ConflictRecord, type DeadLetter, type DeadLetterStatus, type InboxRow, type JsonObject, type QueryValue, type PipelineRunRow, type ScheduleRow, type ServiceState, type Store, type UsageRow } from '../store/index.ts';
 import { Connections, SecretBox } from './connections/registry.ts';
 import type { ConnectionSpec } from './connections/schema.ts';
 import { forwardSyncEvents, ServiceEvents, sinkPausedMessage, SyncEvents, type RunContext, type RunObjectCounts, type RunTrigger } from './events.ts';
 import { EmbeddedJobQueue } from './jobs/embedded.ts';
 import { PostgresBudgets } from './jobs/budget.ts';
+import { LocalLongRequests, PostgresLongRequests } from './jobs/long-requests.ts';
 import { PostgresJobQueue } from './jobs/postgres.ts';
 import type { Job, JobContext, JobOutcome, JobQueue } from './jobs/queue.ts';
 import { nextRunAt, pipelineKind, PipelineError, Pipelines, resolveStoreUrl, type PipelineEntry, type PipelineRunResult } from './pipelines/index.ts';
@@ -35,7 +36,7 @@ import { CallInError, callInHash, callInInbox, callInRecords, executeCallIn, typ
 /** Job kinds; `stream` is the run of a long-lived pipeline (an event subscription), outside the worker slots. */
 export const JOB_KINDS = { run: 'pipeline.run', stream: 'pipeline.stream', replay: 'deadletter.replay', object: 'sync.object', cdc: 'sync.cdc', callIn: 'call-in' } as const;
 /** How often a CDC leader looks whether its pipeline was paused, changed or removed (it ends then). */
-export const LEADER_CHECK_MS = 2_000;
+export const LEADER_CHECK_MS = 5_000;
 /** Connections per store handle on the fleet (the server's max_connections is shared by every worker). */
 export const FLEET_STORE_CONNECTIONS = 2;
 /** With the fleet's job engine the scheduler looks at the schedules at least this often (workers elsewhere move them). */
@@ -124,6 +125,8 @@ export class Service {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** Each org's long-running request slots: in this process (embedded) or through Postgres (fleet). */
+  readonly longRequests: LocalLongRequests | PostgresLongRequests;
   /** The fleet's API budget per org, shared through Postgres (fleet only). */
   readonly budgets: PostgresBudgets | undefined;
   /** True with the fleet's job engine. */
@@ -171,9 +174,10 @@ export class Service {
     this.#stores.set(opts.storeUrl, Promise.resolve(store));
     this.budgets = this.fleet ? new PostgresBudgets(opts.storeUrl) : undefined;
     const budgets = this.budgets;
-    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
+    const longRequests = (this.longRequests = this.fleet ? new PostgresLongRequests(opts.storeUrl) : new LocalLongRequests());
+    this.connections = new Connections({ state, box, fromConfig: opts.connections, events: this.events, fetch: opts.fetch, publicUrl: opts.publicUrl, sharedBudget: budgets && ((org) => budgets.forOrg(org)), longRequests: (org, cap) => longRequests.forOrg(org, cap), onChanged: (name) => void this.releaseHold(name, 'the connection was changed').catch(() => undefined) });
     this.pipelines = new Pipelines({ state, fromConfig: opts.pipelines, serviceStoreUrl: opts.storeUrl });
-    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now }) : new EmbeddedJobQueue({ state, now: this.#now });
+    this.queue = this.fleet ? new PostgresJobQueue({ storeUrl: opts.storeUrl, state, now: this.#now, longLived: [JOB_KINDS.stream, JOB_KINDS.cdc] }) : new EmbeddedJobQueue({ state, now: this.#now });
     this.#recordUsage();
     this.#recordRunEvents();
   }
@@ -248,6 +252,7 @@ export class Service {
     await this.#ticking?.catch(() => undefined);
     await this.queue.stop();
     await this.budgets?.close();
+    await this.longRequests.close();
     await this.#flushUsage();
     for (const off of this.#detach) off();
     for (const s of this.#stores.values()) await (await s.catch(() => undefined))?.close();
@@ -352,8 +357,8 @@ export class Service {
       const key = objectJobKey(spec.connection, object);
       if (active.has(key) && !priority) continue;
       const cp = await store.getCheckpoint(object);
-      // A loaded object that follows its change events is its leader's (a run started by hand still reads it).
-      if (!priority && leftToLeader(spec, object, cp ?? undefined)) continue;
+      // A loaded object that follows its change events is its leader's alone (its key is the leader's).
+      if (leftToLeader(spec, object, cp ?? undefined)) continue;
       const p = priority ?? (cp?.extra?.loaded ? 'incremental' : 'initial');
       const { job } = await this.queue.add({ key, kind: JOB_KINDS.object, payload: { pipeline: spec.name, object, trigger }, priority: p });
       this.events.emit('pipeline:queued', { pipeline: spec.name, jobId: job.id, trigger, priority: p, runAt: job.runAt });
@@ -388,7 +393,8 @@ export class Service {
     const entry = await this.pipelines.get(pipeline);
     if (!entry) throw new PipelineError('PIPELINE_NOT_FOUND', 404, `pipeline "${pipeline}" does not exist`);
     const objects = this.#fanOut(entry.spec);
-    if (objects?.length) return (await this.#enqueueObjects(entry.spec as SyncPipelineSpec, objects, 'manual', new Set(), 'interactive'))[0];
+    // Every object following its change events: a run of the pipeline itself, which leaves them to their leaders.
+    if (objects?.length) return (await this.#enqueueObjects(entry.spec as SyncPipelineSpec, objects, 'manual', new Set(), 'interactive'))[0] ?? this.#enqueue(pipeline, 'manual', 'interactive');
     return this.#enqueue(pipeline, 'manual', 'interactive');
   }
 
@@ -595,7 +601,7 @@ export class Service {
       };
       result = leader ? await followSyncObject(spec as SyncPipelineSpec, leader, runCtx) : await kind.run(spec as never, runCtx);
     } catch (err) {
-      result = { status: signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: errorCode(err) };
+      result = { status: signal.aborted ? 'interrupted' : 'failed', objects: live.objects, apiCalls: 0, error: (err as Error).message, errorCode: err instanceof AuthError && isTransientAuthFailure(err) ? 'AUTH_UNAVAILABLE' : errorCode(err) };
     } finally {
       detach();
       clearInterval(leaderTimer);
@@ -866,6 +872,43 @@ export class Service {
       conflicts: conflicts.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.id - a.id).slice(0, limit),
       changes: changes.sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.seq - a.seq).slice(0, limit),
     };
+  }
+
+  /**
+   * Two-way sync over HTTP: inserts, updates or deletes one row of a writable mirror table, as an application
+   * writing the table would (the change is captured and sent to Salesforce by the next cycle). An insert
+   * without `Id` gets a placeholder, returned, that Salesforce's Id replaces once it is written.
+   */
+  async twoWayWrite(object: string, change: { kind: 'insert'; values: Record<string, QueryValue> } | { kind: 'update'; id: string; values: Record<string, QueryValue> } | { kind: 'delete'; id: string }): Promise<{ id: string; changed: number }> {
+    let url: string | undefined;
+    let named: string | undefined;
+    for (const e of await this.pipelines.list()) {
+      if (e.spec.kind !== 'sync') continue;
+      const spec = e.spec as unknown as SyncPipelineSpec & { objects?: Record<string, { writable?: boolean }> };
+      const hit = Object.entries(spec.objects ?? {}).find(([name, o]) => name.toLowerCase() === object.toLowerCase() && o?.writable);
+      if (hit) {
+        url = resolveStoreUrl(spec.store ?? this.storeUrl, this.baseDir);
+        named = hit[0];
+        break;
+      }
+    }
+    if (!url || !named) throw new PipelineError('NOT_WRITABLE', 404, `no sync pipeline has ${object} writable: set objects.${object}.writable: true in a sync pipeline`);
+    const store = await this.store(url);
+    const shape = await store.tableShape(named);
+    if (!shape?.mirror) throw new PipelineError('NOT_WRITABLE', 409, `${object} has no mirror table yet: it is created by the pipeline's first run`);
+    if (!shape.writable) throw new PipelineError('NOT_WRITABLE', 409, `${object}'s mirror table is not writable yet: the pipeline's next run makes it so`);
+    const id = change.kind === 'insert' ? String(Object.entries(change.values).find(([k]) => k.toLowerCase() === 'id')?.[1] ?? newPlaceholderId()) : change.id;
+    try {
+      const changed = change.kind === 'insert'
+        ? await store.mutateTable(shape, { kind: 'insert', values: { ...Object.fromEntries(Object.entries(change.values).filter(([k]) => k.toLowerCase() !== 'id')), Id: id } })
+        : change.kind === 'update'
+          ? await store.mutateTable(shape, { kind: 'update', key: { Id: id }, values: change.values })
+          : await store.mutateTable(shape, { kind: 'delete', key: { Id: id } });
+      return { id, changed };
+    } catch (err) {
+      if ((err as Error).name === 'QueryError') throw new PipelineError('INVALID_RECORD', 400, `${object}: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   /** Open dead letters per pipeline (metrics). */

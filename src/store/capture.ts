@@ -122,7 +122,9 @@ function sqliteTriggers(object: string, columns: readonly string[], guard: strin
   const log = quote(CHANGES_TABLE);
   const when = `NOT EXISTS (SELECT 1 FROM ${quote(APPLYING_TABLE)})`;
   const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-  const list = (test: (c: string) => string) => `rtrim(${columns.map((c) => `(CASE WHEN ${test(quote(c))} THEN ${lit(`${c},`)} ELSE '' END)`).join(' || ')}, ',')`;
+  // A balanced tree of `||`: a flat chain over hundreds of columns would pass SQLite's expression depth limit.
+  const concat = (parts: readonly string[]): string => (parts.length === 1 ? parts[0] : `(${concat(parts.slice(0, parts.length >> 1))} || ${concat(parts.slice(parts.length >> 1))})`);
+  const list = (test: (c: string) => string) => `rtrim(${concat(columns.map((c) => `(CASE WHEN ${test(quote(c))} THEN ${lit(`${c},`)} ELSE '' END)`))}, ',')`;
   const cols = '(object, record_id, op, fields, base_stamp, captured_at)';
   return [
     `CREATE TRIGGER ${quote(triggerName('ins', object))} AFTER INSERT ON ${t} WHEN ${when} BEGIN INSERT INTO ${log} ${cols} VALUES (${lit(object)}, NEW."Id", 'insert', ${list((c) => `NEW.${c} IS NOT NULL`)}, NULL, ${now}); END`,

@@ -983,7 +983,7 @@ export class MirrorStore implements Store {
           const columns = [...meta.columns.values()]
             .filter((c) => !c.removed)
             .map((c) => ({ name: c.spec.name, kind: c.kind, nullable: c.spec.name !== 'Id', ...(c.spec.length !== undefined && c.kind === 'text' ? { length: c.spec.length } : {}) }));
-          return { table: meta.object, mirror: true, columns, key: ['Id'] };
+          return { table: meta.object, mirror: true, ...(meta.writable ? { writable: true } : {}), columns, key: ['Id'] };
         }
         const found = await d.columnsOf(conn, table);
         if (!found) return undefined;

@@ -12,6 +12,7 @@ import type { OpenStoreOptions, Store } from './types.ts';
 export type * from './types.ts';
 export type * from './service-types.ts';
 export { StoreClosedError, StoreValueError } from './types.ts';
+export { newPlaceholderId } from './query.ts';
 
 const ACCEPTED = 'sqlite::memory:, sqlite:./path.db, postgres://user@host:5432/db or postgresql://… (optionally ?schema=name)';
 

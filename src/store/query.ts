@@ -5,6 +5,7 @@
  * `$orderby`, `$select`, `$search`, `$top`, `$skip` and skip tokens) build this tree; nothing they receive is
  * ever spliced into SQL text.
  */
+import { randomBytes } from 'node:crypto';
 import { Params, quote, type Conn, type Dialect } from './driver.ts';
 import { toCanonical, type Canonical, type StorageKind } from './values.ts';
 
@@ -58,6 +59,8 @@ export interface TableShape {
   table: string;
   /** True for a sfbridge mirror table (rows flagged deleted are never returned). */
   mirror: boolean;
+  /** A mirror table made writable (two-way sync): its rows may be changed, and the changes go to Salesforce. */
+  writable?: boolean;
   columns: QueryColumn[];
   /** Primary-key columns, in order (mirror tables: `Id`). */
   key: string[];
@@ -213,9 +216,19 @@ export type TableMutation =
   | { kind: 'update'; key: Record<string, QueryValue>; values: Record<string, QueryValue> }
   | { kind: 'delete'; key: Record<string, QueryValue> };
 
-/** Compiles a mutation; mirror tables are refused (the next sync would overwrite what was written). */
+/**
+ * Compiles a mutation. Mirror tables are refused (the next sync would overwrite what was written) unless
+ * writable: then the change is captured and sent to Salesforce, and an insert without `Id` gets a
+ * placeholder until Salesforce's Id replaces it.
+ */
 export function compileMutation(d: Dialect, shape: TableShape, m: TableMutation): { sql: string; params: unknown[] } {
-  if (shape.mirror) throw new QueryError(`${shape.table} is a Salesforce mirror table: write to Salesforce, and the sync brings the change back`);
+  if (shape.mirror && !shape.writable) throw new QueryError(`${shape.table} is a Salesforce mirror table: write to Salesforce, and the sync brings the change back (or make it writable: objects.${shape.table}.writable: true)`);
+  if (shape.mirror) {
+    const bookkeeping = Object.keys(m.kind === 'delete' ? {} : m.values).find((k) => k.startsWith('_'));
+    if (bookkeeping) throw new QueryError(`${bookkeeping} is sfbridge's own column of ${shape.table}: write the object's fields only`);
+    if (m.kind === 'update' && Object.keys(m.values).some((k) => k.toLowerCase() === 'id')) throw new QueryError(`the Id of a ${shape.table} row cannot change: delete the row and insert another`);
+    if (m.kind === 'insert' && !Object.keys(m.values).some((k) => k.toLowerCase() === 'id')) m = { ...m, values: { ...m.values, Id: newPlaceholderId() } };
+  }
   const p = new Params(d);
   const bind = (name: string, value: QueryValue) => {
     const col = columnOf(shape, name);
@@ -237,4 +250,9 @@ export function compileMutation(d: Dialect, shape: TableShape, m: TableMutation)
   }
   const where = keyNames.map((k) => bind(k, m.key[k])).map((x) => `${x.col} = ${x.ph}`).join(' AND ');
   return { sql: `DELETE FROM ${d.table(shape.table)} WHERE ${where}`, params: p.values };
+}
+
+/** A placeholder Id for a row inserted into a writable mirror table (`new-` and 14 hex digits). */
+export function newPlaceholderId(): string {
+  return `new-${randomBytes(7).toString('hex')}`;
 }

@@ -258,7 +258,7 @@ describe('sfbridge events', () => {
   });
 
   test('an expired replay id and an unreachable endpoint fail with their codes', async () => {
-    const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', '00000000000000ff', '--format', 'jsonl'], { cwd, env: org.env });
+    const expired = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--from', '7fffffffffffff00', '--format', 'jsonl'], { cwd, env: org.env });
     assert.equal(expired.code, 1, expired.stdout);
     assert.equal(JSON.parse(expired.stdout).error.code, 'PUBSUB_REPLAY_ID_EXPIRED');
     const down = await sfbridge(['events', 'tail', '/data/AccountChangeEvent', '--pubsub-endpoint', '127.0.0.1:1', '--json'], { cwd, env: org.env });

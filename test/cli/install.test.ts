@@ -118,7 +118,13 @@ describe('installing sfbridge', () => {
     assert.deepEqual(JSON.parse(count.stdout), { count: 12 });
   });
 
-  it('with no Node 24 anywhere the launcher exits 1 and names the fix', async () => {
+  it("package.json's allowScripts covers every install script in the tree, so npm install and npm ci list none", async () => {
+    const r = await run('npm', ['approve-scripts', '--allow-scripts-pending'], { cwd: ROOT, env: npmEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^No packages with unreviewed install scripts\./, `review them (npm install-scripts approve|deny PKG): ${r.stdout}`);
+  });
+
+  it('with no Node 24 anywhere, or a bad SFBRIDGE_NODE, the launcher exits 1 and names the fix', async () => {
     // A copy of the launcher with no node_modules beside it, and a PATH with no node on it.
     const bin = join(tmp, 'bare/bin');
     await mkdir(bin, { recursive: true });
@@ -129,5 +135,9 @@ describe('installing sfbridge', () => {
     assert.match(r.stderr, /^sfbridge: no Node\.js found\./);
     assert.match(r.stderr, /reinstall sfbridge without --ignore-scripts/);
     assert.match(r.stderr, /SFBRIDGE_NODE/);
+    // SFBRIDGE_NODE naming no executable is refused before anything starts, saying which variable to fix.
+    const bad = await run(join(ROOT, 'bin/sfbridge'), ['--version'], { cwd: tmp, env: { PATH: PLAIN_PATH, HOME: tmp, SFBRIDGE_NODE: join(tmp, 'no-such-node') } });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^sfbridge: SFBRIDGE_NODE=\S+no-such-node is not an executable file: point it at a Node\.js 24 binary, or unset it/);
   });
 });

@@ -1,17 +1,20 @@
 /**
- * Crash safety of `sfbridge sync --cdc`: the real launcher in a child process, on a SQLite file, following
- * the emulator's change events over gRPC while a writer keeps changing the org through REST (creates,
- * updates that set and null fields, multi-record transactions, soft and hard deletes, undeletes). The sync is
+ * Crash safety of `sfbridge sync --cdc`: the real launcher in a child process, on a SQLite file and on a
+ * Postgres schema, following the emulator's change events over gRPC while a writer keeps changing the org
+ * through REST (creates, updates that set and null fields, multi-record transactions, soft and hard deletes,
+ * undeletes). The sync is
  * SIGKILLed at random points (during the initial run, while following, right after it applied events) and
  * started again; the last start follows a final burst of writes by events alone. At the end the mirror must
  * equal the org, every row and every field.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hardDeleteRecord, undeleteRecord } from '../../src/emulator/dml.ts';
 import { startPubSub } from '../../src/emulator/events/pubsub/server.ts';
@@ -21,6 +24,7 @@ import type { SalesforceClient } from '../../src/client/index.ts';
 import type { Emulator } from '../../src/emulator/app.ts';
 import { BIN } from '../cli/helpers.ts';
 import { servedOrg } from '../helpers/served.ts';
+import { PG_URL } from '../store/backends.ts';
 import { clientFor, mirrorDiff } from './helpers.ts';
 
 const OBJECTS = ['Account', 'Contact'];
@@ -106,15 +110,38 @@ function writer(emu: Emulator, w: SalesforceClient, random: () => number) {
   return { ops: () => ops, stop: async () => { running = false; await done; } };
 }
 
+const places = [
+  {
+    name: 'sqlite file',
+    make(dir: string) {
+      return { url: `sqlite:${join(dir, 'mirror.db')}`, cleanup: async () => {} };
+    },
+  },
+  {
+    name: 'postgres',
+    make() {
+      const schema = `cdc_crash_${randomBytes(5).toString('hex')}`;
+      return {
+        url: `${PG_URL}?schema=${schema}`,
+        async cleanup() {
+          const c = new pg.Client({ connectionString: PG_URL });
+          await c.connect();
+          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => c.end());
+        },
+      };
+    },
+  },
+];
+
 describe('sync --cdc survives kills at random points', () => {
-  it('sqlite file: after SIGKILLs while writes continue, the mirror equals the org on every row and field', { timeout: 120_000 }, async (t) => {
+  for (const place of places) it(`${place.name}: after SIGKILLs while writes continue, the mirror equals the org on every row and field`, { timeout: 120_000 }, async (t) => {
     const seed = Number(process.env.SFBRIDGE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const random = prng(seed);
     const org = await servedOrg();
     await seedOrg(org.emu.org, 'Account=150,Contact=150');
     const pubsub = await startPubSub(org.emu, { port: 0, host: '127.0.0.1', keepaliveMs: 250 });
     const dir = mkdtempSync(join(tmpdir(), 'sfbridge-cdc-crash-'));
-    const url = `sqlite:${join(dir, 'mirror.db')}`;
+    const { url, cleanup } = place.make(dir);
     const env = { PATH: process.env.PATH, HOME: dir, SFBRIDGE_HOME: dir, SFBRIDGE_CACHE_DIR: 'off', SF_INSTANCE_URL: org.url, SF_CLIENT_ID: org.emu.org.clientId, SF_CLIENT_SECRET: org.emu.org.clientSecret, SF_PUBSUB_ENDPOINT: pubsub.address, SF_PUBSUB_PLAINTEXT: '1' };
     const args = ['sync', '--cdc', '--objects', OBJECTS.join(','), '--to', url, '--lag', '2s', '--json'];
     const start = () => {
@@ -187,6 +214,7 @@ describe('sync --cdc survives kills at random points', () => {
       await writes?.stop().catch(() => {});
       await pubsub.close();
       await org.close();
+      await cleanup();
       rmSync(dir, { recursive: true, force: true });
     }
   });

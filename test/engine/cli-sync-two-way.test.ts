@@ -77,6 +77,15 @@ describe('sfbridge sync with a writable object', () => {
       assert.equal(await conflictsCommand(['--store', `sqlite:${db}`, '--json'], { stdout: j, stderr: sink(), env: {} }), 0);
       const doc = JSON.parse(j.text) as { ok: boolean; conflicts: { recordId: string; winner: string }[] };
       assert.deepEqual([doc.ok, doc.conflicts.map((x) => [x.recordId, x.winner])], [true, [[c, 'salesforce']]]);
+      // An insert Salesforce refuses (Name is required): reported by the sync and listed with its error.
+      const more = new DatabaseSync(db);
+      more.prepare('INSERT INTO "Account" ("Id", "Industry") VALUES (?, ?)').run('new-no-name-01', 'Energy');
+      more.close();
+      assert.match(await run(), /^Account application changes → Salesforce: 0 inserted, 0 updated, 0 deleted, 1 refused \(sfbridge conflicts; sfbridge dlq list --state <this store> --pipeline two-way:Account:…\)$/m);
+      const listed = sink();
+      assert.equal(await conflictsCommand(['--store', `sqlite:${db}`], { stdout: listed, stderr: sink(), env: {} }), 0);
+      assert.match(listed.text, /^refused by Salesforce, newest first \(correct the row and it is sent again;/m);
+      assert.match(listed.text, /^#\d+  .*  insert Account new-no-name-01  REQUIRED_FIELD_MISSING: /m);
       const err = sink();
       assert.equal(await conflictsCommand(['--store', `sqlite:${join(dir, 'nope.db')}`], { stdout: sink(), stderr: err, env: {} }), 1);
       assert.match(err.text, /no database at .*nope\.db/);

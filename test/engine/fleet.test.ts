@@ -11,7 +11,11 @@
  * has a governor of its own, so without the shared count every new run would make one unchecked call past
  * the ceiling, and workers' calls in flight would not see each other.)
  *
- * Both in one file so they never run at the same time (each holds many Postgres connections).
+ * One CDC leader per (connection, object): 2 workers, one org with Account in `mode: cdc`; the audit shows one
+ * leader at a time; SIGKILL of the leader's worker → the other takes over (the time is printed) and the mirror
+ * equals the org after further writes; pausing the pipeline on the scheduler ends the leader on its worker.
+ *
+ * All in one file so they never run at the same time (each holds many Postgres connections).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -260,7 +264,8 @@ describe('fleet: one CDC leader per (connection, object), with failover', () => 
       const config = join(dir, 'sfbridge.yaml');
       writeFileSync(config, JSON.stringify({ connections, pipelines: [raw] }));
       const storeUrl = db.url('svc');
-      const args = ['--store', storeUrl, '--config', config, '--concurrency', '2'];
+      // One slot each: the leader runs beside it, so Contact's cycles go on wherever the leader is.
+      const args = ['--store', storeUrl, '--config', config, '--concurrency', '1'];
       service = await Service.open({ storeUrl, connections: connections as never, pipelines: [{ spec: parsePipeline(raw), raw: raw as never, source: 'config' } as PipelineEntry], baseDir: dir, env, jobs: 'postgres', concurrency: 0, schedulePollMs: 500 });
       for (let i = 0; i < 2; i++) workers.push(await startWorker(args, env));
       await service.start();
@@ -276,6 +281,7 @@ describe('fleet: one CDC leader per (connection, object), with failover', () => 
           const [acc] = await sf.query<{ Id: string }>(`SELECT Id FROM Account ORDER BY Id LIMIT 1 OFFSET ${(n * 7) % 200}`).toArray();
           if (acc) await sf.update('Account', acc.Id, { Name: `Changed ${n}`, NumberOfEmployees: n });
           if (n % 3 === 0) await sf.create('Account', { Name: `New ${n}` });
+          if (n % 4 === 0) await sf.create('Contact', { LastName: `New ${n}` });
           n++;
           await sleep(100);
         }
@@ -304,6 +310,13 @@ describe('fleet: one CDC leader per (connection, object), with failover', () => 
         } while (diffs.length && Date.now() - t1 < 60_000);
         assert.deepEqual(diffs, [], 'the mirror equals the org after the takeover and further writes');
         console.log(`fleet CDC leader takeover: ${takeover.toFixed(1)} s from SIGKILL to the next leader's start`);
+
+        // Pausing the pipeline on the scheduler ends the leader on its worker (done, not handed back).
+        await service.setPaused('crm', true);
+        await until(async () => (await open()).length === 0, 30_000, 'the leader ended by the pause');
+        const ended = (await readAudit(storeUrl, 'svc')).filter((x) => x.key === KEY).at(-1)!;
+        assert.equal(ended.outcome, 'done');
+        assert.equal((await service.queue.list({ key: KEY, states: ['queued', 'running'] })).length, 0, 'no leader queued while paused');
       } finally {
         await mirror.close();
       }

@@ -1,6 +1,7 @@
 /**
  * An events pipeline created through the API: validated like the config file (a bad sink is a 400 naming
- * the key), running at once beside the worker slots, listed and shown by the API (responses checked against
+ * the key), running at once beside the worker slots, a stored replay id past retention reported in the run
+ * (its counts and its event log) before the stream restarts at the tip, listed and shown by the API (responses checked against
  * the OpenAPI document) and the dashboard with its counts, and delivering to its JSONL sink. Removing it
  * ends its stream.
  */
@@ -40,10 +41,22 @@ it('creates, runs, shows and removes an events pipeline through the API', async 
   assert.equal(bad.status, 400);
   assert.match(JSON.stringify(bad.body), /sink\.url: a webhook sink needs url/);
 
+  // A stored position the topic no longer retains: the run says so, and follows from the tip.
+  const store = await h.service.store(h.service.storeUrl);
+  await store.setCheckpoint('events:tickets', null, { replayId: 'ffffffffffff0000' });
   const file = join(dir, 'tickets.jsonl');
   const created = await h.api('/api/v1/pipelines/tickets', { method: 'PUT', json: { kind: 'events', connection: 'emu', topic: '/event/Ticket__e', from: 'earliest', sink: { kind: 'jsonl', url: file, envelope: true } } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   await until(async () => (await h.api('/api/v1/pipelines/tickets')).body.state === 'running', 15_000, 'the running stream');
+  const restarted = await until(async () => {
+    const r = (await h.api('/api/v1/runs?pipeline=tickets&status=running')).body.runs?.[0];
+    return r?.objects?.['/event/Ticket__e']?.error && r;
+  }, 15_000, 'the restart in the run');
+  assert.match(restarted.objects['/event/Ticket__e'].error, /^PUBSUB_REPLAY_ID_EXPIRED: the stored replay id ffffffffffff0000 is outside the topic's retention; restarted at the tip at /);
+  const log = await until(async () => (await h.api(`/api/v1/runs/${restarted.id}/events`)).body.events.find((e: { data: { code?: string } }) => e.data?.code === 'PUBSUB_REPLAY_ID_EXPIRED'), 15_000, 'the warning in the run log');
+  assert.equal(log.level, 'warn');
+  // At the tip: wait for its first keepalive position before publishing.
+  await until(async () => typeof (await store.getCheckpoint('events:tickets'))?.extra?.replayId === 'string', 15_000, 'the tip position');
   await sf.events.publish('/event/Ticket__e', [{ id: 't-1', Subject__c: 'Printer on fire' }]);
   await until(async () => (await readFile(file, 'utf8').catch(() => '')).includes('t-1'), 15_000, 'the event in the file');
 

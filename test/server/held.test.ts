@@ -3,7 +3,9 @@
  * sockets) in one service. Org A's connection gets a secret its org refuses (as after a rotation at
  * Salesforce): its next run fails at login, its pipeline shows `held` with the reason in the API and the
  * dashboard, and it is not queued again while org B's pipeline keeps running. Fixing the connection (PUT)
- * ends the hold and A's changes flow again.
+ * ends the hold and A's changes flow again. Org C's connection reaches its API ceiling: held too, until the
+ * budget window has moved. Org D's Pub/Sub API refuses the session its REST API accepts: its change-event leader
+ * holds D.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { SalesforceClient } from '../../src/client/index.ts';
+import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
+import { DEFAULT_FAULTS } from '../../src/emulator/faults.ts';
 import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { SecretBox } from '../../src/engine/connections/registry.ts';
 import { parsePipeline } from '../../src/engine/pipelines/index.ts';
@@ -28,18 +32,24 @@ let app: ReturnType<typeof createApp>;
 let auth: Auth;
 let token: string;
 let dir: string;
+let pubsub: PubSubServer;
 
 const connection = (o: ServedOrg, secret = o.emu.org.clientSecret) => ({ kind: 'client_credentials', instance_url: o.url, client_id: o.emu.org.clientId, client_secret: secret });
 
 before(async () => {
-  orgs = [await servedOrg(), await servedOrg()];
+  // Org C allows 40 calls a day and its connection stops at 10% of them: its first load meets the ceiling.
+  orgs = [await servedOrg(), await servedOrg(), await servedOrg({ faults: { ...DEFAULT_FAULTS, dailyLimit: 40 } }), await servedOrg()];
+  // Org D's Pub/Sub API refuses the session (it expects another instance URL), while its REST API takes it.
+  pubsub = await startPubSub(orgs[3].emu, { port: 0, host: '127.0.0.1', instanceUrl: 'https://elsewhere.example.com' });
   for (const o of orgs) await seedOrg(o.emu.org, 'Account=20');
   dir = mkdtempSync(join(tmpdir(), 'sfbridge-held-'));
   const raw = (name: string, conn: string) => ({ name, kind: 'sync', connection: conn, standard_objects_to_sync: ['Account'], store: `sqlite:${join(dir, `${name}.db`)}`, schedule: '1s', lag: '1s' });
-  const pipelines = [raw('crm-a', 'a'), raw('crm-b', 'b')].map((r) => ({ spec: parsePipeline(r), raw: r as never, source: 'config' as const }));
+  const pipelines = [raw('crm-a', 'a'), raw('crm-b', 'b'), raw('crm-c', 'c'), { ...raw('crm-d', 'd'), objects: { Account: { mode: 'cdc' } } }].map((r) => ({ spec: parsePipeline(r), raw: r as never, source: 'config' as const }));
   service = await Service.open({ storeUrl: `sqlite:${join(dir, 'service.db')}`, box: new SecretBox(randomBytes(32)), pipelines });
   await service.connections.put('a', connection(orgs[0]));
   await service.connections.put('b', connection(orgs[1]));
+  await service.connections.put('c', { ...connection(orgs[2]), budget: { org_ceiling: 0.1 } });
+  await service.connections.put('d', { ...connection(orgs[3]), pubsub: { endpoint: pubsub.address, plaintext: true } });
   auth = new Auth({ state: service.state });
   app = createApp({ service, auth, metrics: createMetrics(service, { defaultMetrics: false }), publicUrl: undefined });
   token = (await auth.createToken('test')).token;
@@ -48,6 +58,7 @@ before(async () => {
 
 after(async () => {
   await service.stop();
+  await pubsub.close();
   for (const o of orgs) await o.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -84,6 +95,25 @@ it('a refused login holds only that connection\'s pipelines, with the reason; fi
   const bRuns = await runs('crm-b', 'succeeded');
   await until(async () => (await runs('crm-b', 'succeeded')) >= bRuns + 3, 30_000, 'three more runs of crm-b');
   assert.equal(await runs('crm-a'), aRuns, 'the held pipeline made no run');
+
+  // Org C's spent budget holds C until the window has moved on; A's and C's holds are their own.
+  const budget = await until(async () => {
+    const p = (await api('/api/v1/pipelines/crm-c')).body;
+    return p.state === 'held' && p;
+  }, 30_000, 'crm-c held');
+  assert.equal(budget.held.reason, 'budget');
+  assert.equal(budget.held.code, 'ORG_CEILING_REACHED');
+  assert.ok(Date.parse(budget.held.until) > Date.now(), 'a budget hold ends by itself');
+  assert.match(budget.held.ends, /rolling 24-hour window/);
+
+  // Org D: loaded, then its change-event leader is refused by the Pub/Sub API: held for that reason.
+  const pubsubHeld = await until(async () => {
+    const p = (await api('/api/v1/pipelines/crm-d')).body;
+    return p.state === 'held' && p;
+  }, 30_000, 'crm-d held');
+  assert.equal(pubsubHeld.held.reason, 'pubsub');
+  assert.equal(pubsubHeld.held.code, 'PUBSUB_AUTH');
+  assert.equal(pubsubHeld.held.until, null);
 
   // The dashboard says so too.
   const { cookie } = await signIn();

@@ -1,7 +1,8 @@
 /**
  * `mode: cdc` in `sfbridge serve` with the embedded store: after the initial load the object's change-event
  * leader (one long-lived job `cdc:<connection>:<object>`) follows its events into the pipeline's mirror, a
- * change reaches the mirror while the scheduled runs leave the object out (no API call while idle), the API
+ * change reaches the mirror, an overflowed transaction is caught up by the cursor, the scheduled runs leave the
+ * object out (no API call while idle), the API
  * shows the leader and its run, pausing ends it and resuming continues from the committed replay id.
  */
 import assert from 'node:assert/strict';
@@ -73,6 +74,20 @@ it('follows change events after the initial load: one leader, changes applied, n
   const { id: created } = await writer.create('Account', { Name: 'Created While Following' });
   await until(async () => (await mirror.getRecord('Account', created))?.Name === 'Created While Following', 20_000, 'the create in the mirror');
   assert.ok((await mirror.getCheckpoint(cdcCheckpointKey('Account')))?.extra?.replayId, 'the replay id is checkpointed');
+
+  // An overflowed transaction (its changes past the limit never sent as events) is caught up by the cursor.
+  emu.org.faults.settings.overflow = 2;
+  try {
+    const created = await writer.collections.create([1, 2, 3, 4, 5].map((i) => ({ attributes: { type: 'Account' }, Name: `Overflow ${i}` })), { allOrNone: true });
+    await until(async () => (await mirror.getRecord('Account', created[4].id!))?.Name === 'Overflow 5', 20_000, 'the overflowed records after the catch-up');
+  } finally {
+    emu.org.faults.settings.overflow = 100_000;
+  }
+  const log = await until(async () => {
+    const events = await service.runEvents(view.cdc[0].run_id);
+    return events.some((e) => (e.data as { code?: string } | null)?.code === 'CDC_OVERFLOW') && events;
+  }, 10_000, 'the catch-up in the leader\'s event log');
+  assert.ok(log.length > 0);
 
   // Idle: scheduled runs go on (every second) and leave Account to its leader: the org sees no API call.
   const calls0 = emu.org.apiUsage;

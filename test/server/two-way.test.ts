@@ -9,7 +9,14 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { SalesforceClient } from '../../src/client/index.ts';
 import { harness, until, type Harness } from './helpers.ts';
+
+async function collect(client: SalesforceClient, soql: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const r of client.query(soql)) out.push(r as Record<string, unknown>);
+  return out;
+}
 
 describe('two-way sync in the service', () => {
   let h: Harness;
@@ -76,4 +83,43 @@ describe('two-way sync in the service', () => {
       app.close();
     }
   });
+
+  it('writes rows over HTTP (the outbox API): insert, update and delete reach Salesforce, the insert gets its Id; bad writes are refused', async () => {
+    const client = await h.service.connections.client('emu');
+    const created = await h.api('/api/v1/two-way/Account', { method: 'POST', json: { values: { Name: 'Over HTTP', Industry: 'Media' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.match(created.body.id, /^new-[0-9a-f]{14}$/);
+    const app = new DatabaseSync(db);
+    const ids = (app.prepare('SELECT "Id" FROM "Account" WHERE "Id" NOT LIKE ? ORDER BY "Id"').all('new-%') as { Id: string }[]).map((r) => r.Id);
+    app.close();
+    const [first, , third] = ids;
+    assert.equal((await h.api(`/api/v1/two-way/account/${first}`, { method: 'PATCH', json: { values: { Phone: '555-0300' } } })).status, 200);
+    assert.equal((await h.api(`/api/v1/two-way/Account/${third}`, { method: 'DELETE' })).status, 200);
+    await run();
+    const [made] = await collect(client, "SELECT Id, Industry FROM Account WHERE Name = 'Over HTTP'");
+    assert.equal(made?.Industry, 'Media');
+    const check = new DatabaseSync(db);
+    try {
+      assert.equal((check.prepare('SELECT COUNT(*) AS n FROM "Account" WHERE "Id" = ?').get(String(made.Id)) as { n: number }).n, 1, 'the row carries the Salesforce Id');
+    } finally {
+      check.close();
+    }
+    assert.equal((await client.retrieve<{ Phone: string }>('Account', first, ['Phone'])).Phone, '555-0300');
+    assert.equal((await collect(client, `SELECT Id FROM Account WHERE Id = '${third}'`)).length, 0);
+
+    const refusals: Array<[string, RequestInit & { json?: unknown }, number, RegExp]> = [
+      ['/api/v1/two-way/Contact', { method: 'POST', json: { values: { LastName: 'x' } } }, 404, /no sync pipeline has Contact writable: set objects\.Contact\.writable: true/],
+      ['/api/v1/two-way/Account', { method: 'POST', json: { values: { Nmae: 'x' } } }, 400, /Nmae/],
+      ['/api/v1/two-way/Account', { method: 'POST', json: { values: { _sfbridge_deleted: true } } }, 400, /sfbridge's own column/],
+      [`/api/v1/two-way/Account/${first}`, { method: 'PATCH', json: { values: { Id: '001000000000000AAA' } } }, 400, /Id of a Account row cannot change/],
+      ['/api/v1/two-way/Account/001000000000404AAA', { method: 'PATCH', json: { values: { Phone: '1' } } }, 404, /no row 001000000000404AAA/],
+      ['/api/v1/two-way/Account/001000000000404AAA', { method: 'DELETE' }, 404, /no row/],
+    ];
+    for (const [path, init, status, message] of refusals) {
+      const r = await h.api(path, init);
+      assert.equal(r.status, status, `${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error.message, message, path);
+    }
+  });
 });
+

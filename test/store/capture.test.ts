@@ -90,3 +90,26 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('writable mirror tables with many columns (sqlite)', () => {
+  test('a table of 1,200 fields gets its triggers, and a change to its last field is captured', async () => {
+    const sqlite = backends.find((b) => b.name === 'sqlite')!;
+    const place = await sqlite.place(true);
+    const store = await place.open();
+    const app = await appSql(place, 'sqlite');
+    try {
+      const wide = Array.from({ length: 1200 }, (_, i) => ({ name: `F${i}__c`, type: 'string', length: 20 }));
+      await store.ensureTable({ object: 'Wide__c', fields: [{ name: 'Id', type: 'id' }, { name: 'SystemModstamp', type: 'datetime' }, ...wide] });
+      await store.upsert('Wide__c', [{ Id: 'a00000000000001AAA', SystemModstamp: '2024-03-05T10:00:00.000Z', F0__c: 'x' }]);
+      const cap = await store.writeCapture();
+      await cap.enable('Wide__c');
+      await app.run(`UPDATE "Wide__c" SET "F1199__c" = ? WHERE "Id" = ?`, ['y', 'a00000000000001AAA']);
+      assert.deepEqual((await cap.pending('Wide__c')).map((c) => c.fields), [['F1199__c']]);
+    } finally {
+      await app.close();
+      await store.close();
+      await place.cleanup();
+    }
+  });
+});
+

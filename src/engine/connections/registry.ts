@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parseSfdxAuthUrl, type Credentials, type Session } from '../../client/auth.ts';
 import { defaultStateDir, type StoredToken, type TokenStore } from '../../client/token-store.ts';
 import { loadOrCreateKey, seal, unseal, type SealedBox } from '../../client/secret-key.ts';
-import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget, pubsubTransportOf, type PubSubSettings, type PubSubTransport } from '../../client/index.ts';
+import { Authenticator, MemoryDescribeCache, SalesforceClient, Transport, type DescribeCache, type FetchLike, type GovernorOptions, type SharedBudget, pubsubTransportOf, type PubSubSettings, type PubSubTransport, type SharedLongSlots } from '../../client/index.ts';
+import { DEFAULT_LONG_REQUESTS } from '../jobs/long-requests.ts';
 import type { ConnectionRow, JsonObject, ServiceState } from '../../store/index.ts';
 import type { ServiceEvents } from '../events.ts';
 import { connectionProxy, connectionSchema, REQUIRED_SECRETS, SECRET_FIELDS, type ConnectionSpec, type ConnectionView, type SecretField } from './schema.ts';
@@ -94,6 +95,8 @@ export interface ConnectionsOptions {
   publicUrl?: () => string | undefined;
   /** The fleet's shared API budget of an org (by org id), when many processes call it. */
   sharedBudget?: (org: string) => SharedBudget;
+  /** The long-running request slots of an org (by org id), shared by every run of this process or fleet. */
+  longRequests?: (org: string, cap: number) => SharedLongSlots;
   /** Called after a connection was created, replaced, removed or granted access (anything that may fix it). */
   onChanged?: (name: string) => void;
 }
@@ -127,7 +130,10 @@ export class Connections {
     this.#publicUrl = opts.publicUrl ?? (() => undefined);
     this.#sharedBudget = opts.sharedBudget;
     this.#onChanged = opts.onChanged ?? (() => undefined);
+    this.#longRequests = opts.longRequests;
   }
+
+  readonly #longRequests: ((org: string, cap: number) => SharedLongSlots) | undefined;
 
   readonly #onChanged: (name: string) => void;
 
@@ -379,6 +385,8 @@ export class Connections {
     if (orgId) this.#orgCache.set(name, orgId);
     // Before the run's first call: every process counts this org's calls in one place.
     if (this.#sharedBudget && client.governor) client.governor.shared = this.#sharedBudget(orgId ?? `connection:${name}`);
+    // Long-running requests are capped per org, whichever run or worker makes them.
+    if (this.#longRequests && client.governor) client.governor.sharedLong = this.#longRequests(orgId ?? `connection:${name}`, b?.long_requests ?? DEFAULT_LONG_REQUESTS);
     if (!entry.checked) {
       entry.checked = true;
       await this.#markStatus(name, r, 'connected', { org_id: orgId ?? null, instance_url: session.instanceUrl });

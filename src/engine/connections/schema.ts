@@ -30,6 +30,7 @@ const budget = z
     run_share: z.number().gt(0).max(1).optional().describe('fraction of the calls remaining at a run\'s start that one run may use (default 0.25)'),
     org_ceiling: z.number().gt(0).max(1).optional().describe('fraction of the daily allocation the org may reach (default 0.8)'),
     on_ceiling: z.enum(['throw', 'pause']).optional(),
+    long_requests: z.number().int().min(1).max(1000).optional().describe('requests that may run long (query pages, Composite, Bulk) in flight at once for this org, across every run and worker (default 20; Salesforce refuses more than 25 running 20 s or longer, Developer Edition 5)'),
   })
   .describe('API budget for every run on this connection');
 

@@ -23,8 +23,15 @@ import { PgBoss } from 'pg-boss';
 import { parseStoreUrl, type JobRow, type JsonObject, type ServiceState } from '../../store/index.ts';
 import { jobFromRow, JOB_PRIORITIES, priorityRank, type AddResult, type Job, type JobOutcome, type JobQueue, type JobSpec, type WorkerOptions } from './queue.ts';
 
-/** The one pg-boss queue every sfbridge job token goes through (exclusivity is per singleton key in it). */
+/** The pg-boss queue every sfbridge job token goes through (exclusivity is per singleton key in it). */
 export const BOSS_QUEUE = 'sfbridge';
+/**
+ * The queue of long-lived jobs (event subscriptions, CDC leaders): worked beside the slots of {@link BOSS_QUEUE}
+ * so they never hold up scheduled work, up to {@link LONG_LIVED_PER_WORKER} per worker.
+ */
+export const BOSS_LONG_QUEUE = 'sfbridge-long';
+/** Long-lived jobs one worker runs at most (each mostly waits on its stream). */
+export const LONG_LIVED_PER_WORKER = 64;
 /** Seconds without a heartbeat after which a running job is taken over (pg-boss's minimum is 10). */
 export const HEARTBEAT_SECONDS = 10;
 /** How often the monitor looks for jobs whose heartbeat stopped; with the heartbeat this bounds takeover. */
@@ -55,6 +62,8 @@ export interface PostgresJobQueueOptions {
   now?: () => number;
   /** pg-boss polling interval when idle (seconds, ≥ 0.5). */
   pollSeconds?: number;
+  /** Job kinds that run for as long as the process does: they go through their own queue, beside the worker slots. */
+  longLived?: readonly string[];
 }
 
 
@@ -68,6 +77,7 @@ export class PostgresJobQueue implements JobQueue {
   readonly #schema: string;
   readonly #audit: string;
   readonly #pollSeconds: number;
+  readonly #longLived: ReadonlySet<string>;
   /** Identifies this process in `locked_by` and the audit table: host, pid, random. */
   readonly instance = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   readonly #running = new Map<number, { key: string; controller: AbortController; done: Promise<void> }>();
@@ -85,6 +95,7 @@ export class PostgresJobQueue implements JobQueue {
     this.#schema = target.schema ?? 'public';
     this.#audit = `${quote(this.#schema)}."_sfbridge_job_audit"`;
     this.#pollSeconds = Math.max(0.5, opts.pollSeconds ?? 1);
+    this.#longLived = new Set(opts.longLived ?? []);
     // Small pools: a fleet of workers times every pool must fit the server's max_connections.
     this.#pool = new pg.Pool({ connectionString: target.connectionString, max: 1 });
     // A pool error (the server closed an idle connection) must not end the process; the next query reconnects.
@@ -107,9 +118,10 @@ export class PostgresJobQueue implements JobQueue {
       try {
         await c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`sfbridge:jobs:${this.#schema}`]);
         try {
-          if (!(await this.#boss.getQueue(BOSS_QUEUE))) {
+          for (const queue of [BOSS_QUEUE, BOSS_LONG_QUEUE]) {
+            if (await this.#boss.getQueue(queue)) continue;
             // Retries are the takeover path only (a handler's own failures are retried by the job row's rules).
-            await this.#boss.createQueue(BOSS_QUEUE, { policy: 'singleton', heartbeatSeconds: HEARTBEAT_SECONDS, retryLimit: 1_000_000, retryDelay: 0, expireInSeconds: 86_400, retentionSeconds: 86_400, deleteAfterSeconds: 3600 });
+            await this.#boss.createQueue(queue, { policy: 'singleton', heartbeatSeconds: HEARTBEAT_SECONDS, retryLimit: 1_000_000, retryDelay: 0, expireInSeconds: 86_400, retentionSeconds: 86_400, deleteAfterSeconds: 3600 });
           }
           await c.query(`CREATE SCHEMA IF NOT EXISTS ${quote(this.#schema)}`);
           await c.query(`CREATE TABLE IF NOT EXISTS ${this.#audit} (id bigserial PRIMARY KEY, job_id bigint NOT NULL, key text NOT NULL, kind text NOT NULL, worker text NOT NULL, started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text, taken_over_at timestamptz)`);
@@ -142,8 +154,8 @@ export class PostgresJobQueue implements JobQueue {
   }
 
   /** Sends a token for a row: pg-boss priority is higher-first, ours is rank-first. */
-  async #token(row: Pick<JobRow, 'id' | 'key' | 'rank' | 'runAt'>): Promise<void> {
-    await this.#boss.send(BOSS_QUEUE, { id: row.id, key: row.key }, { singletonKey: row.key, priority: JOB_PRIORITIES.length - 1 - row.rank, startAfter: new Date(row.runAt) });
+  async #token(row: Pick<JobRow, 'id' | 'key' | 'rank' | 'runAt' | 'kind'>): Promise<void> {
+    await this.#boss.send(this.#longLived.has(row.kind) ? BOSS_LONG_QUEUE : BOSS_QUEUE, { id: row.id, key: row.key }, { singletonKey: row.key, priority: JOB_PRIORITIES.length - 1 - row.rank, startAfter: new Date(row.runAt) });
   }
 
   async add(spec: JobSpec): Promise<AddResult> {
@@ -205,7 +217,10 @@ export class PostgresJobQueue implements JobQueue {
     if (concurrency < 1) return;
     this.#working = true;
     void this.#open()
-      .then(() => this.#boss.work<{ id: number; key: string }>(BOSS_QUEUE, { localConcurrency: concurrency, pollingIntervalSeconds: this.#pollSeconds, heartbeatRefreshSeconds: 3 }, async ([token]) => this.#take(token)))
+      .then(async () => {
+        await this.#boss.work<{ id: number; key: string }>(BOSS_QUEUE, { localConcurrency: concurrency, pollingIntervalSeconds: this.#pollSeconds, heartbeatRefreshSeconds: 3 }, async ([token]) => this.#take(token));
+        if (this.#longLived.size) await this.#boss.work<{ id: number; key: string }>(BOSS_LONG_QUEUE, { localConcurrency: LONG_LIVED_PER_WORKER, pollingIntervalSeconds: this.#pollSeconds, heartbeatRefreshSeconds: 3 }, async ([token]) => this.#take(token));
+      })
       .catch((err: unknown) => options.onSettled?.({ id: 0 } as Job, 'failed', err));
   }
 
@@ -345,7 +360,10 @@ export class PostgresJobQueue implements JobQueue {
     this.#stopped = true;
     // Abort first: offWork waits for the handlers, and they return once they see the abort.
     for (const r of this.#running.values()) r.controller.abort(new Error('the worker is stopping'));
-    if (this.#working) await this.#boss.offWork(BOSS_QUEUE).catch(() => undefined);
+    if (this.#working) {
+      await this.#boss.offWork(BOSS_QUEUE).catch(() => undefined);
+      if (this.#longLived.size) await this.#boss.offWork(BOSS_LONG_QUEUE).catch(() => undefined);
+    }
     this.#working = false;
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
     if (this.#ready) await this.#boss.stop({ graceful: true, timeout: 10_000 }).catch(() => undefined);

@@ -6,7 +6,7 @@
  * tombstones and checkpoint in one store transaction, so a kill at any moment resumes without loss.
  */
 import type { DescribeSObjectResult } from '../../client/describe.ts';
-import { AuthError, ConfigError, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
+import { AuthError, ConfigError, isTransientAuthFailure, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction, UpsertResult } from '../../store/types.ts';
 import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
@@ -215,7 +215,8 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
           summary.error = err.message;
           status = 'failed';
           runError = err.message;
-          runErrorCode = err.code;
+          // A login refused for good concerns the whole org; the token endpoint being down does not.
+          runErrorCode = isTransientAuthFailure(err) ? undefined : err.code;
         } else if (err instanceof LimitError) {
           stopAll = true;
           summary.status = 'failed';

@@ -99,7 +99,7 @@ export async function pushChanges(opts: PushOptions): Promise<PushSummary> {
     describe ??= new Map((await client.describe(object, signal)).fields.map((f) => [f.name.toLowerCase(), f]));
     userId ??= (await client.session(signal)).identityUrl?.split('/').at(-1);
     const plans = await planChanges(cap, entries, summary);
-    const remote = await remoteVersions(client, store, object, describe, plans.filter((p) => p.op !== 'insert').map((p) => p.id), signal);
+    const remote = await remoteVersions(client, store, object, describe, plans.filter((p) => p.op !== 'insert' && isSalesforceId(p.id)).map((p) => p.id), signal);
     const sent = await cap.lastSent(object, plans.map((p) => p.id));
     const go: Plan[] = [];
     for (const plan of plans) {
@@ -107,6 +107,8 @@ export async function pushChanges(opts: PushOptions): Promise<PushSummary> {
         go.push(plan);
         continue;
       }
+      // A change of a row whose insert has not gone out yet (it is further down the log): it waits for it.
+      if (!isSalesforceId(plan.id)) continue;
       const r = remote.get(plan.id);
       if (!r) {
         // Gone from Salesforce: a delete is done already; an update lost to the deletion.
@@ -171,6 +173,9 @@ async function planChanges(cap: WriteCapture, entries: readonly CapturedChange[]
   }
   return plans;
 }
+
+/** A 15- or 18-character Salesforce Id (a placeholder of a row not in Salesforce yet is not one). */
+const isSalesforceId = (id: string): boolean => /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id);
 
 function minStamp(entries: readonly CapturedChange[]): number | undefined {
   const stamps = entries.map((e) => (e.baseStamp ? Date.parse(e.baseStamp) : NaN)).filter(Number.isFinite);

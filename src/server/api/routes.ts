@@ -306,6 +306,63 @@ export function registerApi(app: App, service: Service): void {
       })) as never,
   );
 
+  const objectParam = z.object({ object: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an sObject API name').meta({ param: { name: 'object', in: 'path' } }) });
+  const rowParams = objectParam.extend({ id: z.string().min(1).max(64).meta({ param: { name: 'id', in: 'path' } }) });
+  const valuesBody = z.object({ values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe('field API name → value (Salesforce field names; dates as YYYY-MM-DD, datetimes ISO 8601)') }).strict();
+  const writeResult = z.object({ id: z.string().describe("the row's Id (a placeholder new-… for an insert until Salesforce's Id replaces it)"), changed: z.number().int() }).meta({ id: 'TwoWayWrite' });
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/two-way/{object}',
+      tags: ['two-way sync'],
+      summary: 'Insert a row into a writable mirror table (sent to Salesforce by the next cycle; the row then carries the Salesforce Id)',
+      request: { params: objectParam, body: { required: true, content: { 'application/json': { schema: valuesBody } } } },
+      responses: { 201: json(writeResult, 'the row was written and its insert captured'), 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object } = c.req.valid('param');
+        return c.json(await service.twoWayWrite(object, { kind: 'insert', values: c.req.valid('json').values }), 201);
+      })) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/v1/two-way/{object}/{id}',
+      tags: ['two-way sync'],
+      summary: 'Change fields of a row of a writable mirror table (sent to Salesforce by the next cycle)',
+      request: { params: rowParams, body: { required: true, content: { 'application/json': { schema: valuesBody } } } },
+      responses: { 200: json(writeResult, 'the row was changed and its update captured'), 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object, id } = c.req.valid('param');
+        const r = await service.twoWayWrite(object, { kind: 'update', id, values: c.req.valid('json').values });
+        if (!r.changed) throw new PipelineError('ROW_NOT_FOUND', 404, `${object} has no row ${id} in its mirror table`);
+        return c.json(r, 200);
+      })) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/two-way/{object}/{id}',
+      tags: ['two-way sync'],
+      summary: 'Delete a row of a writable mirror table (the record is deleted in Salesforce by the next cycle)',
+      request: { params: rowParams },
+      responses: { 200: json(writeResult, 'the row was deleted and its delete captured'), 401: errors[401], 404: errors[404], 409: errors[409] },
+    }),
+    async (c) =>
+      (await wrap(c, async () => {
+        const { object, id } = c.req.valid('param');
+        const r = await service.twoWayWrite(object, { kind: 'delete', id });
+        if (!r.changed) throw new PipelineError('ROW_NOT_FOUND', 404, `${object} has no row ${id} in its mirror table`);
+        return c.json(r, 200);
+      })) as never,
+  );
+
   app.openapi(createRoute({ method: 'get', path: '/api/v1/dead-letters/{pipeline}/{id}', tags: ['dead letters'], summary: 'One dead letter with its payload and error', request: { params: letterParams }, responses: { 200: json(deadLetterSchema, 'the dead letter'), 401: errors[401], 404: errors[404] } }), async (c) =>
     (await wrap(c, async () => {
       const { pipeline, id } = c.req.valid('param');
