@@ -43,10 +43,10 @@ enableCompileCache?.(env.NODE_COMPILE_CACHE || (cacheDir && join(cacheDir, 'node
 // growth factor 1 keeps the young generation small, and a 20% heap growing factor collects the old generation
 // before it doubles. Measured (docs/BENCHMARKS.md, "Bulk API 2.0"): peak RSS of a 1,000,000-row `query --bulk`
 // export ~157 → ~110 MB at ~10% more time, of a 200,000-row `bulk upsert` ~180 → ~140 MB. Not for REST
-// `query` (there the same settings took 1.5–2.6× the time for 226 → ~115 MB) nor the emulator and sync, which
-// keep V8's defaults by default. SFBRIDGE_HEAP chooses: `auto` (this), `lean` (every command, e.g. a 1M-record
-// sync 298 → 170 MB for ~30% more CPU) or `default` (V8's defaults everywhere). NODE_OPTIONS cannot carry these
-// two flags (Node refuses them there), hence the variable.
+// `query` nor `sync`, which get start-up flags from the bin/sfbridge launcher instead (a capped young
+// generation; for sync also a 20% growing factor: a 1M-record sync ~300 → ~150 MB), nor the emulator.
+// SFBRIDGE_HEAP chooses: `auto` (this), `lean` (every command) or `default` (V8's defaults everywhere, the
+// launcher's flags too). NODE_OPTIONS cannot carry these two flags (Node refuses them there), hence the variable.
 const HEAP_MODES = ['auto', 'lean', 'default'];
 const heap = process.env.SFBRIDGE_HEAP || 'auto';
 if (!HEAP_MODES.includes(heap)) {
