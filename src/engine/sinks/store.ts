@@ -4,7 +4,7 @@
  * comments pipeline can feed `sfbridge search` too. Delivery is one store transaction per batch.
  */
 import { openStore } from '../../store/index.ts';
-import type { JsonValue, SearchDocument, Store } from '../../store/types.ts';
+import type { JsonValue, SearchDocument, Store, StoreTransaction } from '../../store/types.ts';
 import { redactCredentials, type SinkConfig } from './config.ts';
 import { SinkError, type DeliverOptions, type Sink, type SinkMessage } from './types.ts';
 
@@ -52,25 +52,83 @@ export function searchDocumentOf(body: JsonValue): SearchDocument | null {
   };
 }
 
-export class StoreSink implements Sink {
+/** Store errors that pass: a connection refused or reset, a busy database. Anything else refuses the batch. */
+const TRANSIENT_STORE_ERROR = /ECONNREFUSED|ECONNRESET|SQLITE_BUSY|database is locked|terminating connection|Connection terminated/i;
+
+/**
+ * What the store sinks share: a store handle — the pipeline's own (left open), or one opened from a URL on
+ * first delivery and closed with the sink — and a batch written in one store transaction, with a store that
+ * cannot be reached reported as `SINK_UNAVAILABLE` (retried) and any other failure as `SINK_REJECTED`.
+ */
+export abstract class StoreBackedSink implements Sink {
   readonly kind = 'store' as const;
-  readonly label: string;
+  abstract readonly label: string;
   readonly #url: string | undefined;
-  #store: Promise<Store> | undefined;
   readonly #owned: boolean;
+  #store: Promise<Store> | undefined;
   #closed = false;
+
+  protected constructor(target: { store: Store } | { url: string }) {
+    if ('store' in target) {
+      this.#store = Promise.resolve(target.store);
+      this.#owned = false;
+    } else {
+      this.#url = target.url;
+      this.#owned = true;
+    }
+  }
+
+  abstract deliver(messages: readonly SinkMessage[], options?: DeliverOptions): Promise<void>;
+
+  /** Opens the store (and runs `prepare` on it), then writes the batch with `write` in one transaction. */
+  protected async writeBatch(write: (tx: StoreTransaction) => Promise<void>, options: DeliverOptions, prepare?: (store: Store) => Promise<void>): Promise<void> {
+    if (this.#closed) throw new SinkError('SINK_CLOSED', this.label, 'sink is closed');
+    let store: Store;
+    try {
+      store = await this.#open();
+      await prepare?.(store);
+    } catch (err) {
+      throw new SinkError('SINK_UNAVAILABLE', this.label, (err as Error).message, { cause: err });
+    }
+    try {
+      await store.transaction(write, { signal: options.signal });
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new SinkError(TRANSIENT_STORE_ERROR.test((err as Error).message) ? 'SINK_UNAVAILABLE' : 'SINK_REJECTED', this.label, (err as Error).message, { cause: err });
+    }
+  }
+
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) await (await this.#store?.catch(() => undefined))?.close();
+  }
+
+  #open(): Promise<Store> {
+    this.#store ??= openStore(this.#url!).catch((err: unknown) => {
+      this.#store = undefined;
+      throw err;
+    });
+    return this.#store;
+  }
+}
+
+export class StoreSink extends StoreBackedSink {
+  readonly label: string;
 
   /** `store` given: deliver into it (not closed by `close()`); otherwise the store at `config.url` is opened. */
   constructor(config: Pick<SinkConfig, 'url'>, store?: Store) {
-    this.#url = config.url;
-    this.#owned = !store;
-    if (store) this.#store = Promise.resolve(store);
-    else if (!config.url) throw new SinkError('SINK_MISCONFIGURED', 'store', 'a store sink needs url: (sqlite:… or postgres://…) when it is not the pipeline\'s own store');
+    if (!store && !config.url) throw new SinkError('SINK_MISCONFIGURED', 'store', 'a store sink needs url: (sqlite:… or postgres://…) when it is not the pipeline\'s own store');
+    super(store ? { store } : { url: config.url! });
     this.label = store ? `store ${store.kind}` : `store ${redactCredentials(config.url!)}`;
   }
 
   async deliver(messages: readonly SinkMessage[], options: DeliverOptions = {}): Promise<void> {
-    if (this.#closed) throw new SinkError('SINK_CLOSED', this.label, 'sink is closed');
+    if (this.closed) throw new SinkError('SINK_CLOSED', this.label, 'sink is closed');
     if (messages.length === 0) return;
     const upserts = new Map<string, SearchDocument>();
     const deletes = new Set<string>();
@@ -91,35 +149,9 @@ export class StoreSink implements Sink {
         deletes.add(id);
       }
     }
-    let store: Store;
-    try {
-      store = await this.#open();
-    } catch (err) {
-      throw new SinkError('SINK_UNAVAILABLE', this.label, (err as Error).message, { cause: err });
-    }
-    try {
-      await store.transaction(async (tx) => {
-        if (deletes.size) await tx.deleteDocuments([...deletes]);
-        if (upserts.size) await tx.upsertDocuments([...upserts.values()]);
-      }, { signal: options.signal });
-    } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      const retryable = /ECONNREFUSED|ECONNRESET|SQLITE_BUSY|database is locked|terminating connection|Connection terminated/i.test((err as Error).message);
-      throw new SinkError(retryable ? 'SINK_UNAVAILABLE' : 'SINK_REJECTED', this.label, (err as Error).message, { cause: err });
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#owned) await (await this.#store?.catch(() => undefined))?.close();
-  }
-
-  #open(): Promise<Store> {
-    this.#store ??= openStore(this.#url!).catch((err: unknown) => {
-      this.#store = undefined;
-      throw err;
-    });
-    return this.#store;
+    await this.writeBatch(async (tx) => {
+      if (deletes.size) await tx.deleteDocuments([...deletes]);
+      if (upserts.size) await tx.upsertDocuments([...upserts.values()]);
+    }, options);
   }
 }
