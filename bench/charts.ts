@@ -48,6 +48,8 @@ interface SyncFigures {
   seed: string;
   repetitions: { order: string; syncSeconds: number; rawSeconds: number; written: number; rawRecords: number; recordsPerSecond?: number; rawRecordsPerSecond?: number }[];
   ratioMedian: number;
+  /** The goal for the ratio, as text (e.g. "≤ 1.15"), when there is one. */
+  goal?: string;
   peakRssBytes?: number | null;
 }
 
@@ -171,7 +173,7 @@ function clientCharts(f: ClientFigures): Record<string, string> {
 }
 
 function syncCharts(f: SyncFigures): Record<string, string> {
-  const sub = [`${f.command}`, `${f.date.slice(0, 10)} · seed ${f.seed} · median ratio sync / raw read ${f.ratioMedian.toFixed(2)} (goal ≤ 1.3)${f.note ? ` · ${f.note}` : ''}`];
+  const sub = [`${f.command}`, `${f.date.slice(0, 10)} · seed ${f.seed} · median ratio sync / raw read ${f.ratioMedian.toFixed(2)}${f.goal ? ` (goal ${f.goal})` : ''}${f.note ? ` · ${f.note}` : ''}`];
   const groups: Group[] = f.repetitions.map((r, i) => {
     const sync = r.recordsPerSecond ?? r.written / r.syncSeconds;
     const raw = r.rawRecordsPerSecond ?? r.rawRecords / r.rawSeconds;

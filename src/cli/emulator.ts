@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { loadJwtVerificationKey } from '../emulator/oauth/config.ts';
 import { loadSchemaFile } from '../emulator/schema/custom.ts';
 import { seedOrg } from '../emulator/seed/index.ts';
+import { DEMO_SCHEMA } from '../emulator/seed/demo.ts';
 import { DEFAULT_PUBSUB_PORT, startPubSub } from '../emulator/events/pubsub/server.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 
@@ -25,6 +26,7 @@ export const EMULATOR_USAGE = `Usage: sfbridge emulator [options]
   --org-id ID            the org's Id, 15 or 18 chars starting 00D (default: the one stored in --db,
                          else a new random one, stored with the data)
   --seed SPEC            demo | none | COUNTS (Account=1000,Contact=3000) | tree:PLAN.json (default demo)
+                         (demo adds an External_Id__c external ID to Account and Contact)
   --schema FILE          custom objects and fields (YAML or JSON)
   --client-id ID         connected app consumer key (default ${DEFAULT_CLIENT_ID})
   --client-secret S      connected app consumer secret (default ${DEFAULT_CLIENT_SECRET})
@@ -113,7 +115,8 @@ export async function emulatorCommand(argv: string[], signal?: AbortSignal): Pro
     }
   }
   const tls = await tlsFromFlags(values.tls!, values['tls-cert'], values['tls-key'], values.host!);
-  const objects = values.schema ? await loadSchemaFile(values.schema) : [];
+  // The demo org's own fields come first, so a --schema file's definition of the same field wins.
+  const objects = [...(values.seed === 'demo' ? DEMO_SCHEMA : []), ...(values.schema ? await loadSchemaFile(values.schema) : [])];
   const cdc = values.cdc === undefined ? undefined : values.cdc.trim() === 'all' ? 'all' as const : values.cdc.split(',').map((s) => s.trim()).filter(Boolean);
   let emulator;
   try {

@@ -8,7 +8,7 @@
  * - Every line is one command, run with `bash -c` in one scratch folder shared by all blocks in README order
  *   (a file written by one line is there for the next; `\` continues a line). Each must exit 0.
  * - `export …` lines are skipped: the test's environment already points SF_INSTANCE_URL, SF_CLIENT_ID and
- *   SF_CLIENT_SECRET at an emulator seeded with `--seed demo`, and `sfbridge` (or `npx sfbridge`) is the
+ *   SF_CLIENT_SECRET at an emulator like `sfbridge emulator --seed demo` (its data and fields), and `sfbridge` (or `npx sfbridge`) is the
  *   launcher under test. The emulator's documented URL, http://127.0.0.1:8484, becomes the test emulator's.
  * - A comment after a command (two spaces, `#`, a space) may promise output: `# {"count":500}` (a JSON
  *   document) must be the whole of stdout; `# prints "TEXT"` must appear in stdout or stderr. Any other
@@ -22,11 +22,12 @@ import { after, before, describe, it } from 'node:test';
 import { BIN, cliOrg, workdir, type CliOrg } from './helpers.ts';
 import { EMULATOR_USAGE } from '../../src/cli/emulator.ts';
 import { DEFAULT_FAULTS } from '../../src/emulator/faults.ts';
+import { DEMO_SCHEMA } from '../../src/emulator/seed/demo.ts';
 
 let org: CliOrg;
 
 before(async () => {
-  org = await cliOrg({ seed: 'demo' });
+  org = await cliOrg({ seed: 'demo', objects: DEMO_SCHEMA }); // as `sfbridge emulator --seed demo`
 });
 
 after(async () => {

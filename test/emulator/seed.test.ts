@@ -8,6 +8,7 @@ import { createEmulator } from '../../src/emulator/app.ts';
 import type { Org } from '../../src/emulator/org.ts';
 import { schemaFromData } from '../../src/emulator/schema/custom.ts';
 import { parseCounts, seedOrg } from '../../src/emulator/seed/index.ts';
+import { DEMO_SCHEMA } from '../../src/emulator/seed/demo.ts';
 
 const TREE = fileURLToPath(new URL('../fixtures/sf-tree/', import.meta.url));
 
@@ -29,6 +30,23 @@ function danglingReferences(org: Org): string[] {
   }
   return bad;
 }
+
+test('demo seed with its schema (sfbridge emulator --seed demo): every Account and Contact has a unique External_Id__c, the rest of the org unchanged', async () => {
+  const plain = createEmulator();
+  const withIds = createEmulator({ objects: DEMO_SCHEMA });
+  assert.equal(await seedOrg(withIds.org, 'demo'), await seedOrg(plain.org, 'demo'));
+  for (const [object, prefix] of [['Account', 'ACC-'], ['Contact', 'CON-']] as const) {
+    assert.equal(withIds.org.schema.field(object, 'External_Id__c')?.externalId, true);
+    const ids = rows(withIds.org, `SELECT External_Id__c AS x FROM "${object}" ORDER BY Id`).map((r) => String(r.x));
+    assert.equal(ids.length, count(plain.org, object));
+    assert.equal(new Set(ids).size, ids.length, `${object}: unique`);
+    assert.ok(ids.every((x) => x.startsWith(prefix)), object);
+    assert.equal(ids[0], `${prefix}000001`);
+  }
+  assert.equal(plain.org.schema.field('Account', 'External_Id__c'), undefined);
+  // The external IDs draw no random numbers: names and owners are those of the org without them.
+  assert.deepEqual(rows(withIds.org, 'SELECT Name, OwnerId FROM Contact ORDER BY Id'), rows(plain.org, 'SELECT Name, OwnerId FROM Contact ORDER BY Id'));
+});
 
 test('demo seed: a consistent realistic org, the same twice', async () => {
   const a = createEmulator();

@@ -11,6 +11,17 @@ import { COMMENTS, DAY, isoDate, rng } from './random.ts';
 import { caseValues, VALUE_GENERATORS } from './values.ts';
 import { RowWriter, type Values } from './writer.ts';
 import { assignAccess } from './access.ts';
+import { schemaFromData } from '../schema/custom.ts';
+
+/**
+ * What the demo org adds to the standard objects: a text external ID on Account and Contact, so upserts by
+ * `External_Id__c` work against it (values `ACC-000001`…, `CON-000001`…). `sfbridge emulator --seed demo`
+ * adds these fields; an org created without them is seeded the same way, without the values.
+ */
+export const DEMO_SCHEMA = schemaFromData(
+  { objects: ['Account', 'Contact'].map((name) => ({ name, fields: [{ name: 'External_Id__c', label: 'External ID', type: 'string', length: 50, externalId: true, unique: true }] })) },
+  'demo schema',
+);
 
 /** What the demo org contains, per object. */
 export type DemoCounts = Record<string, number>;
@@ -76,10 +87,15 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
 
     // Accounts with their contacts.
     const accounts: { id: string; owner: string; at: number; name: string; contacts: { id: string; email: string; name: string; phone: string }[] }[] = [];
+    const extId = (object: string) => org.schema.field(object, 'External_Id__c')?.externalId === true;
+    const accountExtId = extId('Account');
+    const contactExtId = extId('Contact');
+    let contactSeq = 0;
     for (let i = 0; i < 500; i++) {
       const at = between(now - 180 * DAY, now - 5 * DAY);
       const owner = r.pick(sales);
       const v = gen('Account', i);
+      if (accountExtId) v.External_Id__c = `ACC-${String(i + 1).padStart(6, '0')}`;
       if (i > 20 && r.chance(0.08)) v.ParentId = accounts[r.int(0, 19)].id;
       const id = add('Account', v, at, owner);
       const a = { id, owner, at, name: String(v.Name), contacts: [] as { id: string; email: string; name: string; phone: string }[] };
@@ -87,6 +103,8 @@ export function seedDemo(org: Org, seed = 42): DemoCounts {
       for (let c = 0; c < n; c++) {
         const cv = gen('Contact', i * 5 + c);
         cv.AccountId = id;
+        contactSeq++;
+        if (contactExtId) cv.External_Id__c = `CON-${String(contactSeq).padStart(6, '0')}`;
         if (c > 0) cv.ReportsToId = a.contacts[0].id;
         for (const k of ['Street', 'City', 'State', 'PostalCode', 'Country', 'Latitude', 'Longitude', 'GeocodeAccuracy']) cv[`Mailing${k}`] = v[`Billing${k}`];
         const cid = add('Contact', cv, between(at, now), owner);

@@ -83,6 +83,7 @@ export class PostgresJobQueue implements JobQueue {
   readonly #running = new Map<number, { key: string; controller: AbortController; done: Promise<void> }>();
   readonly #waiters = new Map<number, Array<(v: 'done' | 'failed' | 'gone') => void>>();
   #ready: Promise<void> | undefined;
+  #promoter: NodeJS.Timeout | undefined;
   #options: WorkerOptions | undefined;
   #working = false;
   #stopped = false;
@@ -210,9 +211,22 @@ export class PostgresJobQueue implements JobQueue {
     return [];
   }
 
+  /**
+   * A token pg-boss retries is a job taken from a dead worker (its heartbeat stopped) or handed back by a
+   * stopping one: it goes before every other, whatever its own priority, so a lost initial load is not left
+   * waiting behind a steady stream of incremental cycles (pg-boss orders by priority, then age).
+   */
+  async #promoteTakeovers(): Promise<void> {
+    await this.#pool.query(`UPDATE ${quote(`${this.#schema}_jobs`.slice(0, 63))}.job SET priority = $1 WHERE name = ANY($2::text[]) AND state = 'retry' AND priority < $1`, [JOB_PRIORITIES.length, [BOSS_QUEUE, BOSS_LONG_QUEUE]]);
+  }
+
   start(options: WorkerOptions): void {
     this.#options = options;
     this.#stopped = false;
+    // Every process does it (the scheduler too), every few seconds, as pg-boss's monitor retries lost jobs.
+    clearInterval(this.#promoter);
+    this.#promoter = setInterval(() => void this.#open().then(() => this.#promoteTakeovers()).catch(() => undefined), SUPERVISE_SECONDS * 1000);
+    this.#promoter.unref();
     const concurrency = options.concurrency ?? 2;
     if (concurrency < 1) return;
     this.#working = true;
@@ -358,6 +372,7 @@ export class PostgresJobQueue implements JobQueue {
   async stop(): Promise<void> {
     if (this.#stopped && !this.#working && !this.#ready) return;
     this.#stopped = true;
+    clearInterval(this.#promoter);
     // Abort first: offWork waits for the handlers, and they return once they see the abort.
     for (const r of this.#running.values()) r.controller.abort(new Error('the worker is stopping'));
     if (this.#working) {
