@@ -15,18 +15,8 @@ import { DEFAULT_CDC_SAFETY_NET_MS, SyncConfigError, validateConfig } from '../.
 import { startPubSub, type PubSubServer } from '../../src/emulator/events/pubsub/server.ts';
 import type { Emulator } from '../../src/emulator/app.ts';
 import { openStore } from '../../src/store/index.ts';
-import { BASE, clientFor, emulator } from './helpers.ts';
+import { BASE, clientFor, emulator, textSink as sink } from './helpers.ts';
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 async function until(cond: () => boolean, what: () => string): Promise<void> {
   for (let i = 0; !cond(); i++) {

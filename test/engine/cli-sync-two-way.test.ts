@@ -7,13 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { conflictsCommand } from '../../src/cli/conflicts.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { startPubSub } from '../../src/emulator/events/pubsub/server.ts';
 import { openStore } from '../../src/store/index.ts';
-import { BASE, clientFor, emulator } from './helpers.ts';
+import { BASE, clientFor, emulator, textSink as sink } from './helpers.ts';
 
 async function collect(client: ReturnType<typeof clientFor>, soql: string): Promise<string[]> {
   const out: string[] = [];
@@ -21,16 +20,6 @@ async function collect(client: ReturnType<typeof clientFor>, soql: string): Prom
   return out;
 }
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 describe('sfbridge sync with a writable object', () => {
   it('sends the application\'s changes and reports them in the table and in --json', async () => {

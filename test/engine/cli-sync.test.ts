@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/args.ts';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { openStore } from '../../src/store/index.ts';
-import { BASE, clientFor, emulator } from './helpers.ts';
+import { BASE, clientFor, emulator, textSink as sink } from './helpers.ts';
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 describe('sfbridge sync command', () => {
   it('syncs with flags, prints the per-object table, and exits 0', async () => {

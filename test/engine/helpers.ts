@@ -4,6 +4,7 @@ import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { SalesforceClient, MemoryDescribeCache, type SalesforceClientOptions } from '../../src/client/index.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
 import { runSync, type SyncRunOptions } from '../../src/engine/sync/runner.ts';
+import { Writable } from 'node:stream';
 import type { Store } from '../../src/store/types.ts';
 
 export { backends, fresh, collect } from '../store/backends.ts';
@@ -81,4 +82,16 @@ export async function mirrorDiff(emu: Emulator, store: Store, object: string, li
   }
   for (const id of mirrorIds) if (!org.has(id)) diffs.push(`${object} ${id}: in the mirror but not (live) in the org`);
   return diffs.slice(0, limit);
+}
+
+/** A stream that keeps what is written to it in `text` (a command's stdout or stderr). */
+export function textSink(): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      w.text += chunk.toString();
+      cb();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
 }

@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { syncCommand } from '../../src/cli/sync.ts';
 import { UsageError } from '../../src/cli/args.ts';
@@ -19,7 +18,7 @@ import { hardDeleteRecord } from '../../src/emulator/dml.ts';
 import { loadSyncConfig } from '../../src/engine/config.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
 import type { Store } from '../../src/store/types.ts';
-import { backends, BASE, clientFor, emulator, fresh, mirrorDiff, sync } from './helpers.ts';
+import { backends, BASE, clientFor, emulator, fresh, mirrorDiff, sync, textSink as sink } from './helpers.ts';
 
 const sqlite = backends[0];
 let store: Store;
@@ -36,11 +35,6 @@ async function createAccounts(emu: Awaited<ReturnType<typeof emulator>>, n: numb
   return ids;
 }
 
-const sink = (): Writable & { text: string } => {
-  const w = new Writable({ write(chunk, _e, cb) { (w as unknown as { text: string }).text += chunk.toString(); cb(); } }) as Writable & { text: string };
-  w.text = '';
-  return w;
-};
 
 describe('sync guardrails', () => {
   it('refuses an interval below 1 s (config and flag), naming the fix; nothing is written', async () => {
