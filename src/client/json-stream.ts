@@ -345,7 +345,7 @@ const MAX_DEPTH = 64;
  * `JSON.stringify` prints for its own value, which is what Salesforce (and the emulator) send:
  * - no whitespace between tokens (JSON.stringify prints none);
  * - strings: only the escapes JSON.stringify writes (`\"`, `\\`, `\b \f \n \r \t`, lowercase `\u00XX` for the
- *   other control characters and `\udXXX` for lone surrogates), no raw control characters (invalid JSON), no
+ *   other control characters and a `\ud…` escape (high or low half) for lone surrogates), no raw control characters (invalid JSON), no
  *   raw lone surrogates; `\/`, `\u00e9` or an escaped surrogate pair print differently after a round trip;
  * - numbers: in the form `Number.prototype.toString` gives (`1.0`, `1e5`, `-0` and integers past 2^53 change);
  * - keys: no duplicates (JSON.parse keeps the last value at the first one's place), none starting with a
@@ -463,7 +463,7 @@ function checkedString(): boolean {
           i += 6;
           continue;
         }
-        // A lone surrogate, which JSON.stringify writes as \udXXX: a high one not followed by a low one
+        // A lone surrogate, which JSON.stringify writes as a `\ud…` escape: a high one not followed by a low one
         // (raw or escaped), or a low one (one after a high one was refused with that high one).
         if (v >= 0xdc00 && v <= 0xdfff) {
           i += 6;
@@ -483,7 +483,7 @@ function checkedString(): boolean {
       return false;
     }
     if (c >= 0xd800 && c <= 0xdfff) {
-      // A surrogate pair is one character, written raw; a lone surrogate JSON.stringify writes as \udXXX.
+      // A surrogate pair is one character, written raw; a lone surrogate JSON.stringify writes as a `\ud…` escape.
       if (c >= 0xdc00) return false;
       const d = s.charCodeAt(i + 1);
       if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
