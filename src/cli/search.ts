@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { openStore, parseStoreUrl } from '../store/index.ts';
 import type { SearchHit, Store } from '../store/types.ts';
 import { CliError, parseFlags, plural, UsageError } from './args.ts';
 import { reportError, wantsJson, writeJson } from './report.ts';
+import { openExistingStore } from './store-flags.ts';
 
 /** Store searched when `--db` is not given (where `sfbridge sync` writes by default). */
 export const DEFAULT_SEARCH_DB = './data/sfbridge.db';
@@ -81,18 +81,7 @@ export async function searchCommand(argv: string[], io: SearchCommandIO = {}): P
     // SFBRIDGE_STORE is what `sfbridge sync` writes to when it has no --to, so both find the same store.
     // Without a sync store yet, the demo's own database (`npm start`, `npm run demo`) is searched.
     const db = (values.db as string | undefined) ?? (env.SFBRIDGE_STORE || undefined) ?? (!existsSync(DEFAULT_SEARCH_DB) && existsSync(DEMO_SEARCH_DB) ? DEMO_SEARCH_DB : DEFAULT_SEARCH_DB);
-    let target;
-    const url = searchStoreUrl(db);
-    try {
-      target = parseStoreUrl(url);
-    } catch (err) {
-      throw new UsageError(`--db: ${(err as Error).message}`);
-    }
-    // Opening SQLite creates a missing file; an empty new database would only hide the real problem.
-    if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-      throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync --documents` first to mirror the org and build the search index, or point --db at an existing store' });
-    }
-    const store = await openStore(url);
+    const store = await openExistingStore(searchStoreUrl(db), '--db', 'run `sfbridge sync --documents` first to mirror the org and build the search index, or point --db at an existing store');
     let hits: SearchHit[];
     try {
       hits = await store.search(text, { type, limit });

@@ -37,14 +37,21 @@ export async function openSyncedStore(values: { store?: string; to?: string; con
     const raw = file ? await readConfigFile(file, env).catch((err: Error) => { throw new UsageError(`config: ${err.message}`, { code: 'CONFIG_ERROR' }); }) : {};
     url = (raw.to as string | undefined) ?? (raw.store as string | undefined) ?? DEFAULT_STORE_URL;
   }
+  return { store: await openExistingStore(url, '--store', 'run `sfbridge sync` first, or point --store at the store it writes to'), url };
+}
+
+/**
+ * Opens a store that must already exist: opening SQLite creates a missing file, and an empty new database
+ * would only hide the real problem (a typo, the wrong folder). `flag` names the option in messages, `fix`
+ * what to do when there is no database.
+ */
+export async function openExistingStore(url: string, flag: string, fix: string): Promise<Store> {
   let target;
   try {
     target = parseStoreUrl(url);
   } catch (err) {
-    throw new UsageError(`--store: ${(err as Error).message}`);
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
   }
-  if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-    throw new CliError('NO_STORE', `no database at ${target.path}`, { fix: 'run `sfbridge sync` first, or point --store at the store it writes to' });
-  }
-  return { store: await openStore(url), url };
+  if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) throw new CliError('NO_STORE', `no database at ${target.path}`, { fix });
+  return openStore(url);
 }
