@@ -20,7 +20,7 @@ import { SalesforceError } from '../client/errors.ts';
 import { BULK_DESCRIBE_REUSE_MS, BULK_ERROR_CODES, BULK_OPERATIONS, Bulk2, BulkError, FINAL_JOB_STATES, FileDescribeCache, SalesforceClient, type BulkJobInfo, type BulkOperation, type BulkRecordResult, type FetchLike } from '../client/index.ts';
 import { FileBulkRateStore, cacheDir } from './cache.ts';
 import { parse } from 'csv-parse';
-import { CliError, EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
+import { CliError, EXIT, UsageError, failureText, parseDuration, parseFlags, plural, thousands } from './args.ts';
 import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
 import { reportError, wantsJson, writeJson } from './report.ts';
 import { checkCsvRows, csvRowBatches } from '../client/bulk2/csv-rows.ts';
@@ -444,7 +444,7 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
       saveManifest(manifestPath, manifest);
     }
     report?.jobs.push({ jobId: files.jobId, succeeded: c.success, failed: c.failed, unprocessed: c.unprocessed, files: written });
-    say(`job ${files.jobId}: ${c.success.toLocaleString('en-US')} succeeded, ${c.failed.toLocaleString('en-US')} failed, ${c.unprocessed.toLocaleString('en-US')} unprocessed`);
+    say(`job ${files.jobId}: ${thousands(c.success)} succeeded, ${thousands(c.failed)} failed, ${thousands(c.unprocessed)} unprocessed`);
     for (const f of written) say(`  ${f}`);
   };
   try {
@@ -481,7 +481,7 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     files = undefined;
     manifest.done = true;
     saveManifest(manifestPath, manifest);
-    task.finish(`${plural(done, 'record')}, ${bad.toLocaleString('en-US')} not loaded`);
+    task.finish(`${plural(done, 'record')}, ${thousands(bad)} not loaded`);
   } catch (err) {
     // Refused before any job existed (a ragged row, or the create call answered with an error): there is
     // nothing to resume, so no manifest stays behind. A create call with no answer may have made a job: kept.
@@ -495,7 +495,7 @@ async function load(client: SalesforceClient, o: LoadOptions, say: (s: string) =
     report.records = done;
     report.notLoaded = bad;
   }
-  say(`${plural(done, 'record')}: ${(done - bad).toLocaleString('en-US')} succeeded, ${bad.toLocaleString('en-US')} failed or unprocessed`);
+  say(`${plural(done, 'record')}: ${thousands(done - bad)} succeeded, ${thousands(bad)} failed or unprocessed`);
   return bad > 0 ? 1 : 0;
 }
 
@@ -593,7 +593,7 @@ async function resumeRun(client: SalesforceClient, m: RunManifest, path: string,
   const code = await load(client, { object: m.object, operation: m.operation, file: m.file, externalIdField: m.externalIdField, wait, concurrency: m.concurrency, maxRowsPerJob: m.maxRowsPerJob, resultsDir: m.resultsDir }, say, stderr, { path, manifest: m, select }, report);
   // The whole run, not only the rows this resume sent (which may be none).
   const total = m.jobs.reduce((n, j) => n + count(j.ranges), 0);
-  say(`run ${path}: ${plural(total, 'row')} in ${plural(m.jobs.length, 'job')}, ${(bad + report.notLoaded).toLocaleString('en-US')} failed or unprocessed; results in ${m.resultsDir}`);
+  say(`run ${path}: ${plural(total, 'row')} in ${plural(m.jobs.length, 'job')}, ${thousands(bad + report.notLoaded)} failed or unprocessed; results in ${m.resultsDir}`);
   return code === 0 && bad === 0 ? 0 : 1;
 }
 

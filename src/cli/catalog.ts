@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import type { DescribeField, FetchLike } from '../client/index.ts';
-import { parseFlags, plural, UsageError } from './args.ts';
+import { parseFlags, plural, UsageError, thousands } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { describeKnown } from './preflight.ts';
 import { reportError, writeJson } from './report.ts';
@@ -77,7 +77,7 @@ export async function objectsCommand(argv: string[], io: CatalogIO = {}): Promis
     }
     const can = (o: (typeof list)[number]) => [o.queryable && 'query', o.createable && 'create', o.updateable && 'update', o.deletable && 'delete'].filter(Boolean).join(',');
     stdout.write(table(['name', 'label', 'custom', 'allows'], list.map((o) => [o.name, o.label, o.custom ? 'yes' : '', can(o)])));
-    stdout.write(`(${plural(list.length, 'object')}${list.length < all.length ? ` of ${all.length.toLocaleString('en-US')}` : ''}; fields: sfbridge describe NAME)\n`);
+    stdout.write(`(${plural(list.length, 'object')}${list.length < all.length ? ` of ${thousands(all.length)}` : ''}; fields: sfbridge describe NAME)\n`);
     return 0;
   } catch (err) {
     return reportError('objects', err, { stdout, stderr, json });

@@ -4,6 +4,7 @@
  * logs carry the same information and escape codes would corrupt files and CI logs.
  */
 import type { Writable } from 'node:stream';
+import { thousands } from './args.ts';
 
 /** Redraw no more often than this, so millions of `update()` calls cost nothing. */
 export const PROGRESS_REDRAW_MS = 100;
@@ -94,11 +95,11 @@ export function renderLine(task: TaskState, at: number, columns: number): string
   if (task.total !== undefined && task.total > 0) {
     const ratio = Math.min(task.done / task.total, 1);
     const filled = Math.round(ratio * PROGRESS_BAR_WIDTH);
-    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(PROGRESS_BAR_WIDTH - filled)}]`, `${String(Math.floor(ratio * 100)).padStart(3)}%`, `${task.done.toLocaleString('en-US')}/${task.total.toLocaleString('en-US')}`);
+    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(PROGRESS_BAR_WIDTH - filled)}]`, `${String(Math.floor(ratio * 100)).padStart(3)}%`, `${thousands(task.done)}/${thousands(task.total)}`);
   } else {
-    parts.push(task.done.toLocaleString('en-US'));
+    parts.push(thousands(task.done));
   }
-  if (!task.finished && task.done > 0) parts.push(`${rate.toLocaleString('en-US')}/s`);
+  if (!task.finished && task.done > 0) parts.push(`${thousands(rate)}/s`);
   if (task.status) parts.push(task.status);
   if (task.finished && !task.status) parts.push('done');
   const line = parts.join('  ');

@@ -35,7 +35,7 @@ import {
   type PublishTarget,
 } from '../engine/publish/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { UsageError, parseDuration, parseFlags, plural } from './args.ts';
+import { UsageError, parseDuration, parseFlags, plural, thousands } from './args.ts';
 import { clientFromFlags, PUBSUB_FLAG_OPTIONS, pubsubFromFlags } from './connect.ts';
 import { checkLogin, columnChecker, preflightTarget, type PublishOperation } from './preflight.ts';
 import { createProgress } from './progress.ts';
@@ -142,8 +142,8 @@ class ResultWriter {
 }
 
 function summaryLine(what: string, s: PublishSummary): string {
-  if (!s.paths.length && s.failed === 0) return `${what}: ${plural(s.total, 'record')}: 0 sent, ${s.total.toLocaleString('en-US')} already published\n`;
-  const n = (x: number) => x.toLocaleString('en-US');
+  if (!s.paths.length && s.failed === 0) return `${what}: ${plural(s.total, 'record')}: 0 sent, ${thousands(s.total)} already published\n`;
+  const n = thousands;
   const parts = [`${n(s.succeeded)} succeeded (${n(s.created)} created)`, `${n(s.failed)} failed`];
   if (s.deadLettered) parts.push(`${n(s.deadLettered)} dead-lettered`);
   if (s.retried) parts.push(`${n(s.retried)} resent after transient errors`);

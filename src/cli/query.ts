@@ -13,7 +13,7 @@ import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
 import { attributesCut, parseRecord, withoutAttributes } from '../client/json-stream.ts';
 import { didYouMean } from '../client/suggest.ts';
-import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural } from './args.ts';
+import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural, thousands } from './args.ts';
 import { clientFromFlags } from './connect.ts';
 import { createProgress } from './progress.ts';
 import { reportError, writeJson } from './report.ts';
@@ -91,8 +91,8 @@ class OutputFile {
 }
 
 /** A writable that opens its target on first write. */
-function lazyWriter(get: () => Writable): (chunk: string) => Promise<void> {
-  let w: ((chunk: string) => Promise<void>) | undefined;
+function lazyWriter(get: () => Writable): (chunk: string | Uint8Array) => Promise<void> {
+  let w: ((chunk: string | Uint8Array) => Promise<void>) | undefined;
   return (chunk) => (w ??= writer(get()))(chunk);
 }
 
@@ -207,7 +207,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
       else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
       else if (format === 'csv') await write(stringify([['count'], [count]]));
-      else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${count.toLocaleString('en-US')}\n`);
+      else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${thousands(count)}\n`);
       return finish(1, { totalSize: count });
     };
     if (values.bulk) {
@@ -265,9 +265,27 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       const n = await writeTable(rows, columns, write);
       return finish(n, { totalSize: result.totalSize ?? n });
     }
-    // JSON lines, CSV and --json take the records from the page's text and write them without building them
-    // as objects where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes
-    // of WRITE_BYTES. Same first-page rule as above.
+    // JSON lines go out as the page's own bytes, with `attributes` cut, wherever that is exact
+    // (QueryResult.jsonLineBytes): nothing is decoded or built. Same first-page rule as above.
+    if (format === 'jsonl' && !(json && !file)) {
+      const lines = result.jsonLineBytes()[Symbol.asyncIterator]();
+      let first: IteratorResult<{ bytes: Uint8Array; records: number }>;
+      try {
+        first = await lines.next();
+      } catch (err) {
+        throw await explainQueryError(client, err);
+      }
+      if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
+      let n = 0;
+      for (let r = first; !r.done; r = await lines.next()) {
+        n += r.value.records;
+        await write(r.value.bytes);
+      }
+      return finish(n, { totalSize: result.totalSize ?? n });
+    }
+    // CSV and --json take the records from the page's text and write them without building them as objects
+    // where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes of
+    // WRITE_BYTES. Same first-page rule as above.
     const it = (format === 'csv' && !(json && !file) ? result.texts() : result.jsonLines())[Symbol.asyncIterator]();
     let first: IteratorResult<string[]>;
     try {
@@ -291,33 +309,22 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       await write(`${buf}],"totalSize":${result.totalSize ?? n},"done":true}\n`);
       return 0;
     }
-    if (format === 'jsonl') {
-      for (let r = first; !r.done; r = await it.next()) {
-        for (const line of r.value) buf += `${line}\n`;
-        n += r.value.length;
-        if (buf.length >= WRITE_BYTES) {
-          await write(buf);
-          buf = '';
+    let header: string[] | undefined = columns;
+    if (header) buf += csvLine(header);
+    let paths = header && csvPaths(header);
+    for (let r = first; !r.done; r = await it.next()) {
+      for (const text of r.value) {
+        if (!header) {
+          header = flatKeys(parseRecord(text) as Record<string, unknown>);
+          buf += csvLine(header);
+          paths = csvPaths(header);
         }
+        buf += csvLine((paths && csvCellsOfText(text, paths)) ?? csvCells(parseRecord(text) as Record<string, unknown>, header));
       }
-    } else {
-      let header: string[] | undefined = columns;
-      if (header) buf += csvLine(header);
-      let paths = header && csvPaths(header);
-      for (let r = first; !r.done; r = await it.next()) {
-        for (const text of r.value) {
-          if (!header) {
-            header = flatKeys(parseRecord(text) as Record<string, unknown>);
-            buf += csvLine(header);
-            paths = csvPaths(header);
-          }
-          buf += csvLine((paths && csvCellsOfText(text, paths)) ?? csvCells(parseRecord(text) as Record<string, unknown>, header));
-        }
-        n += r.value.length;
-        if (buf.length >= WRITE_BYTES) {
-          await write(buf);
-          buf = '';
-        }
+      n += r.value.length;
+      if (buf.length >= WRITE_BYTES) {
+        await write(buf);
+        buf = '';
       }
     }
     if (buf) await write(buf);
@@ -407,7 +414,7 @@ export function csvLine(values: string[]): string {
 }
 
 /** A write function that waits for drain, so a slow pipe slows the query instead of buffering it. */
-function writer(out: Writable): (chunk: string) => Promise<void> {
+function writer(out: Writable): (chunk: string | Uint8Array) => Promise<void> {
   return (chunk) =>
     out.write(chunk)
       ? Promise.resolve()

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { DEFAULT_STORE_URL } from '../engine/config.ts';
-import { parseFlags, plural, UsageError } from './args.ts';
+import { parseFlags, plural, UsageError, thousands } from './args.ts';
 import { reportError, writeJson } from './report.ts';
 import { openSyncedStore, redactUrl } from './store-flags.ts';
 import { readNextCycle, type NextCycle } from './next-cycle.ts';
@@ -62,7 +62,7 @@ export async function runsCommand(argv: string[], io: { stdout?: Writable; stder
       stdout.write(`run ${r.id}  ${r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${r.status}  ${secs} s  ${plural(r.apiCalls, 'API call')}\n`);
       for (const [name, o] of Object.entries(r.objects)) {
         const status = o.status && o.status !== 'ok' ? `  ${o.status}${o.error ? `: ${o.error}` : ''}` : '';
-        stdout.write(`  ${name.padEnd(24)} ${o.read.toLocaleString('en-US').padStart(9)} read ${o.written.toLocaleString('en-US').padStart(9)} written ${o.deleted.toLocaleString('en-US').padStart(7)} deleted${status}\n`);
+        stdout.write(`  ${name.padEnd(24)} ${thousands(o.read).padStart(9)} read ${thousands(o.written).padStart(9)} written ${thousands(o.deleted).padStart(7)} deleted${status}\n`);
       }
       if (r.error) stdout.write(`  error: ${r.error}\n`);
     }

@@ -24,7 +24,7 @@ import { runSync, type DocumentBuilder } from '../engine/sync/runner.ts';
 import type { FollowCycleKind } from '../engine/sync/follow.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { CliError, EXIT, parseFlags, plural, UsageError } from './args.ts';
+import { CliError, EXIT, parseFlags, plural, UsageError, thousands } from './args.ts';
 import { clientFor, clientLogger, configFileOf, credentialsFromFlags, PUBSUB_FLAG_OPTIONS } from './connect.ts';
 import { checkLogin, preflightSync } from './preflight.ts';
 import { createProgress, type ProgressTask } from './progress.ts';
@@ -143,7 +143,7 @@ export function runJson(run: RunSummary, extra: Record<string, unknown> = {}): R
   };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 /**
  * A continuous cycle with nothing to report: succeeded, nothing deleted, and no object wrote more than it

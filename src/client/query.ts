@@ -11,6 +11,7 @@
  */
 import type { Connection } from './connection.ts';
 import { ERROR_CODES, TransportError } from './errors.ts';
+import { JsonLinesPageScanner, type JsonLinesBatch } from './json-lines.ts';
 import { QueryPageScanner } from './json-stream.ts';
 import { redactUrl } from './log.ts';
 
@@ -104,6 +105,16 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     for await (const part of this.#parts('jsonl')) if (part.records.length) yield part.records as unknown as string[];
   }
 
+  /**
+   * The records as JSON lines in UTF-8 (each `JSON.stringify` of the record without its `attributes` members,
+   * then a newline), in batches as they are cut from each network chunk. The page's bytes are copied as they
+   * are wherever that is exact (json-lines.ts), so nothing is decoded, built or encoded again: the cheapest way
+   * to write a query out. Same paging, backpressure and re-reads as iterating.
+   */
+  async *jsonLineBytes(): AsyncGenerator<JsonLinesBatch> {
+    for await (const part of this.#parts('bytes')) for (const batch of part.records as unknown as JsonLinesBatch[]) yield batch;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for await (const part of this.#parts()) {
       const records = part.records;
@@ -125,7 +136,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
    * its body is then read only when the consumer reaches it: at most the current page plus one unread
    * response exist, and the network overlaps with the consumer.
    */
-  async *#parts(output: 'value' | 'text' | 'jsonl' = 'value'): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
+  async *#parts(output: 'value' | 'text' | 'jsonl' | 'bytes' = 'value'): AsyncGenerator<{ records: T[]; page?: Omit<QueryPage<T>, 'records'> }> {
     if (this.#started) throw new Error('a QueryResult can be iterated once; run the query again for a second pass');
     this.#started = true;
     const controller = new AbortController();
@@ -140,9 +151,9 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
         pending = undefined;
         let next: string | undefined;
         let decided = false;
-        const decide = (scanner: QueryPageScanner<T>) => {
+        const decide = (reader: PageReader<T>) => {
           decided = true;
-          const f = scanner.fields;
+          const f = reader.fields;
           if (typeof f.totalSize === 'number') this.#totalSize = f.totalSize;
           next = f.done === false && typeof f.nextRecordsUrl === 'string' ? f.nextRecordsUrl : undefined;
           if (next) {
@@ -155,43 +166,39 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
         // where the consumer is instead of failing the whole query or repeating records.
         let handed = 0;
         let rereads = 0;
-        let scanner: QueryPageScanner<T>;
-        let decoder: TextDecoder;
-        let skip = 0;
+        let reader: PageReader<T>;
         for (;;) {
-          scanner = new QueryPageScanner<T>({ output });
-          decoder = new TextDecoder();
-          skip = handed;
+          reader = output === 'bytes' ? (new JsonLinesPageScanner() as unknown as PageReader<T>) : new TextPageReader<T>(output);
+          reader.skip = handed;
           let dropped: unknown;
           const body = res.body;
           if (body) {
-            const reader = body.getReader();
+            const stream = body.getReader();
             try {
               for (;;) {
                 let chunk: ReadableStreamReadResult<Uint8Array>;
                 try {
-                  chunk = await reader.read();
+                  chunk = await stream.read();
                 } catch (err) {
                   if (signal.aborted) throw this.#opts.signal?.aborted ? this.#opts.signal.reason : err;
                   dropped = err;
                   break;
                 }
                 if (chunk.done) break;
-                this.#write(scanner, decoder.decode(chunk.value, { stream: true }));
-                if (!decided && scanner.recordsStarted) decide(scanner);
-                let records = scanner.take();
-                if (skip > 0) {
-                  const n = Math.min(skip, records.length);
-                  records = records.slice(n);
-                  skip -= n;
+                try {
+                  reader.write(chunk.value);
+                } catch (err) {
+                  throw new TransportError(ERROR_CODES.badResponse, `query page: ${(err as Error).message}`, { attempts: 1, cause: err });
                 }
+                if (!decided && reader.recordsStarted) decide(reader);
+                const records = reader.take();
                 if (records.length) {
-                  handed += records.length;
+                  handed += countOf(output, records);
                   yield { records };
                 }
               }
             } finally {
-              reader.releaseLock();
+              stream.releaseLock();
             }
           }
           if (dropped === undefined) break;
@@ -211,30 +218,20 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
             throw new TransportError(ERROR_CODES.network, `GET ${redactUrl(path)} failed while reading the query page: ${errorText(dropped)}; reading the page again failed too (${(err as Error).message}); run the query again`, { attempts: rereads + 1, cause: dropped });
           }
         }
-        this.#write(scanner, decoder.decode());
         try {
-          scanner.end();
+          reader.end();
         } catch (err) {
           throw new TransportError(ERROR_CODES.badResponse, `GET ${redactUrl(path)}: ${(err as Error).message}`, { attempts: 1, status: res.status, cause: err });
         }
         // Members after `records` (not Salesforce's order, but valid JSON) are only known now.
-        if (!decided) decide(scanner);
-        const f = scanner.fields;
-        const tail = scanner.take();
-        yield { records: skip > 0 ? tail.slice(Math.min(skip, tail.length)) : tail, page: { totalSize: f.totalSize as number, done: f.done as boolean, ...(next ? { nextRecordsUrl: next } : {}) } };
+        if (!decided) decide(reader);
+        const f = reader.fields;
+        yield { records: reader.take(), page: { totalSize: f.totalSize as number, done: f.done as boolean, ...(next ? { nextRecordsUrl: next } : {}) } };
         if (next) path = next;
       }
     } finally {
       // Consumer stopped early (break/throw): cancel the prefetch instead of letting it run.
       controller.abort();
-    }
-  }
-
-  #write(scanner: QueryPageScanner<T>, text: string): void {
-    try {
-      scanner.write(text);
-    } catch (err) {
-      throw new TransportError(ERROR_CODES.badResponse, `query page: ${(err as Error).message}`, { attempts: 1, cause: err });
     }
   }
 
@@ -250,6 +247,58 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
     const headers: Record<string, string> = {};
     if (this.#opts.batchSize) headers['sforce-query-options'] = `batchSize=${this.#opts.batchSize}`;
     return this.#client.stream(path, { query, headers, signal, long: true });
+  }
+}
+
+/**
+ * What #parts reads a page body with: the text scanner (records parsed, as text, or as JSON lines) or the
+ * byte scanner (JSON-line batches). `skip` leaves out the records already handed out before a re-read.
+ */
+interface PageReader<R> {
+  readonly fields: Record<string, unknown>;
+  readonly recordsStarted: boolean;
+  skip: number;
+  write(chunk: Uint8Array): void;
+  /** End of the body: throws unless the page was complete. */
+  end(): void;
+  take(): R[];
+}
+
+/** Records in what a reader took: one each, or the records of each JSON-line batch. */
+function countOf(output: string, items: unknown[]): number {
+  if (output !== 'bytes') return items.length;
+  let n = 0;
+  for (const b of items as JsonLinesBatch[]) n += b.records;
+  return n;
+}
+
+/** The text scanner with its decoder: chunks decoded in stream mode (characters split across chunks joined). */
+class TextPageReader<T> implements PageReader<T> {
+  skip = 0;
+  readonly #scanner: QueryPageScanner<T>;
+  readonly #decoder = new TextDecoder();
+  constructor(output: 'value' | 'text' | 'jsonl') {
+    this.#scanner = new QueryPageScanner<T>({ output });
+  }
+  get fields(): Record<string, unknown> {
+    return this.#scanner.fields;
+  }
+  get recordsStarted(): boolean {
+    return this.#scanner.recordsStarted;
+  }
+  write(chunk: Uint8Array): void {
+    this.#scanner.write(this.#decoder.decode(chunk, { stream: true }));
+  }
+  end(): void {
+    this.#scanner.write(this.#decoder.decode());
+    this.#scanner.end();
+  }
+  take(): T[] {
+    const records = this.#scanner.take();
+    if (this.skip === 0 || records.length === 0) return records;
+    const n = Math.min(this.skip, records.length);
+    this.skip -= n;
+    return records.slice(n);
   }
 }
 

@@ -4,11 +4,14 @@
  * surrogate pairs and \u escapes, nested parents with their own `attributes`, nulls, numbers, booleans,
  * empty objects and arrays — and for texts written in every other way JSON allows (whitespace, other
  * escapes, other number forms, duplicate and integer-like keys), the output is byte-identical to
- * `JSON.stringify` of the parsed record without `attributes`, and the CSV cells to the parsed record's.
+ * `JSON.stringify` of the parsed record without `attributes`, and the CSV cells to the parsed record's. The
+ * same for the JSON lines cut from the page's bytes (json-lines.ts), in chunks split anywhere (inside
+ * multi-byte characters too), with invalid UTF-8 giving what a decoder and the round trip give.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stringify } from 'csv-stringify/sync';
+import { exactRecord, JsonLinesPageScanner } from '../../src/client/json-lines.ts';
 import { attributesCut, JsonStreamError, QueryPageScanner, recordJsonLine } from '../../src/client/json-stream.ts';
 import { csvCells, csvCellsOfText, csvLine, csvPaths } from '../../src/cli/query.ts';
 
@@ -212,5 +215,139 @@ describe('records written from the page text', () => {
     // Column names every object has (`lookup` finds them with `in`): the parsed way for the whole output.
     assert.equal(csvPaths(['Id', 'constructor']), undefined);
     assert.equal(csvPaths(['Owner.toString']), undefined);
+  });
+});
+
+/** The JSON lines the byte scanner gives for a page, fed in chunks of 1..max bytes; `skip` records left out. */
+function byteLines(page: Uint8Array, r: () => number, max: number, skip = 0): { text: string; bytes: Buffer; records: number } {
+  const scanner = new JsonLinesPageScanner();
+  scanner.skip = skip;
+  const parts: Buffer[] = [];
+  let records = 0;
+  const take = () => {
+    for (const b of scanner.take()) {
+      parts.push(Buffer.from(b.bytes));
+      records += b.records;
+    }
+  };
+  for (let i = 0; i < page.length; ) {
+    const n = 1 + Math.floor(r() * max);
+    // A copy, as a network chunk is its own buffer.
+    scanner.write(Uint8Array.from(page.subarray(i, i + n)));
+    take();
+    i += n;
+  }
+  scanner.end();
+  take();
+  const bytes = Buffer.concat(parts);
+  return { text: bytes.toString('utf8'), bytes, records };
+}
+
+const pageOf = (recordTexts: string[]) => `{"totalSize":${recordTexts.length},"done":true,"records":[${recordTexts.join(',')}]}`;
+/** The reference lines: the page decoded as text, then each record through JSON.stringify without attributes. */
+const referenceLines = (page: Uint8Array) => (JSON.parse(new TextDecoder().decode(page)) as { records: unknown[] }).records.map((rec) => `${JSON.stringify(strip(rec))}\n`).join('');
+const isExact = (text: string) => exactRecord(Buffer.from(text), 0, undefined, 0) === Buffer.byteLength(text);
+
+describe('JSON lines cut from the page bytes', () => {
+  it('are byte-identical to JSON.stringify of each parsed record without attributes, in any chunking', () => {
+    const r = rng(1414);
+    let exact = 0;
+    let total = 0;
+    for (let p = 0; p < 150; p++) {
+      const texts: string[] = [];
+      for (let i = 0, n = 1 + Math.floor(r() * 25); i < n; i++) {
+        const text = JSON.stringify(randomRecord(r));
+        total++;
+        if (isExact(text)) exact++;
+        texts.push(text);
+        // Every other way of writing a record, where it is still valid JSON: the round trip decides.
+        const variant = VARIANTS[Math.floor(r() * VARIANTS.length)](text, r).replace(/,\}/g, '}');
+        try {
+          JSON.parse(variant);
+          texts.push(variant);
+        } catch {
+          // not JSON any more
+        }
+      }
+      const page = new TextEncoder().encode(pageOf(texts));
+      const expected = referenceLines(page);
+      for (const max of [1, 7, 300, page.length]) {
+        const got = byteLines(page, r, max);
+        assert.equal(got.text, expected);
+        assert.equal(got.records, texts.length);
+        assert.ok(got.bytes.equals(Buffer.from(expected)), 'byte for byte');
+      }
+      // A page read again after a drop: the records already handed out are left out.
+      const skip = Math.floor(r() * (texts.length + 1));
+      assert.equal(byteLines(page, r, 64, skip).text, expected.split('\n').slice(skip).join('\n'));
+    }
+    assert.ok(exact > total * 0.75, `${exact} of ${total} copied from the bytes`);
+  });
+
+  it('copies the bytes where that is exact and takes the round trip elsewhere', () => {
+    const copied = [
+      '{"attributes":{"type":"A","url":"/x"},"Id":"001","Owner":{"attributes":{"type":"User"},"Name":"O\'Brien \\"Bob\\""}}',
+      '{"attributes":{}}',
+      '{"Id":"1","attributes":{"type":"A"}}',
+      '{"a":1,"attributes":{"attributes":{"x":1}},"b":[{"attributes":null,"c":{}}],"d":[]}',
+      '{"s":"tab\\tnl\\nquote\\"bs\\\\ctl\\u0001\\u001f del\u007f 😀 \u2028 \ufeff"}',
+      '{"n":[0,-1,1.5,-0.25,1e-7,1e+21,123456789012345,0.000001]}',
+      '{"t":true,"f":false,"z":null,"e":{},"l":[],"ll":[[],[{}]]}',
+      '{"records":{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Contact"},"Id":"003"}]}}',
+      '{"lone":"\\ud800x\\udfff\\udbff","end":"\\ud800"}',
+      '{"":"","a":{"":1}}',
+    ];
+    const roundTrip = [
+      '{ "attributes":{},"Id":"1"}',
+      '{"a":"\\u00e9"}',
+      '{"a":"\\/"}',
+      '{"a":"\\u000a"}',
+      '{"a":"\\u001F"}',
+      '{"a":"\\ud83d\\ude00"}',
+      '{"a":"\\uD800"}',
+      '{"a":"\\ud800\\udc00"}',
+      '{"a":1.0}',
+      '{"a":1E3}',
+      '{"a":-0}',
+      '{"a":1234567890123456789}',
+      '{"a":1e400}',
+      '{"a":1,"a":2}',
+      '{"attributes":1,"b":2,"attributes":3}',
+      '{"2":"b","1":"a"}',
+      '{"__proto__":{"x":1},"y":2}',
+    ];
+    for (const text of copied) assert.ok(isExact(text), text);
+    for (const text of roundTrip) assert.ok(!isExact(text), text);
+    const r = rng(3);
+    const all = [...copied, ...roundTrip];
+    const page = new TextEncoder().encode(pageOf(all));
+    for (const max of [1, 5, page.length]) assert.ok(byteLines(page, r, max).bytes.equals(Buffer.from(referenceLines(page))));
+    // Not objects (Salesforce never sends them), whitespace around everything, members after the records, a BOM.
+    const odd = new TextEncoder().encode('\ufeff { "totalSize" : 4 ,"records" : [ 1 , "x" , [{"attributes":1,"a":2}] , null ] , "done" : true , "nextRecordsUrl" : null } ');
+    for (const max of [1, 3, odd.length]) assert.equal(byteLines(odd, r, max).text, '1\n"x"\n[{"a":2}]\nnull\n');
+  });
+
+  it('invalid UTF-8 gives what a decoder and the round trip give (U+FFFD), never the raw bytes', () => {
+    const bad = [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf], [0xe2, 0x82], [0xf0, 0x9f, 0x98]];
+    const r = rng(5);
+    for (const seq of bad) {
+      const before = new TextEncoder().encode('{"totalSize":2,"done":true,"records":[{"attributes":{"type":"A"},"Name":"a');
+      const after = new TextEncoder().encode('b"},{"Name":"ok é"}]}');
+      const page = new Uint8Array([...before, ...seq, ...after]);
+      const expected = referenceLines(page);
+      assert.match(expected, /\ufffd/);
+      // Compared as bytes: decoding the output would hide raw invalid bytes behind U+FFFD.
+      for (const max of [1, 2, page.length]) assert.ok(byteLines(page, r, max).bytes.equals(Buffer.from(expected)), String(seq));
+    }
+  });
+
+  it('malformed pages and records fail as bad responses, never pass through', () => {
+    const r = rng(11);
+    const records = ['{"a":tru}', '{"a" "b"}', '{"a":"x\u0001"}', '{"a":01}', '{"a":1.}', '{"a":-}', '{"a":"x}', '{"a":1,}', '{"a":[1,]}', '{"a":"\\x"}', '{"a":"\\u12"}'];
+    const pagesBad = [...records.map((t) => pageOf([t])), '{"totalSize":1,"done":true,"records":[{"a":1}]', '{"totalSize":1,"done":true,"records":[{"a":1}]}x', '{"done":true}', '[1]', '{"records":[],"records":[]}'];
+    for (const text of pagesBad) {
+      const page = new TextEncoder().encode(text);
+      for (const max of [1, page.length]) assert.throws(() => byteLines(page, r, max), JsonStreamError, text);
+    }
   });
 });

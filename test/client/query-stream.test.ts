@@ -135,6 +135,28 @@ describe('streamed query pages', () => {
     await assert.rejects(client.query('SELECT Name FROM Account').toArray(), (err: unknown) => err instanceof TransportError && err.code === 'NETWORK_ERROR' && /ECONNRESET/.test(err.message) && /invalid query locator/.test(err.message));
   });
 
+  it('JSON-line bytes: the same lines from 3-byte chunks (characters split), a dropped page resumed, a truncated one refused', async () => {
+    const names = [['Zoë', 'Ærø 😀', 'a"b\\c'], ['€ {x}', 'naïve', 'e', 'f'], ['last']];
+    const expected = pages(names).flatMap((body) => (JSON.parse(body) as { records: Record<string, unknown>[] }).records.map(({ attributes: _, ...rest }) => `${JSON.stringify(rest)}\n`)).join('');
+    const collect = async (client: SalesforceClient) => {
+      const parts: Buffer[] = [];
+      let records = 0;
+      for await (const batch of client.query('SELECT Name FROM Account').jsonLineBytes()) {
+        parts.push(Buffer.from(batch.bytes));
+        records += batch.records;
+      }
+      return { text: Buffer.concat(parts).toString('utf8'), records };
+    };
+    assert.deepEqual(await collect(org(pages(names), { chunk: 3 }).client), { text: expected, records: 8 });
+    const body = pages(names)[1];
+    const dropped = org(pages(names), { chunk: 5, fail: { page: 1, at: Buffer.byteLength(body.slice(0, body.indexOf('"Name":"e"'))), times: 2 } });
+    assert.deepEqual(await collect(dropped.client), { text: expected, records: 8 }, 'each record exactly once after two drops');
+    assert.equal(dropped.requested.filter((p) => p === next(1)).length, 3);
+    const whole = pages([['a', 'b']])[0];
+    await assert.rejects(collect(org([whole.slice(0, whole.lastIndexOf('{'))]).client), (err: unknown) => err instanceof TransportError && err.code === 'BAD_RESPONSE' && /truncated/.test(err.message));
+    await assert.rejects(collect(org(['{"totalSize":1,"done":true,"records":[{"Name":"a",}]}']).client), (err: unknown) => err instanceof TransportError && err.code === 'BAD_RESPONSE');
+  });
+
   it('the first page is re-run only when none of it was used; otherwise the drop is reported', async () => {
     const early = org(pages([['a', 'b'], ['c']]), { fail: { page: 0, at: 10, times: 1 } });
     assert.deepEqual((await early.client.query<{ Name: string }>('SELECT Name FROM Account').toArray()).map((r) => r.Name), ['a', 'b', 'c']);
