@@ -37,6 +37,19 @@ const COLON = 0x3a;
 const NEWLINE = 0x0a;
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Lines are written into shared slabs, each batch a view of its own stretch that is never written over: one
+ * allocation per megabyte of output instead of one per network chunk (each a fresh backing store to fault in).
+ */
+const SLAB_BYTES = 1 << 20;
+let slab = EMPTY;
+let slabAt = 0;
+function reserve(bytes: number): void {
+  if (slab.length - slabAt >= bytes) return;
+  slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+  slabAt = 0;
+}
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** A batch of JSON lines: newline-terminated UTF-8, and how many records it holds. */
@@ -127,8 +140,10 @@ export class JsonLinesPageScanner {
   #scan(buf: Buffer, i: number): number {
     const n = buf.length;
     // Room for every record of this buffer: an exact line is never longer than its record and the byte after it.
-    this.#line = Buffer.allocUnsafe(n - i + 1);
-    this.#at = 0;
+    reserve(n - i + 1);
+    this.#line = slab;
+    this.#from = slabAt;
+    this.#at = slabAt;
     this.#lines = 0;
     try {
       while (i < n) {
@@ -227,15 +242,17 @@ export class JsonLinesPageScanner {
       return i;
     } finally {
       if (this.#lines > 0) {
-        this.#out.push(this.#line.subarray(0, this.#at));
+        this.#out.push(this.#line.subarray(this.#from, this.#at));
         this.#outRecords += this.#lines;
+        if (this.#line === slab) slabAt = this.#at;
       }
       this.#line = EMPTY;
     }
   }
 
-  /** The lines of the buffer being scanned, how far they are written, and how many there are. */
+  /** Where the lines of the buffer being scanned go (a slab, from #from), how far they are written, and how many there are. */
   #line: Buffer = EMPTY;
+  #from = 0;
   #at = 0;
   #lines = 0;
 
@@ -248,9 +265,12 @@ export class JsonLinesPageScanner {
     }
     if (this.#at + line.length + 1 > this.#line.length) {
       // Longer than its record (`1e21` prints as `1e+21`, an invalid byte as U+FFFD): grow the buffer.
-      const bigger = Buffer.allocUnsafe(Math.max(this.#line.length * 2, this.#at + line.length + 1));
-      this.#line.copy(bigger, 0, 0, this.#at);
+      const written = this.#at - this.#from;
+      const bigger = Buffer.allocUnsafe(Math.max(this.#line.length * 2, written + line.length + 1));
+      this.#line.copy(bigger, 0, this.#from, this.#at);
       this.#line = bigger;
+      this.#from = 0;
+      this.#at = written;
     }
     line.copy(this.#line, this.#at);
     this.#at += line.length;
