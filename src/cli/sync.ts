@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_SETTINGS, CONNECTION_USAGE } from '../client/config.ts';
 import { MemoryDescribeCache, SalesforceClient, type FetchLike } from '../client/index.ts';
-import { cdcRefusal, loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/config.ts';
+import { cdcRefusal, loadSyncConfig, SyncConfigError, type SyncConfig } from '../engine/settings.ts';
 import { logSyncEvents, SyncEvents, type RunSummary } from '../engine/events.ts';
 import { resolveObjects } from '../engine/sync/objects.ts';
 import type { Sink } from '../engine/sinks/index.ts';

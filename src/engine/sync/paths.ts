@@ -5,7 +5,7 @@
  * segment is refused with the closest valid name, so a typo never turns into an empty column.
  */
 import type { DescribeField, DescribeSObjectResult } from '../../client/describe.ts';
-import { closestName } from '../config.ts';
+import { closestName } from '../../client/suggest.ts';
 
 /** Salesforce allows five levels of child-to-parent relationships in one SOQL path. */
 export const MAX_PATH_DEPTH = 5;

@@ -9,7 +9,7 @@ import type { DescribeSObjectResult } from '../../client/describe.ts';
 import { AuthError, ConfigError, isTransientAuthFailure, LimitError, SalesforceError, TransportError, type LimitNumbers } from '../../client/errors.ts';
 import type { SalesforceClient } from '../../client/index.ts';
 import type { CheckpointCursor, JsonObject, SearchDocument, Store, StoreTransaction, UpsertResult } from '../../store/types.ts';
-import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../config.ts';
+import { DEFAULT_BULK_THRESHOLD, DEFAULT_FORMULA_REFRESH_MS, DEFAULT_LAG_MS, DEFAULT_RECONCILE_MS, DEFAULT_REPAIR_MS, DEFAULT_SCHEMA_REFRESH_MS, MIN_SAFE_LAG_MS, REPAIR_WINDOW_MS, type FieldFilter, type ObjectSettings } from '../settings.ts';
 import { cond, from, parseCondition, type Condition } from '../../soql/index.ts';
 import { commitPlan, deliverPlan, planEmission, type EmitPlan } from '../emit.ts';
 import { documentStream, documentTombstone, documentVersion } from '../documents/version.ts';
@@ -22,8 +22,6 @@ import { formulaQuery, isDue } from './formula.ts';
 import { planInitialLoad } from './plan.ts';
 import { FieldPathError, pathValue, resolvePath, type ResolvedPath } from './paths.ts';
 import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
-import { compileInboundTransform, InboundTransformError, transformedColumns } from './transform.ts';
-import { pushChanges } from './two-way.ts';
 
 /** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
 export const MAX_READ_RESTARTS = 2;
@@ -202,6 +200,8 @@ export async function runSync(opts: SyncRunOptions): Promise<RunSummary> {
         // in (holding the fields of pending changes), so the drain compares against the newest it knows.
         const writable = settingsFor(opts.objectSettings, object);
         if (writable?.writable) {
+          // Loaded on first use, as the transforms below: most mirrors are read-only and untransformed.
+          const { pushChanges } = await import('./two-way.ts');
           summary.pushed = await pushChanges({ client: opts.client, store: opts.store, object, settings: { conflict: writable.conflict, idempotencyField: writable.idempotencyField }, signal: opts.signal, onWarning: (message) => events.emit('warning', { object, code: 'TWO_WAY', message }) });
         }
       } catch (err) {
@@ -333,7 +333,9 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     ...(where ? { where: where.text } : {}),
     ...(settings.transform ? { transform: settings.transform } : {}),
   });
-  const transform = settings.transform ? compileInboundTransform(settings.transform) : undefined;
+  // The transform language (and its schemas) loads only for an object that has a transform.
+  const transforms = settings.transform ? await import('./transform.ts') : undefined;
+  const transform = transforms && settings.transform ? transforms.compileInboundTransform(settings.transform) : undefined;
   const emitDocs = async (docs: readonly SearchDocument[], deletedIds: readonly string[]): Promise<EmitPlan<SearchDocument>> => {
     const plan = await planEmission(store, docStream, docs.map((d) => documentVersion(d, docStream)), deletedIds, documentTombstone(object, docStream));
     await deliverPlan(opts.documentSinks ?? [], plan, { signal, retry: opts.sinkRetry, observer: sinkEvents(events, 'documents', object) });
@@ -381,11 +383,11 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       }
     }
     const schema = objectSchema(describe, plain, paths);
-    if (settings.transform) {
+    if (settings.transform && transforms) {
       try {
-        schema.table = { ...schema.table, fields: transformedColumns(schema.table.fields, settings.transform, `objects.${object}.transform`) };
+        schema.table = { ...schema.table, fields: transforms.transformedColumns(schema.table.fields, settings.transform, `objects.${object}.transform`) };
       } catch (err) {
-        if (err instanceof InboundTransformError) throw new SyncFilterError(err.message);
+        if (err instanceof transforms.InboundTransformError) throw new SyncFilterError(err.message);
         throw err;
       }
     }

@@ -8,7 +8,9 @@
  */
 import type { FieldSpec } from '../../store/types.ts';
 import { compileTransform, type TransformSpec } from '../publish/transform.ts';
-import { closestName, ENGINE_FIELDS, type InboundTransformSpec } from '../config.ts';
+import { closestName } from '../../client/suggest.ts';
+import type { InboundTransformSpec } from '../config.ts';
+import { ENGINE_FIELDS } from '../settings.ts';
 
 export { ENGINE_FIELDS };
 
