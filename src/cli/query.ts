@@ -8,7 +8,6 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
 import { attributesCut, parseRecord, withoutAttributes } from '../client/json-stream.ts';
@@ -245,7 +244,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       const write = lazyWriter(target);
       if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
       else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
-      else if (format === 'csv') await write(stringify([['count'], [count]]));
+      else if (format === 'csv') await write(`${csvLine(['count'])}${csvLine([String(count)])}`);
       else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${thousands(count)}\n`);
       return finish(1, { totalSize: count });
     };
@@ -428,7 +427,7 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
     if (buf) await write(buf);
     if (opts.format === 'csv' && !header) {
       const columns = selectColumns(soql);
-      if (columns) await write(stringify([columns]));
+      if (columns) await write(csvLine(columns));
     }
     task.finish(plural(n, 'record'));
     return n;
