@@ -306,7 +306,8 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     // JSON lines go out as the page's own bytes, with `attributes` cut, wherever that is exact
     // (QueryResult.jsonLineBytes): nothing is decoded or built. Same first-page rule as above.
     if (format === 'jsonl' && !(json && !file)) {
-      const lines = result.jsonLineBytes()[Symbol.asyncIterator]();
+      // Each batch is written before the next is asked for (synchronously to a file), so one buffer serves them all.
+      const lines = result.jsonLineBytes({ reuse: !!file })[Symbol.asyncIterator]();
       let first: IteratorResult<{ bytes: Uint8Array; records: number }>;
       try {
         first = await lines.next();
