@@ -8,7 +8,6 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { stringify } from 'csv-stringify/sync';
 import { CONNECTION_FLAG_OPTIONS, CONNECTION_USAGE } from '../client/config.ts';
 import { SalesforceClient, SalesforceError, type FetchLike } from '../client/index.ts';
 import { attributesCut, parseRecord, withoutAttributes } from '../client/json-stream.ts';
@@ -245,7 +244,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
       const write = lazyWriter(target);
       if (json && !file) writeJson(stdout, 'query', { totalSize: count, done: true, records: [] });
       else if (format === 'jsonl') await write(`${JSON.stringify({ count })}\n`);
-      else if (format === 'csv') await write(stringify([['count'], [count]]));
+      else if (format === 'csv') await write(`${csvLine(['count'])}${csvLine([String(count)])}`);
       else await write(`count\n${'-'.repeat(Math.max(5, String(count).length))}\n${thousands(count)}\n`);
       return finish(1, { totalSize: count });
     };
@@ -307,7 +306,8 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     // JSON lines go out as the page's own bytes, with `attributes` cut, wherever that is exact
     // (QueryResult.jsonLineBytes): nothing is decoded or built. Same first-page rule as above.
     if (format === 'jsonl' && !(json && !file)) {
-      const lines = result.jsonLineBytes()[Symbol.asyncIterator]();
+      // Each batch is written before the next is asked for (synchronously to a file), so one buffer serves them all.
+      const lines = result.jsonLineBytes({ reuse: !!file })[Symbol.asyncIterator]();
       let first: IteratorResult<{ bytes: Uint8Array; records: number }>;
       try {
         first = await lines.next();
@@ -428,7 +428,7 @@ async function bulkExport(client: SalesforceClient, soql: string, opts: { queryA
     if (buf) await write(buf);
     if (opts.format === 'csv' && !header) {
       const columns = selectColumns(soql);
-      if (columns) await write(stringify([columns]));
+      if (columns) await write(csvLine(columns));
     }
     task.finish(plural(n, 'record'));
     return n;

@@ -39,17 +39,31 @@ const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Lines are written into shared slabs, each batch a view of its own stretch that is never written over: one
- * allocation per megabyte of output instead of one per network chunk (each a fresh backing store to fault in).
+ * Where lines are written: a buffer and how far it is used. By default scanners share one slab, each batch a
+ * view of its own stretch that is never written over: one allocation per megabyte of output instead of one per
+ * network chunk (each a fresh backing store that lives until the next GC). A consumer that is done with each
+ * batch before it asks for the next (the CLI writes them synchronously) can have one slab reused from its
+ * start for every batch, so an export allocates nothing for its output at all ({@link LineSlab.reuse}).
  */
-const SLAB_BYTES = 1 << 20;
-let slab = EMPTY;
-let slabAt = 0;
-function reserve(bytes: number): void {
-  if (slab.length - slabAt >= bytes) return;
-  slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
-  slabAt = 0;
+export class LineSlab {
+  buf: Buffer = EMPTY;
+  at = 0;
+  /** Each batch overwrites the one before: its bytes are valid only until the next chunk is written. */
+  readonly reuse: boolean;
+  constructor(opts: { reuse?: boolean } = {}) {
+    this.reuse = opts.reuse ?? false;
+  }
+  /** Room for `bytes` more from `at` (a new buffer when there is not; views of the old one stay valid). */
+  reserve(bytes: number): void {
+    if (this.buf.length - this.at >= bytes) return;
+    this.buf = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+    this.at = 0;
+  }
 }
+const SLAB_BYTES = 1 << 20;
+/** How much of a chunk is joined with the bytes carried from the one before (see write). */
+const JOIN_BYTES = 8 * 1024;
+const SHARED_SLAB = new LineSlab();
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** A batch of JSON lines: newline-terminated UTF-8, and how many records it holds. */
@@ -75,8 +89,18 @@ export class JsonLinesPageScanner {
   /** Don't scan again until #pending holds this many bytes (a large record is not rescanned per chunk). */
   #waitFor = 0;
   #first = true;
+  /** Lines completed since the last take: earlier stretches, and the last one (extended while contiguous). */
   #out: Buffer[] = [];
+  #runBuf: Buffer = EMPTY;
+  #runStart = 0;
+  #runEnd = 0;
   #outRecords = 0;
+  readonly #slab: LineSlab;
+
+  /** `slab`: where the lines go (see {@link LineSlab}); by default the shared one. */
+  constructor(opts: { slab?: LineSlab } = {}) {
+    this.#slab = opts.slab ?? SHARED_SLAB;
+  }
 
   /** True once the `records` array has begun (members before it are known) or the page has ended. */
   get recordsStarted(): boolean {
@@ -86,16 +110,25 @@ export class JsonLinesPageScanner {
   /** Feeds the next chunk of the body. */
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    // The batches taken so far are done with (see LineSlab.reuse).
+    if (this.#slab.reuse && this.#outRecords === 0) this.#slab.at = 0;
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
     if (this.#pending) {
-      buf = Buffer.concat([this.#pending, buf]);
+      const pending = this.#pending;
       this.#pending = undefined;
-      if (buf.length < this.#waitFor) {
-        this.#pending = buf;
+      if (pending.length + buf.length < this.#waitFor) {
+        this.#pending = Buffer.concat([pending, buf]);
         return;
       }
+      // The record cut by the chunk's start usually ends within its first bytes: join the carried bytes with
+      // those only and go on in the chunk itself, instead of copying every chunk whole.
+      const head = this.#first || buf.length <= JOIN_BYTES ? undefined : Buffer.concat([pending, buf.subarray(0, JOIN_BYTES)]);
+      const stop = head ? this.#scan(head, 0) : 0;
+      if (stop >= pending.length) from = stop - pending.length;
+      // What was scanned is done (the carried bytes may hold whole records, gathered while waiting).
+      else buf = Buffer.concat([pending.subarray(stop), buf]);
     }
-    let from = 0;
     if (this.#first) {
       // A byte order mark, which a text decoder drops too.
       if (buf.length < 3 && buf[0] === 0xef) {
@@ -129,9 +162,11 @@ export class JsonLinesPageScanner {
   /** The JSON lines completed since the last call (empty when none). */
   take(): JsonLinesBatch[] {
     if (this.#outRecords === 0) return [];
-    const bytes = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out);
+    const last = this.#runBuf.subarray(this.#runStart, this.#runEnd);
+    const bytes = this.#out.length === 0 ? last : Buffer.concat([...this.#out, last]);
     const batch = { bytes, records: this.#outRecords };
     this.#out = [];
+    this.#runBuf = EMPTY;
     this.#outRecords = 0;
     return [batch];
   }
@@ -140,10 +175,11 @@ export class JsonLinesPageScanner {
   #scan(buf: Buffer, i: number): number {
     const n = buf.length;
     // Room for every record of this buffer: an exact line is never longer than its record and the byte after it.
-    reserve(n - i + 1);
-    this.#line = slab;
-    this.#from = slabAt;
-    this.#at = slabAt;
+    const slab = this.#slab;
+    slab.reserve(n - i + 1);
+    this.#line = slab.buf;
+    this.#from = slab.at;
+    this.#at = slab.at;
     this.#lines = 0;
     try {
       while (i < n) {
@@ -242,9 +278,15 @@ export class JsonLinesPageScanner {
       return i;
     } finally {
       if (this.#lines > 0) {
-        this.#out.push(this.#line.subarray(this.#from, this.#at));
+        if (this.#runBuf === this.#line && this.#runEnd === this.#from) this.#runEnd = this.#at;
+        else {
+          if (this.#runBuf !== EMPTY) this.#out.push(this.#runBuf.subarray(this.#runStart, this.#runEnd));
+          this.#runBuf = this.#line;
+          this.#runStart = this.#from;
+          this.#runEnd = this.#at;
+        }
         this.#outRecords += this.#lines;
-        if (this.#line === slab) slabAt = this.#at;
+        if (this.#line === this.#slab.buf) this.#slab.at = this.#at;
       }
       this.#line = EMPTY;
     }

@@ -39,6 +39,8 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+/** Where one record of a page ends and the next begins, as Salesforce writes it. */
+const RECORD_BOUNDARY = '},{"attributes":';
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 /** Characters that end a number/true/false/null. */
@@ -103,6 +105,7 @@ export class QueryPageScanner<T = unknown> {
     const keepFrom = this.#start >= 0 ? this.#start : this.#pos;
     this.#buf = keepFrom >= this.#buf.length ? text : this.#buf.slice(keepFrom) + text;
     this.#pos -= keepFrom;
+    this.#runRefusedAt = this.#runRefusedAt >= keepFrom ? this.#runRefusedAt - keepFrom : -1;
     if (this.#start >= 0) this.#start = 0;
     this.#scan();
   }
@@ -189,6 +192,14 @@ export class QueryPageScanner<T = unknown> {
               break;
             }
           }
+          if (this.#output === 'value' && c === OPEN_BRACE) {
+            const end = this.#parseRun(buf, i);
+            if (end >= 0) {
+              this.#state = AFTER_ELEMENT;
+              i = end;
+              break;
+            }
+          }
           this.#begin(i, CUT_RECORD);
           break;
         case AFTER_ELEMENT:
@@ -203,6 +214,33 @@ export class QueryPageScanner<T = unknown> {
     }
     this.#pos = i;
   }
+
+  /**
+   * Parses every complete record from `i` up to the last record boundary in `buf` with one `JSON.parse` of
+   * `[…]`, instead of cutting and parsing them one by one (the cutting cost as much as the parsing). The
+   * boundary is found as text: `},{"attributes":`, which starts every record but the first of a page
+   * Salesforce sends. The text there may instead sit inside a string or a nested records array (a
+   * subquery); then the run is not valid JSON — a prefix that ends inside a string, or with unbalanced
+   * brackets, cannot be — and the records are cut one by one as before, so the values are always those
+   * that parsing each record on its own gives. Returns the index just past the run, or -1.
+   */
+  #parseRun(buf: string, i: number): number {
+    const boundary = buf.lastIndexOf(RECORD_BOUNDARY);
+    if (boundary < i || boundary === this.#runRefusedAt) return -1;
+    let records: T[];
+    try {
+      records = JSON.parse(`[${buf.slice(i, boundary + 1)}]`) as T[];
+    } catch {
+      // Not a run of whole records (see above): cut them one by one up to this boundary.
+      this.#runRefusedAt = boundary;
+      return -1;
+    }
+    for (let k = 0; k < records.length; k++) this.#records.push(records[k]);
+    return boundary + 1;
+  }
+
+  /** A boundary where #parseRun was refused, in the current #buf (so it is not tried again record after record). */
+  #runRefusedAt = -1;
 
   #begin(i: number, cut: number): void {
     this.#start = i;

@@ -11,7 +11,7 @@
  */
 import type { Connection } from './connection.ts';
 import { ERROR_CODES, TransportError } from './errors.ts';
-import { JsonLinesPageScanner, type JsonLinesBatch } from './json-lines.ts';
+import { JsonLinesPageScanner, LineSlab, type JsonLinesBatch } from './json-lines.ts';
 import { QueryPageScanner } from './json-stream.ts';
 import { redactUrl } from './log.ts';
 
@@ -109,11 +109,18 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
    * The records as JSON lines in UTF-8 (each `JSON.stringify` of the record without its `attributes` members,
    * then a newline), in batches as they are cut from each network chunk. The page's bytes are copied as they
    * are wherever that is exact (json-lines.ts), so nothing is decoded, built or encoded again: the cheapest way
-   * to write a query out. Same paging, backpressure and re-reads as iterating.
+   * to write a query out. Same paging, backpressure and re-reads as iterating. With `reuse`, every batch is
+   * written into the same buffer, so a batch's bytes are valid only until the next batch is asked for: for a
+   * consumer that writes each one out at once (as `sfbridge query` does), an export then allocates nothing
+   * for its output.
    */
-  async *jsonLineBytes(): AsyncGenerator<JsonLinesBatch> {
+  async *jsonLineBytes(opts: { reuse?: boolean } = {}): AsyncGenerator<JsonLinesBatch> {
+    this.#slab = new LineSlab(opts);
     for await (const part of this.#parts('bytes')) for (const batch of part.records as unknown as JsonLinesBatch[]) yield batch;
   }
+
+  /** Where jsonLineBytes writes its lines. */
+  #slab: LineSlab | undefined;
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for await (const part of this.#parts()) {
@@ -168,7 +175,7 @@ export class QueryResult<T = SObjectRecord> implements AsyncIterable<T> {
         let rereads = 0;
         let reader: PageReader<T>;
         for (;;) {
-          reader = output === 'bytes' ? (new JsonLinesPageScanner() as unknown as PageReader<T>) : new TextPageReader<T>(output);
+          reader = output === 'bytes' ? (new JsonLinesPageScanner({ slab: this.#slab }) as unknown as PageReader<T>) : new TextPageReader<T>(output);
           reader.skip = handed;
           let dropped: unknown;
           const body = res.body;

@@ -284,6 +284,21 @@ describe('JSON lines cut from the page bytes', () => {
     assert.ok(exact > total * 0.75, `${exact} of ${total} copied from the bytes`);
   });
 
+  it('large pages in network-sized chunks: records across chunk starts, some longer than a chunk', () => {
+    const r = rng(77);
+    for (let p = 0; p < 6; p++) {
+      const texts = Array.from({ length: 400 }, (_, i) => {
+        const rec = randomRecord(r);
+        // Every so often a record of 5 to 70 kB (a long description): it crosses one chunk start or several.
+        if (i % 37 === 5) rec.Description = 'é😀"\\ '.repeat(1000 + Math.floor(r() * 10000));
+        return JSON.stringify(rec);
+      });
+      const page = new TextEncoder().encode(pageOf(texts));
+      const expected = Buffer.from(referenceLines(page));
+      for (const max of [9000, 20000, 70000]) assert.ok(byteLines(page, r, max).bytes.equals(expected), `page ${p}, chunks up to ${max} bytes`);
+    }
+  });
+
   it('copies the bytes where that is exact and takes the round trip elsewhere', () => {
     const copied = [
       '{"attributes":{"type":"A","url":"/x"},"Id":"001","Owner":{"attributes":{"type":"User"},"Name":"O\'Brien \\"Bob\\""}}',

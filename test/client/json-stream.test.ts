@@ -87,6 +87,22 @@ describe('QueryPageScanner', () => {
     }
   });
 
+  it('records whose text holds the record boundary (in strings, in subquery records) parse as on their own', () => {
+    const boundary = '},{"attributes":';
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(1000 + seed);
+      const records = Array.from({ length: 1 + Math.floor(r() * 30) }, (_, i) => {
+        const rec = randomRecord(r);
+        if (i % 3 === 0) rec.Description = `${randomString(r)}${boundary}"x"${randomString(r)}`;
+        if (i % 4 === 1) rec.Contacts = { totalSize: 2, done: true, records: [randomRecord(r), randomRecord(r)] };
+        if (i % 5 === 2) rec[`k${boundary}`] = boundary;
+        return rec;
+      });
+      const text = JSON.stringify({ totalSize: records.length, done: true, records });
+      assert.deepEqual(scan(text, r, seed % 2 ? 64 : 4096).records, records, `seed ${seed}`);
+    }
+  });
+
   it('reads members that come after records, and an empty records array', () => {
     const r = rng(7);
     const a = scan('{"records":[{"a":"}"},{"b":[1,{"c":"\\\\"}]}],"done":true,"totalSize":2}', r, 4);

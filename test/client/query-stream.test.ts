@@ -138,16 +138,18 @@ describe('streamed query pages', () => {
   it('JSON-line bytes: the same lines from 3-byte chunks (characters split), a dropped page resumed, a truncated one refused', async () => {
     const names = [['Zoë', 'Ærø 😀', 'a"b\\c'], ['€ {x}', 'naïve', 'e', 'f'], ['last']];
     const expected = pages(names).flatMap((body) => (JSON.parse(body) as { records: Record<string, unknown>[] }).records.map(({ attributes: _, ...rest }) => `${JSON.stringify(rest)}\n`)).join('');
-    const collect = async (client: SalesforceClient) => {
+    const collect = async (client: SalesforceClient, reuse = false) => {
       const parts: Buffer[] = [];
       let records = 0;
-      for await (const batch of client.query('SELECT Name FROM Account').jsonLineBytes()) {
+      // Copied at once: with reuse the next batch overwrites this one's bytes.
+      for await (const batch of client.query('SELECT Name FROM Account').jsonLineBytes({ reuse })) {
         parts.push(Buffer.from(batch.bytes));
         records += batch.records;
       }
       return { text: Buffer.concat(parts).toString('utf8'), records };
     };
     assert.deepEqual(await collect(org(pages(names), { chunk: 3 }).client), { text: expected, records: 8 });
+    assert.deepEqual(await collect(org(pages(names), { chunk: 40 }).client, true), { text: expected, records: 8 }, 'one buffer for every batch');
     const body = pages(names)[1];
     const dropped = org(pages(names), { chunk: 5, fail: { page: 1, at: Buffer.byteLength(body.slice(0, body.indexOf('"Name":"e"'))), times: 2 } });
     assert.deepEqual(await collect(dropped.client), { text: expected, records: 8 }, 'each record exactly once after two drops');

@@ -11,7 +11,6 @@
  * `maxRecords` holds the same records, which is what makes `skip` exact.
  */
 import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { Connection } from '../connection.ts';
 import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo } from './common.ts';
 
@@ -103,6 +102,8 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
       throw new BulkError(code, `bulk query job ${jobId} ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`, { jobIds: [jobId], state: info.state });
     }
     const delimiter = DELIMITER_CHARS[String(info.columnDelimiter ?? 'COMMA')] ?? ',';
+    // Loaded here, not at the top: a command that never reads a Bulk result starts without it.
+    const { parse } = await import('csv-parse');
     let skip = this.pageOffset;
     for (;;) {
       const pageLocator = this.locator;
