@@ -132,6 +132,23 @@ describe('bulk.query against a scripted server', () => {
     await srv.close();
   });
 
+  it('a page whose last row is cut short is a typed error, and that row is never handed out', async () => {
+    const srv = await scriptedServer({
+      'POST /services/data/v62.0/jobs/query': [{ json: job }],
+      [`GET /services/data/v62.0/jobs/query/${job.id}`]: [{ json: { ...job, state: 'JobComplete' } }],
+      [`GET /services/data/v62.0/jobs/query/${job.id}/results`]: [{ headers: { 'content-type': 'text/csv', 'sforce-numberofrecords': '2', 'sforce-locator': 'null' }, body: '"Id","Name"\n"001A","a"\n"001B"' }],
+    });
+    const c = new SalesforceClient({ credentials: { kind: 'accessToken', instanceUrl: srv.url, accessToken: 't' }, governor: false });
+    const got: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const r of c.bulk.query('SELECT Id, Name FROM Account', { pollIntervalMs: 1 })) got.push(r.Id);
+      })(),
+      (err: unknown) => err instanceof BulkError && err.code === 'BULK_PAGE_COUNT_MISMATCH' && /record 2 .* has 1 fields but the header has 2/.test(err.message),
+    ).finally(() => srv.close());
+    assert.ok(!got.includes('001B'));
+  });
+
   it('passes upper-case headers through and parses a CRLF, semicolon-delimited page', async () => {
     const srv = await scriptedServer({
       'POST /services/data/v62.0/jobs/query': [{ json: job }],

@@ -1,8 +1,8 @@
 /**
  * Bulk API 2.0 query (reference §5.5–5.6): create a job, wait for it, then stream its result pages.
  *
- * Memory: each page's body is piped through csv-parse as it arrives and records are yielded one by one, so
- * neither a page nor the result is ever held whole; the next page is requested only after the consumer has
+ * Memory: each page's body is parsed as it arrives (csv-rows.ts: the rows of each network chunk at once) and
+ * records are yielded one by one, so neither a page nor the result is ever held whole; the next page is requested only after the consumer has
  * taken every record of the current one (at most one page in flight, no prefetch).
  *
  * Resume: `locator` + `pageOffset` always describe the first record not yet handed to the consumer, so an
@@ -10,9 +10,9 @@
  * Locators are stable for the job's lifetime (7 days), and a page fetched again with the same locator and
  * `maxRecords` holds the same records, which is what makes `skip` exact.
  */
-import { Readable } from 'node:stream';
 import type { Connection } from '../connection.ts';
 import { BULK_ERROR_CODES, BulkError, DELIMITER_CHARS, streamGet, waitForJob, type BulkEvent, type BulkJobInfo } from './common.ts';
+import { csvRowBatches } from './csv-rows.ts';
 
 export interface BulkQueryOptions {
   /** Include deleted and archived rows (`queryAll`). */
@@ -102,8 +102,6 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
       throw new BulkError(code, `bulk query job ${jobId} ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`, { jobIds: [jobId], state: info.state });
     }
     const delimiter = DELIMITER_CHARS[String(info.columnDelimiter ?? 'COMMA')] ?? ',';
-    // Loaded here, not at the top: a command that never reads a Bulk result starts without it.
-    const { parse } = await import('csv-parse');
     let skip = this.pageOffset;
     for (;;) {
       const pageLocator = this.locator;
@@ -111,22 +109,31 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
       this.pagesFetched++;
       const declared = res.headers.get('sforce-numberofrecords');
       const next = normaliseLocator(res.headers.get('sforce-locator'));
-      const source = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
-      const parser = parse({ columns: true, bom: true, delimiter, relax_column_count: false, skip_empty_lines: false });
-      source.on('error', (err) => parser.destroy(err));
-      source.pipe(parser);
+      const body = (res.body ?? []) as unknown as AsyncIterable<Uint8Array>;
+      let header: string[] | undefined;
       let n = 0;
       let pending: Record<string, string> | undefined;
       try {
         // One record is held back so the last record of the page can move `locator` on before it is yielded.
-        for await (const rec of parser as AsyncIterable<Record<string, string>>) {
-          if (pending !== undefined && n > skip) {
-            this.pageOffset = n;
-            this.recordsRead++;
-            yield pending;
+        for await (const rows of csvRowBatches(body, delimiter)) {
+          for (const cells of rows) {
+            if (header === undefined) {
+              header = cells;
+              continue;
+            }
+            if (cells.length !== header.length) {
+              throw new BulkError(BULK_ERROR_CODES.pageCount, `bulk query job ${jobId}: record ${n + 1} of the results page at locator ${pageLocator ?? '(first)'} has ${cells.length} fields but the header has ${header.length}; the download was truncated or corrupted. Resume with locator ${pageLocator ?? 'null'} to fetch the page again`, { jobIds: [jobId] });
+            }
+            const rec: Record<string, string> = {};
+            for (let i = 0; i < cells.length; i++) rec[header[i]] = cells[i];
+            if (pending !== undefined && n > skip) {
+              this.pageOffset = n;
+              this.recordsRead++;
+              yield pending;
+            }
+            n++;
+            pending = rec;
           }
-          n++;
-          pending = rec;
         }
         if (declared !== null && Number(declared) !== n) {
           throw new BulkError(BULK_ERROR_CODES.pageCount, `bulk query job ${jobId}: the results page at locator ${pageLocator ?? '(first)'} held ${n} records but Sforce-NumberOfRecords said ${declared}; the download was truncated or corrupted. Resume with locator ${pageLocator ?? 'null'} to fetch the page again`, { jobIds: [jobId] });
@@ -143,8 +150,8 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
           this.#advance(next);
         }
       } finally {
-        source.destroy();
-        parser.destroy();
+        // An early stop (break, an error) cancels the rest of the body instead of leaving the connection busy.
+        await (res.body as ReadableStream | null)?.cancel().catch(() => undefined);
       }
       emit?.({ type: 'page', jobId, locator: pageLocator, records: n, nextLocator: next });
       skip = 0;
