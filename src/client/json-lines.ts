@@ -26,6 +26,8 @@ const EXPECT_ELEMENT = 7;
 const AFTER_ELEMENT = 8;
 const FINISHED = 9;
 
+// The bytes of JSON's structure (as in json-stream.ts, kept here as this module's own constants: the
+// checking loop below reads them for every byte, and an imported binding is not a constant to the compiler).
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
