@@ -1,16 +1,18 @@
 /**
- * A fetch over Node's own HTTP client (node:http / node:https), for the large bodies sfbridge streams: query
- * pages and Bulk API result files. Node's global fetch (undici) spends more CPU per byte than the work
- * done on the bytes: reading 100 query pages (56 MB) took ~285 ms of CPU through fetch and ~175 ms over
- * node:http, and a 200,000-row JSON-lines export went from ~0.76 to ~0.62 s of CPU (docs/BENCHMARKS.md,
- * "Client vs jsforce"). It returns a standard `Response` whose body is a web ReadableStream fed by
- * {@link webBody} (not `Readable.toWeb`, whose adapter doubled the export's GC time), so the transport's
- * retries, timeouts and progress watch work on it unchanged. Small requests keep using fetch.
+ * A fetch over Node's own HTTP client (node:http / node:https): what the transport sends every request with
+ * (unless a proxy or an explicit fetch is configured). Node's global fetch (undici) spends more CPU per byte
+ * than the work done on the bytes: reading 100 query pages (56 MB) took ~285 ms of CPU through fetch and
+ * ~175 ms over node:http, and a 200,000-row JSON-lines export went from ~0.76 to ~0.62 s of CPU
+ * (docs/BENCHMARKS.md, "Client vs jsforce"). And a command that never builds a fetch `Response` never loads
+ * undici at all: the answer is a {@link NodeResponse} (status, headers, a web ReadableStream body fed by
+ * {@link webBody}, text/json), which is what the transport and its callers read; `Readable.toWeb` was not used
+ * for the body, as its adapter doubled an export's GC time.
  *
  * What it does as fetch does: keep-alive connections per origin, `accept-encoding: gzip, deflate, br` with
- * the body decoded, redirects followed for GET and HEAD (at most {@link MAX_REDIRECTS}), the request aborted
- * (and the body errored) with the signal's reason. Proxies are not handled here: with one configured the
- * transport uses fetch through the proxy's dispatcher (proxy.ts).
+ * the body decoded, redirects followed for GET and HEAD (at most {@link MAX_REDIRECTS}; credentials kept to
+ * their origin), the request aborted (and the body errored) with the signal's reason, a `user-agent`.
+ * Request bodies are strings, bytes or web streams (sent chunked). Proxies are not handled here: with one
+ * configured the transport uses fetch through the proxy's dispatcher (proxy.ts).
  */
 import type https from 'node:https';
 import { createRequire } from 'node:module';
