@@ -162,6 +162,15 @@ async function readSoql(positionals: string[], file: string | undefined, stdin: 
  * Salesforce's "no such object / no such column" with the closest real name: the query is refused before
  * anything is written (exit 2), with Salesforce's own code and text kept.
  */
+/** The first step of a query's records: its failure (no such field, no such object) explained before any output exists. */
+async function firstPage<T>(client: SalesforceClient, it: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  try {
+    return await it.next();
+  } catch (err) {
+    throw await explainQueryError(client, err);
+  }
+}
+
 async function explainQueryError(client: SalesforceClient, err: unknown): Promise<unknown> {
   if (!(err instanceof SalesforceError)) return err;
   const text = failureText(err);
@@ -290,12 +299,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     if (format === 'table') {
       // The first page decides: an error (no such field, no such object) is reported before any output exists.
       const it = result[Symbol.asyncIterator]();
-      let first: IteratorResult<Record<string, unknown>>;
-      try {
-        first = await it.next();
-      } catch (err) {
-        throw await explainQueryError(client, err);
-      }
+      const first = await firstPage(client, it);
       if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
       const rows = (async function* () {
         for (let r = first; !r.done; r = await it.next()) yield r.value;
@@ -308,12 +312,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     if (format === 'jsonl' && !(json && !file)) {
       // Each batch is written before the next is asked for (synchronously to a file), so one buffer serves them all.
       const lines = result.jsonLineBytes({ reuse: !!file })[Symbol.asyncIterator]();
-      let first: IteratorResult<{ bytes: Uint8Array; records: number }>;
-      try {
-        first = await lines.next();
-      } catch (err) {
-        throw await explainQueryError(client, err);
-      }
+      const first = await firstPage(client, lines);
       if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
       let n = 0;
       for (let r = first; !r.done; r = await lines.next()) {
@@ -326,12 +325,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     // where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes of
     // WRITE_BYTES. Same first-page rule as above.
     const it = (format === 'csv' && !(json && !file) ? result.texts() : result.jsonLines())[Symbol.asyncIterator]();
-    let first: IteratorResult<string[]>;
-    try {
-      first = await it.next();
-    } catch (err) {
-      throw await explainQueryError(client, err);
-    }
+    const first = await firstPage(client, it);
     if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
     let n = 0;
     let buf = '';

@@ -1,38 +1,62 @@
 /**
- * A fetch over Node's own HTTP client (node:http / node:https), for the large bodies sfbridge streams: query
- * pages and Bulk API result files. Node's global fetch (undici) spends more CPU per byte than the work
- * done on the bytes: reading 100 query pages (56 MB) took ~285 ms of CPU through fetch and ~175 ms over
- * node:http, and a 200,000-row JSON-lines export went from ~0.76 to ~0.62 s of CPU (docs/BENCHMARKS.md,
- * "Client vs jsforce"). It returns a standard `Response` whose body is a web ReadableStream fed by
- * {@link webBody} (not `Readable.toWeb`, whose adapter doubled the export's GC time), so the transport's
- * retries, timeouts and progress watch work on it unchanged. Small requests keep using fetch.
+ * A fetch over Node's own HTTP client (node:http / node:https): what the transport sends every request with
+ * (unless a proxy or an explicit fetch is configured). Node's global fetch (undici) spends more CPU per byte
+ * than the work done on the bytes: reading 100 query pages (56 MB) took ~285 ms of CPU through fetch and
+ * ~175 ms over node:http, and a 200,000-row JSON-lines export went from ~0.76 to ~0.62 s of CPU
+ * (docs/BENCHMARKS.md, "Client vs jsforce"). And a command that never builds a fetch `Response` never loads
+ * undici at all: the answer is a {@link NodeResponse} (status, headers, a web ReadableStream body fed by
+ * {@link webBody}, text/json), which is what the transport and its callers read; `Readable.toWeb` was not used
+ * for the body, as its adapter doubled an export's GC time.
  *
  * What it does as fetch does: keep-alive connections per origin, `accept-encoding: gzip, deflate, br` with
- * the body decoded, redirects followed for GET and HEAD (at most {@link MAX_REDIRECTS}), the request aborted
- * (and the body errored) with the signal's reason. Proxies are not handled here: with one configured the
- * transport uses fetch through the proxy's dispatcher (proxy.ts).
+ * the body decoded, redirects followed for GET and HEAD (at most {@link MAX_REDIRECTS}; credentials kept to
+ * their origin), the request aborted (and the body errored) with the signal's reason, a `user-agent`.
+ * Request bodies are strings, bytes or web streams (sent chunked). Proxies are not handled here: with one
+ * configured the transport uses fetch through the proxy's dispatcher (proxy.ts).
  */
-import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import type zlib from 'node:zlib';
 import type { FetchLike } from './transport.ts';
+
+// node:https (with tls) and node:zlib load on first use, an org over https or a compressed body: a command
+// that needs neither (the emulator over http) starts without compiling them.
+const load = createRequire(import.meta.url);
+// node:http is required, not imported: an ESM import reads every export of the module, and node:http's lazy
+// WebSocket exports would load undici.
+const http = load('node:http') as typeof import('node:http');
+type IncomingMessage = import('node:http').IncomingMessage;
+type IncomingHttpHeaders = import('node:http').IncomingHttpHeaders;
+type Agent = import('node:http').Agent;
+let httpsModule: typeof https | undefined;
+const httpsLib = () => (httpsModule ??= load('node:https') as typeof https);
+const zlibLib = () => load('node:zlib') as typeof zlib;
 
 /** Most redirects followed for one request, as fetch's limit (20) is far more than any Salesforce endpoint uses. */
 export const MAX_REDIRECTS = 5;
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+let httpAgent: Agent | undefined;
+let httpsAgent: https.Agent | undefined;
+/** Keep-alive agents, one per protocol (undefined: a protocol this fetch does not speak). */
+function agentFor(protocol: string): Agent | undefined {
+  if (protocol === 'http:') return (httpAgent ??= new http.Agent({ keepAlive: true }));
+  if (protocol === 'https:') return (httpsAgent ??= new (httpsLib().Agent)({ keepAlive: true }));
+  return undefined;
+}
 
 /** Statuses that carry no body. */
 const NO_BODY = new Set([101, 204, 205, 304]);
 
 /** A fetch over node:http(s); see the module comment. Request bodies: strings, bytes or web streams. */
 export const nodeFetch: FetchLike = async (input, init = {}) => {
-  if (input instanceof Request) throw new TypeError('nodeFetch takes a URL and RequestInit, not a Request');
+  if (typeof input !== 'string' && !(input instanceof URL)) throw new TypeError('nodeFetch takes a URL and RequestInit, not a Request');
   let url = new URL(input);
   let method = (init.method ?? 'GET').toUpperCase();
-  const headers = new Headers(init.headers);
-  if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'gzip, deflate, br');
+  const headers = requestHeaders(init.headers);
+  headers['accept-encoding'] ??= 'gzip, deflate, br';
+  // fetch sends one too (`node`); some gateways refuse requests without it.
+  headers['user-agent'] ??= 'sfbridge';
   const signal = init.signal ?? undefined;
   for (let redirects = 0; ; redirects++) {
     signal?.throwIfAborted();
@@ -43,7 +67,7 @@ export const nodeFetch: FetchLike = async (input, init = {}) => {
       if (redirects >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects from ${url.origin}${url.pathname}`);
       const next = new URL(location, url);
       // Credentials stay with their origin, as fetch drops Authorization on a cross-origin redirect.
-      if (next.origin !== url.origin) headers.delete('authorization');
+      if (next.origin !== url.origin) delete headers.authorization;
       url = next;
       method = method === 'HEAD' ? 'HEAD' : 'GET';
       continue;
@@ -52,16 +76,25 @@ export const nodeFetch: FetchLike = async (input, init = {}) => {
   }
 };
 
-function send(url: URL, method: string, headers: Headers, body: BodyInit | undefined, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
-  const agent = agents[url.protocol as keyof typeof agents];
+/**
+ * Request headers as one object with lower-case names (from a record, pairs or a Headers), without
+ * constructing a Headers: that would load undici (see {@link NodeResponse}).
+ */
+function requestHeaders(init: HeadersInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!init) return out;
+  const pairs: Iterable<[string, string]> | undefined = Array.isArray(init) ? (init as [string, string][]) : typeof (init as Headers).forEach === 'function' && typeof (init as Headers).get === 'function' ? (init as Headers).entries() : undefined;
+  if (pairs) for (const [k, v] of pairs) out[k.toLowerCase()] = out[k.toLowerCase()] === undefined ? v : `${out[k.toLowerCase()]}, ${v}`;
+  else for (const [k, v] of Object.entries(init as Record<string, string>)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function send(url: URL, method: string, headers: Record<string, string>, body: BodyInit | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  const agent = agentFor(url.protocol);
   if (!agent) return Promise.reject(new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
-  const lib = url.protocol === 'https:' ? https : http;
+  const lib = url.protocol === 'https:' ? httpsLib() : http;
   return new Promise((resolve, reject) => {
-    const flat: Record<string, string> = {};
-    headers.forEach((v, k) => {
-      flat[k] = v;
-    });
-    const req = lib.request(url, { method, headers: flat, agent });
+    const req = lib.request(url, { method, headers, agent });
     const onAbort = () => req.destroy(signal!.reason as Error);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('response', (res) => {
@@ -79,18 +112,15 @@ function send(url: URL, method: string, headers: Headers, body: BodyInit | undef
   });
 }
 
-function toResponse(res: http.IncomingMessage, method: string, signal: AbortSignal | undefined): Response {
+function toResponse(res: IncomingMessage, method: string, signal: AbortSignal | undefined): Response {
   const status = res.statusCode ?? 0;
-  const headers = new Headers();
-  for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-  const init = { status, statusText: res.statusMessage ?? '', headers };
   if (method === 'HEAD' || NO_BODY.has(status)) {
     res.resume();
-    return new Response(null, init);
+    return new NodeResponse(res, null) as unknown as Response;
   }
   let body: Readable = res;
   const encoding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
+  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? zlibLib().createGunzip() : encoding === 'deflate' ? zlibLib().createInflate() : encoding === 'br' ? zlibLib().createBrotliDecompress() : undefined;
   if (decoder) {
     res.on('error', (err) => decoder.destroy(err));
     body = res.pipe(decoder);
@@ -104,7 +134,74 @@ function toResponse(res: http.IncomingMessage, method: string, signal: AbortSign
     signal.addEventListener('abort', onAbort, { once: true });
     body.once('close', () => signal.removeEventListener('abort', onAbort));
   }
-  return new Response(webBody(body), init);
+  return new NodeResponse(res, webBody(body)) as unknown as Response;
+}
+
+/**
+ * The part of a fetch `Response` that sfbridge reads (status, headers, a web-stream body, text/json), over a
+ * node:http response. Not a real Response: constructing one loads undici, ~25 ms of CPU at the start of a
+ * command that would otherwise never need it.
+ */
+export class NodeResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: NodeHeaders;
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly url = '';
+  constructor(res: { statusCode?: number; statusMessage?: string; headers: IncomingHttpHeaders } | NodeResponse, body: ReadableStream<Uint8Array> | null) {
+    if (res instanceof NodeResponse) {
+      this.status = res.status;
+      this.statusText = res.statusText;
+      this.headers = res.headers;
+    } else {
+      this.status = res.statusCode ?? 0;
+      this.statusText = res.statusMessage ?? '';
+      this.headers = new NodeHeaders(res.headers);
+    }
+    this.body = body;
+  }
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+  /** The body as bytes (read whole). */
+  async bytes(): Promise<Uint8Array> {
+    if (!this.body) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.bytes();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+  /** UTF-8 with a leading BOM dropped and invalid bytes replaced, as Response.text() decodes. */
+  async text(): Promise<string> {
+    return new TextDecoder().decode(await this.bytes());
+  }
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+}
+
+/** Response headers as fetch's Headers reads them (names case-insensitive, repeated values joined). */
+export class NodeHeaders {
+  readonly #h: IncomingHttpHeaders;
+  constructor(h: IncomingHttpHeaders) {
+    this.#h = h;
+  }
+  get(name: string): string | null {
+    const v = this.#h[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+  has(name: string): boolean {
+    return this.#h[name.toLowerCase()] !== undefined;
+  }
+  forEach(fn: (value: string, name: string) => void): void {
+    for (const [name, value] of this) fn(value, name);
+  }
+  *[Symbol.iterator](): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.#h).sort()) yield [name, this.get(name)!];
+  }
 }
 
 /**

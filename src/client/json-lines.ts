@@ -12,7 +12,7 @@
  * so the output is the round trip's in every case; malformed JSON throws {@link JsonStreamError}.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { JsonStreamError, parseRecord, withoutAttributes } from './json-stream.ts';
+import { hex4, JsonStreamError, lowerHex4, parseRecord, withoutAttributes } from './json-stream.ts';
 
 // Structural states (outside a record or member being cut).
 const BEFORE_OBJECT = 0;
@@ -26,6 +26,8 @@ const EXPECT_ELEMENT = 7;
 const AFTER_ELEMENT = 8;
 const FINISHED = 9;
 
+// The bytes of JSON's structure (as in json-stream.ts, kept here as this module's own constants: the
+// checking loop below reads them for every byte, and an imported binding is not a constant to the compiler).
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -410,7 +412,7 @@ export function exactRecord(b: Buffer, start: number, out: Buffer | undefined, a
   const keyEnd = KEY_END;
   let keys = 0;
   let depth = 0;
-  let high = 0;
+  STRING_BITS[0] = 0;
   /** The next byte of the record not yet copied to `out`. */
   let from = start;
   /** The `attributes` member being dropped: its depth (0: none), key start and whether it was the first member. */
@@ -453,21 +455,8 @@ export function exactRecord(b: Buffer, start: number, out: Buffer | undefined, a
     if (state === KEY) {
       if (c !== QUOTE) return -1;
       const k0 = i;
-      // The key's string, as a value's below; keys hold no escapes in anything Salesforce sends.
-      for (i++; ; i++) {
-        if (i >= n) return -1;
-        c = b[i];
-        if (c === QUOTE) break;
-        if (c < 0x20 || c === BACKSLASH) {
-          if (c !== BACKSLASH) return -1;
-          i = escapeEnd(b, i);
-          if (i < 0) return -1;
-          i--;
-          continue;
-        }
-        high |= c;
-      }
-      i++;
+      i = stringEnd(b, i, n);
+      if (i < 0) return -1;
       const length = i - k0;
       const first = b[k0 + 1];
       // JSON.parse puts integer-like keys first; `__proto__` is not copied as an own member.
@@ -494,20 +483,8 @@ export function exactRecord(b: Buffer, start: number, out: Buffer | undefined, a
     }
     // VALUE
     if (c === QUOTE) {
-      for (i++; ; i++) {
-        if (i >= n) return -1;
-        c = b[i];
-        if (c === QUOTE) break;
-        if (c < 0x20 || c === BACKSLASH) {
-          if (c !== BACKSLASH) return -1;
-          i = escapeEnd(b, i);
-          if (i < 0) return -1;
-          i--;
-          continue;
-        }
-        high |= c;
-      }
-      i++;
+      i = stringEnd(b, i, n);
+      if (i < 0) return -1;
       state = AFTER;
       continue;
     }
@@ -543,10 +520,37 @@ export function exactRecord(b: Buffer, start: number, out: Buffer | undefined, a
     state = AFTER;
   }
   // A record with non-ASCII bytes copies exactly only if they are valid UTF-8 (a decoder replaces the rest).
-  if (high >= 0x80 && !isUtf8(b.subarray(start, i))) return -1;
+  if (STRING_BITS[0] >= 0x80 && !isUtf8(b.subarray(start, i))) return -1;
   if (out && i > from) b.copy(out, at, from, i);
   exactLineEnd = at + i - from;
   return i;
+}
+
+/** The OR of every byte of the strings of the record being checked: bit 7 set means UTF-8 to validate. */
+const STRING_BITS = new Uint8Array(1);
+
+/**
+ * The index past the string whose opening quote is at `i`, when it holds only what JSON.stringify writes (no
+ * raw control characters, only its own escapes), else -1 (also when `b` ends first). Its bytes are ORed into
+ * {@link STRING_BITS}.
+ */
+function stringEnd(b: Buffer, i: number, n: number): number {
+  let high = 0;
+  for (i++; ; i++) {
+    if (i >= n) return -1;
+    const c = b[i];
+    if (c === QUOTE) break;
+    if (c < 0x20 || c === BACKSLASH) {
+      if (c !== BACKSLASH) return -1;
+      i = escapeEnd(b, i);
+      if (i < 0) return -1;
+      i--;
+      continue;
+    }
+    high |= c;
+  }
+  STRING_BITS[0] |= high;
+  return i + 1;
 }
 
 /**
@@ -559,12 +563,13 @@ function escapeEnd(b: Buffer, i: number): number {
   const e = b[i + 1];
   if (SHORT_ESCAPE[e] === 1) return i + 2;
   if (e !== 0x75) return -1;
-  const v = lowerHex4(b, i + 2);
+  // Escapes are rare: their digits are read as text.
+  const v = lowerHex4(b.toString('latin1', i + 2, i + 6), 0);
   if (v < 0x20 && v >= 0 && v !== 8 && v !== 9 && v !== 10 && v !== 12 && v !== 13) return i + 6;
   if (v >= 0xdc00 && v <= 0xdfff) return i + 6;
   if (v >= 0xd800 && v <= 0xdbff) {
     if (b[i + 6] === BACKSLASH && b[i + 7] === 0x75) {
-      const w = hex4(b, i + 8);
+      const w = hex4(b.toString('latin1', i + 8, i + 12), 0);
       if (w >= 0xdc00 && w <= 0xdfff) return -1;
       // Not known yet whether a low surrogate follows: the caller sees the end of its buffer.
       if (w < 0) return -1;
@@ -572,30 +577,6 @@ function escapeEnd(b: Buffer, i: number): number {
     return i + 6;
   }
   return -1;
-}
-
-/** The value of 4 lowercase hex digits at i (what JSON.stringify writes), else -1. */
-function lowerHex4(b: Buffer, i: number): number {
-  let v = 0;
-  for (let j = i; j < i + 4; j++) {
-    const c = b[j];
-    if (c >= 0x30 && c <= 0x39) v = v * 16 + c - 0x30;
-    else if (c >= 0x61 && c <= 0x66) v = v * 16 + c - 0x57;
-    else return -1;
-  }
-  return v;
-}
-
-/** The value of 4 hex digits at i in either case, else -1. */
-function hex4(b: Buffer, i: number): number {
-  let v = 0;
-  for (let j = i; j < i + 4; j++) {
-    const c = b[j] | 0x20;
-    if (c >= 0x30 && c <= 0x39) v = v * 16 + c - 0x30;
-    else if (c >= 0x61 && c <= 0x66) v = v * 16 + c - 0x57;
-    else return -1;
-  }
-  return v;
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;

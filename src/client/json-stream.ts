@@ -533,7 +533,7 @@ function checkedString(): boolean {
 }
 
 /** The value of 4 lowercase hex digits at i (what JSON.stringify writes), else -1. */
-function lowerHex4(s: string, i: number): number {
+export function lowerHex4(s: string, i: number): number {
   let v = 0;
   for (let j = i; j < i + 4; j++) {
     const c = s.charCodeAt(j);
@@ -545,7 +545,7 @@ function lowerHex4(s: string, i: number): number {
 }
 
 /** The value of 4 hex digits at i in either case, else -1. */
-function hex4(s: string, i: number): number {
+export function hex4(s: string, i: number): number {
   let v = 0;
   for (let j = i; j < i + 4; j++) {
     const c = s.charCodeAt(j) | 0x20;
