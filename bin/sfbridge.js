@@ -42,9 +42,10 @@ enableCompileCache?.(env.NODE_COMPILE_CACHE || (cacheDir && join(cacheDir, 'node
 // BusyBox env, but these two are read each time the heap decides to grow, so they take effect when set here:
 // growth factor 1 keeps the young generation small, and a 20% heap growing factor collects the old generation
 // before it doubles. Measured (docs/BENCHMARKS.md, "Bulk API 2.0"): peak RSS of a 1,000,000-row `query --bulk`
-// export ~157 → ~110 MB at ~10% more time, of a 200,000-row `bulk upsert` ~180 → ~140 MB. Not for REST
-// `query` nor `sync`, which get start-up flags from the bin/sfbridge launcher instead (a capped young
-// generation; for sync also a 20% growing factor: a 1M-record sync ~300 → ~150 MB), nor the emulator.
+// export ~157 → ~110 MB at ~10% more time, of a 200,000-row `bulk upsert` ~180 → ~140 MB. Not for `sync`,
+// which gets start-up flags from the bin/sfbridge launcher instead (a capped young generation and a 20%
+// growing factor: a 1M-record sync ~300 → ~150 MB), nor the emulator; a REST `query` sets the same two itself
+// once its first page shows more pages follow (src/cli/heap.ts holds the same string).
 // SFBRIDGE_HEAP chooses: `auto` (this), `lean` (every command) or `default` (V8's defaults everywhere, the
 // launcher's flags too). NODE_OPTIONS cannot carry these two flags (Node refuses them there), hence the variable.
 const HEAP_MODES = ['auto', 'lean', 'default'];

@@ -14,6 +14,7 @@ import { attributesCut, parseRecord, withoutAttributes } from '../client/json-st
 import { didYouMean } from '../client/suggest.ts';
 import { EXIT, UsageError, failureText, parseDuration, parseFlags, plural, thousands } from './args.ts';
 import { clientFromFlags } from './connect.ts';
+import { leanHeapForLargeResult } from './heap.ts';
 import { createProgress } from './progress.ts';
 import { reportError, writeJson } from './report.ts';
 
@@ -163,12 +164,16 @@ async function readSoql(positionals: string[], file: string | undefined, stdin: 
  * anything is written (exit 2), with Salesforce's own code and text kept.
  */
 /** The first step of a query's records: its failure (no such field, no such object) explained before any output exists. */
-async function firstPage<T>(client: SalesforceClient, it: AsyncIterator<T>): Promise<IteratorResult<T>> {
+async function firstPage<T>(client: SalesforceClient, it: AsyncIterator<T>, result: { totalSize: number | undefined }, env: NodeJS.ProcessEnv): Promise<IteratorResult<T>> {
+  let first: IteratorResult<T>;
   try {
-    return await it.next();
+    first = await it.next();
   } catch (err) {
     throw await explainQueryError(client, err);
   }
+  // A result that spans pages is an export: stream it with the lean heap (heap.ts).
+  leanHeapForLargeResult(result.totalSize, env);
+  return first;
 }
 
 async function explainQueryError(client: SalesforceClient, err: unknown): Promise<unknown> {
@@ -299,7 +304,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     if (format === 'table') {
       // The first page decides: an error (no such field, no such object) is reported before any output exists.
       const it = result[Symbol.asyncIterator]();
-      const first = await firstPage(client, it);
+      const first = await firstPage(client, it, result, env);
       if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
       const rows = (async function* () {
         for (let r = first; !r.done; r = await it.next()) yield r.value;
@@ -312,7 +317,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     if (format === 'jsonl' && !(json && !file)) {
       // Each batch is written before the next is asked for (synchronously to a file), so one buffer serves them all.
       const lines = result.jsonLineBytes({ reuse: !!file })[Symbol.asyncIterator]();
-      const first = await firstPage(client, lines);
+      const first = await firstPage(client, lines, result, env);
       if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
       let n = 0;
       for (let r = first; !r.done; r = await lines.next()) {
@@ -325,7 +330,7 @@ export async function queryCommand(argv: string[], io: QueryCommandIO = {}): Pro
     // where that is exact (QueryResult.jsonLines, csvCellsOfText); lines are batched into writes of
     // WRITE_BYTES. Same first-page rule as above.
     const it = (format === 'csv' && !(json && !file) ? result.texts() : result.jsonLines())[Symbol.asyncIterator]();
-    const first = await firstPage(client, it);
+    const first = await firstPage(client, it, result, env);
     if (first.done && isCountQuery(soql)) return writeCount(result.totalSize ?? 0);
     let n = 0;
     let buf = '';

@@ -2,7 +2,8 @@
  * The `sfbridge` launcher (bin/sfbridge.js) as a user starts it, against the emulator on a socket: the Bulk API
  * commands (`bulk`, `query --bulk`) run with the launcher's V8 heap settings and still load, export and exit as
  * they do in-process; the settings reach V8 (a young generation that stays small under an allocation pattern
- * that makes V8's defaults grow it to 64 MB or more), and SFBRIDGE_HEAP=default turns them off.
+ * that makes V8's defaults grow it to 64 MB or more), and SFBRIDGE_HEAP=default turns them off. A REST query
+ * turns the same settings on itself once its first page shows more pages follow.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { createEmulator } from '../../src/emulator/app.ts';
+import { seedOrg } from '../../src/emulator/seed/index.ts';
 import { serve, type RunningServer } from '../../src/emulator/http/node-server.ts';
 import { EXTRA_OBJECTS } from '../emulator/bulk-helpers.ts';
 
@@ -39,6 +41,8 @@ let env: NodeJS.ProcessEnv;
 
 before(async () => {
   const emu = createEmulator({ objects: EXTRA_OBJECTS });
+  // More Accounts than one query page holds: a REST export that spans pages.
+  await seedOrg(emu.org, 'Account=2100');
   server = await serve(emu.fetch, { port: 0, host: '127.0.0.1' });
   dir = await mkdtemp(join(tmpdir(), 'sfb-bin-'));
   env = { ...process.env, SF_INSTANCE_URL: server.url, SF_CLIENT_ID: emu.org.clientId, SF_CLIENT_SECRET: emu.org.clientSecret, SFBRIDGE_HOME: dir, SFBRIDGE_HEAP: '', SFB_TEST_PROBE: '' };
@@ -105,6 +109,18 @@ describe('bin/sfbridge.js', () => {
     assert.ok(rest > SMALL, `REST query keeps V8's defaults: expected more than ${SMALL} bytes, got ${rest}`);
     assert.ok(other > SMALL, `other commands keep V8's defaults: expected more than ${SMALL} bytes, got ${other}`);
   });
+  it('a REST query turns the lean heap on once its first page shows more pages follow; one page, or SFBRIDGE_HEAP=default, keeps V8\'s defaults', async () => {
+    const SMALL = 32 * 1024 * 1024;
+    const out = join(dir, 'accounts.jsonl');
+    const spanning = await newSpacePeak(['query', 'SELECT Id, Name FROM Account', '--output', out]);
+    assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 2100, 'every row exported');
+    const onePage = await newSpacePeak(['query', 'SELECT Id, Name FROM Account LIMIT 5', '--output', out]);
+    const defaults = await newSpacePeak(['query', 'SELECT Id, Name FROM Account', '--output', out], { SFBRIDGE_HEAP: 'default' });
+    assert.ok(spanning < SMALL, `a result that spans pages: new space should stay under ${SMALL} bytes, got ${spanning}`);
+    assert.ok(onePage > SMALL, `one page keeps V8's defaults: expected more than ${SMALL} bytes, got ${onePage}`);
+    assert.ok(defaults > SMALL, `SFBRIDGE_HEAP=default keeps V8's defaults: expected more than ${SMALL} bytes, got ${defaults}`);
+  });
+
   it('SFBRIDGE_HEAP takes auto, lean or default; an unknown mode exits 2 naming the choices before any command runs', async () => {
     for (const mode of ['auto', 'lean', 'default']) {
       const ok = await bin(['sync', '--help'], { SFBRIDGE_HEAP: mode });
