@@ -31,7 +31,7 @@ const RANK = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 
 /**
  * A pino logger created on the first line at an enabled level: most commands log nothing at the default
- * level, and pino with its helpers is a third of the modules a query loads (~30 ms of its start-up).
+ * level, and pino with the modules it brings is a third of what a query loads (~30 ms of its start-up).
  */
 function lazyLogger(level: keyof typeof RANK, stream: NodeJS.WritableStream): Logger {
   let logger: pinoType.Logger | undefined;
