@@ -35,6 +35,8 @@ export interface WorkerProcess {
   output: () => string;
   /** Resolves on the next log line whose `event` is `event` (and that `match` accepts), after the call. */
   next(event: string, match?: (rec: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Every JSON log line read so far, in order. */
+  lines: Record<string, unknown>[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -43,6 +45,7 @@ export async function startWorker(args: string[], env: NodeJS.ProcessEnv): Promi
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'worker', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let pending = '';
+  const lines: Record<string, unknown>[] = [];
   const waiters: Array<{ event: string; match?: (rec: Record<string, unknown>) => boolean; resolve: (v: Record<string, unknown>) => void }> = [];
   const onLine = (line: string) => {
     if (!line.startsWith('{')) return;
@@ -52,6 +55,7 @@ export async function startWorker(args: string[], env: NodeJS.ProcessEnv): Promi
     } catch {
       return;
     }
+    lines.push(rec);
     for (const w of [...waiters]) {
       if (rec.event === w.event && (!w.match || w.match(rec))) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -63,9 +67,9 @@ export async function startWorker(args: string[], env: NodeJS.ProcessEnv): Promi
     const text = d.toString();
     out += text;
     pending += text;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const l of lines) onLine(l);
+    const parts = pending.split('\n');
+    pending = parts.pop()!;
+    for (const l of parts) onLine(l);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await new Promise<void>((resolve, reject) => {
@@ -75,7 +79,7 @@ export async function startWorker(args: string[], env: NodeJS.ProcessEnv): Promi
     });
     void exited.then((e) => reject(new Error(`worker exited before it was ready (${e.signal ?? e.code}):\n${out}`)));
   });
-  return { child, pid: child.pid!, output: () => out, exited, next: (event, match) => new Promise((resolve) => waiters.push({ event, match, resolve })) };
+  return { child, pid: child.pid!, output: () => out, exited, lines, next: (event, match) => new Promise((resolve) => waiters.push({ event, match, resolve })) };
 }
 
 export interface AuditSpan {
