@@ -3,6 +3,7 @@
  * `serve(emulator.fetch)` puts it on a socket. Cross-cutting behaviour lives here: authentication,
  * API-usage counting and `Sforce-Limit-Info`, fault injection, and turning SfErrors into Salesforce bodies.
  */
+import { commitLateChanges } from './dml.ts';
 import { OutboundSender } from './outbound/sender.ts';
 import { Org, type OrgOptions } from './org.ts';
 import { SfError } from './errors.ts';
@@ -150,6 +151,8 @@ export class Emulator {
     const method = methodOverride(req, url);
     const ctx: Ctx = { req, url, org: this.org, sessions: this.sessions, session: null, version: this.org.apiVersion, baseUrl, emulator: this };
     try {
+      // Changes still committing (commitDelay) whose time has come are visible to this request.
+      commitLateChanges(this.org);
       const latency = this.org.faults.settings.latency;
       if (latency > 0 && !url.pathname.startsWith('/__emulator')) await new Promise((r) => setTimeout(r, latency));
       const versioned = /^\/services\/data\/v(\d+\.\d)(\/|$)/.exec(url.pathname);

@@ -11,6 +11,7 @@ import type { StoredRow } from './store/org-store.ts';
 import { isStored, toStorage, type SqlValue } from './store/values.ts';
 import { afterFileInsert, deriveFileColumns } from './files.ts';
 import { captureChange, capturePlatformEvent } from './events/capture.ts';
+import { commitDue, commitLater, commitRecord, lateApplier, type LateKind } from './late-commits.ts';
 import { randomUUID } from 'node:crypto';
 
 export type ApiRecord = Record<string, unknown>;
@@ -206,12 +207,32 @@ export function updateRecord(org: Org, def: ObjectDef, id: string, record: ApiRe
     LastModifiedDate: now,
     LastModifiedById: org.currentUserId,
     SystemModstamp: now,
-    _visible_at: org.faults.visibleAt(now),
   };
-  org.store.updateRow(def, String(existing.Id), changes);
-  captureChange(org, def, 'UPDATE', String(existing.Id), changes, existing);
-  org.events.emit('write', { object: def.name, id: String(existing.Id), op: 'update' });
+  const at = org.faults.visibleAt(now);
+  if (at > org.clock.now()) commitLater(org, def, String(existing.Id), 'update', now, at, changes);
+  else applyUpdate(org, def, String(existing.Id), changes, existing);
 }
+
+function applyUpdate(org: Org, def: ObjectDef, rowId: string, changes: StoredRow, existing: StoredRow): void {
+  org.store.updateRow(def, rowId, changes);
+  captureChange(org, def, 'UPDATE', rowId, changes, existing);
+  org.events.emit('write', { object: def.name, id: rowId, op: 'update' });
+}
+
+/** Applies a late commit (late-commits.ts) when its time comes. */
+function applyLate(org: Org, def: ObjectDef, id: string, kind: LateKind, changes: StoredRow): void {
+  const row = org.store.getRow(def, id);
+  if (!row) return; // hard-deleted meanwhile (emptying the recycle bin does not wait for row locks)
+  if (kind === 'update') applyUpdate(org, def, id, changes, row);
+  else if (kind === 'delete') applyDelete(org, def, id, Number(changes.SystemModstamp));
+  else applyUndelete(org, def, id, Number(changes.SystemModstamp));
+}
+
+/** Commits the late changes (commitDelay) that are due; the app calls it before serving each request. */
+export function commitLateChanges(org: Org): void {
+  commitDue(org, applyLate);
+}
+lateApplier.current = commitLateChanges;
 
 /** Upsert by external ID (or Id): 201 created / 200 updated / 300 multiple matches. */
 export function upsertRecord(org: Org, def: ObjectDef, fieldName: string, value: string, record: ApiRecord, opts: DmlOptions = {}): { id: string; created: boolean } {
@@ -251,15 +272,27 @@ export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
   const existing = requireLiveRow(org, def, id);
   const rowId = String(existing.Id);
   const now = Math.max(org.clock.now(), Number(existing.SystemModstamp) + 1);
+  const at = org.faults.visibleAt(now);
+  if (at > org.clock.now()) commitLater(org, def, rowId, 'delete', now, at, { SystemModstamp: now });
+  else applyDelete(org, def, rowId, now);
+}
+
+/** The delete itself, stamped `now`, with its master-detail children in the same transaction. */
+function applyDelete(org: Org, def: ObjectDef, rowId: string, now: number): void {
   org.store.transaction(() => {
-    org.store.updateRow(def, rowId, { IsDeleted: 1, _deleted_at: now, SystemModstamp: now, _visible_at: org.faults.visibleAt(now) });
+    org.store.updateRow(def, rowId, { IsDeleted: 1, _deleted_at: now, SystemModstamp: now });
     org.store.prepare('INSERT INTO _deleted_log (object, id, deleted_at) VALUES (?, ?, ?) ON CONFLICT(object, id) DO UPDATE SET deleted_at = excluded.deleted_at, purged = 0').run(def.name, rowId, now);
     captureChange(org, def, 'DELETE', rowId);
     for (const child of org.schema.childRelationships(def.name)) {
       if (!child.cascadeDelete) continue;
       const childDef = org.schema.get(child.childSObject)!;
       const kids = org.store.prepare(`SELECT Id FROM "${childDef.name}" WHERE "${child.field}" = ? AND IsDeleted = 0`).all(rowId);
-      for (const k of kids) deleteRecord(org, childDef, String(k.Id));
+      for (const k of kids) {
+        const kidId = String(k.Id);
+        commitRecord(org, applyLate, childDef.name, kidId);
+        const kid = org.store.getRow(childDef, kidId);
+        if (kid && kid.IsDeleted !== 1) applyDelete(org, childDef, kidId, Math.max(now, Number(kid.SystemModstamp) + 1));
+      }
     }
   });
   org.events.emit('write', { object: def.name, id: rowId, op: 'delete' });
@@ -267,17 +300,25 @@ export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
 
 /** Restores a record from the recycle bin. */
 export function undeleteRecord(org: Org, def: ObjectDef, id: string): void {
+  if (isValidId(id)) commitRecord(org, applyLate, def.name, normaliseId(id));
   const row = org.store.getRow(def, normaliseId(id));
   if (!row || row.IsDeleted !== 1) throw new SfError(400, 'UNDELETE_FAILED', `Entity is not in the recycle bin`);
   const now = org.clock.now();
-  org.store.updateRow(def, String(row.Id), { IsDeleted: 0, _deleted_at: null, SystemModstamp: now, LastModifiedDate: now, _visible_at: org.faults.visibleAt(now) });
-  org.store.prepare('DELETE FROM _deleted_log WHERE object = ? AND id = ?').run(def.name, String(row.Id));
-  captureChange(org, def, 'UNDELETE', String(row.Id), org.store.getRow(def, String(row.Id)));
-  org.events.emit('write', { object: def.name, id: String(row.Id), op: 'undelete' });
+  const at = org.faults.visibleAt(now);
+  if (at > now) commitLater(org, def, String(row.Id), 'undelete', now, at, { SystemModstamp: now });
+  else applyUndelete(org, def, String(row.Id), now);
+}
+
+function applyUndelete(org: Org, def: ObjectDef, rowId: string, now: number): void {
+  org.store.updateRow(def, rowId, { IsDeleted: 0, _deleted_at: null, SystemModstamp: now, LastModifiedDate: now });
+  org.store.prepare('DELETE FROM _deleted_log WHERE object = ? AND id = ?').run(def.name, rowId);
+  captureChange(org, def, 'UNDELETE', rowId, org.store.getRow(def, rowId));
+  org.events.emit('write', { object: def.name, id: rowId, op: 'undelete' });
 }
 
 /** Removes a record for good (Bulk hardDelete, emptying the recycle bin). */
 export function hardDeleteRecord(org: Org, def: ObjectDef, id: string): void {
+  if (isValidId(id)) commitRecord(org, applyLate, def.name, normaliseId(id));
   const row = org.store.getRow(def, normaliseId(id));
   if (!row) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted');
   org.store.transaction(() => {
@@ -316,6 +357,8 @@ export function requireLiveRow(org: Org, def: ObjectDef, id: string): StoredRow 
   if (!isValidId(id)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
   const full = normaliseId(id);
   if (!org.schema.ownsId(def, full)) throw new SfError(400, 'MALFORMED_ID', `${def.name} ID: id value of incorrect type: ${id}`, ['Id']);
+  // A change of this record still committing (commitDelay) commits first: this write waits for its row lock.
+  commitRecord(org, applyLate, def.name, full);
   const row = org.store.getRow(def, full);
   if (!row) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   if (row.IsDeleted === 1) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted');

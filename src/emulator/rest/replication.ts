@@ -8,6 +8,7 @@
  * transactions still committing): those writes are withheld now and reported by the next window instead of
  * being skipped for good.
  */
+import { pendingStamp } from '../late-commits.ts';
 import type { Ctx } from '../app.ts';
 import { requireObject } from '../dml.ts';
 import { SfError } from '../errors.ts';
@@ -86,6 +87,8 @@ export function getUpdated(org: Org, def: ObjectDef, w: ReplicationWindow, limit
   const pending = org.store.prepare(`SELECT MIN(SystemModstamp) AS t FROM ${table} WHERE SystemModstamp >= ? AND SystemModstamp < ? AND _visible_at > ?`).get(w.start, w.end, now);
   let covered = Math.min(w.end, floorMinute(now));
   if (pending?.t !== null && pending?.t !== undefined) covered = Math.min(covered, floorMinute(Number(pending.t)));
+  // So does a change of an existing record that is still committing (late-commits.ts).
+  covered = pinBelowLate(org, def, w, covered);
   covered = Math.max(covered, w.start);
   const count = Number(org.store.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE IsDeleted = 0 AND SystemModstamp >= ? AND SystemModstamp < ? AND _visible_at <= ?`).get(w.start, covered, now)?.n ?? 0);
   if (count > limit) throw exceeded(limit);
@@ -105,6 +108,7 @@ export function getDeleted(org: Org, def: ObjectDef, w: ReplicationWindow, limit
   const pending = org.store.prepare(`SELECT MIN(d.deleted_at) AS t ${base} AND t._visible_at > ?`).get(def.name, w.start, w.end, now);
   let covered = Math.min(w.end, floorMinute(now));
   if (pending?.t !== null && pending?.t !== undefined) covered = Math.min(covered, floorMinute(Number(pending.t)));
+  covered = pinBelowLate(org, def, w, covered);
   covered = Math.max(covered, w.start);
   const visible = `${base} AND (t._visible_at IS NULL OR t._visible_at <= ?)`;
   const count = Number(org.store.prepare(`SELECT COUNT(*) AS n ${visible}`).get(def.name, w.start, covered, now)?.n ?? 0);
@@ -118,6 +122,12 @@ export function getDeleted(org: Org, def: ObjectDef, w: ReplicationWindow, limit
     earliestDateAvailable: formatDateTime(earliest),
     latestDateCovered: formatDateTime(covered),
   };
+}
+
+/** `covered`, lowered to the minute of the object's earliest change still committing inside the window. */
+function pinBelowLate(org: Org, def: ObjectDef, w: ReplicationWindow, covered: number): number {
+  const late = pendingStamp(org, def.name);
+  return late !== undefined && late >= w.start && late < w.end ? Math.min(covered, floorMinute(late)) : covered;
 }
 
 function exceeded(limit: number): SfError {
