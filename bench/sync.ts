@@ -13,10 +13,12 @@
  * Measures, for the same objects and fields, object by object (an untimed warm-up raw read of the object, then
  * its timed raw read and sync in the given order; with --repeat, repetitions alternate the order, each into a
  * fresh SQLite file, and the median ratio is reported):
- * - a raw read (the reads the sync makes — Bulk for big objects, REST otherwise — with records discarded);
+ * - a raw read (the reads the sync makes — Bulk for big objects, in the same Id-range chunks, REST otherwise —
+ *   with records discarded);
  * - the initial sync (reads + mirror writes + checkpoints): records/s, peak RSS of this process during the
  *   sync phases (and, apart, during the raw reads);
  * - the ratio sync time / raw read time (goal ≤ 1.15);
+ * - for comparison, the same records read as one unchunked Bulk job per object, and sync / that;
  * - an idle incremental cycle: API calls per object (goal ≤ 1).
  * --json FILE also writes these figures as JSON (what bench/charts.ts draws); the printed output is the same.
  */
@@ -29,7 +31,8 @@ import { MemoryDescribeCache, SalesforceClient } from '../src/client/index.ts';
 import { SyncEvents } from '../src/engine/events.ts';
 import { bulkOf } from '../src/engine/sync/bulk.ts';
 import { changeQuery } from '../src/engine/sync/cursor.ts';
-import { BULK_PAGE_RECORDS, runSync } from '../src/engine/sync/runner.ts';
+import { bulkExport, planChunks } from '../src/engine/sync/export.ts';
+import { runSync } from '../src/engine/sync/runner.ts';
 import { objectSchema } from '../src/engine/sync/schema.ts';
 import { openStore } from '../src/store/index.ts';
 import { mb, ROOT, startEmulator } from './lib.ts';
@@ -106,13 +109,16 @@ const newClient = () => new SalesforceClient({
 });
 
 /** Raw read of one object: the same queries the sync plans (COUNT, then Bulk or REST), records dropped. */
-async function rawRead(client: SalesforceClient, object: string): Promise<number> {
+async function rawRead(client: SalesforceClient, object: string, oneJob = false): Promise<number> {
   let n = 0;
   const fields = objectSchema(await client.describe(object)).fields;
   const count = await client.count(`SELECT COUNT() FROM ${object}`);
   const bulk = bulkOf(client);
   if (count >= threshold && bulk) {
-    for await (const _ of bulk.query(`SELECT ${fields.join(', ')} FROM ${object}`, { maxRecords: BULK_PAGE_RECORDS })) n++;
+    // The export the sync makes: the same Id-range chunks, the next chunks' jobs created once one is complete.
+    // With `oneJob`, the whole object as a single job instead (how the export ran before it was chunked).
+    const bounds = oneJob ? [] : await planChunks(client, object, count);
+    for await (const b of bulkExport(bulk, { object, select: fields, bounds, batchSize: 1000 })) n += b.records.length;
   } else {
     for await (const _ of client.query(changeQuery(object, fields, undefined))) n++;
   }
@@ -165,6 +171,8 @@ interface Repetition {
   order: Order;
   syncSeconds: number;
   rawSeconds: number;
+  /** The raw read as a single unchunked Bulk job (reported beside the ratio). */
+  oneJobSeconds: number;
   warmSeconds: number;
   written: number;
   rawRecords: number;
@@ -188,7 +196,7 @@ try {
     const store = await openStore(freshStore(`r${r}`));
     lastStore = store;
     const events = new SyncEvents();
-    const rep: Repetition = { order: ord, syncSeconds: 0, rawSeconds: 0, warmSeconds: 0, written: 0, rawRecords: 0, apiCalls: 0, ratio: 0, perObject: [] };
+    const rep: Repetition = { order: ord, syncSeconds: 0, rawSeconds: 0, oneJobSeconds: 0, warmSeconds: 0, written: 0, rawRecords: 0, apiCalls: 0, ratio: 0, perObject: [] };
     const load0 = loadavg()[0];
     console.log(`repetition ${r + 1}/${repeat}, order ${ord}`);
     for (const object of objects) {
@@ -211,6 +219,10 @@ try {
       }
       rep.rawRecords += raw.value;
       rep.rawSeconds += raw.seconds;
+      // For comparison, not part of the ratio: the same records read as one Bulk job, unchunked.
+      const t1 = performance.now();
+      await rawRead(rawClient, object, true);
+      rep.oneJobSeconds += (performance.now() - t1) / 1000;
       const run = sync.value;
       if (run.status !== 'succeeded') throw new Error(`sync ${run.status}: ${run.error}`);
       rep.syncSeconds += sync.seconds;
@@ -225,6 +237,7 @@ try {
     repetitions.push(rep);
     console.log(`  initial sync: ${rep.written.toLocaleString('en-US')} records in ${rep.syncSeconds.toFixed(1)} s (${Math.round(rep.written / rep.syncSeconds).toLocaleString('en-US')} records/s), ${rep.apiCalls} API calls`);
     console.log(`  raw read: ${rep.rawRecords.toLocaleString('en-US')} records in ${rep.rawSeconds.toFixed(1)} s (${Math.round(rep.rawRecords / rep.rawSeconds).toLocaleString('en-US')} records/s); untimed warm-up reads ${rep.warmSeconds.toFixed(1)} s`);
+    console.log(`  the same read as one unchunked Bulk job per object: ${rep.oneJobSeconds.toFixed(1)} s; sync / that: ${(rep.syncSeconds / rep.oneJobSeconds).toFixed(2)}`);
     console.log(`  ratio sync / raw read: ${rep.ratio.toFixed(2)} (order ${ord}; load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end)`);
   }
   // RSS rarely shrinks once grown, so after the first pair the two phase peaks mostly repeat the process's peak.
@@ -237,7 +250,7 @@ try {
   const ratios = repetitions.map((x) => x.ratio);
   console.log(`ratio sync / raw read: median ${median(ratios).toFixed(2)} over ${repeat} repetition(s) [${repetitions.map((x) => `${x.ratio.toFixed(2)} ${x.order}`).join(', ')}] (goal ≤ 1.15, issue 14)`);
   console.log(`  per object, median: ${objects.map((o) => `${o} ${median(repetitions.map((x) => x.perObject.find((p) => p.object === o)!.ratio)).toFixed(2)}`).join(', ')}`);
-  console.log(`  sync median ${median(repetitions.map((x) => x.syncSeconds)).toFixed(1)} s, raw read median ${median(repetitions.map((x) => x.rawSeconds)).toFixed(1)} s`);
+  console.log(`  sync median ${median(repetitions.map((x) => x.syncSeconds)).toFixed(1)} s, raw read median ${median(repetitions.map((x) => x.rawSeconds)).toFixed(1)} s; one-job raw read median ${median(repetitions.map((x) => x.oneJobSeconds)).toFixed(1)} s (sync / that: median ${median(repetitions.map((x) => x.syncSeconds / x.oneJobSeconds)).toFixed(2)})`);
   // Idle incremental cycle on the last repetition's mirror: nothing changed.
   const before = dataCalls;
   const idle = await runSync({ client: newClient(), store: lastStore!, objects, events: new SyncEvents(), lagMs: 0 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BulkError, SalesforceClient, SalesforceError, type BulkEvent } from '../../src/client/index.ts';
+import { bulkEngine } from '../../src/emulator/bulk/engine.ts';
 import { bulkOrg, runJob } from '../emulator/bulk-helpers.ts';
 import type { TestOrg } from '../helpers/emulator.ts';
 import { scriptedServer } from './helpers/scripted-server.ts';
@@ -69,6 +70,22 @@ describe('bulk.query', () => {
       if (stopAfter === 1000) assert.equal(saved.skip, 0, 'a page boundary needs no skip');
     });
   }
+
+  it('start() creates the job without reading it; iterating later reads that same job', async () => {
+    const jobs = () => bulkEngine(org.emu.org).store.list('query', 0, 10_000).length;
+    const before = jobs();
+    const q = sf.bulk.query(SOQL, { maxRecords: 1000, pollIntervalMs: 5 });
+    const id = await q.start();
+    assert.match(id, /^750/);
+    assert.equal(await q.start(), id, 'a second call returns the same job');
+    assert.equal(await q.jobId, id);
+    assert.match(q.createdDate ?? '', /^\d{4}-\d\d-\d\dT/, 'the job\'s createdDate, by the org\'s clock');
+    assert.equal(q.recordsRead, 0);
+    assert.equal(jobs(), before + 1);
+    const rows = await q.toArray();
+    assert.equal(rows.length, N);
+    assert.equal(jobs(), before + 1, 'no second job');
+  });
 
   it('keeps CSV edge cases intact: quoted newlines, delimiters, quotes, #N/A', async () => {
     const tricky = ['line one\nline two', 'comma, inside', 'say "hi"', '"quoted", and\r\nall', '#N/A', ' padded '];

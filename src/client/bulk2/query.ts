@@ -47,11 +47,17 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
   pagesFetched = 0;
   /** True once the last page has been consumed. */
   done = false;
+  /**
+   * When the job was created, by the org's clock (`createdDate` of its job info): known once {@link start}
+   * (or the iteration) has created the job, or, for a resumed job, once it has completed.
+   */
+  createdDate: string | undefined;
   readonly #conn: Connection;
   readonly #opts: BulkQueryOptions;
   #resolveJobId!: (id: string) => void;
   #rejectJobId!: (err: unknown) => void;
   #started = false;
+  #creating: Promise<string> | undefined;
 
   constructor(conn: Connection, soql: string, opts: BulkQueryOptions = {}) {
     if (opts.maxRecords !== undefined && !(Number.isInteger(opts.maxRecords) && opts.maxRecords > 0)) {
@@ -78,25 +84,9 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
     this.#started = true;
     const opts = this.#opts;
     const emit = opts.onEvent;
-    let jobId: string;
-    if (opts.resume) {
-      jobId = opts.resume.jobId;
-    } else {
-      try {
-        const created = await this.#conn.request<BulkJobInfo>('jobs/query', {
-          method: 'POST',
-          json: { operation: opts.queryAll ? 'queryAll' : 'query', query: this.soql, contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
-          signal: opts.signal,
-        });
-        jobId = created.id;
-        emit?.({ type: 'job-created', kind: 'query', jobId, object: created.object, operation: created.operation });
-        this.#resolveJobId(jobId);
-      } catch (err) {
-        this.#rejectJobId(err);
-        throw err;
-      }
-    }
+    const jobId = await this.start();
     const info = await waitForJob(this.#conn, 'query', jobId, opts);
+    this.createdDate ??= typeof info.createdDate === 'string' ? info.createdDate : undefined;
     if (info.state !== 'JobComplete') {
       const code = info.state === 'Aborted' ? BULK_ERROR_CODES.jobAborted : BULK_ERROR_CODES.jobFailed;
       throw new BulkError(code, `bulk query job ${jobId} ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`, { jobIds: [jobId], state: info.state });
@@ -159,6 +149,36 @@ export class BulkQueryResult implements AsyncIterable<Record<string, string>> {
         this.done = true;
         return;
       }
+    }
+  }
+
+  /**
+   * Creates the job now, without waiting for it or reading results, and resolves its Id (a resumed query
+   * resolves the resumed job's Id). The org starts working on it at once, so a caller can have the next
+   * export running on Salesforce while it reads this one. Iterating later uses the same job; calling again
+   * returns the same promise.
+   */
+  start(): Promise<string> {
+    this.#creating ??= this.#create();
+    return this.#creating;
+  }
+
+  async #create(): Promise<string> {
+    const opts = this.#opts;
+    if (opts.resume) return opts.resume.jobId;
+    try {
+      const created = await this.#conn.request<BulkJobInfo>('jobs/query', {
+        method: 'POST',
+        json: { operation: opts.queryAll ? 'queryAll' : 'query', query: this.soql, contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
+        signal: opts.signal,
+      });
+      this.createdDate = typeof created.createdDate === 'string' ? created.createdDate : undefined;
+      opts.onEvent?.({ type: 'job-created', kind: 'query', jobId: created.id, object: created.object, operation: created.operation });
+      this.#resolveJobId(created.id);
+      return created.id;
+    } catch (err) {
+      this.#rejectJobId(err);
+      throw err;
     }
   }
 

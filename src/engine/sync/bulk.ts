@@ -21,6 +21,10 @@ export interface SyncBulkQueryResult extends AsyncIterable<Record<string, string
   /** Records of the `locator` page already consumed. */
   pageOffset?: number;
   recordsRead: number;
+  /** When the job was created (org clock), once known. */
+  createdDate?: string;
+  /** Creates the job without reading it (the org starts on it); resolves its Id. */
+  start(): Promise<string>;
 }
 
 export interface SyncBulk {

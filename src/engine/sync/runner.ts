@@ -16,6 +16,7 @@ import { documentStream, documentTombstone, documentVersion } from '../documents
 import { sinkEvents, SyncEvents, type LoadMode, type ObjectSummary, type RunSummary } from '../events.ts';
 import type { Sink, SinkRetryOptions } from '../sinks/index.ts';
 import { bulkOf } from './bulk.ts';
+import { bulkExport, planChunks, type ExportPosition } from './export.ts';
 import { changeQuery, cursorOf, exitQuery, maxCursor, windowStart } from './cursor.ts';
 import { findDeletedIds, VERIFY_CHUNK } from './deletes.ts';
 import { formulaQuery, isDue } from './formula.ts';
@@ -26,8 +27,7 @@ import { objectSchema, toRow, UnsyncableObjectError } from './schema.ts';
 /** How often one incremental read restarts from its checkpoint after a dropped connection before failing. */
 export const MAX_READ_RESTARTS = 2;
 
-/** Records per Bulk results page; fixed so a resumed export's `skip` lands on the same record. */
-export const BULK_PAGE_RECORDS = 50_000;
+export { BULK_CHUNK_RECORDS, BULK_PAGE_RECORDS } from './export.ts';
 
 /**
  * Records per transaction for Bulk loads and formula refreshes (REST commits per page). The reader runs one
@@ -66,6 +66,11 @@ export interface SyncRunOptions {
   objectSettings?: Readonly<Record<string, ObjectSettings | undefined>>;
   lagMs?: number;
   bulkThreshold?: number;
+  /**
+   * Records per Bulk export chunk (default {@link BULK_CHUNK_RECORDS}): an initial load of at least twice as
+   * many records is exported as Id-range chunks, the next one's job running on the org while one is written.
+   */
+  bulkChunkRecords?: number;
   formulaRefreshMs?: number;
   reconcileMs?: number;
   /** Period of the repair scan, which re-reads the last {@link REPAIR_WINDOW_MS} behind the cursor (default {@link DEFAULT_REPAIR_MS}). */
@@ -559,8 +564,11 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     events.emit('object:started', { object, mode, total: plan.count });
     // Reconciliation and formula refresh restart their clocks from the initial load: it read everything.
     const loadStarted = new Date(now()).toISOString();
+    let exportStarted: string | undefined;
     if (plan.mode === 'bulk') {
-      cursor = await bulkLoad(opts, object, select, state, bulkInProgress, commit, signal, where, settings.pageSize);
+      const loaded = await bulkLoad(opts, object, select, state, bulkInProgress, plan.count, commit, signal, where, settings.pageSize);
+      cursor = loaded.max;
+      exportStarted = loaded.startedAt;
     } else {
       cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'rest', false, signal, pageSize, where);
     }
@@ -578,9 +586,12 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
     // A Bulk export is a snapshot taken when its job ran — possibly in an earlier, killed run that this one
     // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
     // current as of its start rather than as of the snapshot.
+    // The catch-up starts where the export began, not at the largest stamp it read: the export runs over time
+    // (its chunks one after another, and Salesforce's own chunks inside a job), so a record read early and
+    // changed later can have a newer version with a stamp below one read at the end.
     if (plan.mode === 'bulk' && !signal?.aborted) {
       catchingUp = true;
-      cursor = await restLoad(client, object, select, cursor, windowStart(cursor, lagMs), state, commit, 'incremental', true, signal, pageSize, where);
+      cursor = await restLoad(client, object, select, cursor, earliest(windowStart(cursor, lagMs), exportStarted ? windowStart({ systemModstamp: exportStarted, id: '' }, lagMs) : undefined), state, commit, 'incremental', true, signal, pageSize, where);
     }
   } else {
     const since = windowStart(cursor, lagMs);
@@ -786,10 +797,11 @@ async function restLoad(
 }
 
 /**
- * Bulk API 2.0 export of everything. The cursor stays unset until the export is complete (its rows are not
- * ordered); progress is kept as the job id plus the position of the first uncommitted record (`locator` of
- * its page and `skip` records into it), committed with each batch, so a killed run resumes the same job
- * exactly where the last commit ended. Pages have a fixed size across a resume, which keeps `skip` exact.
+ * Bulk API 2.0 export of everything (export.ts: Id-range chunks, the next chunk's job running on the org while
+ * this one is written). The cursor stays unset until the export is complete (its rows are not ordered);
+ * progress is the export position of the first uncommitted record, committed with each batch, so a killed run
+ * resumes the same jobs exactly where the last commit ended. Pages have a fixed size across a resume, which
+ * keeps `skip` exact. Returns the largest (SystemModstamp, Id) read and when the export began.
  */
 async function bulkLoad(
   opts: SyncRunOptions,
@@ -797,64 +809,56 @@ async function bulkLoad(
   select: readonly string[],
   state: ObjectState,
   resume: BulkProgress | undefined,
+  count: number | undefined,
   commit: (records: readonly Record<string, unknown>[], mode: LoadMode, next: CheckpointCursor | null, extra: ObjectState) => Promise<void>,
   signal: AbortSignal | undefined,
   filter: Condition | undefined,
   pageSize: number | undefined,
-): Promise<CheckpointCursor | null> {
+): Promise<{ max: CheckpointCursor | null; startedAt: string | undefined }> {
   const bulk = bulkOf(opts.client)!;
-  const q = from(object).select(select);
-  const soql = (filter ? q.where(filter) : q).toString();
   const batchSize = pageSize ?? opts.batchSize ?? DEFAULT_BATCH_SIZE;
   let max: CheckpointCursor | null = resume?.max ?? null;
-  const attempt = async (from: BulkProgress | undefined): Promise<CheckpointCursor | null> => {
-    const result = bulk.query(soql, {
-      signal,
-      maxRecords: BULK_PAGE_RECORDS,
-      resume: from?.jobId ? { jobId: from.jobId, locator: from.locator ?? null, skip: from.skip ?? 0 } : undefined,
-    });
-    // Batches carry the export position right after their last record, captured when the reader finished
-    // them: the reader runs one batch ahead of the writer (so the org produces the next page while we
-    // write), and the position must describe what was committed, not what was read.
-    async function* batches(): AsyncGenerator<{ records: Record<string, unknown>[]; locator: string | null; skip: number }> {
-      let records: Record<string, unknown>[] = [];
-      for await (const rec of result) {
-        records.push(rec);
-        if (records.length >= batchSize) {
-          yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
-          records = [];
-        }
-      }
-      if (records.length) yield { records, locator: result.locator, skip: result.pageOffset ?? 0 };
-    }
-    for await (const b of readAhead(batches())) {
-      for (const r of b.records) max = maxCursor(max, cursorOf(r));
-      // jobId resolves once iteration has created (or resumed) the job, so it is read here, not before.
-      const progress: BulkProgress = { jobId: await result.jobId, locator: b.locator, skip: b.skip, max };
-      await commit(b.records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
-      if (signal?.aborted) throw new StopRun('aborted');
-    }
-    return max;
-  };
-  if (resume?.jobId) {
-    try {
-      return await attempt(resume);
-    } catch (err) {
-      if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) throw err;
-      // The job expired (7 days) or was deleted: export again (rows already stored are rewritten idempotently).
-      opts.events?.emit('warning', { object, code: 'BULK_RESUME_FAILED', message: `${object}: could not resume Bulk job ${resume.jobId} (${(err as Error).message}); starting a new export` });
-      max = null;
-    }
+  let startedAt = resume?.startedAt;
+  const bounds = resume || count === undefined ? [] : await planChunks(opts.client, object, count, { filter, signal, chunkRecords: opts.bulkChunkRecords });
+  const batches = bulkExport(bulk, {
+    object,
+    select,
+    filter,
+    bounds,
+    // An export saved before `jobId` could be empty has one; an empty one is a chunk whose job is not created.
+    resume: resume ? { ...resume, jobId: resume.jobId ?? '' } : undefined,
+    batchSize,
+    signal,
+    restartChunk: (err, jobId) => {
+      if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) return false;
+      // The job expired (7 days) or was deleted: export that chunk again (rows already stored are rewritten
+      // idempotently).
+      opts.events?.emit('warning', { object, code: 'BULK_RESUME_FAILED', message: `${object}: could not resume Bulk job ${jobId} (${(err as Error).message}); exporting that part again with a new job` });
+      return true;
+    },
+  });
+  // The reader runs one batch ahead of the writer (so the next records arrive while these are written); each
+  // batch carries the position right after its last record, captured when it was read, so the position
+  // committed describes what was committed, not what was read.
+  for await (const b of readAhead(batches)) {
+    for (const r of b.records) max = maxCursor(max, cursorOf(r));
+    startedAt ??= b.position.startedAt;
+    const progress: BulkProgress = { ...b.position, max };
+    await commit(b.records, 'bulk', null, { ...state, bulk: progress as unknown as JsonObject });
+    if (signal?.aborted) throw new StopRun('aborted');
   }
-  return attempt(undefined);
+  return { max, startedAt };
 }
 
-/** Where an interrupted Bulk export continues. */
-interface BulkProgress {
-  jobId: string;
-  locator: string | null;
-  skip: number;
+/** Where an interrupted Bulk export continues: the export position and the largest cursor committed. */
+interface BulkProgress extends ExportPosition {
   max: CheckpointCursor | null;
+}
+
+/** The earlier of two SOQL datetimes (either may be missing). */
+function earliest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
 }
 
 /** Iterates `source` one item ahead: the next item is being produced while the consumer handles this one. */
