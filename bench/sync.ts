@@ -118,7 +118,7 @@ async function rawRead(client: SalesforceClient, object: string, oneJob = false)
     // The export the sync makes: the same Id-range chunks, the next chunks' jobs created once one is complete.
     // With `oneJob`, the whole object as a single job instead (how the export ran before it was chunked).
     const bounds = oneJob ? [] : await planChunks(client, object, count);
-    for await (const b of bulkExport(bulk, { object, select: fields, bounds, batchSize: 1000 })) n += b.records.length;
+    for await (const b of bulkExport(bulk, { object, select: fields, bounds, batchSize: 1000, chunkRecords: Math.ceil(count / (bounds.length + 1)) })) n += b.records.length;
   } else {
     for await (const _ of client.query(changeQuery(object, fields, undefined))) n++;
   }

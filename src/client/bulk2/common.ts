@@ -134,8 +134,10 @@ export interface PollOptions {
   /** Give up waiting after this many ms (the job keeps running). Default: wait as long as it takes. */
   wait?: number;
   /**
-   * Rows the job has to process (ingest: the uploaded row count). Lets the first poll be planned from
-   * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC} and later polls from the measured rate.
+   * Rows the job has to process (ingest: the uploaded row count; query: an estimate of its result size). Lets
+   * later polls be planned from the measured rate, and an ingest job's first poll from
+   * {@link BULK_INGEST_ASSUMED_ROWS_PER_SEC}; a query job is polled at once first (it may have run for a
+   * while already, created ahead of being read).
    */
   expectedRecords?: number;
   /**
@@ -215,8 +217,9 @@ export async function waitForJob(conn: Connection, kind: 'query' | 'ingest', job
   let backoff = Math.max(1, opts.pollIntervalMs ?? BULK_POLL_INITIAL_MS);
   const cap = Math.max(BULK_POLL_MAX_MS, backoff);
   let state: PollState = { elapsed: 0, processed: 0, expected: opts.expectedRecords, backoff, floor, rowsPerSec: opts.rowsPerSec, learnedFirstPoll: opts.learnedFirstPoll };
-  // Without a size the first poll goes at once (a query job's info is worth reading straight away).
-  let next = state.expected ? planNextPoll(state) : { ms: 0, estimated: false };
+  // Without a size the first poll goes at once, and for a query job always (its info is worth reading
+  // straight away, and a job created ahead of being read may be complete already).
+  let next = state.expected && kind === 'ingest' ? planNextPoll(state) : { ms: 0, estimated: false };
   for (;;) {
     if (next.ms > 0) {
       const ms = opts.wait === undefined ? next.ms : Math.max(0, Math.min(next.ms, opts.wait - (now() - started)));

@@ -26,6 +26,11 @@ export interface BulkQueryOptions {
   pollIntervalMs?: number;
   /** Longest wait (ms) for the job to complete; default no limit. */
   wait?: number;
+  /**
+   * About how many records the query returns, when the caller knows (a chunk of a counted export): polls are
+   * then timed from the job's progress, near its end, instead of backing off.
+   */
+  expectedRecords?: number;
   onEvent?: (e: BulkEvent) => void;
 }
 

@@ -11,6 +11,7 @@ export interface SyncBulkQueryOptions {
   resume?: { jobId: string; locator?: string | null; skip?: number };
   maxRecords?: number;
   pollIntervalMs?: number;
+  expectedRecords?: number;
 }
 
 /** A streaming Bulk query result (CSV strings; '' = null). */

@@ -64,6 +64,8 @@ export interface ExportOptions {
   resume?: ExportPosition;
   /** Records per yielded batch. */
   batchSize: number;
+  /** About how many records one chunk holds (times the polls of its job from its progress). */
+  chunkRecords?: number;
   signal?: AbortSignal;
   /**
    * Called when reading a job this export did not create in this run (a resumed one) fails: true exports that
@@ -162,7 +164,7 @@ export async function* bulkExport(bulk: SyncBulk, opts: ExportOptions): AsyncGen
   const chunks = bounds.length + 1;
   let startedAt = resume?.startedAt;
   const open = (i: number, jobId: string | undefined, locator: string | null = null, skip = 0): SyncBulkQueryResult =>
-    bulk.query(chunkSoql(object, select, filter, bounds, i), { signal, maxRecords: BULK_PAGE_RECORDS, resume: jobId ? { jobId, locator, skip } : undefined });
+    bulk.query(chunkSoql(object, select, filter, bounds, i), { signal, maxRecords: BULK_PAGE_RECORDS, expectedRecords: opts.chunkRecords, resume: jobId ? { jobId, locator, skip } : undefined });
   let i = resume?.chunk ?? 0;
   // Jobs this export did not create in this run (from the resumed position): they may have expired since.
   const inheritedIds = new Set([resume?.jobId, ...(resume?.nextJobIds ?? [])].filter((id): id is string => Boolean(id)));

@@ -828,6 +828,7 @@ async function bulkLoad(
     // An export saved before `jobId` could be empty has one; an empty one is a chunk whose job is not created.
     resume: resume ? { ...resume, jobId: resume.jobId ?? '' } : undefined,
     batchSize,
+    chunkRecords: count === undefined ? undefined : Math.ceil(count / (bounds.length + 1)),
     signal,
     restartChunk: (err, jobId) => {
       if (err instanceof StopRun || err instanceof LimitError || signal?.aborted) return false;
