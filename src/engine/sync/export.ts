@@ -153,8 +153,8 @@ export function chunkSoql(object: string, select: readonly string[], filter: Con
 }
 
 /**
- * Exports the object chunk by chunk, one chunk's job ahead, as batches of `batchSize` records, each with the
- * position right after it. A chunk's last batch carries the position of the next chunk (so a stop between
+ * Exports the object chunk by chunk, the next {@link LOOK_AHEAD} chunks' jobs running ahead, as batches of
+ * `batchSize` records, each with the position right after it. A chunk's last batch carries the position of the next chunk (so a stop between
  * chunks does not read a finished chunk again); an empty chunk yields one empty batch for that move.
  */
 export async function* bulkExport(bulk: SyncBulk, opts: ExportOptions): AsyncGenerator<ExportBatch> {
