@@ -11,7 +11,7 @@ import type { StoredRow } from './store/org-store.ts';
 import { isStored, toStorage, type SqlValue } from './store/values.ts';
 import { afterFileInsert, deriveFileColumns } from './files.ts';
 import { captureChange, capturePlatformEvent } from './events/capture.ts';
-import { commitDue, commitLater, commitRecord, lateApplier, type LateKind } from './late-commits.ts';
+import { commitDue, commitLater, commitRecord, type LateKind } from './late-commits.ts';
 import { randomUUID } from 'node:crypto';
 
 export type ApiRecord = Record<string, unknown>;
@@ -209,7 +209,7 @@ export function updateRecord(org: Org, def: ObjectDef, id: string, record: ApiRe
     SystemModstamp: now,
   };
   const at = org.faults.visibleAt(now);
-  if (at > org.clock.now()) commitLater(org, def, String(existing.Id), 'update', now, at, changes);
+  if (at > org.clock.now()) commitLater(org, applyLate, def, String(existing.Id), 'update', now, at, changes);
   else applyUpdate(org, def, String(existing.Id), changes, existing);
 }
 
@@ -232,7 +232,6 @@ function applyLate(org: Org, def: ObjectDef, id: string, kind: LateKind, changes
 export function commitLateChanges(org: Org): void {
   commitDue(org, applyLate);
 }
-lateApplier.current = commitLateChanges;
 
 /** Upsert by external ID (or Id): 201 created / 200 updated / 300 multiple matches. */
 export function upsertRecord(org: Org, def: ObjectDef, fieldName: string, value: string, record: ApiRecord, opts: DmlOptions = {}): { id: string; created: boolean } {
@@ -273,7 +272,7 @@ export function deleteRecord(org: Org, def: ObjectDef, id: string): void {
   const rowId = String(existing.Id);
   const now = Math.max(org.clock.now(), Number(existing.SystemModstamp) + 1);
   const at = org.faults.visibleAt(now);
-  if (at > org.clock.now()) commitLater(org, def, rowId, 'delete', now, at, { SystemModstamp: now });
+  if (at > org.clock.now()) commitLater(org, applyLate, def, rowId, 'delete', now, at, { SystemModstamp: now });
   else applyDelete(org, def, rowId, now);
 }
 
@@ -305,7 +304,7 @@ export function undeleteRecord(org: Org, def: ObjectDef, id: string): void {
   if (!row || row.IsDeleted !== 1) throw new SfError(400, 'UNDELETE_FAILED', `Entity is not in the recycle bin`);
   const now = org.clock.now();
   const at = org.faults.visibleAt(now);
-  if (at > now) commitLater(org, def, String(row.Id), 'undelete', now, at, { SystemModstamp: now });
+  if (at > now) commitLater(org, applyLate, def, String(row.Id), 'undelete', now, at, { SystemModstamp: now });
   else applyUndelete(org, def, String(row.Id), now);
 }
 

@@ -66,11 +66,11 @@ function decode(text: string): StoredRow {
 }
 
 /** Queues a change of an existing record that commits at `at` (org clock, ms); `stamp` is its SystemModstamp. */
-export function commitLater(org: Org, def: ObjectDef, id: string, kind: LateKind, stamp: number, at: number, changes: StoredRow): void {
+export function commitLater(org: Org, apply: LateApply, def: ObjectDef, id: string, kind: LateKind, stamp: number, at: number, changes: StoredRow): void {
   const s = stateOf(org);
   org.store.prepare(`INSERT INTO ${TABLE} (object, id, kind, stamp, at, changes) VALUES (?, ?, ?, ?, ?, ?)`).run(def.name, id, kind, stamp, at, encode(changes));
   s.maybe = true;
-  schedule(org, at);
+  schedule(org, apply, at);
 }
 
 /** The smallest SystemModstamp among the object's changes not yet committed (replication's covered date). */
@@ -90,7 +90,7 @@ export function commitDue(org: Org, apply: LateApply, now = org.clock.now()): vo
   for (const row of due) commitOne(org, apply, row);
   const next = org.store.prepare(`SELECT MIN(at) AS at FROM ${TABLE}`).get() as { at: SqlValue } | undefined;
   if (next?.at === null || next?.at === undefined) s.maybe = false;
-  else schedule(org, Number(next.at));
+  else schedule(org, apply, Number(next.at));
 }
 
 /** Commits the record's late changes now: another write to it waits for them (its row lock). */
@@ -111,7 +111,7 @@ function commitOne(org: Org, apply: LateApply, row: PendingRow): void {
 }
 
 /** Wakes up when the earliest pending change is due, by the org clock (an earlier wake-up is kept). */
-function schedule(org: Org, at: number): void {
+function schedule(org: Org, apply: LateApply, at: number): void {
   const s = stateOf(org);
   if (s.timer && s.timerAt !== undefined && s.timerAt <= at) return;
   if (s.timer) clearTimeout(s.timer);
@@ -119,10 +119,7 @@ function schedule(org: Org, at: number): void {
   s.timer = setTimeout(() => {
     s.timer = undefined;
     s.timerAt = undefined;
-    if (org.store.db.isOpen) lateApplier.current?.(org);
+    commitDue(org, apply);
   }, Math.max(0, at - org.clock.now()) + 1);
   s.timer.unref();
 }
-
-/** The flush dml.ts installs (it owns the appliers); kept here so the timer can reach it without a cycle. */
-export const lateApplier: { current?: (org: Org) => void } = {};

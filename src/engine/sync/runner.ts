@@ -68,7 +68,7 @@ export interface SyncRunOptions {
   bulkThreshold?: number;
   /**
    * Records per Bulk export chunk (default {@link BULK_CHUNK_RECORDS}): an initial load of at least twice as
-   * many records is exported as Id-range chunks, the next one's job running on the org while one is written.
+   * many records is exported as Id-range chunks, the next chunks' jobs running on the org while one is written.
    */
   bulkChunkRecords?: number;
   formulaRefreshMs?: number;
@@ -583,12 +583,10 @@ async function syncObject(opts: SyncRunOptions, object: string, counters: Counte
       delete (state as JsonObject).reconciledAt;
     }
     await store.setCheckpoint(object, cursor, state);
-    // A Bulk export is a snapshot taken when its job ran — possibly in an earlier, killed run that this one
-    // resumed. Catch up on everything changed since, in this run, so a successful run leaves the mirror
-    // current as of its start rather than as of the snapshot.
-    // The catch-up starts where the export began, not at the largest stamp it read: the export runs over time
-    // (its chunks one after another, and Salesforce's own chunks inside a job), so a record read early and
-    // changed later can have a newer version with a stamp below one read at the end.
+    // A Bulk export reads the org over time — possibly in an earlier, killed run that this one resumed. Catch
+    // up on everything changed since it began, in this run, so a successful run leaves the mirror current as
+    // of its start. Not since the largest stamp it read: its chunks run one after another (and Salesforce's own
+    // chunks inside a job), so a record read early and changed later can carry a stamp below one read at the end.
     if (plan.mode === 'bulk' && !signal?.aborted) {
       catchingUp = true;
       cursor = await restLoad(client, object, select, cursor, earliest(windowStart(cursor, lagMs), exportStarted ? windowStart({ systemModstamp: exportStarted, id: '' }, lagMs) : undefined), state, commit, 'incremental', true, signal, pageSize, where);
@@ -797,8 +795,8 @@ async function restLoad(
 }
 
 /**
- * Bulk API 2.0 export of everything (export.ts: Id-range chunks, the next chunk's job running on the org while
- * this one is written). The cursor stays unset until the export is complete (its rows are not ordered);
+ * Bulk API 2.0 export of everything (export.ts: Id-range chunks, the next chunks' jobs running on the org while
+ * one is written). The cursor stays unset until the export is complete (its rows are not ordered);
  * progress is the export position of the first uncommitted record, committed with each batch, so a killed run
  * resumes the same jobs exactly where the last commit ended. Pages have a fixed size across a resume, which
  * keeps `skip` exact. Returns the largest (SystemModstamp, Id) read and when the export began.
@@ -825,8 +823,7 @@ async function bulkLoad(
     select,
     filter,
     bounds,
-    // An export saved before `jobId` could be empty has one; an empty one is a chunk whose job is not created.
-    resume: resume ? { ...resume, jobId: resume.jobId ?? '' } : undefined,
+    resume,
     batchSize,
     chunkRecords: count === undefined ? undefined : Math.ceil(count / (bounds.length + 1)),
     signal,
